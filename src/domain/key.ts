@@ -1,0 +1,263 @@
+import { invalidArgument } from "./errors.js";
+import { PREFIX_PATTERN } from "./secret.js";
+import { PREFIX_DESCRIPTION } from "./keyspace.js";
+import { checkCount, checkLength, checkPattern, checkRange, unique } from "./validate.js";
+
+export type KeyType = "standard" | "marketplace_subscription";
+export type KeyStatus = "active" | "disabled" | "expired" | "revoked";
+export type RefillPeriod = "interval" | "daily" | "monthly";
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface CreditRefill {
+  period: RefillPeriod;
+  intervalMs: number;
+  dayOfMonth: number;
+  amount: number;
+  lastRefillAt: Date | null;
+}
+
+export interface Credits {
+  remaining: number;
+  refill: CreditRefill | null;
+}
+
+export interface RateLimit {
+  name: string;
+  limit: number;
+  durationMs: number;
+  autoApply: boolean;
+}
+
+export interface ResourceScope {
+  resourceType: string;
+  resourceIdPattern: string;
+  operations: string[];
+}
+
+/** What a caller sets on a key and may later change. */
+export interface KeyAttributes {
+  name: string;
+  description: string;
+  ownerId: string;
+  organizationId: string;
+  externalId: string;
+  type: KeyType;
+  subscriptionId: string;
+  meta: JsonObject | null;
+  claims: JsonObject | null;
+  permissions: string[];
+  roles: string[];
+  scopes: string[];
+  resourceScopes: ResourceScope[];
+  allowedOrigins: string[];
+  enabled: boolean;
+  expiresAt: Date | null;
+  credits: Credits | null;
+  rateLimits: RateLimit[];
+}
+
+export interface KeyRecord extends KeyAttributes {
+  id: string;
+  keyspaceId: string;
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  hash: string;
+  prefix: string;
+  start: string;
+  createdBy: string;
+  revokedAt: Date | null;
+  revokedBy: string;
+  revocationReason: string;
+  createdAt: Date;
+  updatedAt: Date;
+  lastUsedAt: Date | null;
+  /** Set by a soft delete: the record and its digest stay so the secret is never issued again. */
+  deletedAt: Date | null;
+}
+
+/** API field names of the attributes, used in error messages and update masks. */
+export const KEY_ATTRIBUTE_FIELDS = {
+  name: "name",
+  description: "description",
+  ownerId: "owner_id",
+  organizationId: "organization_id",
+  externalId: "external_id",
+  type: "type",
+  subscriptionId: "subscription_id",
+  meta: "meta",
+  claims: "claims",
+  permissions: "permissions",
+  roles: "roles",
+  scopes: "scopes",
+  resourceScopes: "resource_scopes",
+  allowedOrigins: "allowed_origins",
+  enabled: "enabled",
+  expiresAt: "expires_at",
+  credits: "credits",
+  rateLimits: "rate_limits",
+} as const satisfies Record<keyof KeyAttributes, string>;
+
+export const KEY_ATTRIBUTE_DEFAULTS: KeyAttributes = {
+  name: "",
+  description: "",
+  ownerId: "",
+  organizationId: "",
+  externalId: "",
+  type: "standard",
+  subscriptionId: "",
+  meta: null,
+  claims: null,
+  permissions: [],
+  roles: [],
+  scopes: [],
+  resourceScopes: [],
+  allowedOrigins: [],
+  enabled: true,
+  expiresAt: null,
+  credits: null,
+  rateLimits: [],
+};
+
+export const isExpired = (key: Pick<KeyRecord, "expiresAt">, now: number) =>
+  key.expiresAt !== null && key.expiresAt.getTime() <= now;
+
+/** Revocation outranks disabling, which outranks expiry: the order verification checks them in. */
+export function keyStatus(key: Pick<KeyRecord, "revokedAt" | "enabled" | "expiresAt">, now: number): KeyStatus {
+  if (key.revokedAt) return "revoked";
+  if (!key.enabled) return "disabled";
+  if (isExpired(key, now)) return "expired";
+  return "active";
+}
+
+export const MAX_JSON_BYTES = 16 * 1024;
+export const MAX_RATE_LIMIT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
+export const MIN_REFILL_INTERVAL_MS = 1000;
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+const PERMISSION = /^[A-Za-z0-9_.:*-]{1,128}$/;
+const PERMISSION_DESCRIPTION = "1 to 128 letters or digits or the characters dot underscore hyphen colon asterisk";
+const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ROLE_DESCRIPTION = "1 to 64 letters or digits or the characters dot underscore hyphen colon";
+const RESOURCE_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
+const RESOURCE_ID_PATTERN = /^\S{1,256}$/;
+const RATE_LIMIT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface KeyValidationOptions {
+  now: number;
+  /** Attributes the request sets; time-dependent rules apply only to those. */
+  changed: ReadonlySet<keyof KeyAttributes>;
+  path?: string;
+}
+
+/** Validates a whole set of attributes and returns them normalized (repeats dropped from lists). */
+export function validateKeyAttributes(attributes: KeyAttributes, options: KeyValidationOptions): KeyAttributes {
+  const path = options.path ?? "key";
+  const field = (name: keyof KeyAttributes) => `${path}.${KEY_ATTRIBUTE_FIELDS[name]}`;
+  const a = attributes;
+
+  checkLength(field("name"), a.name, 256);
+  checkLength(field("description"), a.description, 1024);
+  checkLength(field("ownerId"), a.ownerId, 256);
+  checkLength(field("organizationId"), a.organizationId, 256);
+  checkLength(field("externalId"), a.externalId, 256);
+  checkLength(field("subscriptionId"), a.subscriptionId, 256);
+  if (a.type === "marketplace_subscription" && !a.subscriptionId) {
+    throw invalidArgument(field("subscriptionId"), "is required for KEY_TYPE_MARKETPLACE_SUBSCRIPTION");
+  }
+  if (a.type === "standard" && a.subscriptionId) {
+    throw invalidArgument(field("subscriptionId"), "is only allowed for KEY_TYPE_MARKETPLACE_SUBSCRIPTION");
+  }
+  checkJsonSize(field("meta"), a.meta);
+  checkJsonSize(field("claims"), a.claims);
+  checkEach(field("permissions"), a.permissions, 1000, PERMISSION, PERMISSION_DESCRIPTION);
+  checkEach(field("roles"), a.roles, 100, ROLE, ROLE_DESCRIPTION);
+  checkEach(field("scopes"), a.scopes, 100, PERMISSION, PERMISSION_DESCRIPTION);
+  checkCount(field("resourceScopes"), a.resourceScopes, 100);
+  a.resourceScopes.forEach((scope, i) => checkResourceScope(`${field("resourceScopes")}[${i}]`, scope));
+  checkCount(field("allowedOrigins"), a.allowedOrigins, 100);
+  a.allowedOrigins.forEach((origin, i) => checkOrigin(`${field("allowedOrigins")}[${i}]`, origin));
+  if (a.expiresAt && options.changed.has("expiresAt") && a.expiresAt.getTime() <= options.now) {
+    throw invalidArgument(field("expiresAt"), "must be in the future");
+  }
+  if (a.credits) checkCredits(field("credits"), a.credits);
+  checkRateLimits(field("rateLimits"), a.rateLimits);
+
+  return {
+    ...a,
+    permissions: unique(a.permissions),
+    roles: unique(a.roles),
+    scopes: unique(a.scopes),
+    allowedOrigins: unique(a.allowedOrigins),
+    resourceScopes: a.resourceScopes.map((s) => ({ ...s, operations: unique(s.operations) })),
+  };
+}
+
+export const validateKeyPrefix = (field: string, prefix: string) =>
+  checkPattern(field, prefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
+
+function checkEach(field: string, values: string[], max: number, pattern: RegExp, description: string) {
+  checkCount(field, values, max);
+  values.forEach((value, i) => checkPattern(`${field}[${i}]`, value, pattern, description));
+}
+
+function checkJsonSize(field: string, value: JsonObject | null) {
+  if (value && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) {
+    throw invalidArgument(field, `must be at most ${MAX_JSON_BYTES} bytes as JSON`);
+  }
+}
+
+function checkResourceScope(field: string, scope: ResourceScope) {
+  checkPattern(`${field}.resource_type`, scope.resourceType, RESOURCE_TYPE, "1 to 64 characters of a-z and 0-9 and underscore starting with a letter");
+  checkPattern(`${field}.resource_id_pattern`, scope.resourceIdPattern, RESOURCE_ID_PATTERN, "1 to 256 characters without spaces");
+  if (scope.operations.length === 0) throw invalidArgument(`${field}.operations`, "must not be empty");
+  checkEach(`${field}.operations`, scope.operations, 32, PERMISSION, PERMISSION_DESCRIPTION);
+}
+
+const WILDCARD_ORIGIN = /^(https?):\/\/\*\.(.+)$/;
+
+/** Accepts `scheme://host[:port]` exactly as a browser sends it, or `scheme://*.domain[:port]`. */
+export function checkOrigin(field: string, origin: string) {
+  const wildcard = WILDCARD_ORIGIN.exec(origin);
+  const candidate = wildcard ? `${wildcard[1]}://x.${wildcard[2]}` : origin;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(candidate);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.origin !== candidate) {
+    throw invalidArgument(field, "must be an http or https origin with no path or a wildcard subdomain origin");
+  }
+}
+
+function checkCredits(field: string, credits: Credits) {
+  if (credits.remaining < 0) throw invalidArgument(`${field}.remaining`, "must not be negative");
+  checkRange(`${field}.remaining`, credits.remaining, 0, MAX_COUNT);
+  const refill = credits.refill;
+  if (!refill) return;
+  const refillField = `${field}.refill`;
+  checkRange(`${refillField}.amount`, refill.amount, 1, MAX_COUNT);
+  if (refill.period === "interval") {
+    checkRange(`${refillField}.interval_ms`, refill.intervalMs, MIN_REFILL_INTERVAL_MS, MAX_COUNT);
+  } else if (refill.intervalMs !== 0) {
+    throw invalidArgument(`${refillField}.interval_ms`, "is only allowed with REFILL_PERIOD_INTERVAL");
+  }
+  if (refill.period === "monthly") {
+    checkRange(`${refillField}.day_of_month`, refill.dayOfMonth, 1, 31);
+  } else if (refill.dayOfMonth !== 0) {
+    throw invalidArgument(`${refillField}.day_of_month`, "is only allowed with REFILL_PERIOD_MONTHLY");
+  }
+}
+
+function checkRateLimits(field: string, limits: RateLimit[]) {
+  checkCount(field, limits, 20);
+  const names = new Set<string>();
+  limits.forEach((limit, i) => {
+    const at = `${field}[${i}]`;
+    checkPattern(`${at}.name`, limit.name, RATE_LIMIT_NAME, "1 to 64 letters or digits or the characters dot underscore hyphen");
+    if (names.has(limit.name)) throw invalidArgument(`${at}.name`, "repeats another rate limit's name");
+    names.add(limit.name);
+    checkRange(`${at}.limit`, limit.limit, 1, MAX_COUNT);
+    checkRange(`${at}.duration_ms`, limit.durationMs, 1, MAX_RATE_LIMIT_WINDOW_MS);
+  });
+}

@@ -1,0 +1,48 @@
+import { DEFAULT_BYTE_LENGTH, MAX_BYTE_LENGTH, MIN_BYTE_LENGTH, PREFIX_PATTERN } from "./secret.js";
+import { checkLength, checkPattern, checkRange } from "./validate.js";
+
+export interface KeyspaceRecord {
+  id: string;
+  name: string;
+  defaultPrefix: string;
+  defaultByteLength: number;
+  startLength: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type KeyspaceSettings = Pick<KeyspaceRecord, "name" | "defaultPrefix" | "defaultByteLength" | "startLength">;
+
+export const DEFAULT_PREFIX = "lk";
+export const DEFAULT_START_LENGTH = 4;
+export const MAX_START_LENGTH = 6;
+export const PREFIX_DESCRIPTION = "1 to 16 characters of a-z and 0-9 and underscore starting with a letter and not ending with underscore";
+
+export const KEYSPACE_SETTING_FIELDS = {
+  name: "name",
+  defaultPrefix: "default_prefix",
+  defaultByteLength: "default_byte_length",
+  startLength: "start_length",
+} as const satisfies Record<keyof KeyspaceSettings, string>;
+
+/** Fills defaults for what a new keyspace leaves unset. */
+export function keyspaceDefaults(input: Partial<KeyspaceSettings>): KeyspaceSettings {
+  return {
+    name: input.name ?? "",
+    defaultPrefix: input.defaultPrefix || DEFAULT_PREFIX,
+    defaultByteLength: input.defaultByteLength || DEFAULT_BYTE_LENGTH,
+    startLength: input.startLength ?? DEFAULT_START_LENGTH,
+  };
+}
+
+export function validateKeyspaceSettings(settings: Partial<KeyspaceSettings>, path = "keyspace"): void {
+  const field = (name: keyof KeyspaceSettings) => `${path}.${KEYSPACE_SETTING_FIELDS[name]}`;
+  if (settings.name !== undefined) checkLength(field("name"), settings.name.trim(), 128, 1);
+  if (settings.defaultPrefix !== undefined) {
+    checkPattern(field("defaultPrefix"), settings.defaultPrefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
+  }
+  if (settings.defaultByteLength !== undefined) {
+    checkRange(field("defaultByteLength"), settings.defaultByteLength, MIN_BYTE_LENGTH, MAX_BYTE_LENGTH);
+  }
+  if (settings.startLength !== undefined) checkRange(field("startLength"), settings.startLength, 0, MAX_START_LENGTH);
+}

@@ -1,0 +1,60 @@
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { BASE58_CHARS, charsForBits, encodeBase58Fixed, randomBase58, type RandomSource, cryptoRandom } from "./base58.js";
+
+/**
+ * A secret is `<prefix>_<random><checksum>`:
+ * - prefix: 1 to 16 characters of a-z, 0-9 and `_`, starting with a letter, not ending with `_`;
+ * - random: base58 characters drawn from a CSPRNG, enough of them to carry `byteLength * 8` bits;
+ * - checksum: CRC-32 of everything before it, as 6 base58 characters. CRC-32 catches every
+ *   single-character change, so typos and truncations are refused without a storage lookup.
+ */
+export const MIN_BYTE_LENGTH = 16;
+export const MAX_BYTE_LENGTH = 64;
+export const DEFAULT_BYTE_LENGTH = 16;
+const CHECKSUM_CHARS = 6;
+const MIN_TAIL = charsForBits(MIN_BYTE_LENGTH * 8) + CHECKSUM_CHARS;
+const MAX_TAIL = charsForBits(MAX_BYTE_LENGTH * 8) + CHECKSUM_CHARS;
+
+export const PREFIX_PATTERN = /^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?$/;
+
+/** What a secret scanner can look for. */
+export const SECRET_PATTERN = new RegExp(
+  `\\b[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?_[${BASE58_CHARS}]{${MIN_TAIL},${MAX_TAIL}}\\b`,
+);
+
+const TAIL_PATTERN = new RegExp(`^[${BASE58_CHARS}]{${MIN_TAIL},${MAX_TAIL}}$`);
+
+export interface IssuedSecret {
+  secret: string;
+  /** The prefix, its `_` and the first `startLength` random characters: safe to show. */
+  start: string;
+  digest: string;
+}
+
+export function issueSecret(
+  prefix: string,
+  byteLength: number,
+  startLength: number,
+  random: RandomSource = cryptoRandom,
+): IssuedSecret {
+  const body = `${prefix}_${randomBase58(charsForBits(byteLength * 8), random)}`;
+  const secret = body + checksum(body);
+  return { secret, start: body.slice(0, prefix.length + 1 + startLength), digest: digestSecret(secret) };
+}
+
+/** Whether a presented string is shaped like a latchkey secret with a valid checksum. */
+export function isWellFormedSecret(secret: string): boolean {
+  const separator = secret.lastIndexOf("_");
+  if (separator < 1) return false;
+  const prefix = secret.slice(0, separator);
+  const tail = secret.slice(separator + 1);
+  if (!PREFIX_PATTERN.test(prefix) || !TAIL_PATTERN.test(tail)) return false;
+  const body = secret.slice(0, secret.length - CHECKSUM_CHARS);
+  return checksum(body) === secret.slice(secret.length - CHECKSUM_CHARS);
+}
+
+/** The only form in which a secret is ever stored. */
+export const digestSecret = (secret: string) => createHash("sha256").update(secret).digest("hex");
+
+const checksum = (body: string) => encodeBase58Fixed(crc32(body), CHECKSUM_CHARS);
