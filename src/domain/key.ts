@@ -261,3 +261,7 @@ function checkRateLimits(field: string, limits: RateLimit[]) {
     checkRange(`${at}.duration_ms`, limit.durationMs, 1, MAX_RATE_LIMIT_WINDOW_MS);
   });
 }
+
+export const ALL_KEY_ATTRIBUTES: ReadonlySet<keyof KeyAttributes> = new Set(
+  Object.keys(KEY_ATTRIBUTE_FIELDS) as (keyof KeyAttributes)[],
+);

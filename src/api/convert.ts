@@ -1,0 +1,182 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  type CreditRefill,
+  CreditRefillSchema,
+  CreditsSchema,
+  type Key,
+  KeySchema,
+  KeyStatus,
+  KeyType,
+  RateLimitSchema,
+  RefillPeriod,
+  ResourceScopeSchema,
+} from "../../gen/latchkey/v1/key_pb.js";
+import { type Keyspace, KeyspaceSchema } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { invalidArgument } from "../domain/errors.js";
+import * as domain from "../domain/key.js";
+import type { KeyspaceRecord, KeyspaceSettings } from "../domain/keyspace.js";
+
+/** Translations between the API's messages and the domain's records; no rules live here. */
+
+const KEY_TYPES: Record<domain.KeyType, KeyType> = {
+  standard: KeyType.STANDARD,
+  marketplace_subscription: KeyType.MARKETPLACE_SUBSCRIPTION,
+};
+
+const KEY_STATUSES: Record<domain.KeyStatus, KeyStatus> = {
+  active: KeyStatus.ACTIVE,
+  disabled: KeyStatus.DISABLED,
+  expired: KeyStatus.EXPIRED,
+  revoked: KeyStatus.REVOKED,
+};
+
+const REFILL_PERIODS: Record<domain.RefillPeriod, RefillPeriod> = {
+  interval: RefillPeriod.INTERVAL,
+  daily: RefillPeriod.DAILY,
+  monthly: RefillPeriod.MONTHLY,
+};
+
+const inverse = <K extends string, V extends number>(map: Record<K, V>) =>
+  new Map(Object.entries(map).map(([name, value]) => [value as V, name as K]));
+const keyTypeNames = inverse(KEY_TYPES);
+const keyStatusNames = inverse(KEY_STATUSES);
+const refillPeriodNames = inverse(REFILL_PERIODS);
+
+const toTimestamp = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
+const toDate = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : null);
+
+export function keyToProto(key: domain.KeyRecord, now: number): Key {
+  return create(KeySchema, {
+    id: key.id,
+    keyspaceId: key.keyspaceId,
+    name: key.name,
+    description: key.description,
+    ownerId: key.ownerId,
+    organizationId: key.organizationId,
+    externalId: key.externalId,
+    createdBy: key.createdBy,
+    type: KEY_TYPES[key.type],
+    subscriptionId: key.subscriptionId,
+    prefix: key.prefix,
+    start: key.start,
+    meta: key.meta ?? undefined,
+    claims: key.claims ?? undefined,
+    permissions: key.permissions,
+    roles: key.roles,
+    scopes: key.scopes,
+    resourceScopes: key.resourceScopes.map((scope) => create(ResourceScopeSchema, scope)),
+    allowedOrigins: key.allowedOrigins,
+    enabled: key.enabled,
+    expiresAt: toTimestamp(key.expiresAt),
+    revokedAt: toTimestamp(key.revokedAt),
+    revokedBy: key.revokedBy,
+    revocationReason: key.revocationReason,
+    createdAt: toTimestamp(key.createdAt),
+    updatedAt: toTimestamp(key.updatedAt),
+    lastUsedAt: toTimestamp(key.lastUsedAt),
+    credits: key.credits
+      ? create(CreditsSchema, {
+          remaining: BigInt(key.credits.remaining),
+          refill: key.credits.refill
+            ? create(CreditRefillSchema, {
+                period: REFILL_PERIODS[key.credits.refill.period],
+                intervalMs: BigInt(key.credits.refill.intervalMs),
+                dayOfMonth: key.credits.refill.dayOfMonth,
+                amount: BigInt(key.credits.refill.amount),
+                lastRefillAt: toTimestamp(key.credits.refill.lastRefillAt),
+              })
+            : undefined,
+        })
+      : undefined,
+    rateLimits: key.rateLimits.map((limit) =>
+      create(RateLimitSchema, { ...limit, limit: BigInt(limit.limit), durationMs: BigInt(limit.durationMs) }),
+    ),
+    status: KEY_STATUSES[domain.keyStatus(key, now)],
+    expired: domain.isExpired(key, now),
+  });
+}
+
+/** Every caller-settable attribute of a Key message; unset fields take their defaults. */
+export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttributes {
+  return {
+    name: key.name,
+    description: key.description,
+    ownerId: key.ownerId,
+    organizationId: key.organizationId,
+    externalId: key.externalId,
+    type: key.type === KeyType.UNSPECIFIED ? "standard" : known(keyTypeNames, key.type, `${path}.type`),
+    subscriptionId: key.subscriptionId,
+    meta: key.meta ?? null,
+    claims: key.claims ?? null,
+    permissions: key.permissions,
+    roles: key.roles,
+    scopes: key.scopes,
+    resourceScopes: key.resourceScopes.map(({ resourceType, resourceIdPattern, operations }) => ({
+      resourceType,
+      resourceIdPattern,
+      operations,
+    })),
+    allowedOrigins: key.allowedOrigins,
+    enabled: key.enabled ?? true,
+    expiresAt: toDate(key.expiresAt),
+    credits: key.credits
+      ? {
+          remaining: toSafeNumber(key.credits.remaining, `${path}.credits.remaining`),
+          refill: key.credits.refill ? refillFromProto(key.credits.refill, `${path}.credits.refill`) : null,
+        }
+      : null,
+    rateLimits: key.rateLimits.map((limit, i) => ({
+      name: limit.name,
+      limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
+      durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
+      autoApply: limit.autoApply,
+    })),
+  };
+}
+
+function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {
+  if (refill.period === RefillPeriod.UNSPECIFIED) throw invalidArgument(`${path}.period`, "must be set");
+  return {
+    period: known(refillPeriodNames, refill.period, `${path}.period`),
+    intervalMs: toSafeNumber(refill.intervalMs, `${path}.interval_ms`),
+    dayOfMonth: refill.dayOfMonth,
+    amount: toSafeNumber(refill.amount, `${path}.amount`),
+    lastRefillAt: null,
+  };
+}
+
+export function keyStatusFromProto(status: KeyStatus, field: string): domain.KeyStatus | undefined {
+  return status === KeyStatus.UNSPECIFIED ? undefined : known(keyStatusNames, status, field);
+}
+
+export function keyspaceToProto(keyspace: KeyspaceRecord): Keyspace {
+  return create(KeyspaceSchema, {
+    ...keyspace,
+    createdAt: timestampFromDate(keyspace.createdAt),
+    updatedAt: timestampFromDate(keyspace.updatedAt),
+  });
+}
+
+export function keyspaceSettingsFromProto(keyspace: Keyspace): Partial<KeyspaceSettings> {
+  return {
+    name: keyspace.name,
+    defaultPrefix: keyspace.defaultPrefix,
+    defaultByteLength: keyspace.defaultByteLength,
+    startLength: keyspace.startLength,
+  };
+}
+
+function known<T>(names: Map<number, T>, value: number, field: string): T {
+  const name = names.get(value);
+  if (name === undefined) throw invalidArgument(field, `has unknown value ${value}`);
+  return name;
+}
+
+/** int64 fields arrive as bigint; anything beyond 2^53 cannot be counted exactly and is refused. */
+function toSafeNumber(value: bigint, field: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw invalidArgument(field, "is out of range");
+  }
+  return Number(value);
+}

@@ -1,0 +1,53 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CreateKeyRequest, CreateKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
+import { notFound } from "../../domain/errors.js";
+import { newId } from "../../domain/ids.js";
+import { ALL_KEY_ATTRIBUTES, type KeyRecord, validateKeyAttributes, validateKeyPrefix } from "../../domain/key.js";
+import { issueSecret, MAX_BYTE_LENGTH, MIN_BYTE_LENGTH } from "../../domain/secret.js";
+import { checkLength, checkRange } from "../../domain/validate.js";
+import { keyAttributesFromProto, keyToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import { loadKeyspace, requireId, requireMessage } from "../requests.js";
+
+export const createKey =
+  ({ store, now, random }: ServiceDeps) =>
+  async (request: CreateKeyRequest): Promise<MessageInitShape<typeof CreateKeyResponseSchema>> => {
+    const input = requireMessage(request.key, "key");
+    const keyspaceId = requireId("ks", input.keyspaceId, "key.keyspace_id");
+    if (input.prefix) validateKeyPrefix("key.prefix", input.prefix);
+    if (request.byteLength !== 0) checkRange("byte_length", request.byteLength, MIN_BYTE_LENGTH, MAX_BYTE_LENGTH);
+    checkLength("key.created_by", input.createdBy, 256);
+    const at = now();
+    const attributes = validateKeyAttributes(keyAttributesFromProto(input), { now: at, changed: ALL_KEY_ATTRIBUTES });
+    const keyspace = await loadKeyspace(store, keyspaceId);
+
+    const prefix = input.prefix || keyspace.defaultPrefix;
+    const issued = issueSecret(prefix, request.byteLength || keyspace.defaultByteLength, keyspace.startLength, random);
+    const createdAt = new Date(at);
+    const key: KeyRecord = {
+      ...attributes,
+      credits: attributes.credits && {
+        ...attributes.credits,
+        refill: attributes.credits.refill && { ...attributes.credits.refill, lastRefillAt: createdAt },
+      },
+      id: newId("key", at, random),
+      keyspaceId,
+      hash: issued.digest,
+      prefix,
+      start: issued.start,
+      createdBy: input.createdBy,
+      revokedAt: null,
+      revokedBy: "",
+      revocationReason: "",
+      createdAt,
+      updatedAt: createdAt,
+      lastUsedAt: null,
+      deletedAt: null,
+    };
+    await store.insertKey(key);
+    if (!(await store.getKeyspace(keyspaceId))) {
+      await store.deleteKey(key.id);
+      throw notFound("keyspace", keyspaceId);
+    }
+    return { key: keyToProto(key, at), secret: issued.secret };
+  };

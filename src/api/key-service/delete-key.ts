@@ -1,0 +1,18 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DeleteKeyRequest, DeleteKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
+import { notFound } from "../../domain/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import { requireId } from "../requests.js";
+
+/** A soft delete keeps the record and its digest, so the secret can never be issued again. */
+export const deleteKey =
+  ({ store, now }: ServiceDeps) =>
+  async (request: DeleteKeyRequest): Promise<MessageInitShape<typeof DeleteKeyResponseSchema>> => {
+    const id = requireId("key", request.id, "id");
+    const at = new Date(now());
+    const deleted = request.permanent
+      ? await store.deleteKey(id)
+      : (await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true })) !== null;
+    if (!deleted) throw notFound("key", id);
+    return {};
+  };

@@ -1,0 +1,21 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { RevokeKeyRequest, RevokeKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
+import { checkLength } from "../../domain/validate.js";
+import { keyToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import { refuseKeyChange, requireId } from "../requests.js";
+
+export const revokeKey =
+  ({ store, now }: ServiceDeps) =>
+  async (request: RevokeKeyRequest): Promise<MessageInitShape<typeof RevokeKeyResponseSchema>> => {
+    const id = requireId("key", request.id, "id");
+    checkLength("reason", request.reason, 512);
+    checkLength("revoked_by", request.revokedBy, 256);
+    const at = new Date(now());
+    const revoked = await store.updateKey(
+      id,
+      { revokedAt: at, revokedBy: request.revokedBy, revocationReason: request.reason, updatedAt: at },
+      { notDeleted: true, notRevoked: true },
+    );
+    return { key: keyToProto(revoked ?? (await refuseKeyChange(store, id)), at.getTime()) };
+  };

@@ -1,0 +1,22 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DeleteKeyspaceRequest, DeleteKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
+import { failedPrecondition, notFound } from "../../domain/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import { loadKeyspace, requireId } from "../requests.js";
+
+/**
+ * The keyspace goes first and its keys after, so a crash in between leaves only keys that
+ * nothing can reach, never a keyspace that half exists. CreateKey checks again after inserting.
+ */
+export const deleteKeyspace =
+  ({ store }: ServiceDeps) =>
+  async (request: DeleteKeyspaceRequest): Promise<MessageInitShape<typeof DeleteKeyspaceResponseSchema>> => {
+    const id = requireId("ks", request.id, "id");
+    await loadKeyspace(store, id);
+    if (!request.force) {
+      const live = await store.countLiveKeys(id);
+      if (live > 0) throw failedPrecondition(`keyspace ${id} still holds ${live} keys. Delete them first or set force`);
+    }
+    if (!(await store.deleteKeyspace(id))) throw notFound("keyspace", id);
+    return { deletedKeys: BigInt(request.force ? await store.deleteKeysInKeyspace(id) : 0) };
+  };

@@ -1,0 +1,21 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { UpdateKeyspaceRequest, UpdateKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
+import { notFound } from "../../domain/errors.js";
+import { KEYSPACE_SETTING_FIELDS, keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
+import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
+
+/** A masked field left unset in the request goes back to its default. */
+export const updateKeyspace =
+  ({ store, now }: ServiceDeps) =>
+  async (request: UpdateKeyspaceRequest): Promise<MessageInitShape<typeof UpdateKeyspaceResponseSchema>> => {
+    const input = requireMessage(request.keyspace, "keyspace");
+    const id = requireId("ks", input.id, "keyspace.id");
+    const fields = maskedFields(request.updateMask, KEYSPACE_SETTING_FIELDS);
+    const changes = pick(keyspaceDefaults(keyspaceSettingsFromProto(input)), fields);
+    validateKeyspaceSettings(changes);
+    const updated = await store.updateKeyspace(id, { ...changes, updatedAt: new Date(now()) });
+    if (!updated) throw notFound("keyspace", id);
+    return { keyspace: keyspaceToProto(updated) };
+  };

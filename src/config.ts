@@ -1,0 +1,49 @@
+import type { LogLevel } from "./log.js";
+
+/** Every setting comes from the environment; README.md lists them with their defaults. */
+export interface Config {
+  host: string;
+  /** HTTP/2 (cleartext, or TLS with HTTP/1.1 too when a certificate is set): gRPC, gRPC-Web and Connect. */
+  port: number;
+  /** HTTP/1.1 for browsers' Connect and gRPC-Web clients; 0 turns it off. */
+  http1Port: number;
+  mongodbUri: string | undefined;
+  mongodbDatabase: string;
+  maxRequestBytes: number;
+  corsAllowedOrigins: string[];
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["info", "warn", "error", "silent"];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const tlsCertFile = env.TLS_CERT_FILE || undefined;
+  const tlsKeyFile = env.TLS_KEY_FILE || undefined;
+  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) throw new Error("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  const logLevel = (env.LOG_LEVEL || "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  return {
+    host: env.HOST || "127.0.0.1",
+    port: integer(env, "PORT", 8080, 0, 65535),
+    http1Port: integer(env, "HTTP1_PORT", 8081, 0, 65535),
+    mongodbUri: env.MONGODB_URI || undefined,
+    mongodbDatabase: env.MONGODB_DATABASE || "latchkey",
+    maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean),
+    tlsCertFile,
+    tlsKeyFile,
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    logLevel,
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return value;
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import { type ConnectRouter, cors } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { KeyService } from "../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+import type { ServiceDeps } from "./api/deps.js";
+import { HealthState, healthService } from "./api/health.js";
+import { accessLog, domainErrors } from "./api/interceptors.js";
+import { keyService } from "./api/key-service/index.js";
+import { keyspaceService } from "./api/keyspace-service/index.js";
+import { reflectionServices } from "./api/reflection.js";
+import type { Config } from "./config.js";
+import type { Logger } from "./log.js";
+
+export interface RunningServer {
+  /** The HTTP/2 listener: gRPC, gRPC-Web and Connect. */
+  port: number;
+  /** The HTTP/1.1 listener for browsers, when enabled. */
+  http1Port: number | undefined;
+  /** Stops accepting, lets in-flight calls finish (up to the configured timeout), then closes connections. */
+  close(): Promise<void>;
+}
+
+export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs"> &
+  Omit<ServiceDeps, "now"> & {
+    /** Undefined leaves the HTTP/1.1 listener off; 0 picks a free port. */
+    http1Port: number | undefined;
+    log: Logger;
+    now?: () => number;
+  };
+
+const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService];
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { log } = options;
+  const deps: ServiceDeps = { store: options.store, now: options.now ?? Date.now, random: options.random };
+  const health = new HealthState([...API_SERVICES, Health].map((service) => service.typeName));
+  const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+
+  const routes = (router: ConnectRouter) => {
+    router.service(KeyspaceService, keyspaceService(deps));
+    router.service(KeyService, keyService(deps));
+    router.service(Health, healthService(health));
+    router.service(reflectionV1.ServerReflection, reflection.v1);
+    router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
+  };
+  const handler = withCors(
+    connectNodeAdapter({ routes, interceptors: [accessLog(log), domainErrors(log)], readMaxBytes: options.maxRequestBytes }),
+    options.corsAllowedOrigins,
+  );
+
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const main = options.tlsCertFile
+    ? http2.createSecureServer(
+        { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!), allowHTTP1: true },
+        handler,
+      )
+    : http2.createServer(handler);
+  main.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const browser = options.http1Port === undefined ? undefined : http.createServer(handler);
+  const port = await listen(main, options.host, options.port);
+  const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
+
+  return {
+    port,
+    http1Port,
+    async close() {
+      health.set(HealthCheckResponse_ServingStatus.NOT_SERVING);
+      health.close();
+      const closed = Promise.all([closeServer(main), browser ? closeServer(browser) : undefined]);
+      for (const session of sessions) session.close();
+      browser?.closeIdleConnections();
+      const timer = setTimeout(() => {
+        log.warn("shutdown timeout reached, closing remaining connections");
+        for (const session of sessions) session.destroy();
+        browser?.closeAllConnections();
+      }, options.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+type NodeHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+/** Lets browsers on the allowed origins call the API, answering their preflight requests here. */
+function withCors(handler: NodeHandler, allowedOrigins: readonly string[]): NodeHandler {
+  const allowed = (origin: string) => allowedOrigins.includes("*") || allowedOrigins.includes(origin);
+  return (request, response) => {
+    const origin = request.headers.origin;
+    if (typeof origin === "string" && allowed(origin)) {
+      response.setHeader("access-control-allow-origin", origin);
+      response.setHeader("vary", "origin");
+      response.setHeader("access-control-expose-headers", cors.exposedHeaders.join(", "));
+      if (request.method === "OPTIONS") {
+        response.setHeader("access-control-allow-methods", cors.allowedMethods.join(", "));
+        response.setHeader("access-control-allow-headers", [...cors.allowedHeaders, "Authorization"].join(", "));
+        response.setHeader("access-control-max-age", "7200");
+        response.writeHead(204);
+        response.end();
+        return;
+      }
+    }
+    handler(request, response);
+  };
+}
+
+function listen(server: http.Server | http2.Http2Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+const closeServer = (server: http.Server | http2.Http2Server) =>
+  new Promise<void>((resolve) => server.close(() => resolve()));
