@@ -36,23 +36,30 @@ export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "
     now?: () => number;
   };
 
-const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService];
+export const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService];
+
+/** The routes and interceptors of every service, for a listening server and for in-process test transports alike. */
+export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger) {
+  const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+  return {
+    routes(router: ConnectRouter) {
+      router.service(KeyspaceService, keyspaceService(deps));
+      router.service(KeyService, keyService(deps));
+      router.service(Health, healthService(health));
+      router.service(reflectionV1.ServerReflection, reflection.v1);
+      router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
+    },
+    interceptors: [accessLog(log), domainErrors(log)],
+  };
+}
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
   const deps: ServiceDeps = { store: options.store, now: options.now ?? Date.now, random: options.random };
   const health = new HealthState([...API_SERVICES, Health].map((service) => service.typeName));
-  const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
-
-  const routes = (router: ConnectRouter) => {
-    router.service(KeyspaceService, keyspaceService(deps));
-    router.service(KeyService, keyService(deps));
-    router.service(Health, healthService(health));
-    router.service(reflectionV1.ServerReflection, reflection.v1);
-    router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
-  };
+  const api = apiHandlers(deps, health, log);
   const handler = withCors(
-    connectNodeAdapter({ routes, interceptors: [accessLog(log), domainErrors(log)], readMaxBytes: options.maxRequestBytes }),
+    connectNodeAdapter({ ...api, readMaxBytes: options.maxRequestBytes }),
     options.corsAllowedOrigins,
   );
 

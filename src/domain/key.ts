@@ -214,6 +214,7 @@ function checkResourceScope(field: string, scope: ResourceScope) {
 }
 
 const WILDCARD_ORIGIN = /^(https?):\/\/\*\.(.+)$/;
+const HOSTNAME = /^(?:[a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/;
 
 /** Accepts `scheme://host[:port]` exactly as a browser sends it, or `scheme://*.domain[:port]`. */
 export function checkOrigin(field: string, origin: string) {
@@ -225,7 +226,13 @@ export function checkOrigin(field: string, origin: string) {
   } catch {
     parsed = undefined;
   }
-  if (!parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.origin !== candidate) {
+  const valid =
+    parsed !== undefined &&
+    ["http:", "https:"].includes(parsed.protocol) &&
+    parsed.origin === candidate &&
+    HOSTNAME.test(parsed.hostname) &&
+    (!wildcard || parsed.hostname.split(".").length >= 3);
+  if (!valid) {
     throw invalidArgument(field, "must be an http or https origin with no path or a wildcard subdomain origin");
   }
 }
