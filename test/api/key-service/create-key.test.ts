@@ -1,0 +1,113 @@
+import { Code } from "@connectrpc/connect";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import { KeyStatus, KeyType, RefillPeriod } from "../../../gen/latchkey/v1/key_pb.js";
+import { newId } from "../../../src/domain/ids.js";
+import { digestSecret, isWellFormedSecret } from "../../../src/domain/secret.js";
+import { createKeyspace, expectCode, testApi } from "../../support/api.js";
+
+describe("CreateKey", () => {
+  it("OK: returns the key and its secret, and stores only the digest", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key, secret } = await api.keys.createKey({
+      key: { keyspaceId: keyspace.id, name: "ci", ownerId: "user_1", meta: { team: "core" }, permissions: ["documents.read"] },
+    });
+    expect(isWellFormedSecret(secret)).toBe(true);
+    expect(secret.startsWith("pay_")).toBe(true);
+    expect(key).toMatchObject({
+      keyspaceId: keyspace.id,
+      name: "ci",
+      ownerId: "user_1",
+      prefix: "pay",
+      start: secret.slice(0, 8),
+      meta: { team: "core" },
+      permissions: ["documents.read"],
+      enabled: true,
+      type: KeyType.STANDARD,
+      status: KeyStatus.ACTIVE,
+      expired: false,
+    });
+    expect(key!.id).toMatch(/^key_/);
+    const stored = await api.store.findKeyByHash(digestSecret(secret));
+    expect(stored?.id).toBe(key!.id);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+  });
+
+  it("OK: honours a key's own prefix and byte length", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key, secret } = await api.keys.createKey({ key: { keyspaceId: keyspace.id, prefix: "sk_test" }, byteLength: 32 });
+    expect(key!.prefix).toBe("sk_test");
+    expect(secret).toMatch(/^sk_test_[1-9A-HJ-NP-Za-km-z]{50}$/);
+  });
+
+  it("OK: stores every modelled field and starts the refill period at creation", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const expiresAt = timestampFromMs(api.clock.now + 60_000);
+    const { key } = await api.keys.createKey({
+      key: {
+        keyspaceId: keyspace.id,
+        description: "for the nightly job",
+        organizationId: "org_1",
+        externalId: "acme",
+        createdBy: "alice",
+        type: KeyType.MARKETPLACE_SUBSCRIPTION,
+        subscriptionId: "sub_9",
+        claims: { tier: "gold" },
+        roles: ["admin"],
+        scopes: ["read:users"],
+        resourceScopes: [{ resourceType: "collection", resourceIdPattern: "col_*", operations: ["read"] }],
+        allowedOrigins: ["https://*.example.com"],
+        enabled: false,
+        expiresAt,
+        credits: { remaining: 100n, refill: { period: RefillPeriod.MONTHLY, dayOfMonth: 31, amount: 100n } },
+        rateLimits: [{ name: "requests", limit: 10n, durationMs: 1000n, autoApply: true }],
+      },
+    });
+    expect(key).toMatchObject({
+      description: "for the nightly job",
+      organizationId: "org_1",
+      externalId: "acme",
+      createdBy: "alice",
+      type: KeyType.MARKETPLACE_SUBSCRIPTION,
+      subscriptionId: "sub_9",
+      claims: { tier: "gold" },
+      roles: ["admin"],
+      scopes: ["read:users"],
+      allowedOrigins: ["https://*.example.com"],
+      enabled: false,
+      status: KeyStatus.DISABLED,
+      expiresAt,
+    });
+    expect(key!.resourceScopes[0]).toMatchObject({ resourceType: "collection", resourceIdPattern: "col_*", operations: ["read"] });
+    expect(key!.credits).toMatchObject({ remaining: 100n, refill: { period: RefillPeriod.MONTHLY, dayOfMonth: 31, amount: 100n } });
+    expect(timestampMs(key!.credits!.refill!.lastRefillAt!)).toBe(api.clock.now);
+    expect(key!.rateLimits[0]).toMatchObject({ name: "requests", limit: 10n, durationMs: 1000n, autoApply: true });
+    expect((await api.keys.getKey({ id: key!.id })).key).toEqual(key);
+  });
+
+  it.each([
+    ["no key", {}, "key must be set"],
+    ["no keyspace", { key: {} }, "key.keyspace_id must not be empty"],
+    ["a malformed keyspace id", { key: { keyspaceId: "payments" } }, "key.keyspace_id is not a keyspace id"],
+    ["a bad prefix", { key: { keyspaceId: newId("ks", 1), prefix: "sk-live" } }, "key.prefix"],
+    ["too few random bytes", { key: { keyspaceId: newId("ks", 1) }, byteLength: 15 }, "byte_length"],
+    ["an expiry in the past", { key: { keyspaceId: newId("ks", 1), expiresAt: timestampFromMs(0) } }, "key.expires_at must be in the future"],
+    ["a negative credit balance", { key: { keyspaceId: newId("ks", 1), credits: { remaining: -1n } } }, "key.credits.remaining must not be negative"],
+    ["a refill without a period", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 1n, refill: { amount: 1n } } } }, "key.credits.refill.period must be set"],
+    ["a rate limit with a zero window", { key: { keyspaceId: newId("ks", 1), rateLimits: [{ name: "r", limit: 1n }] } }, "key.rate_limits[0].duration_ms"],
+    ["an int64 beyond 2^53", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 2n ** 60n } } }, "key.credits.remaining is out of range"],
+    ["an unknown enum value", { key: { keyspaceId: newId("ks", 1), type: 7 as KeyType } }, "key.type has unknown value 7"],
+  ])("INVALID_ARGUMENT: %s", async (_, request, message) => {
+    await expectCode(testApi().keys.createKey(request), Code.InvalidArgument, message);
+  });
+
+  it("NOT_FOUND: the keyspace does not exist, and nothing is written", async () => {
+    const api = testApi();
+    const keyspaceId = newId("ks", Date.now());
+    await expectCode(api.keys.createKey({ key: { keyspaceId } }), Code.NotFound, `keyspace ${keyspaceId} not found`);
+    expect(await api.store.listKeys({ keyspaceId, now: Date.now() }, { limit: 10 })).toEqual([]);
+  });
+});
