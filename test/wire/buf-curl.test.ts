@@ -1,0 +1,67 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+/** `buf curl` with no proto files at hand: everything it knows comes from server reflection. */
+const buf = fileURLToPath(new URL("../../node_modules/.bin/buf", import.meta.url));
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.stop());
+
+async function curl(...args: string[]) {
+  try {
+    const { stdout } = await promisify(execFile)(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], {
+      cwd: "/",
+      timeout: 20_000,
+    });
+    return { exitCode: 0, stdout, stderr: "" };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { exitCode: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("buf curl through reflection", () => {
+  it("lists the services", async () => {
+    const { stdout } = await curl("--list-services", server.url);
+    expect(stdout.trim().split("\n").sort()).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "latchkey.v1.KeyService",
+      "latchkey.v1.KeyspaceService",
+    ]);
+  });
+
+  it("lists every method", async () => {
+    const { stdout } = await curl("--list-methods", server.url);
+    const methods = stdout.trim().split("\n");
+    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey"]) {
+      expect(methods).toContain(`latchkey.v1.KeyService/${method}`);
+    }
+    for (const method of ["CreateKeyspace", "GetKeyspace", "ListKeyspaces", "UpdateKeyspace", "DeleteKeyspace"]) {
+      expect(methods).toContain(`latchkey.v1.KeyspaceService/${method}`);
+    }
+  });
+
+  it("calls methods with JSON", async () => {
+    const created = await curl("-d", '{"keyspace":{"name":"curl"}}', `${server.url}/latchkey.v1.KeyspaceService/CreateKeyspace`);
+    const { keyspace } = JSON.parse(created.stdout);
+    const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${server.url}/latchkey.v1.KeyService/CreateKey`);
+    expect(JSON.parse(key.stdout).key).toMatchObject({ name: "from curl", status: "KEY_STATUS_ACTIVE" });
+    const health = await curl(`${server.url}/grpc.health.v1.Health/Check`);
+    expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
+  });
+
+  it("shows the error code and message", async () => {
+    const { exitCode, stderr } = await curl("-d", '{"id":"key_123"}', `${server.url}/latchkey.v1.KeyService/GetKey`);
+    expect(exitCode).not.toBe(0);
+    expect(stderr).toContain("invalid_argument");
+    expect(stderr).toContain("id is not a key id");
+  });
+});

@@ -1,0 +1,62 @@
+import { Code, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HealthCheckResponse_ServingStatus, Health } from "../../gen/health/v1/health_pb.js";
+import { KeyService, KeyStatus } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { expectCode } from "../support/api.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.stop());
+
+const transports: [string, () => Transport][] = [
+  ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: server.url })],
+  ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" })],
+  ["Connect binary over HTTP/2", () => createConnectTransport({ baseUrl: server.url, httpVersion: "2" })],
+  ["Connect JSON over HTTP/1.1", () => createConnectTransport({ baseUrl: server.http1Url, httpVersion: "1.1", useBinaryFormat: false })],
+  ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.http1Url, httpVersion: "1.1" })],
+];
+
+describe.each(transports)("%s against MongoDB", (_, transport) => {
+  it("runs a key's whole life", async () => {
+    const keyspaces = createClient(KeyspaceService, transport());
+    const keys = createClient(KeyService, transport());
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "wire", defaultPrefix: "wire" } });
+    const { key, secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "first", meta: { "a.b": { $c: 1 } } } });
+    expect(secret.startsWith("wire_")).toBe(true);
+    expect((await keys.getKey({ id: key!.id })).key).toEqual(key);
+    const updated = await keys.updateKey({ key: { id: key!.id, name: "renamed" }, updateMask: { paths: ["name"] } });
+    expect(updated.key).toMatchObject({ name: "renamed", meta: { "a.b": { $c: 1 } } });
+    const revoked = await keys.revokeKey({ id: key!.id, reason: "rotated" });
+    expect(revoked.key!.status).toBe(KeyStatus.REVOKED);
+    expect((await keys.listKeys({ keyspaceId: keyspace!.id })).keys.map((k) => k.id)).toEqual([key!.id]);
+    await keys.deleteKey({ id: key!.id });
+    await expectCode(keys.getKey({ id: key!.id }), Code.NotFound, `key ${key!.id} not found`);
+    expect((await keyspaces.deleteKeyspace({ id: keyspace!.id })).deletedKeys).toBe(0n);
+  });
+
+  it("carries error codes and messages intact", async () => {
+    const keys = createClient(KeyService, transport());
+    await expectCode(
+      keys.createKey({ key: { keyspaceId: "ks_bad" } }),
+      Code.InvalidArgument,
+      "key.keyspace_id is not a keyspace id",
+    );
+    await expectCode(
+      keys.updateKey({ key: { id: "key_x" }, updateMask: { paths: ["name"] } }),
+      Code.InvalidArgument,
+      "key.id is not a key id",
+    );
+  });
+
+  it("answers health checks", async () => {
+    const health = createClient(Health, transport());
+    expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await health.check({ service: "latchkey.v1.KeyService" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    await expectCode(health.check({ service: "nope.Service" }), Code.NotFound);
+  });
+});
