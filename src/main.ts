@@ -5,35 +5,42 @@ import { MemoryStore } from "./store/memory.js";
 import { MongoStore } from "./store/mongodb.js";
 import type { Store } from "./store/store.js";
 
-const config = loadConfig();
-const log = createLogger(config.logLevel);
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
 
-let store: Store;
-if (config.mongodbUri) {
-  store = await MongoStore.connect(config.mongodbUri, config.mongodbDatabase);
-} else {
-  store = new MemoryStore();
-  log.warn("MONGODB_URI is not set: using the embedded in-memory store. Nothing will persist across restarts.");
-}
-log.info("store ready", { store: store.description });
+  let store: Store;
+  if (config.mongodbUri) {
+    store = await MongoStore.connect(config.mongodbUri, config.mongodbDatabase);
+  } else {
+    store = new MemoryStore();
+    log.warn("MONGODB_URI is not set: using the embedded in-memory store. Nothing will persist across restarts.");
+  }
+  log.info("store ready", { store: store.description });
 
-const server = await startServer({ ...config, http1Port: config.http1Port || undefined, store, log });
-log.info("listening", {
-  host: config.host,
-  port: server.port,
-  protocols: config.tlsCertFile ? "gRPC, gRPC-Web, Connect over TLS (HTTP/2 and HTTP/1.1)" : "gRPC, gRPC-Web, Connect over cleartext HTTP/2",
-  http1Port: server.http1Port ?? "off",
-});
-
-let stopping = false;
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("shutting down", { signal });
-    await server.close();
-    await store.close();
-    log.info("stopped");
-    process.exit(0);
+  const server = await startServer({ ...config, http1Port: config.http1Port || undefined, store, log });
+  log.info("listening", {
+    host: config.host,
+    port: server.port,
+    protocols: config.tlsCertFile ? "gRPC, gRPC-Web, Connect over TLS (HTTP/2 and HTTP/1.1)" : "gRPC, gRPC-Web, Connect over cleartext HTTP/2",
+    http1Port: server.http1Port ?? "off",
   });
+
+  let stopping = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, async () => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down", { signal });
+      await server.close();
+      await store.close();
+      log.info("stopped");
+      process.exit(0);
+    });
+  }
 }
+
+main().catch((error: unknown) => {
+  process.stderr.write(`latchkey failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -11,6 +11,8 @@ export interface TestServer extends RunningServer {
   /** The HTTP/1.1 listener's base URL. */
   http1Url: string;
   store: MongoStore;
+  mongoUri: string;
+  databaseName: string;
   /** Every log line the server wrote. */
   logs: string[];
   stop(): Promise<void>;
@@ -18,7 +20,9 @@ export interface TestServer extends RunningServer {
 
 /** A real server on loopback, over the test MongoDB, in a database of its own. */
 export async function startTestServer(options: { maxRequestBytes?: number; wrapStore?: (store: Store) => Store } = {}): Promise<TestServer> {
-  const store = await MongoStore.connect(inject("mongoUri"), `latchkey_wire_${randomUUID()}`);
+  const mongoUri = inject("mongoUri");
+  const databaseName = `latchkey_wire_${randomUUID()}`;
+  const store = await MongoStore.connect(mongoUri, databaseName);
   const logs: string[] = [];
   const server = await startServer({
     host: "127.0.0.1",
@@ -37,6 +41,8 @@ export async function startTestServer(options: { maxRequestBytes?: number; wrapS
     url: `http://127.0.0.1:${server.port}`,
     http1Url: `http://127.0.0.1:${server.http1Port}`,
     store,
+    mongoUri,
+    databaseName,
     logs,
     async stop() {
       await server.close();

@@ -1,0 +1,61 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { describe, expect, inject, it } from "vitest";
+import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+
+/** The service as `npm start` runs it: a process of its own, configured by the environment. */
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function startService(env: Record<string, string>) {
+  const child = spawn(`${root}node_modules/.bin/tsx`, ["src/main.ts"], {
+    cwd: root,
+    env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const listening = new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      lines.push(line);
+      const entry = JSON.parse(line);
+      if (entry.message === "listening") resolve(entry.port);
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  return { child, lines, listening, stderr: () => stderr };
+}
+
+describe("the service process", () => {
+  it("runs on the in-memory store when no MongoDB is configured, says so, and stops cleanly on SIGTERM", async () => {
+    const service = startService({});
+    const port = await service.listening;
+    expect(service.lines.join("\n")).toContain("using the embedded in-memory store. Nothing will persist");
+    const client = createClient(KeyspaceService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    expect((await client.createKeyspace({ keyspace: { name: "proc" } })).keyspace!.name).toBe("proc");
+    const exited = once(service.child, "exit");
+    service.child.kill("SIGTERM");
+    expect((await exited)[0]).toBe(0);
+    expect(service.lines.at(-1)).toContain('"stopped"');
+  });
+
+  it("uses MongoDB when MONGODB_URI is set", async () => {
+    const service = startService({ MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: "latchkey_process_test" });
+    await service.listening;
+    expect(service.lines.join("\n")).toContain("MongoDB database latchkey_process_test");
+    expect(service.lines.join("\n")).not.toContain("in-memory");
+    const exited = once(service.child, "exit");
+    service.child.kill("SIGTERM");
+    expect((await exited)[0]).toBe(0);
+  });
+
+  it("refuses a bad setting with a one-line reason", async () => {
+    const service = startService({ PORT: "http" });
+    await expect(service.listening).rejects.toThrow("exited with 1");
+    expect(service.stderr()).toBe("latchkey failed to start: PORT must be an integer from 0 to 65535\n");
+  });
+});

@@ -1,0 +1,84 @@
+import { Code, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { MongoClient } from "mongodb";
+import { describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/health/v1/health_pb.js";
+import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import type { Store } from "../../src/store/store.js";
+import { expectCode } from "../support/api.js";
+import { startTestServer } from "../support/server.js";
+
+describe("graceful shutdown", () => {
+  it("stops accepting, lets the call in flight finish, and ends health watches", async () => {
+    let reachedStore!: () => void;
+    const reached = new Promise<void>((resolve) => (reachedStore = resolve));
+    let releaseStore!: () => void;
+    const released = new Promise<void>((resolve) => (releaseStore = resolve));
+    const gated = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          if (property !== "insertKeyspace") return Reflect.get(target, property, receiver);
+          return async (...args: Parameters<Store["insertKeyspace"]>) => {
+            reachedStore();
+            await released;
+            return target.insertKeyspace(...args);
+          };
+        },
+      });
+    const server = await startTestServer({ wrapStore: gated });
+    const transport = createGrpcTransport({ baseUrl: server.url });
+    const watch = createClient(Health, transport).watch({})[Symbol.asyncIterator]();
+    const statuses = [(await watch.next()).value.status];
+    const watching = (async () => {
+      for (let next = await watch.next(); !next.done; next = await watch.next()) statuses.push(next.value.status);
+    })();
+
+    const inFlight = createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "slow" } });
+    await reached;
+    const closing = server.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const late = createClient(KeyspaceService, createGrpcTransport({ baseUrl: server.url })).listKeyspaces({});
+    await expectCode(late, Code.Unavailable);
+    releaseStore();
+
+    expect((await inFlight).keyspace!.name).toBe("slow");
+    await closing;
+    await watching;
+    expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    await server.store.close();
+  });
+});
+
+describe("secrecy", () => {
+  it("keeps the plaintext secret out of every stored document and every log line", async () => {
+    const server = await startTestServer();
+    const transport = createGrpcTransport({ baseUrl: server.url });
+    const keyspaces = createClient(KeyspaceService, transport);
+    const keys = createClient(KeyService, transport);
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "secrets", startLength: 6 } });
+    const secrets: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { key, secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: `k${i}` } });
+      secrets.push(secret);
+      await keys.getKey({ id: key!.id });
+      await keys.updateKey({ key: { id: key!.id, name: "x" }, updateMask: { paths: ["name"] } });
+    }
+
+    const client = await MongoClient.connect(server.mongoUri);
+    const db = client.db(server.databaseName);
+    const dump: string[] = [];
+    for (const { name } of await db.listCollections().toArray()) {
+      dump.push(JSON.stringify(await db.collection(name).find().toArray()));
+    }
+    await client.close();
+    await server.stop();
+
+    expect(dump.join("").length).toBeGreaterThan(1000);
+    expect(server.logs.length).toBeGreaterThan(10);
+    for (const secret of secrets) {
+      const hidden = secret.slice("lk_".length + 6);
+      for (const text of [...dump, ...server.logs]) expect(text).not.toContain(hidden);
+    }
+  });
+});
