@@ -19,13 +19,7 @@ async function main() {
   log.info("store ready", { store: store.description });
 
   const server = await startServer({ ...config, http1Port: config.http1Port || undefined, store, log });
-  log.info("listening", {
-    host: config.host,
-    port: server.port,
-    protocols: config.tlsCertFile ? "gRPC, gRPC-Web, Connect over TLS (HTTP/2 and HTTP/1.1)" : "gRPC, gRPC-Web, Connect over cleartext HTTP/2",
-    http1Port: server.http1Port ?? "off",
-  });
-
+  // Installed before "listening" is logged, so whoever waits for that line can stop the service at once.
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, async () => {
@@ -38,6 +32,12 @@ async function main() {
       process.exit(0);
     });
   }
+  log.info("listening", {
+    host: config.host,
+    port: server.port,
+    protocols: config.tlsCertFile ? "gRPC, gRPC-Web, Connect over TLS (HTTP/2 and HTTP/1.1)" : "gRPC, gRPC-Web, Connect over cleartext HTTP/2",
+    http1Port: server.http1Port ?? "off",
+  });
 }
 
 main().catch((error: unknown) => {

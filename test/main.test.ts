@@ -7,11 +7,11 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, inject, it } from "vitest";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
 
-/** The service as `npm start` runs it: a process of its own, configured by the environment. */
+/** The service as `npm start` runs it (node --import tsx src/main.ts), configured by the environment. */
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 function startService(env: Record<string, string>) {
-  const child = spawn(`${root}node_modules/.bin/tsx`, ["src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: root,
     env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -50,7 +50,8 @@ describe("the service process", () => {
     expect(service.lines.join("\n")).not.toContain("in-memory");
     const exited = once(service.child, "exit");
     service.child.kill("SIGTERM");
-    expect((await exited)[0]).toBe(0);
+    const result = await exited;
+    expect(result, service.lines.join("\n") + service.stderr()).toEqual([0, null]);
   });
 
   it("refuses a bad setting with a one-line reason", async () => {
