@@ -45,28 +45,7 @@ describe("CreateKey", () => {
   it("OK: stores every modelled field and starts the refill period at creation", async () => {
     const api = testApi();
     const keyspace = await createKeyspace(api);
-    const expiresAt = timestampFromMs(api.clock.now + 60_000);
-    const { key } = await api.keys.createKey({
-      key: {
-        keyspaceId: keyspace.id,
-        description: "for the nightly job",
-        organizationId: "org_1",
-        externalId: "acme",
-        createdBy: "alice",
-        type: KeyType.MARKETPLACE_SUBSCRIPTION,
-        subscriptionId: "sub_9",
-        claims: { tier: "gold" },
-        roles: ["admin"],
-        scopes: ["read:users"],
-        resourceScopes: [{ resourceType: "collection", resourceIdPattern: "col_*", operations: ["read"] }],
-        allowedOrigins: ["https://*.example.com"],
-        enabled: false,
-        expiresAt,
-        credits: { remaining: 100n, refill: { period: RefillPeriod.MONTHLY, dayOfMonth: 31, amount: 100n } },
-        rateLimits: [{ name: "requests", limit: 10n, durationMs: 1000n, autoApply: true }],
-      },
-    });
-    expect(key).toMatchObject({
+    const scalars = {
       description: "for the nightly job",
       organizationId: "org_1",
       externalId: "acme",
@@ -78,9 +57,18 @@ describe("CreateKey", () => {
       scopes: ["read:users"],
       allowedOrigins: ["https://*.example.com"],
       enabled: false,
-      status: KeyStatus.DISABLED,
-      expiresAt,
+      expiresAt: timestampFromMs(api.clock.now + 60_000),
+    };
+    const { key } = await api.keys.createKey({
+      key: {
+        ...scalars,
+        keyspaceId: keyspace.id,
+        resourceScopes: [{ resourceType: "collection", resourceIdPattern: "col_*", operations: ["read"] }],
+        credits: { remaining: 100n, refill: { period: RefillPeriod.MONTHLY, dayOfMonth: 31, amount: 100n } },
+        rateLimits: [{ name: "requests", limit: 10n, durationMs: 1000n, autoApply: true }],
+      },
     });
+    expect(key).toMatchObject({ ...scalars, status: KeyStatus.DISABLED });
     expect(key!.resourceScopes[0]).toMatchObject({ resourceType: "collection", resourceIdPattern: "col_*", operations: ["read"] });
     expect(key!.credits).toMatchObject({ remaining: 100n, refill: { period: RefillPeriod.MONTHLY, dayOfMonth: 31, amount: 100n } });
     expect(timestampMs(key!.credits!.refill!.lastRefillAt!)).toBe(api.clock.now);
