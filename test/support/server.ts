@@ -19,7 +19,9 @@ export interface TestServer extends RunningServer {
 }
 
 /** A real server on loopback, over the test MongoDB, in a database of its own. */
-export async function startTestServer(options: { maxRequestBytes?: number; wrapStore?: (store: Store) => Store } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { maxRequestBytes?: number; wrapStore?: (store: Store) => Store; tls?: { certFile: string; keyFile: string } } = {},
+): Promise<TestServer> {
   const mongoUri = inject("mongoUri");
   const databaseName = `latchkey_wire_${randomUUID()}`;
   const store = await MongoStore.connect(mongoUri, databaseName);
@@ -30,8 +32,8 @@ export async function startTestServer(options: { maxRequestBytes?: number; wrapS
     http1Port: 0,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     corsAllowedOrigins: ["https://app.example.com"],
-    tlsCertFile: undefined,
-    tlsKeyFile: undefined,
+    tlsCertFile: options.tls?.certFile,
+    tlsKeyFile: options.tls?.keyFile,
     shutdownTimeoutMs: 5000,
     store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger("info", (line) => logs.push(line)),
