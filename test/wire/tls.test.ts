@@ -41,10 +41,10 @@ describe("TLS on one port", () => {
   });
 
   it("serves Connect JSON over HTTP/1.1", async () => {
-    const body = await new Promise<{ status: number; alpn: string | false; text: string }>((resolve, reject) => {
+    const body = await new Promise<{ status: number; alpn: string | false | null; text: string }>((resolve, reject) => {
       const request = https.request(
         `https://127.0.0.1:${server.port}/latchkey.v1.KeyspaceService/CreateKeyspace`,
-        { method: "POST", ca, headers: { "content-type": "application/json" }, ALPNProtocols: ["http/1.1"] },
+        { method: "POST", ca, headers: { "content-type": "application/json" } },
         (response) => {
           const alpn = (response.socket as TLSSocket).alpnProtocol;
           let text = "";
