@@ -1,7 +1,7 @@
 import { alreadyExists } from "../domain/errors.js";
 import { keyStatus, type KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
-import type { KeyFilter, KeyGuard, Page, Store } from "./store.js";
+import type { KeyChange, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
 /** Keeps everything in this process; nothing survives a restart. For development and tests. */
 export class MemoryStore implements Store {
@@ -9,6 +9,7 @@ export class MemoryStore implements Store {
   private readonly keyspaces = new Map<string, KeyspaceRecord>();
   private readonly keys = new Map<string, KeyRecord>();
   private readonly keyIdsByHash = new Map<string, string>();
+  private changes: KeyChange[] = [];
 
   async insertKeyspace(keyspace: KeyspaceRecord) {
     if (this.keyspaces.has(keyspace.id)) throw alreadyExists(`keyspace ${keyspace.id} already exists`);
@@ -86,7 +87,51 @@ export class MemoryStore implements Store {
     return ids.length;
   }
 
+  async spendCredits(id: string, cost: number) {
+    const credits = this.liveKey(id)?.credits;
+    if (!credits) return null;
+    const spent = credits.remaining >= cost;
+    if (spent) credits.remaining -= cost;
+    return { spent, remaining: credits.remaining };
+  }
+
+  async refillCredits(id: string, periodStart: Date, amount: number) {
+    const credits = this.keys.get(id)?.credits;
+    const refill = credits?.refill;
+    if (!credits || !refill || (refill.lastRefillAt && refill.lastRefillAt >= periodStart)) return false;
+    credits.remaining = amount;
+    refill.lastRefillAt = new Date(periodStart);
+    return true;
+  }
+
+  async recordKeyUse(uses: readonly KeyUse[]) {
+    for (const { id, at } of uses) {
+      const key = this.keys.get(id);
+      if (key && (!key.lastUsedAt || key.lastUsedAt < at)) key.lastUsedAt = new Date(at);
+    }
+  }
+
+  async appendChange(change: KeyChange) {
+    this.changes.push(structuredClone(change));
+  }
+
+  async changesSince(since: Date) {
+    return this.changes
+      .filter((change) => change.at >= since)
+      .sort((a, b) => a.at.getTime() - b.at.getTime())
+      .map((change) => structuredClone(change));
+  }
+
+  async pruneChanges(before: Date) {
+    this.changes = this.changes.filter((change) => change.at >= before);
+  }
+
   async close() {}
+
+  private liveKey(id: string) {
+    const key = this.keys.get(id);
+    return key && !key.deletedAt ? key : undefined;
+  }
 }
 
 const copy = <T>(record: T | undefined): T | null => (record === undefined ? null : structuredClone(record));

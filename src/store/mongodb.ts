@@ -2,7 +2,7 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Filter } 
 import { alreadyExists } from "../domain/errors.js";
 import type { JsonObject, KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
-import type { KeyFilter, KeyGuard, Page, Store } from "./store.js";
+import type { KeyChange, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
 /**
  * Meta and claims are kept as JSON text: callers' field names may hold `.` or start with `$`,
@@ -10,6 +10,7 @@ import type { KeyFilter, KeyGuard, Page, Store } from "./store.js";
  */
 type KeyDocument = Omit<KeyRecord, "id" | "meta" | "claims"> & { _id: string; metaJson: string | null; claimsJson: string | null };
 type KeyspaceDocument = Omit<KeyspaceRecord, "id"> & { _id: string };
+type ChangeDocument = Omit<KeyChange, "id"> & { _id: string };
 
 const DUPLICATE_KEY = 11000;
 
@@ -17,6 +18,7 @@ export class MongoStore implements Store {
   readonly description: string;
   private readonly keyspaces: Collection<KeyspaceDocument>;
   private readonly keys: Collection<KeyDocument>;
+  private readonly changes: Collection<ChangeDocument>;
 
   private constructor(
     private readonly client: MongoClient,
@@ -25,6 +27,7 @@ export class MongoStore implements Store {
     this.description = `MongoDB database ${db.databaseName}`;
     this.keyspaces = db.collection("keyspaces");
     this.keys = db.collection("keys");
+    this.changes = db.collection("key_changes");
   }
 
   /** Connects and creates the indexes the queries below rely on. */
@@ -37,6 +40,7 @@ export class MongoStore implements Store {
       { key: { keyspaceId: 1, ownerId: 1, _id: 1 }, name: "keyspace_owner_id" },
       { key: { keyspaceId: 1, externalId: 1, _id: 1 }, name: "keyspace_external_id" },
     ]);
+    await store.changes.createIndex({ at: 1 }, { name: "at" });
     return store;
   }
 
@@ -105,6 +109,56 @@ export class MongoStore implements Store {
 
   async deleteKeysInKeyspace(keyspaceId: string) {
     return (await this.keys.deleteMany({ keyspaceId })).deletedCount;
+  }
+
+  async spendCredits(id: string, cost: number) {
+    const spent = await this.keys.findOneAndUpdate(
+      { _id: id, deletedAt: null, "credits.remaining": { $gte: cost } },
+      { $inc: { "credits.remaining": -cost } },
+      { returnDocument: "after", projection: { credits: 1 } },
+    );
+    if (spent?.credits) return { spent: true, remaining: spent.credits.remaining };
+    const current = await this.keys.findOne({ _id: id, deletedAt: null }, { projection: { credits: 1 } });
+    return current?.credits ? { spent: false, remaining: current.credits.remaining } : null;
+  }
+
+  async refillCredits(id: string, periodStart: Date, amount: number) {
+    const result = await this.keys.updateOne(
+      {
+        _id: id,
+        "credits.refill": { $ne: null },
+        $or: [{ "credits.refill.lastRefillAt": null }, { "credits.refill.lastRefillAt": { $lt: periodStart } }],
+      },
+      { $set: { "credits.remaining": amount, "credits.refill.lastRefillAt": periodStart } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  async recordKeyUse(uses: readonly KeyUse[]) {
+    if (uses.length === 0) return;
+    await this.keys.bulkWrite(
+      uses.map(({ id, at }) => ({
+        updateOne: {
+          filter: { _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: at } }] },
+          update: { $set: { lastUsedAt: at } },
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
+  async appendChange(change: KeyChange) {
+    const { id, ...rest } = change;
+    await this.changes.insertOne({ _id: id, ...rest });
+  }
+
+  async changesSince(since: Date) {
+    const documents = await this.changes.find({ at: { $gte: since } }).sort({ at: 1 }).toArray();
+    return documents.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+  }
+
+  async pruneChanges(before: Date) {
+    await this.changes.deleteMany({ at: { $lt: before } });
   }
 
   async close() {

@@ -32,7 +32,37 @@ export interface Store {
   /** Removes every key of the keyspace, soft-deleted ones too; returns how many. */
   deleteKeysInKeyspace(keyspaceId: string): Promise<number>;
 
+  /**
+   * Spends `cost` credits when at least that many remain. Returns the balance afterwards and whether
+   * it spent; null when the key is gone or has no credits.
+   */
+  spendCredits(id: string, cost: number): Promise<{ spent: boolean; remaining: number } | null>;
+  /** Sets the balance to `amount` unless the key was refilled at or after `periodStart` already; says whether it did. */
+  refillCredits(id: string, periodStart: Date, amount: number): Promise<boolean>;
+  /** Moves last_used_at forward (never back) without counting as a change: updated_at stays. */
+  recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
+
+  /** The change feed that tells every instance sharing this store which cached keys to drop. */
+  appendChange(change: KeyChange): Promise<void>;
+  /** Changes at or after `since`, oldest first. */
+  changesSince(since: Date): Promise<KeyChange[]>;
+  pruneChanges(before: Date): Promise<void>;
+
   close(): Promise<void>;
+}
+
+export interface KeyUse {
+  id: string;
+  at: Date;
+}
+
+/** Something changed that cached verifications must not outlive: a key (by id and digest), or a whole keyspace. */
+export interface KeyChange {
+  id: string;
+  at: Date;
+  keyId?: string;
+  hash?: string;
+  keyspaceId?: string;
 }
 
 export interface Page {

@@ -125,6 +125,80 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         expect((await store.getKey(key.id))!.revokedBy).toBe(winners[0]!.revokedBy);
       });
 
+      describe("credits", () => {
+        const withCredits = (remaining: number) =>
+          keyRecord({
+            createdAt: new Date(0),
+            credits: { remaining, refill: { period: "daily", intervalMs: 0, dayOfMonth: 0, amount: 7, lastRefillAt: new Date(0) } },
+          });
+
+        it("spends exactly the credits there are, whatever the concurrency", async () => {
+          const key = withCredits(50);
+          await store.insertKey(key);
+          const results = await Promise.all(Array.from({ length: 400 }, () => store.spendCredits(key.id, 1)));
+          expect(results.filter((result) => result?.spent)).toHaveLength(50);
+          expect(results.every((result) => result!.remaining >= 0)).toBe(true);
+          expect((await store.getKey(key.id))!.credits!.remaining).toBe(0);
+        });
+
+        it("refuses a cost above the balance without spending", async () => {
+          const key = withCredits(5);
+          await store.insertKey(key);
+          expect(await store.spendCredits(key.id, 6)).toEqual({ spent: false, remaining: 5 });
+          expect(await store.spendCredits(key.id, 5)).toEqual({ spent: true, remaining: 0 });
+        });
+
+        it("has nothing to spend on keys without credits, deleted keys and missing keys", async () => {
+          const unlimited = keyRecord();
+          const deleted = withCredits(5);
+          await store.insertKey(unlimited);
+          await store.insertKey(deleted);
+          await store.updateKey(deleted.id, { deletedAt: new Date() }, {});
+          expect(await store.spendCredits(unlimited.id, 1)).toBeNull();
+          expect(await store.spendCredits(deleted.id, 1)).toBeNull();
+          expect(await store.spendCredits(newId("key", Date.now()), 1)).toBeNull();
+        });
+
+        it("refills once per period however many ask at once", async () => {
+          const key = withCredits(0);
+          await store.insertKey(key);
+          const day = new Date(Date.UTC(2026, 0, 2));
+          const results = await Promise.all(Array.from({ length: 20 }, () => store.refillCredits(key.id, day, 7)));
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect((await store.getKey(key.id))!.credits).toEqual({ remaining: 7, refill: { ...key.credits!.refill!, lastRefillAt: day } });
+          await store.spendCredits(key.id, 3);
+          expect(await store.refillCredits(key.id, day, 7)).toBe(false);
+          expect(await store.refillCredits(key.id, new Date(Date.UTC(2026, 0, 3)), 7)).toBe(true);
+          expect((await store.getKey(key.id))!.credits!.remaining).toBe(7);
+          expect(await store.refillCredits(keyRecord().id, day, 7)).toBe(false);
+        });
+      });
+
+      it("moves last_used_at forward only, and leaves updated_at alone", async () => {
+        const key = keyRecord();
+        await store.insertKey(key);
+        await store.recordKeyUse([{ id: key.id, at: new Date(2000) }, { id: newId("key", 1), at: new Date(2000) }]);
+        await store.recordKeyUse([{ id: key.id, at: new Date(1000) }]);
+        await store.recordKeyUse([]);
+        const stored = (await store.getKey(key.id))!;
+        expect(stored.lastUsedAt).toEqual(new Date(2000));
+        expect(stored.updatedAt).toEqual(key.updatedAt);
+      });
+
+      it("keeps a change feed in time order and prunes it", async () => {
+        const base = Date.now() + 50_000_000;
+        const changes = [
+          { id: "c2", at: new Date(base + 2), keyId: "key_a", hash: "h" },
+          { id: "c1", at: new Date(base + 1), keyspaceId: "ks_a" },
+          { id: "c3", at: new Date(base + 3), keyId: "key_b" },
+        ];
+        for (const change of changes) await store.appendChange(change);
+        expect((await store.changesSince(new Date(base + 2))).map((change) => change.id)).toEqual(["c2", "c3"]);
+        expect(await store.changesSince(new Date(base + 1))).toEqual([changes[1], changes[0], changes[2]]);
+        await store.pruneChanges(new Date(base + 3));
+        expect((await store.changesSince(new Date(base))).map((change) => change.id)).toEqual(["c3"]);
+      });
+
       describe("listing", () => {
         const keyspaceId = newId("ks", Date.now());
         const now = Date.now();

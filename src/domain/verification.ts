@@ -1,0 +1,87 @@
+import { isExpired, type KeyRecord } from "./key.js";
+import { evaluatePermissionQuery, type PermissionQuery } from "./permission-query.js";
+import { wildcardMatcher } from "./wildcard.js";
+
+/** Every verdict a verification can reach, in the order the checks run. */
+export type Verdict =
+  | "valid"
+  | "not_found"
+  | "revoked"
+  | "disabled"
+  | "expired"
+  | "forbidden"
+  | "insufficient_permissions"
+  | "rate_limited"
+  | "usage_exceeded";
+
+export interface AccessRequest {
+  keyspaceId?: string;
+  permissionQuery?: PermissionQuery;
+  requiredScopes: readonly string[];
+  resource?: { type: string; id: string; operation: string };
+  origin: string;
+}
+
+/** A key with its rules compiled once, when it enters the cache, rather than on every verification. */
+export interface VerifiableKey {
+  record: KeyRecord;
+  holdsPermission(permission: string): boolean;
+  allowsOrigin(origin: string): boolean;
+  allowsResource(type: string, id: string, operation: string): boolean;
+}
+
+export function compileKey(record: KeyRecord): VerifiableKey {
+  const exact = new Set(record.permissions.filter((permission) => !permission.includes("*")));
+  const patterns = record.permissions.filter((permission) => permission.includes("*")).map(wildcardMatcher);
+  const origins = record.allowedOrigins.map(originMatcher);
+  const resources = record.resourceScopes.map((scope) => ({
+    type: scope.resourceType,
+    matches: wildcardMatcher(scope.resourceIdPattern),
+    operations: new Set(scope.operations),
+  }));
+  return {
+    record,
+    holdsPermission: (permission) => exact.has(permission) || patterns.some((matches) => matches(permission)),
+    allowsOrigin: (origin) => origins.length === 0 || origins.some((matches) => matches(origin)),
+    allowsResource: (type, id, operation) =>
+      resources.some(
+        (scope) => scope.type === type && scope.matches(id) && (scope.operations.has(operation) || scope.operations.has("*")),
+      ),
+  };
+}
+
+/**
+ * The checks that need nothing but the key and the clock, in order: keyspace, deleted, revoked,
+ * disabled, expired, origin, permissions, scopes, resource. Returns the first failure, or
+ * undefined when the key may go on to rate limits and credits.
+ */
+export function checkAccess(key: VerifiableKey, request: AccessRequest, now: number): Verdict | undefined {
+  const record = key.record;
+  if (record.deletedAt || (request.keyspaceId && request.keyspaceId !== record.keyspaceId)) return "not_found";
+  if (record.revokedAt) return "revoked";
+  if (!record.enabled) return "disabled";
+  if (isExpired(record, now)) return "expired";
+  if (!key.allowsOrigin(request.origin)) return "forbidden";
+  if (request.permissionQuery && !evaluatePermissionQuery(request.permissionQuery, key.holdsPermission)) {
+    return "insufficient_permissions";
+  }
+  if (request.requiredScopes.some((scope) => !record.scopes.includes(scope))) return "insufficient_permissions";
+  if (request.resource && !key.allowsResource(request.resource.type, request.resource.id, request.resource.operation)) {
+    return "insufficient_permissions";
+  }
+  return undefined;
+}
+
+const SUBDOMAIN = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+
+/** `https://*.example.com` matches any subdomain at any depth, never the apex or a look-alike domain. */
+function originMatcher(allowed: string): (origin: string) => boolean {
+  const star = allowed.indexOf("://*.");
+  if (star === -1) return (origin) => origin === allowed;
+  const scheme = allowed.slice(0, star + 3);
+  const suffix = allowed.slice(star + 4);
+  return (origin) =>
+    origin.startsWith(scheme) &&
+    origin.endsWith(suffix) &&
+    SUBDOMAIN.test(origin.slice(scheme.length, origin.length - suffix.length));
+}
