@@ -10,33 +10,43 @@ import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
 import type { ServiceDeps } from "./api/deps.js";
 import { HealthState, healthService } from "./api/health.js";
 import { accessLog, domainErrors } from "./api/interceptors.js";
 import { keyService } from "./api/key-service/index.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
 import { reflectionServices } from "./api/reflection.js";
+import { verifyService } from "./api/verify-service/index.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import type { RandomSource } from "./domain/base58.js";
+import type { Store } from "./store/store.js";
+import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type VerificationOptions } from "./verify/index.js";
 
 export interface RunningServer {
   /** The HTTP/2 listener: gRPC, gRPC-Web and Connect. */
   port: number;
   /** The HTTP/1.1 listener for browsers, when enabled. */
   http1Port: number | undefined;
-  /** Stops accepting, lets in-flight calls finish (up to the configured timeout), then closes connections. */
+  /**
+   * Stops accepting, lets in-flight calls finish (up to the configured timeout), closes connections,
+   * then writes the last key uses. The store stays open: it belongs to the caller.
+   */
   close(): Promise<void>;
 }
 
-export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs"> &
-  Omit<ServiceDeps, "now"> & {
-    /** Undefined leaves the HTTP/1.1 listener off; 0 picks a free port. */
-    http1Port: number | undefined;
-    log: Logger;
-    now?: () => number;
-  };
+export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs"> & {
+  /** Undefined leaves the HTTP/1.1 listener off; 0 picks a free port. */
+  http1Port: number | undefined;
+  store: Store;
+  log: Logger;
+  verification?: VerificationOptions;
+  now?: () => number;
+  random?: RandomSource;
+};
 
-export const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService];
+export const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService, VerifyService];
 
 /** The routes and interceptors of every service, for a listening server and for in-process test transports alike. */
 export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger) {
@@ -45,6 +55,7 @@ export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger)
     routes(router: ConnectRouter) {
       router.service(KeyspaceService, keyspaceService(deps));
       router.service(KeyService, keyService(deps));
+      router.service(VerifyService, verifyService(deps));
       router.service(Health, healthService(health));
       router.service(reflectionV1.ServerReflection, reflection.v1);
       router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
@@ -55,7 +66,9 @@ export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger)
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
-  const deps: ServiceDeps = { store: options.store, now: options.now ?? Date.now, random: options.random };
+  const now = options.now ?? Date.now;
+  const verification = createVerification(options.store, now, log, options.verification ?? DEFAULT_VERIFICATION_OPTIONS);
+  const deps: ServiceDeps = { store: options.store, now, random: options.random, changes: verification.changes, verifier: verification.verifier };
   const health = new HealthState([...API_SERVICES, Health].map((service) => service.typeName));
   const api = apiHandlers(deps, health, log);
   const handler = withCors(
@@ -75,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     session.once("close", () => sessions.delete(session));
   });
   const browser = options.http1Port === undefined ? undefined : http.createServer(handler);
+  verification.start();
   const port = await listen(main, options.host, options.port);
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
 
@@ -94,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }, options.shutdownTimeoutMs);
       await closed;
       clearTimeout(timer);
+      await verification.stop();
     },
   };
 }

@@ -75,10 +75,10 @@ export class MemoryStore implements Store {
 
   async deleteKey(id: string) {
     const key = this.keys.get(id);
-    if (!key) return false;
+    if (!key) return null;
     this.keys.delete(id);
     this.keyIdsByHash.delete(key.hash);
-    return true;
+    return key;
   }
 
   async deleteKeysInKeyspace(keyspaceId: string) {

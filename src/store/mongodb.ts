@@ -104,7 +104,7 @@ export class MongoStore implements Store {
   }
 
   async deleteKey(id: string) {
-    return (await this.keys.deleteOne({ _id: id })).deletedCount === 1;
+    return keyFromDocument(await this.keys.findOneAndDelete({ _id: id }));
   }
 
   async deleteKeysInKeyspace(keyspaceId: string) {

@@ -28,7 +28,8 @@ export interface Store {
   countLiveKeys(keyspaceId: string): Promise<number>;
   /** Applies the changes only where the guard holds; null when the key is missing or the guard fails. */
   updateKey(id: string, changes: Partial<KeyRecord>, guard: KeyGuard): Promise<KeyRecord | null>;
-  deleteKey(id: string): Promise<boolean>;
+  /** Removes the key for good; returns what was removed, or null when there was nothing. */
+  deleteKey(id: string): Promise<KeyRecord | null>;
   /** Removes every key of the keyspace, soft-deleted ones too; returns how many. */
   deleteKeysInKeyspace(keyspaceId: string): Promise<number>;
 

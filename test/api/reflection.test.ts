@@ -1,17 +1,13 @@
 import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
-import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { HealthState } from "../../src/api/health.js";
-import { createLogger } from "../../src/log.js";
-import { apiHandlers } from "../../src/server.js";
-import { MemoryStore } from "../../src/store/memory.js";
+import { testApi } from "../support/api.js";
 
-const { routes } = apiHandlers({ store: new MemoryStore(), now: Date.now }, new HealthState([]), createLogger("silent"));
-const transport = createRouterTransport(routes);
+const { transport } = testApi();
 
 async function ask<R>(service: typeof v1.ServerReflection | typeof v1alpha.ServerReflection, requests: object[]): Promise<R[]> {
   const client = createClient(service as typeof v1.ServerReflection, transport);

@@ -96,8 +96,8 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
       it("frees the digest when a key is deleted permanently", async () => {
         const key = keyRecord();
         await store.insertKey(key);
-        expect(await store.deleteKey(key.id)).toBe(true);
-        expect(await store.deleteKey(key.id)).toBe(false);
+        expect(await store.deleteKey(key.id)).toEqual(key);
+        expect(await store.deleteKey(key.id)).toBeNull();
         expect(await store.findKeyByHash(key.hash)).toBeNull();
       });
 

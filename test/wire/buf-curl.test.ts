@@ -35,6 +35,7 @@ describe("buf curl through reflection", () => {
       "grpc.reflection.v1alpha.ServerReflection",
       "latchkey.v1.KeyService",
       "latchkey.v1.KeyspaceService",
+      "latchkey.v1.VerifyService",
     ]);
   });
 

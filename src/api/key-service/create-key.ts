@@ -10,7 +10,7 @@ import type { ServiceDeps } from "../deps.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 
 export const createKey =
-  ({ store, now, random }: ServiceDeps) =>
+  ({ store, now, random, changes }: ServiceDeps) =>
   async (request: CreateKeyRequest): Promise<MessageInitShape<typeof CreateKeyResponseSchema>> => {
     const input = requireMessage(request.key, "key");
     const keyspaceId = requireId("ks", input.keyspaceId, "key.keyspace_id");
@@ -45,6 +45,7 @@ export const createKey =
       deletedAt: null,
     };
     await store.insertKey(key);
+    await changes.publish({ keyId: key.id, hash: key.hash });
     if (!(await store.getKeyspace(keyspaceId))) {
       await store.deleteKey(key.id);
       throw notFound("keyspace", keyspaceId);

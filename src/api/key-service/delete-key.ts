@@ -6,13 +6,14 @@ import { requireId } from "../requests.js";
 
 /** A soft delete keeps the record and its digest, so the secret can never be issued again. */
 export const deleteKey =
-  ({ store, now }: ServiceDeps) =>
+  ({ store, now, changes }: ServiceDeps) =>
   async (request: DeleteKeyRequest): Promise<MessageInitShape<typeof DeleteKeyResponseSchema>> => {
     const id = requireId("key", request.id, "id");
     const at = new Date(now());
     const deleted = request.permanent
       ? await store.deleteKey(id)
-      : (await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true })) !== null;
+      : await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true });
     if (!deleted) throw notFound("key", id);
+    await changes.publish({ keyId: id, hash: deleted.hash });
     return {};
   };

@@ -6,16 +6,18 @@ import type { ServiceDeps } from "../deps.js";
 import { refuseKeyChange, requireId } from "../requests.js";
 
 export const revokeKey =
-  ({ store, now }: ServiceDeps) =>
+  ({ store, now, changes }: ServiceDeps) =>
   async (request: RevokeKeyRequest): Promise<MessageInitShape<typeof RevokeKeyResponseSchema>> => {
     const id = requireId("key", request.id, "id");
     checkLength("reason", request.reason, 512);
     checkLength("revoked_by", request.revokedBy, 256);
     const at = new Date(now());
-    const revoked = await store.updateKey(
-      id,
-      { revokedAt: at, revokedBy: request.revokedBy, revocationReason: request.reason, updatedAt: at },
-      { notDeleted: true, notRevoked: true },
-    );
-    return { key: keyToProto(revoked ?? (await refuseKeyChange(store, id)), at.getTime()) };
+    const revoked =
+      (await store.updateKey(
+        id,
+        { revokedAt: at, revokedBy: request.revokedBy, revocationReason: request.reason, updatedAt: at },
+        { notDeleted: true, notRevoked: true },
+      )) ?? (await refuseKeyChange(store, id));
+    await changes.publish({ keyId: id, hash: revoked.hash });
+    return { key: keyToProto(revoked, at.getTime()) };
   };

@@ -10,7 +10,7 @@ import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMes
  * fields (a subscription id needs the marketplace type) are checked on the key as it will be.
  */
 export const updateKey =
-  ({ store, now }: ServiceDeps) =>
+  ({ store, now, changes: feed }: ServiceDeps) =>
   async (request: UpdateKeyRequest): Promise<MessageInitShape<typeof UpdateKeyResponseSchema>> => {
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
@@ -25,6 +25,7 @@ export const updateKey =
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }
-    const updated = await store.updateKey(id, changes, { notDeleted: true, notRevoked: true });
-    return { key: keyToProto(updated ?? (await refuseKeyChange(store, id)), at) };
+    const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, id));
+    await feed.publish({ keyId: id, hash: updated.hash });
+    return { key: keyToProto(updated, at) };
   };

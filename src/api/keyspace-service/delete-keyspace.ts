@@ -9,7 +9,7 @@ import { loadKeyspace, requireId } from "../requests.js";
  * nothing can reach, never a keyspace that half exists. CreateKey checks again after inserting.
  */
 export const deleteKeyspace =
-  ({ store }: ServiceDeps) =>
+  ({ store, changes }: ServiceDeps) =>
   async (request: DeleteKeyspaceRequest): Promise<MessageInitShape<typeof DeleteKeyspaceResponseSchema>> => {
     const id = requireId("ks", request.id, "id");
     await loadKeyspace(store, id);
@@ -18,5 +18,6 @@ export const deleteKeyspace =
       if (live > 0) throw failedPrecondition(`keyspace ${id} still holds ${live} keys. Delete them first or set force`);
     }
     if (!(await store.deleteKeyspace(id))) throw notFound("keyspace", id);
+    await changes.publish({ keyspaceId: id });
     return { deletedKeys: BigInt(request.force ? await store.deleteKeysInKeyspace(id) : 0) };
   };

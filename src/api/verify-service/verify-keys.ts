@@ -1,0 +1,17 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { VerifyKeysRequest, VerifyKeysResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
+import { checkCount } from "../../domain/validate.js";
+import type { ServiceDeps } from "../deps.js";
+import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
+
+export const MAX_BATCH = 1000;
+
+/** A malformed request fails the call, naming its index; each key gets its own verdict. */
+export const verifyKeys =
+  ({ verifier }: ServiceDeps) =>
+  async (request: VerifyKeysRequest): Promise<MessageInitShape<typeof VerifyKeysResponseSchema>> => {
+    checkCount("requests", request.requests, MAX_BATCH);
+    const checked = request.requests.map((item, i) => verifyRequestFromProto(item, `requests[${i}].`));
+    const results = await Promise.all(checked.map((item) => verifier.verify(item)));
+    return { results: results.map(verifyResultToProto) };
+  };

@@ -1,0 +1,92 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  RateLimitResultSchema,
+  VerifyCode,
+  type VerifyKeyRequest,
+  type VerifyKeyResponse,
+  VerifyKeyResponseSchema,
+} from "../../../gen/latchkey/v1/verify_pb.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { parsePermissionQuery } from "../../domain/permission-query.js";
+import type { Verdict } from "../../domain/verification.js";
+import { checkCount, checkLength, checkRange } from "../../domain/validate.js";
+import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
+import { requireId } from "../requests.js";
+
+const CODES: Record<Verdict, VerifyCode> = {
+  valid: VerifyCode.VALID,
+  not_found: VerifyCode.NOT_FOUND,
+  revoked: VerifyCode.REVOKED,
+  disabled: VerifyCode.DISABLED,
+  expired: VerifyCode.EXPIRED,
+  forbidden: VerifyCode.FORBIDDEN,
+  insufficient_permissions: VerifyCode.INSUFFICIENT_PERMISSIONS,
+  rate_limited: VerifyCode.RATE_LIMITED,
+  usage_exceeded: VerifyCode.USAGE_EXCEEDED,
+};
+
+/**
+ * Refuses requests a caller's code got wrong (INVALID_ARGUMENT). A wrong key is not one of them:
+ * whatever string is presented gets a verdict.
+ */
+export function verifyRequestFromProto(request: VerifyKeyRequest, path = ""): VerifyRequest {
+  const field = (name: string) => `${path}${name}`;
+  if (!request.key) throw invalidArgument(field("key"), "must not be empty");
+  const cost = request.cost === undefined ? 1 : Number(request.cost);
+  checkRange(field("cost"), cost, 0, Number.MAX_SAFE_INTEGER);
+  checkCount(field("required_scopes"), request.requiredScopes, 100);
+  checkCount(field("rate_limits"), request.rateLimits, 20);
+  checkCount(field("tags"), request.tags, 20);
+  request.tags.forEach((tag, i) => checkLength(`${field("tags")}[${i}]`, tag, 128));
+  checkLength(field("origin"), request.origin, 512);
+  const resource = request.resource;
+  if (resource) {
+    for (const [name, value] of Object.entries({ type: resource.type, id: resource.id, operation: resource.operation })) {
+      checkLength(field(`resource.${name}`), value, 256, 1);
+    }
+  }
+  return {
+    secret: request.key,
+    keyspaceId: request.keyspaceId ? requireId("ks", request.keyspaceId, field("keyspace_id")) : undefined,
+    permissionQuery: request.permissionQuery.trim()
+      ? parsePermissionQuery(request.permissionQuery, field("permission_query"))
+      : undefined,
+    requiredScopes: request.requiredScopes,
+    resource: resource && { type: resource.type, id: resource.id, operation: resource.operation },
+    origin: request.origin,
+    cost,
+    rateLimitNames: request.rateLimits,
+  };
+}
+
+export function verifyResultToProto({ verdict, key, creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
+  return create(VerifyKeyResponseSchema, {
+    valid: verdict === "valid",
+    code: CODES[verdict],
+    ...(key && {
+      keyId: key.id,
+      keyspaceId: key.keyspaceId,
+      ownerId: key.ownerId,
+      organizationId: key.organizationId,
+      externalId: key.externalId,
+      name: key.name,
+      meta: key.meta ?? undefined,
+      claims: key.claims ?? undefined,
+      permissions: key.permissions,
+      roles: key.roles,
+      scopes: key.scopes,
+      expiresAt: key.expiresAt ? timestampFromMs(key.expiresAt.getTime()) : undefined,
+    }),
+    creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
+    rateLimits: rateLimits.map((limit) =>
+      create(RateLimitResultSchema, {
+        name: limit.name,
+        limit: BigInt(limit.limit),
+        remaining: BigInt(limit.remaining),
+        resetAt: timestampFromMs(limit.resetAt),
+        exceeded: limit.exceeded,
+      }),
+    ),
+  });
+}

@@ -1,0 +1,119 @@
+import type { KeyRecord } from "../domain/key.js";
+import { compileKey, type VerifiableKey } from "../domain/verification.js";
+import type { Store } from "../store/store.js";
+
+export interface KeyCacheOptions {
+  maxEntries: number;
+  maxMisses: number;
+  /** A backstop: the change feed evicts changed keys long before this. */
+  ttlMs: number;
+  missTtlMs: number;
+  now: () => number;
+}
+
+interface Entry {
+  key: VerifiableKey | null;
+  expiresAt: number;
+}
+
+/**
+ * Keys by secret digest, so verifying a known key needs no storage read. Unknown digests are
+ * remembered too (a bounded negative cache), so a flood of the same unknown keys costs no reads.
+ * Both are LRU-bounded. A key whose keyspace is gone is cached as unknown.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly misses = new Map<string, number>();
+  private readonly digestsByKeyId = new Map<string, string>();
+  private readonly loading = new Map<string, Promise<VerifiableKey | null>>();
+  /** Moves on each eviction, so a load that raced with one is not cached. */
+  private generation = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: KeyCacheOptions,
+  ) {}
+
+  /** The key with this digest, or null when there is none. */
+  lookup(digest: string): VerifiableKey | null | Promise<VerifiableKey | null> {
+    const now = this.options.now();
+    const entry = this.entries.get(digest);
+    if (entry && entry.expiresAt > now) {
+      this.entries.delete(digest);
+      this.entries.set(digest, entry);
+      return entry.key;
+    }
+    const missExpiresAt = this.misses.get(digest);
+    if (missExpiresAt !== undefined && missExpiresAt > now) return null;
+    let pending = this.loading.get(digest);
+    if (!pending) {
+      pending = this.load(digest).finally(() => this.loading.delete(digest));
+      this.loading.set(digest, pending);
+    }
+    return pending;
+  }
+
+  /** Drops what a change may have made stale: a key by id or digest, or every key of a keyspace. */
+  evict(change: { keyId?: string; hash?: string; keyspaceId?: string }) {
+    this.generation++;
+    if (change.hash) this.forget(change.hash);
+    if (change.keyId) {
+      const digest = this.digestsByKeyId.get(change.keyId);
+      if (digest) this.forget(digest);
+    }
+    if (change.keyspaceId) {
+      for (const [digest, entry] of this.entries) {
+        if (entry.key?.record.keyspaceId === change.keyspaceId) this.forget(digest);
+      }
+    }
+  }
+
+  /** Keeps a cached key's credit figures in step after this instance spent or refilled them. */
+  noteCredits(digest: string, credits: Partial<Pick<NonNullable<KeyRecord["credits"]>, "remaining">> & { lastRefillAt?: Date }) {
+    const record = this.entries.get(digest)?.key?.record;
+    if (!record?.credits) return;
+    if (credits.remaining !== undefined) record.credits.remaining = credits.remaining;
+    if (credits.lastRefillAt && record.credits.refill) record.credits.refill.lastRefillAt = credits.lastRefillAt;
+  }
+
+  get size() {
+    return { entries: this.entries.size, misses: this.misses.size };
+  }
+
+  private async load(digest: string): Promise<VerifiableKey | null> {
+    const generation = this.generation;
+    const record = await this.store.findKeyByHash(digest);
+    const found = record && (await this.store.getKeyspace(record.keyspaceId)) ? compileKey(record) : null;
+    if (generation === this.generation) this.remember(digest, found);
+    return found;
+  }
+
+  private remember(digest: string, key: VerifiableKey | null) {
+    const now = this.options.now();
+    if (key === null) {
+      this.misses.delete(digest);
+      this.misses.set(digest, now + this.options.missTtlMs);
+      trim(this.misses, this.options.maxMisses, () => undefined);
+      return;
+    }
+    this.entries.set(digest, { key, expiresAt: now + this.options.ttlMs });
+    this.digestsByKeyId.set(key.record.id, digest);
+    trim(this.entries, this.options.maxEntries, (entry) => entry.key && this.digestsByKeyId.delete(entry.key.record.id));
+  }
+
+  private forget(digest: string) {
+    const entry = this.entries.get(digest);
+    if (entry?.key) this.digestsByKeyId.delete(entry.key.record.id);
+    this.entries.delete(digest);
+    this.misses.delete(digest);
+  }
+}
+
+/** Drops the least recently used entries (the first in a Map's order) beyond the cap. */
+function trim<V>(map: Map<string, V>, max: number, onDrop: (value: V) => unknown) {
+  for (const [key, value] of map) {
+    if (map.size <= max) return;
+    map.delete(key);
+    onDrop(value);
+  }
+}

@@ -1,0 +1,46 @@
+import type { Logger } from "../log.js";
+import type { Store } from "../store/store.js";
+
+/**
+ * Keeps last_used_at current without a write per verification: uses are coalesced per key in
+ * memory and written in one batch every `flushMs`, and once more on shutdown.
+ */
+export class UsageRecorder {
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: { flushMs: number; log: Logger },
+  ) {}
+
+  record(keyId: string, at: number) {
+    if ((this.pending.get(keyId) ?? 0) < at) this.pending.set(keyId, at);
+  }
+
+  start() {
+    this.timer = setInterval(() => void this.flush(), this.options.flushMs);
+    this.timer.unref();
+  }
+
+  async stop() {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.size === 0) return;
+      const batch = this.pending;
+      this.pending = new Map();
+      try {
+        await this.store.recordKeyUse([...batch].map(([id, at]) => ({ id, at: new Date(at) })));
+      } catch (error) {
+        this.options.log.warn("recording key use failed", { keys: batch.size, error: String(error) });
+        for (const [id, at] of batch) this.record(id, at);
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,83 @@
+import { isRefillDue, refillPeriodStart } from "../domain/credits.js";
+import type { KeyRecord } from "../domain/key.js";
+import { type LimitCheck, type LimitOutcome, SlidingWindowLimiter } from "../domain/rate-limiter.js";
+import { digestSecret, isWellFormedSecret } from "../domain/secret.js";
+import { type AccessRequest, checkAccess, type Verdict } from "../domain/verification.js";
+import type { Store } from "../store/store.js";
+import type { KeyCache } from "./key-cache.js";
+import type { UsageRecorder } from "./usage-recorder.js";
+
+export interface VerifyRequest extends AccessRequest {
+  secret: string;
+  cost: number;
+  rateLimitNames: readonly string[];
+}
+
+export interface VerifyResult {
+  verdict: Verdict;
+  /** Set whenever the key was found. */
+  key?: KeyRecord;
+  creditsRemaining?: number;
+  rateLimits: LimitOutcome[];
+}
+
+/**
+ * Runs the checks in their documented order. Everything up to the rate limits is decided from
+ * the cached key without touching storage; only credits need the store, because the balance
+ * must be exact across instances.
+ */
+export class Verifier {
+  private readonly limiter = new SlidingWindowLimiter();
+
+  constructor(
+    private readonly store: Store,
+    private readonly cache: KeyCache,
+    private readonly usage: UsageRecorder,
+    private readonly now: () => number,
+  ) {}
+
+  async verify(request: VerifyRequest): Promise<VerifyResult> {
+    if (!isWellFormedSecret(request.secret)) return { verdict: "not_found", rateLimits: [] };
+    const digest = digestSecret(request.secret);
+    const key = await this.cache.lookup(digest);
+    if (!key) return { verdict: "not_found", rateLimits: [] };
+    const record = key.record;
+    const now = this.now();
+
+    const denied = checkAccess(key, request, now);
+    if (denied) return denied === "not_found" ? { verdict: denied, rateLimits: [] } : this.answer(denied, record);
+
+    const checks: LimitCheck[] = record.rateLimits
+      .filter((limit) => limit.autoApply || request.rateLimitNames.includes(limit.name))
+      .map((limit) => ({ counter: `key:${record.id}:${limit.name}`, name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));
+    const limits = checks.length > 0 ? this.limiter.apply(checks, now) : { admitted: true, outcomes: [] };
+    if (!limits.admitted) return this.answer("rate_limited", record, limits.outcomes);
+
+    let creditsRemaining: number | undefined;
+    if (record.credits) {
+      const spent = await this.spendCredits(digest, record, request.cost, now);
+      if (!spent) return { verdict: "not_found", rateLimits: [] };
+      creditsRemaining = spent.remaining;
+      if (!spent.spent) return this.answer("usage_exceeded", record, limits.outcomes, creditsRemaining);
+    }
+    this.usage.record(record.id, now);
+    return this.answer("valid", record, limits.outcomes, creditsRemaining);
+  }
+
+  /** Refills first when a period has begun since the last refill, then spends; a cost of 0 only reads. */
+  private async spendCredits(digest: string, record: KeyRecord, cost: number, now: number) {
+    const credits = record.credits!;
+    if (credits.refill && isRefillDue(credits.refill, record.createdAt, now)) {
+      const periodStart = refillPeriodStart(credits.refill, record.createdAt, now);
+      await this.store.refillCredits(record.id, periodStart, credits.refill.amount);
+      this.cache.noteCredits(digest, { lastRefillAt: periodStart });
+    }
+    const spent = await this.store.spendCredits(record.id, cost);
+    if (spent) this.cache.noteCredits(digest, { remaining: spent.remaining });
+    return spent;
+  }
+
+  private answer(verdict: Verdict, key: KeyRecord, rateLimits: LimitOutcome[] = [], creditsRemaining = key.credits?.remaining): VerifyResult {
+    return { verdict, key, rateLimits, creditsRemaining };
+  }
+}
