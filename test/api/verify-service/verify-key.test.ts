@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { type Key, KeyType, RefillPeriod } from "../../../gen/latchkey/v1/key_pb.js";
-import { VerifyCode, type VerifyKeyRequest } from "../../../gen/latchkey/v1/verify_pb.js";
+import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { KeySchema } from "../../../gen/latchkey/v1/key_pb.js";
 import type { VerifyKeyRequestSchema } from "../../../gen/latchkey/v1/verify_pb.js";
@@ -326,13 +326,13 @@ describe("VerifyKey and storage", () => {
 });
 
 describe("VerifyKey request errors", () => {
-  it.each<[string, Partial<VerifyKeyRequest>, string]>([
+  it.each<[string, Check, string]>([
     ["no key", { key: "" }, "key must not be empty"],
     ["a negative cost", { cost: -1n }, "cost"],
     ["a malformed keyspace id", { keyspaceId: "payments" }, "keyspace_id is not a keyspace id"],
     ["a broken permission query", { permissionQuery: "a AND" }, "permission_query ends where a permission is expected"],
     ["an overlong permission query", { permissionQuery: "a".repeat(1025) }, "permission_query must be at most 1024 characters"],
-    ["a resource without an id", { resource: { type: "doc", id: "", operation: "read" } as never }, "resource.id"],
+    ["a resource without an id", { resource: { type: "doc", id: "", operation: "read" } }, "resource.id"],
     ["too many tags", { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, "tags"],
   ])("INVALID_ARGUMENT: %s", async (_, request, message) => {
     await expectCode(testApi().verify.verifyKey({ key: "pay_x", ...request }), Code.InvalidArgument, message);
