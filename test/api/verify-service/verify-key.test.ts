@@ -326,7 +326,7 @@ describe("VerifyKey and storage", () => {
 });
 
 describe("VerifyKey request errors", () => {
-  it.each<[string, Check, string]>([
+  it.each<[string, Check & { key?: string }, string]>([
     ["no key", { key: "" }, "key must not be empty"],
     ["a negative cost", { cost: -1n }, "cost"],
     ["a malformed keyspace id", { keyspaceId: "payments" }, "keyspace_id is not a keyspace id"],
