@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
+import type { RandomSource } from "../../src/domain/base58.js";
 import { createLogger } from "../../src/log.js";
 import { type RunningServer, startServer } from "../../src/server.js";
 import { MongoStore } from "../../src/store/mongodb.js";
@@ -20,10 +21,17 @@ export interface TestServer extends RunningServer {
 
 /** A real server on loopback, over the test MongoDB, in a database of its own. */
 export async function startTestServer(
-  options: { maxRequestBytes?: number; wrapStore?: (store: Store) => Store; tls?: { certFile: string; keyFile: string } } = {},
+  options: {
+    maxRequestBytes?: number;
+    wrapStore?: (store: Store) => Store;
+    tls?: { certFile: string; keyFile: string };
+    /** Share a database with another test server, as instances behind one load balancer do. */
+    databaseName?: string;
+    random?: RandomSource;
+  } = {},
 ): Promise<TestServer> {
   const mongoUri = inject("mongoUri");
-  const databaseName = `latchkey_wire_${randomUUID()}`;
+  const databaseName = options.databaseName ?? `latchkey_wire_${randomUUID()}`;
   const store = await MongoStore.connect(mongoUri, databaseName);
   const logs: string[] = [];
   const server = await startServer({
@@ -37,6 +45,7 @@ export async function startTestServer(
     shutdownTimeoutMs: 5000,
     store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger("info", (line) => logs.push(line)),
+    random: options.random,
   });
   return {
     ...server,

@@ -1,0 +1,116 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
+import type { RandomSource } from "../../src/domain/base58.js";
+import { issueSecret } from "../../src/domain/secret.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+/** Two instances on one MongoDB: a change made through one reaches the other's cache within a second. */
+let writer: TestServer;
+let reader: TestServer;
+beforeAll(async () => {
+  writer = await startTestServer();
+  reader = await startTestServer({ databaseName: writer.databaseName });
+});
+afterAll(async () => {
+  await writer.stop();
+  await reader.stop();
+});
+
+const clients = (server: TestServer) => {
+  const transport = createGrpcTransport({ baseUrl: server.url });
+  return {
+    keyspaces: createClient(KeyspaceService, transport),
+    keys: createClient(KeyService, transport),
+    verify: createClient(VerifyService, transport),
+  };
+};
+
+/** Verifies on the reader until the verdict is the expected one; returns how long that took. */
+async function untilVerdict(secret: string, expected: VerifyCode, check: object = {}): Promise<number> {
+  const verify = clients(reader).verify;
+  const started = Date.now();
+  while (Date.now() - started < 3000) {
+    if ((await verify.verifyKey({ key: secret, ...check })).code === expected) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no ${VerifyCode[expected]} within 3 seconds`);
+}
+
+describe("cache invalidation across instances", () => {
+  it("revocation, disabling, permission changes, deletion and keyspace deletion reach the other instance within a second", async () => {
+    const a = clients(writer);
+    const b = clients(reader);
+    const { keyspace } = await a.keyspaces.createKeyspace({ keyspace: { name: "shared" } });
+    const make = async (key: object = {}) => (await a.keys.createKey({ key: { keyspaceId: keyspace!.id, ...key } }));
+    const delays: number[] = [];
+
+    const revoked = await make();
+    expect((await b.verify.verifyKey({ key: revoked.secret })).code).toBe(VerifyCode.VALID);
+    await a.keys.revokeKey({ id: revoked.key!.id });
+    delays.push(await untilVerdict(revoked.secret, VerifyCode.REVOKED));
+
+    const disabled = await make();
+    await b.verify.verifyKey({ key: disabled.secret });
+    await a.keys.updateKey({ key: { id: disabled.key!.id, enabled: false }, updateMask: { paths: ["enabled"] } });
+    delays.push(await untilVerdict(disabled.secret, VerifyCode.DISABLED));
+
+    const granted = await make({ permissions: ["a"] });
+    expect((await b.verify.verifyKey({ key: granted.secret, permissionQuery: "b" })).code).toBe(VerifyCode.INSUFFICIENT_PERMISSIONS);
+    await a.keys.updateKey({ key: { id: granted.key!.id, permissions: ["b"] }, updateMask: { paths: ["permissions"] } });
+    delays.push(await untilVerdict(granted.secret, VerifyCode.VALID, { permissionQuery: "b" }));
+
+    const deleted = await make();
+    await b.verify.verifyKey({ key: deleted.secret });
+    await a.keys.deleteKey({ id: deleted.key!.id, permanent: true });
+    delays.push(await untilVerdict(deleted.secret, VerifyCode.NOT_FOUND));
+
+    const orphaned = await make();
+    await b.verify.verifyKey({ key: orphaned.secret });
+    await a.keyspaces.deleteKeyspace({ id: keyspace!.id, force: true });
+    delays.push(await untilVerdict(orphaned.secret, VerifyCode.NOT_FOUND));
+
+    for (const delay of delays) expect(delay).toBeLessThan(1000);
+  });
+
+  it("a key created on one instance verifies on the other, even after the other cached its digest as unknown", async () => {
+    const sameBytes: RandomSource = (size) => new Uint8Array(size).fill(5);
+    const creator = await startTestServer({ random: sameBytes });
+    const verifier = await startTestServer({ databaseName: creator.databaseName });
+    try {
+      const predicted = issueSecret("lk", 16, 4, sameBytes).secret;
+      const verify = clients(verifier).verify;
+      expect((await verify.verifyKey({ key: predicted })).code).toBe(VerifyCode.NOT_FOUND);
+      const a = clients(creator);
+      const { keyspace } = await a.keyspaces.createKeyspace({ keyspace: { name: "fresh" } });
+      const { secret } = await a.keys.createKey({ key: { keyspaceId: keyspace!.id } });
+      expect(secret).toBe(predicted);
+      const started = Date.now();
+      while ((await verify.verifyKey({ key: secret })).code !== VerifyCode.VALID) {
+        expect(Date.now() - started).toBeLessThan(1000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await creator.stop();
+      await verifier.stop();
+    }
+  });
+});
+
+describe("last_used_at", () => {
+  it("is written when the instance shuts down, without a write per verification", async () => {
+    const server = await startTestServer();
+    const { keyspaces, keys, verify } = clients(server);
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "usage" } });
+    const { key, secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id } });
+    const before = Date.now();
+    for (let i = 0; i < 20; i++) await verify.verifyKey({ key: secret });
+    await server.close();
+    const stored = await server.store.getKey(key!.id);
+    await server.store.close();
+    expect(stored!.lastUsedAt!.getTime()).toBeGreaterThanOrEqual(before);
+  });
+});
