@@ -1,4 +1,5 @@
 import type { LogLevel } from "./log.js";
+import type { VerificationOptions } from "./verify/index.js";
 
 /** Every setting comes from the environment; README.md lists them with their defaults. */
 export interface Config {
@@ -7,6 +8,8 @@ export interface Config {
   port: number;
   /** HTTP/1.1 for browsers' Connect and gRPC-Web clients; 0 turns it off. */
   http1Port: number;
+  /** Native gRPC through @grpc/grpc-js, the fastest path for verification; 0 turns it off. */
+  grpcPort: number;
   mongodbUri: string | undefined;
   mongodbDatabase: string;
   maxRequestBytes: number;
@@ -15,6 +18,9 @@ export interface Config {
   tlsKeyFile: string | undefined;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** One log line per RPC; at tens of thousands of verifications a second, worth turning off. */
+  accessLog: boolean;
+  verification: VerificationOptions;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["info", "warn", "error", "silent"];
@@ -29,6 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || "127.0.0.1",
     port: integer(env, "PORT", 8080, 0, 65535),
     http1Port: integer(env, "HTTP1_PORT", 8081, 0, 65535),
+    grpcPort: integer(env, "GRPC_PORT", 50051, 0, 65535),
     mongodbUri: env.MONGODB_URI || undefined,
     mongodbDatabase: env.MONGODB_DATABASE || "latchkey",
     maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -37,7 +44,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tlsKeyFile,
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     logLevel,
+    accessLog: boolean(env, "ACCESS_LOG", true),
+    verification: {
+      cacheMaxKeys: integer(env, "CACHE_MAX_KEYS", 100_000, 1, 10_000_000),
+      cacheMaxMisses: integer(env, "CACHE_MAX_MISSES", 100_000, 1, 10_000_000),
+      changePollMs: integer(env, "CHANGE_POLL_MS", 200, 10, 1000),
+      usageFlushMs: integer(env, "USAGE_FLUSH_MS", 2000, 100, 60_000),
+    },
   };
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw !== "true" && raw !== "false") throw new Error(`${name} must be true or false`);
+  return raw === "true";
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -18,7 +18,13 @@ async function main() {
   }
   log.info("store ready", { store: store.description });
 
-  const server = await startServer({ ...config, http1Port: config.http1Port || undefined, store, log });
+  const server = await startServer({
+    ...config,
+    http1Port: config.http1Port || undefined,
+    grpcPort: config.grpcPort || undefined,
+    store,
+    log,
+  });
   // Installed before "listening" is logged, so whoever waits for that line can stop the service at once.
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -37,6 +43,7 @@ async function main() {
     port: server.port,
     protocols: config.tlsCertFile ? "gRPC, gRPC-Web, Connect over TLS (HTTP/2 and HTTP/1.1)" : "gRPC, gRPC-Web, Connect over cleartext HTTP/2",
     http1Port: server.http1Port ?? "off",
+    grpcPort: server.grpcPort ?? "off",
   });
 }
 

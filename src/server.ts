@@ -5,13 +5,15 @@ import type { AddressInfo } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, cors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
 import type { ServiceDeps } from "./api/deps.js";
+import { addToGrpcJsServer } from "./api/grpc-js-adapter.js";
 import { HealthState, healthService } from "./api/health.js";
 import { accessLog, domainErrors } from "./api/interceptors.js";
 import { keyService } from "./api/key-service/index.js";
@@ -19,16 +21,18 @@ import { keyspaceService } from "./api/keyspace-service/index.js";
 import { reflectionServices } from "./api/reflection.js";
 import { verifyService } from "./api/verify-service/index.js";
 import type { Config } from "./config.js";
-import type { Logger } from "./log.js";
 import type { RandomSource } from "./domain/base58.js";
+import type { Logger } from "./log.js";
 import type { Store } from "./store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type VerificationOptions } from "./verify/index.js";
 
 export interface RunningServer {
-  /** The HTTP/2 listener: gRPC, gRPC-Web and Connect. */
+  /** The HTTP/2 listener of the Connect router: gRPC, gRPC-Web and Connect. */
   port: number;
   /** The HTTP/1.1 listener for browsers, when enabled. */
   http1Port: number | undefined;
+  /** The @grpc/grpc-js listener for native gRPC, when enabled. */
+  grpcPort: number | undefined;
   /**
    * Stops accepting, lets in-flight calls finish (up to the configured timeout), closes connections,
    * then writes the last key uses. The store stays open: it belongs to the caller.
@@ -39,6 +43,10 @@ export interface RunningServer {
 export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs"> & {
   /** Undefined leaves the HTTP/1.1 listener off; 0 picks a free port. */
   http1Port: number | undefined;
+  /** Undefined leaves the native gRPC listener off; 0 picks a free port. */
+  grpcPort?: number;
+  /** One log line per RPC; on unless turned off. */
+  accessLog?: boolean;
   store: Store;
   log: Logger;
   verification?: VerificationOptions;
@@ -48,63 +56,85 @@ export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "
 
 export const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService, VerifyService];
 
-/** The routes and interceptors of every service, for a listening server and for in-process test transports alike. */
-export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger) {
+/** Every service and its implementation, for whichever server carries them. */
+export function serviceImplementations(deps: ServiceDeps, health: HealthState): [DescService, object][] {
   const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+  return [
+    [KeyspaceService, keyspaceService(deps)],
+    [KeyService, keyService(deps)],
+    [VerifyService, verifyService(deps)],
+    [Health, healthService(health)],
+    [reflectionV1.ServerReflection, reflection.v1],
+    [reflectionV1alpha.ServerReflection, reflection.v1alpha],
+  ];
+}
+
+/** The Connect router's routes and interceptors, for a listening server and for in-process test transports alike. */
+export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger, logEachCall = true) {
+  const services = serviceImplementations(deps, health);
   return {
     routes(router: ConnectRouter) {
-      router.service(KeyspaceService, keyspaceService(deps));
-      router.service(KeyService, keyService(deps));
-      router.service(VerifyService, verifyService(deps));
-      router.service(Health, healthService(health));
-      router.service(reflectionV1.ServerReflection, reflection.v1);
-      router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
+      for (const [service, implementation] of services) router.service(service, implementation as never);
     },
-    interceptors: [accessLog(log), domainErrors(log)],
+    interceptors: logEachCall ? [accessLog(log), domainErrors(log)] : [domainErrors(log)],
   };
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
+  const logEachCall = options.accessLog ?? true;
   const now = options.now ?? Date.now;
   const verification = createVerification(options.store, now, log, options.verification ?? DEFAULT_VERIFICATION_OPTIONS);
   const deps: ServiceDeps = { store: options.store, now, random: options.random, changes: verification.changes, verifier: verification.verifier };
   const health = new HealthState([...API_SERVICES, Health].map((service) => service.typeName));
-  const api = apiHandlers(deps, health, log);
+  const shutdown = new AbortController();
+  const tls = options.tlsCertFile ? { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!) } : undefined;
+
   const handler = withCors(
-    connectNodeAdapter({ ...api, readMaxBytes: options.maxRequestBytes }),
+    connectNodeAdapter({ ...apiHandlers(deps, health, log, logEachCall), readMaxBytes: options.maxRequestBytes }),
     options.corsAllowedOrigins,
   );
-
   const sessions = new Set<http2.ServerHttp2Session>();
-  const main = options.tlsCertFile
-    ? http2.createSecureServer(
-        { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!), allowHTTP1: true },
-        handler,
-      )
-    : http2.createServer(handler);
+  const main = tls ? http2.createSecureServer({ ...tls, allowHTTP1: true }, handler) : http2.createServer(handler);
   main.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
   const browser = options.http1Port === undefined ? undefined : http.createServer(handler);
+
+  let native: grpc.Server | undefined;
+  if (options.grpcPort !== undefined) {
+    native = new grpc.Server({ "grpc.max_receive_message_length": options.maxRequestBytes, "grpc.enable_channelz": 0 });
+    for (const [service, implementation] of serviceImplementations(deps, health)) {
+      addToGrpcJsServer(native, service, implementation, { log, logEachCall, shutdownSignal: shutdown.signal });
+    }
+  }
+
   verification.start();
   const port = await listen(main, options.host, options.port);
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
+  const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
 
   return {
     port,
     http1Port,
+    grpcPort,
     async close() {
       health.set(HealthCheckResponse_ServingStatus.NOT_SERVING);
       health.close();
-      const closed = Promise.all([closeServer(main), browser ? closeServer(browser) : undefined]);
+      const closed = Promise.all([
+        closeServer(main),
+        browser ? closeServer(browser) : undefined,
+        native ? new Promise<void>((resolve) => native.tryShutdown(() => resolve())) : undefined,
+      ]);
       for (const session of sessions) session.close();
       browser?.closeIdleConnections();
       const timer = setTimeout(() => {
         log.warn("shutdown timeout reached, closing remaining connections");
+        shutdown.abort();
         for (const session of sessions) session.destroy();
         browser?.closeAllConnections();
+        native?.forceShutdown();
       }, options.shutdownTimeoutMs);
       await closed;
       clearTimeout(timer);
@@ -145,6 +175,14 @@ function listen(server: http.Server | http2.Http2Server, host: string, port: num
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+function bindGrpc(server: grpc.Server, host: string, port: number, tls: { cert: Buffer; key: Buffer } | undefined): Promise<number> {
+  const credentials = tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
+    : grpc.ServerCredentials.createInsecure();
+  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
 }
 
 const closeServer = (server: http.Server | http2.Http2Server) =>

@@ -9,34 +9,43 @@ const CODES: Record<FailureKind, Code> = {
   already_exists: Code.AlreadyExists,
 };
 
-/** Turns domain failures into their gRPC codes; anything unexpected is logged and answered as INTERNAL without details. */
+/**
+ * What every failed call answers, whichever server carried it: domain failures get their gRPC
+ * code; anything unexpected is logged and answered as INTERNAL without details.
+ */
+export function toConnectError(error: unknown, procedure: string, log: Logger): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof DomainError) return new ConnectError(error.message, CODES[error.kind]);
+  log.error("unexpected failure", { procedure, error: String(error) });
+  return new ConnectError("internal error", Code.Internal);
+}
+
+/** One line per call: procedure, outcome and duration. Request and response bodies are never logged. */
+export function logCall(log: Logger, procedure: string, started: number, error?: ConnectError) {
+  log.info("rpc", { procedure, code: error ? Code[error.code] : "ok", ms: Math.round((performance.now() - started) * 100) / 100 });
+}
+
 export function domainErrors(log: Logger): Interceptor {
   return (next) => async (request) => {
     try {
       return await next(request);
     } catch (error) {
-      if (error instanceof ConnectError) throw error;
-      if (error instanceof DomainError) throw new ConnectError(error.message, CODES[error.kind]);
-      log.error("unexpected failure", { procedure: request.url, error: String(error) });
-      throw new ConnectError("internal error", Code.Internal);
+      throw toConnectError(error, request.url, log);
     }
   };
 }
 
-/** One line per call: procedure, outcome and duration. Request and response bodies are never logged. */
 export function accessLog(log: Logger): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
     const procedure = `${request.service.typeName}/${request.method.name}`;
     try {
       const response = await next(request);
-      log.info("rpc", { procedure, code: "ok", ms: elapsed(started) });
+      logCall(log, procedure, started);
       return response;
     } catch (error) {
-      log.info("rpc", { procedure, code: Code[ConnectError.from(error).code], ms: elapsed(started) });
+      logCall(log, procedure, started, ConnectError.from(error));
       throw error;
     }
   };
 }
-
-const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100;

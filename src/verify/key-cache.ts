@@ -12,14 +12,17 @@ export interface KeyCacheOptions {
 }
 
 interface Entry {
-  key: VerifiableKey | null;
+  key: VerifiableKey;
   expiresAt: number;
+  /** Set on each hit; eviction passes over a used entry once (the CLOCK algorithm), so hits never reorder the map. */
+  used: boolean;
 }
 
 /**
  * Keys by secret digest, so verifying a known key needs no storage read. Unknown digests are
  * remembered too (a bounded negative cache), so a flood of the same unknown keys costs no reads.
- * Both are LRU-bounded. A key whose keyspace is gone is cached as unknown.
+ * Both are bounded: keys drop least recently used first (approximately), unknown digests oldest
+ * first. A key whose keyspace is gone is cached as unknown.
  */
 export class KeyCache {
   private readonly entries = new Map<string, Entry>();
@@ -39,8 +42,7 @@ export class KeyCache {
     const now = this.options.now();
     const entry = this.entries.get(digest);
     if (entry && entry.expiresAt > now) {
-      this.entries.delete(digest);
-      this.entries.set(digest, entry);
+      entry.used = true;
       return entry.key;
     }
     const missExpiresAt = this.misses.get(digest);
@@ -63,14 +65,14 @@ export class KeyCache {
     }
     if (change.keyspaceId) {
       for (const [digest, entry] of this.entries) {
-        if (entry.key?.record.keyspaceId === change.keyspaceId) this.forget(digest);
+        if (entry.key.record.keyspaceId === change.keyspaceId) this.forget(digest);
       }
     }
   }
 
   /** Keeps a cached key's credit figures in step after this instance spent or refilled them. */
   noteCredits(digest: string, credits: Partial<Pick<NonNullable<KeyRecord["credits"]>, "remaining">> & { lastRefillAt?: Date }) {
-    const record = this.entries.get(digest)?.key?.record;
+    const record = this.entries.get(digest)?.key.record;
     if (!record?.credits) return;
     if (credits.remaining !== undefined) record.credits.remaining = credits.remaining;
     if (credits.lastRefillAt && record.credits.refill) record.credits.refill.lastRefillAt = credits.lastRefillAt;
@@ -93,27 +95,35 @@ export class KeyCache {
     if (key === null) {
       this.misses.delete(digest);
       this.misses.set(digest, now + this.options.missTtlMs);
-      trim(this.misses, this.options.maxMisses, () => undefined);
+      for (const oldest of this.misses.keys()) {
+        if (this.misses.size <= this.options.maxMisses) break;
+        this.misses.delete(oldest);
+      }
       return;
     }
-    this.entries.set(digest, { key, expiresAt: now + this.options.ttlMs });
+    this.entries.set(digest, { key, expiresAt: now + this.options.ttlMs, used: false });
     this.digestsByKeyId.set(key.record.id, digest);
-    trim(this.entries, this.options.maxEntries, (entry) => entry.key && this.digestsByKeyId.delete(entry.key.record.id));
+    this.evictBeyondCap();
+  }
+
+  /** Walks the entries oldest first, giving each used one a second chance at the back. */
+  private evictBeyondCap() {
+    while (this.entries.size > this.options.maxEntries) {
+      const [digest, entry] = this.entries.entries().next().value!;
+      this.entries.delete(digest);
+      if (entry.used) {
+        entry.used = false;
+        this.entries.set(digest, entry);
+      } else {
+        this.digestsByKeyId.delete(entry.key.record.id);
+      }
+    }
   }
 
   private forget(digest: string) {
     const entry = this.entries.get(digest);
-    if (entry?.key) this.digestsByKeyId.delete(entry.key.record.id);
+    if (entry) this.digestsByKeyId.delete(entry.key.record.id);
     this.entries.delete(digest);
     this.misses.delete(digest);
-  }
-}
-
-/** Drops the least recently used entries (the first in a Map's order) beyond the cap. */
-function trim<V>(map: Map<string, V>, max: number, onDrop: (value: V) => unknown) {
-  for (const [key, value] of map) {
-    if (map.size <= max) return;
-    map.delete(key);
-    onDrop(value);
   }
 }

@@ -11,6 +11,8 @@ export interface TestServer extends RunningServer {
   url: string;
   /** The HTTP/1.1 listener's base URL. */
   http1Url: string;
+  /** The native gRPC (grpc-js) listener's base URL. */
+  grpcUrl: string;
   store: MongoStore;
   mongoUri: string;
   databaseName: string;
@@ -38,6 +40,7 @@ export async function startTestServer(
     host: "127.0.0.1",
     port: 0,
     http1Port: 0,
+    grpcPort: 0,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     corsAllowedOrigins: ["https://app.example.com"],
     tlsCertFile: options.tls?.certFile,
@@ -51,6 +54,7 @@ export async function startTestServer(
     ...server,
     url: `http://127.0.0.1:${server.port}`,
     http1Url: `http://127.0.0.1:${server.http1Port}`,
+    grpcUrl: `http://127.0.0.1:${server.grpcPort}`,
     store,
     mongoUri,
     databaseName,

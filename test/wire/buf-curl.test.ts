@@ -26,9 +26,12 @@ async function curl(...args: string[]) {
   }
 }
 
-describe("buf curl through reflection", () => {
+describe.each([
+  ["the Connect router", () => server.url],
+  ["the native grpc-js port", () => server.grpcUrl],
+])("buf curl through reflection, against %s", (_, url) => {
   it("lists the services", async () => {
-    const { stdout } = await curl("--list-services", server.url);
+    const { stdout } = await curl("--list-services", url());
     expect(stdout.trim().split("\n").sort()).toEqual([
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
@@ -40,7 +43,7 @@ describe("buf curl through reflection", () => {
   });
 
   it("lists every method", async () => {
-    const { stdout } = await curl("--list-methods", server.url);
+    const { stdout } = await curl("--list-methods", url());
     const methods = stdout.trim().split("\n");
     for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey"]) {
       expect(methods).toContain(`latchkey.v1.KeyService/${method}`);
@@ -51,16 +54,16 @@ describe("buf curl through reflection", () => {
   });
 
   it("calls methods with JSON", async () => {
-    const created = await curl("-d", '{"keyspace":{"name":"curl"}}', `${server.url}/latchkey.v1.KeyspaceService/CreateKeyspace`);
+    const created = await curl("-d", '{"keyspace":{"name":"curl"}}', `${url()}/latchkey.v1.KeyspaceService/CreateKeyspace`);
     const { keyspace } = JSON.parse(created.stdout);
-    const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${server.url}/latchkey.v1.KeyService/CreateKey`);
+    const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
     expect(JSON.parse(key.stdout).key).toMatchObject({ name: "from curl", status: "KEY_STATUS_ACTIVE" });
-    const health = await curl(`${server.url}/grpc.health.v1.Health/Check`);
+    const health = await curl(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
   });
 
   it("shows the error code and message", async () => {
-    const { exitCode, stderr } = await curl("-d", '{"id":"key_123"}', `${server.url}/latchkey.v1.KeyService/GetKey`);
+    const { exitCode, stderr } = await curl("-d", '{"id":"key_123"}', `${url()}/latchkey.v1.KeyService/GetKey`);
     expect(exitCode).not.toBe(0);
     expect(stderr).toContain("invalid_argument");
     expect(stderr).toContain("id is not a key id");

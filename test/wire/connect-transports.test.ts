@@ -15,6 +15,7 @@ afterAll(() => server.stop());
 
 const transports: [string, () => Transport][] = [
   ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: server.url })],
+  ["gRPC on the native grpc-js port", () => createGrpcTransport({ baseUrl: server.grpcUrl })],
   ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" })],
   ["Connect binary over HTTP/2", () => createConnectTransport({ baseUrl: server.url, httpVersion: "2" })],
   ["Connect JSON over HTTP/1.1", () => createConnectTransport({ baseUrl: server.http1Url, httpVersion: "1.1", useBinaryFormat: false })],

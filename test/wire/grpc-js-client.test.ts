@@ -31,21 +31,27 @@ async function expectStatus(promise: Promise<unknown>, code: grpc.status, messag
 }
 
 let server: TestServer;
-let keyspaces: grpc.Client;
-let keys: grpc.Client;
 beforeAll(async () => {
   server = await startTestServer();
-  const address = `127.0.0.1:${server.port}`;
-  keyspaces = new latchkey.KeyspaceService(address, grpc.credentials.createInsecure());
-  keys = new latchkey.KeyService(address, grpc.credentials.createInsecure());
 });
-afterAll(async () => {
-  keyspaces.close();
-  keys.close();
-  await server.stop();
-});
+afterAll(() => server.stop());
 
-describe("@grpc/grpc-js client built from proto/", () => {
+describe.each([
+  ["the Connect router's HTTP/2 port", () => server.port],
+  ["the native grpc-js port", () => server.grpcPort!],
+])("@grpc/grpc-js client built from proto/, on %s", (_, port) => {
+  let keyspaces: grpc.Client;
+  let keys: grpc.Client;
+  beforeAll(() => {
+    const address = `127.0.0.1:${port()}`;
+    keyspaces = new latchkey.KeyspaceService(address, grpc.credentials.createInsecure());
+    keys = new latchkey.KeyService(address, grpc.credentials.createInsecure());
+  });
+  afterAll(() => {
+    keyspaces.close();
+    keys.close();
+  });
+
   it("creates, reads and lists keys", async () => {
     const { keyspace } = await call(keyspaces, "createKeyspace", { keyspace: { name: "grpc-js", defaultPrefix: "gj" } });
     const created = await call(keys, "createKey", {

@@ -8,7 +8,7 @@ import {
   VerifyKeyResponseSchema,
 } from "../../../gen/latchkey/v1/verify_pb.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { parsePermissionQuery } from "../../domain/permission-query.js";
+import { parsePermissionQuery, type PermissionQuery } from "../../domain/permission-query.js";
 import type { Verdict } from "../../domain/verification.js";
 import { checkCount, checkLength, checkRange } from "../../domain/validate.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
@@ -49,15 +49,27 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, path = ""): Ve
   return {
     secret: request.key,
     keyspaceId: request.keyspaceId ? requireId("ks", request.keyspaceId, field("keyspace_id")) : undefined,
-    permissionQuery: request.permissionQuery.trim()
-      ? parsePermissionQuery(request.permissionQuery, field("permission_query"))
-      : undefined,
+    permissionQuery: request.permissionQuery.trim() ? parsedQuery(request.permissionQuery, field("permission_query")) : undefined,
     requiredScopes: request.requiredScopes,
     resource: resource && { type: resource.type, id: resource.id, operation: resource.operation },
     origin: request.origin,
     cost,
     rateLimitNames: request.rateLimits,
   };
+}
+
+/** Verifiers ask the same few questions over and over: each distinct query is parsed once. */
+const parsedQueries = new Map<string, PermissionQuery>();
+const MAX_PARSED_QUERIES = 1000;
+
+function parsedQuery(query: string, field: string): PermissionQuery {
+  let parsed = parsedQueries.get(query);
+  if (!parsed) {
+    parsed = parsePermissionQuery(query, field);
+    if (parsedQueries.size >= MAX_PARSED_QUERIES) parsedQueries.clear();
+    parsedQueries.set(query, parsed);
+  }
+  return parsed;
 }
 
 export function verifyResultToProto({ verdict, key, creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {

@@ -1,0 +1,251 @@
+/**
+ * `npm run bench`: verification throughput and latency on loopback, each figure next to a
+ * baseline measured in the same run. The service runs in a process of its own and h2load (Debian's
+ * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
+ * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
+ * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb.js";
+import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { VerifyKeyRequestSchema, VerifyKeysRequestSchema, VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
+import { createLogger } from "../../src/log.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
+import { KEY_ATTRIBUTE_DEFAULTS } from "../../src/domain/key.js";
+import { issueSecret } from "../../src/domain/secret.js";
+import { newId } from "../../src/domain/ids.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CLIENTS = 8;
+const STREAMS = 16;
+const work = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
+const children: ChildProcess[] = [];
+
+function ensureH2load() {
+  try {
+    execFileSync("h2load", ["--version"], { stdio: "ignore" });
+  } catch {
+    console.error("h2load not found; installing Debian's nghttp2-client");
+    execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "inherit" });
+  }
+}
+
+/** Starts a process that prints "PORT <n>" or a JSON log line with a port once it listens. */
+async function startProcess(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<number> {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  children.push(child);
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const plain = /^PORT (\d+)$/.exec(line);
+    if (plain) return Number(plain[1]);
+    if (line.includes('"listening"')) {
+      child.stdout!.resume();
+      return JSON.parse(line).port;
+    }
+  }
+  throw new Error(`${args.join(" ")} exited before listening`);
+}
+
+const grpcFrame = (message: Uint8Array) => {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+};
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+/** Runs h2load against one procedure and reads its per-request log for percentiles. */
+function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", options: { rpsPerClient?: number } = {}): LoadResult {
+  const bodyFile = join(work, "body.bin");
+  const logFile = join(work, "requests.log");
+  writeFileSync(bodyFile, body);
+  rmSync(logFile, { force: true });
+  const headers =
+    protocol === "grpc"
+      ? ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+      : ["-H", "content-type: application/proto", "-H", "connect-protocol-version: 1"];
+  const output = execFileSync(
+    "h2load",
+    [
+      "-c", String(CLIENTS), "-m", String(STREAMS), "-t", "1",
+      "-D", String(SECONDS), "--warm-up-time", "1",
+      ...(options.rpsPerClient ? ["--rps", String(options.rpsPerClient)] : []),
+      "-d", bodyFile, ...headers, "--log-file", logFile, url,
+    ],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(output)?.[1]);
+  const failed = Number(/(\d+) failed/.exec(output)?.[1] ?? 0) + Number(/(\d+) errored/.exec(output)?.[1] ?? 0);
+  const latencies = readFileSync(logFile, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => Number(line.split("\t")[2]) / 1000)
+    .sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps, p50: at(0.5), p99: at(0.99), failed };
+}
+
+async function inProcessVerificationsPerSecond(): Promise<number> {
+  const store = new MemoryStore();
+  const verification = createVerification(store, Date.now, createLogger("silent"), DEFAULT_VERIFICATION_OPTIONS);
+  const keyspaceId = newId("ks", Date.now());
+  await store.insertKeyspace({ id: keyspaceId, name: "bench", defaultPrefix: "lk", defaultByteLength: 16, startLength: 4, createdAt: new Date(), updatedAt: new Date() });
+  const issued = issueSecret("lk", 16, 4);
+  const now = new Date();
+  await store.insertKey({
+    ...KEY_ATTRIBUTE_DEFAULTS,
+    permissions: ["documents.read"],
+    id: newId("key", now.getTime()),
+    keyspaceId,
+    hash: issued.digest,
+    prefix: "lk",
+    start: issued.start,
+    createdBy: "",
+    revokedAt: null,
+    revokedBy: "",
+    revocationReason: "",
+    createdAt: now,
+    updatedAt: now,
+    lastUsedAt: null,
+    deletedAt: null,
+  });
+  const request = { secret: issued.secret, requiredScopes: [], origin: "", cost: 1, rateLimitNames: [] };
+  const run = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const result = await verification.verifier.verify(request);
+      if (result.verdict !== "valid") throw new Error(`unexpected verdict ${result.verdict}`);
+    }
+  };
+  await run(20_000);
+  const count = 300_000;
+  const started = performance.now();
+  await run(count);
+  return Math.round(count / ((performance.now() - started) / 1000));
+}
+
+async function main() {
+  ensureH2load();
+  const verifyInProcess = await inProcessVerificationsPerSecond();
+
+  const nativePort = await freePort();
+  const port = await startProcess(["src/main.ts"], {
+    PORT: "0",
+    HTTP1_PORT: "0",
+    GRPC_PORT: String(nativePort),
+    HOST: "127.0.0.1",
+    MONGODB_URI: "",
+    ACCESS_LOG: "false",
+  }, process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : []);
+  const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
+  const router = `http://127.0.0.1:${port}`;
+  const native = `http://127.0.0.1:${nativePort}`;
+  const transport = createGrpcTransport({ baseUrl: native });
+  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
+  const keys = createClient(KeyService, transport);
+  const secrets: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    secrets.push((await keys.createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } })).secret);
+  }
+  const check = await createClient(VerifyService, transport).verifyKey({ key: secrets[0]!, permissionQuery: "documents.read" });
+  if (check.code !== VerifyCode.VALID) throw new Error("the benchmark key does not verify");
+
+  const verifyBody = toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key: secrets[0]!, permissionQuery: "documents.read" }));
+  const emptyBody = toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema));
+  const batchBody = toBinary(VerifyKeysRequestSchema, create(VerifyKeysRequestSchema, { requests: secrets.map((key) => ({ key })) }));
+
+  const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
+  const emptyPath = "/grpc.health.v1.Health/Check";
+  const empty = load(native + emptyPath, grpcFrame(emptyBody), "grpc");
+  const grpcjsEmpty = load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc");
+  const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
+  const halfPeak = load(native + verifyPath, grpcFrame(verifyBody), "grpc", { rpsPerClient: Math.max(1, Math.floor(verify.rps / 2 / CLIENTS)) });
+  const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
+  const connect = load(router + verifyPath, verifyBody, "connect");
+  const routerGrpc = load(router + verifyPath, grpcFrame(verifyBody), "grpc");
+  const routerEmpty = load(router + emptyPath, grpcFrame(emptyBody), "grpc");
+
+  const figures = {
+    verify_in_process_per_s: verifyInProcess,
+    verify_grpc_rps: Math.round(verify.rps),
+    verify_grpc_p50_ms: round(verify.p50),
+    verify_grpc_p99_ms: round(verify.p99),
+    verify_grpc_half_peak_rps: Math.round(halfPeak.rps),
+    verify_grpc_half_peak_p99_ms: round(halfPeak.p99),
+    empty_grpc_rps: Math.round(empty.rps),
+    grpcjs_empty_rps: Math.round(grpcjsEmpty.rps),
+    verify_batch_keys_per_s: Math.round(batch.rps * 100),
+    verify_connect_rps: Math.round(connect.rps),
+    verify_connect_router_grpc_rps: Math.round(routerGrpc.rps),
+    empty_connect_router_grpc_rps: Math.round(routerEmpty.rps),
+    verify_vs_empty: round(verify.rps / empty.rps),
+    verify_vs_grpcjs_empty: round(verify.rps / grpcjsEmpty.rps),
+    batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
+    concurrency: CLIENTS * STREAMS,
+    seconds_per_run: SECONDS,
+    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, connect, batch, routerGrpc, routerEmpty].reduce(
+      (sum, result) => sum + result.failed,
+      0,
+    ),
+  };
+
+  const rows: [string, string][] = [
+    ["VerifyKey in process (cache hit, no transport)", `${figures.verify_in_process_per_s} /s`],
+    [`VerifyKey, native gRPC port, ${figures.concurrency} in flight`, `${figures.verify_grpc_rps} req/s  p50 ${figures.verify_grpc_p50_ms} ms  p99 ${figures.verify_grpc_p99_ms} ms`],
+    ["VerifyKey, native gRPC port, at half of peak", `${figures.verify_grpc_half_peak_rps} req/s  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`],
+    ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
+    ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
+    ["VerifyKeys, 100 keys per call, native gRPC port", `${figures.verify_batch_keys_per_s} keys/s`],
+    ["VerifyKey, Connect protocol (binary), Connect router", `${figures.verify_connect_rps} req/s`],
+    ["VerifyKey, gRPC, Connect router", `${figures.verify_connect_router_grpc_rps} req/s`],
+    ["empty RPC, gRPC, Connect router", `${figures.empty_connect_router_grpc_rps} req/s`],
+    ["VerifyKey / empty RPC", `${figures.verify_vs_empty}`],
+    ["VerifyKey / grpc-js empty RPC", `${figures.verify_vs_grpcjs_empty}`],
+    ["batch keys/s / unary keys/s", `${figures.batch_vs_unary_keys}`],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  console.log(`\nlatchkey verification benchmark (${SECONDS} s per run after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`);
+  for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
+  console.log(JSON.stringify(figures));
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) {
+    child.stdin?.end();
+    child.kill("SIGTERM");
+  }
+  rmSync(work, { recursive: true, force: true });
+}
