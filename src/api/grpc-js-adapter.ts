@@ -2,6 +2,7 @@ import { create, type DescMethod, type DescService, fromBinary, toBinary } from 
 import { type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../log.js";
+import { encodingOf } from "./encoding.js";
 import { logCall, toConnectError } from "./interceptors.js";
 
 /**
@@ -30,7 +31,7 @@ export function addToGrpcJsServer(server: grpc.Server, service: DescService, imp
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: (message: Message) => asBuffer(toBinary(method.input, message)),
       requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (message: Message) => asBuffer(toBinary(method.output, create(method.output, message))),
+      responseSerialize: (message: Message) => asBuffer(encodingOf(message) ?? toBinary(method.output, create(method.output, message))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
     const implementation = (impl as AnyImpl)[method.localName]!.bind(impl) as (input: unknown, context: HandlerContext) => unknown;

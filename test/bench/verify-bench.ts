@@ -76,7 +76,7 @@ interface LoadResult {
 }
 
 /** Runs h2load against one procedure and reads its per-request log for percentiles. */
-function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", options: { rpsPerClient?: number } = {}): LoadResult {
+function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape = { clients: CLIENTS, streams: STREAMS }): LoadResult {
   const bodyFile = join(work, "body.bin");
   const logFile = join(work, "requests.log");
   writeFileSync(bodyFile, body);
@@ -88,9 +88,8 @@ function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", optio
   const output = execFileSync(
     "h2load",
     [
-      "-c", String(CLIENTS), "-m", String(STREAMS), "-t", "1",
+      "-c", String(shape.clients), "-m", String(shape.streams), "-t", "1",
       "-D", String(SECONDS), "--warm-up-time", "1",
-      ...(options.rpsPerClient ? ["--rps", String(options.rpsPerClient)] : []),
       "-d", bodyFile, ...headers, "--log-file", logFile, url,
     ],
     { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
@@ -179,7 +178,11 @@ async function main() {
   const empty = load(native + emptyPath, grpcFrame(emptyBody), "grpc");
   const grpcjsEmpty = load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc");
   const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
-  const halfPeak = load(native + verifyPath, grpcFrame(verifyBody), "grpc", { rpsPerClient: Math.max(1, Math.floor(verify.rps / 2 / CLIENTS)) });
+  // h2load's --rps sends in bursts, which measures its own queueing; fewer callers, each waiting
+  // for its answer, load the server evenly. The run closest to half of peak is reported.
+  const halfPeak = [1, 2, 4]
+    .map((clients) => load(native + verifyPath, grpcFrame(verifyBody), "grpc", { clients, streams: 1 }))
+    .reduce((best, run) => (Math.abs(run.rps - verify.rps / 2) < Math.abs(best.rps - verify.rps / 2) ? run : best));
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
   const connect = load(router + verifyPath, verifyBody, "connect");
   const routerGrpc = load(router + verifyPath, grpcFrame(verifyBody), "grpc");
@@ -191,6 +194,7 @@ async function main() {
     verify_grpc_p50_ms: round(verify.p50),
     verify_grpc_p99_ms: round(verify.p99),
     verify_grpc_half_peak_rps: Math.round(halfPeak.rps),
+    verify_grpc_half_peak_p50_ms: round(halfPeak.p50),
     verify_grpc_half_peak_p99_ms: round(halfPeak.p99),
     empty_grpc_rps: Math.round(empty.rps),
     grpcjs_empty_rps: Math.round(grpcjsEmpty.rps),
@@ -212,7 +216,7 @@ async function main() {
   const rows: [string, string][] = [
     ["VerifyKey in process (cache hit, no transport)", `${figures.verify_in_process_per_s} /s`],
     [`VerifyKey, native gRPC port, ${figures.concurrency} in flight`, `${figures.verify_grpc_rps} req/s  p50 ${figures.verify_grpc_p50_ms} ms  p99 ${figures.verify_grpc_p99_ms} ms`],
-    ["VerifyKey, native gRPC port, at half of peak", `${figures.verify_grpc_half_peak_rps} req/s  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`],
+    ["VerifyKey, native gRPC port, near half of peak", `${figures.verify_grpc_half_peak_rps} req/s  p50 ${figures.verify_grpc_half_peak_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`],
     ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
     ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
     ["VerifyKeys, 100 keys per call, native gRPC port", `${figures.verify_batch_keys_per_s} keys/s`],

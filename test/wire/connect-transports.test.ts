@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus, Health } from "../../gen/health/v1/health_pb.js";
 import { KeyService, KeyStatus } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { expectCode } from "../support/api.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -30,6 +31,12 @@ describe.each(transports)("%s against MongoDB", (_, transport) => {
     const { key, secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "first", meta: { "a.b": { $c: 1 } } } });
     expect(secret.startsWith("wire_")).toBe(true);
     expect((await keys.getKey({ id: key!.id })).key).toEqual(key);
+    const verify = createClient(VerifyService, transport());
+    for (let i = 0; i < 2; i++) {
+      expect(await verify.verifyKey({ key: secret })).toMatchObject({ valid: true, code: VerifyCode.VALID, keyId: key!.id, meta: { "a.b": { $c: 1 } } });
+      const batch = await verify.verifyKeys({ requests: [{ key: secret }, { key: "nope" }, { key: secret, permissionQuery: "x" }] });
+      expect(batch.results.map((result) => result.code)).toEqual([VerifyCode.VALID, VerifyCode.NOT_FOUND, VerifyCode.INSUFFICIENT_PERMISSIONS]);
+    }
     const updated = await keys.updateKey({ key: { id: key!.id, name: "renamed" }, updateMask: { paths: ["name"] } });
     expect(updated.key).toMatchObject({ name: "renamed", meta: { "a.b": { $c: 1 } } });
     const revoked = await keys.revokeKey({ id: key!.id, reason: "rotated" });

@@ -1,6 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { VerifyKeysRequest, VerifyKeysResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { VerifyKeyResponseSchema, type VerifyKeysRequest, VerifyKeysResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
+import { withRepeatedFieldEncoding } from "../encoding.js";
 import { checkCount } from "../../domain/validate.js";
+import type { VerifyResult } from "../../verify/verifier.js";
 import type { ServiceDeps } from "../deps.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 
@@ -12,6 +15,8 @@ export const verifyKeys =
   async (request: VerifyKeysRequest): Promise<MessageInitShape<typeof VerifyKeysResponseSchema>> => {
     checkCount("requests", request.requests, MAX_BATCH);
     const checked = request.requests.map((item, i) => verifyRequestFromProto(item, `requests[${i}].`));
-    const results = await Promise.all(checked.map((item) => verifier.verify(item)));
-    return { results: results.map(verifyResultToProto) };
+    const verdicts = checked.map((item) => verifier.verify(item));
+    const settled = verdicts.some((verdict) => verdict instanceof Promise) ? await Promise.all(verdicts) : (verdicts as VerifyResult[]);
+    const results = settled.map(verifyResultToProto);
+    return withRepeatedFieldEncoding(create(VerifyKeysResponseSchema, { results }), 1, VerifyKeyResponseSchema, results);
   };

@@ -12,6 +12,8 @@ import { parsePermissionQuery, type PermissionQuery } from "../../domain/permiss
 import type { Verdict } from "../../domain/verification.js";
 import { checkCount, checkLength, checkRange } from "../../domain/validate.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
+import type { KeyRecord } from "../../domain/key.js";
+import { encodeOnce } from "../encoding.js";
 import { requireId } from "../requests.js";
 
 const CODES: Record<Verdict, VerifyCode> = {
@@ -72,7 +74,27 @@ function parsedQuery(query: string, field: string): PermissionQuery {
   return parsed;
 }
 
-export function verifyResultToProto({ verdict, key, creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
+/**
+ * A key's answer for a verdict is the same every time unless credits or rate limits are in it:
+ * such answers are built and encoded once per cached key (and forgotten with it).
+ */
+const steadyAnswers = new WeakMap<KeyRecord, Partial<Record<Verdict, VerifyKeyResponse>>>();
+let notFoundAnswer: VerifyKeyResponse | undefined;
+
+export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse {
+  if (result.rateLimits.length > 0 || result.creditsRemaining !== undefined) return buildResponse(result);
+  if (!result.key) return (notFoundAnswer ??= steady(buildResponse(result)));
+  let answers = steadyAnswers.get(result.key);
+  if (!answers) steadyAnswers.set(result.key, (answers = {}));
+  return (answers[result.verdict] ??= steady(buildResponse(result)));
+}
+
+const steady = (response: VerifyKeyResponse) => {
+  encodeOnce(VerifyKeyResponseSchema, response);
+  return response;
+};
+
+function buildResponse({ verdict, key, creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
   return create(VerifyKeyResponseSchema, {
     valid: verdict === "valid",
     code: CODES[verdict],

@@ -1,0 +1,37 @@
+import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+
+/**
+ * Wire bytes remembered per message object, for responses that are sent again and again
+ * unchanged. Such messages are never modified after they are encoded. Only the native gRPC
+ * server reads these; the Connect router encodes as usual, with the same result.
+ */
+const encodings = new WeakMap<object, Uint8Array>();
+
+export const encodingOf = (message: object) => encodings.get(message);
+
+/** Encodes the message once; later serializations of the same object reuse the bytes. */
+export function encodeOnce<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
+  let bytes = encodings.get(message);
+  if (!bytes) {
+    bytes = toBinary(schema, message);
+    encodings.set(message, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Gives `message` the encoding of a repeated message field whose elements are encoded
+ * already: protobuf allows a message to be written as the concatenation of its fields.
+ */
+export function withRepeatedFieldEncoding<T extends object, D extends DescMessage>(
+  message: T,
+  fieldNumber: number,
+  schema: D,
+  elements: readonly MessageShape<D>[],
+): T {
+  const writer = new BinaryWriter();
+  for (const element of elements) writer.tag(fieldNumber, WireType.LengthDelimited).bytes(encodeOnce(schema, element));
+  encodings.set(message, writer.finish());
+  return message;
+}

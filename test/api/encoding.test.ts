@@ -1,0 +1,26 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { VerifyCode, VerifyKeyResponseSchema, VerifyKeysResponseSchema } from "../../gen/latchkey/v1/verify_pb.js";
+import { encodeOnce, encodingOf, withRepeatedFieldEncoding } from "../../src/api/encoding.js";
+
+describe("remembered encodings", () => {
+  const answer = (keyId: string) =>
+    create(VerifyKeyResponseSchema, { valid: true, code: VerifyCode.VALID, keyId, permissions: ["a", "b"], meta: { x: 1 } });
+
+  it("encodes a message once and hands back the same bytes", () => {
+    const message = answer("key_1");
+    const bytes = encodeOnce(VerifyKeyResponseSchema, message);
+    expect(bytes).toEqual(toBinary(VerifyKeyResponseSchema, message));
+    expect(encodeOnce(VerifyKeyResponseSchema, message)).toBe(bytes);
+    expect(encodingOf(message)).toBe(bytes);
+    expect(encodingOf(answer("key_1"))).toBeUndefined();
+  });
+
+  it("assembles a repeated field's encoding exactly as the library would write it", () => {
+    const results = [answer("key_1"), create(VerifyKeyResponseSchema, { code: VerifyCode.NOT_FOUND }), answer("key_2")];
+    const response = withRepeatedFieldEncoding(create(VerifyKeysResponseSchema, { results }), 1, VerifyKeyResponseSchema, results);
+    expect(encodingOf(response)).toEqual(toBinary(VerifyKeysResponseSchema, response));
+    const empty = withRepeatedFieldEncoding(create(VerifyKeysResponseSchema), 1, VerifyKeyResponseSchema, []);
+    expect(encodingOf(empty)).toEqual(toBinary(VerifyKeysResponseSchema, empty));
+  });
+});
