@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { BASE58_CHARS, charsForBits, encodeBase58Fixed, randomBase58, type RandomSource, cryptoRandom } from "./base58.js";
 
@@ -55,6 +55,6 @@ export function isWellFormedSecret(secret: string): boolean {
 }
 
 /** The only form in which a secret is ever stored. */
-export const digestSecret = (secret: string) => createHash("sha256").update(secret).digest("hex");
+export const digestSecret = (secret: string) => hash("sha256", secret, "hex");
 
 const checksum = (body: string) => encodeBase58Fixed(crc32(body), CHECKSUM_CHARS);
