@@ -284,6 +284,21 @@ describe("VerifyKey and storage", () => {
     expect(Object.fromEntries(calls)).toEqual({});
   });
 
+  it("keeps at most the configured number of keys, giving recently used ones a second chance", async () => {
+    const { store, calls } = countingStore();
+    const api = testApi(store, { cacheMaxKeys: 3 });
+    const [a, b, c, d] = [await issue(api), await issue(api), await issue(api), await issue(api)];
+    for (const key of [a, b, c]) await verify(api, key.secret);
+    await verify(api, a.secret);
+    await verify(api, d.secret);
+    expect(api.verification.cache.size.entries).toBe(3);
+    calls.clear();
+    for (const key of [a, c, d]) expect((await verify(api, key.secret)).code).toBe(VerifyCode.VALID);
+    expect(calls.get("findKeyByHash")).toBeUndefined();
+    await verify(api, b.secret);
+    expect(calls.get("findKeyByHash")).toBe(1);
+  });
+
   it("keeps the negative cache bounded", async () => {
     const api = testApi(undefined, { cacheMaxMisses: 10 });
     for (let i = 0; i < 50; i++) await verify(api, issueSecret("pay", 16, 4).secret);
