@@ -10,7 +10,8 @@ import { expectCode } from "../support/api.js";
 import { startTestServer } from "../support/server.js";
 
 describe("graceful shutdown", () => {
-  it("stops accepting, lets the call in flight finish, and ends health watches", async () => {
+  it("stops accepting on every port, lets the calls in flight finish, and ends health watches", async () => {
+    let arrivals = 0;
     let reachedStore!: () => void;
     const reached = new Promise<void>((resolve) => (reachedStore = resolve));
     let releaseStore!: () => void;
@@ -20,7 +21,7 @@ describe("graceful shutdown", () => {
         get(target, property, receiver) {
           if (property !== "insertKeyspace") return Reflect.get(target, property, receiver);
           return async (...args: Parameters<Store["insertKeyspace"]>) => {
-            reachedStore();
+            if (++arrivals === 2) reachedStore();
             await released;
             return target.insertKeyspace(...args);
           };
@@ -35,14 +36,19 @@ describe("graceful shutdown", () => {
     })();
 
     const inFlight = createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "slow" } });
+    const nativeInFlight = createClient(KeyspaceService, createGrpcTransport({ baseUrl: server.grpcUrl })).createKeyspace({
+      keyspace: { name: "slow native" },
+    });
     await reached;
     const closing = server.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const late = createClient(KeyspaceService, createGrpcTransport({ baseUrl: server.url })).listKeyspaces({});
-    await expectCode(late, Code.Unavailable);
+    for (const url of [server.url, server.grpcUrl]) {
+      await expectCode(createClient(KeyspaceService, createGrpcTransport({ baseUrl: url })).listKeyspaces({}), Code.Unavailable);
+    }
     releaseStore();
 
     expect((await inFlight).keyspace!.name).toBe("slow");
+    expect((await nativeInFlight).keyspace!.name).toBe("slow native");
     await closing;
     await watching;
     expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
