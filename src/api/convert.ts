@@ -46,29 +46,36 @@ const refillPeriodNames = inverse(REFILL_PERIODS);
 const toTimestamp = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
 const toDate = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : null);
 
-export function keyToProto(key: domain.KeyRecord, now: number): Key {
-  return create(KeySchema, {
-    id: key.id,
+/** The fields that Key and VerifyKeyResponse share, under the same names. */
+export function keyIdentityToProto(key: domain.KeyRecord) {
+  return {
     keyspaceId: key.keyspaceId,
     name: key.name,
-    description: key.description,
     ownerId: key.ownerId,
     organizationId: key.organizationId,
     externalId: key.externalId,
-    createdBy: key.createdBy,
-    type: KEY_TYPES[key.type],
-    subscriptionId: key.subscriptionId,
-    prefix: key.prefix,
-    start: key.start,
     meta: key.meta ?? undefined,
     claims: key.claims ?? undefined,
     permissions: key.permissions,
     roles: key.roles,
     scopes: key.scopes,
+    expiresAt: toTimestamp(key.expiresAt),
+  };
+}
+
+export function keyToProto(key: domain.KeyRecord, now: number): Key {
+  return create(KeySchema, {
+    ...keyIdentityToProto(key),
+    id: key.id,
+    description: key.description,
+    createdBy: key.createdBy,
+    type: KEY_TYPES[key.type],
+    subscriptionId: key.subscriptionId,
+    prefix: key.prefix,
+    start: key.start,
     resourceScopes: key.resourceScopes.map((scope) => create(ResourceScopeSchema, scope)),
     allowedOrigins: key.allowedOrigins,
     enabled: key.enabled,
-    expiresAt: toTimestamp(key.expiresAt),
     revokedAt: toTimestamp(key.revokedAt),
     revokedBy: key.revokedBy,
     revocationReason: key.revocationReason,

@@ -22,9 +22,9 @@ import { VerifyKeyRequestSchema, VerifyKeysRequestSchema, VerifyCode, VerifyServ
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
-import { KEY_ATTRIBUTE_DEFAULTS } from "../../src/domain/key.js";
+import { parsePermissionQuery } from "../../src/domain/permission-query.js";
 import { issueSecret } from "../../src/domain/secret.js";
-import { newId } from "../../src/domain/ids.js";
+import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -108,28 +108,11 @@ function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape
 async function inProcessVerificationsPerSecond(): Promise<number> {
   const store = new MemoryStore();
   const verification = createVerification(store, Date.now, createLogger("silent"), DEFAULT_VERIFICATION_OPTIONS);
-  const keyspaceId = newId("ks", Date.now());
-  await store.insertKeyspace({ id: keyspaceId, name: "bench", defaultPrefix: "lk", defaultByteLength: 16, startLength: 4, createdAt: new Date(), updatedAt: new Date() });
+  const keyspace = keyspaceRecord();
   const issued = issueSecret("lk", 16, 4);
-  const now = new Date();
-  await store.insertKey({
-    ...KEY_ATTRIBUTE_DEFAULTS,
-    permissions: ["documents.read"],
-    id: newId("key", now.getTime()),
-    keyspaceId,
-    hash: issued.digest,
-    prefix: "lk",
-    start: issued.start,
-    createdBy: "",
-    revokedAt: null,
-    revokedBy: "",
-    revocationReason: "",
-    createdAt: now,
-    updatedAt: now,
-    lastUsedAt: null,
-    deletedAt: null,
-  });
-  const request = { secret: issued.secret, requiredScopes: [], origin: "", cost: 1, rateLimitNames: [] };
+  await store.insertKeyspace(keyspace);
+  await store.insertKey(keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, permissions: ["documents.read"] }));
+  const request = { secret: issued.secret, permissionQuery: parsePermissionQuery("documents.read", "query"), requiredScopes: [], origin: "", cost: 1, rateLimitNames: [] };
   const run = async (count: number) => {
     for (let i = 0; i < count; i++) {
       const result = await verification.verifier.verify(request);

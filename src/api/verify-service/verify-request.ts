@@ -14,6 +14,7 @@ import { checkCount, checkLength, checkRange } from "../../domain/validate.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
 import type { KeyRecord } from "../../domain/key.js";
 import { encodeOnce } from "../encoding.js";
+import { keyIdentityToProto } from "../convert.js";
 import { requireId } from "../requests.js";
 
 const CODES: Record<Verdict, VerifyCode> = {
@@ -98,20 +99,7 @@ function buildResponse({ verdict, key, creditsRemaining, rateLimits }: VerifyRes
   return create(VerifyKeyResponseSchema, {
     valid: verdict === "valid",
     code: CODES[verdict],
-    ...(key && {
-      keyId: key.id,
-      keyspaceId: key.keyspaceId,
-      ownerId: key.ownerId,
-      organizationId: key.organizationId,
-      externalId: key.externalId,
-      name: key.name,
-      meta: key.meta ?? undefined,
-      claims: key.claims ?? undefined,
-      permissions: key.permissions,
-      roles: key.roles,
-      scopes: key.scopes,
-      expiresAt: key.expiresAt ? timestampFromMs(key.expiresAt.getTime()) : undefined,
-    }),
+    ...(key && { keyId: key.id, ...keyIdentityToProto(key) }),
     creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
     rateLimits: rateLimits.map((limit) =>
       create(RateLimitResultSchema, {
