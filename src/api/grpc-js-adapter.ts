@@ -98,7 +98,7 @@ function handlerFor(
         succeed(started);
         call.end();
       } catch (error) {
-        call.destroy(fail(started, error));
+        call.emit("error", fail(started, error));
       }
     };
   }
