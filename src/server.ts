@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, cors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -100,6 +100,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
+  // Destroying a session does not always release its socket; at the deadline the sockets go too.
+  const sockets = new Set<Socket>();
+  main.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   const browser = options.http1Port === undefined ? undefined : http.createServer(handler);
 
   let native: grpc.Server | undefined;
@@ -122,19 +128,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close() {
       health.set(HealthCheckResponse_ServingStatus.NOT_SERVING);
       health.close();
-      const closed = Promise.all([
-        closeServer(main),
-        browser ? closeServer(browser) : undefined,
-        native ? new Promise<void>((resolve) => native.tryShutdown(() => resolve())) : undefined,
-      ]);
+      // grpc-js never calls back a graceful shutdown that forceShutdown cut short, so either ends the wait.
+      let nativeClosed = () => {};
+      const nativeDone = new Promise<void>((resolve) => (nativeClosed = resolve));
+      if (native) native.tryShutdown(() => nativeClosed());
+      else nativeClosed();
+      const closed = Promise.all([closeServer(main), browser ? closeServer(browser) : undefined, nativeDone]);
       for (const session of sessions) session.close();
       browser?.closeIdleConnections();
       const timer = setTimeout(() => {
         log.warn("shutdown timeout reached, closing remaining connections");
         shutdown.abort();
         for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
         browser?.closeAllConnections();
         native?.forceShutdown();
+        nativeClosed();
       }, options.shutdownTimeoutMs);
       await closed;
       clearTimeout(timer);

@@ -66,8 +66,9 @@ describe.each(transports)("%s against MongoDB", (_, transport) => {
     expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     expect((await health.check({ service: "latchkey.v1.KeyService" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     await expectCode(health.check({ service: "nope.Service" }), Code.NotFound);
-    const first = await health.watch({})[Symbol.asyncIterator]().next();
-    expect(first.value.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    const watching = health.watch({})[Symbol.asyncIterator]();
+    expect((await watching.next()).value.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    await watching.return?.();
     const unknown = (async () => {
       for await (const _ of health.watch({ service: "nope.Service" })) return;
     })();

@@ -54,6 +54,16 @@ describe("graceful shutdown", () => {
     expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
     await server.store.close();
   });
+
+  it("ends within its timeout even when a client leaves a stream open", async () => {
+    const server = await startTestServer();
+    for (const url of [server.url, server.grpcUrl]) {
+      await createClient(Health, createGrpcTransport({ baseUrl: url })).watch({})[Symbol.asyncIterator]().next();
+    }
+    const started = Date.now();
+    await server.stop();
+    expect(Date.now() - started).toBeLessThan(5000 + 2000);
+  });
 });
 
 describe("secrecy", () => {
