@@ -70,8 +70,7 @@ export function serviceImplementations(deps: ServiceDeps, health: HealthState): 
 }
 
 /** The Connect router's routes and interceptors, for a listening server and for in-process test transports alike. */
-export function apiHandlers(deps: ServiceDeps, health: HealthState, log: Logger, logEachCall = true) {
-  const services = serviceImplementations(deps, health);
+export function apiHandlers(services: readonly [DescService, object][], log: Logger, logEachCall = true) {
   return {
     routes(router: ConnectRouter) {
       for (const [service, implementation] of services) router.service(service, implementation as never);
@@ -90,8 +89,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const shutdown = new AbortController();
   const tls = options.tlsCertFile ? { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!) } : undefined;
 
+  const services = serviceImplementations(deps, health);
   const handler = withCors(
-    connectNodeAdapter({ ...apiHandlers(deps, health, log, logEachCall), readMaxBytes: options.maxRequestBytes }),
+    connectNodeAdapter({ ...apiHandlers(services, log, logEachCall), readMaxBytes: options.maxRequestBytes }),
     options.corsAllowedOrigins,
   );
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let native: grpc.Server | undefined;
   if (options.grpcPort !== undefined) {
     native = new grpc.Server({ "grpc.max_receive_message_length": options.maxRequestBytes, "grpc.enable_channelz": 0 });
-    for (const [service, implementation] of serviceImplementations(deps, health)) {
+    for (const [service, implementation] of services) {
       addToGrpcJsServer(native, service, implementation, { log, logEachCall, shutdownSignal: shutdown.signal });
     }
   }

@@ -5,7 +5,7 @@ import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { HealthState } from "../../src/api/health.js";
 import { createLogger } from "../../src/log.js";
-import { apiHandlers } from "../../src/server.js";
+import { apiHandlers, serviceImplementations } from "../../src/server.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "../../src/verify/index.js";
@@ -30,7 +30,7 @@ export function testApi(store: Store = new MemoryStore(), options: Partial<Verif
   const log = createLogger("silent");
   const verification = createVerification(store, now, log, { ...DEFAULT_VERIFICATION_OPTIONS, ...options });
   const deps = { store, now, changes: verification.changes, verifier: verification.verifier };
-  const { routes, interceptors } = apiHandlers(deps, new HealthState([]), log);
+  const { routes, interceptors } = apiHandlers(serviceImplementations(deps, new HealthState([])), log);
   const transport = createRouterTransport(routes, { router: { interceptors } });
   return {
     store,

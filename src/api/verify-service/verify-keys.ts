@@ -1,5 +1,4 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { VerifyKeyResponseSchema, type VerifyKeysRequest, VerifyKeysResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
 import { withRepeatedFieldEncoding } from "../encoding.js";
 import { checkCount } from "../../domain/validate.js";
