@@ -7,6 +7,8 @@ const CODES: Record<FailureKind, Code> = {
   not_found: Code.NotFound,
   failed_precondition: Code.FailedPrecondition,
   already_exists: Code.AlreadyExists,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
 };
 
 /**

@@ -5,7 +5,13 @@
  * Messages travel in gRPC trailers, where some clients decode percent-encoding only in part:
  * they are kept free of the characters / ? : @ & = + , #.
  */
-export type FailureKind = "invalid_argument" | "not_found" | "failed_precondition" | "already_exists";
+export type FailureKind =
+  | "invalid_argument"
+  | "not_found"
+  | "failed_precondition"
+  | "already_exists"
+  | "unauthenticated"
+  | "permission_denied";
 
 export class DomainError extends Error {
   constructor(
@@ -25,3 +31,5 @@ export const notFound = (what: string, id: string) => new DomainError("not_found
 export const failedPrecondition = (message: string) => new DomainError("failed_precondition", message);
 
 export const alreadyExists = (message: string) => new DomainError("already_exists", message);
+
+export const unauthenticated = (message: string) => new DomainError("unauthenticated", message);

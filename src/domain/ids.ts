@@ -8,15 +8,15 @@ import { BASE58_CHARS, encodeBase58Fixed, randomBase58, type RandomSource, crypt
 const TIME_CHARS = 9;
 const RANDOM_CHARS = 12;
 
-export type IdKind = "key" | "ks";
+export const ID_KINDS = ["ws", "ks", "key", "rk", "idt", "role", "perm", "evt"] as const;
+export type IdKind = (typeof ID_KINDS)[number];
 
 export function newId(kind: IdKind, now: number, random: RandomSource = cryptoRandom): string {
   return `${kind}_${encodeBase58Fixed(now, TIME_CHARS)}${randomBase58(RANDOM_CHARS, random)}`;
 }
 
-const ID_PATTERNS: Record<IdKind, RegExp> = {
-  key: new RegExp(`^key_[${BASE58_CHARS}]{${TIME_CHARS + RANDOM_CHARS}}$`),
-  ks: new RegExp(`^ks_[${BASE58_CHARS}]{${TIME_CHARS + RANDOM_CHARS}}$`),
-};
+const ID_PATTERNS = Object.fromEntries(
+  ID_KINDS.map((kind) => [kind, new RegExp(`^${kind}_[${BASE58_CHARS}]{${TIME_CHARS + RANDOM_CHARS}}$`)]),
+) as Record<IdKind, RegExp>;
 
 export const isId = (kind: IdKind, value: string) => ID_PATTERNS[kind].test(value);

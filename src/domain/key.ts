@@ -1,7 +1,8 @@
 import { invalidArgument } from "./errors.js";
 import { PREFIX_PATTERN } from "./secret.js";
 import { PREFIX_DESCRIPTION } from "./keyspace.js";
-import { checkCount, checkLength, checkPattern, checkRange, unique } from "./validate.js";
+import { checkPermissionNames, checkRoleNames, PERMISSION, PERMISSION_DESCRIPTION } from "./rbac.js";
+import { checkCount, checkEach, checkLength, checkPattern, checkRange, unique } from "./validate.js";
 
 export type KeyType = "standard" | "marketplace_subscription";
 export type KeyStatus = "active" | "disabled" | "expired" | "revoked";
@@ -59,6 +60,7 @@ export interface KeyAttributes {
 
 export interface KeyRecord extends KeyAttributes {
   id: string;
+  workspaceId: string;
   keyspaceId: string;
   /** SHA-256 of the secret, hex. The secret itself is never stored. */
   hash: string;
@@ -134,10 +136,6 @@ export const MAX_RATE_LIMIT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 export const MIN_REFILL_INTERVAL_MS = 1000;
 const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 
-const PERMISSION = /^[A-Za-z0-9_.:*-]{1,128}$/;
-const PERMISSION_DESCRIPTION = "1 to 128 letters or digits or the characters dot underscore hyphen colon asterisk";
-const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
-const ROLE_DESCRIPTION = "1 to 64 letters or digits or the characters dot underscore hyphen colon";
 const RESOURCE_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
 const RESOURCE_ID_PATTERN = /^\S{1,256}$/;
 const RATE_LIMIT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -169,8 +167,8 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
   }
   checkJsonSize(field("meta"), a.meta);
   checkJsonSize(field("claims"), a.claims);
-  checkEach(field("permissions"), a.permissions, 1000, PERMISSION, PERMISSION_DESCRIPTION);
-  checkEach(field("roles"), a.roles, 100, ROLE, ROLE_DESCRIPTION);
+  checkPermissionNames(field("permissions"), a.permissions);
+  checkRoleNames(field("roles"), a.roles);
   checkEach(field("scopes"), a.scopes, 100, PERMISSION, PERMISSION_DESCRIPTION);
   checkCount(field("resourceScopes"), a.resourceScopes, 100);
   a.resourceScopes.forEach((scope, i) => checkResourceScope(`${field("resourceScopes")}[${i}]`, scope));
@@ -195,12 +193,8 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
 export const validateKeyPrefix = (field: string, prefix: string) =>
   checkPattern(field, prefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
 
-function checkEach(field: string, values: string[], max: number, pattern: RegExp, description: string) {
-  checkCount(field, values, max);
-  values.forEach((value, i) => checkPattern(`${field}[${i}]`, value, pattern, description));
-}
 
-function checkJsonSize(field: string, value: JsonObject | null) {
+export function checkJsonSize(field: string, value: JsonObject | null) {
   if (value && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) {
     throw invalidArgument(field, `must be at most ${MAX_JSON_BYTES} bytes as JSON`);
   }
@@ -256,7 +250,7 @@ function checkCredits(field: string, credits: Credits) {
   }
 }
 
-function checkRateLimits(field: string, limits: RateLimit[]) {
+export function checkRateLimits(field: string, limits: RateLimit[]) {
   checkCount(field, limits, 20);
   const names = new Set<string>();
   limits.forEach((limit, i) => {

@@ -3,6 +3,7 @@ import { checkLength, checkPattern, checkRange } from "./validate.js";
 
 export interface KeyspaceRecord {
   id: string;
+  workspaceId: string;
   name: string;
   defaultPrefix: string;
   defaultByteLength: number;

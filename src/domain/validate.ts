@@ -22,5 +22,10 @@ export function checkCount(field: string, values: readonly unknown[], max: numbe
   if (values.length > max) throw invalidArgument(field, `must have at most ${max} entries`);
 }
 
+export function checkEach(field: string, values: readonly string[], max: number, pattern: RegExp, description: string): void {
+  checkCount(field, values, max);
+  values.forEach((value, i) => checkPattern(`${field}[${i}]`, value, pattern, description));
+}
+
 /** Drops repeats, keeping first occurrences in order. */
 export const unique = (values: readonly string[]) => [...new Set(values)];

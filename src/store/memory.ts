@@ -1,39 +1,27 @@
+import type { RootKeyRecord } from "../domain/access.js";
+import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import { alreadyExists } from "../domain/errors.js";
+import type { IdentityRecord } from "../domain/identity.js";
 import { keyStatus, type KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
+import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
+import type { WorkspaceRecord } from "../domain/workspace.js";
+import { MemoryTable, paginate } from "./memory-table.js";
 import type { KeyChange, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
 /** Keeps everything in this process; nothing survives a restart. For development and tests. */
 export class MemoryStore implements Store {
   readonly description = "in-memory store (nothing persists across restarts)";
-  private readonly keyspaces = new Map<string, KeyspaceRecord>();
+  readonly workspaces = new MemoryTable<WorkspaceRecord>("workspace");
+  readonly rootKeys = new MemoryTable<RootKeyRecord>("root key", [["hash"]]);
+  readonly keyspaces = new MemoryTable<KeyspaceRecord>("keyspace");
+  readonly identities = new MemoryTable<IdentityRecord>("identity", [["workspaceId", "externalId"]]);
+  readonly roles = new MemoryTable<RoleRecord>("role", [["workspaceId", "name"]]);
+  readonly permissions = new MemoryTable<PermissionRecord>("permission", [["workspaceId", "name"]]);
+  private readonly auditEvents: AuditEventRecord[] = [];
   private readonly keys = new Map<string, KeyRecord>();
   private readonly keyIdsByHash = new Map<string, string>();
   private changes: KeyChange[] = [];
-
-  async insertKeyspace(keyspace: KeyspaceRecord) {
-    if (this.keyspaces.has(keyspace.id)) throw alreadyExists(`keyspace ${keyspace.id} already exists`);
-    this.keyspaces.set(keyspace.id, structuredClone(keyspace));
-  }
-
-  async getKeyspace(id: string) {
-    return copy(this.keyspaces.get(id));
-  }
-
-  async listKeyspaces(page: Page) {
-    return paginate([...this.keyspaces.values()], page);
-  }
-
-  async updateKeyspace(id: string, changes: Partial<KeyspaceRecord>) {
-    const current = this.keyspaces.get(id);
-    if (!current) return null;
-    Object.assign(current, structuredClone(changes));
-    return copy(current);
-  }
-
-  async deleteKeyspace(id: string) {
-    return this.keyspaces.delete(id);
-  }
 
   async insertKey(key: KeyRecord) {
     if (this.keys.has(key.id) || this.keyIdsByHash.has(key.hash)) throw alreadyExists("a key with this id or secret already exists");
@@ -64,6 +52,34 @@ export class MemoryStore implements Store {
 
   async countLiveKeys(keyspaceId: string) {
     return [...this.keys.values()].filter((key) => key.keyspaceId === keyspaceId && !key.deletedAt).length;
+  }
+
+  async countLiveKeysOfIdentity(workspaceId: string, externalId: string) {
+    return [...this.keys.values()].filter((key) => key.workspaceId === workspaceId && key.externalId === externalId && !key.deletedAt).length;
+  }
+
+  async changeKeyGrants(id: string, kind: GrantKind, change: GrantChange, names: readonly string[], at: Date) {
+    const key = this.keys.get(id);
+    if (!key || key.deletedAt || key.revokedAt) return null;
+    key[kind] = applyGrantChange(key[kind], change, names);
+    key.updatedAt = new Date(at);
+    return copy(key);
+  }
+
+  async removeGrantEverywhere(workspaceId: string, kind: GrantKind, name: string, at: Date) {
+    for (const key of this.keys.values()) {
+      if (key.workspaceId === workspaceId && key[kind].includes(name)) {
+        key[kind] = applyGrantChange(key[kind], "remove", [name]);
+        key.updatedAt = new Date(at);
+      }
+    }
+    if (kind === "roles") return;
+    for (const role of this.roles.all()) {
+      if (role.workspaceId === workspaceId && role.permissions.includes(name)) {
+        role.permissions = applyGrantChange(role.permissions, "remove", [name]);
+        role.updatedAt = new Date(at);
+      }
+    }
   }
 
   async updateKey(id: string, changes: Partial<KeyRecord>, guard: KeyGuard) {
@@ -111,6 +127,23 @@ export class MemoryStore implements Store {
     }
   }
 
+  async appendAuditEvent(event: AuditEventRecord) {
+    this.auditEvents.push(structuredClone(event));
+  }
+
+  async listAuditEvents(filter: AuditFilter, page: Page) {
+    const matches = this.auditEvents.filter(
+      (event) =>
+        event.workspaceId === filter.workspaceId &&
+        (filter.actor === undefined || event.actor === filter.actor) &&
+        (filter.action === undefined || event.action === filter.action) &&
+        (filter.targetId === undefined || event.targetIds.includes(filter.targetId)) &&
+        (filter.from === undefined || event.at >= filter.from) &&
+        (filter.to === undefined || event.at < filter.to),
+    );
+    return paginate(matches, page);
+  }
+
   async appendChange(change: KeyChange) {
     this.changes.push(structuredClone(change));
   }
@@ -135,11 +168,3 @@ export class MemoryStore implements Store {
 }
 
 const copy = <T>(record: T | undefined): T | null => (record === undefined ? null : structuredClone(record));
-
-function paginate<T extends { id: string }>(records: T[], page: Page): T[] {
-  return records
-    .filter((record) => page.after === undefined || record.id > page.after)
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, page.limit)
-    .map((record) => structuredClone(record));
-}

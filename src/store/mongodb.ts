@@ -1,23 +1,26 @@
-import { MongoClient, MongoServerError, type Collection, type Db, type Filter } from "mongodb";
-import { alreadyExists } from "../domain/errors.js";
-import type { JsonObject, KeyRecord } from "../domain/key.js";
+import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter } from "mongodb";
+import type { RootKeyRecord } from "../domain/access.js";
+import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
+import type { IdentityRecord } from "../domain/identity.js";
+import type { KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
+import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
+import type { WorkspaceRecord } from "../domain/workspace.js";
+import { MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
 import type { KeyChange, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
-/**
- * Meta and claims are kept as JSON text: callers' field names may hold `.` or start with `$`,
- * which MongoDB treats specially in documents and queries.
- */
-type KeyDocument = Omit<KeyRecord, "id" | "meta" | "claims"> & { _id: string; metaJson: string | null; claimsJson: string | null };
-type KeyspaceDocument = Omit<KeyspaceRecord, "id"> & { _id: string };
 type ChangeDocument = Omit<KeyChange, "id"> & { _id: string };
-
-const DUPLICATE_KEY = 11000;
 
 export class MongoStore implements Store {
   readonly description: string;
-  private readonly keyspaces: Collection<KeyspaceDocument>;
-  private readonly keys: Collection<KeyDocument>;
+  readonly workspaces: MongoTable<WorkspaceRecord>;
+  readonly rootKeys: MongoTable<RootKeyRecord>;
+  readonly keyspaces: MongoTable<KeyspaceRecord>;
+  readonly identities: MongoTable<IdentityRecord>;
+  readonly roles: MongoTable<RoleRecord>;
+  readonly permissions: MongoTable<PermissionRecord>;
+  private readonly keys: MongoTable<KeyRecord>;
+  private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
 
   private constructor(
@@ -25,8 +28,14 @@ export class MongoStore implements Store {
     db: Db,
   ) {
     this.description = `MongoDB database ${db.databaseName}`;
-    this.keyspaces = db.collection("keyspaces");
-    this.keys = db.collection("keys");
+    this.workspaces = new MongoTable(db, "workspaces", "workspace");
+    this.rootKeys = new MongoTable(db, "root_keys", "root key");
+    this.keyspaces = new MongoTable(db, "keyspaces", "keyspace");
+    this.identities = new MongoTable(db, "identities", "identity", ["meta"]);
+    this.roles = new MongoTable(db, "roles", "role");
+    this.permissions = new MongoTable(db, "permissions", "permission");
+    this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"]);
+    this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
   }
 
@@ -34,96 +43,109 @@ export class MongoStore implements Store {
   static async connect(uri: string, databaseName: string): Promise<MongoStore> {
     const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
     const store = new MongoStore(client, client.db(databaseName));
-    await store.keys.createIndexes([
+    await store.keys.collection.createIndexes([
       { key: { hash: 1 }, name: "hash_unique", unique: true },
       { key: { keyspaceId: 1, _id: 1 }, name: "keyspace_id" },
       { key: { keyspaceId: 1, ownerId: 1, _id: 1 }, name: "keyspace_owner_id" },
       { key: { keyspaceId: 1, externalId: 1, _id: 1 }, name: "keyspace_external_id" },
+      { key: { workspaceId: 1, externalId: 1 }, name: "workspace_external_id" },
+      { key: { workspaceId: 1, roles: 1 }, name: "workspace_roles" },
+      { key: { workspaceId: 1, permissions: 1 }, name: "workspace_permissions" },
+    ]);
+    await store.rootKeys.collection.createIndexes([
+      { key: { hash: 1 }, name: "hash_unique", unique: true },
+      { key: { workspaceId: 1, _id: 1 }, name: "workspace_id" },
+    ]);
+    await store.keyspaces.collection.createIndex({ workspaceId: 1, _id: 1 }, { name: "workspace_id" });
+    await store.identities.collection.createIndex({ workspaceId: 1, externalId: 1 }, { name: "workspace_external_id_unique", unique: true });
+    for (const table of [store.roles, store.permissions]) {
+      await table.collection.createIndex({ workspaceId: 1, name: 1 }, { name: "workspace_name_unique", unique: true });
+    }
+    await store.roles.collection.createIndex({ workspaceId: 1, permissions: 1 }, { name: "workspace_permissions" });
+    await store.auditEvents.collection.createIndexes([
+      { key: { workspaceId: 1, _id: 1 }, name: "workspace_id" },
+      { key: { workspaceId: 1, actor: 1, _id: 1 }, name: "workspace_actor" },
+      { key: { workspaceId: 1, action: 1, _id: 1 }, name: "workspace_action" },
+      { key: { workspaceId: 1, targetIds: 1, _id: 1 }, name: "workspace_target" },
     ]);
     await store.changes.createIndex({ at: 1 }, { name: "at" });
     return store;
   }
 
-  async insertKeyspace(keyspace: KeyspaceRecord) {
-    const { id, ...rest } = keyspace;
-    await rejectDuplicates(() => this.keyspaces.insertOne({ _id: id, ...rest }), `keyspace ${id} already exists`);
-  }
-
-  async getKeyspace(id: string) {
-    return keyspaceFromDocument(await this.keyspaces.findOne({ _id: id }));
-  }
-
-  async listKeyspaces(page: Page) {
-    const documents = await this.keyspaces.find(afterFilter(page)).sort({ _id: 1 }).limit(page.limit).toArray();
-    return documents.map((document) => keyspaceFromDocument(document)!);
-  }
-
-  async updateKeyspace(id: string, changes: Partial<KeyspaceRecord>) {
-    const { id: _ignored, ...fields } = changes;
-    const document = await this.keyspaces.findOneAndUpdate({ _id: id }, { $set: fields }, { returnDocument: "after" });
-    return keyspaceFromDocument(document);
-  }
-
-  async deleteKeyspace(id: string) {
-    return (await this.keyspaces.deleteOne({ _id: id })).deletedCount === 1;
-  }
-
   async insertKey(key: KeyRecord) {
-    const { id, meta, claims, ...rest } = key;
-    const document: KeyDocument = { _id: id, ...rest, metaJson: toJson(meta), claimsJson: toJson(claims) };
-    await rejectDuplicates(() => this.keys.insertOne(document), "a key with this id or secret already exists");
+    await rejectDuplicates(() => this.keys.collection.insertOne(this.keys.toDocument(key)), "a key with this id or secret already exists");
   }
 
   async getKey(id: string) {
-    return keyFromDocument(await this.keys.findOne({ _id: id }));
+    return this.keys.find({ id });
   }
 
   async findKeyByHash(hash: string) {
-    return keyFromDocument(await this.keys.findOne({ hash }));
+    return this.keys.find({ hash });
   }
 
   async listKeys(filter: KeyFilter, page: Page) {
-    const query: Filter<KeyDocument> = { keyspaceId: filter.keyspaceId, deletedAt: null, ...afterFilter(page) };
+    const query: Filter<StoredDocument> = { keyspaceId: filter.keyspaceId, deletedAt: null, ...afterFilter(page) };
     if (filter.ownerId !== undefined) query.ownerId = filter.ownerId;
     if (filter.externalId !== undefined) query.externalId = filter.externalId;
     if (filter.status !== undefined) Object.assign(query, statusFilter(filter.status, new Date(filter.now)));
-    const documents = await this.keys.find(query).sort({ _id: 1 }).limit(page.limit).toArray();
-    return documents.map((document) => keyFromDocument(document)!);
+    const documents = await this.keys.collection.find(query).sort({ _id: 1 }).limit(page.limit).toArray();
+    return documents.map((document) => this.keys.fromDocument(document)!);
   }
 
   async countLiveKeys(keyspaceId: string) {
-    return this.keys.countDocuments({ keyspaceId, deletedAt: null });
+    return this.keys.collection.countDocuments({ keyspaceId, deletedAt: null });
+  }
+
+  async countLiveKeysOfIdentity(workspaceId: string, externalId: string) {
+    return this.keys.collection.countDocuments({ workspaceId, externalId, deletedAt: null });
   }
 
   async updateKey(id: string, changes: Partial<KeyRecord>, guard: KeyGuard) {
-    const query: Filter<KeyDocument> = { _id: id };
-    if (guard.notDeleted) query.deletedAt = null;
-    if (guard.notRevoked) query.revokedAt = null;
-    const document = await this.keys.findOneAndUpdate(query, { $set: keyFields(changes) }, { returnDocument: "after" });
-    return keyFromDocument(document);
+    return this.keys.update({ id, ...(guard.notDeleted && { deletedAt: null }), ...(guard.notRevoked && { revokedAt: null }) }, changes);
+  }
+
+  async changeKeyGrants(id: string, kind: GrantKind, change: GrantChange, names: readonly string[], at: Date) {
+    const update =
+      change === "set"
+        ? { $set: { [kind]: [...new Set(names)], updatedAt: at } }
+        : change === "add"
+          ? { $addToSet: { [kind]: { $each: [...names] } }, $set: { updatedAt: at } }
+          : { $pull: { [kind]: { $in: [...names] } }, $set: { updatedAt: at } };
+    // The driver's update types cannot follow a field name held in a variable.
+    const document = await this.keys.collection.findOneAndUpdate({ _id: id, deletedAt: null, revokedAt: null }, update as UpdateFilter<StoredDocument>, {
+      returnDocument: "after",
+    });
+    return this.keys.fromDocument(document);
+  }
+
+  async removeGrantEverywhere(workspaceId: string, kind: GrantKind, name: string, at: Date) {
+    const pull = (field: string) => ({ $pull: { [field]: name }, $set: { updatedAt: at } }) as unknown as UpdateFilter<StoredDocument>;
+    await this.keys.collection.updateMany({ workspaceId, [kind]: name }, pull(kind));
+    if (kind === "permissions") await this.roles.collection.updateMany({ workspaceId, permissions: name }, pull("permissions"));
   }
 
   async deleteKey(id: string) {
-    return keyFromDocument(await this.keys.findOneAndDelete({ _id: id }));
+    return this.keys.delete({ id });
   }
 
   async deleteKeysInKeyspace(keyspaceId: string) {
-    return (await this.keys.deleteMany({ keyspaceId })).deletedCount;
+    return (await this.keys.collection.deleteMany({ keyspaceId })).deletedCount;
   }
 
   async spendCredits(id: string, cost: number) {
-    const spent = await this.keys.findOneAndUpdate(
+    const spent = await this.keys.collection.findOneAndUpdate(
       { _id: id, deletedAt: null, "credits.remaining": { $gte: cost } },
       { $inc: { "credits.remaining": -cost } },
       { returnDocument: "after", projection: { credits: 1 } },
     );
-    if (spent?.credits) return { spent: true, remaining: spent.credits.remaining };
-    const current = await this.keys.findOne({ _id: id, deletedAt: null }, { projection: { credits: 1 } });
-    return current?.credits ? { spent: false, remaining: current.credits.remaining } : null;
+    if (spent?.credits) return { spent: true, remaining: spent.credits.remaining as number };
+    const current = await this.keys.collection.findOne({ _id: id, deletedAt: null }, { projection: { credits: 1 } });
+    return current?.credits ? { spent: false, remaining: current.credits.remaining as number } : null;
   }
 
   async refillCredits(id: string, periodStart: Date, amount: number) {
-    const result = await this.keys.updateOne(
+    const result = await this.keys.collection.updateOne(
       {
         _id: id,
         "credits.refill": { $ne: null },
@@ -136,7 +158,7 @@ export class MongoStore implements Store {
 
   async recordKeyUse(uses: readonly KeyUse[]) {
     if (uses.length === 0) return;
-    await this.keys.bulkWrite(
+    await this.keys.collection.bulkWrite(
       uses.map(({ id, at }) => ({
         updateOne: {
           filter: { _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: at } }] },
@@ -145,6 +167,22 @@ export class MongoStore implements Store {
       })),
       { ordered: false },
     );
+  }
+
+  async appendAuditEvent(event: AuditEventRecord) {
+    await this.auditEvents.insert(event);
+  }
+
+  async listAuditEvents(filter: AuditFilter, page: Page) {
+    const query: Filter<StoredDocument> = { workspaceId: filter.workspaceId, ...afterFilter(page) };
+    if (filter.actor !== undefined) query.actor = filter.actor;
+    if (filter.action !== undefined) query.action = filter.action;
+    if (filter.targetId !== undefined) query.targetIds = filter.targetId;
+    if (filter.from !== undefined || filter.to !== undefined) {
+      query.at = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lt: filter.to }) };
+    }
+    const documents = await this.auditEvents.collection.find(query).sort({ _id: 1 }).limit(page.limit).toArray();
+    return documents.map((document) => this.auditEvents.fromDocument(document)!);
   }
 
   async appendChange(change: KeyChange) {
@@ -167,7 +205,7 @@ export class MongoStore implements Store {
 }
 
 /** Mirrors domain/key.ts keyStatus: revoked, then disabled, then expired. */
-function statusFilter(status: KeyFilter["status"], now: Date): Filter<KeyDocument> {
+function statusFilter(status: KeyFilter["status"], now: Date): Filter<StoredDocument> {
   switch (status) {
     case "revoked":
       return { revokedAt: { $ne: null } };
@@ -181,35 +219,3 @@ function statusFilter(status: KeyFilter["status"], now: Date): Filter<KeyDocumen
 }
 
 const afterFilter = (page: Page) => (page.after === undefined ? {} : { _id: { $gt: page.after } });
-
-async function rejectDuplicates(insert: () => Promise<unknown>, message: string) {
-  try {
-    await insert();
-  } catch (error) {
-    if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw alreadyExists(message);
-    throw error;
-  }
-}
-
-const toJson = (value: JsonObject | null) => (value === null ? null : JSON.stringify(value));
-const fromJson = (text: string | null | undefined) => (text ? (JSON.parse(text) as JsonObject) : null);
-
-function keyFields(changes: Partial<KeyRecord>): Partial<KeyDocument> {
-  const { id: _ignored, meta, claims, ...rest } = changes;
-  const fields: Partial<KeyDocument> = rest;
-  if (meta !== undefined) fields.metaJson = toJson(meta);
-  if (claims !== undefined) fields.claimsJson = toJson(claims);
-  return fields;
-}
-
-function keyFromDocument(document: KeyDocument | null): KeyRecord | null {
-  if (!document) return null;
-  const { _id, metaJson, claimsJson, ...rest } = document;
-  return { id: _id, ...rest, meta: fromJson(metaJson), claims: fromJson(claimsJson) };
-}
-
-function keyspaceFromDocument(document: KeyspaceDocument | null): KeyspaceRecord | null {
-  if (!document) return null;
-  const { _id, ...rest } = document;
-  return { id: _id, ...rest };
-}

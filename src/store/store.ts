@@ -1,5 +1,10 @@
+import type { RootKeyRecord } from "../domain/access.js";
+import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
+import type { IdentityRecord } from "../domain/identity.js";
 import type { KeyRecord, KeyStatus } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
+import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
+import type { WorkspaceRecord } from "../domain/workspace.js";
 
 /**
  * Everything latchkey keeps. Each method is one single-document atomic operation (or a read),
@@ -10,12 +15,16 @@ export interface Store {
   /** Says in logs and test output which storage is in use. */
   readonly description: string;
 
-  insertKeyspace(keyspace: KeyspaceRecord): Promise<void>;
-  getKeyspace(id: string): Promise<KeyspaceRecord | null>;
-  /** Ordered by id, which is creation order. */
-  listKeyspaces(page: Page): Promise<KeyspaceRecord[]>;
-  updateKeyspace(id: string, changes: Partial<KeyspaceRecord>): Promise<KeyspaceRecord | null>;
-  deleteKeyspace(id: string): Promise<boolean>;
+  readonly workspaces: RecordTable<WorkspaceRecord>;
+  /** Unique: hash. */
+  readonly rootKeys: RecordTable<RootKeyRecord>;
+  readonly keyspaces: RecordTable<KeyspaceRecord>;
+  /** Unique: workspace and external id. */
+  readonly identities: RecordTable<IdentityRecord>;
+  /** Unique: workspace and name. */
+  readonly roles: RecordTable<RoleRecord>;
+  /** Unique: workspace and name. */
+  readonly permissions: RecordTable<PermissionRecord>;
 
   /** Fails with ALREADY_EXISTS when the id or the digest is taken, soft-deleted keys included. */
   insertKey(key: KeyRecord): Promise<void>;
@@ -26,8 +35,13 @@ export interface Store {
   /** Soft-deleted keys excluded; ordered by id, which is creation order. */
   listKeys(filter: KeyFilter, page: Page): Promise<KeyRecord[]>;
   countLiveKeys(keyspaceId: string): Promise<number>;
+  countLiveKeysOfIdentity(workspaceId: string, externalId: string): Promise<number>;
   /** Applies the changes only where the guard holds; null when the key is missing or the guard fails. */
   updateKey(id: string, changes: Partial<KeyRecord>, guard: KeyGuard): Promise<KeyRecord | null>;
+  /** Adds, removes or sets a live, unrevoked key's roles or direct permissions, atomically; null when there is no such key. */
+  changeKeyGrants(id: string, kind: GrantKind, change: GrantChange, names: readonly string[], at: Date): Promise<KeyRecord | null>;
+  /** Takes a role or permission from every key of the workspace, and a permission from every role. */
+  removeGrantEverywhere(workspaceId: string, kind: GrantKind, name: string, at: Date): Promise<void>;
   /** Removes the key for good; returns what was removed, or null when there was nothing. */
   deleteKey(id: string): Promise<KeyRecord | null>;
   /** Removes every key of the keyspace, soft-deleted ones too; returns how many. */
@@ -43,6 +57,11 @@ export interface Store {
   /** Moves last_used_at forward (never back) without counting as a change: updated_at stays. */
   recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
 
+  /** Append-only: there is no way to change or remove an event. */
+  appendAuditEvent(event: AuditEventRecord): Promise<void>;
+  /** Ordered by id, which is time order. */
+  listAuditEvents(filter: AuditFilter, page: Page): Promise<AuditEventRecord[]>;
+
   /** The change feed that tells every instance sharing this store which cached keys to drop. */
   appendChange(change: KeyChange): Promise<void>;
   /** Changes at or after `since`, oldest first. */
@@ -57,13 +76,43 @@ export interface KeyUse {
   at: Date;
 }
 
-/** Something changed that cached verifications must not outlive: a key (by id and digest), or a whole keyspace. */
+/**
+ * Something changed that cached verifications must not outlive: a key (by id and digest), a
+ * whole keyspace, or what a workspace's keys draw on (an identity by external id, a role, or
+ * anything else of the workspace when only the workspace is named).
+ */
 export interface KeyChange {
   id: string;
   at: Date;
   keyId?: string;
   hash?: string;
   keyspaceId?: string;
+  workspaceId?: string;
+  externalId?: string;
+  role?: string;
+}
+
+type Scalar = string | number | boolean | null;
+
+/** Field equality; an array value means "any of these". Only scalar fields can be matched. */
+export type Match<T> = { [F in keyof T]?: Scalar | readonly Scalar[] };
+
+/**
+ * The records that need nothing but single-document reads and writes, found by field equality.
+ * Every write is one atomic operation on one record.
+ */
+export interface RecordTable<T extends { id: string }> {
+  /** Fails with ALREADY_EXISTS when the id or a unique field is taken. */
+  insert(record: T): Promise<void>;
+  /** Inserts those whose id and unique fields are free, skipping the rest. */
+  insertMissing(records: readonly T[]): Promise<void>;
+  find(match: Match<T>): Promise<T | null>;
+  /** Ordered by id, which is creation order. */
+  list(match: Match<T>, page: Page): Promise<T[]>;
+  /** Applies the changes to the record the match finds; returns it as changed, or null when none matched. */
+  update(match: Match<T>, changes: Partial<T>): Promise<T | null>;
+  /** Returns what was removed, or null when nothing matched. */
+  delete(match: Match<T>): Promise<T | null>;
 }
 
 export interface Page {

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/key.proto.
  */
 export const file_latchkey_v1_key: GenFile = /*@__PURE__*/
-  fileDesc("ChVsYXRjaGtleS92MS9rZXkucHJvdG8SC2xhdGNoa2V5LnYxIkcKB0NyZWRpdHMSEQoJcmVtYWluaW5nGAEgASgDEikKBnJlZmlsbBgCIAEoCzIZLmxhdGNoa2V5LnYxLkNyZWRpdFJlZmlsbCKoAQoMQ3JlZGl0UmVmaWxsEikKBnBlcmlvZBgBIAEoDjIZLmxhdGNoa2V5LnYxLlJlZmlsbFBlcmlvZBITCgtpbnRlcnZhbF9tcxgCIAEoAxIUCgxkYXlfb2ZfbW9udGgYAyABKAUSDgoGYW1vdW50GAQgASgDEjIKDmxhc3RfcmVmaWxsX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJRCglSYXRlTGltaXQSDAoEbmFtZRgBIAEoCRINCgVsaW1pdBgCIAEoAxITCgtkdXJhdGlvbl9tcxgDIAEoAxISCgphdXRvX2FwcGx5GAQgASgIIlcKDVJlc291cmNlU2NvcGUSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRIbChNyZXNvdXJjZV9pZF9wYXR0ZXJuGAIgASgJEhIKCm9wZXJhdGlvbnMYAyADKAkimwcKA0tleRIKCgJpZBgBIAEoCRITCgtrZXlzcGFjZV9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhAKCG93bmVyX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRITCgtleHRlcm5hbF9pZBgHIAEoCRISCgpjcmVhdGVkX2J5GAggASgJEiIKBHR5cGUYCSABKA4yFC5sYXRjaGtleS52MS5LZXlUeXBlEhcKD3N1YnNjcmlwdGlvbl9pZBgKIAEoCRIOCgZwcmVmaXgYCyABKAkSDQoFc3RhcnQYDCABKAkSJQoEbWV0YRgNIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJwoGY2xhaW1zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtwZXJtaXNzaW9ucxgPIAMoCRINCgVyb2xlcxgQIAMoCRIOCgZzY29wZXMYESADKAkSMwoPcmVzb3VyY2Vfc2NvcGVzGBIgAygLMhoubGF0Y2hrZXkudjEuUmVzb3VyY2VTY29wZRIXCg9hbGxvd2VkX29yaWdpbnMYEyADKAkSFAoHZW5hYmxlZBgUIAEoCEgAiAEBEi4KCmV4cGlyZXNfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYFiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJldm9rZWRfYnkYFyABKAkSGQoRcmV2b2NhdGlvbl9yZWFzb24YGCABKAkSLgoKY3JlYXRlZF9hdBgZIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GBsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgdjcmVkaXRzGBwgASgLMhQubGF0Y2hrZXkudjEuQ3JlZGl0cxIrCgtyYXRlX2xpbWl0cxgdIAMoCzIWLmxhdGNoa2V5LnYxLlJhdGVMaW1pdBImCgZzdGF0dXMYHiABKA4yFi5sYXRjaGtleS52MS5LZXlTdGF0dXMSDwoHZXhwaXJlZBgfIAEoCEIKCghfZW5hYmxlZCJGChBDcmVhdGVLZXlSZXF1ZXN0Eh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleRITCgtieXRlX2xlbmd0aBgCIAEoDSJCChFDcmVhdGVLZXlSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkSDgoGc2VjcmV0GAIgASgJIhsKDUdldEtleVJlcXVlc3QSCgoCaWQYASABKAkiLwoOR2V0S2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IpwBCg9MaXN0S2V5c1JlcXVlc3QSEwoLa2V5c3BhY2VfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEwoLZXh0ZXJuYWxfaWQYAyABKAkSJgoGc3RhdHVzGAQgASgOMhYubGF0Y2hrZXkudjEuS2V5U3RhdHVzEhEKCXBhZ2Vfc2l6ZRgFIAEoBRISCgpwYWdlX3Rva2VuGAYgASgJIksKEExpc3RLZXlzUmVzcG9uc2USHgoEa2V5cxgBIAMoCzIQLmxhdGNoa2V5LnYxLktleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiYgoQVXBkYXRlS2V5UmVxdWVzdBIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjIKEVVwZGF0ZUtleVJlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSJCChBSZXZva2VLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRISCgpyZXZva2VkX2J5GAMgASgJIjIKEVJldm9rZUtleVJlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSIxChBEZWxldGVLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCXBlcm1hbmVudBgCIAEoCCITChFEZWxldGVLZXlSZXNwb25zZSphCgdLZXlUeXBlEhgKFEtFWV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRS0VZX1RZUEVfU1RBTkRBUkQQARIlCiFLRVlfVFlQRV9NQVJLRVRQTEFDRV9TVUJTQ1JJUFRJT04QAiqHAQoJS2V5U3RhdHVzEhoKFktFWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFLRVlfU1RBVFVTX0FDVElWRRABEhcKE0tFWV9TVEFUVVNfRElTQUJMRUQQAhIWChJLRVlfU1RBVFVTX0VYUElSRUQQAxIWChJLRVlfU1RBVFVTX1JFVk9LRUQQBCp9CgxSZWZpbGxQZXJpb2QSHQoZUkVGSUxMX1BFUklPRF9VTlNQRUNJRklFRBAAEhoKFlJFRklMTF9QRVJJT0RfSU5URVJWQUwQARIXChNSRUZJTExfUEVSSU9EX0RBSUxZEAISGQoVUkVGSUxMX1BFUklPRF9NT05USExZEAMy0gMKCktleVNlcnZpY2USSgoJQ3JlYXRlS2V5Eh0ubGF0Y2hrZXkudjEuQ3JlYXRlS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLkNyZWF0ZUtleVJlc3BvbnNlEkYKBkdldEtleRIaLmxhdGNoa2V5LnYxLkdldEtleVJlcXVlc3QaGy5sYXRjaGtleS52MS5HZXRLZXlSZXNwb25zZSIDkAIBEkwKCExpc3RLZXlzEhwubGF0Y2hrZXkudjEuTGlzdEtleXNSZXF1ZXN0Gh0ubGF0Y2hrZXkudjEuTGlzdEtleXNSZXNwb25zZSIDkAIBEkoKCVVwZGF0ZUtleRIdLmxhdGNoa2V5LnYxLlVwZGF0ZUtleVJlcXVlc3QaHi5sYXRjaGtleS52MS5VcGRhdGVLZXlSZXNwb25zZRJKCglSZXZva2VLZXkSHS5sYXRjaGtleS52MS5SZXZva2VLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuUmV2b2tlS2V5UmVzcG9uc2USSgoJRGVsZXRlS2V5Eh0ubGF0Y2hrZXkudjEuRGVsZXRlS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLkRlbGV0ZUtleVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChVsYXRjaGtleS92MS9rZXkucHJvdG8SC2xhdGNoa2V5LnYxIkcKB0NyZWRpdHMSEQoJcmVtYWluaW5nGAEgASgDEikKBnJlZmlsbBgCIAEoCzIZLmxhdGNoa2V5LnYxLkNyZWRpdFJlZmlsbCKoAQoMQ3JlZGl0UmVmaWxsEikKBnBlcmlvZBgBIAEoDjIZLmxhdGNoa2V5LnYxLlJlZmlsbFBlcmlvZBITCgtpbnRlcnZhbF9tcxgCIAEoAxIUCgxkYXlfb2ZfbW9udGgYAyABKAUSDgoGYW1vdW50GAQgASgDEjIKDmxhc3RfcmVmaWxsX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJRCglSYXRlTGltaXQSDAoEbmFtZRgBIAEoCRINCgVsaW1pdBgCIAEoAxITCgtkdXJhdGlvbl9tcxgDIAEoAxISCgphdXRvX2FwcGx5GAQgASgIIlcKDVJlc291cmNlU2NvcGUSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRIbChNyZXNvdXJjZV9pZF9wYXR0ZXJuGAIgASgJEhIKCm9wZXJhdGlvbnMYAyADKAkimwcKA0tleRIKCgJpZBgBIAEoCRITCgtrZXlzcGFjZV9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhAKCG93bmVyX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRITCgtleHRlcm5hbF9pZBgHIAEoCRISCgpjcmVhdGVkX2J5GAggASgJEiIKBHR5cGUYCSABKA4yFC5sYXRjaGtleS52MS5LZXlUeXBlEhcKD3N1YnNjcmlwdGlvbl9pZBgKIAEoCRIOCgZwcmVmaXgYCyABKAkSDQoFc3RhcnQYDCABKAkSJQoEbWV0YRgNIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJwoGY2xhaW1zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtwZXJtaXNzaW9ucxgPIAMoCRINCgVyb2xlcxgQIAMoCRIOCgZzY29wZXMYESADKAkSMwoPcmVzb3VyY2Vfc2NvcGVzGBIgAygLMhoubGF0Y2hrZXkudjEuUmVzb3VyY2VTY29wZRIXCg9hbGxvd2VkX29yaWdpbnMYEyADKAkSFAoHZW5hYmxlZBgUIAEoCEgAiAEBEi4KCmV4cGlyZXNfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYFiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJldm9rZWRfYnkYFyABKAkSGQoRcmV2b2NhdGlvbl9yZWFzb24YGCABKAkSLgoKY3JlYXRlZF9hdBgZIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GBsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgdjcmVkaXRzGBwgASgLMhQubGF0Y2hrZXkudjEuQ3JlZGl0cxIrCgtyYXRlX2xpbWl0cxgdIAMoCzIWLmxhdGNoa2V5LnYxLlJhdGVMaW1pdBImCgZzdGF0dXMYHiABKA4yFi5sYXRjaGtleS52MS5LZXlTdGF0dXMSDwoHZXhwaXJlZBgfIAEoCEIKCghfZW5hYmxlZCIzChJBZGRLZXlSb2xlc1JlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBW5hbWVzGAIgAygJIjQKE0FkZEtleVJvbGVzUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjkKGEFkZEtleVBlcm1pc3Npb25zUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiOgoZQWRkS2V5UGVybWlzc2lvbnNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiNgoVUmVtb3ZlS2V5Um9sZXNSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCSI3ChZSZW1vdmVLZXlSb2xlc1Jlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSI8ChtSZW1vdmVLZXlQZXJtaXNzaW9uc1JlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBW5hbWVzGAIgAygJIj0KHFJlbW92ZUtleVBlcm1pc3Npb25zUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjMKElNldEtleVJvbGVzUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiNAoTU2V0S2V5Um9sZXNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiOQoYU2V0S2V5UGVybWlzc2lvbnNSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCSI6ChlTZXRLZXlQZXJtaXNzaW9uc1Jlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSJfChBDcmVhdGVLZXlSZXF1ZXN0Eh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleRITCgtieXRlX2xlbmd0aBgCIAEoDRIXCg9jcmVhdGVfaWRlbnRpdHkYAyABKAgiQgoRQ3JlYXRlS2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5Eg4KBnNlY3JldBgCIAEoCSIbCg1HZXRLZXlSZXF1ZXN0EgoKAmlkGAEgASgJIi8KDkdldEtleVJlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSKcAQoPTGlzdEtleXNSZXF1ZXN0EhMKC2tleXNwYWNlX2lkGAEgASgJEhAKCG93bmVyX2lkGAIgASgJEhMKC2V4dGVybmFsX2lkGAMgASgJEiYKBnN0YXR1cxgEIAEoDjIWLmxhdGNoa2V5LnYxLktleVN0YXR1cxIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJLChBMaXN0S2V5c1Jlc3BvbnNlEh4KBGtleXMYASADKAsyEC5sYXRjaGtleS52MS5LZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInsKEFVwZGF0ZUtleVJlcXVlc3QSHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIXCg9jcmVhdGVfaWRlbnRpdHkYAyABKAgiMgoRVXBkYXRlS2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IkIKEFJldm9rZUtleVJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJEhIKCnJldm9rZWRfYnkYAyABKAkiMgoRUmV2b2tlS2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjEKEERlbGV0ZUtleVJlcXVlc3QSCgoCaWQYASABKAkSEQoJcGVybWFuZW50GAIgASgIIhMKEURlbGV0ZUtleVJlc3BvbnNlKmEKB0tleVR5cGUSGAoUS0VZX1RZUEVfVU5TUEVDSUZJRUQQABIVChFLRVlfVFlQRV9TVEFOREFSRBABEiUKIUtFWV9UWVBFX01BUktFVFBMQUNFX1NVQlNDUklQVElPThACKocBCglLZXlTdGF0dXMSGgoWS0VZX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUtFWV9TVEFUVVNfQUNUSVZFEAESFwoTS0VZX1NUQVRVU19ESVNBQkxFRBACEhYKEktFWV9TVEFUVVNfRVhQSVJFRBADEhYKEktFWV9TVEFUVVNfUkVWT0tFRBAEKn0KDFJlZmlsbFBlcmlvZBIdChlSRUZJTExfUEVSSU9EX1VOU1BFQ0lGSUVEEAASGgoWUkVGSUxMX1BFUklPRF9JTlRFUlZBTBABEhcKE1JFRklMTF9QRVJJT0RfREFJTFkQAhIZChVSRUZJTExfUEVSSU9EX01PTlRITFkQAzKGCAoKS2V5U2VydmljZRJKCglDcmVhdGVLZXkSHS5sYXRjaGtleS52MS5DcmVhdGVLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuQ3JlYXRlS2V5UmVzcG9uc2USRgoGR2V0S2V5EhoubGF0Y2hrZXkudjEuR2V0S2V5UmVxdWVzdBobLmxhdGNoa2V5LnYxLkdldEtleVJlc3BvbnNlIgOQAgESTAoITGlzdEtleXMSHC5sYXRjaGtleS52MS5MaXN0S2V5c1JlcXVlc3QaHS5sYXRjaGtleS52MS5MaXN0S2V5c1Jlc3BvbnNlIgOQAgESSgoJVXBkYXRlS2V5Eh0ubGF0Y2hrZXkudjEuVXBkYXRlS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLlVwZGF0ZUtleVJlc3BvbnNlEkoKCVJldm9rZUtleRIdLmxhdGNoa2V5LnYxLlJldm9rZUtleVJlcXVlc3QaHi5sYXRjaGtleS52MS5SZXZva2VLZXlSZXNwb25zZRJKCglEZWxldGVLZXkSHS5sYXRjaGtleS52MS5EZWxldGVLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuRGVsZXRlS2V5UmVzcG9uc2USUAoLQWRkS2V5Um9sZXMSHy5sYXRjaGtleS52MS5BZGRLZXlSb2xlc1JlcXVlc3QaIC5sYXRjaGtleS52MS5BZGRLZXlSb2xlc1Jlc3BvbnNlElkKDlJlbW92ZUtleVJvbGVzEiIubGF0Y2hrZXkudjEuUmVtb3ZlS2V5Um9sZXNSZXF1ZXN0GiMubGF0Y2hrZXkudjEuUmVtb3ZlS2V5Um9sZXNSZXNwb25zZRJQCgtTZXRLZXlSb2xlcxIfLmxhdGNoa2V5LnYxLlNldEtleVJvbGVzUmVxdWVzdBogLmxhdGNoa2V5LnYxLlNldEtleVJvbGVzUmVzcG9uc2USYgoRQWRkS2V5UGVybWlzc2lvbnMSJS5sYXRjaGtleS52MS5BZGRLZXlQZXJtaXNzaW9uc1JlcXVlc3QaJi5sYXRjaGtleS52MS5BZGRLZXlQZXJtaXNzaW9uc1Jlc3BvbnNlEmsKFFJlbW92ZUtleVBlcm1pc3Npb25zEigubGF0Y2hrZXkudjEuUmVtb3ZlS2V5UGVybWlzc2lvbnNSZXF1ZXN0GikubGF0Y2hrZXkudjEuUmVtb3ZlS2V5UGVybWlzc2lvbnNSZXNwb25zZRJiChFTZXRLZXlQZXJtaXNzaW9ucxIlLmxhdGNoa2V5LnYxLlNldEtleVBlcm1pc3Npb25zUmVxdWVzdBomLmxhdGNoa2V5LnYxLlNldEtleVBlcm1pc3Npb25zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Usage credits. A key without credits may be used without limit.
@@ -207,7 +207,8 @@ export type Key = Message<"latchkey.v1.Key"> & {
   organizationId: string;
 
   /**
-   * The identity in the caller's own system the key stands for (as in Unkey).
+   * The identity in the caller's own system the key stands for (as in Unkey). When the workspace
+   * has an Identity with this external id, the key shares its rate limits and meta.
    *
    * @generated from field: string external_id = 7;
    */
@@ -261,11 +262,15 @@ export type Key = Message<"latchkey.v1.Key"> & {
   claims?: JsonObject | undefined;
 
   /**
+   * Direct permissions; the key also holds those of its roles.
+   *
    * @generated from field: repeated string permissions = 15;
    */
   permissions: string[];
 
   /**
+   * Names of roles of the workspace.
+   *
    * @generated from field: repeated string roles = 16;
    */
   roles: string[];
@@ -376,6 +381,252 @@ export const KeySchema: GenMessage<Key> = /*@__PURE__*/
   messageDesc(file_latchkey_v1_key, 4);
 
 /**
+ * @generated from message latchkey.v1.AddKeyRolesRequest
+ */
+export type AddKeyRolesRequest = Message<"latchkey.v1.AddKeyRolesRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Role names, at most 100.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message latchkey.v1.AddKeyRolesRequest.
+ * Use `create(AddKeyRolesRequestSchema)` to create a new message.
+ */
+export const AddKeyRolesRequestSchema: GenMessage<AddKeyRolesRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 5);
+
+/**
+ * @generated from message latchkey.v1.AddKeyRolesResponse
+ */
+export type AddKeyRolesResponse = Message<"latchkey.v1.AddKeyRolesResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.AddKeyRolesResponse.
+ * Use `create(AddKeyRolesResponseSchema)` to create a new message.
+ */
+export const AddKeyRolesResponseSchema: GenMessage<AddKeyRolesResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 6);
+
+/**
+ * @generated from message latchkey.v1.AddKeyPermissionsRequest
+ */
+export type AddKeyPermissionsRequest = Message<"latchkey.v1.AddKeyPermissionsRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Permission names, at most 1000.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message latchkey.v1.AddKeyPermissionsRequest.
+ * Use `create(AddKeyPermissionsRequestSchema)` to create a new message.
+ */
+export const AddKeyPermissionsRequestSchema: GenMessage<AddKeyPermissionsRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 7);
+
+/**
+ * @generated from message latchkey.v1.AddKeyPermissionsResponse
+ */
+export type AddKeyPermissionsResponse = Message<"latchkey.v1.AddKeyPermissionsResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.AddKeyPermissionsResponse.
+ * Use `create(AddKeyPermissionsResponseSchema)` to create a new message.
+ */
+export const AddKeyPermissionsResponseSchema: GenMessage<AddKeyPermissionsResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 8);
+
+/**
+ * @generated from message latchkey.v1.RemoveKeyRolesRequest
+ */
+export type RemoveKeyRolesRequest = Message<"latchkey.v1.RemoveKeyRolesRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Role names, at most 100.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message latchkey.v1.RemoveKeyRolesRequest.
+ * Use `create(RemoveKeyRolesRequestSchema)` to create a new message.
+ */
+export const RemoveKeyRolesRequestSchema: GenMessage<RemoveKeyRolesRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 9);
+
+/**
+ * @generated from message latchkey.v1.RemoveKeyRolesResponse
+ */
+export type RemoveKeyRolesResponse = Message<"latchkey.v1.RemoveKeyRolesResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.RemoveKeyRolesResponse.
+ * Use `create(RemoveKeyRolesResponseSchema)` to create a new message.
+ */
+export const RemoveKeyRolesResponseSchema: GenMessage<RemoveKeyRolesResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 10);
+
+/**
+ * @generated from message latchkey.v1.RemoveKeyPermissionsRequest
+ */
+export type RemoveKeyPermissionsRequest = Message<"latchkey.v1.RemoveKeyPermissionsRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Permission names, at most 1000.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message latchkey.v1.RemoveKeyPermissionsRequest.
+ * Use `create(RemoveKeyPermissionsRequestSchema)` to create a new message.
+ */
+export const RemoveKeyPermissionsRequestSchema: GenMessage<RemoveKeyPermissionsRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 11);
+
+/**
+ * @generated from message latchkey.v1.RemoveKeyPermissionsResponse
+ */
+export type RemoveKeyPermissionsResponse = Message<"latchkey.v1.RemoveKeyPermissionsResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.RemoveKeyPermissionsResponse.
+ * Use `create(RemoveKeyPermissionsResponseSchema)` to create a new message.
+ */
+export const RemoveKeyPermissionsResponseSchema: GenMessage<RemoveKeyPermissionsResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 12);
+
+/**
+ * @generated from message latchkey.v1.SetKeyRolesRequest
+ */
+export type SetKeyRolesRequest = Message<"latchkey.v1.SetKeyRolesRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Role names, at most 100.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message latchkey.v1.SetKeyRolesRequest.
+ * Use `create(SetKeyRolesRequestSchema)` to create a new message.
+ */
+export const SetKeyRolesRequestSchema: GenMessage<SetKeyRolesRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 13);
+
+/**
+ * @generated from message latchkey.v1.SetKeyRolesResponse
+ */
+export type SetKeyRolesResponse = Message<"latchkey.v1.SetKeyRolesResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.SetKeyRolesResponse.
+ * Use `create(SetKeyRolesResponseSchema)` to create a new message.
+ */
+export const SetKeyRolesResponseSchema: GenMessage<SetKeyRolesResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 14);
+
+/**
+ * @generated from message latchkey.v1.SetKeyPermissionsRequest
+ */
+export type SetKeyPermissionsRequest = Message<"latchkey.v1.SetKeyPermissionsRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Permission names, at most 1000.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message latchkey.v1.SetKeyPermissionsRequest.
+ * Use `create(SetKeyPermissionsRequestSchema)` to create a new message.
+ */
+export const SetKeyPermissionsRequestSchema: GenMessage<SetKeyPermissionsRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 15);
+
+/**
+ * @generated from message latchkey.v1.SetKeyPermissionsResponse
+ */
+export type SetKeyPermissionsResponse = Message<"latchkey.v1.SetKeyPermissionsResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.SetKeyPermissionsResponse.
+ * Use `create(SetKeyPermissionsResponseSchema)` to create a new message.
+ */
+export const SetKeyPermissionsResponseSchema: GenMessage<SetKeyPermissionsResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 16);
+
+/**
  * @generated from message latchkey.v1.CreateKeyRequest
  */
 export type CreateKeyRequest = Message<"latchkey.v1.CreateKeyRequest"> & {
@@ -392,6 +643,13 @@ export type CreateKeyRequest = Message<"latchkey.v1.CreateKeyRequest"> & {
    * @generated from field: uint32 byte_length = 2;
    */
   byteLength: number;
+
+  /**
+   * Create the identity named by `key.external_id` when the workspace has none yet.
+   *
+   * @generated from field: bool create_identity = 3;
+   */
+  createIdentity: boolean;
 };
 
 /**
@@ -399,7 +657,7 @@ export type CreateKeyRequest = Message<"latchkey.v1.CreateKeyRequest"> & {
  * Use `create(CreateKeyRequestSchema)` to create a new message.
  */
 export const CreateKeyRequestSchema: GenMessage<CreateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 5);
+  messageDesc(file_latchkey_v1_key, 17);
 
 /**
  * @generated from message latchkey.v1.CreateKeyResponse
@@ -423,7 +681,7 @@ export type CreateKeyResponse = Message<"latchkey.v1.CreateKeyResponse"> & {
  * Use `create(CreateKeyResponseSchema)` to create a new message.
  */
 export const CreateKeyResponseSchema: GenMessage<CreateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 6);
+  messageDesc(file_latchkey_v1_key, 18);
 
 /**
  * @generated from message latchkey.v1.GetKeyRequest
@@ -440,7 +698,7 @@ export type GetKeyRequest = Message<"latchkey.v1.GetKeyRequest"> & {
  * Use `create(GetKeyRequestSchema)` to create a new message.
  */
 export const GetKeyRequestSchema: GenMessage<GetKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 7);
+  messageDesc(file_latchkey_v1_key, 19);
 
 /**
  * @generated from message latchkey.v1.GetKeyResponse
@@ -457,7 +715,7 @@ export type GetKeyResponse = Message<"latchkey.v1.GetKeyResponse"> & {
  * Use `create(GetKeyResponseSchema)` to create a new message.
  */
 export const GetKeyResponseSchema: GenMessage<GetKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 8);
+  messageDesc(file_latchkey_v1_key, 20);
 
 /**
  * @generated from message latchkey.v1.ListKeysRequest
@@ -505,7 +763,7 @@ export type ListKeysRequest = Message<"latchkey.v1.ListKeysRequest"> & {
  * Use `create(ListKeysRequestSchema)` to create a new message.
  */
 export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 9);
+  messageDesc(file_latchkey_v1_key, 21);
 
 /**
  * @generated from message latchkey.v1.ListKeysResponse
@@ -531,7 +789,7 @@ export type ListKeysResponse = Message<"latchkey.v1.ListKeysResponse"> & {
  * Use `create(ListKeysResponseSchema)` to create a new message.
  */
 export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 10);
+  messageDesc(file_latchkey_v1_key, 22);
 
 /**
  * @generated from message latchkey.v1.UpdateKeyRequest
@@ -552,6 +810,13 @@ export type UpdateKeyRequest = Message<"latchkey.v1.UpdateKeyRequest"> & {
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * Create the identity named by a new `external_id` when the workspace has none yet.
+   *
+   * @generated from field: bool create_identity = 3;
+   */
+  createIdentity: boolean;
 };
 
 /**
@@ -559,7 +824,7 @@ export type UpdateKeyRequest = Message<"latchkey.v1.UpdateKeyRequest"> & {
  * Use `create(UpdateKeyRequestSchema)` to create a new message.
  */
 export const UpdateKeyRequestSchema: GenMessage<UpdateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 11);
+  messageDesc(file_latchkey_v1_key, 23);
 
 /**
  * @generated from message latchkey.v1.UpdateKeyResponse
@@ -576,7 +841,7 @@ export type UpdateKeyResponse = Message<"latchkey.v1.UpdateKeyResponse"> & {
  * Use `create(UpdateKeyResponseSchema)` to create a new message.
  */
 export const UpdateKeyResponseSchema: GenMessage<UpdateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 12);
+  messageDesc(file_latchkey_v1_key, 24);
 
 /**
  * @generated from message latchkey.v1.RevokeKeyRequest
@@ -607,7 +872,7 @@ export type RevokeKeyRequest = Message<"latchkey.v1.RevokeKeyRequest"> & {
  * Use `create(RevokeKeyRequestSchema)` to create a new message.
  */
 export const RevokeKeyRequestSchema: GenMessage<RevokeKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 13);
+  messageDesc(file_latchkey_v1_key, 25);
 
 /**
  * @generated from message latchkey.v1.RevokeKeyResponse
@@ -624,7 +889,7 @@ export type RevokeKeyResponse = Message<"latchkey.v1.RevokeKeyResponse"> & {
  * Use `create(RevokeKeyResponseSchema)` to create a new message.
  */
 export const RevokeKeyResponseSchema: GenMessage<RevokeKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 14);
+  messageDesc(file_latchkey_v1_key, 26);
 
 /**
  * @generated from message latchkey.v1.DeleteKeyRequest
@@ -648,7 +913,7 @@ export type DeleteKeyRequest = Message<"latchkey.v1.DeleteKeyRequest"> & {
  * Use `create(DeleteKeyRequestSchema)` to create a new message.
  */
 export const DeleteKeyRequestSchema: GenMessage<DeleteKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 15);
+  messageDesc(file_latchkey_v1_key, 27);
 
 /**
  * @generated from message latchkey.v1.DeleteKeyResponse
@@ -661,7 +926,7 @@ export type DeleteKeyResponse = Message<"latchkey.v1.DeleteKeyResponse"> & {
  * Use `create(DeleteKeyResponseSchema)` to create a new message.
  */
 export const DeleteKeyResponseSchema: GenMessage<DeleteKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 16);
+  messageDesc(file_latchkey_v1_key, 28);
 
 /**
  * @generated from enum latchkey.v1.KeyType
@@ -835,6 +1100,61 @@ export const KeyService: GenService<{
     methodKind: "unary";
     input: typeof DeleteKeyRequestSchema;
     output: typeof DeleteKeyResponseSchema;
+  },
+  /**
+   * The role and permission assignments below are idempotent and take many names at once.
+   * Roles must exist in the workspace; permissions are registered on first use.
+   *
+   * @generated from rpc latchkey.v1.KeyService.AddKeyRoles
+   */
+  addKeyRoles: {
+    methodKind: "unary";
+    input: typeof AddKeyRolesRequestSchema;
+    output: typeof AddKeyRolesResponseSchema;
+  },
+  /**
+   * @generated from rpc latchkey.v1.KeyService.RemoveKeyRoles
+   */
+  removeKeyRoles: {
+    methodKind: "unary";
+    input: typeof RemoveKeyRolesRequestSchema;
+    output: typeof RemoveKeyRolesResponseSchema;
+  },
+  /**
+   * Replaces the key's roles with exactly these.
+   *
+   * @generated from rpc latchkey.v1.KeyService.SetKeyRoles
+   */
+  setKeyRoles: {
+    methodKind: "unary";
+    input: typeof SetKeyRolesRequestSchema;
+    output: typeof SetKeyRolesResponseSchema;
+  },
+  /**
+   * @generated from rpc latchkey.v1.KeyService.AddKeyPermissions
+   */
+  addKeyPermissions: {
+    methodKind: "unary";
+    input: typeof AddKeyPermissionsRequestSchema;
+    output: typeof AddKeyPermissionsResponseSchema;
+  },
+  /**
+   * @generated from rpc latchkey.v1.KeyService.RemoveKeyPermissions
+   */
+  removeKeyPermissions: {
+    methodKind: "unary";
+    input: typeof RemoveKeyPermissionsRequestSchema;
+    output: typeof RemoveKeyPermissionsResponseSchema;
+  },
+  /**
+   * Replaces the key's direct permissions with exactly these.
+   *
+   * @generated from rpc latchkey.v1.KeyService.SetKeyPermissions
+   */
+  setKeyPermissions: {
+    methodKind: "unary";
+    input: typeof SetKeyPermissionsRequestSchema;
+    output: typeof SetKeyPermissionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_latchkey_v1_key, 0);

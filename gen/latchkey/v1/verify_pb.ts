@@ -6,13 +6,15 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Identity } from "./identity_pb.js";
+import { file_latchkey_v1_identity } from "./identity_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file latchkey/v1/verify.proto.
  */
 export const file_latchkey_v1_verify: GenFile = /*@__PURE__*/
-  fileDesc("ChhsYXRjaGtleS92MS92ZXJpZnkucHJvdG8SC2xhdGNoa2V5LnYxIj4KD1Jlc291cmNlUmVxdWVzdBIMCgR0eXBlGAEgASgJEgoKAmlkGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCSLmAQoQVmVyaWZ5S2V5UmVxdWVzdBILCgNrZXkYASABKAkSEwoLa2V5c3BhY2VfaWQYAiABKAkSGAoQcGVybWlzc2lvbl9xdWVyeRgDIAEoCRIXCg9yZXF1aXJlZF9zY29wZXMYBCADKAkSLgoIcmVzb3VyY2UYBSABKAsyHC5sYXRjaGtleS52MS5SZXNvdXJjZVJlcXVlc3QSDgoGb3JpZ2luGAYgASgJEhEKBGNvc3QYByABKANIAIgBARITCgtyYXRlX2xpbWl0cxgIIAMoCRIMCgR0YWdzGAkgAygJQgcKBV9jb3N0IoEBCg9SYXRlTGltaXRSZXN1bHQSDAoEbmFtZRgBIAEoCRINCgVsaW1pdBgCIAEoAxIRCglyZW1haW5pbmcYAyABKAMSLAoIcmVzZXRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGV4Y2VlZGVkGAUgASgIItkDChFWZXJpZnlLZXlSZXNwb25zZRINCgV2YWxpZBgBIAEoCBIlCgRjb2RlGAIgASgOMhcubGF0Y2hrZXkudjEuVmVyaWZ5Q29kZRIOCgZrZXlfaWQYAyABKAkSEwoLa2V5c3BhY2VfaWQYBCABKAkSEAoIb3duZXJfaWQYBSABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAYgASgJEhMKC2V4dGVybmFsX2lkGAcgASgJEgwKBG5hbWUYCCABKAkSJQoEbWV0YRgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJwoGY2xhaW1zGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtwZXJtaXNzaW9ucxgLIAMoCRINCgVyb2xlcxgMIAMoCRIOCgZzY29wZXMYDSADKAkSLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoRY3JlZGl0c19yZW1haW5pbmcYDyABKANIAIgBARIxCgtyYXRlX2xpbWl0cxgQIAMoCzIcLmxhdGNoa2V5LnYxLlJhdGVMaW1pdFJlc3VsdEIUChJfY3JlZGl0c19yZW1haW5pbmciRAoRVmVyaWZ5S2V5c1JlcXVlc3QSLwoIcmVxdWVzdHMYASADKAsyHS5sYXRjaGtleS52MS5WZXJpZnlLZXlSZXF1ZXN0IkUKElZlcmlmeUtleXNSZXNwb25zZRIvCgdyZXN1bHRzGAEgAygLMh4ubGF0Y2hrZXkudjEuVmVyaWZ5S2V5UmVzcG9uc2UqqgIKClZlcmlmeUNvZGUSGwoXVkVSSUZZX0NPREVfVU5TUEVDSUZJRUQQABIVChFWRVJJRllfQ09ERV9WQUxJRBABEhkKFVZFUklGWV9DT0RFX05PVF9GT1VORBACEhgKFFZFUklGWV9DT0RFX0RJU0FCTEVEEAMSFwoTVkVSSUZZX0NPREVfRVhQSVJFRBAEEhcKE1ZFUklGWV9DT0RFX1JFVk9LRUQQBRIZChVWRVJJRllfQ09ERV9GT1JCSURERU4QBhIoCiRWRVJJRllfQ09ERV9JTlNVRkZJQ0lFTlRfUEVSTUlTU0lPTlMQBxIcChhWRVJJRllfQ09ERV9SQVRFX0xJTUlURUQQCBIeChpWRVJJRllfQ09ERV9VU0FHRV9FWENFRURFRBAJMqoBCg1WZXJpZnlTZXJ2aWNlEkoKCVZlcmlmeUtleRIdLmxhdGNoa2V5LnYxLlZlcmlmeUtleVJlcXVlc3QaHi5sYXRjaGtleS52MS5WZXJpZnlLZXlSZXNwb25zZRJNCgpWZXJpZnlLZXlzEh4ubGF0Y2hrZXkudjEuVmVyaWZ5S2V5c1JlcXVlc3QaHy5sYXRjaGtleS52MS5WZXJpZnlLZXlzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhsYXRjaGtleS92MS92ZXJpZnkucHJvdG8SC2xhdGNoa2V5LnYxIj4KD1Jlc291cmNlUmVxdWVzdBIMCgR0eXBlGAEgASgJEgoKAmlkGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCSLmAQoQVmVyaWZ5S2V5UmVxdWVzdBILCgNrZXkYASABKAkSEwoLa2V5c3BhY2VfaWQYAiABKAkSGAoQcGVybWlzc2lvbl9xdWVyeRgDIAEoCRIXCg9yZXF1aXJlZF9zY29wZXMYBCADKAkSLgoIcmVzb3VyY2UYBSABKAsyHC5sYXRjaGtleS52MS5SZXNvdXJjZVJlcXVlc3QSDgoGb3JpZ2luGAYgASgJEhEKBGNvc3QYByABKANIAIgBARITCgtyYXRlX2xpbWl0cxgIIAMoCRIMCgR0YWdzGAkgAygJQgcKBV9jb3N0IoEBCg9SYXRlTGltaXRSZXN1bHQSDAoEbmFtZRgBIAEoCRINCgVsaW1pdBgCIAEoAxIRCglyZW1haW5pbmcYAyABKAMSLAoIcmVzZXRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGV4Y2VlZGVkGAUgASgIIoIEChFWZXJpZnlLZXlSZXNwb25zZRINCgV2YWxpZBgBIAEoCBIlCgRjb2RlGAIgASgOMhcubGF0Y2hrZXkudjEuVmVyaWZ5Q29kZRIOCgZrZXlfaWQYAyABKAkSEwoLa2V5c3BhY2VfaWQYBCABKAkSEAoIb3duZXJfaWQYBSABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAYgASgJEhMKC2V4dGVybmFsX2lkGAcgASgJEgwKBG5hbWUYCCABKAkSJQoEbWV0YRgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJwoGY2xhaW1zGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtwZXJtaXNzaW9ucxgLIAMoCRINCgVyb2xlcxgMIAMoCRIOCgZzY29wZXMYDSADKAkSLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoRY3JlZGl0c19yZW1haW5pbmcYDyABKANIAIgBARIxCgtyYXRlX2xpbWl0cxgQIAMoCzIcLmxhdGNoa2V5LnYxLlJhdGVMaW1pdFJlc3VsdBInCghpZGVudGl0eRgRIAEoCzIVLmxhdGNoa2V5LnYxLklkZW50aXR5QhQKEl9jcmVkaXRzX3JlbWFpbmluZyJEChFWZXJpZnlLZXlzUmVxdWVzdBIvCghyZXF1ZXN0cxgBIAMoCzIdLmxhdGNoa2V5LnYxLlZlcmlmeUtleVJlcXVlc3QiRQoSVmVyaWZ5S2V5c1Jlc3BvbnNlEi8KB3Jlc3VsdHMYASADKAsyHi5sYXRjaGtleS52MS5WZXJpZnlLZXlSZXNwb25zZSqqAgoKVmVyaWZ5Q29kZRIbChdWRVJJRllfQ09ERV9VTlNQRUNJRklFRBAAEhUKEVZFUklGWV9DT0RFX1ZBTElEEAESGQoVVkVSSUZZX0NPREVfTk9UX0ZPVU5EEAISGAoUVkVSSUZZX0NPREVfRElTQUJMRUQQAxIXChNWRVJJRllfQ09ERV9FWFBJUkVEEAQSFwoTVkVSSUZZX0NPREVfUkVWT0tFRBAFEhkKFVZFUklGWV9DT0RFX0ZPUkJJRERFThAGEigKJFZFUklGWV9DT0RFX0lOU1VGRklDSUVOVF9QRVJNSVNTSU9OUxAHEhwKGFZFUklGWV9DT0RFX1JBVEVfTElNSVRFRBAIEh4KGlZFUklGWV9DT0RFX1VTQUdFX0VYQ0VFREVEEAkyqgEKDVZlcmlmeVNlcnZpY2USSgoJVmVyaWZ5S2V5Eh0ubGF0Y2hrZXkudjEuVmVyaWZ5S2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLlZlcmlmeUtleVJlc3BvbnNlEk0KClZlcmlmeUtleXMSHi5sYXRjaGtleS52MS5WZXJpZnlLZXlzUmVxdWVzdBofLmxhdGNoa2V5LnYxLlZlcmlmeUtleXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_identity]);
 
 /**
  * A resource the caller is about to act on, checked against the key's resource scopes.
@@ -213,6 +215,8 @@ export type VerifyKeyResponse = Message<"latchkey.v1.VerifyKeyResponse"> & {
   claims?: JsonObject | undefined;
 
   /**
+   * Every permission the key holds: its own and those of its roles.
+   *
    * @generated from field: repeated string permissions = 11;
    */
   permissions: string[];
@@ -240,9 +244,18 @@ export type VerifyKeyResponse = Message<"latchkey.v1.VerifyKeyResponse"> & {
   creditsRemaining?: bigint | undefined;
 
   /**
+   * The key's own limits first, then its identity's.
+   *
    * @generated from field: repeated latchkey.v1.RateLimitResult rate_limits = 16;
    */
   rateLimits: RateLimitResult[];
+
+  /**
+   * The identity the key belongs to, when there is one.
+   *
+   * @generated from field: latchkey.v1.Identity identity = 17;
+   */
+  identity?: Identity | undefined;
 };
 
 /**
@@ -363,6 +376,9 @@ export const VerifyCodeSchema: GenEnum<VerifyCode> = /*@__PURE__*/
  * format and checksum, lookup (and keyspace), revoked or deleted, disabled, expired, origin,
  * permissions and scopes and resource scopes, rate limits, credits. Credits are spent only when
  * every earlier check passed; a rate-limited call spends none.
+ *
+ * Needs a root key with `key.verify`; keys of other workspaces, and of keyspaces the root key is
+ * not narrowed to, answer NOT_FOUND.
  *
  * @generated from service latchkey.v1.VerifyService
  */

@@ -1,0 +1,104 @@
+import { type Collection, type Db, type Document, type Filter, MongoBulkWriteError, MongoServerError } from "mongodb";
+import { alreadyExists } from "../domain/errors.js";
+import type { Match, Page, RecordTable } from "./store.js";
+
+export const DUPLICATE_KEY = 11000;
+
+/** Records are stored under their own string ids; every other field is the record's. */
+export type StoredDocument = Document & { _id: string };
+
+/**
+ * A RecordTable in one MongoDB collection: `id` is `_id`, and the JSON fields are kept as text
+ * (`<field>Json`), since callers' JSON may hold field names MongoDB treats specially.
+ */
+export class MongoTable<T extends { id: string }> implements RecordTable<T> {
+  readonly collection: Collection<StoredDocument>;
+
+  constructor(
+    db: Db,
+    collectionName: string,
+    private readonly name: string,
+    private readonly jsonFields: readonly (keyof T & string)[] = [],
+  ) {
+    this.collection = db.collection(collectionName);
+  }
+
+  async insert(record: T) {
+    await rejectDuplicates(() => this.collection.insertOne(this.toDocument(record)), `this ${this.name} already exists`);
+  }
+
+  async insertMissing(records: readonly T[]) {
+    if (records.length === 0) return;
+    try {
+      await this.collection.insertMany(records.map((record) => this.toDocument(record)), { ordered: false });
+    } catch (error) {
+      const duplicatesOnly =
+        error instanceof MongoBulkWriteError &&
+        (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]).every((write) => write.code === DUPLICATE_KEY);
+      if (!duplicatesOnly) throw error;
+    }
+  }
+
+  async find(match: Match<T>) {
+    return this.fromDocument(await this.collection.findOne(this.filter(match)));
+  }
+
+  async list(match: Match<T>, page: Page) {
+    const filter = this.filter(match);
+    if (page.after !== undefined) filter._id = { ...(filter._id as object | undefined), $gt: page.after };
+    const documents = await this.collection.find(filter).sort({ _id: 1 }).limit(page.limit).toArray();
+    return documents.map((document) => this.fromDocument(document)!);
+  }
+
+  async update(match: Match<T>, changes: Partial<T>) {
+    const { _id: _ignored, ...fields } = this.toDocument(changes as T);
+    const document = await this.collection.findOneAndUpdate(this.filter(match), { $set: fields }, { returnDocument: "after" });
+    return this.fromDocument(document);
+  }
+
+  async delete(match: Match<T>) {
+    return this.fromDocument(await this.collection.findOneAndDelete(this.filter(match)));
+  }
+
+  /** The query for a match, in stored field names. */
+  filter(match: Match<T>): Filter<StoredDocument> {
+    const filter: Filter<StoredDocument> = {};
+    for (const [field, wanted] of Object.entries(match)) {
+      filter[field === "id" ? "_id" : field] = Array.isArray(wanted) ? { $in: wanted } : wanted;
+    }
+    return filter;
+  }
+
+  toDocument(record: T): StoredDocument {
+    const { id, ...rest } = record as T & Record<string, unknown>;
+    const document: Document = id === undefined ? { ...rest } : { _id: id, ...rest };
+    for (const field of this.jsonFields) {
+      if (field in document) {
+        document[`${field}Json`] = document[field] === null ? null : JSON.stringify(document[field]);
+        delete document[field];
+      }
+    }
+    return document as StoredDocument;
+  }
+
+  fromDocument(document: StoredDocument | Document | null): T | null {
+    if (!document) return null;
+    const { _id, ...rest } = document;
+    const record: Record<string, unknown> = { id: _id, ...rest };
+    for (const field of this.jsonFields) {
+      const text = record[`${field}Json`] as string | null | undefined;
+      record[field] = text ? JSON.parse(text) : null;
+      delete record[`${field}Json`];
+    }
+    return record as T;
+  }
+}
+
+export async function rejectDuplicates(insert: () => Promise<unknown>, message: string) {
+  try {
+    await insert();
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw alreadyExists(message);
+    throw error;
+  }
+}
