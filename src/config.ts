@@ -17,6 +17,8 @@ export interface Config {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   shutdownTimeoutMs: number;
+  /** The operator's secret for CreateWorkspace; unset, no workspace can be created through the API. */
+  adminToken: string | undefined;
   logLevel: LogLevel;
   /** One log line per RPC; at tens of thousands of verifications a second, worth turning off. */
   accessLog: boolean;
@@ -43,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tlsCertFile,
     tlsKeyFile,
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    adminToken: adminToken(env.ADMIN_TOKEN),
     logLevel,
     accessLog: boolean(env, "ACCESS_LOG", true),
     verification: {
@@ -52,6 +55,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       usageFlushMs: integer(env, "USAGE_FLUSH_MS", 2000, 100, 60_000),
     },
   };
+}
+
+const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+function adminToken(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (raw.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(raw)) {
+    throw new Error(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces, such as the output of openssl rand -hex 32`);
+  }
+  return raw;
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

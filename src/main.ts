@@ -17,6 +17,7 @@ async function main() {
     log.warn("MONGODB_URI is not set: using the embedded in-memory store. Nothing will persist across restarts.");
   }
   log.info("store ready", { store: store.description });
+  if (!config.adminToken) log.warn("ADMIN_TOKEN is not set: CreateWorkspace is refused, so no new workspace can be made.");
 
   const server = await startServer({
     ...config,

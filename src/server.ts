@@ -9,22 +9,35 @@ import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
+import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+import { RbacService } from "../gen/latchkey/v1/rbac_pb.js";
+import { RootKeyService } from "../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
+import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
+import { AuditLog } from "./api/audit-log.js";
+import { auditService } from "./api/audit-service/index.js";
+import { Authenticator } from "./api/authentication.js";
 import type { ServiceDeps } from "./api/deps.js";
 import { addToGrpcJsServer } from "./api/grpc-js-adapter.js";
+import { peerContextValues } from "./api/guard.js";
 import { HealthState, healthService } from "./api/health.js";
+import { identityService } from "./api/identity-service/index.js";
 import { accessLog, domainErrors } from "./api/interceptors.js";
 import { keyService } from "./api/key-service/index.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
+import { rbacService } from "./api/rbac-service/index.js";
 import { reflectionServices } from "./api/reflection.js";
+import { rootKeyService } from "./api/root-key-service/index.js";
 import { verifyService } from "./api/verify-service/index.js";
+import { workspaceService } from "./api/workspace-service/index.js";
 import type { Config } from "./config.js";
 import type { RandomSource } from "./domain/base58.js";
 import type { Logger } from "./log.js";
 import type { Store } from "./store/store.js";
-import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type VerificationOptions } from "./verify/index.js";
+import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "./verify/index.js";
 
 export interface RunningServer {
   /** The HTTP/2 listener of the Connect router: gRPC, gRPC-Web and Connect. */
@@ -40,7 +53,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs"> & {
+export type ServerOptions = Pick<
+  Config,
+  "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs" | "adminToken"
+> & {
   /** Undefined leaves the HTTP/1.1 listener off; 0 picks a free port. */
   http1Port: number | undefined;
   /** Undefined leaves the native gRPC listener off; 0 picks a free port. */
@@ -54,15 +70,46 @@ export type ServerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" | "
   random?: RandomSource;
 };
 
-export const API_SERVICES: readonly DescService[] = [KeyspaceService, KeyService, VerifyService];
+export const API_SERVICES: readonly DescService[] = [
+  WorkspaceService,
+  RootKeyService,
+  KeyspaceService,
+  KeyService,
+  VerifyService,
+  IdentityService,
+  RbacService,
+  AuditService,
+];
+
+/** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
+export function serviceDeps(
+  options: { store: Store; now: () => number; log: Logger; random?: RandomSource; adminToken?: string },
+  verification: Verification,
+): ServiceDeps {
+  const { store, now, log, random } = options;
+  return {
+    store,
+    now,
+    random,
+    changes: verification.changes,
+    verifier: verification.verifier,
+    access: new Authenticator(store, now, options.adminToken),
+    audit: new AuditLog(store, now, log),
+  };
+}
 
 /** Every service and its implementation, for whichever server carries them. */
 export function serviceImplementations(deps: ServiceDeps, health: HealthState): [DescService, object][] {
   const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
   return [
+    [WorkspaceService, workspaceService(deps)],
+    [RootKeyService, rootKeyService(deps)],
     [KeyspaceService, keyspaceService(deps)],
     [KeyService, keyService(deps)],
     [VerifyService, verifyService(deps)],
+    [IdentityService, identityService(deps)],
+    [RbacService, rbacService(deps)],
+    [AuditService, auditService(deps)],
     [Health, healthService(health)],
     [reflectionV1.ServerReflection, reflection.v1],
     [reflectionV1alpha.ServerReflection, reflection.v1alpha],
@@ -84,14 +131,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logEachCall = options.accessLog ?? true;
   const now = options.now ?? Date.now;
   const verification = createVerification(options.store, now, log, options.verification ?? DEFAULT_VERIFICATION_OPTIONS);
-  const deps: ServiceDeps = { store: options.store, now, random: options.random, changes: verification.changes, verifier: verification.verifier };
+  const deps = serviceDeps({ ...options, now }, verification);
   const health = new HealthState([...API_SERVICES, Health].map((service) => service.typeName));
   const shutdown = new AbortController();
   const tls = options.tlsCertFile ? { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!) } : undefined;
 
   const services = serviceImplementations(deps, health);
   const handler = withCors(
-    connectNodeAdapter({ ...apiHandlers(services, log, logEachCall), readMaxBytes: options.maxRequestBytes }),
+    connectNodeAdapter({
+      ...apiHandlers(services, log, logEachCall),
+      readMaxBytes: options.maxRequestBytes,
+      contextValues: (request) => peerContextValues(request.socket.remoteAddress),
+    }),
     options.corsAllowedOrigins,
   );
   const sessions = new Set<http2.ServerHttp2Session>();

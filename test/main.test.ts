@@ -6,6 +6,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, inject, it } from "vitest";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
+import { bearer, TEST_ADMIN_TOKEN } from "./support/auth.js";
 
 /** The service as `npm start` runs it (node --import tsx src/main.ts), configured by the environment. */
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -32,10 +34,13 @@ function startService(env: Record<string, string>) {
 
 describe("the service process", () => {
   it("runs on the in-memory store when no MongoDB is configured, says so, and stops cleanly on SIGTERM", async () => {
-    const service = startService({});
+    const service = startService({ ADMIN_TOKEN: TEST_ADMIN_TOKEN });
     const port = await service.listening;
     expect(service.lines.join("\n")).toContain("using the embedded in-memory store. Nothing will persist");
-    const client = createClient(KeyspaceService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl, interceptors: [bearer(TEST_ADMIN_TOKEN)] }));
+    const { rootKeySecret } = await admin.createWorkspace({ workspace: { name: "process" } });
+    const client = createClient(KeyspaceService, createGrpcTransport({ baseUrl, interceptors: [bearer(rootKeySecret)] }));
     expect((await client.createKeyspace({ keyspace: { name: "proc" } })).keyspace!.name).toBe("proc");
     const exited = once(service.child, "exit");
     service.child.kill("SIGTERM");
@@ -58,5 +63,17 @@ describe("the service process", () => {
     const service = startService({ PORT: "http" });
     await expect(service.listening).rejects.toThrow("exited with 1");
     expect(service.stderr()).toBe("latchkey failed to start: PORT must be an integer from 0 to 65535\n");
+  });
+
+  it("refuses a guessable ADMIN_TOKEN, and says when none is set that no workspace can be created", async () => {
+    const weak = startService({ ADMIN_TOKEN: "secret" });
+    await expect(weak.listening).rejects.toThrow("exited with 1");
+    expect(weak.stderr()).toMatch(/^latchkey failed to start: ADMIN_TOKEN must be at least 32 characters/);
+    const unset = startService({ ADMIN_TOKEN: "" });
+    await unset.listening;
+    expect(unset.lines.join("\n")).toContain("ADMIN_TOKEN is not set");
+    const exited = once(unset.child, "exit");
+    unset.child.kill("SIGTERM");
+    await exited;
   });
 });

@@ -8,11 +8,22 @@ import {
   KeySchema,
   KeyStatus,
   KeyType,
+  type RateLimit,
   RateLimitSchema,
   RefillPeriod,
   ResourceScopeSchema,
 } from "../../gen/latchkey/v1/key_pb.js";
+import { type AuditEvent, AuditEventSchema } from "../../gen/latchkey/v1/audit_pb.js";
+import { type Identity, IdentitySchema } from "../../gen/latchkey/v1/identity_pb.js";
 import { type Keyspace, KeyspaceSchema } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { type Permission, PermissionSchema, type Role, RoleSchema } from "../../gen/latchkey/v1/rbac_pb.js";
+import { type RootKey, RootKeySchema } from "../../gen/latchkey/v1/root_key_pb.js";
+import { type Workspace, WorkspaceSchema } from "../../gen/latchkey/v1/workspace_pb.js";
+import type { RootKeyRecord } from "../domain/access.js";
+import type { AuditEventRecord } from "../domain/audit.js";
+import type { IdentityRecord, IdentitySettings } from "../domain/identity.js";
+import type { PermissionRecord, RoleRecord } from "../domain/rbac.js";
+import type { WorkspaceRecord } from "../domain/workspace.js";
 import { invalidArgument } from "../domain/errors.js";
 import * as domain from "../domain/key.js";
 import type { KeyspaceRecord, KeyspaceSettings } from "../domain/keyspace.js";
@@ -44,7 +55,7 @@ const keyStatusNames = inverse(KEY_STATUSES);
 const refillPeriodNames = inverse(REFILL_PERIODS);
 
 const toTimestamp = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
-const toDate = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : null);
+export const toDate = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : null);
 
 /** The fields that Key and VerifyKeyResponse share, under the same names. */
 export function keyIdentityToProto(key: domain.KeyRecord) {
@@ -96,9 +107,7 @@ export function keyToProto(key: domain.KeyRecord, now: number): Key {
             : undefined,
         })
       : undefined,
-    rateLimits: key.rateLimits.map((limit) =>
-      create(RateLimitSchema, { ...limit, limit: BigInt(limit.limit), durationMs: BigInt(limit.durationMs) }),
-    ),
+    rateLimits: rateLimitsToProto(key.rateLimits),
     status: KEY_STATUSES[domain.keyStatus(key, now)],
     expired: domain.isExpired(key, now),
   });
@@ -133,14 +142,20 @@ export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttrib
           refill: key.credits.refill ? refillFromProto(key.credits.refill, `${path}.credits.refill`) : null,
         }
       : null,
-    rateLimits: key.rateLimits.map((limit, i) => ({
-      name: limit.name,
-      limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
-      durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
-      autoApply: limit.autoApply,
-    })),
+    rateLimits: rateLimitsFromProto(key.rateLimits, path),
   };
 }
+
+const rateLimitsToProto = (limits: domain.RateLimit[]) =>
+  limits.map((limit) => create(RateLimitSchema, { ...limit, limit: BigInt(limit.limit), durationMs: BigInt(limit.durationMs) }));
+
+const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.RateLimit[] =>
+  limits.map((limit, i) => ({
+    name: limit.name,
+    limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
+    durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
+    autoApply: limit.autoApply,
+  }));
 
 function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {
   if (refill.period === RefillPeriod.UNSPECIFIED) throw invalidArgument(`${path}.period`, "must be set");
@@ -159,7 +174,11 @@ export function keyStatusFromProto(status: KeyStatus, field: string): domain.Key
 
 export function keyspaceToProto(keyspace: KeyspaceRecord): Keyspace {
   return create(KeyspaceSchema, {
-    ...keyspace,
+    id: keyspace.id,
+    name: keyspace.name,
+    defaultPrefix: keyspace.defaultPrefix,
+    defaultByteLength: keyspace.defaultByteLength,
+    startLength: keyspace.startLength,
     createdAt: timestampFromDate(keyspace.createdAt),
     updatedAt: timestampFromDate(keyspace.updatedAt),
   });
@@ -173,6 +192,65 @@ export function keyspaceSettingsFromProto(keyspace: Keyspace): Partial<KeyspaceS
     startLength: keyspace.startLength,
   };
 }
+
+export const workspaceToProto = (workspace: WorkspaceRecord): Workspace =>
+  create(WorkspaceSchema, { id: workspace.id, name: workspace.name, createdAt: toTimestamp(workspace.createdAt), updatedAt: toTimestamp(workspace.updatedAt) });
+
+export const rootKeyToProto = (rootKey: RootKeyRecord): RootKey =>
+  create(RootKeySchema, {
+    id: rootKey.id,
+    name: rootKey.name,
+    start: rootKey.start,
+    permissions: rootKey.permissions,
+    keyspaceIds: rootKey.keyspaceIds,
+    createdBy: rootKey.createdBy,
+    replacedBy: rootKey.replacedBy,
+    expiresAt: toTimestamp(rootKey.expiresAt),
+    revokedAt: toTimestamp(rootKey.revokedAt),
+    createdAt: toTimestamp(rootKey.createdAt),
+  });
+
+export const identityToProto = (identity: IdentityRecord): Identity =>
+  create(IdentitySchema, {
+    id: identity.id,
+    externalId: identity.externalId,
+    meta: identity.meta ?? undefined,
+    rateLimits: rateLimitsToProto(identity.rateLimits),
+    createdAt: toTimestamp(identity.createdAt),
+    updatedAt: toTimestamp(identity.updatedAt),
+  });
+
+export const identitySettingsFromProto = (identity: Identity, path = "identity"): IdentitySettings => ({
+  meta: identity.meta ?? null,
+  rateLimits: rateLimitsFromProto(identity.rateLimits, path),
+});
+
+export const permissionToProto = (permission: PermissionRecord): Permission =>
+  create(PermissionSchema, { id: permission.id, name: permission.name, description: permission.description, createdAt: toTimestamp(permission.createdAt) });
+
+export const roleToProto = (role: RoleRecord): Role =>
+  create(RoleSchema, {
+    id: role.id,
+    name: role.name,
+    description: role.description,
+    permissions: role.permissions,
+    createdAt: toTimestamp(role.createdAt),
+    updatedAt: toTimestamp(role.updatedAt),
+  });
+
+export const auditEventToProto = (event: AuditEventRecord): AuditEvent =>
+  create(AuditEventSchema, {
+    id: event.id,
+    time: toTimestamp(event.at),
+    actor: event.actor,
+    action: event.action,
+    targetIds: event.targetIds,
+    summary: event.summary,
+    peerAddress: event.peerAddress,
+    userAgent: event.userAgent,
+    outcome: event.outcome,
+  });
+
 
 function known<T>(names: Map<number, T>, value: number, field: string): T {
   const name = names.get(value);

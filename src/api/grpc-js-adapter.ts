@@ -1,8 +1,9 @@
 import { create, type DescMethod, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../log.js";
 import { encodingOf } from "./encoding.js";
+import { peerContextValues } from "./guard.js";
 import { logCall, toConnectError } from "./interceptors.js";
 
 /**
@@ -18,7 +19,7 @@ export interface GrpcJsPolicy {
 
 type AnyImpl = Record<string, (...args: never[]) => unknown>;
 /** What the adapter uses of any grpc-js call. */
-type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata"> & { once(event: "cancelled", listener: () => void): unknown };
+type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> & { once(event: "cancelled", listener: () => void): unknown };
 type Message = Parameters<typeof toBinary>[1];
 
 export function addToGrpcJsServer(server: grpc.Server, service: DescService, impl: object, policy: GrpcJsPolicy) {
@@ -145,7 +146,7 @@ class LazyHandlerContext implements HandlerContext {
   }
 
   get values() {
-    return (this.contextValues ??= createContextValues());
+    return (this.contextValues ??= peerContextValues(this.call.getPeer()));
   }
 
   get signal() {

@@ -11,6 +11,10 @@ const CODES: Record<FailureKind, Code> = {
   permission_denied: Code.PermissionDenied,
 };
 
+/** The code a failure answers with. */
+export const failureCode = (error: unknown): Code =>
+  error instanceof ConnectError ? error.code : error instanceof DomainError ? CODES[error.kind] : Code.Internal;
+
 /**
  * What every failed call answers, whichever server carried it: domain failures get their gRPC
  * code; anything unexpected is logged and answered as INTERNAL without details.

@@ -1,13 +1,24 @@
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { reachesKeyspace } from "../domain/access.js";
 import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import { isId, type IdKind } from "../domain/ids.js";
 import type { KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { Store } from "../store/store.js";
+import type { Call } from "./guard.js";
 
 /** Request checks shared by the handlers. */
 
-const ID_NAMES: Record<IdKind, string> = { key: "key", ks: "keyspace" };
+const ID_NAMES: Record<IdKind, string> = {
+  ws: "workspace",
+  ks: "keyspace",
+  key: "key",
+  rk: "root key",
+  idt: "identity",
+  role: "role",
+  perm: "permission",
+  evt: "audit event",
+};
 
 export function requireId(kind: IdKind, value: string, field: string): string {
   if (!value) throw invalidArgument(field, "must not be empty");
@@ -42,21 +53,25 @@ export function pick<T extends object, F extends keyof T>(source: T, fields: Ite
   return picked;
 }
 
-/** Soft-deleted keys are gone as far as callers can tell. */
-export async function loadLiveKey(store: Store, id: string): Promise<KeyRecord> {
+/**
+ * A record the caller cannot reach — another workspace's, or outside the keyspaces its root key
+ * is narrowed to — is answered exactly like one that does not exist. Soft-deleted keys are gone too.
+ */
+export async function loadLiveKey(store: Store, call: Call, id: string, options: { softDeleted?: boolean } = {}): Promise<KeyRecord> {
   const key = await store.getKey(id);
-  if (!key || key.deletedAt) throw notFound("key", id);
+  const reachable = key && key.workspaceId === call.caller.workspaceId && reachesKeyspace(call.caller, key.keyspaceId);
+  if (!reachable || (key.deletedAt && !options.softDeleted)) throw notFound("key", id);
   return key;
 }
 
-export async function loadKeyspace(store: Store, id: string): Promise<KeyspaceRecord> {
-  const keyspace = await store.getKeyspace(id);
+export async function loadKeyspace(store: Store, call: Call, id: string): Promise<KeyspaceRecord> {
+  const keyspace = reachesKeyspace(call.caller, id) ? await store.keyspaces.find({ id, workspaceId: call.caller.workspaceId }) : null;
   if (!keyspace) throw notFound("keyspace", id);
   return keyspace;
 }
 
 /** A guarded key update matches nothing only when the key is gone or revoked: says which. */
-export async function refuseKeyChange(store: Store, id: string): Promise<never> {
-  await loadLiveKey(store, id);
+export async function refuseKeyChange(store: Store, call: Call, id: string): Promise<never> {
+  await loadLiveKey(store, call, id);
   throw failedPrecondition(`key ${id} is revoked and can no longer be changed`);
 }

@@ -1,3 +1,4 @@
+import type { IdentityRecord } from "./identity.js";
 import { isExpired, type KeyRecord } from "./key.js";
 import { evaluatePermissionQuery, type PermissionQuery } from "./permission-query.js";
 import { wildcardMatcher } from "./wildcard.js";
@@ -15,6 +16,10 @@ export type Verdict =
   | "usage_exceeded";
 
 export interface AccessRequest {
+  /** The verifying root key's workspace: keys of any other answer not_found. */
+  workspaceId: string;
+  /** When the verifying root key is narrowed to keyspaces: keys elsewhere answer not_found. */
+  keyspaceIds?: ReadonlySet<string>;
   keyspaceId?: string;
   permissionQuery?: PermissionQuery;
   requiredScopes: readonly string[];
@@ -25,14 +30,22 @@ export interface AccessRequest {
 /** A key with its rules compiled once, when it enters the cache, rather than on every verification. */
 export interface VerifiableKey {
   record: KeyRecord;
+  /** The identity whose external id the key carries, when the workspace has one. */
+  identity: IdentityRecord | null;
+  /** The key's own permissions and those of its roles, as they were when it was compiled. */
+  permissions: string[];
   holdsPermission(permission: string): boolean;
   allowsOrigin(origin: string): boolean;
   allowsResource(type: string, id: string, operation: string): boolean;
 }
 
-export function compileKey(record: KeyRecord): VerifiableKey {
-  const exact = new Set(record.permissions.filter((permission) => !permission.includes("*")));
-  const patterns = record.permissions.filter((permission) => permission.includes("*")).map(wildcardMatcher);
+export function compileKey(
+  record: KeyRecord,
+  context: { rolePermissions?: readonly string[]; identity?: IdentityRecord | null } = {},
+): VerifiableKey {
+  const permissions = [...new Set([...record.permissions, ...(context.rolePermissions ?? [])])];
+  const exact = new Set(permissions.filter((permission) => !permission.includes("*")));
+  const patterns = permissions.filter((permission) => permission.includes("*")).map(wildcardMatcher);
   const origins = record.allowedOrigins.map(originMatcher);
   const resources = record.resourceScopes.map((scope) => ({
     type: scope.resourceType,
@@ -41,6 +54,8 @@ export function compileKey(record: KeyRecord): VerifiableKey {
   }));
   return {
     record,
+    identity: context.identity ?? null,
+    permissions,
     holdsPermission: (permission) => exact.has(permission) || patterns.some((matches) => matches(permission)),
     allowsOrigin: (origin) => origins.length === 0 || origins.some((matches) => matches(origin)),
     allowsResource: (type, id, operation) =>
@@ -51,13 +66,20 @@ export function compileKey(record: KeyRecord): VerifiableKey {
 }
 
 /**
- * The checks that need nothing but the key and the clock, in order: keyspace, deleted, revoked,
+ * The checks that need nothing but the key and the clock, in order: workspace and keyspace, deleted, revoked,
  * disabled, expired, origin, permissions, scopes, resource. Returns the first failure, or
  * undefined when the key may go on to rate limits and credits.
  */
 export function checkAccess(key: VerifiableKey, request: AccessRequest, now: number): Verdict | undefined {
   const record = key.record;
-  if (record.deletedAt || (request.keyspaceId && request.keyspaceId !== record.keyspaceId)) return "not_found";
+  if (
+    record.workspaceId !== request.workspaceId ||
+    (request.keyspaceIds && !request.keyspaceIds.has(record.keyspaceId)) ||
+    record.deletedAt ||
+    (request.keyspaceId && request.keyspaceId !== record.keyspaceId)
+  ) {
+    return "not_found";
+  }
   if (record.revokedAt) return "revoked";
   if (!record.enabled) return "disabled";
   if (isExpired(record, now)) return "expired";

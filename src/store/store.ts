@@ -92,6 +92,9 @@ export interface KeyChange {
   role?: string;
 }
 
+/** A change as its author describes it; the feed gives it an id and a time. */
+export type KeyChangeTarget = Omit<KeyChange, "id" | "at">;
+
 type Scalar = string | number | boolean | null;
 
 /** Field equality; an array value means "any of these". Only scalar fields can be matched. */

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.js";
-import type { KeyChange, Store } from "../store/store.js";
+import type { KeyChangeTarget, Store } from "../store/store.js";
 import type { KeyCache } from "./key-cache.js";
 
-export type KeyChangeTarget = Omit<KeyChange, "id" | "at">;
 
 /**
  * Tells every instance sharing the store to drop cached keys that changed. The instance making a

@@ -1,6 +1,6 @@
 import type { KeyRecord } from "../domain/key.js";
 import { compileKey, type VerifiableKey } from "../domain/verification.js";
-import type { Store } from "../store/store.js";
+import type { KeyChangeTarget, Store } from "../store/store.js";
 
 export interface KeyCacheOptions {
   maxEntries: number;
@@ -55,18 +55,26 @@ export class KeyCache {
     return pending;
   }
 
-  /** Drops what a change may have made stale: a key by id or digest, or every key of a keyspace. */
-  evict(change: { keyId?: string; hash?: string; keyspaceId?: string }) {
+  /**
+   * Drops what a change may have made stale: a key by id or digest, every key of a keyspace, or the
+   * keys of a workspace that carry an identity's external id, hold a role, or (when only the
+   * workspace is named) all of them.
+   */
+  evict(change: KeyChangeTarget) {
     this.generation++;
     if (change.hash) this.forget(change.hash);
     if (change.keyId) {
       const digest = this.digestsByKeyId.get(change.keyId);
       if (digest) this.forget(digest);
     }
-    if (change.keyspaceId) {
-      for (const [digest, entry] of this.entries) {
-        if (entry.key.record.keyspaceId === change.keyspaceId) this.forget(digest);
-      }
+    if (change.keyspaceId) this.forgetWhere((record) => record.keyspaceId === change.keyspaceId);
+    const { workspaceId, externalId, role } = change;
+    if (workspaceId) {
+      this.forgetWhere(
+        (record) =>
+          record.workspaceId === workspaceId &&
+          (externalId ? record.externalId === externalId : role ? record.roles.includes(role) : true),
+      );
     }
   }
 
@@ -84,10 +92,20 @@ export class KeyCache {
 
   private async load(digest: string): Promise<VerifiableKey | null> {
     const generation = this.generation;
-    const record = await this.store.findKeyByHash(digest);
-    const found = record && (await this.store.getKeyspace(record.keyspaceId)) ? compileKey(record) : null;
+    const found = await this.compile(await this.store.findKeyByHash(digest));
     if (generation === this.generation) this.remember(digest, found);
     return found;
+  }
+
+  /** A key with what it draws on: its identity and its roles' permissions. A key whose keyspace is gone counts as unknown. */
+  private async compile(record: KeyRecord | null): Promise<VerifiableKey | null> {
+    if (!record || !(await this.store.keyspaces.find({ id: record.keyspaceId }))) return null;
+    const { workspaceId } = record;
+    const [identity, roles] = await Promise.all([
+      record.externalId ? this.store.identities.find({ workspaceId, externalId: record.externalId }) : null,
+      record.roles.length > 0 ? this.store.roles.list({ workspaceId, name: record.roles }, { limit: record.roles.length }) : [],
+    ]);
+    return compileKey(record, { identity, rolePermissions: roles.flatMap((role) => role.permissions) });
   }
 
   private remember(digest: string, key: VerifiableKey | null) {
@@ -118,6 +136,10 @@ export class KeyCache {
         this.digestsByKeyId.delete(entry.key.record.id);
       }
     }
+  }
+
+  private forgetWhere(stale: (record: KeyRecord) => boolean) {
+    for (const [digest, entry] of this.entries) if (stale(entry.key.record)) this.forget(digest);
   }
 
   private forget(digest: string) {

@@ -1,5 +1,5 @@
 import { isRefillDue, refillPeriodStart } from "../domain/credits.js";
-import type { KeyRecord } from "../domain/key.js";
+import type { KeyRecord, RateLimit } from "../domain/key.js";
 import { type LimitCheck, type LimitOutcome, SlidingWindowLimiter } from "../domain/rate-limiter.js";
 import { digestSecret, isWellFormedSecret } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
@@ -16,7 +16,7 @@ export interface VerifyRequest extends AccessRequest {
 export interface VerifyResult {
   verdict: Verdict;
   /** Set whenever the key was found. */
-  key?: KeyRecord;
+  key?: VerifiableKey;
   creditsRemaining?: number;
   rateLimits: LimitOutcome[];
 }
@@ -52,23 +52,24 @@ export class Verifier {
     const now = this.now();
 
     const denied = checkAccess(key, request, now);
-    if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, record);
+    if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, key);
 
-    const checks: LimitCheck[] = record.rateLimits
-      .filter((limit) => limit.autoApply || request.rateLimitNames.includes(limit.name))
-      .map((limit) => ({ counter: `key:${record.id}:${limit.name}`, name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));
+    const checks = [
+      ...limitChecks(`key:${record.id}`, record.rateLimits, request.rateLimitNames),
+      ...(key.identity ? limitChecks(`identity:${key.identity.id}`, key.identity.rateLimits, request.rateLimitNames) : []),
+    ];
     const limits = checks.length > 0 ? this.limiter.apply(checks, now) : { admitted: true, outcomes: [] };
-    if (!limits.admitted) return this.answer("rate_limited", record, limits.outcomes);
+    if (!limits.admitted) return this.answer("rate_limited", key, limits.outcomes);
 
     if (!record.credits) {
       this.usage.record(record.id, now);
-      return this.answer("valid", record, limits.outcomes);
+      return this.answer("valid", key, limits.outcomes);
     }
     return this.spendCredits(digest, record, request.cost, now).then((spent) => {
       if (!spent) return NOT_FOUND;
-      if (!spent.spent) return this.answer("usage_exceeded", record, limits.outcomes, spent.remaining);
+      if (!spent.spent) return this.answer("usage_exceeded", key, limits.outcomes, spent.remaining);
       this.usage.record(record.id, now);
-      return this.answer("valid", record, limits.outcomes, spent.remaining);
+      return this.answer("valid", key, limits.outcomes, spent.remaining);
     });
   }
 
@@ -85,7 +86,13 @@ export class Verifier {
     return spent;
   }
 
-  private answer(verdict: Verdict, key: KeyRecord, rateLimits: LimitOutcome[] = [], creditsRemaining = key.credits?.remaining): VerifyResult {
+  private answer(verdict: Verdict, key: VerifiableKey, rateLimits: LimitOutcome[] = [], creditsRemaining = key.record.credits?.remaining): VerifyResult {
     return { verdict, key, rateLimits, creditsRemaining };
   }
 }
+
+/** An identity's limits are counted under the identity, so every key of it draws on the same counter. */
+const limitChecks = (owner: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
+  limits
+    .filter((limit) => limit.autoApply || named.includes(limit.name))
+    .map((limit) => ({ counter: `${owner}:${limit.name}`, name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));

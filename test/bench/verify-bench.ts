@@ -110,9 +110,9 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
   const verification = createVerification(store, Date.now, createLogger("silent"), DEFAULT_VERIFICATION_OPTIONS);
   const keyspace = keyspaceRecord();
   const issued = issueSecret("lk", 16, 4);
-  await store.insertKeyspace(keyspace);
+  await store.keyspaces.insert(keyspace);
   await store.insertKey(keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, permissions: ["documents.read"] }));
-  const request = { secret: issued.secret, permissionQuery: parsePermissionQuery("documents.read", "query"), requiredScopes: [], origin: "", cost: 1, rateLimitNames: [] };
+  const request = { workspaceId: keyspace.workspaceId, secret: issued.secret, permissionQuery: parsePermissionQuery("documents.read", "query"), requiredScopes: [], origin: "", cost: 1, rateLimitNames: [] };
   const run = async (count: number) => {
     for (let i = 0; i < count; i++) {
       const result = await verification.verifier.verify(request);

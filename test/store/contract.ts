@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import { newId } from "../../src/domain/ids.js";
+import type { AuditEventRecord, AuditFilter } from "../../src/domain/audit.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import type { Store } from "../../src/store/store.js";
-import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { identityRecord, keyRecord, keyspaceRecord, rootKeyRecord } from "../support/fixtures.js";
 
 /** The behaviour every Store adapter must show. Each adapter's test file runs it against a fresh store. */
 export function storeContract(name: string, openStore: () => Promise<Store>) {
@@ -16,41 +17,148 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
       await store.close();
     });
 
-    describe("keyspaces", () => {
-      it("stores, reads back and deletes a keyspace", async () => {
+    describe("record tables", () => {
+      it("stores, finds, updates and deletes a record by field equality", async () => {
         const keyspace = keyspaceRecord();
-        await store.insertKeyspace(keyspace);
-        expect(await store.getKeyspace(keyspace.id)).toEqual(keyspace);
-        expect(await store.deleteKeyspace(keyspace.id)).toBe(true);
-        expect(await store.getKeyspace(keyspace.id)).toBeNull();
-        expect(await store.deleteKeyspace(keyspace.id)).toBe(false);
-      });
-
-      it("refuses a second keyspace with the same id", async () => {
-        const keyspace = keyspaceRecord();
-        await store.insertKeyspace(keyspace);
-        await expectAlreadyExists(store.insertKeyspace({ ...keyspace, name: "other" }));
-      });
-
-      it("updates only the given fields and returns the result", async () => {
-        const keyspace = keyspaceRecord();
-        await store.insertKeyspace(keyspace);
-        const updated = await store.updateKeyspace(keyspace.id, { name: "renamed", startLength: 2 });
+        await store.keyspaces.insert(keyspace);
+        expect(await store.keyspaces.find({ id: keyspace.id })).toEqual(keyspace);
+        expect(await store.keyspaces.find({ id: keyspace.id, workspaceId: newId("ws", Date.now()) })).toBeNull();
+        const updated = await store.keyspaces.update({ id: keyspace.id }, { name: "renamed", startLength: 2 });
         expect(updated).toEqual({ ...keyspace, name: "renamed", startLength: 2 });
-        expect(await store.getKeyspace(keyspace.id)).toEqual(updated);
-        expect(await store.updateKeyspace(newId("ks", Date.now()), { name: "x" })).toBeNull();
+        expect(await store.keyspaces.find({ id: keyspace.id })).toEqual(updated);
+        expect(await store.keyspaces.update({ id: newId("ks", Date.now()) }, { name: "x" })).toBeNull();
+        expect(await store.keyspaces.delete({ id: keyspace.id })).toEqual(updated);
+        expect(await store.keyspaces.find({ id: keyspace.id })).toBeNull();
+        expect(await store.keyspaces.delete({ id: keyspace.id })).toBeNull();
       });
 
-      it("lists keyspaces in id order, page by page", async () => {
+      it("refuses a second record with the same id or unique fields, and skips them in insertMissing", async () => {
+        const keyspace = keyspaceRecord();
+        await store.keyspaces.insert(keyspace);
+        await expectAlreadyExists(store.keyspaces.insert({ ...keyspace, name: "other" }));
+        const workspaceId = newId("ws", Date.now());
+        const identity = identityRecord({ workspaceId, externalId: "acme" });
+        await store.identities.insert(identity);
+        await expectAlreadyExists(store.identities.insert(identityRecord({ workspaceId, externalId: "acme" })));
+        await store.identities.insert(identityRecord({ externalId: "acme" }));
+        const role = (name: string) => ({ id: newId("perm", Date.now()), workspaceId, name, description: "", createdAt: new Date() });
+        await store.permissions.insertMissing([role("a"), role("b")]);
+        await store.permissions.insertMissing([role("b"), role("c"), role("a")]);
+        const names = (await store.permissions.list({ workspaceId }, { limit: 10 })).map((permission) => permission.name);
+        expect(names.sort()).toEqual(["a", "b", "c"]);
+      });
+
+      it("keeps JSON with awkward field names and matches any of several values", async () => {
+        const workspaceId = newId("ws", Date.now());
+        const identity = identityRecord({ workspaceId, meta: { "a.b": 1, $c: { d: [true, null] } } });
+        await store.identities.insert(identity);
+        expect(await store.identities.find({ workspaceId, externalId: identity.externalId })).toEqual(identity);
+        const other = identityRecord({ workspaceId, externalId: "other" });
+        await store.identities.insert(other);
+        const found = await store.identities.list({ workspaceId, externalId: [identity.externalId, other.externalId, "none"] }, { limit: 10 });
+        expect(found.map((record) => record.id).sort()).toEqual([identity.id, other.id].sort());
+      });
+
+      it("lists in id order, page by page, within the match", async () => {
+        const workspaceId = newId("ws", Date.now());
         const base = Date.now() + 10_000_000;
-        const created = [0, 1, 2, 3, 4].map((i) => keyspaceRecord({ id: newId("ks", base + i) }));
-        for (const keyspace of [...created].reverse()) await store.insertKeyspace(keyspace);
-        const firstId = created[0]!.id;
-        const all = await store.listKeyspaces({ limit: 1000 });
-        const ours = all.filter((keyspace) => keyspace.id >= firstId);
-        expect(ours.map((keyspace) => keyspace.id)).toEqual(created.map((keyspace) => keyspace.id));
-        const page = await store.listKeyspaces({ after: created[1]!.id, limit: 2 });
+        const created = [0, 1, 2, 3, 4].map((i) => keyspaceRecord({ id: newId("ks", base + i), workspaceId }));
+        for (const keyspace of [...created].reverse()) await store.keyspaces.insert(keyspace);
+        await store.keyspaces.insert(keyspaceRecord({ id: newId("ks", base + 2) }));
+        const all = await store.keyspaces.list({ workspaceId }, { limit: 1000 });
+        expect(all.map((keyspace) => keyspace.id)).toEqual(created.map((keyspace) => keyspace.id));
+        const page = await store.keyspaces.list({ workspaceId }, { after: created[1]!.id, limit: 2 });
         expect(page.map((keyspace) => keyspace.id)).toEqual([created[2]!.id, created[3]!.id]);
+      });
+
+      it("matches null fields", async () => {
+        const workspaceId = newId("ws", Date.now());
+        const live = rootKeyRecord({ workspaceId });
+        const revoked = rootKeyRecord({ workspaceId, revokedAt: new Date() });
+        await store.rootKeys.insert(live);
+        await store.rootKeys.insert(revoked);
+        expect((await store.rootKeys.list({ workspaceId, revokedAt: null }, { limit: 10 })).map((key) => key.id)).toEqual([live.id]);
+        expect(await store.rootKeys.update({ id: revoked.id, revokedAt: null }, { revokedAt: new Date() })).toBeNull();
+        await expectAlreadyExists(store.rootKeys.insert(rootKeyRecord({ hash: live.hash })));
+      });
+    });
+
+    describe("grants", () => {
+      it("adds, removes and sets a key's roles and permissions, idempotently", async () => {
+        const key = keyRecord({ roles: ["a"], permissions: ["x"] });
+        await store.insertKey(key);
+        const at = new Date(Date.now() + 1000);
+        expect((await store.changeKeyGrants(key.id, "roles", "add", ["b", "a", "b"], at))!.roles).toEqual(["a", "b"]);
+        expect((await store.changeKeyGrants(key.id, "roles", "add", ["b"], at))!.roles).toEqual(["a", "b"]);
+        expect((await store.changeKeyGrants(key.id, "roles", "remove", ["a", "z"], at))!.roles).toEqual(["b"]);
+        const set = await store.changeKeyGrants(key.id, "permissions", "set", ["y", "z", "y"], at);
+        expect(set).toMatchObject({ permissions: ["y", "z"], roles: ["b"], updatedAt: at });
+        await store.updateKey(key.id, { revokedAt: at }, {});
+        expect(await store.changeKeyGrants(key.id, "roles", "add", ["c"], at)).toBeNull();
+        expect(await store.changeKeyGrants(newId("key", Date.now()), "roles", "add", ["c"], at)).toBeNull();
+      });
+
+      it("loses no name when many adds race", async () => {
+        const key = keyRecord();
+        await store.insertKey(key);
+        const names = Array.from({ length: 20 }, (_, i) => `p${i}`);
+        await Promise.all(names.map((name) => store.changeKeyGrants(key.id, "permissions", "add", [name], new Date())));
+        expect((await store.getKey(key.id))!.permissions.sort()).toEqual([...names].sort());
+      });
+
+      it("takes a role or permission from every key and role of the workspace, and only that workspace", async () => {
+        const workspaceId = newId("ws", Date.now());
+        const ours = keyRecord({ workspaceId, roles: ["admin", "viewer"], permissions: ["x", "y"] });
+        const theirs = keyRecord({ roles: ["admin"], permissions: ["x"] });
+        await store.insertKey(ours);
+        await store.insertKey(theirs);
+        const role = { id: newId("role", Date.now()), workspaceId, name: "viewer", description: "", permissions: ["x", "z"], createdAt: new Date(), updatedAt: new Date() };
+        await store.roles.insert(role);
+        const at = new Date();
+        await store.removeGrantEverywhere(workspaceId, "roles", "admin", at);
+        await store.removeGrantEverywhere(workspaceId, "permissions", "x", at);
+        expect(await store.getKey(ours.id)).toMatchObject({ roles: ["viewer"], permissions: ["y"] });
+        expect(await store.getKey(theirs.id)).toMatchObject({ roles: ["admin"], permissions: ["x"] });
+        expect((await store.roles.find({ id: role.id }))!.permissions).toEqual(["z"]);
+      });
+
+      it("counts an identity's live keys by external id within its workspace", async () => {
+        const workspaceId = newId("ws", Date.now());
+        await store.insertKey(keyRecord({ workspaceId, externalId: "acme" }));
+        await store.insertKey(keyRecord({ workspaceId, externalId: "acme", deletedAt: new Date() }));
+        await store.insertKey(keyRecord({ externalId: "acme" }));
+        expect(await store.countLiveKeysOfIdentity(workspaceId, "acme")).toBe(1);
+      });
+    });
+
+    describe("audit events", () => {
+      it("appends events and lists them by workspace, actor, action, target and time, in order", async () => {
+        const workspaceId = newId("ws", Date.now());
+        const base = Date.now() + 20_000_000;
+        const event = (i: number, overrides: Partial<AuditEventRecord> = {}): AuditEventRecord => ({
+          id: newId("evt", base + i),
+          workspaceId,
+          at: new Date(base + i),
+          actor: "rk_a",
+          action: "key.create",
+          targetIds: [`key_${i}`],
+          summary: { "odd.name": i },
+          peerAddress: "127.0.0.1",
+          userAgent: "test",
+          outcome: "ok",
+          ...overrides,
+        });
+        const events = [event(0), event(1, { actor: "rk_b" }), event(2, { action: "key.revoke", targetIds: ["key_0", "ks_1"] }), event(3)];
+        for (const e of [...events].reverse()) await store.appendAuditEvent(e);
+        await store.appendAuditEvent(event(4, { workspaceId: newId("ws", Date.now()) }));
+        const list = async (filter: Partial<AuditFilter>, limit = 10) =>
+          (await store.listAuditEvents({ workspaceId, ...filter }, { limit })).map((e) => e.id);
+        expect(await store.listAuditEvents({ workspaceId }, { limit: 10 })).toEqual(events);
+        expect(await list({ actor: "rk_b" })).toEqual([events[1]!.id]);
+        expect(await list({ action: "key.revoke" })).toEqual([events[2]!.id]);
+        expect(await list({ targetId: "key_0" })).toEqual([events[0]!.id, events[2]!.id]);
+        expect(await list({ from: new Date(base + 1), to: new Date(base + 3) })).toEqual([events[1]!.id, events[2]!.id]);
+        expect(await store.listAuditEvents({ workspaceId }, { after: events[1]!.id, limit: 1 })).toEqual([events[2]]);
       });
     });
 

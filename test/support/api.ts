@@ -1,49 +1,101 @@
-import { type Client, Code, ConnectError, createClient, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
 import { expect } from "vitest";
+import { AuditService } from "../../gen/latchkey/v1/audit_pb.js";
+import { IdentityService } from "../../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { RbacService } from "../../gen/latchkey/v1/rbac_pb.js";
+import { RootKeyService } from "../../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
+import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { HealthState } from "../../src/api/health.js";
 import { createLogger } from "../../src/log.js";
-import { apiHandlers, serviceImplementations } from "../../src/server.js";
+import { apiHandlers, serviceDeps, serviceImplementations } from "../../src/server.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "../../src/verify/index.js";
+import { bearer, TEST_ADMIN_TOKEN } from "./auth.js";
 
-export interface TestApi {
-  store: Store;
-  clock: { now: number };
-  verification: Verification;
+/** A client for every service that takes a root key, all sending the same credentials. */
+export interface Clients {
+  workspaces: Client<typeof WorkspaceService>;
+  rootKeys: Client<typeof RootKeyService>;
   keyspaces: Client<typeof KeyspaceService>;
   keys: Client<typeof KeyService>;
   verify: Client<typeof VerifyService>;
+  identities: Client<typeof IdentityService>;
+  rbac: Client<typeof RbacService>;
+  audit: Client<typeof AuditService>;
   transport: Transport;
+}
+
+export interface Bootstrap {
+  workspaceId: string;
+  rootKeyId: string;
+  secret: string;
+}
+
+export interface TestApi extends Clients {
+  store: Store;
+  clock: { now: number };
+  verification: Verification;
+  /** The first workspace of this api and its all-powerful root key, which the clients above use. */
+  workspace(): Promise<Bootstrap>;
+  /** A further workspace, made through the admin token. */
+  newWorkspace(name?: string): Promise<Bootstrap>;
+  /** Clients that send this root key, or these headers, instead. */
+  as(secret: string): Clients;
+  withInterceptors(interceptors: Interceptor[]): Clients;
 }
 
 /**
  * The real services and interceptors behind an in-process Connect transport, on a clock the test
  * moves. The change feed and usage recorder do not run in the background: tests poll and flush.
+ * The clients authenticate as the root key of a workspace made on first use.
  */
 export function testApi(store: Store = new MemoryStore(), options: Partial<VerificationOptions> = {}): TestApi {
   const clock = { now: Date.UTC(2026, 0, 15, 12) };
   const now = () => clock.now;
   const log = createLogger("silent");
   const verification = createVerification(store, now, log, { ...DEFAULT_VERIFICATION_OPTIONS, ...options });
-  const deps = { store, now, changes: verification.changes, verifier: verification.verifier };
+  const deps = serviceDeps({ store, now, log, adminToken: TEST_ADMIN_TOKEN }, verification);
   const { routes, interceptors } = apiHandlers(serviceImplementations(deps, new HealthState([])), log);
-  const transport = createRouterTransport(routes, { router: { interceptors } });
+  const withInterceptors = (sent: Interceptor[]) =>
+    clients(createRouterTransport(routes, { router: { interceptors }, transport: { interceptors: sent } }));
+  const admin = withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
+  const newWorkspace = async (name = "test workspace"): Promise<Bootstrap> => {
+    const created = await admin.createWorkspace({ workspace: { name } });
+    return { workspaceId: created.workspace!.id, rootKeyId: created.rootKey!.id, secret: created.rootKeySecret };
+  };
+  let first: Promise<Bootstrap> | undefined;
+  const workspace = () => (first ??= newWorkspace());
   return {
     store,
     clock,
     verification,
+    workspace,
+    newWorkspace,
+    as: (secret) => withInterceptors([bearer(secret)]),
+    withInterceptors,
+    ...withInterceptors([bearer(async () => (await workspace()).secret)]),
+  };
+}
+
+export function clients(transport: Transport): Clients {
+  return {
+    workspaces: createClient(WorkspaceService, transport),
+    rootKeys: createClient(RootKeyService, transport),
     keyspaces: createClient(KeyspaceService, transport),
     keys: createClient(KeyService, transport),
     verify: createClient(VerifyService, transport),
+    identities: createClient(IdentityService, transport),
+    rbac: createClient(RbacService, transport),
+    audit: createClient(AuditService, transport),
     transport,
   };
 }
 
-export async function createKeyspace(api: TestApi, name = "payments", defaultPrefix = "pay") {
+export async function createKeyspace(api: Pick<Clients, "keyspaces">, name = "payments", defaultPrefix = "pay") {
   const { keyspace } = await api.keyspaces.createKeyspace({ keyspace: { name, defaultPrefix } });
   return keyspace!;
 }

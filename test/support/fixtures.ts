@@ -2,11 +2,16 @@ import { KEY_ATTRIBUTE_DEFAULTS, type KeyRecord } from "../../src/domain/key.js"
 import type { KeyspaceRecord } from "../../src/domain/keyspace.js";
 import { newId } from "../../src/domain/ids.js";
 import { issueSecret } from "../../src/domain/secret.js";
+import type { RootKeyRecord } from "../../src/domain/access.js";
+import type { IdentityRecord } from "../../src/domain/identity.js";
+
+export const FIXTURE_WORKSPACE = newId("ws", Date.UTC(2026, 0, 1));
 
 export function keyspaceRecord(overrides: Partial<KeyspaceRecord> = {}): KeyspaceRecord {
   const now = new Date();
   return {
     id: newId("ks", now.getTime()),
+    workspaceId: FIXTURE_WORKSPACE,
     name: "payments",
     defaultPrefix: "pay",
     defaultByteLength: 16,
@@ -23,6 +28,7 @@ export function keyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
   return {
     ...KEY_ATTRIBUTE_DEFAULTS,
     id: newId("key", now.getTime()),
+    workspaceId: FIXTURE_WORKSPACE,
     keyspaceId: newId("ks", now.getTime()),
     hash: issued.digest,
     prefix: "pay",
@@ -35,6 +41,40 @@ export function keyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     updatedAt: now,
     lastUsedAt: null,
     deletedAt: null,
+    ...overrides,
+  };
+}
+
+export function identityRecord(overrides: Partial<IdentityRecord> = {}): IdentityRecord {
+  const now = new Date();
+  return {
+    id: newId("idt", now.getTime()),
+    workspaceId: FIXTURE_WORKSPACE,
+    externalId: `user_${newId("idt", now.getTime())}`,
+    meta: null,
+    rateLimits: [{ name: "api", limit: 10, durationMs: 1000, autoApply: true }],
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+export function rootKeyRecord(overrides: Partial<RootKeyRecord> = {}): RootKeyRecord {
+  const now = new Date();
+  const issued = issueSecret("root", 32, 4);
+  return {
+    id: newId("rk", now.getTime()),
+    workspaceId: FIXTURE_WORKSPACE,
+    name: "ci",
+    hash: issued.digest,
+    start: issued.start,
+    permissions: ["key.read"],
+    keyspaceIds: [],
+    createdBy: "admin",
+    replacedBy: "",
+    expiresAt: null,
+    revokedAt: null,
+    createdAt: now,
     ...overrides,
   };
 }

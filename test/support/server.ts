@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { inject } from "vitest";
+import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import type { RandomSource } from "../../src/domain/base58.js";
 import { createLogger } from "../../src/log.js";
 import { type RunningServer, startServer } from "../../src/server.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
+import { bearer, TEST_ADMIN_TOKEN } from "./auth.js";
 
 export interface TestServer extends RunningServer {
   /** The HTTP/2 listener's base URL. */
@@ -18,6 +22,11 @@ export interface TestServer extends RunningServer {
   databaseName: string;
   /** Every log line the server wrote. */
   logs: string[];
+  /** The secret of a root key holding every permission, in this server's workspace. */
+  rootKey: string;
+  workspaceId: string;
+  /** Sends the root key: for the interceptors of a client transport. */
+  auth: Interceptor;
   stop(): Promise<void>;
 }
 
@@ -29,6 +38,8 @@ export async function startTestServer(
     tls?: { certFile: string; keyFile: string };
     /** Share a database with another test server, as instances behind one load balancer do. */
     databaseName?: string;
+    /** Use this workspace and root key (of a server sharing the database) instead of making a new one. */
+    workspace?: { workspaceId: string; rootKey: string };
     random?: RandomSource;
   } = {},
 ): Promise<TestServer> {
@@ -46,14 +57,20 @@ export async function startTestServer(
     tlsCertFile: options.tls?.certFile,
     tlsKeyFile: options.tls?.keyFile,
     shutdownTimeoutMs: 5000,
+    adminToken: TEST_ADMIN_TOKEN,
     store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger("info", (line) => logs.push(line)),
     random: options.random,
   });
+  const url = `http://127.0.0.1:${server.port}`;
+  const http1Url = `http://127.0.0.1:${server.http1Port}`;
+  const workspace = options.workspace ?? (await bootstrap(http1Url));
   return {
     ...server,
-    url: `http://127.0.0.1:${server.port}`,
-    http1Url: `http://127.0.0.1:${server.http1Port}`,
+    ...workspace,
+    auth: bearer(workspace.rootKey),
+    url,
+    http1Url,
     grpcUrl: `http://127.0.0.1:${server.grpcPort}`,
     store,
     mongoUri,
@@ -64,4 +81,12 @@ export async function startTestServer(
       await store.close();
     },
   };
+}
+
+/** Makes a workspace through the admin token, as an operator would; over HTTP/1.1, which stays cleartext under TLS. */
+async function bootstrap(http1Url: string) {
+  const transport = createConnectTransport({ baseUrl: http1Url, httpVersion: "1.1", interceptors: [bearer(TEST_ADMIN_TOKEN)] });
+  const admin = createClient(WorkspaceService, transport);
+  const created = await admin.createWorkspace({ workspace: { name: "wire tests" } });
+  return { workspaceId: created.workspace!.id, rootKey: created.rootKeySecret };
 }

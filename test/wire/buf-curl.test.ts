@@ -15,7 +15,8 @@ afterAll(() => server.stop());
 
 async function curl(...args: string[]) {
   try {
-    const { stdout } = await promisify(execFile)(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], {
+    const auth = ["-H", `Authorization: Bearer ${server.rootKey}`];
+    const { stdout } = await promisify(execFile)(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...auth, ...args], {
       cwd: "/",
       timeout: 20_000,
     });
@@ -36,9 +37,14 @@ describe.each([
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
+      "latchkey.v1.AuditService",
+      "latchkey.v1.IdentityService",
       "latchkey.v1.KeyService",
       "latchkey.v1.KeyspaceService",
+      "latchkey.v1.RbacService",
+      "latchkey.v1.RootKeyService",
       "latchkey.v1.VerifyService",
+      "latchkey.v1.WorkspaceService",
     ]);
   });
 

@@ -15,12 +15,12 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const transports: [string, () => Transport][] = [
-  ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: server.url })],
-  ["gRPC on the native grpc-js port", () => createGrpcTransport({ baseUrl: server.grpcUrl })],
-  ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" })],
-  ["Connect binary over HTTP/2", () => createConnectTransport({ baseUrl: server.url, httpVersion: "2" })],
-  ["Connect JSON over HTTP/1.1", () => createConnectTransport({ baseUrl: server.http1Url, httpVersion: "1.1", useBinaryFormat: false })],
-  ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.http1Url, httpVersion: "1.1" })],
+  ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] })],
+  ["gRPC on the native grpc-js port", () => createGrpcTransport({ baseUrl: server.grpcUrl, interceptors: [server.auth] })],
+  ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: server.url, interceptors: [server.auth], httpVersion: "2" })],
+  ["Connect binary over HTTP/2", () => createConnectTransport({ baseUrl: server.url, interceptors: [server.auth], httpVersion: "2" })],
+  ["Connect JSON over HTTP/1.1", () => createConnectTransport({ baseUrl: server.http1Url, interceptors: [server.auth], httpVersion: "1.1", useBinaryFormat: false })],
+  ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.http1Url, interceptors: [server.auth], httpVersion: "1.1" })],
 ];
 
 describe.each(transports)("%s against MongoDB", (_, transport) => {

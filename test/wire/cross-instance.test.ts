@@ -13,7 +13,7 @@ let writer: TestServer;
 let reader: TestServer;
 beforeAll(async () => {
   writer = await startTestServer();
-  reader = await startTestServer({ databaseName: writer.databaseName });
+  reader = await startTestServer({ databaseName: writer.databaseName, workspace: writer });
 });
 afterAll(async () => {
   await writer.stop();
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const clients = (server: TestServer) => {
-  const transport = createGrpcTransport({ baseUrl: server.url });
+  const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] });
   return {
     keyspaces: createClient(KeyspaceService, transport),
     keys: createClient(KeyService, transport),
@@ -79,7 +79,7 @@ describe("cache invalidation across instances", () => {
   it("a key created on one instance verifies on the other, even after the other cached its digest as unknown", async () => {
     const sameBytes: RandomSource = (size) => new Uint8Array(size).fill(5);
     const creator = await startTestServer({ random: sameBytes });
-    const verifier = await startTestServer({ databaseName: creator.databaseName });
+    const verifier = await startTestServer({ databaseName: creator.databaseName, workspace: creator });
     try {
       const predicted = issueSecret("lk", 16, 4, sameBytes).secret;
       const verify = clients(verifier).verify;

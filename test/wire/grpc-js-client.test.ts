@@ -18,11 +18,14 @@ const definition = protoLoader.loadSync(["latchkey/v1/keyspace.proto", "latchkey
 });
 const latchkey = (grpc.loadPackageDefinition(definition) as any).latchkey.v1;
 
-type Unary = (request: object, callback: (error: grpc.ServiceError | null, response: any) => void) => void;
-const call = (client: grpc.Client, method: string, request: object) =>
-  new Promise<any>((resolve, reject) =>
-    ((client as any)[method] as Unary).call(client, request, (error, response) => (error ? reject(error) : resolve(response))),
+type Unary = (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response: any) => void) => void;
+const call = (client: grpc.Client, method: string, request: object) => {
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `Bearer ${server.rootKey}`);
+  return new Promise<any>((resolve, reject) =>
+    ((client as any)[method] as Unary).call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response))),
   );
+};
 
 async function expectStatus(promise: Promise<unknown>, code: grpc.status, message: string) {
   const error = (await promise.then(() => undefined, (caught: unknown) => caught)) as grpc.ServiceError;

@@ -11,7 +11,7 @@ afterAll(() => server.stop());
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${server.http1Url}/${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.rootKey}`, ...headers },
     body: JSON.stringify(body),
   });
 

@@ -16,19 +16,24 @@ describe("graceful shutdown", () => {
     const reached = new Promise<void>((resolve) => (reachedStore = resolve));
     let releaseStore!: () => void;
     const released = new Promise<void>((resolve) => (releaseStore = resolve));
-    const gated = (store: Store): Store =>
-      new Proxy(store, {
+    const gatedTable = (table: Store["keyspaces"]): Store["keyspaces"] =>
+      new Proxy(table, {
         get(target, property, receiver) {
-          if (property !== "insertKeyspace") return Reflect.get(target, property, receiver);
-          return async (...args: Parameters<Store["insertKeyspace"]>) => {
+          if (property !== "insert") return Reflect.get(target, property, receiver);
+          return async (...args: Parameters<Store["keyspaces"]["insert"]>) => {
             if (++arrivals === 2) reachedStore();
             await released;
-            return target.insertKeyspace(...args);
+            return target.insert(...args);
           };
         },
       });
+    const gated = (store: Store): Store =>
+      new Proxy(store, {
+        get: (target, property, receiver) =>
+          property === "keyspaces" ? gatedTable(target.keyspaces) : Reflect.get(target, property, receiver),
+      });
     const server = await startTestServer({ wrapStore: gated });
-    const transport = createGrpcTransport({ baseUrl: server.url });
+    const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] });
     const watch = createClient(Health, transport).watch({})[Symbol.asyncIterator]();
     const statuses = [(await watch.next()).value.status];
     const watching = (async () => {
@@ -36,14 +41,14 @@ describe("graceful shutdown", () => {
     })();
 
     const inFlight = createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "slow" } });
-    const nativeInFlight = createClient(KeyspaceService, createGrpcTransport({ baseUrl: server.grpcUrl })).createKeyspace({
+    const nativeInFlight = createClient(KeyspaceService, createGrpcTransport({ baseUrl: server.grpcUrl, interceptors: [server.auth] })).createKeyspace({
       keyspace: { name: "slow native" },
     });
     await reached;
     const closing = server.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const url of [server.url, server.grpcUrl]) {
-      await expectCode(createClient(KeyspaceService, createGrpcTransport({ baseUrl: url })).listKeyspaces({}), Code.Unavailable);
+      await expectCode(createClient(KeyspaceService, createGrpcTransport({ baseUrl: url, interceptors: [server.auth] })).listKeyspaces({}), Code.Unavailable);
     }
     releaseStore();
 
@@ -58,7 +63,7 @@ describe("graceful shutdown", () => {
   it("ends within its timeout even when a client leaves a stream open", async () => {
     const server = await startTestServer();
     for (const url of [server.url, server.grpcUrl]) {
-      await createClient(Health, createGrpcTransport({ baseUrl: url })).watch({})[Symbol.asyncIterator]().next();
+      await createClient(Health, createGrpcTransport({ baseUrl: url, interceptors: [server.auth] })).watch({})[Symbol.asyncIterator]().next();
     }
     const started = Date.now();
     await server.stop();
@@ -69,7 +74,7 @@ describe("graceful shutdown", () => {
 describe("secrecy", () => {
   it("keeps the plaintext secret out of every stored document and every log line", async () => {
     const server = await startTestServer();
-    const transport = createGrpcTransport({ baseUrl: server.url });
+    const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] });
     const keyspaces = createClient(KeyspaceService, transport);
     const keys = createClient(KeyService, transport);
     const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "secrets", startLength: 6 } });
@@ -92,8 +97,9 @@ describe("secrecy", () => {
 
     expect(dump.join("").length).toBeGreaterThan(1000);
     expect(server.logs.length).toBeGreaterThan(10);
+    secrets.push(server.rootKey);
     for (const secret of secrets) {
-      const hidden = secret.slice("lk_".length + 6);
+      const hidden = secret.slice(secret.indexOf("_") + 1 + 6);
       for (const text of [...dump, ...server.logs]) expect(text).not.toContain(hidden);
     }
   });

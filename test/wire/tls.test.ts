@@ -35,7 +35,7 @@ describe("TLS on one port", () => {
   it("serves gRPC over HTTP/2", async () => {
     const client = createClient(
       KeyspaceService,
-      createGrpcTransport({ baseUrl: `https://127.0.0.1:${server.port}`, nodeOptions: { ca } }),
+      createGrpcTransport({ baseUrl: `https://127.0.0.1:${server.port}`, nodeOptions: { ca }, interceptors: [server.auth] }),
     );
     expect((await client.createKeyspace({ keyspace: { name: "tls" } })).keyspace!.name).toBe("tls");
   });
@@ -44,7 +44,7 @@ describe("TLS on one port", () => {
     const body = await new Promise<{ status: number; alpn: string | false | null; text: string }>((resolve, reject) => {
       const request = https.request(
         `https://127.0.0.1:${server.port}/latchkey.v1.KeyspaceService/CreateKeyspace`,
-        { method: "POST", ca, headers: { "content-type": "application/json" } },
+        { method: "POST", ca, headers: { "content-type": "application/json", authorization: `Bearer ${server.rootKey}` } },
         (response) => {
           const alpn = (response.socket as TLSSocket).alpnProtocol;
           let text = "";

@@ -14,7 +14,7 @@ let first: TestServer;
 let second: TestServer;
 beforeAll(async () => {
   first = await startTestServer();
-  second = await startTestServer({ databaseName: first.databaseName });
+  second = await startTestServer({ databaseName: first.databaseName, workspace: first });
 });
 afterAll(async () => {
   await first.stop();
@@ -22,10 +22,10 @@ afterAll(async () => {
 });
 
 const connections = (server: TestServer, count: number) =>
-  Array.from({ length: count }, () => createClient(VerifyService, createGrpcTransport({ baseUrl: server.url })));
+  Array.from({ length: count }, () => createClient(VerifyService, createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] })));
 
 async function issue(key: object) {
-  const transport = createGrpcTransport({ baseUrl: first.url });
+  const transport = createGrpcTransport({ baseUrl: first.url, interceptors: [first.auth] });
   const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "concurrency" } });
   return createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, ...key } });
 }

@@ -7,11 +7,13 @@ import { issueSecret, MAX_BYTE_LENGTH, MIN_BYTE_LENGTH } from "../../domain/secr
 import { checkLength, checkRange } from "../../domain/validate.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 
 export const createKey =
   ({ store, now, random, changes }: ServiceDeps) =>
-  async (request: CreateKeyRequest): Promise<MessageInitShape<typeof CreateKeyResponseSchema>> => {
+  async (request: CreateKeyRequest, call: Call): Promise<MessageInitShape<typeof CreateKeyResponseSchema>> => {
     const input = requireMessage(request.key, "key");
     const keyspaceId = requireId("ks", input.keyspaceId, "key.keyspace_id");
     if (input.prefix) validateKeyPrefix("key.prefix", input.prefix);
@@ -19,7 +21,11 @@ export const createKey =
     checkLength("key.created_by", input.createdBy, 256);
     const at = now();
     const attributes = validateKeyAttributes(keyAttributesFromProto(input), { now: at, changed: ALL_KEY_ATTRIBUTES });
-    const keyspace = await loadKeyspace(store, keyspaceId);
+    const workspaceId = call.caller.workspaceId;
+    const keyspace = await loadKeyspace(store, call, keyspaceId);
+    await requireRoles(store, workspaceId, attributes.roles, "key.roles");
+    await registerPermissions(store, workspaceId, attributes.permissions, at, random);
+    if (request.createIdentity && attributes.externalId) await ensureIdentity(store, workspaceId, attributes.externalId, at, random);
 
     const prefix = input.prefix || keyspace.defaultPrefix;
     const issued = issueSecret(prefix, request.byteLength || keyspace.defaultByteLength, keyspace.startLength, random);
@@ -31,6 +37,7 @@ export const createKey =
         refill: attributes.credits.refill && { ...attributes.credits.refill, lastRefillAt: createdAt },
       },
       id: newId("key", at, random),
+      workspaceId,
       keyspaceId,
       hash: issued.digest,
       prefix,
@@ -44,11 +51,13 @@ export const createKey =
       lastUsedAt: null,
       deletedAt: null,
     };
+    call.targets.push(key.id, keyspaceId);
     await store.insertKey(key);
     await changes.publish({ keyId: key.id, hash: key.hash });
-    if (!(await store.getKeyspace(keyspaceId))) {
+    if (!(await store.keyspaces.find({ id: keyspaceId }))) {
       await store.deleteKey(key.id);
       throw notFound("keyspace", keyspaceId);
     }
+    call.summary = { name: key.name, prefix, start: key.start, externalId: key.externalId };
     return { key: keyToProto(key, at), secret: issued.secret };
   };

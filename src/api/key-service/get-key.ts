@@ -2,10 +2,11 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { GetKeyRequest, GetKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
 import { loadLiveKey, requireId } from "../requests.js";
 
 export const getKey =
   ({ store, now }: ServiceDeps) =>
-  async (request: GetKeyRequest): Promise<MessageInitShape<typeof GetKeyResponseSchema>> => ({
-    key: keyToProto(await loadLiveKey(store, requireId("key", request.id, "id")), now()),
+  async (request: GetKeyRequest, call: Call): Promise<MessageInitShape<typeof GetKeyResponseSchema>> => ({
+    key: keyToProto(await loadLiveKey(store, call, requireId("key", request.id, "id")), now()),
   });

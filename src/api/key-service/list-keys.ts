@@ -3,16 +3,17 @@ import type { ListKeysRequest, ListKeysResponseSchema } from "../../../gen/latch
 import { keyStatusFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { fetchPage, pageRequest } from "../pagination.js";
+import type { Call } from "../guard.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
 /** Empty filter fields match everything. */
 export const listKeys =
   ({ store, now }: ServiceDeps) =>
-  async (request: ListKeysRequest): Promise<MessageInitShape<typeof ListKeysResponseSchema>> => {
+  async (request: ListKeysRequest, call: Call): Promise<MessageInitShape<typeof ListKeysResponseSchema>> => {
     const keyspaceId = requireId("ks", request.keyspaceId, "keyspace_id");
     const status = keyStatusFromProto(request.status, "status");
     const page = pageRequest(request.pageSize, request.pageToken, "key");
-    await loadKeyspace(store, keyspaceId);
+    await loadKeyspace(store, call, keyspaceId);
     const at = now();
     const filter = {
       keyspaceId,

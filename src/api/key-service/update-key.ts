@@ -3,6 +3,8 @@ import type { UpdateKeyRequest, UpdateKeyResponseSchema } from "../../../gen/lat
 import { KEY_ATTRIBUTE_FIELDS, validateKeyAttributes } from "../../domain/key.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
 
 /**
@@ -10,22 +12,30 @@ import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMes
  * fields (a subscription id needs the marketplace type) are checked on the key as it will be.
  */
 export const updateKey =
-  ({ store, now, changes: feed }: ServiceDeps) =>
-  async (request: UpdateKeyRequest): Promise<MessageInitShape<typeof UpdateKeyResponseSchema>> => {
+  ({ store, now, random, changes: feed }: ServiceDeps) =>
+  async (request: UpdateKeyRequest, call: Call): Promise<MessageInitShape<typeof UpdateKeyResponseSchema>> => {
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
     const fields = maskedFields(request.updateMask, KEY_ATTRIBUTE_FIELDS);
+    call.targets.push(id);
+    call.summary = { fields: request.updateMask!.paths };
     const proposed = pick(keyAttributesFromProto(input), fields);
-    const current = await loadLiveKey(store, id);
-    if (current.revokedAt) return refuseKeyChange(store, id);
+    const current = await loadLiveKey(store, call, id);
+    if (current.revokedAt) return refuseKeyChange(store, call, id);
 
     const at = now();
     const next = validateKeyAttributes({ ...current, ...proposed }, { now: at, changed: fields });
+    const workspaceId = current.workspaceId;
+    if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
+    if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
+    if (fields.has("externalId") && request.createIdentity && next.externalId) {
+      await ensureIdentity(store, workspaceId, next.externalId, at, random);
+    }
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }
-    const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, id));
+    const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, call, id));
     await feed.publish({ keyId: id, hash: updated.hash });
     return { key: keyToProto(updated, at) };
   };

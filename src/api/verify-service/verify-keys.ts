@@ -4,6 +4,7 @@ import { withRepeatedFieldEncoding } from "../encoding.js";
 import { checkCount } from "../../domain/validate.js";
 import type { VerifyResult } from "../../verify/verifier.js";
 import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 
 export const MAX_BATCH = 1000;
@@ -11,9 +12,9 @@ export const MAX_BATCH = 1000;
 /** A malformed request fails the call, naming its index; each key gets its own verdict. */
 export const verifyKeys =
   ({ verifier }: ServiceDeps) =>
-  async (request: VerifyKeysRequest): Promise<MessageInitShape<typeof VerifyKeysResponseSchema>> => {
+  async (request: VerifyKeysRequest, call: Call): Promise<MessageInitShape<typeof VerifyKeysResponseSchema>> => {
     checkCount("requests", request.requests, MAX_BATCH);
-    const checked = request.requests.map((item, i) => verifyRequestFromProto(item, `requests[${i}].`));
+    const checked = request.requests.map((item, i) => verifyRequestFromProto(item, call.caller, `requests[${i}].`));
     const verdicts = checked.map((item) => verifier.verify(item));
     const settled = verdicts.some((verdict) => verdict instanceof Promise) ? await Promise.all(verdicts) : (verdicts as VerifyResult[]);
     const results = settled.map(verifyResultToProto);

@@ -9,12 +9,12 @@ import {
 } from "../../../gen/latchkey/v1/verify_pb.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { parsePermissionQuery, type PermissionQuery } from "../../domain/permission-query.js";
-import type { Verdict } from "../../domain/verification.js";
+import type { Caller } from "../../domain/access.js";
+import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import { checkCount, checkLength, checkRange } from "../../domain/validate.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
-import type { KeyRecord } from "../../domain/key.js";
 import { encodeOnce } from "../encoding.js";
-import { keyIdentityToProto } from "../convert.js";
+import { identityToProto, keyIdentityToProto } from "../convert.js";
 import { requireId } from "../requests.js";
 
 const CODES: Record<Verdict, VerifyCode> = {
@@ -33,7 +33,7 @@ const CODES: Record<Verdict, VerifyCode> = {
  * Refuses requests a caller's code got wrong (INVALID_ARGUMENT). A wrong key is not one of them:
  * whatever string is presented gets a verdict.
  */
-export function verifyRequestFromProto(request: VerifyKeyRequest, path = ""): VerifyRequest {
+export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller, path = ""): VerifyRequest {
   const field = (name: string) => `${path}${name}`;
   if (!request.key) throw invalidArgument(field("key"), "must not be empty");
   const cost = request.cost === undefined ? 1 : Number(request.cost);
@@ -50,6 +50,8 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, path = ""): Ve
     }
   }
   return {
+    workspaceId: caller.workspaceId,
+    keyspaceIds: caller.keyspaceIds,
     secret: request.key,
     keyspaceId: request.keyspaceId ? requireId("ks", request.keyspaceId, field("keyspace_id")) : undefined,
     permissionQuery: request.permissionQuery.trim() ? parsedQuery(request.permissionQuery, field("permission_query")) : undefined,
@@ -79,7 +81,7 @@ function parsedQuery(query: string, field: string): PermissionQuery {
  * A key's answer for a verdict is the same every time unless credits or rate limits are in it:
  * such answers are built and encoded once per cached key (and forgotten with it).
  */
-const steadyAnswers = new WeakMap<KeyRecord, Partial<Record<Verdict, VerifyKeyResponse>>>();
+const steadyAnswers = new WeakMap<VerifiableKey, Partial<Record<Verdict, VerifyKeyResponse>>>();
 let notFoundAnswer: VerifyKeyResponse | undefined;
 
 export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse {
@@ -99,7 +101,12 @@ function buildResponse({ verdict, key, creditsRemaining, rateLimits }: VerifyRes
   return create(VerifyKeyResponseSchema, {
     valid: verdict === "valid",
     code: CODES[verdict],
-    ...(key && { keyId: key.id, ...keyIdentityToProto(key) }),
+    ...(key && {
+      keyId: key.record.id,
+      ...keyIdentityToProto(key.record),
+      permissions: key.permissions,
+      identity: key.identity ? identityToProto(key.identity) : undefined,
+    }),
     creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
     rateLimits: rateLimits.map((limit) =>
       create(RateLimitResultSchema, {

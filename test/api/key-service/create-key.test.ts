@@ -59,6 +59,7 @@ describe("CreateKey", () => {
       enabled: false,
       expiresAt: timestampFromMs(api.clock.now + 60_000),
     };
+    await api.rbac.createRole({ role: { name: "admin" } });
     const { key } = await api.keys.createKey({
       key: {
         ...scalars,

@@ -37,6 +37,7 @@ describe("VerifyKey verdicts", () => {
       scopes: ["read:users"],
       expiresAt: timestampFromMs(api.clock.now + 60_000),
     };
+    await api.rbac.createRole({ role: { name: "admin" } });
     const { key, secret } = await issue(api, { ...identity, description: "not for verifiers" });
     const result = await verify(api, secret);
     expect(result).toMatchObject({

@@ -1,0 +1,44 @@
+import { Code } from "@connectrpc/connect";
+import { newId } from "../domain/ids.js";
+import type { JsonObject } from "../domain/key.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/store.js";
+import { failureCode } from "./interceptors.js";
+
+export interface AuditEntry {
+  workspaceId: string;
+  actor: string;
+  action: string;
+  targetIds: string[];
+  summary: JsonObject;
+  peerAddress: string;
+  userAgent: string;
+  outcome: string;
+}
+
+/**
+ * Appends audit events. A mutation that happened is not undone when its event cannot be written:
+ * the failure is logged as an error for the operator, and the caller gets the mutation's result.
+ */
+export class AuditLog {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  async record(entry: AuditEntry) {
+    const at = this.now();
+    try {
+      await this.store.appendAuditEvent({ ...entry, id: newId("evt", at), at: new Date(at) });
+    } catch (error) {
+      this.log.error("writing an audit event failed", { action: entry.action, workspaceId: entry.workspaceId, error: String(error) });
+    }
+  }
+}
+
+/** `ok`, or the gRPC code a failure answers with, in snake case (`permission_denied`). */
+export function outcomeOf(error?: unknown): string {
+  if (error === undefined) return "ok";
+  return Code[failureCode(error)].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}

@@ -1,0 +1,31 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ListAuditEventsRequest, ListAuditEventsResponseSchema } from "../../../gen/latchkey/v1/audit_pb.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { checkLength } from "../../domain/validate.js";
+import { auditEventToProto, toDate } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { fetchPage, pageRequest } from "../pagination.js";
+
+export const listAuditEvents =
+  ({ store }: ServiceDeps) =>
+  async (request: ListAuditEventsRequest, call: Call): Promise<MessageInitShape<typeof ListAuditEventsResponseSchema>> => {
+    for (const [field, value] of Object.entries({ actor: request.actor, action: request.action, target_id: request.targetId })) {
+      checkLength(field, value, 256);
+    }
+    const from = toDate(request.startTime) ?? undefined;
+    const to = toDate(request.endTime) ?? undefined;
+    if (from && to && from >= to) throw invalidArgument("end_time", "must be after start_time");
+    const filter = {
+      workspaceId: call.caller.workspaceId,
+      actor: request.actor || undefined,
+      action: request.action || undefined,
+      targetId: request.targetId || undefined,
+      from,
+      to,
+    };
+    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "evt"), (page) =>
+      store.listAuditEvents(filter, page),
+    );
+    return { events: items.map(auditEventToProto), nextPageToken };
+  };

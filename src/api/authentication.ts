@@ -1,0 +1,72 @@
+import { timingSafeEqual } from "node:crypto";
+import { ADMIN_ACTOR, type Caller, callerOf, MANAGEMENT_PERMISSIONS, rootKeyUsable } from "../domain/access.js";
+import { unauthenticated } from "../domain/errors.js";
+import { digestSecret, isWellFormedSecret } from "../domain/secret.js";
+import type { Store } from "../store/store.js";
+
+/** Root keys are looked up again after this long, so a revocation on another instance holds within it. */
+export const ROOT_KEY_CACHE_MS = 1000;
+const MAX_CACHED_ROOT_KEYS = 10_000;
+
+const BEARER = /^Bearer\s+(\S+)$/i;
+const MISSING = "missing or malformed Authorization header. Send Bearer and a root key";
+const REFUSED = "the root key is unknown or revoked or expired";
+
+/**
+ * Turns an Authorization header into a Caller. Root keys are found by digest and remembered for
+ * ROOT_KEY_CACHE_MS, so a busy caller costs one hash and one map lookup per call. Only root keys
+ * are looked up: an ordinary key's digest is never in the root key table.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, { caller: Caller | null; until: number }>();
+  private readonly adminDigest: Buffer | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+    adminToken: string | undefined,
+  ) {
+    this.adminDigest = adminToken ? Buffer.from(digestSecret(adminToken), "hex") : undefined;
+  }
+
+  /** The calling root key, without a promise when it is cached. */
+  rootKey(header: string | null): Caller | Promise<Caller> {
+    const secret = header && BEARER.exec(header)?.[1];
+    if (!secret || !isWellFormedSecret(secret)) throw unauthenticated(MISSING);
+    const digest = digestSecret(secret);
+    const cached = this.cache.get(digest);
+    if (cached && cached.until > this.now()) return accepted(cached.caller);
+    return this.load(digest).then(accepted);
+  }
+
+  /** The operator, holding the deployment's ADMIN_TOKEN, compared in constant time. */
+  admin(header: string | null): Caller {
+    const token = header && BEARER.exec(header)?.[1];
+    if (!token) throw unauthenticated(MISSING);
+    if (!this.adminDigest || !timingSafeEqual(Buffer.from(digestSecret(token), "hex"), this.adminDigest)) {
+      throw unauthenticated("this call needs the deployment's ADMIN_TOKEN");
+    }
+    return { actor: ADMIN_ACTOR, workspaceId: "", permissions: new Set(MANAGEMENT_PERMISSIONS), keyspaceIds: undefined };
+  }
+
+  /** Drops a root key this instance changed, so its next call sees the change at once. */
+  forget(hash: string) {
+    this.cache.delete(hash);
+  }
+
+  private async load(digest: string): Promise<Caller | null> {
+    const rootKey = await this.store.rootKeys.find({ hash: digest });
+    const now = this.now();
+    const caller = rootKey && rootKeyUsable(rootKey, now) ? callerOf(rootKey) : null;
+    const expiresAt = rootKey?.expiresAt?.getTime();
+    const until = Math.min(now + ROOT_KEY_CACHE_MS, expiresAt ?? Infinity);
+    if (this.cache.size >= MAX_CACHED_ROOT_KEYS) this.cache.clear();
+    this.cache.set(digest, { caller, until });
+    return caller;
+  }
+}
+
+function accepted(caller: Caller | null): Caller {
+  if (!caller) throw unauthenticated(REFUSED);
+  return caller;
+}

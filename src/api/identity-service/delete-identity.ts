@@ -1,0 +1,25 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DeleteIdentityRequest, DeleteIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
+import { failedPrecondition, notFound } from "../../domain/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { requireId } from "../requests.js";
+
+/** Keys are matched to identities by external id, so a forced delete leaves the keys whole: they just stop sharing limits. */
+export const deleteIdentity =
+  ({ store, changes }: ServiceDeps) =>
+  async (request: DeleteIdentityRequest, call: Call): Promise<MessageInitShape<typeof DeleteIdentityResponseSchema>> => {
+    const id = requireId("idt", request.id, "id");
+    call.targets.push(id);
+    call.summary = { force: request.force };
+    const workspaceId = call.caller.workspaceId;
+    const identity = await store.identities.find({ id, workspaceId });
+    if (!identity) throw notFound("identity", id);
+    if (!request.force) {
+      const keys = await store.countLiveKeysOfIdentity(workspaceId, identity.externalId);
+      if (keys > 0) throw failedPrecondition(`identity ${id} still has ${keys} keys. Delete them first or set force`);
+    }
+    if (!(await store.identities.delete({ id, workspaceId }))) throw notFound("identity", id);
+    await changes.publish({ workspaceId, externalId: identity.externalId });
+    return {};
+  };

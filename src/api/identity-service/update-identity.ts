@@ -1,0 +1,26 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { UpdateIdentityRequest, UpdateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
+import { notFound } from "../../domain/errors.js";
+import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
+import { identitySettingsFromProto, identityToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
+
+/** Keys of the identity see the new meta and limits on their next verification, on every instance within a second. */
+export const updateIdentity =
+  ({ store, now, changes: feed }: ServiceDeps) =>
+  async (request: UpdateIdentityRequest, call: Call): Promise<MessageInitShape<typeof UpdateIdentityResponseSchema>> => {
+    const input = requireMessage(request.identity, "identity");
+    const id = requireId("idt", input.id, "identity.id");
+    const fields = maskedFields(request.updateMask, IDENTITY_SETTING_FIELDS);
+    const changes = pick(identitySettingsFromProto(input), fields);
+    validateIdentitySettings(changes);
+    call.targets.push(id);
+    call.summary = { fields: request.updateMask!.paths };
+    const workspaceId = call.caller.workspaceId;
+    const updated = await store.identities.update({ id, workspaceId }, { ...changes, updatedAt: new Date(now()) });
+    if (!updated) throw notFound("identity", id);
+    await feed.publish({ workspaceId, externalId: updated.externalId });
+    return { identity: identityToProto(updated) };
+  };

@@ -1,0 +1,33 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CreateRoleRequest, CreateRoleResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
+import { newId } from "../../domain/ids.js";
+import { validateRole } from "../../domain/rbac.js";
+import { unique } from "../../domain/validate.js";
+import { roleToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { registerPermissions } from "../references.js";
+import { requireMessage } from "../requests.js";
+
+export const createRole =
+  ({ store, now, random }: ServiceDeps) =>
+  async (request: CreateRoleRequest, call: Call): Promise<MessageInitShape<typeof CreateRoleResponseSchema>> => {
+    const input = requireMessage(request.role, "role");
+    validateRole(input);
+    const at = now();
+    const workspaceId = call.caller.workspaceId;
+    const role = {
+      id: newId("role", at, random),
+      workspaceId,
+      name: input.name,
+      description: input.description,
+      permissions: unique(input.permissions),
+      createdAt: new Date(at),
+      updatedAt: new Date(at),
+    };
+    call.targets.push(role.id);
+    call.summary = { name: role.name, permissions: role.permissions };
+    await registerPermissions(store, workspaceId, role.permissions, at, random);
+    await store.roles.insert(role);
+    return { role: roleToProto(role) };
+  };

@@ -1,0 +1,25 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DeletePermissionRequest, DeletePermissionResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
+import { notFound } from "../../domain/errors.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { requireId } from "../requests.js";
+
+/**
+ * Takes the permission from roles and keys first and deletes it after: a failure in between
+ * leaves a permission nobody holds, which deleting again finishes.
+ */
+export const deletePermission =
+  ({ store, now, changes }: ServiceDeps) =>
+  async (request: DeletePermissionRequest, call: Call): Promise<MessageInitShape<typeof DeletePermissionResponseSchema>> => {
+    const id = requireId("perm", request.id, "id");
+    call.targets.push(id);
+    const workspaceId = call.caller.workspaceId;
+    const permission = await store.permissions.find({ id, workspaceId });
+    if (!permission) throw notFound("permission", id);
+    call.summary = { name: permission.name };
+    await store.removeGrantEverywhere(workspaceId, "permissions", permission.name, new Date(now()));
+    await changes.publish({ workspaceId });
+    if (!(await store.permissions.delete({ id, workspaceId }))) throw notFound("permission", id);
+    return {};
+  };

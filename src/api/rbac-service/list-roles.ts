@@ -1,0 +1,15 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ListRolesRequest, ListRolesResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
+import { roleToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { fetchPage, pageRequest } from "../pagination.js";
+
+export const listRoles =
+  ({ store }: ServiceDeps) =>
+  async (request: ListRolesRequest, call: Call): Promise<MessageInitShape<typeof ListRolesResponseSchema>> => {
+    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "role"), (page) =>
+      store.roles.list({ workspaceId: call.caller.workspaceId }, page),
+    );
+    return { roles: items.map(roleToProto), nextPageToken };
+  };

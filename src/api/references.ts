@@ -1,0 +1,42 @@
+import { DomainError } from "../domain/errors.js";
+import { newId } from "../domain/ids.js";
+import type { RandomSource } from "../domain/base58.js";
+import type { Store } from "../store/store.js";
+
+/** What keys and roles refer to by name: roles that must exist, permissions registered on first use, identities. */
+
+/** Every role named must exist in the workspace. */
+export async function requireRoles(store: Store, workspaceId: string, names: readonly string[], field: string) {
+  if (names.length === 0) return;
+  const roles = await store.roles.list({ workspaceId, name: [...new Set(names)] }, { limit: names.length });
+  const found = new Set(roles.map((role) => role.name));
+  const missing = names.findIndex((name) => !found.has(name));
+  if (missing !== -1) throw new DomainError("not_found", `${field}[${missing}] names no role of this workspace`);
+}
+
+/** Adds the permissions the workspace does not know yet to its list; safe to race. */
+export async function registerPermissions(store: Store, workspaceId: string, names: readonly string[], at: number, random?: RandomSource) {
+  if (names.length === 0) return;
+  const createdAt = new Date(at);
+  await store.permissions.insertMissing(
+    names.map((name) => ({ id: newId("perm", at, random), workspaceId, name, description: "", createdAt })),
+  );
+}
+
+/** Creates the identity with this external id unless the workspace has it already; safe to race. */
+export async function ensureIdentity(store: Store, workspaceId: string, externalId: string, at: number, random?: RandomSource) {
+  const createdAt = new Date(at);
+  try {
+    await store.identities.insert({
+      id: newId("idt", at, random),
+      workspaceId,
+      externalId,
+      meta: null,
+      rateLimits: [],
+      createdAt,
+      updatedAt: createdAt,
+    });
+  } catch (error) {
+    if (!(error instanceof DomainError && error.kind === "already_exists")) throw error;
+  }
+}

@@ -1,0 +1,32 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CreateRootKeyRequest, CreateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
+import { checkGrant, validateRootKeyName } from "../../domain/access.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { rootKeyToProto, toDate } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { loadKeyspace, requireId, requireMessage } from "../requests.js";
+import { issueRootKey } from "./issue-root-key.js";
+
+/** Never grants more than the caller holds; narrowing names keyspaces of the caller's workspace only. */
+export const createRootKey =
+  (deps: ServiceDeps) =>
+  async (request: CreateRootKeyRequest, call: Call): Promise<MessageInitShape<typeof CreateRootKeyResponseSchema>> => {
+    const input = requireMessage(request.rootKey, "root_key");
+    validateRootKeyName(input.name);
+    input.keyspaceIds.forEach((id, i) => requireId("ks", id, `root_key.keyspace_ids[${i}]`));
+    const expiresAt = toDate(input.expiresAt);
+    if (expiresAt && expiresAt.getTime() <= deps.now()) throw invalidArgument("root_key.expires_at", "must be in the future");
+    const grant = checkGrant(call.caller, { permissions: input.permissions, keyspaceIds: input.keyspaceIds });
+    for (const id of grant.keyspaceIds) await loadKeyspace(deps.store, call, id);
+    const { rootKey, secret } = await issueRootKey(deps, {
+      workspaceId: call.caller.workspaceId,
+      name: input.name,
+      ...grant,
+      createdBy: call.caller.actor,
+      expiresAt,
+    });
+    call.targets.push(rootKey.id);
+    call.summary = { name: rootKey.name, permissions: rootKey.permissions, keyspaceIds: rootKey.keyspaceIds };
+    return { rootKey: rootKeyToProto(rootKey), secret };
+  };

@@ -1,0 +1,35 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CreateWorkspaceRequest, CreateWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
+import { MANAGEMENT_PERMISSIONS, validateRootKeyName } from "../../domain/access.js";
+import { newId } from "../../domain/ids.js";
+import { validateWorkspaceName } from "../../domain/workspace.js";
+import { rootKeyToProto, workspaceToProto } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import type { Call } from "../guard.js";
+import { requireMessage } from "../requests.js";
+import { issueRootKey } from "../root-key-service/issue-root-key.js";
+
+/** The operator's bootstrap: a new tenant and its first root key, which holds every permission. */
+export const createWorkspace =
+  (deps: ServiceDeps) =>
+  async (request: CreateWorkspaceRequest, call: Call): Promise<MessageInitShape<typeof CreateWorkspaceResponseSchema>> => {
+    const name = requireMessage(request.workspace, "workspace").name;
+    validateWorkspaceName(name);
+    const rootKeyName = request.rootKeyName || "bootstrap";
+    validateRootKeyName(rootKeyName, "root_key_name");
+    const at = deps.now();
+    const workspace = { id: newId("ws", at, deps.random), name, createdAt: new Date(at), updatedAt: new Date(at) };
+    await deps.store.workspaces.insert(workspace);
+    const { rootKey, secret } = await issueRootKey(deps, {
+      workspaceId: workspace.id,
+      name: rootKeyName,
+      permissions: [...MANAGEMENT_PERMISSIONS],
+      keyspaceIds: [],
+      createdBy: call.caller.actor,
+      expiresAt: null,
+    });
+    call.workspaceId = workspace.id;
+    call.targets.push(workspace.id, rootKey.id);
+    call.summary = { name, rootKeyName };
+    return { workspace: workspaceToProto(workspace), rootKey: rootKeyToProto(rootKey), rootKeySecret: secret };
+  };
