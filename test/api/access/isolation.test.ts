@@ -1,0 +1,91 @@
+import { Code } from "@connectrpc/connect";
+import { beforeEach, describe, expect, it } from "vitest";
+import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
+import { API_SERVICES } from "../../../src/server.js";
+import { expectCode, testApi, type TestApi } from "../../support/api.js";
+import { buildWorld, type World } from "../../support/world.js";
+import { RPC_CASES } from "./rpc-cases.js";
+
+/** Workspace A's root key, holding every permission, aims every RPC at workspace B's records. */
+let api: TestApi;
+let a: World;
+let b: World;
+beforeEach(async () => {
+  api = testApi();
+  a = await buildWorld(api, await api.workspace(), "a");
+  b = await buildWorld(api, await api.newWorkspace("b"), "b");
+});
+
+/** Everything of B that anyone can read back: ids, names and secrets. */
+const secretsAndIds = (world: World) => [
+  world.workspaceId,
+  world.keyspaceId,
+  world.keyId,
+  world.keySecret,
+  world.identityId,
+  world.roleId,
+  world.permissionId,
+  world.rootKeyId,
+  world.rootKeyId,
+  world.secret,
+];
+
+const stringify = (value: unknown) => JSON.stringify(value, (_, field) => (typeof field === "bigint" ? String(field) : field));
+
+async function snapshot(world: World) {
+  const c = world.clients;
+  return stringify([
+    await c.workspaces.getWorkspace({}),
+    await c.keyspaces.listKeyspaces({}),
+    await c.keys.listKeys({ keyspaceId: world.keyspaceId }),
+    await c.identities.listIdentities({}),
+    await c.rbac.listRoles({}),
+    await c.rbac.listPermissions({}),
+    await c.rootKeys.listRootKeys({}),
+    await c.verify.verifyKey({ key: world.keySecret, permissionQuery: `${world.permissionName.split(".")[0]}.read` }),
+  ]);
+}
+
+describe("workspace isolation", () => {
+  it("covers every RPC a root key can call", () => {
+    const rpcs = API_SERVICES.flatMap((service) => service.methods.map((method) => `${service.name}/${method.name}`));
+    const covered = RPC_CASES.map((rpcCase) => rpcCase.rpc);
+    expect(rpcs.filter((rpc) => !covered.includes(rpc))).toEqual(["WorkspaceService/CreateWorkspace"]);
+  });
+
+  it.each(RPC_CASES)("$rpc: another workspace's records are not there ($isolation)", async ({ call, isolation }) => {
+    const before = await snapshot(b);
+    if (isolation === "not_found") {
+      const error = await expectCode(call(a.clients, b), Code.NotFound);
+      for (const hidden of [b.keySecret, b.secret, b.roleName, b.permissionName]) expect(error.rawMessage).not.toContain(hidden);
+    } else {
+      const response = await call(a.clients, b);
+      if (isolation === "verdict") expect(response).toEqual({ code: VerifyCode.NOT_FOUND });
+      const text = stringify(response);
+      for (const hidden of secretsAndIds(b)) expect(text).not.toContain(hidden);
+    }
+    expect(await snapshot(b)).toBe(before);
+  });
+
+  it("answers another workspace's id exactly as an id that does not exist", async () => {
+    const missing = b.keyId.slice(0, -1) + (b.keyId.endsWith("z") ? "y" : "z");
+    const foreign = await expectCode(a.clients.keys.getKey({ id: b.keyId }), Code.NotFound);
+    const absent = await expectCode(a.clients.keys.getKey({ id: missing }), Code.NotFound);
+    expect(foreign.rawMessage.replace(b.keyId, "ID")).toBe(absent.rawMessage.replace(missing, "ID"));
+  });
+
+  it("lets both workspaces use the same names and external ids", async () => {
+    await a.clients.identities.createIdentity({ identity: { externalId: b.externalId } });
+    await a.clients.rbac.createRole({ role: { name: b.roleName } });
+    await a.clients.rbac.createPermission({ permission: { name: b.permissionName } });
+    expect((await a.clients.identities.getIdentity({ externalId: b.externalId })).identity!.id).not.toBe(b.identityId);
+  });
+
+  it("will not narrow a new root key to another workspace's keyspace, nor give a key another workspace's role", async () => {
+    await expectCode(
+      a.clients.rootKeys.createRootKey({ rootKey: { name: "x", permissions: ["key.read"], keyspaceIds: [b.keyspaceId] } }),
+      Code.NotFound,
+    );
+    await expectCode(a.clients.keys.addKeyRoles({ keyId: a.keyId, names: [b.roleName] }), Code.NotFound, "names[0] names no role of this workspace");
+  });
+});

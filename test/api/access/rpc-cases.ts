@@ -1,0 +1,127 @@
+import type { ManagementPermission } from "../../../src/domain/access.js";
+import type { Clients } from "../../support/api.js";
+import type { World } from "../../support/world.js";
+
+/**
+ * What a root key of another workspace gets when it names this world's records:
+ * - not_found: the call fails with NOT_FOUND, exactly as for an id that does not exist;
+ * - own: the call succeeds, on the caller's own workspace, and shows nothing of this world;
+ * - verdict: the call resolves to `{ code }`, a verification's verdict, which is VERIFY_CODE_NOT_FOUND.
+ */
+export type Isolation = "not_found" | "own" | "verdict";
+
+export interface RpcCase {
+  /** `Service/Method`, as the API names it. */
+  rpc: string;
+  permission: ManagementPermission;
+  isolation: Isolation;
+  /** Calls the RPC with `as`'s credentials on `world`'s records; must succeed when `as` may. */
+  call(as: Clients, world: World): Promise<unknown>;
+}
+
+/** Every RPC a root key can call, with a request that succeeds against the world it names. */
+export const RPC_CASES: RpcCase[] = [
+  { rpc: "WorkspaceService/GetWorkspace", permission: "workspace.read", isolation: "own", call: (c) => c.workspaces.getWorkspace({}) },
+  {
+    rpc: "WorkspaceService/UpdateWorkspace",
+    permission: "workspace.update",
+    isolation: "own",
+    call: (c) => c.workspaces.updateWorkspace({ workspace: { name: "renamed" }, updateMask: { paths: ["name"] } }),
+  },
+  {
+    rpc: "RootKeyService/CreateRootKey",
+    permission: "root_key.manage",
+    isolation: "own",
+    call: (c) => c.rootKeys.createRootKey({ rootKey: { name: "more", permissions: ["root_key.manage"] } }),
+  },
+  { rpc: "RootKeyService/ListRootKeys", permission: "root_key.manage", isolation: "own", call: (c) => c.rootKeys.listRootKeys({}) },
+  { rpc: "RootKeyService/RevokeRootKey", permission: "root_key.manage", isolation: "not_found", call: (c, w) => c.rootKeys.revokeRootKey({ id: w.rootKeyId }) },
+  { rpc: "RootKeyService/RotateRootKey", permission: "root_key.manage", isolation: "not_found", call: (c, w) => c.rootKeys.rotateRootKey({ id: w.rootKeyId }) },
+  {
+    rpc: "KeyspaceService/CreateKeyspace",
+    permission: "keyspace.create",
+    isolation: "own",
+    call: (c) => c.keyspaces.createKeyspace({ keyspace: { name: "another" } }),
+  },
+  { rpc: "KeyspaceService/GetKeyspace", permission: "keyspace.read", isolation: "not_found", call: (c, w) => c.keyspaces.getKeyspace({ id: w.keyspaceId }) },
+  { rpc: "KeyspaceService/ListKeyspaces", permission: "keyspace.read", isolation: "own", call: (c) => c.keyspaces.listKeyspaces({}) },
+  {
+    rpc: "KeyspaceService/UpdateKeyspace",
+    permission: "keyspace.update",
+    isolation: "not_found",
+    call: (c, w) => c.keyspaces.updateKeyspace({ keyspace: { id: w.keyspaceId, name: "renamed" }, updateMask: { paths: ["name"] } }),
+  },
+  {
+    rpc: "KeyspaceService/DeleteKeyspace",
+    permission: "keyspace.delete",
+    isolation: "not_found",
+    call: (c, w) => c.keyspaces.deleteKeyspace({ id: w.keyspaceId, force: true }),
+  },
+  { rpc: "KeyService/CreateKey", permission: "key.create", isolation: "not_found", call: (c, w) => c.keys.createKey({ key: { keyspaceId: w.keyspaceId } }) },
+  { rpc: "KeyService/GetKey", permission: "key.read", isolation: "not_found", call: (c, w) => c.keys.getKey({ id: w.keyId }) },
+  { rpc: "KeyService/ListKeys", permission: "key.read", isolation: "not_found", call: (c, w) => c.keys.listKeys({ keyspaceId: w.keyspaceId }) },
+  {
+    rpc: "KeyService/UpdateKey",
+    permission: "key.update",
+    isolation: "not_found",
+    call: (c, w) => c.keys.updateKey({ key: { id: w.keyId, name: "renamed" }, updateMask: { paths: ["name"] } }),
+  },
+  { rpc: "KeyService/RevokeKey", permission: "key.delete", isolation: "not_found", call: (c, w) => c.keys.revokeKey({ id: w.keyId }) },
+  { rpc: "KeyService/DeleteKey", permission: "key.delete", isolation: "not_found", call: (c, w) => c.keys.deleteKey({ id: w.keyId }) },
+  { rpc: "KeyService/AddKeyRoles", permission: "key.update", isolation: "not_found", call: (c, w) => c.keys.addKeyRoles({ keyId: w.keyId, names: [w.roleName] }) },
+  { rpc: "KeyService/RemoveKeyRoles", permission: "key.update", isolation: "not_found", call: (c, w) => c.keys.removeKeyRoles({ keyId: w.keyId, names: [w.roleName] }) },
+  { rpc: "KeyService/SetKeyRoles", permission: "key.update", isolation: "not_found", call: (c, w) => c.keys.setKeyRoles({ keyId: w.keyId, names: [] }) },
+  { rpc: "KeyService/AddKeyPermissions", permission: "key.update", isolation: "not_found", call: (c, w) => c.keys.addKeyPermissions({ keyId: w.keyId, names: ["x.y"] }) },
+  {
+    rpc: "KeyService/RemoveKeyPermissions",
+    permission: "key.update",
+    isolation: "not_found",
+    call: (c, w) => c.keys.removeKeyPermissions({ keyId: w.keyId, names: [w.permissionName] }),
+  },
+  { rpc: "KeyService/SetKeyPermissions", permission: "key.update", isolation: "not_found", call: (c, w) => c.keys.setKeyPermissions({ keyId: w.keyId, names: ["x.y"] }) },
+  {
+    rpc: "VerifyService/VerifyKey",
+    permission: "key.verify",
+    isolation: "verdict",
+    call: async (c, w) => ({ code: (await c.verify.verifyKey({ key: w.keySecret })).code }),
+  },
+  {
+    rpc: "VerifyService/VerifyKeys",
+    permission: "key.verify",
+    isolation: "verdict",
+    call: async (c, w) => ({ code: (await c.verify.verifyKeys({ requests: [{ key: w.keySecret }] })).results[0]!.code }),
+  },
+  {
+    rpc: "IdentityService/CreateIdentity",
+    permission: "identity.create",
+    isolation: "own",
+    call: (c, w) => c.identities.createIdentity({ identity: { externalId: `${w.externalId}-2` } }),
+  },
+  { rpc: "IdentityService/GetIdentity", permission: "identity.read", isolation: "not_found", call: (c, w) => c.identities.getIdentity({ id: w.identityId }) },
+  { rpc: "IdentityService/ListIdentities", permission: "identity.read", isolation: "own", call: (c) => c.identities.listIdentities({}) },
+  {
+    rpc: "IdentityService/UpdateIdentity",
+    permission: "identity.update",
+    isolation: "not_found",
+    call: (c, w) => c.identities.updateIdentity({ identity: { id: w.identityId }, updateMask: { paths: ["meta"] } }),
+  },
+  {
+    rpc: "IdentityService/DeleteIdentity",
+    permission: "identity.delete",
+    isolation: "not_found",
+    call: (c, w) => c.identities.deleteIdentity({ id: w.identityId, force: true }),
+  },
+  { rpc: "RbacService/CreatePermission", permission: "rbac.manage", isolation: "own", call: (c) => c.rbac.createPermission({ permission: { name: "new.permission" } }) },
+  { rpc: "RbacService/ListPermissions", permission: "rbac.read", isolation: "own", call: (c) => c.rbac.listPermissions({}) },
+  { rpc: "RbacService/DeletePermission", permission: "rbac.manage", isolation: "not_found", call: (c, w) => c.rbac.deletePermission({ id: w.permissionId }) },
+  { rpc: "RbacService/CreateRole", permission: "rbac.manage", isolation: "own", call: (c) => c.rbac.createRole({ role: { name: "new-role" } }) },
+  { rpc: "RbacService/ListRoles", permission: "rbac.read", isolation: "own", call: (c) => c.rbac.listRoles({}) },
+  {
+    rpc: "RbacService/UpdateRole",
+    permission: "rbac.manage",
+    isolation: "not_found",
+    call: (c, w) => c.rbac.updateRole({ role: { id: w.roleId, permissions: ["x.y"] }, updateMask: { paths: ["permissions"] } }),
+  },
+  { rpc: "RbacService/DeleteRole", permission: "rbac.manage", isolation: "not_found", call: (c, w) => c.rbac.deleteRole({ id: w.roleId }) },
+  { rpc: "AuditService/ListAuditEvents", permission: "audit.read", isolation: "own", call: (c) => c.audit.listAuditEvents({}) },
+];
