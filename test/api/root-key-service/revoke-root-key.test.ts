@@ -1,0 +1,28 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { newId } from "../../../src/domain/ids.js";
+import { expectCode, testApi } from "../../support/api.js";
+
+describe("ListRootKeys and RevokeRootKey", () => {
+  it("OK: lists the workspace's root keys, revoked ones included, page by page", async () => {
+    const api = testApi();
+    const { rootKeyId } = await api.workspace();
+    const { rootKey } = await api.rootKeys.createRootKey({ rootKey: { name: "temp", permissions: ["key.read"] } });
+    const { rootKey: revoked } = await api.rootKeys.revokeRootKey({ id: rootKey!.id });
+    expect(revoked!.revokedAt).toBeDefined();
+    const first = await api.rootKeys.listRootKeys({ pageSize: 1 });
+    expect(first.rootKeys.map((key) => key.id)).toEqual([rootKeyId]);
+    const second = await api.rootKeys.listRootKeys({ pageSize: 1, pageToken: first.nextPageToken });
+    expect(second).toMatchObject({ rootKeys: [{ id: rootKey!.id, name: "temp" }], nextPageToken: "" });
+  });
+
+  it("FAILED_PRECONDITION: revoking twice; NOT_FOUND: no such root key; INVALID_ARGUMENT: not a root key id", async () => {
+    const api = testApi();
+    const { rootKey } = await api.rootKeys.createRootKey({ rootKey: { name: "temp", permissions: ["key.read"] } });
+    await api.rootKeys.revokeRootKey({ id: rootKey!.id });
+    await expectCode(api.rootKeys.revokeRootKey({ id: rootKey!.id }), Code.FailedPrecondition, `root key ${rootKey!.id} is revoked already`);
+    const missing = newId("rk", Date.now());
+    await expectCode(api.rootKeys.revokeRootKey({ id: missing }), Code.NotFound, `root key ${missing} not found`);
+    await expectCode(api.rootKeys.revokeRootKey({ id: "key_1" }), Code.InvalidArgument, "id is not a root key id");
+  });
+});

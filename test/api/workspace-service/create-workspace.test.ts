@@ -1,0 +1,29 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { MANAGEMENT_PERMISSIONS } from "../../../src/domain/access.js";
+import { digestSecret } from "../../../src/domain/secret.js";
+import { bearer, TEST_ADMIN_TOKEN } from "../../support/auth.js";
+import { expectCode, testApi } from "../../support/api.js";
+
+describe("CreateWorkspace", () => {
+  it("OK: makes a workspace and its first root key, holding every permission, shown once", async () => {
+    const api = testApi();
+    const admin = api.withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
+    const created = await admin.createWorkspace({ workspace: { name: "Acme" }, rootKeyName: "first" });
+    expect(created.workspace).toMatchObject({ name: "Acme" });
+    expect(created.workspace!.id).toMatch(/^ws_/);
+    expect(created.rootKey).toMatchObject({ name: "first", permissions: [...MANAGEMENT_PERMISSIONS], createdBy: "admin", keyspaceIds: [] });
+    expect(created.rootKeySecret).toMatch(/^root_/);
+    expect(created.rootKeySecret.startsWith(created.rootKey!.start)).toBe(true);
+    const stored = await api.store.rootKeys.find({ id: created.rootKey!.id });
+    expect(stored!.hash).toBe(digestSecret(created.rootKeySecret));
+    expect(JSON.stringify(stored)).not.toContain(created.rootKeySecret);
+    expect((await api.as(created.rootKeySecret).workspaces.getWorkspace({})).workspace!.id).toBe(created.workspace!.id);
+  });
+
+  it("INVALID_ARGUMENT: no workspace, or no name", async () => {
+    const admin = testApi().withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
+    await expectCode(admin.createWorkspace({}), Code.InvalidArgument, "workspace must be set");
+    await expectCode(admin.createWorkspace({ workspace: { name: " " } }), Code.InvalidArgument, "workspace.name must be 1 to 128 characters");
+  });
+});
