@@ -112,3 +112,6 @@ export async function expectCode(call: Promise<unknown>, code: Code, messageStar
   if (messageStart !== undefined) expect(connectError.rawMessage.startsWith(messageStart), connectError.rawMessage).toBe(true);
   return connectError;
 }
+
+/** JSON of anything a client returned, int64 fields included. */
+export const stringify = (value: unknown) => JSON.stringify(value, (_, field) => (typeof field === "bigint" ? String(field) : field));

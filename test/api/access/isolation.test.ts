@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { beforeEach, describe, expect, it } from "vitest";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
 import { API_SERVICES } from "../../../src/server.js";
-import { expectCode, testApi, type TestApi } from "../../support/api.js";
+import { expectCode, stringify, testApi, type TestApi } from "../../support/api.js";
 import { buildWorld, type World } from "../../support/world.js";
 import { RPC_CASES } from "./rpc-cases.js";
 
@@ -29,8 +29,6 @@ const secretsAndIds = (world: World) => [
   world.rootKeyId,
   world.secret,
 ];
-
-const stringify = (value: unknown) => JSON.stringify(value, (_, field) => (typeof field === "bigint" ? String(field) : field));
 
 async function snapshot(world: World) {
   const c = world.clients;
