@@ -1,11 +1,13 @@
-import { Code, createClient, type Transport } from "@connectrpc/connect";
+import { Code, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus, Health } from "../../gen/health/v1/health_pb.js";
+import { AuditService } from "../../gen/latchkey/v1/audit_pb.js";
 import { KeyService, KeyStatus } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { expectCode } from "../support/api.js";
+import { bearer } from "../support/auth.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
@@ -14,16 +16,39 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const transports: [string, () => Transport][] = [
-  ["gRPC over HTTP/2", () => createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] })],
-  ["gRPC on the native grpc-js port", () => createGrpcTransport({ baseUrl: server.grpcUrl, interceptors: [server.auth] })],
-  ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: server.url, interceptors: [server.auth], httpVersion: "2" })],
-  ["Connect binary over HTTP/2", () => createConnectTransport({ baseUrl: server.url, interceptors: [server.auth], httpVersion: "2" })],
-  ["Connect JSON over HTTP/1.1", () => createConnectTransport({ baseUrl: server.http1Url, interceptors: [server.auth], httpVersion: "1.1", useBinaryFormat: false })],
-  ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.http1Url, interceptors: [server.auth], httpVersion: "1.1" })],
+/** Each transport, sending the given interceptors (the server's root key unless told otherwise). */
+type TransportFor = (interceptors?: Interceptor[]) => Transport;
+const transports: [string, TransportFor][] = [
+  ["gRPC over HTTP/2", (interceptors = [server.auth]) => createGrpcTransport({ baseUrl: server.url, interceptors })],
+  ["gRPC on the native grpc-js port", (interceptors = [server.auth]) => createGrpcTransport({ baseUrl: server.grpcUrl, interceptors })],
+  ["gRPC-Web over HTTP/2", (interceptors = [server.auth]) => createGrpcWebTransport({ baseUrl: server.url, interceptors, httpVersion: "2" })],
+  ["Connect binary over HTTP/2", (interceptors = [server.auth]) => createConnectTransport({ baseUrl: server.url, interceptors, httpVersion: "2" })],
+  [
+    "Connect JSON over HTTP/1.1",
+    (interceptors = [server.auth]) => createConnectTransport({ baseUrl: server.http1Url, interceptors, httpVersion: "1.1", useBinaryFormat: false }),
+  ],
+  ["gRPC-Web over HTTP/1.1", (interceptors = [server.auth]) => createGrpcWebTransport({ baseUrl: server.http1Url, interceptors, httpVersion: "1.1" })],
 ];
 
 describe.each(transports)("%s against MongoDB", (_, transport) => {
+  it("refuses API calls without a valid root key, and answers health without one", async () => {
+    for (const interceptors of [[], [bearer("not-a-root-key")]]) {
+      await expectCode(createClient(KeyspaceService, transport(interceptors)).listKeyspaces({}), Code.Unauthenticated);
+      await expectCode(createClient(VerifyService, transport(interceptors)).verifyKey({ key: "x" }), Code.Unauthenticated);
+    }
+    expect((await createClient(Health, transport([])).check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+
+  it("records the caller's address and user agent in the audit log", async () => {
+    const keyspaces = createClient(KeyspaceService, transport());
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "audited" } });
+    const audit = createClient(AuditService, transport());
+    const { events } = await audit.listAuditEvents({ targetId: keyspace!.id });
+    expect(events).toHaveLength(1);
+    expect(events[0]!.peerAddress).toMatch(/127\.0\.0\.1/);
+    expect(events[0]!.userAgent).not.toBe("");
+  });
+
   it("runs a key's whole life", async () => {
     const keyspaces = createClient(KeyspaceService, transport());
     const keys = createClient(KeyService, transport());

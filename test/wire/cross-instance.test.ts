@@ -1,11 +1,15 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IdentityService } from "../../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { RbacService } from "../../gen/latchkey/v1/rbac_pb.js";
+import { RootKeyService } from "../../gen/latchkey/v1/root_key_pb.js";
 import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import type { RandomSource } from "../../src/domain/base58.js";
 import { issueSecret } from "../../src/domain/secret.js";
+import { bearer } from "../support/auth.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /** Two instances on one MongoDB: a change made through one reaches the other's cache within a second. */
@@ -26,6 +30,9 @@ const clients = (server: TestServer) => {
     keyspaces: createClient(KeyspaceService, transport),
     keys: createClient(KeyService, transport),
     verify: createClient(VerifyService, transport),
+    rbac: createClient(RbacService, transport),
+    identities: createClient(IdentityService, transport),
+    rootKeys: createClient(RootKeyService, transport),
   };
 };
 
@@ -74,6 +81,41 @@ describe("cache invalidation across instances", () => {
     delays.push(await untilVerdict(orphaned.secret, VerifyCode.NOT_FOUND));
 
     for (const delay of delays) expect(delay).toBeLessThan(1000);
+  });
+
+  it("a role's new permissions, an identity's new limits and a root key's revocation reach the other instance within a second", async () => {
+    const a = clients(writer);
+    const b = clients(reader);
+    const { keyspace } = await a.keyspaces.createKeyspace({ keyspace: { name: "rbac" } });
+    const { role } = await a.rbac.createRole({ role: { name: "shared-reader", permissions: ["docs.read"] } });
+    await a.identities.createIdentity({ identity: { externalId: "org_shared" } });
+    const { secret } = await a.keys.createKey({ key: { keyspaceId: keyspace!.id, roles: ["shared-reader"], externalId: "org_shared" } });
+    expect((await b.verify.verifyKey({ key: secret, permissionQuery: "docs.write" })).code).toBe(VerifyCode.INSUFFICIENT_PERMISSIONS);
+    const delays: number[] = [];
+
+    await a.rbac.updateRole({ role: { id: role!.id, permissions: ["docs.read", "docs.write"] }, updateMask: { paths: ["permissions"] } });
+    delays.push(await untilVerdict(secret, VerifyCode.VALID, { permissionQuery: "docs.write" }));
+
+    const { identity } = await a.identities.getIdentity({ externalId: "org_shared" });
+    await a.identities.updateIdentity({
+      identity: { id: identity!.id, rateLimits: [{ name: "tiny", limit: 1n, durationMs: 60_000n, autoApply: true }] },
+      updateMask: { paths: ["rate_limits"] },
+    });
+    delays.push(await untilVerdict(secret, VerifyCode.RATE_LIMITED));
+
+    const { rootKey, secret: rootSecret } = await a.rootKeys.createRootKey({ rootKey: { name: "short-lived", permissions: ["keyspace.read"] } });
+    const viaReader = createClient(KeyspaceService, createGrpcTransport({ baseUrl: reader.url, interceptors: [bearer(rootSecret)] }));
+    await viaReader.listKeyspaces({});
+    await a.rootKeys.revokeRootKey({ id: rootKey!.id });
+    const started = Date.now();
+    while (await viaReader.listKeyspaces({}).then(() => true, () => false)) {
+      expect(Date.now() - started).toBeLessThan(1500);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    delays.push(Date.now() - started);
+
+    for (const delay of delays.slice(0, 2)) expect(delay).toBeLessThan(1000);
+    expect(delays[2]).toBeLessThanOrEqual(1000 + 100);
   });
 
   it("a key created on one instance verifies on the other, even after the other cached its digest as unknown", async () => {
