@@ -3,7 +3,7 @@ import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../log.js";
 import { encodingOf } from "./encoding.js";
-import { peerContextValues } from "./guard.js";
+import { peerContextValues, type SingleHeaderReader } from "./guard.js";
 import { logCall, toConnectError } from "./interceptors.js";
 
 /**
@@ -110,7 +110,7 @@ function handlerFor(
  * A handler context whose parts are made only when a handler asks for them: most calls never
  * look at their headers or signal, and building them on every call costs more than the call.
  */
-class LazyHandlerContext implements HandlerContext {
+class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   private header: Headers | undefined;
@@ -135,6 +135,11 @@ class LazyHandlerContext implements HandlerContext {
     return (this.header ??= new Headers(
       Object.entries(this.call.metadata.getMap()).map(([name, value]): [string, string] => [name, String(value)]),
     ));
+  }
+
+  requestHeaderValue(name: string) {
+    const value = this.call.metadata.get(name)[0];
+    return value === undefined ? null : String(value);
   }
 
   get responseHeader() {

@@ -6,6 +6,7 @@
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer, type AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,11 +20,13 @@ import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb.js";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema, VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
+import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { parsePermissionQuery } from "../../src/domain/permission-query.js";
 import { issueSecret } from "../../src/domain/secret.js";
+import { bearer } from "../support/auth.js";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -68,6 +71,9 @@ const grpcFrame = (message: Uint8Array) => {
   return frame;
 };
 
+/** The benchmark workspace's root key, sent with every request. */
+let rootKey = "";
+
 interface LoadResult {
   rps: number;
   p50: number;
@@ -77,6 +83,7 @@ interface LoadResult {
 
 /** Runs h2load against one procedure and reads its per-request log for percentiles. */
 function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape = { clients: CLIENTS, streams: STREAMS }): LoadResult {
+  // Every request carries the root key, the empty baselines too, so all send the same header bytes.
   const bodyFile = join(work, "body.bin");
   const logFile = join(work, "requests.log");
   writeFileSync(bodyFile, body);
@@ -90,7 +97,7 @@ function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape
     [
       "-c", String(shape.clients), "-m", String(shape.streams), "-t", "1",
       "-D", String(SECONDS), "--warm-up-time", "1",
-      "-d", bodyFile, ...headers, "--log-file", logFile, url,
+      "-d", bodyFile, ...headers, "-H", `authorization: Bearer ${rootKey}`, "--log-file", logFile, url,
     ],
     { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
@@ -131,7 +138,9 @@ async function main() {
   const verifyInProcess = await inProcessVerificationsPerSecond();
 
   const nativePort = await freePort();
+  const adminToken = randomBytes(32).toString("hex");
   const port = await startProcess(["src/main.ts"], {
+    ADMIN_TOKEN: adminToken,
     PORT: "0",
     HTTP1_PORT: "0",
     GRPC_PORT: String(nativePort),
@@ -142,7 +151,9 @@ async function main() {
   const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
   const router = `http://127.0.0.1:${port}`;
   const native = `http://127.0.0.1:${nativePort}`;
-  const transport = createGrpcTransport({ baseUrl: native });
+  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: native, interceptors: [bearer(adminToken)] }));
+  rootKey = (await admin.createWorkspace({ workspace: { name: "bench" } })).rootKeySecret;
+  const transport = createGrpcTransport({ baseUrl: native, interceptors: [bearer(rootKey)] });
   const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
   const keys = createClient(KeyService, transport);
   const secrets: string[] = [];

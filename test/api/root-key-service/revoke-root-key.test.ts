@@ -7,6 +7,7 @@ describe("ListRootKeys and RevokeRootKey", () => {
   it("OK: lists the workspace's root keys, revoked ones included, page by page", async () => {
     const api = testApi();
     const { rootKeyId } = await api.workspace();
+    api.clock.now += 1;
     const { rootKey } = await api.rootKeys.createRootKey({ rootKey: { name: "temp", permissions: ["key.read"] } });
     const { rootKey: revoked } = await api.rootKeys.revokeRootKey({ id: rootKey!.id });
     expect(revoked!.revokedAt).toBeDefined();
