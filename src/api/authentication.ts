@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { ADMIN_ACTOR, type Caller, callerOf, MANAGEMENT_PERMISSIONS, rootKeyUsable } from "../domain/access.js";
-import { unauthenticated } from "../domain/errors.js";
+import { DomainError, unauthenticated } from "../domain/errors.js";
 import { digestSecret, isWellFormedSecret } from "../domain/secret.js";
 import type { Store } from "../store/store.js";
 
@@ -12,13 +12,30 @@ const BEARER = /^Bearer\s+(\S+)$/i;
 const MISSING = "missing or malformed Authorization header. Send Bearer and a root key";
 const REFUSED = "the root key is unknown or revoked or expired";
 
+/** A root key that exists but no longer works: its workspace's audit log hears of every attempt to use it. */
+export class RefusedRootKey extends DomainError {
+  constructor(
+    readonly rootKeyId: string,
+    readonly workspaceId: string,
+  ) {
+    super("unauthenticated", REFUSED);
+  }
+}
+
+interface CachedRootKey {
+  caller: Caller | null;
+  /** Set when the digest belongs to a root key that is revoked or expired. */
+  refused?: { id: string; workspaceId: string };
+  until: number;
+}
+
 /**
  * Turns an Authorization header into a Caller. Root keys are found by digest and remembered for
  * ROOT_KEY_CACHE_MS, so a busy caller costs one hash and one map lookup per call. Only root keys
  * are looked up: an ordinary key's digest is never in the root key table.
  */
 export class Authenticator {
-  private readonly cache = new Map<string, { caller: Caller | null; until: number }>();
+  private readonly cache = new Map<string, CachedRootKey>();
   private readonly adminDigest: Buffer | undefined;
 
   constructor(
@@ -35,7 +52,7 @@ export class Authenticator {
     if (!secret || !isWellFormedSecret(secret)) throw unauthenticated(MISSING);
     const digest = digestSecret(secret);
     const cached = this.cache.get(digest);
-    if (cached && cached.until > this.now()) return accepted(cached.caller);
+    if (cached && cached.until > this.now()) return accepted(cached);
     return this.load(digest).then(accepted);
   }
 
@@ -54,19 +71,22 @@ export class Authenticator {
     this.cache.delete(hash);
   }
 
-  private async load(digest: string): Promise<Caller | null> {
+  private async load(digest: string): Promise<CachedRootKey> {
     const rootKey = await this.store.rootKeys.find({ hash: digest });
     const now = this.now();
-    const caller = rootKey && rootKeyUsable(rootKey, now) ? callerOf(rootKey) : null;
-    const expiresAt = rootKey?.expiresAt?.getTime();
-    const until = Math.min(now + ROOT_KEY_CACHE_MS, expiresAt ?? Infinity);
+    const usable = rootKey !== null && rootKeyUsable(rootKey, now);
+    const entry: CachedRootKey = {
+      caller: usable ? callerOf(rootKey) : null,
+      refused: rootKey && !usable ? { id: rootKey.id, workspaceId: rootKey.workspaceId } : undefined,
+      until: Math.min(now + ROOT_KEY_CACHE_MS, (usable && rootKey.expiresAt?.getTime()) || Infinity),
+    };
     if (this.cache.size >= MAX_CACHED_ROOT_KEYS) this.cache.clear();
-    this.cache.set(digest, { caller, until });
-    return caller;
+    this.cache.set(digest, entry);
+    return entry;
   }
 }
 
-function accepted(caller: Caller | null): Caller {
-  if (!caller) throw unauthenticated(REFUSED);
-  return caller;
+function accepted({ caller, refused }: CachedRootKey): Caller {
+  if (caller) return caller;
+  throw refused ? new RefusedRootKey(refused.id, refused.workspaceId) : unauthenticated(REFUSED);
 }

@@ -2,6 +2,7 @@ import { createContextKey, createContextValues, type HandlerContext } from "@con
 import { type Caller, type ManagementPermission, PermissionDenied } from "../domain/access.js";
 import type { JsonObject } from "../domain/key.js";
 import { outcomeOf } from "./audit-log.js";
+import { RefusedRootKey } from "./authentication.js";
 import type { ServiceDeps } from "./deps.js";
 
 /** The caller's network address, as the listener that took the call saw it. */
@@ -46,8 +47,21 @@ export function guarded<I, O>(deps: ServiceDeps, rule: Rule, handler: Handler<I,
   return (request: I, context: HandlerContext): O | Promise<O> => {
     const header = requestHeader(context, "authorization");
     if (rule.permission === "admin") return run(deps.access.admin(header));
-    const caller = deps.access.rootKey(header);
-    return caller instanceof Promise ? caller.then(run) : run(caller);
+    let caller: Caller | Promise<Caller>;
+    try {
+      caller = deps.access.rootKey(header);
+    } catch (error) {
+      return refused(error);
+    }
+    return caller instanceof Promise ? caller.then(run, refused) : run(caller);
+
+    /** An attempt with a revoked or expired root key is recorded in that key's workspace. */
+    function refused(error: unknown): Promise<never> {
+      if (!(error instanceof RefusedRootKey)) return Promise.reject(error);
+      const caller: Caller = { actor: error.rootKeyId, workspaceId: error.workspaceId, permissions: new Set(), keyspaceIds: undefined };
+      const call: Call = { caller, workspaceId: error.workspaceId, targets: [error.rootKeyId], summary: {} };
+      return audit(call, rule.action ?? rule.permission, error).then(() => Promise.reject(error));
+    }
 
     function run(caller: Caller): O | Promise<O> {
       const call: Call = { caller, workspaceId: caller.workspaceId, targets: [], summary: {} };

@@ -13,9 +13,15 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
+/** Sends the server's root key; reflection and health need none, so `anonymous` calls leave it out. */
 async function curl(...args: string[]) {
+  return curlAs(["-H", `Authorization: Bearer ${server.rootKey}`], ...args);
+}
+
+const anonymous = (...args: string[]) => curlAs([], ...args);
+
+async function curlAs(auth: string[], ...args: string[]) {
   try {
-    const auth = ["-H", `Authorization: Bearer ${server.rootKey}`];
     const { stdout } = await promisify(execFile)(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...auth, ...args], {
       cwd: "/",
       timeout: 20_000,
@@ -32,7 +38,7 @@ describe.each([
   ["the native grpc-js port", () => server.grpcUrl],
 ])("buf curl through reflection, against %s", (_, url) => {
   it("lists the services", async () => {
-    const { stdout } = await curl("--list-services", url());
+    const { stdout } = await anonymous("--list-services", url());
     expect(stdout.trim().split("\n").sort()).toEqual([
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
@@ -49,7 +55,7 @@ describe.each([
   });
 
   it("lists every method", async () => {
-    const { stdout } = await curl("--list-methods", url());
+    const { stdout } = await anonymous("--list-methods", url());
     const methods = stdout.trim().split("\n");
     for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey"]) {
       expect(methods).toContain(`latchkey.v1.KeyService/${method}`);
@@ -64,8 +70,14 @@ describe.each([
     const { keyspace } = JSON.parse(created.stdout);
     const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
     expect(JSON.parse(key.stdout).key).toMatchObject({ name: "from curl", status: "KEY_STATUS_ACTIVE" });
-    const health = await curl(`${url()}/grpc.health.v1.Health/Check`);
+    const health = await anonymous(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
+  });
+
+  it("needs the root key for the API", async () => {
+    const { exitCode, stderr } = await anonymous("-d", "{}", `${url()}/latchkey.v1.KeyspaceService/ListKeyspaces`);
+    expect(exitCode).not.toBe(0);
+    expect(stderr).toContain("unauthenticated");
   });
 
   it("shows the error code and message", async () => {

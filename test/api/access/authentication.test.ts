@@ -52,6 +52,15 @@ describe("authentication", () => {
     await expectCode(elsewhere.as(secondSecret).keyspaces.listKeyspaces({}), Code.Unauthenticated);
   });
 
+  it("an attempt with a revoked root key is recorded in its workspace's audit log", async () => {
+    const api = testApi();
+    const { rootKey, secret } = await api.rootKeys.createRootKey({ rootKey: { name: "leaked", permissions: ["key.read"] } });
+    await api.rootKeys.revokeRootKey({ id: rootKey!.id });
+    await expectCode(api.as(secret).keys.getKey({ id: "key_1" }), Code.Unauthenticated);
+    const { events } = await api.audit.listAuditEvents({ actor: rootKey!.id });
+    expect(events).toMatchObject([{ action: "key.read", outcome: "unauthenticated", targetIds: [rootKey!.id] }]);
+  });
+
   it("an expired root key is refused", async () => {
     const api = testApi();
     const expiresAt = { seconds: BigInt((api.clock.now + 60_000) / 1000), nanos: 0 };
