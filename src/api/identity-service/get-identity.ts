@@ -12,9 +12,10 @@ export const getIdentity =
   async (request: GetIdentityRequest, call: Call): Promise<MessageInitShape<typeof GetIdentityResponseSchema>> => {
     if (Boolean(request.id) === Boolean(request.externalId)) throw invalidArgument("id", "or external_id must be set, not both");
     const workspaceId = call.caller.workspaceId;
-    const identity = request.id
-      ? await store.identities.find({ id: requireId("idt", request.id, "id"), workspaceId })
-      : (validateExternalId(request.externalId, "external_id"), await store.identities.find({ externalId: request.externalId, workspaceId }));
+    if (request.id) requireId("idt", request.id, "id");
+    else validateExternalId(request.externalId, "external_id");
+    const match = request.id ? { id: request.id, workspaceId } : { externalId: request.externalId, workspaceId };
+    const identity = await store.identities.find(match);
     if (!identity) throw notFound("identity", request.id || "with this external id");
     return { identity: identityToProto(identity) };
   };
