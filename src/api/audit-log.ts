@@ -1,20 +1,12 @@
 import { Code } from "@connectrpc/connect";
 import { newId } from "../domain/ids.js";
-import type { JsonObject } from "../domain/key.js";
+import type { AuditEventRecord } from "../domain/audit.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
 import { failureCode } from "./interceptors.js";
 
-export interface AuditEntry {
-  workspaceId: string;
-  actor: string;
-  action: string;
-  targetIds: string[];
-  summary: JsonObject;
-  peerAddress: string;
-  userAgent: string;
-  outcome: string;
-}
+/** An event as its call describes it; the log gives it an id and a time. */
+export type AuditEntry = Omit<AuditEventRecord, "id" | "at">;
 
 /**
  * Appends audit events. A mutation that happened is not undone when its event cannot be written:

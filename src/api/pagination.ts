@@ -1,6 +1,6 @@
 import { invalidArgument } from "../domain/errors.js";
 import { isId, type IdKind } from "../domain/ids.js";
-import type { Page } from "../store/store.js";
+import type { Match, Page, RecordTable } from "../store/store.js";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
@@ -29,4 +29,16 @@ export async function fetchPage<T extends { id: string }>(
   const items = rows.slice(0, page.limit);
   const last = items.at(-1);
   return { items, nextPageToken: rows.length > page.limit && last ? Buffer.from(last.id).toString("base64url") : "" };
+}
+
+/** One page of a record table's matching records, as API messages. */
+export async function listPage<T extends { id: string }, M>(
+  table: RecordTable<T>,
+  kind: IdKind,
+  request: { pageSize: number; pageToken: string },
+  match: Match<T>,
+  toProto: (record: T) => M,
+): Promise<{ items: M[]; nextPageToken: string }> {
+  const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, kind), (page) => table.list(match, page));
+  return { items: items.map(toProto), nextPageToken };
 }

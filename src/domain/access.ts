@@ -26,17 +26,10 @@ export const MANAGEMENT_PERMISSIONS = [
 
 export type ManagementPermission = (typeof MANAGEMENT_PERMISSIONS)[number];
 
-/** The permissions a root key narrowed to keyspaces holds only in those keyspaces. */
-const KEYSPACE_BOUND = new Set<ManagementPermission>([
-  "keyspace.read",
-  "keyspace.update",
-  "keyspace.delete",
-  "key.create",
-  "key.read",
-  "key.update",
-  "key.delete",
-  "key.verify",
-]);
+/** The permissions a root key narrowed to keyspaces holds only in those keyspaces: all on keys, and all on existing keyspaces. */
+const KEYSPACE_BOUND: ReadonlySet<ManagementPermission> = new Set(
+  MANAGEMENT_PERMISSIONS.filter((permission) => permission.startsWith("key.") || (permission.startsWith("keyspace.") && permission !== "keyspace.create")),
+);
 
 export interface RootKeyRecord {
   id: string;

@@ -3,13 +3,11 @@ import type { ListIdentitiesRequest, ListIdentitiesResponseSchema } from "../../
 import { identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { Call } from "../guard.js";
-import { fetchPage, pageRequest } from "../pagination.js";
+import { listPage } from "../pagination.js";
 
 export const listIdentities =
   ({ store }: ServiceDeps) =>
   async (request: ListIdentitiesRequest, call: Call): Promise<MessageInitShape<typeof ListIdentitiesResponseSchema>> => {
-    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "idt"), (page) =>
-      store.identities.list({ workspaceId: call.caller.workspaceId }, page),
-    );
-    return { identities: items.map(identityToProto), nextPageToken };
+    const { items, nextPageToken } = await listPage(store.identities, "idt", request, { workspaceId: call.caller.workspaceId }, identityToProto);
+    return { identities: items, nextPageToken };
   };

@@ -3,7 +3,7 @@ import type { ListKeyspacesRequest, ListKeyspacesResponseSchema } from "../../..
 import { keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { Call } from "../guard.js";
-import { fetchPage, pageRequest } from "../pagination.js";
+import { listPage } from "../pagination.js";
 
 /** A root key narrowed to keyspaces sees only those. */
 export const listKeyspaces =
@@ -11,8 +11,6 @@ export const listKeyspaces =
   async (request: ListKeyspacesRequest, call: Call): Promise<MessageInitShape<typeof ListKeyspacesResponseSchema>> => {
     const { workspaceId, keyspaceIds } = call.caller;
     const match = keyspaceIds ? { workspaceId, id: [...keyspaceIds] } : { workspaceId };
-    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "ks"), (page) =>
-      store.keyspaces.list(match, page),
-    );
-    return { keyspaces: items.map(keyspaceToProto), nextPageToken };
+    const { items, nextPageToken } = await listPage(store.keyspaces, "ks", request, match, keyspaceToProto);
+    return { keyspaces: items, nextPageToken };
   };

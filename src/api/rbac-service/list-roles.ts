@@ -3,13 +3,11 @@ import type { ListRolesRequest, ListRolesResponseSchema } from "../../../gen/lat
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { Call } from "../guard.js";
-import { fetchPage, pageRequest } from "../pagination.js";
+import { listPage } from "../pagination.js";
 
 export const listRoles =
   ({ store }: ServiceDeps) =>
   async (request: ListRolesRequest, call: Call): Promise<MessageInitShape<typeof ListRolesResponseSchema>> => {
-    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "role"), (page) =>
-      store.roles.list({ workspaceId: call.caller.workspaceId }, page),
-    );
-    return { roles: items.map(roleToProto), nextPageToken };
+    const { items, nextPageToken } = await listPage(store.roles, "role", request, { workspaceId: call.caller.workspaceId }, roleToProto);
+    return { roles: items, nextPageToken };
   };

@@ -3,13 +3,11 @@ import type { ListRootKeysRequest, ListRootKeysResponseSchema } from "../../../g
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { Call } from "../guard.js";
-import { fetchPage, pageRequest } from "../pagination.js";
+import { listPage } from "../pagination.js";
 
 export const listRootKeys =
   ({ store }: ServiceDeps) =>
   async (request: ListRootKeysRequest, call: Call): Promise<MessageInitShape<typeof ListRootKeysResponseSchema>> => {
-    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "rk"), (page) =>
-      store.rootKeys.list({ workspaceId: call.caller.workspaceId }, page),
-    );
-    return { rootKeys: items.map(rootKeyToProto), nextPageToken };
+    const { items, nextPageToken } = await listPage(store.rootKeys, "rk", request, { workspaceId: call.caller.workspaceId }, rootKeyToProto);
+    return { rootKeys: items, nextPageToken };
   };

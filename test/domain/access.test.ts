@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { type Caller, checkGrant, MANAGEMENT_PERMISSIONS, PermissionDenied, reachesKeyspace, rootKeyUsable } from "../../src/domain/access.js";
+import { DomainError } from "../../src/domain/errors.js";
+import { rootKeyRecord } from "../support/fixtures.js";
+
+const caller = (permissions: readonly string[], keyspaceIds?: string[]): Caller => ({
+  actor: "rk_1",
+  workspaceId: "ws_1",
+  permissions: new Set(permissions) as Caller["permissions"],
+  keyspaceIds: keyspaceIds && new Set(keyspaceIds),
+});
+
+const failure = (grant: () => unknown) => {
+  try {
+    grant();
+  } catch (error) {
+    return error as DomainError;
+  }
+  throw new Error("expected a failure");
+};
+
+describe("checkGrant", () => {
+  it("grants a subset of what the caller holds, dropping repeats", () => {
+    expect(checkGrant(caller(MANAGEMENT_PERMISSIONS), { permissions: ["key.read", "key.read"], keyspaceIds: [] })).toEqual({
+      permissions: ["key.read"],
+      keyspaceIds: [],
+    });
+  });
+
+  it("refuses a permission the caller lacks, naming it, and an unknown one as invalid", () => {
+    const denied = failure(() => checkGrant(caller(["key.read"]), { permissions: ["key.read", "key.create"], keyspaceIds: [] }));
+    expect(denied).toBeInstanceOf(PermissionDenied);
+    expect(denied.message).toBe("this root key lacks the permission key.create");
+    expect(failure(() => checkGrant(caller(["key.read"]), { permissions: ["key.everything"], keyspaceIds: [] })).kind).toBe("invalid_argument");
+    expect(failure(() => checkGrant(caller(["key.read"]), { permissions: [], keyspaceIds: [] })).kind).toBe("invalid_argument");
+  });
+
+  it("keeps a narrowed caller's keyspace-bound grants within its keyspaces, and leaves other permissions alone", () => {
+    const narrowed = caller(["key.read", "audit.read"], ["ks_a", "ks_b"]);
+    expect(checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: ["ks_a"] }).keyspaceIds).toEqual(["ks_a"]);
+    expect(failure(() => checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: [] })).kind).toBe("permission_denied");
+    expect(failure(() => checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: ["ks_c"] })).kind).toBe("permission_denied");
+    expect(checkGrant(narrowed, { permissions: ["audit.read"], keyspaceIds: [] }).permissions).toEqual(["audit.read"]);
+  });
+});
+
+describe("reachesKeyspace and rootKeyUsable", () => {
+  it("reaches every keyspace unless narrowed", () => {
+    expect(reachesKeyspace(caller([]), "ks_x")).toBe(true);
+    expect(reachesKeyspace(caller([], ["ks_a"]), "ks_a")).toBe(true);
+    expect(reachesKeyspace(caller([], ["ks_a"]), "ks_x")).toBe(false);
+  });
+
+  it("refuses revoked keys and keys at or past their expiry", () => {
+    const now = Date.UTC(2026, 0, 1);
+    expect(rootKeyUsable(rootKeyRecord(), now)).toBe(true);
+    expect(rootKeyUsable(rootKeyRecord({ revokedAt: new Date(now) }), now)).toBe(false);
+    expect(rootKeyUsable(rootKeyRecord({ expiresAt: new Date(now) }), now)).toBe(false);
+    expect(rootKeyUsable(rootKeyRecord({ expiresAt: new Date(now + 1) }), now)).toBe(true);
+  });
+});
