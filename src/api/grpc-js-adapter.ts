@@ -151,7 +151,7 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
   }
 
   get values() {
-    return (this.contextValues ??= peerContextValues(this.call.getPeer()));
+    return (this.contextValues ??= peerContextValues(peerAddress(this.call.getPeer())));
   }
 
   get signal() {
@@ -162,4 +162,10 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
     }
     return this.abortSignal;
   }
+}
+
+/** grpc-js names peers `127.0.0.1:5000` or `[::1]:5000`; the audit log wants the address alone, as the other listeners give it. */
+function peerAddress(peer: string): string {
+  const match = /^(?:ipv[46]:)?\[?(.*?)\]?:\d+$/.exec(peer);
+  return match ? match[1]! : peer;
 }

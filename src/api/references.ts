@@ -2,6 +2,7 @@ import { DomainError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
 import type { RandomSource } from "../domain/base58.js";
 import type { Store } from "../store/store.js";
+import type { ServiceDeps } from "./deps.js";
 
 /** What keys and roles refer to by name: roles that must exist, permissions registered on first use, identities. */
 
@@ -23,20 +24,25 @@ export async function registerPermissions(store: Store, workspaceId: string, nam
   );
 }
 
-/** Creates the identity with this external id unless the workspace has it already; safe to race. */
-export async function ensureIdentity(store: Store, workspaceId: string, externalId: string, at: number, random?: RandomSource) {
+/**
+ * Creates the identity with this external id unless the workspace has it already; safe to race.
+ * Returns the new identity's id, or undefined when it existed. Keys already carrying the external id
+ * join the new identity on their next verification.
+ */
+export async function ensureIdentity(
+  { store, random, changes }: Pick<ServiceDeps, "store" | "random" | "changes">,
+  workspaceId: string,
+  externalId: string,
+  at: number,
+): Promise<string | undefined> {
   const createdAt = new Date(at);
+  const id = newId("idt", at, random);
   try {
-    await store.identities.insert({
-      id: newId("idt", at, random),
-      workspaceId,
-      externalId,
-      meta: null,
-      rateLimits: [],
-      createdAt,
-      updatedAt: createdAt,
-    });
+    await store.identities.insert({ id, workspaceId, externalId, meta: null, rateLimits: [], createdAt, updatedAt: createdAt });
   } catch (error) {
-    if (!(error instanceof DomainError && error.kind === "already_exists")) throw error;
+    if (error instanceof DomainError && error.kind === "already_exists") return undefined;
+    throw error;
   }
+  await changes.publish({ workspaceId, externalId });
+  return id;
 }

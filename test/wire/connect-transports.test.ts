@@ -45,7 +45,7 @@ describe.each(transports)("%s against MongoDB", (_, transport) => {
     const audit = createClient(AuditService, transport());
     const { events } = await audit.listAuditEvents({ targetId: keyspace!.id });
     expect(events).toHaveLength(1);
-    expect(events[0]!.peerAddress).toMatch(/127\.0\.0\.1/);
+    expect(events[0]!.peerAddress).toBe("127.0.0.1");
     expect(events[0]!.userAgent).not.toBe("");
   });
 

@@ -12,8 +12,9 @@ import { ensureIdentity, registerPermissions, requireRoles } from "../references
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 
 export const createKey =
-  ({ store, now, random, changes }: ServiceDeps) =>
+  (deps: ServiceDeps) =>
   async (request: CreateKeyRequest, call: Call): Promise<MessageInitShape<typeof CreateKeyResponseSchema>> => {
+    const { store, now, random, changes } = deps;
     const input = requireMessage(request.key, "key");
     const keyspaceId = requireId("ks", input.keyspaceId, "key.keyspace_id");
     if (input.prefix) validateKeyPrefix("key.prefix", input.prefix);
@@ -25,7 +26,7 @@ export const createKey =
     const keyspace = await loadKeyspace(store, call, keyspaceId);
     await requireRoles(store, workspaceId, attributes.roles, "key.roles");
     await registerPermissions(store, workspaceId, attributes.permissions, at, random);
-    if (request.createIdentity && attributes.externalId) await ensureIdentity(store, workspaceId, attributes.externalId, at, random);
+    const identityId = request.createIdentity && attributes.externalId ? await ensureIdentity(deps, workspaceId, attributes.externalId, at) : undefined;
 
     const prefix = input.prefix || keyspace.defaultPrefix;
     const issued = issueSecret(prefix, request.byteLength || keyspace.defaultByteLength, keyspace.startLength, random);
@@ -51,13 +52,13 @@ export const createKey =
       lastUsedAt: null,
       deletedAt: null,
     };
-    call.targets.push(key.id, keyspaceId);
+    call.targets.push(key.id, keyspaceId, ...(identityId ? [identityId] : []));
     await store.insertKey(key);
     await changes.publish({ keyId: key.id, hash: key.hash });
     if (!(await store.keyspaces.find({ id: keyspaceId }))) {
       await store.deleteKey(key.id);
       throw notFound("keyspace", keyspaceId);
     }
-    call.summary = { name: key.name, prefix, start: key.start, externalId: key.externalId };
+    call.summary = { name: key.name, prefix, start: key.start, externalId: key.externalId, identityCreated: identityId !== undefined };
     return { key: keyToProto(key, at), secret: issued.secret };
   };

@@ -12,8 +12,9 @@ import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMes
  * fields (a subscription id needs the marketplace type) are checked on the key as it will be.
  */
 export const updateKey =
-  ({ store, now, random, changes: feed }: ServiceDeps) =>
+  (deps: ServiceDeps) =>
   async (request: UpdateKeyRequest, call: Call): Promise<MessageInitShape<typeof UpdateKeyResponseSchema>> => {
+    const { store, now, random, changes: feed } = deps;
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
     const fields = maskedFields(request.updateMask, KEY_ATTRIBUTE_FIELDS);
@@ -29,7 +30,8 @@ export const updateKey =
     if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
     if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
     if (fields.has("externalId") && request.createIdentity && next.externalId) {
-      await ensureIdentity(store, workspaceId, next.externalId, at, random);
+      const identityId = await ensureIdentity(deps, workspaceId, next.externalId, at);
+      if (identityId) call.targets.push(identityId);
     }
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
     if (changes.credits?.refill) {

@@ -70,6 +70,18 @@ describe("identities", () => {
     await api.keys.createKey({ key: { keyspaceId: keyspace.id, externalId: "unregistered" } });
     await expectCode(api.identities.getIdentity({ externalId: "unregistered" }), Code.NotFound);
   });
+
+  it("a key whose identity another key's creation made joins it on its next verification", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { secret } = await api.keys.createKey({ key: { keyspaceId: keyspace.id, externalId: "org_7" } });
+    expect((await api.verify.verifyKey({ key: secret })).identity).toBeUndefined();
+    const { key } = await api.keys.createKey({ key: { keyspaceId: keyspace.id, externalId: "org_7" }, createIdentity: true });
+    const { identity } = await api.identities.getIdentity({ externalId: "org_7" });
+    expect((await api.verify.verifyKey({ key: secret })).identity!.id).toBe(identity!.id);
+    const { events } = await api.audit.listAuditEvents({ targetId: identity!.id });
+    expect(events).toMatchObject([{ action: "key.create", targetIds: [key!.id, keyspace.id, identity!.id], summary: { identityCreated: true } }]);
+  });
 });
 
 describe("verification with identities", () => {
