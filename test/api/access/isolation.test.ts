@@ -1,20 +1,24 @@
+import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
 import { API_SERVICES } from "../../../src/server.js";
 import { expectCode, stringify, testApi, type TestApi } from "../../support/api.js";
 import { buildWorld, type World } from "../../support/world.js";
 import { RPC_CASES } from "./rpc-cases.js";
 
-/** Workspace A's root key, holding every permission, aims every RPC at workspace B's records. */
-let api: TestApi;
-let a: World;
-let b: World;
-beforeEach(async () => {
-  api = testApi();
-  a = await buildWorld(api, await api.workspace(), "a");
-  b = await buildWorld(api, await api.newWorkspace("b"), "b");
-});
+import { MemoryStore } from "../../../src/store/memory.js";
+import { MongoStore } from "../../../src/store/mongodb.js";
+import type { Store } from "../../../src/store/store.js";
+
+/**
+ * Workspace A's root key, holding every permission, aims every RPC at workspace B's records, on
+ * each store: isolation rests on the queries, so both adapters are held to it.
+ */
+const stores: [string, () => Promise<Store>][] = [
+  ["in memory", async () => new MemoryStore()],
+  ["on MongoDB", () => MongoStore.connect(inject("mongoUri"), `latchkey_isolation_${randomUUID()}`)],
+];
 
 /** Everything of B that anyone can read back: ids, names and secrets. */
 const secretsAndIds = (world: World) => [
@@ -44,7 +48,21 @@ async function snapshot(world: World) {
   ]);
 }
 
-describe("workspace isolation", () => {
+describe.each(stores)("workspace isolation, %s", (_, openStore) => {
+  let store: Store;
+  let api: TestApi;
+  let a: World;
+  let b: World;
+  beforeAll(async () => {
+    store = await openStore();
+  });
+  afterAll(() => store.close());
+  beforeEach(async () => {
+    api = testApi(store);
+    a = await buildWorld(api, await api.workspace(), "a");
+    b = await buildWorld(api, await api.newWorkspace("b"), "b");
+  });
+
   it("covers every RPC a root key can call", () => {
     const rpcs = API_SERVICES.flatMap((service) => service.methods.map((method) => `${service.name}/${method.name}`));
     const covered = RPC_CASES.map((rpcCase) => rpcCase.rpc);
