@@ -72,7 +72,7 @@ export type Role = Message<"latchkey.v1.Role"> & {
   id: string;
 
   /**
-   * Unique within the workspace: 1 to 128 letters, digits or `.` `_` `-` `:`.
+   * Unique within the workspace: 1 to 64 letters, digits or `.` `_` `-` `:`.
    *
    * @generated from field: string name = 2;
    */
