@@ -1041,6 +1041,9 @@ export const RefillPeriodSchema: GenEnum<RefillPeriod> = /*@__PURE__*/
 
 /**
  * Issues and manages keys. Only a SHA-256 digest of a secret is ever stored.
+ * Permissions: key.create (CreateKey), key.read (GetKey, ListKeys), key.update (UpdateKey and the
+ * role and permission assignments), key.delete (RevokeKey, DeleteKey). A key of another workspace,
+ * or outside the keyspaces the root key is narrowed to, answers NOT_FOUND.
  *
  * @generated from service latchkey.v1.KeyService
  */

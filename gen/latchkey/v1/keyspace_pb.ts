@@ -288,7 +288,8 @@ export const DeleteKeyspaceResponseSchema: GenMessage<DeleteKeyspaceResponse> = 
   messageDesc(file_latchkey_v1_keyspace, 10);
 
 /**
- * Creates, reads, updates and deletes keyspaces.
+ * Creates, reads, updates and deletes keyspaces. Permissions: keyspace.create, keyspace.read
+ * (GetKeyspace, ListKeyspaces), keyspace.update, keyspace.delete.
  *
  * @generated from service latchkey.v1.KeyspaceService
  */
