@@ -8,7 +8,9 @@ import type { WorkspaceRecord } from "../domain/workspace.js";
 
 /**
  * Everything latchkey keeps. Each method is one single-document atomic operation (or a read),
- * so an adapter needs no transactions; the contract suite in test/store holds every adapter to it.
+ * except the two that sweep many records (deleteKeysInKeyspace, removeGrantEverywhere): those are
+ * atomic per document and safe to repeat. So an adapter needs no transactions; the contract suite
+ * in test/store holds every adapter to it.
  * Records come back as copies: changing one never changes what is stored.
  */
 export interface Store {

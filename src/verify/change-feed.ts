@@ -3,7 +3,6 @@ import type { Logger } from "../log.js";
 import type { KeyChangeTarget, Store } from "../store/store.js";
 import type { KeyCache } from "./key-cache.js";
 
-
 /**
  * Tells every instance sharing the store to drop cached keys that changed. The instance making a
  * change evicts at once; the others poll the store's change feed, which works on any MongoDB
