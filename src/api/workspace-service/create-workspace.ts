@@ -9,7 +9,11 @@ import type { Call } from "../guard.js";
 import { requireMessage } from "../requests.js";
 import { issueRootKey } from "../root-key-service/issue-root-key.js";
 
-/** The operator's bootstrap: a new tenant and its first root key, which holds every permission. */
+/**
+ * The operator's bootstrap: a new tenant and its first root key, which holds every permission. The
+ * workspace is written first, so no root key can ever name a workspace that does not exist; should
+ * the root key fail, the workspace is removed again rather than left without a way in.
+ */
 export const createWorkspace =
   (deps: ServiceDeps) =>
   async (request: CreateWorkspaceRequest, call: Call): Promise<MessageInitShape<typeof CreateWorkspaceResponseSchema>> => {
@@ -27,6 +31,9 @@ export const createWorkspace =
       keyspaceIds: [],
       createdBy: call.caller.actor,
       expiresAt: null,
+    }).catch(async (error: unknown) => {
+      await deps.store.workspaces.delete({ id: workspace.id });
+      throw error;
     });
     call.workspaceId = workspace.id;
     call.targets.push(workspace.id, rootKey.id);

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { MANAGEMENT_PERMISSIONS } from "../../../src/domain/access.js";
 import { digestSecret } from "../../../src/domain/secret.js";
+import { MemoryStore } from "../../../src/store/memory.js";
 import { bearer, TEST_ADMIN_TOKEN } from "../../support/auth.js";
 import { expectCode, testApi } from "../../support/api.js";
 
@@ -25,5 +26,18 @@ describe("CreateWorkspace", () => {
     const admin = testApi().withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
     await expectCode(admin.createWorkspace({}), Code.InvalidArgument, "workspace must be set");
     await expectCode(admin.createWorkspace({ workspace: { name: " " } }), Code.InvalidArgument, "workspace.name must be 1 to 128 characters");
+  });
+});
+
+describe("CreateWorkspace when storage fails", () => {
+  it("INTERNAL: leaves no workspace behind when its root key cannot be written", async () => {
+    const store = new MemoryStore();
+    const api = testApi(store);
+    const admin = api.withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
+    store.rootKeys.insert = async () => {
+      throw new Error("disk full");
+    };
+    await expectCode(admin.createWorkspace({ workspace: { name: "Acme" } }), Code.Internal, "internal error");
+    expect(await store.workspaces.list({}, { limit: 10 })).toEqual([]);
   });
 });
