@@ -10,19 +10,19 @@ import type { Call } from "./guard.js";
 /** Request checks shared by the handlers. */
 
 const ID_NAMES: Record<IdKind, string> = {
-  ws: "workspace",
-  ks: "keyspace",
-  key: "key",
-  rk: "root key",
-  idt: "identity",
-  role: "role",
-  perm: "permission",
-  evt: "audit event",
+  ws: "a workspace",
+  ks: "a keyspace",
+  key: "a key",
+  rk: "a root key",
+  idt: "an identity",
+  role: "a role",
+  perm: "a permission",
+  evt: "an audit event",
 };
 
 export function requireId(kind: IdKind, value: string, field: string): string {
   if (!value) throw invalidArgument(field, "must not be empty");
-  if (!isId(kind, value)) throw invalidArgument(field, `is not a ${ID_NAMES[kind]} id`);
+  if (!isId(kind, value)) throw invalidArgument(field, `is not ${ID_NAMES[kind]} id`);
   return value;
 }
 

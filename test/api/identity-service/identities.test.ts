@@ -46,7 +46,9 @@ describe("identities", () => {
     const id = newId("idt", Date.now());
     await expectCode(api.identities.getIdentity({ id }), Code.NotFound, `identity ${id} not found`);
     await expectCode(api.identities.getIdentity({ externalId: "nobody" }), Code.NotFound);
+    await expectCode(api.identities.updateIdentity({ identity: { id }, updateMask: { paths: ["meta"] } }), Code.NotFound, `identity ${id} not found`);
     await expectCode(api.identities.deleteIdentity({ id }), Code.NotFound);
+    await expectCode(api.identities.deleteIdentity({ id: "idt_short" }), Code.InvalidArgument, "id is not an identity id");
   });
 
   it("FAILED_PRECONDITION: deleting an identity that has live keys, unless forced", async () => {

@@ -115,7 +115,21 @@ describe("assigning roles and permissions to a key", () => {
     await expectCode(api.keys.addKeyPermissions({ keyId: missing, names: ["x"] }), Code.NotFound, `key ${missing} not found`);
     await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: ["bad name"] }), Code.InvalidArgument, "names[0] must be");
     await expectCode(api.keys.setKeyRoles({ keyId: "", names: [] }), Code.InvalidArgument, "key_id must not be empty");
+    await expectCode(
+      api.keys.updateKey({ key: { id: key!.id, roles: ["ghost"] }, updateMask: { paths: ["roles"] } }),
+      Code.NotFound,
+      "key.roles[0] names no role of this workspace",
+    );
     await api.keys.revokeKey({ id: key!.id });
     await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: ["x"] }), Code.FailedPrecondition, `key ${key!.id} is revoked`);
+  });
+
+  it("INVALID_ARGUMENT: more than 100 roles on one key", async () => {
+    const api = testApi();
+    const names = Array.from({ length: 101 }, (_, i) => `r${i}`);
+    for (const name of names) await api.rbac.createRole({ role: { name } });
+    const { key } = await issue(api, { roles: names.slice(0, 60) });
+    await expectCode(api.keys.addKeyRoles({ keyId: key!.id, names: names.slice(60) }), Code.InvalidArgument, "names would give the key more than 100 roles");
+    await expectCode(api.keys.setKeyRoles({ keyId: key!.id, names }), Code.InvalidArgument, "names must have at most 100 entries");
   });
 });
