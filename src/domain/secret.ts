@@ -16,6 +16,9 @@ const CHECKSUM_CHARS = 6;
 const MIN_TAIL = charsForBits(MIN_BYTE_LENGTH * 8) + CHECKSUM_CHARS;
 const MAX_TAIL = charsForBits(MAX_BYTE_LENGTH * 8) + CHECKSUM_CHARS;
 
+/** No well-formed secret is longer: a 16-character prefix, its `_`, and the longest random part and checksum. */
+export const MAX_SECRET_LENGTH = 16 + 1 + MAX_TAIL;
+
 export const PREFIX_PATTERN = /^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?$/;
 
 /** What a secret scanner can look for. */

@@ -37,8 +37,8 @@ export class KeyCache {
     private readonly options: KeyCacheOptions,
   ) {}
 
-  /** The key with this digest, or null when there is none. */
-  lookup(digest: string): VerifiableKey | null | Promise<VerifiableKey | null> {
+  /** What the cache knows of this digest: the key, null when it is known not to exist, undefined when it does not know. */
+  peek(digest: string): VerifiableKey | null | undefined {
     const now = this.options.now();
     const entry = this.entries.get(digest);
     if (entry && entry.expiresAt > now) {
@@ -46,7 +46,13 @@ export class KeyCache {
       return entry.key;
     }
     const missExpiresAt = this.misses.get(digest);
-    if (missExpiresAt !== undefined && missExpiresAt > now) return null;
+    return missExpiresAt !== undefined && missExpiresAt > now ? null : undefined;
+  }
+
+  /** The key with this digest, or null when there is none; read from storage when the cache does not know. */
+  lookup(digest: string): VerifiableKey | null | Promise<VerifiableKey | null> {
+    const known = this.peek(digest);
+    if (known !== undefined) return known;
     let pending = this.loading.get(digest);
     if (!pending) {
       pending = this.load(digest).finally(() => this.loading.delete(digest));

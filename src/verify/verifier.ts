@@ -1,7 +1,7 @@
 import { isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
 import { type LimitCheck, type LimitOutcome, SlidingWindowLimiter } from "../domain/rate-limiter.js";
-import { digestSecret, isWellFormedSecret } from "../domain/secret.js";
+import { digestSecret, isWellFormedSecret, MAX_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { Store } from "../store/store.js";
 import type { KeyCache } from "./key-cache.js";
@@ -40,8 +40,12 @@ export class Verifier {
 
   /** Answers without a promise when the key is cached and has no credits: the common case, and the fastest. */
   verify(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
-    if (!isWellFormedSecret(request.secret)) return NOT_FOUND;
+    if (request.secret.length > MAX_SECRET_LENGTH) return NOT_FOUND;
     const digest = digestSecret(request.secret);
+    const known = this.cache.peek(digest);
+    if (known !== undefined) return this.decide(known, digest, request);
+    // Only a well-formed secret is worth a storage read. A digest the cache knows was checked when first seen.
+    if (!isWellFormedSecret(request.secret)) return NOT_FOUND;
     const key = this.cache.lookup(digest);
     return key instanceof Promise ? key.then((loaded) => this.decide(loaded, digest, request)) : this.decide(key, digest, request);
   }

@@ -274,6 +274,7 @@ describe("VerifyKey and storage", () => {
       await verify(api, `pay_${"x".repeat(i % 40)}`);
       await verify(api, secret.slice(0, -1) + (secret.endsWith("1") ? "2" : "1"));
     }
+    expect((await verify(api, secret + "x".repeat(500_000))).code).toBe(VerifyCode.NOT_FOUND);
     expect(Object.fromEntries(calls)).toEqual({});
   });
 
