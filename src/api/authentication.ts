@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { ADMIN_ACTOR, type Caller, callerOf, MANAGEMENT_PERMISSIONS, rootKeyUsable } from "../domain/access.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
-import { digestSecret, isWellFormedSecret } from "../domain/secret.js";
+import { digestSecret, isWellFormedSecret, MAX_SECRET_LENGTH } from "../domain/secret.js";
 import type { Store } from "../store/store.js";
 
 /** Root keys are looked up again after this long, so a revocation on another instance holds within it. */
@@ -49,10 +49,12 @@ export class Authenticator {
   /** The calling root key, without a promise when it is cached. */
   rootKey(header: string | null): Caller | Promise<Caller> {
     const secret = header && BEARER.exec(header)?.[1];
-    if (!secret || !isWellFormedSecret(secret)) throw unauthenticated(MISSING);
+    if (!secret || secret.length > MAX_SECRET_LENGTH) throw unauthenticated(MISSING);
     const digest = digestSecret(secret);
     const cached = this.cache.get(digest);
     if (cached && cached.until > this.now()) return accepted(cached);
+    // The format is checked only before a storage read: a cached digest was checked when first seen.
+    if (!isWellFormedSecret(secret)) throw unauthenticated(MISSING);
     return this.load(digest).then(accepted);
   }
 
