@@ -18,7 +18,11 @@ export class MemoryTable<T extends { id: string }> implements RecordTable<T> {
   }
 
   async insertMissing(records: readonly T[]) {
-    for (const record of records) await this.insert(record).catch(() => undefined);
+    for (const record of records) {
+      if (!this.records.has(record.id) && !this.uniqueFields.some((fields) => this.taken(record, fields))) {
+        this.records.set(record.id, structuredClone(record));
+      }
+    }
   }
 
   async find(match: Match<T>) {
