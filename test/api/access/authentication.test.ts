@@ -12,7 +12,8 @@ describe("authentication", () => {
     const api = testApi();
     const { secret } = await api.workspace();
     await expectCode(api.withInterceptors([]).keyspaces.listKeyspaces({}), Code.Unauthenticated, UNAUTHENTICATED_MISSING);
-    for (const header of [`Basic ${secret}`, "Bearer", "Bearer not-a-key", `Bearer ${secret.slice(0, -1)}x`, `Bearer ${secret} extra`]) {
+    const mistyped = secret.slice(0, -1) + (secret.endsWith("x") ? "y" : "x");
+    for (const header of [`Basic ${secret}`, "Bearer", "Bearer not-a-key", `Bearer ${mistyped}`, `Bearer ${secret} extra`]) {
       const client = api.withInterceptors([(next) => (request) => (request.header.set("authorization", header), next(request))]);
       await expectCode(client.keyspaces.listKeyspaces({}), Code.Unauthenticated, UNAUTHENTICATED_MISSING);
     }
