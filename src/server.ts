@@ -3,7 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { type ConnectRouter, cors } from "@connectrpc/connect";
+import { type ConnectRouter, cors, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -19,14 +19,13 @@ import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
 import { AuditLog } from "./api/audit-log.js";
 import { auditService } from "./api/audit-service/index.js";
-import { Authenticator } from "./api/authentication.js";
 import type { ServiceDeps } from "./api/deps.js";
 import { addToGrpcJsServer } from "./api/grpc-js-adapter.js";
-import { peerContextValues } from "./api/guard.js";
 import { HealthState, healthService } from "./api/health.js";
 import { identityService } from "./api/identity-service/index.js";
-import { accessLog, domainErrors } from "./api/interceptors.js";
 import { keyService } from "./api/key-service/index.js";
+import { peerContextValues, Pipeline } from "./api/pipeline.js";
+import { RequestValidator } from "./api/request-validation.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
 import { rbacService } from "./api/rbac-service/index.js";
 import { reflectionServices } from "./api/reflection.js";
@@ -36,6 +35,8 @@ import { workspaceService } from "./api/workspace-service/index.js";
 import type { Config } from "./config.js";
 import type { RandomSource } from "./domain/base58.js";
 import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
+import { measuredStore } from "./store/measured.js";
 import type { Store } from "./store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "./verify/index.js";
 
@@ -46,6 +47,8 @@ export interface RunningServer {
   http1Port: number | undefined;
   /** The @grpc/grpc-js listener for native gRPC, when enabled. */
   grpcPort: number | undefined;
+  /** The Prometheus scrape endpoint (/metrics), when enabled. */
+  metricsPort: number | undefined;
   /**
    * Stops accepting, lets in-flight calls finish (up to the configured timeout), closes connections,
    * then writes the last key uses. The store stays open: it belongs to the caller.
@@ -61,6 +64,8 @@ export type ServerOptions = Pick<
   http1Port: number | undefined;
   /** Undefined leaves the native gRPC listener off; 0 picks a free port. */
   grpcPort?: number;
+  /** Undefined leaves the metrics listener off; 0 picks a free port. */
+  metricsPort?: number;
   /** One log line per RPC; on unless turned off. */
   accessLog?: boolean;
   store: Store;
@@ -82,64 +87,69 @@ export const API_SERVICES: readonly DescService[] = [
 ];
 
 /** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
-export function serviceDeps(
-  options: { store: Store; now: () => number; log: Logger; random?: RandomSource; adminToken?: string },
-  verification: Verification,
-): ServiceDeps {
-  const { store, now, log, random } = options;
-  return {
-    store,
-    now,
-    random,
-    changes: verification.changes,
-    verifier: verification.verifier,
-    access: new Authenticator(store, now, options.adminToken),
-    audit: new AuditLog(store, now, log),
-  };
+export function serviceDeps(options: { store: Store; now: () => number; random?: RandomSource }, verification: Verification): ServiceDeps {
+  const { store, now, random } = options;
+  return { store, now, random, changes: verification.changes, verifier: verification.verifier };
 }
 
-/** Every service and its implementation, for whichever server carries them. */
-export function serviceImplementations(deps: ServiceDeps, health: HealthState): [DescService, object][] {
+/** Every service and its implementation, each method behind the call pipeline, for whichever server carries them. */
+export function serviceImplementations(
+  deps: ServiceDeps,
+  health: HealthState,
+  options: { verification: Verification; log: Logger; accessLog: boolean },
+): [DescService, object][] {
+  const { verification, log } = options;
+  const pipeline = new Pipeline({
+    credentials: verification.credentials,
+    audit: new AuditLog(deps.store, deps.now, log),
+    validator: new RequestValidator(),
+    metrics: verification.metrics,
+    log,
+    accessLog: options.accessLog,
+  });
   const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+  const open = <S extends DescService>(service: S, impl: ServiceImpl<S>): [DescService, object] => [service, pipeline.open(service, impl)];
   return [
-    [WorkspaceService, workspaceService(deps)],
-    [RootKeyService, rootKeyService(deps)],
-    [KeyspaceService, keyspaceService(deps)],
-    [KeyService, keyService(deps)],
-    [VerifyService, verifyService(deps)],
-    [IdentityService, identityService(deps)],
-    [RbacService, rbacService(deps)],
-    [AuditService, auditService(deps)],
-    [Health, healthService(health)],
-    [reflectionV1.ServerReflection, reflection.v1],
-    [reflectionV1alpha.ServerReflection, reflection.v1alpha],
+    [WorkspaceService, pipeline.api(WorkspaceService, workspaceService(deps))],
+    [RootKeyService, pipeline.api(RootKeyService, rootKeyService(deps))],
+    [KeyspaceService, pipeline.api(KeyspaceService, keyspaceService(deps))],
+    [KeyService, pipeline.api(KeyService, keyService(deps))],
+    [VerifyService, pipeline.api(VerifyService, verifyService(deps))],
+    [IdentityService, pipeline.api(IdentityService, identityService(deps))],
+    [RbacService, pipeline.api(RbacService, rbacService(deps))],
+    [AuditService, pipeline.api(AuditService, auditService(deps))],
+    open(Health, healthService(health)),
+    open(reflectionV1.ServerReflection, reflection.v1),
+    open(reflectionV1alpha.ServerReflection, reflection.v1alpha),
   ];
 }
 
-/** The Connect router's routes and interceptors, for a listening server and for in-process test transports alike. */
-export function apiHandlers(services: readonly [DescService, object][], log: Logger, logEachCall = true) {
-  return {
-    routes(router: ConnectRouter) {
-      for (const [service, implementation] of services) router.service(service, implementation as never);
-    },
-    interceptors: logEachCall ? [accessLog(log), domainErrors(log)] : [domainErrors(log)],
+/** The Connect router's routes, for a listening server and for in-process test transports alike. */
+export function apiRoutes(services: readonly [DescService, object][]) {
+  return (router: ConnectRouter) => {
+    for (const [service, implementation] of services) router.service(service, implementation as never);
   };
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
-  const logEachCall = options.accessLog ?? true;
   const now = options.now ?? Date.now;
-  const verification = createVerification(options.store, now, log, options.verification ?? DEFAULT_VERIFICATION_OPTIONS);
-  const deps = serviceDeps({ ...options, now }, verification);
+  const metrics = new Metrics();
+  const store = measuredStore(options.store, metrics);
+  const verification = createVerification(store, now, log, {
+    ...(options.verification ?? DEFAULT_VERIFICATION_OPTIONS),
+    adminToken: options.adminToken,
+    metrics,
+  });
+  const deps = serviceDeps({ ...options, store, now }, verification);
   const health = new HealthState([...API_SERVICES, Health].map((service) => service.typeName));
   const shutdown = new AbortController();
   const tls = options.tlsCertFile ? { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!) } : undefined;
 
-  const services = serviceImplementations(deps, health);
+  const services = serviceImplementations(deps, health, { verification, log, accessLog: options.accessLog ?? true });
   const handler = withCors(
     connectNodeAdapter({
-      ...apiHandlers(services, log, logEachCall),
+      routes: apiRoutes(services),
       readMaxBytes: options.maxRequestBytes,
       contextValues: (request) => peerContextValues(request.socket.remoteAddress),
     }),
@@ -163,7 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.grpcPort !== undefined) {
     native = new grpc.Server({ "grpc.max_receive_message_length": options.maxRequestBytes, "grpc.enable_channelz": 0 });
     for (const [service, implementation] of services) {
-      addToGrpcJsServer(native, service, implementation, { log, logEachCall, shutdownSignal: shutdown.signal });
+      addToGrpcJsServer(native, service, implementation, { shutdownSignal: shutdown.signal });
     }
   }
 
@@ -171,11 +181,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = await listen(main, options.host, options.port);
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
+  const scrape = options.metricsPort === undefined ? undefined : metricsServer(metrics);
+  const metricsPort = scrape ? await listen(scrape, options.host, options.metricsPort!) : undefined;
 
   return {
     port,
     http1Port,
     grpcPort,
+    metricsPort,
     async close() {
       health.set(HealthCheckResponse_ServingStatus.NOT_SERVING);
       health.close();
@@ -184,7 +197,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const nativeDone = new Promise<void>((resolve) => (nativeClosed = resolve));
       if (native) native.tryShutdown(() => nativeClosed());
       else nativeClosed();
-      const closed = Promise.all([closeServer(main), browser ? closeServer(browser) : undefined, nativeDone]);
+      const closed = Promise.all([closeServer(main), browser ? closeServer(browser) : undefined, scrape ? closeServer(scrape) : undefined, nativeDone]);
+      scrape?.closeAllConnections();
       for (const session of sessions) session.close();
       browser?.closeIdleConnections();
       const timer = setTimeout(() => {
@@ -225,6 +239,20 @@ function withCors(handler: NodeHandler, allowedOrigins: readonly string[]): Node
     }
     handler(request, response);
   };
+}
+
+/** Prometheus scrapes GET /metrics; nothing else is served here. */
+function metricsServer(metrics: Metrics): http.Server {
+  return http.createServer((request, response) => {
+    if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics") {
+      response.writeHead(404).end();
+      return;
+    }
+    metrics.render().then(
+      (text) => response.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
+  });
 }
 
 function listen(server: http.Server | http2.Http2Server, host: string, port: number): Promise<number> {

@@ -1,9 +1,7 @@
-import { Code } from "@connectrpc/connect";
 import { newId } from "../domain/ids.js";
 import type { AuditEventRecord } from "../domain/audit.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
-import { failureCode } from "./interceptors.js";
 
 /** An event as its call describes it; the log gives it an id and a time. */
 export type AuditEntry = Omit<AuditEventRecord, "id" | "at">;
@@ -27,10 +25,4 @@ export class AuditLog {
       this.log.error("writing an audit event failed", { action: entry.action, workspaceId: entry.workspaceId, error: String(error) });
     }
   }
-}
-
-/** `ok`, or the gRPC code a failure answers with, in snake case (`permission_denied`). */
-export function outcomeOf(error?: unknown): string {
-  if (error === undefined) return "ok";
-  return Code[failureCode(error)].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }

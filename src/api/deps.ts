@@ -2,17 +2,13 @@ import type { RandomSource } from "../domain/base58.js";
 import type { Store } from "../store/store.js";
 import type { KeyChangeFeed } from "../verify/change-feed.js";
 import type { Verifier } from "../verify/verifier.js";
-import type { AuditLog } from "./audit-log.js";
-import type { Authenticator } from "./authentication.js";
 
 /** What the service handlers need from outside; tests pass their own clock and randomness. */
 export interface ServiceDeps {
   store: Store;
   now: () => number;
   random?: RandomSource;
-  /** Told of every change that cached verifications must not outlive. */
+  /** Told of every change that cached keys and root keys must not outlive. */
   changes: Pick<KeyChangeFeed, "publish">;
   verifier: Verifier;
-  access: Authenticator;
-  audit: AuditLog;
 }

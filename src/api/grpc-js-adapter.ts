@@ -1,28 +1,28 @@
 import { create, type DescMethod, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import { ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "../log.js";
 import { encodingOf } from "./encoding.js";
-import { peerContextValues, type SingleHeaderReader } from "./guard.js";
-import { logCall, toConnectError } from "./interceptors.js";
+import { grpcStatusDetails } from "./errors.js";
+import { peerContextValues, type SingleHeaderReader } from "./pipeline.js";
 
 /**
- * Serves a Connect service implementation through @grpc/grpc-js, so one implementation runs on
- * either server library. grpc-js carries native gRPC with far less overhead per call than
- * connect-node does, which matters for verification.
+ * Serves a Connect service implementation through @grpc/grpc-js, so one implementation (built by
+ * the call pipeline) runs on either server library. grpc-js carries native gRPC with far less
+ * overhead per call than connect-node does, which matters for verification. This file only
+ * translates: contexts in, responses, headers and errors (with their details) out.
  */
-export interface GrpcJsPolicy {
-  log: Logger;
-  logEachCall: boolean;
+export interface GrpcJsOptions {
   shutdownSignal: AbortSignal;
 }
 
 type AnyImpl = Record<string, (...args: never[]) => unknown>;
 /** What the adapter uses of any grpc-js call. */
-type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> & { once(event: "cancelled", listener: () => void): unknown };
+type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" | "getDeadline" | "sendMetadata"> & {
+  once(event: "cancelled", listener: () => void): unknown;
+};
 type Message = Parameters<typeof toBinary>[1];
 
-export function addToGrpcJsServer(server: grpc.Server, service: DescService, impl: object, policy: GrpcJsPolicy) {
+export function addToGrpcJsServer(server: grpc.Server, service: DescService, impl: object, options: GrpcJsOptions) {
   const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
@@ -36,7 +36,7 @@ export function addToGrpcJsServer(server: grpc.Server, service: DescService, imp
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
     const implementation = (impl as AnyImpl)[method.localName]!.bind(impl) as (input: unknown, context: HandlerContext) => unknown;
-    handlers[method.localName] = handlerFor(service, method, implementation, policy);
+    handlers[method.localName] = handlerFor(service, method, implementation, options);
   }
   server.addService(definition, handlers);
 }
@@ -44,66 +44,72 @@ export function addToGrpcJsServer(server: grpc.Server, service: DescService, imp
 /** The same bytes seen as a Buffer, without copying them. */
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
+/** A failure as grpc-js sends it: code, message, and the google.rpc.Status details in the trailers. */
+function toServiceError(error: unknown): grpc.ServiceError {
+  const connectError = ConnectError.from(error);
+  const metadata = new grpc.Metadata();
+  const details = grpcStatusDetails(connectError);
+  if (details) metadata.set("grpc-status-details-bin", asBuffer(details));
+  return Object.assign(new Error(connectError.rawMessage), {
+    code: connectError.code as number as grpc.status,
+    details: connectError.rawMessage,
+    metadata,
+  });
+}
+
 function handlerFor(
   service: DescService,
   method: DescMethod,
   implementation: (input: unknown, context: HandlerContext) => unknown,
-  policy: GrpcJsPolicy,
+  options: GrpcJsOptions,
 ): grpc.UntypedHandleCall {
-  const procedure = `${service.typeName}/${method.name}`;
-  const url = `/${procedure}`;
-  const context = (call: Call) => new LazyHandlerContext(service, method, url, call, policy.shutdownSignal);
-  const fail = (started: number, error: unknown): grpc.ServiceError => {
-    const connectError = toConnectError(error, procedure, policy.log);
-    if (policy.logEachCall) logCall(policy.log, procedure, started, connectError);
-    return Object.assign(new Error(connectError.rawMessage), {
-      code: connectError.code as number as grpc.status,
-      details: connectError.rawMessage,
-      metadata: new grpc.Metadata(),
-    });
-  };
-  const succeed = (started: number) => {
-    if (policy.logEachCall) logCall(policy.log, procedure, started);
-  };
+  const url = `/${service.typeName}/${method.name}`;
+  const context = (call: Call) => new LazyHandlerContext(service, method, url, call, options.shutdownSignal);
 
   if (method.methodKind === "unary") {
     return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const started = policy.logEachCall ? performance.now() : 0;
+      const handlerContext = context(call);
       const respond = (response: unknown) => {
-        succeed(started);
+        handlerContext.sendHeader();
         callback(null, response);
+      };
+      const fail = (error: unknown) => {
+        handlerContext.sendHeader();
+        callback(toServiceError(error));
       };
       let result: unknown;
       try {
-        result = implementation(call.request, context(call));
+        result = implementation(call.request, handlerContext);
       } catch (error) {
-        callback(fail(started, error));
+        fail(error);
         return;
       }
-      if (result instanceof Promise) result.then(respond, (error: unknown) => callback(fail(started, error)));
+      if (result instanceof Promise) result.then(respond, fail);
       else respond(result);
     };
   }
   if (method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming") {
     return async (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
-      const started = performance.now();
+      const handlerContext = context(call);
       // A plain for-await over the call would destroy it once the client half-closes, cutting off our responses.
       const input =
         method.methodKind === "bidi_streaming"
           ? (call as grpc.ServerDuplexStream<unknown, unknown>).iterator({ destroyOnReturn: false })
           : (call as grpc.ServerWritableStream<unknown, unknown>).request;
       try {
-        for await (const response of implementation(input, context(call)) as AsyncIterable<unknown>) {
+        for await (const response of implementation(input, handlerContext) as AsyncIterable<unknown>) {
+          handlerContext.sendHeader();
           if (!call.write(response)) await new Promise((resolve) => call.once("drain", resolve));
         }
-        succeed(started);
+        handlerContext.sendHeader();
         call.end();
       } catch (error) {
-        call.emit("error", fail(started, error));
+        handlerContext.sendHeader();
+        call.emit("error", toServiceError(error));
       }
     };
   }
-  throw new Error(`${procedure}: client-streaming methods are not served over grpc-js`);
+  throw new Error(`${url}: client-streaming methods are not served over grpc-js`);
 }
 
 /**
@@ -116,6 +122,7 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
   private header: Headers | undefined;
   private outHeader: Headers | undefined;
   private outTrailer: Headers | undefined;
+  private headerSent = false;
   private abortSignal: AbortSignal | undefined;
   private contextValues: ContextValues | undefined;
 
@@ -127,8 +134,11 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
     private readonly shutdownSignal: AbortSignal,
   ) {}
 
+  /** What is left of the client's deadline, as connect-node reports it on the other listeners. */
   timeoutMs() {
-    return undefined;
+    const deadline = this.call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
   }
 
   get requestHeader() {
@@ -150,15 +160,28 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
     return (this.outTrailer ??= new Headers());
   }
 
+  /** Sends the response headers a handler set, once, before the first message or the status. */
+  sendHeader() {
+    if (this.headerSent || !this.outHeader) return;
+    this.headerSent = true;
+    const metadata = new grpc.Metadata();
+    this.outHeader.forEach((value, name) => metadata.set(name, value));
+    this.call.sendMetadata(metadata);
+  }
+
   get values() {
     return (this.contextValues ??= peerContextValues(peerAddress(this.call.getPeer())));
   }
 
+  /** Aborts when the client cancels, its deadline passes, or the server shuts down. */
   get signal() {
     if (!this.abortSignal) {
       const cancelled = new AbortController();
       this.call.once("cancelled", () => cancelled.abort());
-      this.abortSignal = AbortSignal.any([cancelled.signal, this.shutdownSignal]);
+      const timeout = this.timeoutMs();
+      const signals = [cancelled.signal, this.shutdownSignal];
+      if (timeout !== undefined) signals.push(AbortSignal.timeout(timeout));
+      this.abortSignal = AbortSignal.any(signals);
     }
     return this.abortSignal;
   }

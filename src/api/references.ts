@@ -12,7 +12,7 @@ export async function requireRoles(store: Store, workspaceId: string, names: rea
   const roles = await store.roles.list({ workspaceId, name: [...new Set(names)] }, { limit: names.length });
   const found = new Set(roles.map((role) => role.name));
   const missing = names.findIndex((name) => !found.has(name));
-  if (missing !== -1) throw new DomainError("not_found", `${field}[${missing}] names no role of this workspace`);
+  if (missing !== -1) throw new DomainError("not_found", `${field}[${missing}] names no role of this workspace`, { metadata: { resource: "role", name: names[missing]! } });
 }
 
 /** Adds the permissions the workspace does not know yet to its list; safe to race. */

@@ -1,11 +1,10 @@
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
-import { reachesKeyspace } from "../domain/access.js";
+import { type Caller, reachesKeyspace } from "../domain/access.js";
 import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import { isId, type IdKind } from "../domain/ids.js";
 import type { KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { Store } from "../store/store.js";
-import type { Call } from "./guard.js";
 
 /** Request checks shared by the handlers. */
 
@@ -57,21 +56,21 @@ export function pick<T extends object, F extends keyof T>(source: T, fields: Ite
  * A record the caller cannot reach — another workspace's, or outside the keyspaces its root key
  * is narrowed to — is answered exactly like one that does not exist. Soft-deleted keys are gone too.
  */
-export async function loadLiveKey(store: Store, call: Call, id: string, options: { softDeleted?: boolean } = {}): Promise<KeyRecord> {
+export async function loadLiveKey(store: Store, caller: Caller, id: string, options: { softDeleted?: boolean } = {}): Promise<KeyRecord> {
   const key = await store.getKey(id);
-  const reachable = key && key.workspaceId === call.caller.workspaceId && reachesKeyspace(call.caller, key.keyspaceId);
+  const reachable = key && key.workspaceId === caller.workspaceId && reachesKeyspace(caller, key.keyspaceId);
   if (!reachable || (key.deletedAt && !options.softDeleted)) throw notFound("key", id);
   return key;
 }
 
-export async function loadKeyspace(store: Store, call: Call, id: string): Promise<KeyspaceRecord> {
-  const keyspace = reachesKeyspace(call.caller, id) ? await store.keyspaces.find({ id, workspaceId: call.caller.workspaceId }) : null;
+export async function loadKeyspace(store: Store, caller: Caller, id: string): Promise<KeyspaceRecord> {
+  const keyspace = reachesKeyspace(caller, id) ? await store.keyspaces.find({ id, workspaceId: caller.workspaceId }) : null;
   if (!keyspace) throw notFound("keyspace", id);
   return keyspace;
 }
 
 /** A guarded key update matches nothing only when the key is gone or revoked: says which. */
-export async function refuseKeyChange(store: Store, call: Call, id: string): Promise<never> {
-  await loadLiveKey(store, call, id);
-  throw failedPrecondition(`key ${id} is revoked and can no longer be changed`);
+export async function refuseKeyChange(store: Store, caller: Caller, id: string): Promise<never> {
+  await loadLiveKey(store, caller, id);
+  throw failedPrecondition(`key ${id} is revoked and can no longer be changed`, "KEY_REVOKED");
 }

@@ -73,7 +73,7 @@ export const rootKeyUsable = (rootKey: RootKeyRecord, now: number) =>
 
 export class PermissionDenied extends DomainError {
   constructor(readonly permission: ManagementPermission) {
-    super("permission_denied", `this root key lacks the permission ${permission}`);
+    super("permission_denied", `this root key lacks the permission ${permission}`, { metadata: { permission } });
   }
 }
 
@@ -107,7 +107,7 @@ export function checkGrant(caller: Caller, grant: RootKeyGrant, path = "root_key
   const keyspaceIds = unique(grant.keyspaceIds);
   if (caller.keyspaceIds && permissions.some((permission) => KEYSPACE_BOUND.has(permission))) {
     if (keyspaceIds.length === 0 || keyspaceIds.some((id) => !caller.keyspaceIds!.has(id))) {
-      throw new DomainError("permission_denied", "this root key may only grant keyspaces it is narrowed to");
+      throw new DomainError("permission_denied", "this root key may only grant keyspaces it is narrowed to", { reason: "KEYSPACE_NOT_GRANTED" });
     }
   }
   return { permissions, keyspaceIds };

@@ -80,8 +80,8 @@ export interface KeyUse {
 
 /**
  * Something changed that cached verifications must not outlive: a key (by id and digest), a
- * whole keyspace, or what a workspace's keys draw on (an identity by external id, a role, or
- * anything else of the workspace when only the workspace is named).
+ * whole keyspace, what a workspace's keys draw on (an identity by external id, a role, or
+ * anything else of the workspace when only the workspace is named), or a root key (by digest).
  */
 export interface KeyChange {
   id: string;
@@ -92,6 +92,7 @@ export interface KeyChange {
   workspaceId?: string;
   externalId?: string;
   role?: string;
+  rootKeyHash?: string;
 }
 
 /** A change as its author describes it; the feed gives it an id and a time. */

@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.js";
 import type { KeyChangeTarget, Store } from "../store/store.js";
-import type { KeyCache } from "./key-cache.js";
+
+/** A cache that drops what a change made stale. */
+export interface ChangeSubscriber {
+  evict(change: KeyChangeTarget): void;
+}
 
 /**
- * Tells every instance sharing the store to drop cached keys that changed. The instance making a
+ * Tells every instance sharing the store to drop cached keys and root keys that changed. The instance making a
  * change evicts at once; the others poll the store's change feed, which works on any MongoDB
  * deployment, standalone included. Polls re-read an overlap, since a change written just before
  * a poll may carry a time slightly before it; what was already handled is skipped.
@@ -18,8 +22,16 @@ export class KeyChangeFeed {
 
   constructor(
     private readonly store: Store,
-    private readonly cache: KeyCache,
-    private readonly options: { pollMs: number; overlapMs: number; retentionMs: number; now: () => number; log: Logger },
+    private readonly caches: readonly ChangeSubscriber[],
+    private readonly options: {
+      pollMs: number;
+      overlapMs: number;
+      retentionMs: number;
+      now: () => number;
+      log: Logger;
+      /** Told the recorded time of each change another instance made, as this one applies it. */
+      onApplied?: (at: Date) => void;
+    },
   ) {
     this.polledFrom = options.now();
   }
@@ -29,7 +41,7 @@ export class KeyChangeFeed {
    * instances fall back on their cache's time limit: the failure is logged, not thrown.
    */
   async publish(target: KeyChangeTarget) {
-    this.cache.evict(target);
+    this.evict(target);
     const change = { ...target, id: randomUUID(), at: new Date(this.options.now()) };
     this.handled.set(change.id, change.at.getTime());
     try {
@@ -37,6 +49,10 @@ export class KeyChangeFeed {
     } catch (error) {
       this.options.log.error("recording a key change failed", { ...target, error: String(error) });
     }
+  }
+
+  private evict(change: KeyChangeTarget) {
+    for (const cache of this.caches) cache.evict(change);
   }
 
   start() {
@@ -61,7 +77,8 @@ export class KeyChangeFeed {
       for (const change of await this.store.changesSince(new Date(since))) {
         if (this.handled.has(change.id)) continue;
         this.handled.set(change.id, change.at.getTime());
-        this.cache.evict(change);
+        this.evict(change);
+        this.options.onApplied?.(change.at);
       }
       this.polledFrom = startedAt;
       for (const [id, at] of this.handled) if (at < since) this.handled.delete(id);

@@ -1,6 +1,8 @@
 import type { Logger } from "../log.js";
+import { Metrics } from "../metrics.js";
 import type { Store } from "../store/store.js";
 import { KeyChangeFeed } from "./change-feed.js";
+import { Credentials } from "./credentials.js";
 import { KeyCache } from "./key-cache.js";
 import { UsageRecorder } from "./usage-recorder.js";
 import { Verifier } from "./verifier.js";
@@ -19,8 +21,19 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
   usageFlushMs: 2000,
 };
 
-/** The verification machinery of one instance: cache, change feed, usage recorder and verifier. */
-export function createVerification(store: Store, now: () => number, log: Logger, options: VerificationOptions) {
+const MAX_CACHED_ROOT_KEYS = 10_000;
+
+/**
+ * The verification machinery of one instance: the key cache and root-key credentials, the change
+ * feed that keeps both current across instances, the usage recorder and the verifier.
+ */
+export function createVerification(
+  store: Store,
+  now: () => number,
+  log: Logger,
+  options: VerificationOptions & { adminToken?: string; metrics?: Metrics },
+) {
+  const metrics = options.metrics ?? new Metrics();
   const cache = new KeyCache(store, {
     maxEntries: options.cacheMaxKeys,
     maxMisses: options.cacheMaxMisses,
@@ -28,13 +41,24 @@ export function createVerification(store: Store, now: () => number, log: Logger,
     missTtlMs: 10_000,
     now,
   });
-  const changes = new KeyChangeFeed(store, cache, { pollMs: options.changePollMs, overlapMs: 2000, retentionMs: 3_600_000, now, log });
-  const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, log });
+  metrics.watchKeyCache(cache);
+  const credentials = new Credentials(store, { maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
+  const changes = new KeyChangeFeed(store, [cache, credentials], {
+    pollMs: options.changePollMs,
+    overlapMs: 2000,
+    retentionMs: 3_600_000,
+    now,
+    log,
+    onApplied: (at) => metrics.changeApplied(now() - at.getTime()),
+  });
+  const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, log, onFailure: () => metrics.usageFlushFailed() });
   return {
     cache,
+    credentials,
     changes,
     usage,
-    verifier: new Verifier(store, cache, usage, now),
+    metrics,
+    verifier: new Verifier(store, cache, usage, now, (verdict) => metrics.verification(verdict)),
     start() {
       changes.start();
       usage.start();

@@ -12,7 +12,7 @@ export class UsageRecorder {
 
   constructor(
     private readonly store: Store,
-    private readonly options: { flushMs: number; log: Logger },
+    private readonly options: { flushMs: number; log: Logger; onFailure?: () => void },
   ) {}
 
   record(keyId: string, at: number) {
@@ -38,6 +38,7 @@ export class UsageRecorder {
         await this.store.recordKeyUse([...batch].map(([id, at]) => ({ id, at: new Date(at) })));
       } catch (error) {
         this.options.log.warn("recording key use failed", { keys: batch.size, error: String(error) });
+        this.options.onFailure?.();
         for (const [id, at] of batch) this.record(id, at);
       }
     });

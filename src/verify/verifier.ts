@@ -36,10 +36,21 @@ export class Verifier {
     private readonly cache: KeyCache,
     private readonly usage: UsageRecorder,
     private readonly now: () => number,
+    private readonly onVerdict: (verdict: Verdict) => void = () => {},
   ) {}
 
   /** Answers without a promise when the key is cached and has no credits: the common case, and the fastest. */
   verify(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
+    const result = this.judge(request);
+    return result instanceof Promise ? result.then(this.counted) : this.counted(result);
+  }
+
+  private readonly counted = (result: VerifyResult) => {
+    this.onVerdict(result.verdict);
+    return result;
+  };
+
+  private judge(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     if (request.secret.length > MAX_SECRET_LENGTH) return NOT_FOUND;
     const digest = digestSecret(request.secret);
     const known = this.cache.peek(digest);

@@ -10,7 +10,7 @@ import { VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { HealthState } from "../../src/api/health.js";
 import { createLogger } from "../../src/log.js";
-import { apiHandlers, serviceDeps, serviceImplementations } from "../../src/server.js";
+import { apiRoutes, serviceDeps, serviceImplementations } from "../../src/server.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "../../src/verify/index.js";
@@ -57,11 +57,10 @@ export function testApi(store: Store = new MemoryStore(), options: Partial<Verif
   const clock = { now: Date.UTC(2026, 0, 15, 12) };
   const now = () => clock.now;
   const log = createLogger("silent");
-  const verification = createVerification(store, now, log, { ...DEFAULT_VERIFICATION_OPTIONS, ...options });
-  const deps = serviceDeps({ store, now, log, adminToken: TEST_ADMIN_TOKEN }, verification);
-  const { routes, interceptors } = apiHandlers(serviceImplementations(deps, new HealthState([])), log);
-  const withInterceptors = (sent: Interceptor[]) =>
-    clients(createRouterTransport(routes, { router: { interceptors }, transport: { interceptors: sent } }));
+  const verification = createVerification(store, now, log, { ...DEFAULT_VERIFICATION_OPTIONS, ...options, adminToken: TEST_ADMIN_TOKEN });
+  const deps = serviceDeps({ store, now }, verification);
+  const routes = apiRoutes(serviceImplementations(deps, new HealthState([]), { verification, log, accessLog: false }));
+  const withInterceptors = (sent: Interceptor[]) => clients(createRouterTransport(routes, { transport: { interceptors: sent } }));
   const admin = withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
   const newWorkspace = async (name = "test workspace"): Promise<Bootstrap> => {
     const created = await admin.createWorkspace({ workspace: { name } });

@@ -29,10 +29,13 @@ describe("Connect JSON over HTTP/1.1 with fetch", () => {
     expect(body.key).toMatchObject({ status: "KEY_STATUS_ACTIVE", expiresAt: "2099-01-01T00:00:00Z", credits: { remaining: "3" } });
   });
 
-  it("answers errors as Connect JSON with the code and message", async () => {
+  it("answers errors as Connect JSON with the code, message, details and request id", async () => {
     const response = await post("latchkey.v1.KeyService/GetKey", { id: "nope" });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ code: "invalid_argument", message: "id is not a key id" });
+    expect(response.headers.get("x-request-id")).toMatch(/^[A-Za-z0-9]{9,}$/);
+    const body = await response.json();
+    expect(body).toMatchObject({ code: "invalid_argument", message: "id is not a key id" });
+    expect(body.details.map((detail: { type: string }) => detail.type)).toEqual(["google.rpc.ErrorInfo", "google.rpc.BadRequest"]);
     const unknownField = await post("latchkey.v1.KeyService/GetKey", { idd: "x" });
     expect(unknownField.status).toBe(400);
   });

@@ -4,12 +4,14 @@ import { invalidArgument } from "../../domain/errors.js";
 import { checkLength } from "../../domain/validate.js";
 import { auditEventToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerIn } from "../pipeline.js";
 import { fetchPage, pageRequest } from "../pagination.js";
 
 export const listAuditEvents =
   ({ store }: ServiceDeps) =>
-  async (request: ListAuditEventsRequest, call: Call): Promise<MessageInitShape<typeof ListAuditEventsResponseSchema>> => {
+  async (request: ListAuditEventsRequest, context: HandlerContext): Promise<MessageInitShape<typeof ListAuditEventsResponseSchema>> => {
+    const caller = callerIn(context);
     for (const [field, value] of Object.entries({ actor: request.actor, action: request.action, target_id: request.targetId })) {
       checkLength(field, value, 256);
     }
@@ -17,7 +19,7 @@ export const listAuditEvents =
     const to = toDate(request.endTime) ?? undefined;
     if (from && to && from >= to) throw invalidArgument("end_time", "must be after start_time");
     const filter = {
-      workspaceId: call.caller.workspaceId,
+      workspaceId: caller.workspaceId,
       actor: request.actor || undefined,
       action: request.action || undefined,
       targetId: request.targetId || undefined,

@@ -4,22 +4,22 @@ import { validateExternalId, validateIdentitySettings } from "../../domain/ident
 import { newId } from "../../domain/ids.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 
 export const createIdentity =
   ({ store, now, random, changes }: ServiceDeps) =>
-  async (request: CreateIdentityRequest, call: Call): Promise<MessageInitShape<typeof CreateIdentityResponseSchema>> => {
+  async (request: CreateIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateIdentityResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.identity, "identity");
     validateExternalId(input.externalId);
     const settings = identitySettingsFromProto(input);
     validateIdentitySettings(settings);
     const at = now();
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     const identity = { id: newId("idt", at, random), workspaceId, externalId: input.externalId, ...settings, createdAt: new Date(at), updatedAt: new Date(at) };
-    call.targets.push(identity.id);
-    call.summary = { externalId: identity.externalId, rateLimits: identity.rateLimits.length };
     await store.identities.insert(identity);
     await changes.publish({ workspaceId, externalId: identity.externalId });
-    return { identity: identityToProto(identity) };
+    return { response: { identity: identityToProto(identity) }, audit: { targets: [identity.id], summary: { externalId: identity.externalId, rateLimits: identity.rateLimits.length } } };
   };

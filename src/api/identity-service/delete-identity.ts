@@ -2,17 +2,17 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DeleteIdentityRequest, DeleteIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 
 /** Keys are matched to identities by external id, so a forced delete leaves the keys whole: they just stop sharing limits. */
 export const deleteIdentity =
   ({ store, changes }: ServiceDeps) =>
-  async (request: DeleteIdentityRequest, call: Call): Promise<MessageInitShape<typeof DeleteIdentityResponseSchema>> => {
+  async (request: DeleteIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteIdentityResponseSchema>>> => {
+    const caller = callerIn(context);
     const id = requireId("idt", request.id, "id");
-    call.targets.push(id);
-    call.summary = { force: request.force };
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     const identity = await store.identities.find({ id, workspaceId });
     if (!identity) throw notFound("identity", id);
     if (!request.force) {
@@ -21,5 +21,5 @@ export const deleteIdentity =
     }
     if (!(await store.identities.delete({ id, workspaceId }))) throw notFound("identity", id);
     await changes.publish({ workspaceId, externalId: identity.externalId });
-    return {};
+    return { response: {}, audit: { targets: [id], summary: { force: request.force } } };
   };

@@ -4,14 +4,16 @@ import { invalidArgument, notFound } from "../../domain/errors.js";
 import { validateExternalId } from "../../domain/identity.js";
 import { identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 
 export const getIdentity =
   ({ store }: ServiceDeps) =>
-  async (request: GetIdentityRequest, call: Call): Promise<MessageInitShape<typeof GetIdentityResponseSchema>> => {
+  async (request: GetIdentityRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetIdentityResponseSchema>> => {
+    const caller = callerIn(context);
     if (Boolean(request.id) === Boolean(request.externalId)) throw invalidArgument("id", "or external_id must be set, not both");
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     if (request.id) requireId("idt", request.id, "id");
     else validateExternalId(request.externalId, "external_id");
     const match = request.id ? { id: request.id, workspaceId } : { externalId: request.externalId, workspaceId };

@@ -4,23 +4,23 @@ import { notFound } from "../../domain/errors.js";
 import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Keys of the identity see the new meta and limits on their next verification, on every instance within a second. */
 export const updateIdentity =
   ({ store, now, changes: feed }: ServiceDeps) =>
-  async (request: UpdateIdentityRequest, call: Call): Promise<MessageInitShape<typeof UpdateIdentityResponseSchema>> => {
+  async (request: UpdateIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateIdentityResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.identity, "identity");
     const id = requireId("idt", input.id, "identity.id");
     const fields = maskedFields(request.updateMask, IDENTITY_SETTING_FIELDS);
     const changes = pick(identitySettingsFromProto(input), fields);
     validateIdentitySettings(changes);
-    call.targets.push(id);
-    call.summary = { fields: request.updateMask!.paths };
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     const updated = await store.identities.update({ id, workspaceId }, { ...changes, updatedAt: new Date(now()) });
     if (!updated) throw notFound("identity", id);
     await feed.publish({ workspaceId, externalId: updated.externalId });
-    return { identity: identityToProto(updated) };
+    return { response: { identity: identityToProto(updated) }, audit: { targets: [id], summary: { fields: request.updateMask!.paths } } };
   };

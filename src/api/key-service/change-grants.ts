@@ -3,7 +3,8 @@ import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind,
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 
@@ -20,14 +21,13 @@ interface GrantsRequest {
 export const changeKeyGrants =
   (kind: GrantKind, change: GrantChange) =>
   ({ store, now, random, changes }: ServiceDeps) =>
-  async (request: GrantsRequest, call: Call): Promise<{ key: Key }> => {
+  async (request: GrantsRequest, context: HandlerContext): Promise<Audited<{ key: Key }>> => {
+    const caller = callerIn(context);
     const id = requireId("key", request.keyId, "key_id");
     if (kind === "roles") checkRoleNames("names", request.names);
     else checkPermissionNames("names", request.names);
-    call.targets.push(id);
-    call.summary = { names: request.names };
-    const current = await loadLiveKey(store, call, id);
-    if (current.revokedAt) return refuseKeyChange(store, call, id);
+    const current = await loadLiveKey(store, caller, id);
+    if (current.revokedAt) return refuseKeyChange(store, caller, id);
     const at = now();
     if (change !== "remove") {
       if (kind === "roles") await requireRoles(store, current.workspaceId, request.names, "names");
@@ -36,7 +36,7 @@ export const changeKeyGrants =
     if (kind === "roles" && change === "add" && new Set([...current.roles, ...request.names]).size > MAX_KEY_ROLES) {
       throw invalidArgument("names", `would give the key more than ${MAX_KEY_ROLES} roles`);
     }
-    const updated = (await store.changeKeyGrants(id, kind, change, request.names, new Date(at))) ?? (await refuseKeyChange(store, call, id));
+    const updated = (await store.changeKeyGrants(id, kind, change, request.names, new Date(at))) ?? (await refuseKeyChange(store, caller, id));
     await changes.publish({ keyId: id, hash: updated.hash });
-    return { key: keyToProto(updated, at) };
+    return { response: { key: keyToProto(updated, at) }, audit: { targets: [id], summary: { names: request.names } } };
   };

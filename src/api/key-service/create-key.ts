@@ -7,13 +7,15 @@ import { issueSecret, MAX_BYTE_LENGTH, MIN_BYTE_LENGTH } from "../../domain/secr
 import { checkLength, checkRange } from "../../domain/validate.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 
 export const createKey =
   (deps: ServiceDeps) =>
-  async (request: CreateKeyRequest, call: Call): Promise<MessageInitShape<typeof CreateKeyResponseSchema>> => {
+  async (request: CreateKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateKeyResponseSchema>>> => {
+    const caller = callerIn(context);
     const { store, now, random, changes } = deps;
     const input = requireMessage(request.key, "key");
     const keyspaceId = requireId("ks", input.keyspaceId, "key.keyspace_id");
@@ -22,8 +24,8 @@ export const createKey =
     checkLength("key.created_by", input.createdBy, 256);
     const at = now();
     const attributes = validateKeyAttributes(keyAttributesFromProto(input), { now: at, changed: ALL_KEY_ATTRIBUTES });
-    const workspaceId = call.caller.workspaceId;
-    const keyspace = await loadKeyspace(store, call, keyspaceId);
+    const workspaceId = caller.workspaceId;
+    const keyspace = await loadKeyspace(store, caller, keyspaceId);
     await requireRoles(store, workspaceId, attributes.roles, "key.roles");
     await registerPermissions(store, workspaceId, attributes.permissions, at, random);
     const identityId = request.createIdentity && attributes.externalId ? await ensureIdentity(deps, workspaceId, attributes.externalId, at) : undefined;
@@ -52,13 +54,11 @@ export const createKey =
       lastUsedAt: null,
       deletedAt: null,
     };
-    call.targets.push(key.id, keyspaceId, ...(identityId ? [identityId] : []));
     await store.insertKey(key);
     await changes.publish({ keyId: key.id, hash: key.hash });
     if (!(await store.keyspaces.find({ id: keyspaceId }))) {
       await store.deleteKey(key.id);
       throw notFound("keyspace", keyspaceId);
     }
-    call.summary = { name: key.name, prefix, start: key.start, externalId: key.externalId, identityCreated: identityId !== undefined };
-    return { key: keyToProto(key, at), secret: issued.secret };
+    return { response: { key: keyToProto(key, at), secret: issued.secret }, audit: { targets: [key.id, keyspaceId, ...(identityId ? [identityId] : [])], summary: { name: key.name, prefix, start: key.start, externalId: key.externalId, identityCreated: identityId !== undefined } } };
   };

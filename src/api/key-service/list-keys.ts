@@ -3,17 +3,19 @@ import type { ListKeysRequest, ListKeysResponseSchema } from "../../../gen/latch
 import { keyStatusFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { fetchPage, pageRequest } from "../pagination.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
 /** Empty filter fields match everything. */
 export const listKeys =
   ({ store, now }: ServiceDeps) =>
-  async (request: ListKeysRequest, call: Call): Promise<MessageInitShape<typeof ListKeysResponseSchema>> => {
+  async (request: ListKeysRequest, context: HandlerContext): Promise<MessageInitShape<typeof ListKeysResponseSchema>> => {
+    const caller = callerIn(context);
     const keyspaceId = requireId("ks", request.keyspaceId, "keyspace_id");
     const status = keyStatusFromProto(request.status, "status");
     const page = pageRequest(request.pageSize, request.pageToken, "key");
-    await loadKeyspace(store, call, keyspaceId);
+    await loadKeyspace(store, caller, keyspaceId);
     const at = now();
     const filter = {
       keyspaceId,

@@ -3,25 +3,25 @@ import type { RevokeKeyRequest, RevokeKeyResponseSchema } from "../../../gen/lat
 import { checkLength } from "../../domain/validate.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 
 export const revokeKey =
   ({ store, now, changes }: ServiceDeps) =>
-  async (request: RevokeKeyRequest, call: Call): Promise<MessageInitShape<typeof RevokeKeyResponseSchema>> => {
+  async (request: RevokeKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RevokeKeyResponseSchema>>> => {
+    const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
     checkLength("reason", request.reason, 512);
     checkLength("revoked_by", request.revokedBy, 256);
-    call.targets.push(id);
-    call.summary = { reason: request.reason, revokedBy: request.revokedBy };
-    await loadLiveKey(store, call, id);
+    await loadLiveKey(store, caller, id);
     const at = new Date(now());
     const revoked =
       (await store.updateKey(
         id,
         { revokedAt: at, revokedBy: request.revokedBy, revocationReason: request.reason, updatedAt: at },
         { notDeleted: true, notRevoked: true },
-      )) ?? (await refuseKeyChange(store, call, id));
+      )) ?? (await refuseKeyChange(store, caller, id));
     await changes.publish({ keyId: id, hash: revoked.hash });
-    return { key: keyToProto(revoked, at.getTime()) };
+    return { response: { key: keyToProto(revoked, at.getTime()) }, audit: { targets: [id], summary: { reason: request.reason, revokedBy: request.revokedBy } } };
   };

@@ -3,7 +3,8 @@ import type { UpdateKeyRequest, UpdateKeyResponseSchema } from "../../../gen/lat
 import { KEY_ATTRIBUTE_FIELDS, validateKeyAttributes } from "../../domain/key.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
 
@@ -13,31 +14,28 @@ import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMes
  */
 export const updateKey =
   (deps: ServiceDeps) =>
-  async (request: UpdateKeyRequest, call: Call): Promise<MessageInitShape<typeof UpdateKeyResponseSchema>> => {
+  async (request: UpdateKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateKeyResponseSchema>>> => {
+    const caller = callerIn(context);
     const { store, now, random, changes: feed } = deps;
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
     const fields = maskedFields(request.updateMask, KEY_ATTRIBUTE_FIELDS);
-    call.targets.push(id);
-    call.summary = { fields: request.updateMask!.paths };
     const proposed = pick(keyAttributesFromProto(input), fields);
-    const current = await loadLiveKey(store, call, id);
-    if (current.revokedAt) return refuseKeyChange(store, call, id);
+    const current = await loadLiveKey(store, caller, id);
+    if (current.revokedAt) return refuseKeyChange(store, caller, id);
 
     const at = now();
     const next = validateKeyAttributes({ ...current, ...proposed }, { now: at, changed: fields });
     const workspaceId = current.workspaceId;
     if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
     if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
-    if (fields.has("externalId") && request.createIdentity && next.externalId) {
-      const identityId = await ensureIdentity(deps, workspaceId, next.externalId, at);
-      if (identityId) call.targets.push(identityId);
-    }
+    const identityId =
+      fields.has("externalId") && request.createIdentity && next.externalId ? await ensureIdentity(deps, workspaceId, next.externalId, at) : undefined;
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }
-    const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, call, id));
+    const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, caller, id));
     await feed.publish({ keyId: id, hash: updated.hash });
-    return { key: keyToProto(updated, at) };
+    return { response: { key: keyToProto(updated, at) }, audit: { targets: [id, ...(identityId ? [identityId] : [])], summary: { fields: request.updateMask!.paths } } };
   };

@@ -4,18 +4,18 @@ import { newId } from "../../domain/ids.js";
 import { keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 
 export const createKeyspace =
   ({ store, now, random }: ServiceDeps) =>
-  async (request: CreateKeyspaceRequest, call: Call): Promise<MessageInitShape<typeof CreateKeyspaceResponseSchema>> => {
+  async (request: CreateKeyspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateKeyspaceResponseSchema>>> => {
+    const caller = callerIn(context);
     const settings = keyspaceDefaults(keyspaceSettingsFromProto(requireMessage(request.keyspace, "keyspace")));
     validateKeyspaceSettings(settings);
     const at = now();
-    const keyspace = { id: newId("ks", at, random), workspaceId: call.caller.workspaceId, ...settings, createdAt: new Date(at), updatedAt: new Date(at) };
-    call.targets.push(keyspace.id);
-    call.summary = { ...settings };
+    const keyspace = { id: newId("ks", at, random), workspaceId: caller.workspaceId, ...settings, createdAt: new Date(at), updatedAt: new Date(at) };
     await store.keyspaces.insert(keyspace);
-    return { keyspace: keyspaceToProto(keyspace) };
+    return { response: { keyspace: keyspaceToProto(keyspace) }, audit: { targets: [keyspace.id], summary: { ...settings } } };
   };

@@ -2,7 +2,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DeleteKeyspaceRequest, DeleteKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
 /**
@@ -11,18 +12,16 @@ import { loadKeyspace, requireId } from "../requests.js";
  */
 export const deleteKeyspace =
   ({ store, changes }: ServiceDeps) =>
-  async (request: DeleteKeyspaceRequest, call: Call): Promise<MessageInitShape<typeof DeleteKeyspaceResponseSchema>> => {
+  async (request: DeleteKeyspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteKeyspaceResponseSchema>>> => {
+    const caller = callerIn(context);
     const id = requireId("ks", request.id, "id");
-    call.targets.push(id);
-    call.summary = { force: request.force };
-    await loadKeyspace(store, call, id);
+    await loadKeyspace(store, caller, id);
     if (!request.force) {
       const live = await store.countLiveKeys(id);
       if (live > 0) throw failedPrecondition(`keyspace ${id} still holds ${live} keys. Delete them first or set force`);
     }
-    if (!(await store.keyspaces.delete({ id, workspaceId: call.caller.workspaceId }))) throw notFound("keyspace", id);
+    if (!(await store.keyspaces.delete({ id, workspaceId: caller.workspaceId }))) throw notFound("keyspace", id);
     await changes.publish({ keyspaceId: id });
     const deletedKeys = request.force ? await store.deleteKeysInKeyspace(id) : 0;
-    call.summary.deletedKeys = deletedKeys;
-    return { deletedKeys: BigInt(deletedKeys) };
+    return { response: { deletedKeys: BigInt(deletedKeys) }, audit: { targets: [id], summary: { force: request.force, deletedKeys } } };
   };

@@ -2,11 +2,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { GetKeyspaceRequest, GetKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
 export const getKeyspace =
   ({ store }: ServiceDeps) =>
-  async (request: GetKeyspaceRequest, call: Call): Promise<MessageInitShape<typeof GetKeyspaceResponseSchema>> => ({
-    keyspace: keyspaceToProto(await loadKeyspace(store, call, requireId("ks", request.id, "id"))),
+  async (request: GetKeyspaceRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetKeyspaceResponseSchema>> => ({
+    keyspace: keyspaceToProto(await loadKeyspace(store, callerIn(context), requireId("ks", request.id, "id"))),
   });

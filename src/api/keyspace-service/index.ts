@@ -1,17 +1,16 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import type { KeyspaceService } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { guarded } from "../guard.js";
+import { mutation, type Procedures, read } from "../pipeline.js";
 import { createKeyspace } from "./create-keyspace.js";
 import { deleteKeyspace } from "./delete-keyspace.js";
 import { getKeyspace } from "./get-keyspace.js";
 import { listKeyspaces } from "./list-keyspaces.js";
 import { updateKeyspace } from "./update-keyspace.js";
 
-export const keyspaceService = (deps: ServiceDeps): ServiceImpl<typeof KeyspaceService> => ({
-  createKeyspace: guarded(deps, { permission: "keyspace.create", action: "keyspace.create" }, createKeyspace(deps)),
-  getKeyspace: guarded(deps, { permission: "keyspace.read" }, getKeyspace(deps)),
-  listKeyspaces: guarded(deps, { permission: "keyspace.read" }, listKeyspaces(deps)),
-  updateKeyspace: guarded(deps, { permission: "keyspace.update", action: "keyspace.update" }, updateKeyspace(deps)),
-  deleteKeyspace: guarded(deps, { permission: "keyspace.delete", action: "keyspace.delete" }, deleteKeyspace(deps)),
+export const keyspaceService = (deps: ServiceDeps): Procedures<typeof KeyspaceService> => ({
+  createKeyspace: mutation("keyspace.create", "keyspace.create", createKeyspace(deps)),
+  getKeyspace: read("keyspace.read", getKeyspace(deps)),
+  listKeyspaces: read("keyspace.read", listKeyspaces(deps)),
+  updateKeyspace: mutation("keyspace.update", "keyspace.update", updateKeyspace(deps)),
+  deleteKeyspace: mutation("keyspace.delete", "keyspace.delete", deleteKeyspace(deps)),
 });

@@ -4,22 +4,22 @@ import { notFound } from "../../domain/errors.js";
 import { KEYSPACE_SETTING_FIELDS, keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** A masked field left unset in the request goes back to its default. */
 export const updateKeyspace =
   ({ store, now }: ServiceDeps) =>
-  async (request: UpdateKeyspaceRequest, call: Call): Promise<MessageInitShape<typeof UpdateKeyspaceResponseSchema>> => {
+  async (request: UpdateKeyspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateKeyspaceResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.keyspace, "keyspace");
     const id = requireId("ks", input.id, "keyspace.id");
     const fields = maskedFields(request.updateMask, KEYSPACE_SETTING_FIELDS);
     const changes = pick(keyspaceDefaults(keyspaceSettingsFromProto(input)), fields);
     validateKeyspaceSettings(changes);
-    call.targets.push(id);
-    call.summary = { ...changes };
-    await loadKeyspace(store, call, id);
-    const updated = await store.keyspaces.update({ id, workspaceId: call.caller.workspaceId }, { ...changes, updatedAt: new Date(now()) });
+    await loadKeyspace(store, caller, id);
+    const updated = await store.keyspaces.update({ id, workspaceId: caller.workspaceId }, { ...changes, updatedAt: new Date(now()) });
     if (!updated) throw notFound("keyspace", id);
-    return { keyspace: keyspaceToProto(updated) };
+    return { response: { keyspace: keyspaceToProto(updated) }, audit: { targets: [id], summary: { ...changes } } };
   };

@@ -4,18 +4,18 @@ import { newId } from "../../domain/ids.js";
 import { validatePermission } from "../../domain/rbac.js";
 import { permissionToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 
 export const createPermission =
   ({ store, now, random }: ServiceDeps) =>
-  async (request: CreatePermissionRequest, call: Call): Promise<MessageInitShape<typeof CreatePermissionResponseSchema>> => {
+  async (request: CreatePermissionRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreatePermissionResponseSchema>>> => {
+    const caller = callerIn(context);
     const { name, description } = requireMessage(request.permission, "permission");
     validatePermission({ name, description });
     const at = now();
-    const permission = { id: newId("perm", at, random), workspaceId: call.caller.workspaceId, name, description, createdAt: new Date(at) };
-    call.targets.push(permission.id);
-    call.summary = { name };
+    const permission = { id: newId("perm", at, random), workspaceId: caller.workspaceId, name, description, createdAt: new Date(at) };
     await store.permissions.insert(permission);
-    return { permission: permissionToProto(permission) };
+    return { response: { permission: permissionToProto(permission) }, audit: { targets: [permission.id], summary: { name } } };
   };

@@ -5,17 +5,19 @@ import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions } from "../references.js";
 import { requireMessage } from "../requests.js";
 
 export const createRole =
   ({ store, now, random }: ServiceDeps) =>
-  async (request: CreateRoleRequest, call: Call): Promise<MessageInitShape<typeof CreateRoleResponseSchema>> => {
+  async (request: CreateRoleRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateRoleResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.role, "role");
     validateRole(input);
     const at = now();
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     const role = {
       id: newId("role", at, random),
       workspaceId,
@@ -25,9 +27,7 @@ export const createRole =
       createdAt: new Date(at),
       updatedAt: new Date(at),
     };
-    call.targets.push(role.id);
-    call.summary = { name: role.name, permissions: role.permissions };
     await registerPermissions(store, workspaceId, role.permissions, at, random);
     await store.roles.insert(role);
-    return { role: roleToProto(role) };
+    return { response: { role: roleToProto(role) }, audit: { targets: [role.id], summary: { name: role.name, permissions: role.permissions } } };
   };

@@ -2,7 +2,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DeletePermissionRequest, DeletePermissionResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 
 /**
@@ -11,15 +12,14 @@ import { requireId } from "../requests.js";
  */
 export const deletePermission =
   ({ store, now, changes }: ServiceDeps) =>
-  async (request: DeletePermissionRequest, call: Call): Promise<MessageInitShape<typeof DeletePermissionResponseSchema>> => {
+  async (request: DeletePermissionRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeletePermissionResponseSchema>>> => {
+    const caller = callerIn(context);
     const id = requireId("perm", request.id, "id");
-    call.targets.push(id);
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     const permission = await store.permissions.find({ id, workspaceId });
     if (!permission) throw notFound("permission", id);
-    call.summary = { name: permission.name };
     await store.removeGrantEverywhere(workspaceId, "permissions", permission.name, new Date(now()));
     await changes.publish({ workspaceId });
     if (!(await store.permissions.delete({ id, workspaceId }))) throw notFound("permission", id);
-    return {};
+    return { response: {}, audit: { targets: [id], summary: { name: permission.name } } };
   };

@@ -5,26 +5,26 @@ import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions } from "../references.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Every key holding the role sees its new permissions on its next verification, on every instance within a second. */
 export const updateRole =
   ({ store, now, random, changes: feed }: ServiceDeps) =>
-  async (request: UpdateRoleRequest, call: Call): Promise<MessageInitShape<typeof UpdateRoleResponseSchema>> => {
+  async (request: UpdateRoleRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateRoleResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.role, "role");
     const id = requireId("role", input.id, "role.id");
     const fields = maskedFields(request.updateMask, { description: "description", permissions: "permissions" });
     const changes = pick({ description: input.description, permissions: unique(input.permissions) }, fields);
     validateRole(changes);
-    call.targets.push(id);
-    call.summary = { ...changes };
     const at = now();
-    const workspaceId = call.caller.workspaceId;
+    const workspaceId = caller.workspaceId;
     if (changes.permissions) await registerPermissions(store, workspaceId, changes.permissions, at, random);
     const updated = await store.roles.update({ id, workspaceId }, { ...changes, updatedAt: new Date(at) });
     if (!updated) throw notFound("role", id);
     await feed.publish({ workspaceId, role: updated.name });
-    return { role: roleToProto(updated) };
+    return { response: { role: roleToProto(updated) }, audit: { targets: [id], summary: { ...changes } } };
   };

@@ -4,29 +4,29 @@ import { checkGrant, validateRootKeyName } from "../../domain/access.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { rootKeyToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 
 /** Never grants more than the caller holds; narrowing names keyspaces of the caller's workspace only. */
 export const createRootKey =
   (deps: ServiceDeps) =>
-  async (request: CreateRootKeyRequest, call: Call): Promise<MessageInitShape<typeof CreateRootKeyResponseSchema>> => {
+  async (request: CreateRootKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateRootKeyResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.rootKey, "root_key");
     validateRootKeyName(input.name);
     input.keyspaceIds.forEach((id, i) => requireId("ks", id, `root_key.keyspace_ids[${i}]`));
     const expiresAt = toDate(input.expiresAt);
     if (expiresAt && expiresAt.getTime() <= deps.now()) throw invalidArgument("root_key.expires_at", "must be in the future");
-    const grant = checkGrant(call.caller, { permissions: input.permissions, keyspaceIds: input.keyspaceIds });
-    for (const id of grant.keyspaceIds) await loadKeyspace(deps.store, call, id);
+    const grant = checkGrant(caller, { permissions: input.permissions, keyspaceIds: input.keyspaceIds });
+    for (const id of grant.keyspaceIds) await loadKeyspace(deps.store, caller, id);
     const { rootKey, secret } = await issueRootKey(deps, {
-      workspaceId: call.caller.workspaceId,
+      workspaceId: caller.workspaceId,
       name: input.name,
       ...grant,
-      createdBy: call.caller.actor,
+      createdBy: caller.actor,
       expiresAt,
     });
-    call.targets.push(rootKey.id);
-    call.summary = { name: rootKey.name, permissions: rootKey.permissions, keyspaceIds: rootKey.keyspaceIds };
-    return { rootKey: rootKeyToProto(rootKey), secret };
+    return { response: { rootKey: rootKeyToProto(rootKey), secret }, audit: { targets: [rootKey.id], summary: { name: rootKey.name, permissions: rootKey.permissions, keyspaceIds: rootKey.keyspaceIds } } };
   };

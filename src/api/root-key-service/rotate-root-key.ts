@@ -5,7 +5,8 @@ import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { checkRange } from "../../domain/validate.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 import { endRootKey } from "./revoke-root-key.js";
@@ -15,27 +16,25 @@ const MAX_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 /** The new key is issued before the old one ends, so a failure in between leaves both working, never neither. */
 export const rotateRootKey =
   (deps: ServiceDeps) =>
-  async (request: RotateRootKeyRequest, call: Call): Promise<MessageInitShape<typeof RotateRootKeyResponseSchema>> => {
+  async (request: RotateRootKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RotateRootKeyResponseSchema>>> => {
+    const caller = callerIn(context);
     const id = requireId("rk", request.id, "id");
     const graceMs = Number(request.gracePeriodMs);
     checkRange("grace_period_ms", graceMs, 0, MAX_GRACE_MS);
-    call.targets.push(id);
-    const old = await deps.store.rootKeys.find({ id, workspaceId: call.caller.workspaceId });
+    const old = await deps.store.rootKeys.find({ id, workspaceId: caller.workspaceId });
     if (!old) throw notFound("root key", id);
     const at = deps.now();
-    if (!rootKeyUsable(old, at)) throw failedPrecondition(`root key ${id} is revoked or expired`);
-    checkGrant(call.caller, old);
+    if (!rootKeyUsable(old, at)) throw failedPrecondition(`root key ${id} is revoked or expired`, "ROOT_KEY_ENDED");
+    checkGrant(caller, old);
     const { rootKey, secret } = await issueRootKey(deps, {
       workspaceId: old.workspaceId,
       name: old.name,
       permissions: old.permissions,
       keyspaceIds: old.keyspaceIds,
-      createdBy: call.caller.actor,
+      createdBy: caller.actor,
       expiresAt: old.expiresAt,
     });
-    call.targets.push(rootKey.id);
-    call.summary = { gracePeriodMs: graceMs };
     const ending = graceMs === 0 ? { revokedAt: new Date(at) } : { expiresAt: new Date(Math.min(at + graceMs, old.expiresAt?.getTime() ?? Infinity)) };
-    const replaced = await endRootKey(deps, call, id, { ...ending, replacedBy: rootKey.id });
-    return { rootKey: rootKeyToProto(rootKey), secret, replaced: rootKeyToProto(replaced) };
+    const replaced = await endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id });
+    return { response: { rootKey: rootKeyToProto(rootKey), secret, replaced: rootKeyToProto(replaced) }, audit: { targets: [id, rootKey.id], summary: { gracePeriodMs: graceMs } } };
   };

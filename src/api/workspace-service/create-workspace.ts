@@ -5,7 +5,8 @@ import { newId } from "../../domain/ids.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { rootKeyToProto, workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 import { issueRootKey } from "../root-key-service/issue-root-key.js";
 
@@ -16,7 +17,8 @@ import { issueRootKey } from "../root-key-service/issue-root-key.js";
  */
 export const createWorkspace =
   (deps: ServiceDeps) =>
-  async (request: CreateWorkspaceRequest, call: Call): Promise<MessageInitShape<typeof CreateWorkspaceResponseSchema>> => {
+  async (request: CreateWorkspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateWorkspaceResponseSchema>>> => {
+    const caller = callerIn(context);
     const name = requireMessage(request.workspace, "workspace").name;
     validateWorkspaceName(name);
     const rootKeyName = request.rootKeyName || "bootstrap";
@@ -29,14 +31,11 @@ export const createWorkspace =
       name: rootKeyName,
       permissions: [...MANAGEMENT_PERMISSIONS],
       keyspaceIds: [],
-      createdBy: call.caller.actor,
+      createdBy: caller.actor,
       expiresAt: null,
     }).catch(async (error: unknown) => {
       await deps.store.workspaces.delete({ id: workspace.id });
       throw error;
     });
-    call.workspaceId = workspace.id;
-    call.targets.push(workspace.id, rootKey.id);
-    call.summary = { name, rootKeyName };
-    return { workspace: workspaceToProto(workspace), rootKey: rootKeyToProto(rootKey), rootKeySecret: secret };
+    return { response: { workspace: workspaceToProto(workspace), rootKey: rootKeyToProto(rootKey), rootKeySecret: secret }, audit: { targets: [workspace.id, rootKey.id], summary: { name, rootKeyName }, workspaceId: workspace.id } };
   };

@@ -3,12 +3,14 @@ import type { GetWorkspaceResponseSchema } from "../../../gen/latchkey/v1/worksp
 import { notFound } from "../../domain/errors.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { callerIn } from "../pipeline.js";
 
 export const getWorkspace =
   ({ store }: ServiceDeps) =>
-  async (_request: unknown, call: Call): Promise<MessageInitShape<typeof GetWorkspaceResponseSchema>> => {
-    const workspace = await store.workspaces.find({ id: call.caller.workspaceId });
-    if (!workspace) throw notFound("workspace", call.caller.workspaceId);
+  async (_request: unknown, context: HandlerContext): Promise<MessageInitShape<typeof GetWorkspaceResponseSchema>> => {
+    const caller = callerIn(context);
+    const workspace = await store.workspaces.find({ id: caller.workspaceId });
+    if (!workspace) throw notFound("workspace", caller.workspaceId);
     return { workspace: workspaceToProto(workspace) };
   };

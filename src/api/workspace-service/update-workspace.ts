@@ -4,19 +4,19 @@ import { notFound } from "../../domain/errors.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { Call } from "../guard.js";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type Audited, callerIn } from "../pipeline.js";
 import { maskedFields, requireMessage } from "../requests.js";
 
 export const updateWorkspace =
   ({ store, now }: ServiceDeps) =>
-  async (request: UpdateWorkspaceRequest, call: Call): Promise<MessageInitShape<typeof UpdateWorkspaceResponseSchema>> => {
+  async (request: UpdateWorkspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateWorkspaceResponseSchema>>> => {
+    const caller = callerIn(context);
     const input = requireMessage(request.workspace, "workspace");
     maskedFields(request.updateMask, { name: "name" });
     validateWorkspaceName(input.name);
-    const id = call.caller.workspaceId;
-    call.targets.push(id);
-    call.summary = { name: input.name };
+    const id = caller.workspaceId;
     const updated = await store.workspaces.update({ id }, { name: input.name, updatedAt: new Date(now()) });
     if (!updated) throw notFound("workspace", id);
-    return { workspace: workspaceToProto(updated) };
+    return { response: { workspace: workspaceToProto(updated) }, audit: { targets: [id], summary: { name: input.name } } };
   };

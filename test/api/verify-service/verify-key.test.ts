@@ -285,7 +285,7 @@ describe("VerifyKey and storage", () => {
     for (const key of [a, b, c]) await verify(api, key.secret);
     await verify(api, a.secret);
     await verify(api, d.secret);
-    expect(api.verification.cache.size.entries).toBe(3);
+    expect(api.verification.cache.stats.entries).toBe(3);
     calls.clear();
     for (const key of [a, c, d]) expect((await verify(api, key.secret)).code).toBe(VerifyCode.VALID);
     expect(calls.get("findKeyByHash")).toBeUndefined();
@@ -296,7 +296,7 @@ describe("VerifyKey and storage", () => {
   it("keeps the negative cache bounded", async () => {
     const api = testApi(undefined, { cacheMaxMisses: 10 });
     for (let i = 0; i < 50; i++) await verify(api, issueSecret("pay", 16, 4).secret);
-    expect(api.verification.cache.size.misses).toBe(10);
+    expect(api.verification.cache.stats.misses).toBe(10);
   });
 
   it("sees changes made on this instance at once, a freshly created key included", async () => {

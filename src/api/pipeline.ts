@@ -1,0 +1,265 @@
+import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { type ContextValues, createContextKey, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { type Caller, type ManagementPermission, PermissionDenied } from "../domain/access.js";
+import { randomBase58 } from "../domain/base58.js";
+import type { JsonObject } from "../domain/key.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { type Credentials, RefusedRootKey } from "../verify/credentials.js";
+import type { AuditLog } from "./audit-log.js";
+import { outcomeOf, toConnectError } from "./errors.js";
+import { type RequestValidator, requestIds } from "./request-validation.js";
+
+/**
+ * The one path every call takes, on every listener: authenticate → authorize → validate →
+ * handler → audit → log and metrics → error mapping. The Connect router and the grpc-js adapter
+ * both serve the implementations this builds, so whatever is added here holds on every port.
+ */
+
+/** The authenticated caller, set before the handler runs. */
+export const CALLER = createContextKey<Caller | undefined>(undefined, { description: "calling root key" });
+/** The caller's network address, as the listener that took the call saw it. */
+export const PEER_ADDRESS = createContextKey("", { description: "peer address" });
+
+export const peerContextValues = (address: string | undefined): ContextValues => createContextValues().set(PEER_ADDRESS, address ?? "");
+
+/** The caller of a procedure that needs a permission. */
+export function callerIn(context: HandlerContext): Caller {
+  const caller = context.values.get(CALLER);
+  if (!caller) throw new Error("no authenticated caller: the procedure was registered without a permission");
+  return caller;
+}
+
+/** What a mutation tells the audit log, beside its response. Never a secret. */
+export interface AuditNote {
+  /** Ids of the records acted on. */
+  targets: string[];
+  summary?: JsonObject;
+  /** The workspace the event goes to when it is not the caller's: the one the call made. */
+  workspaceId?: string;
+}
+
+export interface Audited<O> {
+  response: O;
+  audit: AuditNote;
+}
+
+type Unary<I, O> = (request: I, context: HandlerContext) => O | Promise<O>;
+
+/** How one RPC is guarded, and its handler. */
+export type Procedure<I = never, O = unknown> =
+  | { kind: "read"; permission: ManagementPermission; handler: Unary<I, O> }
+  | { kind: "mutation"; permission: ManagementPermission | "admin"; action: string; handler: Unary<I, Audited<O>> };
+
+/** A read: needs the permission; not audited unless refused. */
+export const read = <I, O>(permission: ManagementPermission, handler: Unary<I, O>): Procedure<I, O> => ({ kind: "read", permission, handler });
+
+/** A mutation: needs the permission (`admin`: the ADMIN_TOKEN); every attempt is audited under `action`. */
+export const mutation = <I, O>(permission: ManagementPermission | "admin", action: string, handler: Unary<I, Audited<O>>): Procedure<I, O> => ({
+  kind: "mutation",
+  permission,
+  action,
+  handler,
+});
+
+/** A procedure for every method of the service, typed by its request and response. */
+export type Procedures<S extends DescService> = {
+  [M in keyof S["method"]]: S["method"][M] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? Procedure<MessageShape<I>, MessageInitShape<O>>
+    : never;
+};
+
+/** A context that can read one request header without building them all, as the grpc-js adapter's does. */
+export interface SingleHeaderReader {
+  requestHeaderValue(name: string): string | null;
+}
+
+const requestHeader = (context: HandlerContext & Partial<SingleHeaderReader>, name: string) =>
+  context.requestHeaderValue ? context.requestHeaderValue(name) : context.requestHeader.get(name);
+
+export interface PipelineDeps {
+  credentials: Pick<Credentials, "rootKey" | "admin">;
+  audit: AuditLog;
+  validator: RequestValidator;
+  metrics: Metrics;
+  log: Logger;
+  /** One log line per call. */
+  accessLog: boolean;
+}
+
+/** A caller may name its own request id (to correlate logs); anything else gets one of ours. */
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+export const REQUEST_ID_HEADER = "x-request-id";
+
+interface CallRecord {
+  procedure: string;
+  requestId: string;
+  started: number;
+}
+
+export class Pipeline {
+  private readonly instance = randomBase58(8);
+  private sequence = 0;
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** An API service: every method guarded by its procedure. */
+  api<S extends DescService>(service: S, procedures: Procedures<S>): ServiceImpl<S> {
+    const impl: Record<string, unknown> = {};
+    for (const method of service.methods) {
+      const procedure = (procedures as Record<string, Procedure<never, unknown>>)[method.localName]!;
+      impl[method.localName] = this.unary(service, method, (request, context) => this.guard(procedure, method, request as never, context));
+    }
+    return impl as ServiceImpl<S>;
+  }
+
+  /** A service anyone may call (health, reflection): logged, measured and mapped like the rest, with no credentials. */
+  open<S extends DescService>(service: S, implementation: ServiceImpl<S>): ServiceImpl<S> {
+    const impl: Record<string, unknown> = {};
+    for (const method of service.methods) {
+      const handler = (implementation as Record<string, (...args: never[]) => unknown>)[method.localName]!.bind(implementation);
+      impl[method.localName] =
+        method.methodKind === "unary" ? this.unary(service, method, handler as Unary<unknown, unknown>) : this.streaming(service, method, handler);
+    }
+    return impl as ServiceImpl<S>;
+  }
+
+  private unary(service: DescService, method: DescMethod, run: Unary<unknown, unknown>) {
+    const procedure = `${service.typeName}/${method.name}`;
+    return (request: unknown, context: HandlerContext) => {
+      const call = this.begin(procedure, context);
+      let result: unknown;
+      try {
+        result = run(request, context);
+      } catch (error) {
+        throw this.failed(call, error);
+      }
+      if (!(result instanceof Promise)) return this.succeeded(call, result);
+      return result.then(
+        (response) => this.succeeded(call, response),
+        (error: unknown) => {
+          throw this.failed(call, error);
+        },
+      );
+    };
+  }
+
+  private streaming(service: DescService, method: DescMethod, run: (...args: never[]) => unknown) {
+    const procedure = `${service.typeName}/${method.name}`;
+    const pipeline = this;
+    return async function* (input: unknown, context: HandlerContext) {
+      const call = pipeline.begin(procedure, context);
+      try {
+        yield* run(input as never, context as never) as AsyncIterable<unknown>;
+      } catch (error) {
+        throw pipeline.failed(call, error);
+      }
+      pipeline.succeeded(call, undefined);
+    };
+  }
+
+  /** Authenticates, then authorizes; calls that need no storage stay synchronous. */
+  private guard(procedure: Procedure<never, unknown>, method: DescMethod, request: never, context: HandlerContext) {
+    const header = requestHeader(context, "authorization");
+    if (procedure.permission === "admin") return this.authorized(procedure, method, request, context, this.deps.credentials.admin(header));
+    let caller: Caller | Promise<Caller>;
+    try {
+      caller = this.deps.credentials.rootKey(header);
+    } catch (error) {
+      return this.refused(procedure, context, error);
+    }
+    if (caller instanceof Promise) {
+      return caller.then(
+        (known) => this.authorized(procedure, method, request, context, known),
+        (error: unknown) => this.refused(procedure, context, error),
+      );
+    }
+    return this.authorized(procedure, method, request, context, caller);
+  }
+
+  /** An attempt with a revoked or expired root key is recorded in that key's workspace. */
+  private refused(procedure: Procedure<never, unknown>, context: HandlerContext, error: unknown): Promise<never> {
+    if (!(error instanceof RefusedRootKey)) return Promise.reject(error);
+    const caller: Caller = { actor: error.rootKeyId, workspaceId: error.workspaceId, permissions: new Set(), keyspaceIds: undefined };
+    return this.audit(context, caller, actionOf(procedure), { targets: [error.rootKeyId] }, error).then(() => Promise.reject(error));
+  }
+
+  private authorized(procedure: Procedure<never, unknown>, method: DescMethod, request: never, context: HandlerContext, caller: Caller) {
+    context.values.set(CALLER, caller);
+    if (procedure.permission !== "admin" && !caller.permissions.has(procedure.permission)) {
+      const denied = new PermissionDenied(procedure.permission);
+      return this.audit(context, caller, actionOf(procedure), { targets: [] }, denied).then(() => Promise.reject(denied));
+    }
+    if (procedure.kind === "read") {
+      this.deps.validator.check(method.input, request);
+      return procedure.handler(request, context);
+    }
+    return (async () => {
+      try {
+        this.deps.validator.check(method.input, request);
+        const { response, audit } = await procedure.handler(request, context);
+        await this.audit(context, caller, procedure.action, audit);
+        return response;
+      } catch (error) {
+        await this.audit(context, caller, procedure.action, { targets: requestIds(method.input, request) }, error);
+        throw error;
+      }
+    })();
+  }
+
+  private audit(context: HandlerContext, caller: Caller, action: string, note: AuditNote, error?: unknown) {
+    const workspaceId = note.workspaceId ?? caller.workspaceId;
+    if (!workspaceId) return Promise.resolve();
+    return this.deps.audit.record({
+      workspaceId,
+      actor: caller.actor,
+      action,
+      targetIds: note.targets,
+      summary: note.summary ?? {},
+      peerAddress: context.values.get(PEER_ADDRESS),
+      userAgent: requestHeader(context, "user-agent") ?? "",
+      outcome: outcomeOf(error),
+    });
+  }
+
+  private begin(procedure: string, context: HandlerContext): CallRecord {
+    const offered = requestHeader(context, REQUEST_ID_HEADER);
+    const requestId = offered && CALLER_REQUEST_ID.test(offered) ? offered : `${this.instance}${(++this.sequence).toString(36)}`;
+    context.responseHeader.set(REQUEST_ID_HEADER, requestId);
+    return { procedure, requestId, started: performance.now() };
+  }
+
+  private succeeded<T>(call: CallRecord, response: T): T {
+    this.finish(call, "OK");
+    return response;
+  }
+
+  private failed(call: CallRecord, error: unknown) {
+    const connectError = toConnectError(error, call.requestId);
+    if (connectError.code === Code.Internal && connectError !== error) {
+      this.deps.log.error("unexpected failure", {
+        procedure: call.procedure,
+        requestId: call.requestId,
+        error: String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+    }
+    this.finish(call, codeName(connectError.code));
+    return connectError;
+  }
+
+  private finish(call: CallRecord, code: string) {
+    const seconds = (performance.now() - call.started) / 1000;
+    this.deps.metrics.rpc(call.procedure, code, seconds);
+    if (this.deps.accessLog) {
+      this.deps.log.info("rpc", { procedure: call.procedure, code, ms: Math.round(seconds * 100_000) / 100, requestId: call.requestId });
+    }
+  }
+}
+
+/** The audit action of a refusal: the mutation it would have been, or the permission a read needs. */
+const actionOf = (procedure: Procedure<never, unknown>) => (procedure.kind === "mutation" ? procedure.action : procedure.permission);
+
+/** gRPC's own spelling of a code, as metrics and logs show it: `OK`, `NOT_FOUND`. */
+const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
