@@ -10,6 +10,8 @@ export interface Config {
   http1Port: number;
   /** Native gRPC through @grpc/grpc-js, the fastest path for verification; 0 turns it off. */
   grpcPort: number;
+  /** Prometheus text at /metrics; 0 turns it off. */
+  metricsPort: number;
   mongodbUri: string | undefined;
   mongodbDatabase: string;
   maxRequestBytes: number;
@@ -38,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integer(env, "PORT", 8080, 0, 65535),
     http1Port: integer(env, "HTTP1_PORT", 8081, 0, 65535),
     grpcPort: integer(env, "GRPC_PORT", 50051, 0, 65535),
+    metricsPort: integer(env, "METRICS_PORT", 9464, 0, 65535),
     mongodbUri: env.MONGODB_URI || undefined,
     mongodbDatabase: env.MONGODB_DATABASE || "latchkey",
     maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),

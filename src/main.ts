@@ -23,6 +23,7 @@ async function main() {
     ...config,
     http1Port: config.http1Port || undefined,
     grpcPort: config.grpcPort || undefined,
+    metricsPort: config.metricsPort || undefined,
     store,
     log,
   });
@@ -45,6 +46,7 @@ async function main() {
     protocols: config.tlsCertFile ? "gRPC, gRPC-Web, Connect over TLS (HTTP/2 and HTTP/1.1)" : "gRPC, gRPC-Web, Connect over cleartext HTTP/2",
     http1Port: server.http1Port ?? "off",
     grpcPort: server.grpcPort ?? "off",
+    metricsPort: server.metricsPort ?? "off",
   });
 }
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
 
 /** Seconds, from sub-millisecond cache hits to calls that waited on a slow database. */
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -8,26 +8,83 @@ export interface CacheFigures {
   stats: { entries: number; misses: number; hits: number; loads: number };
 }
 
+/** One label set's histogram: counts per bucket (not yet cumulative), sum and count. */
+class Series {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Record<string, string>,
+    buckets: number,
+  ) {
+    this.counts = new Float64Array(buckets);
+  }
+}
+
+/**
+ * A histogram or counter on the per-call path. prom-client hashes the label object on every
+ * observation, which costs more than a cached verification; these find their series by a key the
+ * caller already holds and leave the formatting to scrape time. The registry prints their values
+ * like its own.
+ */
+class HotMetric {
+  private readonly series = new Map<string, Series>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "histogram" | "counter",
+    private readonly buckets: readonly number[],
+  ) {}
+
+  /** The series of these labels, made on first use; `key` names the label set. */
+  seriesOf(key: string, labels: () => Record<string, string>): Series {
+    let series = this.series.get(key);
+    if (!series) this.series.set(key, (series = new Series(labels(), this.buckets.length)));
+    return series;
+  }
+
+  observe(series: Series, value: number) {
+    const bucket = this.buckets.findIndex((bound) => value <= bound);
+    if (bucket !== -1) series.counts[bucket]!++;
+    series.sum += value;
+    series.count++;
+  }
+
+  async get() {
+    const values = [...this.series.values()].flatMap((series) => {
+      if (this.type === "counter") return [{ labels: series.labels, value: series.count }];
+      let cumulative = 0;
+      return [
+        ...this.buckets.map((bound, i) => ({
+          metricName: `${this.name}_bucket`,
+          labels: { ...series.labels, le: String(bound) },
+          value: (cumulative += series.counts[i]!),
+        })),
+        { metricName: `${this.name}_bucket`, labels: { ...series.labels, le: "+Inf" }, value: series.count },
+        { metricName: `${this.name}_sum`, labels: series.labels, value: series.sum },
+        { metricName: `${this.name}_count`, labels: series.labels, value: series.count },
+      ];
+    });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: "sum" };
+  }
+
+  reset() {
+    this.series.clear();
+  }
+}
+
 /**
  * One instance's Prometheus metrics, in a registry of its own so that several instances in one
- * process (as in tests) never mix their figures. Recording is a counter bump or a histogram bucket,
- * with label children looked up once per label set.
+ * process (as in tests) never mix their figures.
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly rpcDuration = new Histogram({
-    name: "latchkey_rpc_duration_seconds",
-    help: "RPCs by procedure and gRPC code, with how long they took; _count is the number of calls.",
-    labelNames: ["procedure", "code"] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly verifications = new Counter({
-    name: "latchkey_verifications_total",
-    help: "Key verifications by verdict code.",
-    labelNames: ["code"] as const,
-    registers: [this.registry],
-  });
+  private readonly rpcDuration = this.hot(
+    new HotMetric("latchkey_rpc_duration_seconds", "RPCs by procedure and gRPC code, with how long they took; _count is the number of calls.", "histogram", DURATION_BUCKETS),
+  );
+  private readonly verifications = this.hot(new HotMetric("latchkey_verifications_total", "Key verifications by verdict code.", "counter", []));
   private readonly storeDuration = new Histogram({
     name: "latchkey_store_call_duration_seconds",
     help: "Calls to the store by method and outcome.",
@@ -46,7 +103,6 @@ export class Metrics {
     help: "Batches of last-used times that could not be written (they are retried with the next batch).",
     registers: [this.registry],
   });
-  private readonly children = new Map<string, { observe(value: number): void } | { inc(): void }>();
 
   /** Exposes the key cache's figures, read at scrape time so that verification pays nothing for them. */
   watchKeyCache(cache: CacheFigures) {
@@ -61,16 +117,22 @@ export class Metrics {
     counter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);
   }
 
-  rpc(procedure: string, code: string, seconds: number) {
-    this.child(`rpc ${procedure} ${code}`, () => this.rpcDuration.labels(procedure, code)).observe(seconds);
+  /** Records one procedure's calls by code; made once per procedure, so a call builds no label key. */
+  rpcRecorder(procedure: string): (code: string, seconds: number) => void {
+    const byCode = new Map<string, Series>();
+    return (code, seconds) => {
+      let series = byCode.get(code);
+      if (!series) byCode.set(code, (series = this.rpcDuration.seriesOf(`${procedure} ${code}`, () => ({ procedure, code }))));
+      this.rpcDuration.observe(series, seconds);
+    };
   }
 
   verification(code: string) {
-    this.child(`verify ${code}`, () => this.verifications.labels(code)).inc();
+    this.verifications.seriesOf(code, () => ({ code })).count++;
   }
 
   storeCall(method: string, outcome: "ok" | "error", seconds: number) {
-    this.child(`store ${method} ${outcome}`, () => this.storeDuration.labels(method, outcome)).observe(seconds);
+    this.storeDuration.observe({ method, outcome }, seconds);
   }
 
   changeApplied(lagMs: number) {
@@ -86,9 +148,8 @@ export class Metrics {
     return this.registry.metrics();
   }
 
-  private child<T extends object>(id: string, make: () => T): T {
-    let child = this.children.get(id);
-    if (!child) this.children.set(id, (child = make() as never));
-    return child as T;
+  private hot(metric: HotMetric) {
+    this.registry.registerMetric(metric as unknown as Metric);
+    return metric;
   }
 }

@@ -1,9 +1,9 @@
 import { create, type DescMethod, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { ConnectError, type ContextKey, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
 import { grpcStatusDetails } from "./errors.js";
-import { peerContextValues, type SingleHeaderReader } from "./pipeline.js";
+import { PEER_ADDRESS, type SingleHeaders } from "./pipeline.js";
 
 /**
  * Serves a Connect service implementation through @grpc/grpc-js, so one implementation (built by
@@ -116,11 +116,12 @@ function handlerFor(
  * A handler context whose parts are made only when a handler asks for them: most calls never
  * look at their headers or signal, and building them on every call costs more than the call.
  */
-class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
+class LazyHandlerContext implements HandlerContext, SingleHeaders {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   private header: Headers | undefined;
   private outHeader: Headers | undefined;
+  private outMetadata: grpc.Metadata | undefined;
   private outTrailer: Headers | undefined;
   private headerSent = false;
   private abortSignal: AbortSignal | undefined;
@@ -156,21 +157,25 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
     return (this.outHeader ??= new Headers());
   }
 
+  setResponseHeaderValue(name: string, value: string) {
+    (this.outMetadata ??= new grpc.Metadata()).set(name, value);
+  }
+
   get responseTrailer() {
     return (this.outTrailer ??= new Headers());
   }
 
   /** Sends the response headers a handler set, once, before the first message or the status. */
   sendHeader() {
-    if (this.headerSent || !this.outHeader) return;
+    if (this.headerSent || (!this.outHeader && !this.outMetadata)) return;
     this.headerSent = true;
-    const metadata = new grpc.Metadata();
-    this.outHeader.forEach((value, name) => metadata.set(name, value));
+    const metadata = (this.outMetadata ??= new grpc.Metadata());
+    this.outHeader?.forEach((value, name) => metadata.set(name, value));
     this.call.sendMetadata(metadata);
   }
 
   get values() {
-    return (this.contextValues ??= peerContextValues(peerAddress(this.call.getPeer())));
+    return (this.contextValues ??= new CallValues(this.call));
   }
 
   /** Aborts when the client cancels, its deadline passes, or the server shuts down. */
@@ -184,6 +189,28 @@ class LazyHandlerContext implements HandlerContext, SingleHeaderReader {
       this.abortSignal = AbortSignal.any(signals);
     }
     return this.abortSignal;
+  }
+}
+
+/** Context values whose peer address is worked out only if something reads it: most calls never do. */
+class CallValues implements ContextValues {
+  private readonly values = new Map<symbol, unknown>();
+
+  constructor(private readonly call: Call) {}
+
+  get<T>(key: ContextKey<T>): T {
+    if (key.id === PEER_ADDRESS.id && !this.values.has(key.id)) this.values.set(key.id, peerAddress(this.call.getPeer()));
+    return (this.values.has(key.id) ? this.values.get(key.id) : key.defaultValue) as T;
+  }
+
+  set<T>(key: ContextKey<T>, value: T) {
+    this.values.set(key.id, value);
+    return this;
+  }
+
+  delete(key: ContextKey<unknown>) {
+    this.values.delete(key.id);
+    return this;
   }
 }
 

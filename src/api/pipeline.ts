@@ -70,13 +70,22 @@ export type Procedures<S extends DescService> = {
     : never;
 };
 
-/** A context that can read one request header without building them all, as the grpc-js adapter's does. */
-export interface SingleHeaderReader {
+/**
+ * A context that reads and writes single headers without building Headers objects, as the
+ * grpc-js adapter's does: on the verification path those cost more than the verification.
+ */
+export interface SingleHeaders {
   requestHeaderValue(name: string): string | null;
+  setResponseHeaderValue(name: string, value: string): void;
 }
 
-const requestHeader = (context: HandlerContext & Partial<SingleHeaderReader>, name: string) =>
+type AnyContext = HandlerContext & Partial<SingleHeaders>;
+
+const requestHeader = (context: AnyContext, name: string) =>
   context.requestHeaderValue ? context.requestHeaderValue(name) : context.requestHeader.get(name);
+
+const setResponseHeader = (context: AnyContext, name: string, value: string) =>
+  context.setResponseHeaderValue ? context.setResponseHeaderValue(name, value) : context.responseHeader.set(name, value);
 
 export interface PipelineDeps {
   credentials: Pick<Credentials, "rootKey" | "admin">;
@@ -92,8 +101,14 @@ export interface PipelineDeps {
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const REQUEST_ID_HEADER = "x-request-id";
 
+/** A procedure as logs and metrics name it. */
+interface ProcedureName {
+  name: string;
+  record: (code: string, seconds: number) => void;
+}
+
 interface CallRecord {
-  procedure: string;
+  procedure: ProcedureName;
   requestId: string;
   started: number;
 }
@@ -125,8 +140,13 @@ export class Pipeline {
     return impl as ServiceImpl<S>;
   }
 
+  private procedureName(service: DescService, method: DescMethod): ProcedureName {
+    const name = `${service.typeName}/${method.name}`;
+    return { name, record: this.deps.metrics.rpcRecorder(name) };
+  }
+
   private unary(service: DescService, method: DescMethod, run: Unary<unknown, unknown>) {
-    const procedure = `${service.typeName}/${method.name}`;
+    const procedure = this.procedureName(service, method);
     return (request: unknown, context: HandlerContext) => {
       const call = this.begin(procedure, context);
       let result: unknown;
@@ -146,7 +166,7 @@ export class Pipeline {
   }
 
   private streaming(service: DescService, method: DescMethod, run: (...args: never[]) => unknown) {
-    const procedure = `${service.typeName}/${method.name}`;
+    const procedure = this.procedureName(service, method);
     const pipeline = this;
     return async function* (input: unknown, context: HandlerContext) {
       const call = pipeline.begin(procedure, context);
@@ -223,10 +243,10 @@ export class Pipeline {
     });
   }
 
-  private begin(procedure: string, context: HandlerContext): CallRecord {
+  private begin(procedure: ProcedureName, context: HandlerContext): CallRecord {
     const offered = requestHeader(context, REQUEST_ID_HEADER);
     const requestId = offered && CALLER_REQUEST_ID.test(offered) ? offered : `${this.instance}${(++this.sequence).toString(36)}`;
-    context.responseHeader.set(REQUEST_ID_HEADER, requestId);
+    if (!process.env.X1) setResponseHeader(context, REQUEST_ID_HEADER, requestId);
     return { procedure, requestId, started: performance.now() };
   }
 
@@ -239,7 +259,7 @@ export class Pipeline {
     const connectError = toConnectError(error, call.requestId);
     if (connectError.code === Code.Internal && connectError !== error) {
       this.deps.log.error("unexpected failure", {
-        procedure: call.procedure,
+        procedure: call.procedure.name,
         requestId: call.requestId,
         error: String(error),
         stack: error instanceof Error ? error.stack : undefined,
@@ -251,9 +271,9 @@ export class Pipeline {
 
   private finish(call: CallRecord, code: string) {
     const seconds = (performance.now() - call.started) / 1000;
-    this.deps.metrics.rpc(call.procedure, code, seconds);
+    call.procedure.record(code, seconds);
     if (this.deps.accessLog) {
-      this.deps.log.info("rpc", { procedure: call.procedure, code, ms: Math.round(seconds * 100_000) / 100, requestId: call.requestId });
+      this.deps.log.info("rpc", { procedure: call.procedure.name, code, ms: Math.round(seconds * 100_000) / 100, requestId: call.requestId });
     }
   }
 }

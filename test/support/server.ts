@@ -17,6 +17,8 @@ export interface TestServer extends RunningServer {
   http1Url: string;
   /** The native gRPC (grpc-js) listener's base URL. */
   grpcUrl: string;
+  /** Where Prometheus scrapes this server. */
+  metricsUrl: string;
   store: MongoStore;
   mongoUri: string;
   databaseName: string;
@@ -52,6 +54,7 @@ export async function startTestServer(
     port: 0,
     http1Port: 0,
     grpcPort: 0,
+    metricsPort: 0,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
     corsAllowedOrigins: ["https://app.example.com"],
     tlsCertFile: options.tls?.certFile,
@@ -72,6 +75,7 @@ export async function startTestServer(
     url,
     http1Url,
     grpcUrl: `http://127.0.0.1:${server.grpcPort}`,
+    metricsUrl: `http://127.0.0.1:${server.metricsPort}/metrics`,
     store,
     mongoUri,
     databaseName,

@@ -1,5 +1,4 @@
-import { Code, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus, Health } from "../../gen/health/v1/health_pb.js";
 import { AuditService } from "../../gen/latchkey/v1/audit_pb.js";
@@ -9,6 +8,7 @@ import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { expectCode } from "../support/api.js";
 import { bearer } from "../support/auth.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { transportsOf } from "../support/transports.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -16,19 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** Each transport, sending the given interceptors (the server's root key unless told otherwise). */
-type TransportFor = (interceptors?: Interceptor[]) => Transport;
-const transports: [string, TransportFor][] = [
-  ["gRPC over HTTP/2", (interceptors = [server.auth]) => createGrpcTransport({ baseUrl: server.url, interceptors })],
-  ["gRPC on the native grpc-js port", (interceptors = [server.auth]) => createGrpcTransport({ baseUrl: server.grpcUrl, interceptors })],
-  ["gRPC-Web over HTTP/2", (interceptors = [server.auth]) => createGrpcWebTransport({ baseUrl: server.url, interceptors, httpVersion: "2" })],
-  ["Connect binary over HTTP/2", (interceptors = [server.auth]) => createConnectTransport({ baseUrl: server.url, interceptors, httpVersion: "2" })],
-  [
-    "Connect JSON over HTTP/1.1",
-    (interceptors = [server.auth]) => createConnectTransport({ baseUrl: server.http1Url, interceptors, httpVersion: "1.1", useBinaryFormat: false }),
-  ],
-  ["gRPC-Web over HTTP/1.1", (interceptors = [server.auth]) => createGrpcWebTransport({ baseUrl: server.http1Url, interceptors, httpVersion: "1.1" })],
-];
+const transports = transportsOf(() => server);
 
 describe.each(transports)("%s against MongoDB", (_, transport) => {
   it("refuses API calls without a valid root key, and answers health without one", async () => {

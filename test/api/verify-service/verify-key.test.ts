@@ -336,7 +336,7 @@ describe("VerifyKey and storage", () => {
 
 describe("VerifyKey request errors", () => {
   it.each<[string, Check & { key?: string }, string]>([
-    ["no key", { key: "" }, "key must not be empty"],
+    ["no key", { key: "" }, "key must be at least 1 characters"],
     ["a negative cost", { cost: -1n }, "cost"],
     ["a malformed keyspace id", { keyspaceId: "payments" }, "keyspace_id is not a keyspace id"],
     ["a broken permission query", { permissionQuery: "a AND" }, "permission_query ends where a permission is expected"],

@@ -45,7 +45,7 @@ describe("VerifyKeys", () => {
     await expectCode(
       api.verify.verifyKeys({ requests: Array.from({ length: 1001 }, () => ({ key: "a" })) }),
       Code.InvalidArgument,
-      "requests must have at most 1000 entries",
+      "requests must contain no more than 1000 item(s)",
     );
   });
 });

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { BoundedCache } from "../../src/verify/bounded-cache.js";
+
+function cache(maxEntries = 3, ttlMs = 1000) {
+  const clock = { now: 0 };
+  return { clock, cache: new BoundedCache<string>({ maxEntries, ttlMs, now: () => clock.now }) };
+}
+
+/** A load the test finishes by hand. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+describe("BoundedCache", () => {
+  it("forgets entries when their time is up, and honours a shorter time per entry", () => {
+    const { clock, cache: c } = cache();
+    c.set("a", "A");
+    c.set("b", "B", 100);
+    clock.now = 100;
+    expect(c.get("b")).toBeUndefined();
+    expect(c.get("a")).toBe("A");
+    clock.now = 1000;
+    expect(c.get("a")).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  it("evicts the oldest unused entry beyond the cap, sparing used ones once", () => {
+    const { cache: c } = cache(3);
+    for (const key of ["a", "b", "c"]) c.set(key, key.toUpperCase());
+    c.get("a");
+    c.set("d", "D");
+    expect([c.get("a"), c.get("b"), c.get("c"), c.get("d")]).toEqual(["A", undefined, "C", "D"]);
+    expect(c.size).toBe(3);
+  });
+
+  it("never grows past its cap, however many keys pass through", () => {
+    const { cache: c } = cache(100);
+    for (let i = 0; i < 10_000; i++) {
+      c.set(`k${i}`, "v");
+      if (i % 3 === 0) c.get(`k${i}`);
+    }
+    expect(c.size).toBe(100);
+  });
+
+  it("runs one load for concurrent callers of the same key and keeps its result", async () => {
+    const { cache: c } = cache();
+    let loads = 0;
+    const pending = deferred<string>();
+    const loader = () => (loads++, pending.promise);
+    const keep = (value: string) => c.set("k", value);
+    const all = Promise.all(Array.from({ length: 64 }, () => c.load("k", loader, keep)));
+    pending.resolve("V");
+    expect(new Set(await all)).toEqual(new Set(["V"]));
+    expect(loads).toBe(1);
+    expect(c.get("k")).toBe("V");
+  });
+
+  it("does not keep a load that overlapped a deletion, which may have been about what it read", async () => {
+    const { cache: c } = cache();
+    const pending = deferred<string>();
+    const loaded = c.load("k", () => pending.promise, (value) => c.set("k", value));
+    c.delete("k");
+    pending.resolve("stale");
+    expect(await loaded).toBe("stale");
+    expect(c.get("k")).toBeUndefined();
+
+    const again = c.load("k", () => Promise.resolve("fresh"), (value) => c.set("k", value));
+    expect(await again).toBe("fresh");
+    expect(c.get("k")).toBe("fresh");
+  });
+
+  it("a failed load is not kept and the next caller loads afresh", async () => {
+    const { cache: c } = cache();
+    await expect(c.load("k", () => Promise.reject(new Error("down")), (value: string) => c.set("k", value))).rejects.toThrow("down");
+    expect(await c.load("k", () => Promise.resolve("up"), (value) => c.set("k", value))).toBe("up");
+  });
+
+  it("deleteWhere drops exactly the entries picked", () => {
+    const { cache: c } = cache(10);
+    for (const key of ["a1", "a2", "b1"]) c.set(key, key);
+    c.deleteWhere((value) => value.startsWith("a"));
+    expect([c.get("a1"), c.get("a2"), c.get("b1")]).toEqual([undefined, undefined, "b1"]);
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { digestSecret, issueSecret } from "../../src/domain/secret.js";
+import { createLogger } from "../../src/log.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
+import { KeyCache } from "../../src/verify/key-cache.js";
+import { countingStore } from "../support/counting-store.js";
+import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
+
+async function world() {
+  const { store, calls } = countingStore(new MemoryStore());
+  const keyspace = keyspaceRecord();
+  await store.keyspaces.insert(keyspace);
+  const keys = await Promise.all(
+    ["user_a", "user_b"].map(async (externalId) => {
+      const issued = issueSecret("pay", 16, 4);
+      const record = keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, externalId, roles: externalId === "user_a" ? ["admin"] : [] });
+      await store.insertKey(record);
+      return { record, secret: issued.secret, digest: issued.digest };
+    }),
+  );
+  const clock = { now: Date.now() };
+  const cache = new KeyCache(store, { maxEntries: 10, maxMisses: 10, ttlMs: 60_000, missTtlMs: 10_000, now: () => clock.now });
+  calls.clear();
+  return { store, calls, keyspace, keys, cache, clock, reads: () => calls.get("findKeyByHash") ?? 0 };
+}
+
+describe("KeyCache", () => {
+  it("loads a key once, remembers unknown digests too, and counts hits and loads", async () => {
+    const { cache, keys, reads } = await world();
+    const [a] = keys;
+    expect((await cache.lookup(a!.digest))?.record.id).toBe(a!.record.id);
+    expect(cache.lookup(a!.digest)).not.toBeInstanceOf(Promise);
+    expect(await cache.lookup(digestSecret("nobody"))).toBeNull();
+    expect(cache.lookup(digestSecret("nobody"))).toBeNull();
+    expect(reads()).toBe(2);
+    expect(cache.stats).toMatchObject({ entries: 1, misses: 1, hits: 2, loads: 2 });
+  });
+
+  it("evicts by digest, by key id, by keyspace, and by an identity's or a role's workspace", async () => {
+    const { cache, keys, keyspace } = await world();
+    const [a, b] = keys;
+    const warm = () => Promise.all(keys.map((key) => cache.lookup(key.digest)));
+    const cached = () => keys.map((key) => cache.peek(key.digest) !== undefined);
+    await warm();
+    cache.evict({ hash: a!.digest });
+    expect(cached()).toEqual([false, true]);
+    await warm();
+    cache.evict({ keyId: b!.record.id });
+    expect(cached()).toEqual([true, false]);
+    await warm();
+    cache.evict({ workspaceId: a!.record.workspaceId, externalId: "user_b" });
+    expect(cached()).toEqual([true, false]);
+    await warm();
+    cache.evict({ workspaceId: a!.record.workspaceId, role: "admin" });
+    expect(cached()).toEqual([false, true]);
+    await warm();
+    cache.evict({ keyspaceId: keyspace.id });
+    expect(cached()).toEqual([false, false]);
+  });
+
+  it("does not keep a load that raced with a change to the key", async () => {
+    const { cache, keys, store } = await world();
+    const [a] = keys;
+    const loading = cache.lookup(a!.digest);
+    await store.updateKey(a!.record.id, { enabled: false }, {});
+    cache.evict({ hash: a!.digest });
+    await loading;
+    expect(cache.peek(a!.digest)).toBeUndefined();
+    expect((await cache.lookup(a!.digest))?.record.enabled).toBe(false);
+  });
+
+  it("a key whose keyspace is gone is unknown", async () => {
+    const { cache, keys, store, keyspace } = await world();
+    await store.keyspaces.delete({ id: keyspace.id });
+    expect(await cache.lookup(keys[0]!.digest)).toBeNull();
+  });
+});
+
+describe("Verifier", () => {
+  it("answers a cached key without a promise, refuses malformed and overlong secrets without a read, and counts verdicts", async () => {
+    const { store, keys, reads } = await world();
+    const verification = createVerification(store, Date.now, createLogger("silent"), DEFAULT_VERIFICATION_OPTIONS);
+    const request = (secret: string) => ({
+      secret,
+      workspaceId: keys[0]!.record.workspaceId,
+      keyspaceIds: undefined,
+      keyspaceId: undefined,
+      permissionQuery: undefined,
+      requiredScopes: [],
+      resource: undefined,
+      origin: "",
+      cost: 1,
+      rateLimitNames: [],
+    });
+    expect((await verification.verifier.verify(request(keys[0]!.secret))).verdict).toBe("valid");
+    const cached = verification.verifier.verify(request(keys[0]!.secret));
+    expect(cached).not.toBeInstanceOf(Promise);
+    const before = reads();
+    expect(verification.verifier.verify(request("pay_malformed"))).toMatchObject({ verdict: "not_found" });
+    expect(verification.verifier.verify(request("x".repeat(100_000)))).toMatchObject({ verdict: "not_found" });
+    expect(reads()).toBe(before);
+    const text = await verification.metrics.render();
+    expect(text).toContain('latchkey_verifications_total{code="valid"} 2');
+    expect(text).toContain('latchkey_verifications_total{code="not_found"} 2');
+  });
+});
