@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 function startService(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: root,
-    env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", GRPC_PORT: "0", ...env },
+    env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", GRPC_PORT: "0", METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];

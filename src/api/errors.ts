@@ -28,8 +28,6 @@ export function outcomeOf(error?: unknown): string {
   return Code[failureCode(error)].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
-/** The ErrorInfo reason for a catalogue entry: its name without the enum's prefix. */
-export const reasonName = (reason: ErrorReason) => ErrorReason[reason].replace(/^ERROR_REASON_/, "");
 
 /**
  * What a failed call answers, whichever listener carried it. A domain failure gets its code, an
@@ -47,7 +45,7 @@ export function toConnectError(error: unknown, requestId: string): ConnectError 
     return new ConnectError(error.message, CODES[error.kind], undefined, badRequest ? [errorInfo, badRequest] : [errorInfo]);
   }
   return new ConnectError(`internal error. Quote request id ${requestId} to the operator`, Code.Internal, undefined, [
-    { desc: ErrorInfoSchema, value: { domain: ERROR_DOMAIN, reason: reasonName(ErrorReason.INTERNAL), metadata: { requestId } } },
+    { desc: ErrorInfoSchema, value: { domain: ERROR_DOMAIN, reason: ErrorReason[ErrorReason.INTERNAL], metadata: { requestId } } },
   ]);
 }
 

@@ -10,7 +10,6 @@ export const MAX_PAGE_SIZE = 100;
  * stable while records are added or removed.
  */
 export function pageRequest(pageSize: number, pageToken: string, kind: IdKind): Page {
-  if (pageSize < 0) throw invalidArgument("page_size", "must not be negative");
   const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
   if (!pageToken) return { limit };
   const after = Buffer.from(pageToken, "base64url").toString("utf8");

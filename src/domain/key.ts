@@ -2,7 +2,7 @@ import { invalidArgument } from "./errors.js";
 import { PREFIX_PATTERN } from "./secret.js";
 import { PREFIX_DESCRIPTION } from "./keyspace.js";
 import { checkPermissionNames, checkRoleNames, PERMISSION, PERMISSION_DESCRIPTION } from "./rbac.js";
-import { checkCount, checkEach, checkLength, checkPattern, checkRange, unique } from "./validate.js";
+import { checkCount, checkEach, checkPattern, checkRange, unique } from "./validate.js";
 
 export type KeyType = "standard" | "marketplace_subscription";
 export type KeyStatus = "active" | "disabled" | "expired" | "revoked";
@@ -147,18 +147,15 @@ export interface KeyValidationOptions {
   path?: string;
 }
 
-/** Validates a whole set of attributes and returns them normalized (repeats dropped from lists). */
+/**
+ * Validates a whole set of attributes and returns them normalized (repeats dropped from lists).
+ * Plain lengths are the proto's rules (key.proto), checked before a request reaches the domain.
+ */
 export function validateKeyAttributes(attributes: KeyAttributes, options: KeyValidationOptions): KeyAttributes {
   const path = options.path ?? "key";
   const field = (name: keyof KeyAttributes) => `${path}.${KEY_ATTRIBUTE_FIELDS[name]}`;
   const a = attributes;
 
-  checkLength(field("name"), a.name, 256);
-  checkLength(field("description"), a.description, 1024);
-  checkLength(field("ownerId"), a.ownerId, 256);
-  checkLength(field("organizationId"), a.organizationId, 256);
-  checkLength(field("externalId"), a.externalId, 256);
-  checkLength(field("subscriptionId"), a.subscriptionId, 256);
   if (a.type === "marketplace_subscription" && !a.subscriptionId) {
     throw invalidArgument(field("subscriptionId"), "is required for KEY_TYPE_MARKETPLACE_SUBSCRIPTION");
   }

@@ -40,7 +40,8 @@ describe.each([
       const protos = (answer.messageResponse.value as v1.FileDescriptorResponse).fileDescriptorProto.map((bytes) =>
         fromBinary(FileDescriptorProtoSchema, bytes),
       );
-      const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...protos].reverse() }));
+      // The requested file comes first, then everything it imports, imports before importers.
+      const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...protos.slice(1), protos[0]!] }));
       expect(registry.getFile(protos[0]!.name)).toBeDefined();
     }
     const keyFile = (symbol!.messageResponse.value as v1.FileDescriptorResponse).fileDescriptorProto.map((bytes) =>

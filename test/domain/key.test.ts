@@ -46,7 +46,6 @@ describe("validateKeyAttributes", () => {
   });
 
   it.each<[string, Partial<KeyAttributes>, string]>([
-    ["an overlong name", { name: "n".repeat(257) }, "key.name"],
     ["a subscription key without a subscription", { type: "marketplace_subscription" }, "key.subscription_id"],
     ["a subscription id on a standard key", { subscriptionId: "sub_1" }, "key.subscription_id"],
     ["oversized meta", { meta: { blob: "x".repeat(17 * 1024) } }, "key.meta"],

@@ -1,7 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ListAuditEventsRequest, ListAuditEventsResponseSchema } from "../../../gen/latchkey/v1/audit_pb.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { checkLength } from "../../domain/validate.js";
 import { auditEventToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -12,9 +11,6 @@ export const listAuditEvents =
   ({ store }: ServiceDeps) =>
   async (request: ListAuditEventsRequest, context: HandlerContext): Promise<MessageInitShape<typeof ListAuditEventsResponseSchema>> => {
     const caller = callerIn(context);
-    for (const [field, value] of Object.entries({ actor: request.actor, action: request.action, target_id: request.targetId })) {
-      checkLength(field, value, 256);
-    }
     const from = toDate(request.startTime) ?? undefined;
     const to = toDate(request.endTime) ?? undefined;
     if (from && to && from >= to) throw invalidArgument("end_time", "must be after start_time");

@@ -3,8 +3,7 @@ import type { CreateKeyRequest, CreateKeyResponseSchema } from "../../../gen/lat
 import { notFound } from "../../domain/errors.js";
 import { newId } from "../../domain/ids.js";
 import { ALL_KEY_ATTRIBUTES, type KeyRecord, validateKeyAttributes, validateKeyPrefix } from "../../domain/key.js";
-import { issueSecret, MAX_BYTE_LENGTH, MIN_BYTE_LENGTH } from "../../domain/secret.js";
-import { checkLength, checkRange } from "../../domain/validate.js";
+import { issueSecret } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -20,8 +19,6 @@ export const createKey =
     const input = requireMessage(request.key, "key");
     const keyspaceId = requireId("ks", input.keyspaceId, "key.keyspace_id");
     if (input.prefix) validateKeyPrefix("key.prefix", input.prefix);
-    if (request.byteLength !== 0) checkRange("byte_length", request.byteLength, MIN_BYTE_LENGTH, MAX_BYTE_LENGTH);
-    checkLength("key.created_by", input.createdBy, 256);
     const at = now();
     const attributes = validateKeyAttributes(keyAttributesFromProto(input), { now: at, changed: ALL_KEY_ATTRIBUTES });
     const workspaceId = caller.workspaceId;

@@ -1,6 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RevokeKeyRequest, RevokeKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
-import { checkLength } from "../../domain/validate.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -12,8 +11,6 @@ export const revokeKey =
   async (request: RevokeKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RevokeKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
-    checkLength("reason", request.reason, 512);
-    checkLength("revoked_by", request.revokedBy, 256);
     await loadLiveKey(store, caller, id);
     const at = new Date(now());
     const revoked =
