@@ -102,6 +102,31 @@ describe("error details for a caller that knows nothing of Connect", () => {
   );
 });
 
+describe("an unexpected failure", () => {
+  it("answers INTERNAL with the request id to quote, and logs the error with its stack under that id", async () => {
+    const failing = await startTestServer({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get: (target, property, receiver) =>
+            property === "listKeys" ? () => Promise.reject(new TypeError("the store broke")) : Reflect.get(target, property, receiver),
+        }),
+    });
+    try {
+      const keyspace = await createClient(KeyspaceService, transportsOf(() => failing)[0]![1]()).createKeyspace({ keyspace: { name: "k" } });
+      for (const [, transport] of transportsOf(() => failing)) {
+        const error = await expectCode(createClient(KeyService, transport()).listKeys({ keyspaceId: keyspace.keyspace!.id }), Code.Internal);
+        const requestId = /request id (\w+)/.exec(error.rawMessage)?.[1];
+        expect(error.rawMessage).not.toContain("the store broke");
+        expect(error.findDetails(ErrorInfoSchema)).toMatchObject([{ reason: "INTERNAL", metadata: { requestId } }]);
+        const logged = failing.logs.map((line) => JSON.parse(line)).find((line) => line.message === "unexpected failure" && line.requestId === requestId);
+        expect(logged?.stack).toContain("TypeError: the store broke");
+      }
+    } finally {
+      await failing.stop();
+    }
+  });
+});
+
 describe("metrics", () => {
   it("serves Prometheus text with RPCs by procedure and code, verdicts, cache and store figures", async () => {
     const verify = createClient(VerifyService, transportsOf(() => server)[1]![1]());
