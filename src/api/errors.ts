@@ -19,7 +19,7 @@ const CODES: Record<FailureKind, Code> = {
 };
 
 /** The code a failure answers with. */
-export const failureCode = (error: unknown): Code =>
+const failureCode = (error: unknown): Code =>
   error instanceof ConnectError ? error.code : error instanceof DomainError ? CODES[error.kind] : Code.Internal;
 
 /** `ok`, or the gRPC code a failure answers with, in snake case (`permission_denied`). */

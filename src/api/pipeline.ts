@@ -1,6 +1,5 @@
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { type ContextValues, createContextKey, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { Code } from "@connectrpc/connect";
+import { Code, type ContextValues, createContextKey, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { type Caller, type ManagementPermission, PermissionDenied } from "../domain/access.js";
 import { randomBase58 } from "../domain/base58.js";
 import type { JsonObject } from "../domain/key.js";

@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateIdentityRequest, CreateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { validateExternalId, validateIdentitySettings } from "../../domain/identity.js";
 import { newId } from "../../domain/ids.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 
@@ -21,5 +21,8 @@ export const createIdentity =
     const identity = { id: newId("idt", at, random), workspaceId, externalId: input.externalId, ...settings, createdAt: new Date(at), updatedAt: new Date(at) };
     await store.identities.insert(identity);
     await changes.publish({ workspaceId, externalId: identity.externalId });
-    return { response: { identity: identityToProto(identity) }, audit: { targets: [identity.id], summary: { externalId: identity.externalId, rateLimits: identity.rateLimits.length } } };
+    return {
+      response: { identity: identityToProto(identity) },
+      audit: { targets: [identity.id], summary: { externalId: identity.externalId, rateLimits: identity.rateLimits.length } },
+    };
   };

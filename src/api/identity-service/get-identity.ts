@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { GetIdentityRequest, GetIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { invalidArgument, notFound } from "../../domain/errors.js";
 import { validateExternalId } from "../../domain/identity.js";
 import { identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 

@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateIdentityRequest, UpdateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
@@ -22,5 +22,8 @@ export const updateIdentity =
     const updated = await store.identities.update({ id, workspaceId }, { ...changes, updatedAt: new Date(now()) });
     if (!updated) throw notFound("identity", id);
     await feed.publish({ workspaceId, externalId: updated.externalId });
-    return { response: { identity: identityToProto(updated) }, audit: { targets: [id], summary: { fields: request.updateMask!.paths } } };
+    return {
+      response: { identity: identityToProto(updated) },
+      audit: { targets: [id], summary: { fields: request.updateMask!.paths } },
+    };
   };

@@ -1,9 +1,9 @@
+import type { HandlerContext } from "@connectrpc/connect";
 import type { Key } from "../../../gen/latchkey/v1/key_pb.js";
 import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES } from "../../domain/rbac.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";

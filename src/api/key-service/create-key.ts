@@ -1,4 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateKeyRequest, CreateKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { newId } from "../../domain/ids.js";
@@ -6,7 +7,6 @@ import { ALL_KEY_ATTRIBUTES, type KeyRecord, validateKeyAttributes, validateKeyP
 import { issueSecret } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
@@ -57,5 +57,11 @@ export const createKey =
       await store.deleteKey(key.id);
       throw notFound("keyspace", keyspaceId);
     }
-    return { response: { key: keyToProto(key, at), secret: issued.secret }, audit: { targets: [key.id, keyspaceId, ...(identityId ? [identityId] : [])], summary: { name: key.name, prefix, start: key.start, externalId: key.externalId, identityCreated: identityId !== undefined } } };
+    return {
+      response: { key: keyToProto(key, at), secret: issued.secret },
+      audit: {
+        targets: [key.id, keyspaceId, ...(identityId ? [identityId] : [])],
+        summary: { name: key.name, prefix, start: key.start, externalId: key.externalId, identityCreated: identityId !== undefined },
+      },
+    };
   };

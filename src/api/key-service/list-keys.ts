@@ -1,9 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { ListKeysRequest, ListKeysResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { keyStatusFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { fetchPage, pageRequest } from "../pagination.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
 

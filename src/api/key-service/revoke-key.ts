@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { RevokeKeyRequest, RevokeKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 
@@ -20,5 +20,8 @@ export const revokeKey =
         { notDeleted: true, notRevoked: true },
       )) ?? (await refuseKeyChange(store, caller, id));
     await changes.publish({ keyId: id, hash: revoked.hash });
-    return { response: { key: keyToProto(revoked, at.getTime()) }, audit: { targets: [id], summary: { reason: request.reason, revokedBy: request.revokedBy } } };
+    return {
+      response: { key: keyToProto(revoked, at.getTime()) },
+      audit: { targets: [id], summary: { reason: request.reason, revokedBy: request.revokedBy } },
+    };
   };

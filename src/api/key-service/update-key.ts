@@ -1,9 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateKeyRequest, UpdateKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { KEY_ATTRIBUTE_FIELDS, validateKeyAttributes } from "../../domain/key.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
@@ -37,5 +37,8 @@ export const updateKey =
     }
     const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, caller, id));
     await feed.publish({ keyId: id, hash: updated.hash });
-    return { response: { key: keyToProto(updated, at) }, audit: { targets: [id, ...(identityId ? [identityId] : [])], summary: { fields: request.updateMask!.paths } } };
+    return {
+      response: { key: keyToProto(updated, at) },
+      audit: { targets: [id, ...(identityId ? [identityId] : [])], summary: { fields: request.updateMask!.paths } },
+    };
   };

@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateKeyspaceRequest, CreateKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { newId } from "../../domain/ids.js";
 import { keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 

@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteKeyspaceRequest, DeleteKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
@@ -23,5 +23,8 @@ export const deleteKeyspace =
     if (!(await store.keyspaces.delete({ id, workspaceId: caller.workspaceId }))) throw notFound("keyspace", id);
     await changes.publish({ keyspaceId: id });
     const deletedKeys = request.force ? await store.deleteKeysInKeyspace(id) : 0;
-    return { response: { deletedKeys: BigInt(deletedKeys) }, audit: { targets: [id], summary: { force: request.force, deletedKeys } } };
+    return {
+      response: { deletedKeys: BigInt(deletedKeys) },
+      audit: { targets: [id], summary: { force: request.force, deletedKeys } },
+    };
   };

@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { ListKeyspacesRequest, ListKeyspacesResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 import { listPage } from "../pagination.js";
 

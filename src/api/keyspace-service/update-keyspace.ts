@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateKeyspaceRequest, UpdateKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { KEYSPACE_SETTING_FIELDS, keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, maskedFields, pick, requireId, requireMessage } from "../requests.js";
 

@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreatePermissionRequest, CreatePermissionResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { newId } from "../../domain/ids.js";
 import { validatePermission } from "../../domain/rbac.js";
 import { permissionToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 

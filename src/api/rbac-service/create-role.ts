@@ -1,11 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateRoleRequest, CreateRoleResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { newId } from "../../domain/ids.js";
 import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions } from "../references.js";
 import { requireMessage } from "../requests.js";
@@ -29,5 +29,8 @@ export const createRole =
     };
     await registerPermissions(store, workspaceId, role.permissions, at, random);
     await store.roles.insert(role);
-    return { response: { role: roleToProto(role) }, audit: { targets: [role.id], summary: { name: role.name, permissions: role.permissions } } };
+    return {
+      response: { role: roleToProto(role) },
+      audit: { targets: [role.id], summary: { name: role.name, permissions: role.permissions } },
+    };
   };

@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteRoleRequest, DeleteRoleResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 

@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { ListPermissionsRequest, ListPermissionsResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { permissionToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 import { listPage } from "../pagination.js";
 

@@ -1,11 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateRoleRequest, UpdateRoleResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions } from "../references.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";

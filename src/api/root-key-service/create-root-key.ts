@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateRootKeyRequest, CreateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { checkGrant, validateRootKeyName } from "../../domain/access.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { rootKeyToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
@@ -28,5 +28,11 @@ export const createRootKey =
       createdBy: caller.actor,
       expiresAt,
     });
-    return { response: { rootKey: rootKeyToProto(rootKey), secret }, audit: { targets: [rootKey.id], summary: { name: rootKey.name, permissions: rootKey.permissions, keyspaceIds: rootKey.keyspaceIds } } };
+    return {
+      response: { rootKey: rootKeyToProto(rootKey), secret },
+      audit: {
+        targets: [rootKey.id],
+        summary: { name: rootKey.name, permissions: rootKey.permissions, keyspaceIds: rootKey.keyspaceIds },
+      },
+    };
   };

@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { RevokeRootKeyRequest, RevokeRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import type { Caller, RootKeyRecord } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 
@@ -13,7 +13,10 @@ export const revokeRootKey =
   async (request: RevokeRootKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RevokeRootKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("rk", request.id, "id");
-    return { response: { rootKey: rootKeyToProto(await endRootKey(deps, caller, id, { revokedAt: new Date(deps.now()) })) }, audit: { targets: [id] } };
+    return {
+      response: { rootKey: rootKeyToProto(await endRootKey(deps, caller, id, { revokedAt: new Date(deps.now()) })) },
+      audit: { targets: [id] },
+    };
   };
 
 /**

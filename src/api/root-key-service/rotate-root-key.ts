@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { RotateRootKeyRequest, RotateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { checkGrant, rootKeyUsable } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireId } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
@@ -32,5 +32,8 @@ export const rotateRootKey =
     });
     const ending = graceMs === 0 ? { revokedAt: new Date(at) } : { expiresAt: new Date(Math.min(at + graceMs, old.expiresAt?.getTime() ?? Infinity)) };
     const replaced = await endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id });
-    return { response: { rootKey: rootKeyToProto(rootKey), secret, replaced: rootKeyToProto(replaced) }, audit: { targets: [id, rootKey.id], summary: { gracePeriodMs: graceMs } } };
+    return {
+      response: { rootKey: rootKeyToProto(rootKey), secret, replaced: rootKeyToProto(replaced) },
+      audit: { targets: [id, rootKey.id], summary: { gracePeriodMs: graceMs } },
+    };
   };

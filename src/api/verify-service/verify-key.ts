@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { VerifyKeyRequest, VerifyKeyResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 

@@ -1,9 +1,9 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import { VerifyKeyResponseSchema, type VerifyKeysRequest, VerifyKeysResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
 import { withRepeatedFieldEncoding } from "../encoding.js";
 import type { VerifyResult } from "../../verify/verifier.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 

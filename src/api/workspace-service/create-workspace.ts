@@ -1,11 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateWorkspaceRequest, CreateWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
 import { MANAGEMENT_PERMISSIONS, validateRootKeyName } from "../../domain/access.js";
 import { newId } from "../../domain/ids.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { rootKeyToProto, workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { requireMessage } from "../requests.js";
 import { issueRootKey } from "../root-key-service/issue-root-key.js";
@@ -37,5 +37,8 @@ export const createWorkspace =
       await deps.store.workspaces.delete({ id: workspace.id });
       throw error;
     });
-    return { response: { workspace: workspaceToProto(workspace), rootKey: rootKeyToProto(rootKey), rootKeySecret: secret }, audit: { targets: [workspace.id, rootKey.id], summary: { name, rootKeyName }, workspaceId: workspace.id } };
+    return {
+      response: { workspace: workspaceToProto(workspace), rootKey: rootKeyToProto(rootKey), rootKeySecret: secret },
+      audit: { targets: [workspace.id, rootKey.id], summary: { name, rootKeyName }, workspaceId: workspace.id },
+    };
   };

@@ -1,9 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { GetWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { callerIn } from "../pipeline.js";
 
 export const getWorkspace =

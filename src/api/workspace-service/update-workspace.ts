@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateWorkspaceRequest, UpdateWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import type { HandlerContext } from "@connectrpc/connect";
 import { type Audited, callerIn } from "../pipeline.js";
 import { maskedFields, requireMessage } from "../requests.js";
 
