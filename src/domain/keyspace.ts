@@ -1,5 +1,5 @@
-import { DEFAULT_BYTE_LENGTH, MAX_BYTE_LENGTH, MIN_BYTE_LENGTH, PREFIX_PATTERN } from "./secret.js";
-import { checkLength, checkPattern, checkRange } from "./validate.js";
+import { DEFAULT_BYTE_LENGTH, PREFIX_PATTERN } from "./secret.js";
+import { checkLength, checkPattern } from "./validate.js";
 
 export interface KeyspaceRecord {
   id: string;
@@ -16,7 +16,6 @@ export type KeyspaceSettings = Pick<KeyspaceRecord, "name" | "defaultPrefix" | "
 
 export const DEFAULT_PREFIX = "lk";
 export const DEFAULT_START_LENGTH = 4;
-export const MAX_START_LENGTH = 6;
 export const PREFIX_DESCRIPTION = "1 to 16 characters of a-z and 0-9 and underscore starting with a letter and not ending with underscore";
 
 export const KEYSPACE_SETTING_FIELDS = {
@@ -42,8 +41,4 @@ export function validateKeyspaceSettings(settings: Partial<KeyspaceSettings>, pa
   if (settings.defaultPrefix !== undefined) {
     checkPattern(field("defaultPrefix"), settings.defaultPrefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
   }
-  if (settings.defaultByteLength !== undefined) {
-    checkRange(field("defaultByteLength"), settings.defaultByteLength, MIN_BYTE_LENGTH, MAX_BYTE_LENGTH);
-  }
-  if (settings.startLength !== undefined) checkRange(field("startLength"), settings.startLength, 0, MAX_START_LENGTH);
 }

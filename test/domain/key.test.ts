@@ -63,14 +63,10 @@ describe("validateKeyAttributes", () => {
     ["a wildcard in the middle", { allowedOrigins: ["https://app.*.example.com"] }, "key.allowed_origins[0]"],
     ["an expiry in the past", { expiresAt: new Date(now - 1) }, "key.expires_at"],
     ["an expiry right now", { expiresAt: new Date(now) }, "key.expires_at"],
-    ["a negative credit balance", { credits: { remaining: -1, refill: null } }, "key.credits.remaining"],
-    ["a refill of nothing", { credits: { remaining: 1, refill: { period: "daily", intervalMs: 0, dayOfMonth: 0, amount: 0, lastRefillAt: null } } }, "key.credits.refill.amount"],
     ["an interval refill without an interval", { credits: { remaining: 1, refill: { period: "interval", intervalMs: 0, dayOfMonth: 0, amount: 5, lastRefillAt: null } } }, "key.credits.refill.interval_ms"],
     ["a daily refill with an interval", { credits: { remaining: 1, refill: { period: "daily", intervalMs: 5000, dayOfMonth: 0, amount: 5, lastRefillAt: null } } }, "key.credits.refill.interval_ms"],
     ["a monthly refill on day 32", { credits: { remaining: 1, refill: { period: "monthly", intervalMs: 0, dayOfMonth: 32, amount: 5, lastRefillAt: null } } }, "key.credits.refill.day_of_month"],
     ["a daily refill with a day of month", { credits: { remaining: 1, refill: { period: "daily", intervalMs: 0, dayOfMonth: 3, amount: 5, lastRefillAt: null } } }, "key.credits.refill.day_of_month"],
-    ["a rate limit with a zero window", { rateLimits: [{ name: "r", limit: 1, durationMs: 0, autoApply: false }] }, "key.rate_limits[0].duration_ms"],
-    ["a rate limit of zero", { rateLimits: [{ name: "r", limit: 0, durationMs: 1000, autoApply: false }] }, "key.rate_limits[0].limit"],
     ["two rate limits with one name", { rateLimits: [{ name: "r", limit: 1, durationMs: 1000, autoApply: false }, { name: "r", limit: 2, durationMs: 1000, autoApply: false }] }, "key.rate_limits[1].name"],
   ])("rejects %s, naming the field", (_, changes, field) => expectInvalid(changes, field));
 

@@ -34,7 +34,7 @@ describe("identities", () => {
     await expectCode(
       api.identities.createIdentity({ identity: { externalId: "x", rateLimits: [{ ...limit, durationMs: 0n }] } }),
       Code.InvalidArgument,
-      "identity.rate_limits[0].duration_ms must be between",
+      "identity.rate_limits[0].duration_ms must be greater than or equal to 1",
     );
     await expectCode(api.identities.getIdentity({}), Code.InvalidArgument);
     await expectCode(api.identities.getIdentity({ id: newId("idt", Date.now()), externalId: "x" }), Code.InvalidArgument);

@@ -84,10 +84,10 @@ describe("CreateKey", () => {
     ["a bad prefix", { key: { keyspaceId: newId("ks", 1), prefix: "sk-live" } }, "key.prefix"],
     ["too few random bytes", { key: { keyspaceId: newId("ks", 1) }, byteLength: 15 }, "byte_length"],
     ["an expiry in the past", { key: { keyspaceId: newId("ks", 1), expiresAt: timestampFromMs(0) } }, "key.expires_at must be in the future"],
-    ["a negative credit balance", { key: { keyspaceId: newId("ks", 1), credits: { remaining: -1n } } }, "key.credits.remaining must not be negative"],
+    ["a negative credit balance", { key: { keyspaceId: newId("ks", 1), credits: { remaining: -1n } } }, "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991"],
     ["a refill without a period", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 1n, refill: { amount: 1n } } } }, "key.credits.refill.period must be set"],
     ["a rate limit with a zero window", { key: { keyspaceId: newId("ks", 1), rateLimits: [{ name: "r", limit: 1n }] } }, "key.rate_limits[0].duration_ms"],
-    ["an int64 beyond 2^53", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 2n ** 60n } } }, "key.credits.remaining is out of range"],
+    ["an int64 beyond 2^53", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 2n ** 60n } } }, "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991"],
     ["an unknown enum value", { key: { keyspaceId: newId("ks", 1), type: 7 as KeyType } }, "key.type has unknown value 7"],
   ])("INVALID_ARGUMENT: %s", async (_, request, message) => {
     await expectCode(testApi().keys.createKey(request), Code.InvalidArgument, message);
