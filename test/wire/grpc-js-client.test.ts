@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from "../support/server.js";
  */
 const protoDir = fileURLToPath(new URL("../../proto", import.meta.url));
 const definition = protoLoader.loadSync(["latchkey/v1/keyspace.proto", "latchkey/v1/key.proto"], {
-  includeDirs: [protoDir],
+  includeDirs: [protoDir, `${protoDir}/vendor/protovalidate`],
   longs: String,
   enums: String,
   defaults: true,
