@@ -22,6 +22,8 @@ export const updateRole =
     validateRole(changes);
     const at = now();
     const workspaceId = caller.workspaceId;
+    // A missing role must not register its would-be permissions first.
+    if (!(await store.roles.find({ id, workspaceId }))) throw notFound("role", id);
     if (changes.permissions) await registerPermissions(store, workspaceId, changes.permissions, at, random);
     const updated = await store.roles.update({ id, workspaceId }, { ...changes, updatedAt: new Date(at) });
     if (!updated) throw notFound("role", id);

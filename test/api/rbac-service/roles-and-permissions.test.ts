@@ -78,6 +78,13 @@ describe("roles", () => {
     await expectCode(api.rbac.deleteRole({ id }), Code.NotFound);
     await expectCode(issue(api, { roles: ["reader", "ghost"] }), Code.NotFound, "key.roles[1] names no role of this workspace");
   });
+
+  it("NOT_FOUND: updating a missing role registers none of its would-be permissions", async () => {
+    const api = testApi();
+    const id = newId("role", Date.now());
+    await expectCode(api.rbac.updateRole({ role: { id, permissions: ["ghost.read"] }, updateMask: { paths: ["permissions"] } }), Code.NotFound);
+    expect((await api.rbac.listPermissions({})).permissions.map((permission) => permission.name)).not.toContain("ghost.read");
+  });
 });
 
 describe("assigning roles and permissions to a key", () => {
