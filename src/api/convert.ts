@@ -55,7 +55,18 @@ const keyStatusNames = inverse(KEY_STATUSES);
 const refillPeriodNames = inverse(REFILL_PERIODS);
 
 const toTimestamp = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
-export const toDate = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : null);
+/** Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range a Timestamp may hold. */
+const MIN_SECONDS = -62_135_596_800n;
+const MAX_SECONDS = 253_402_300_799n;
+
+/** A request's time as a Date; a Timestamp outside its defined range is refused, naming the field. */
+export function toDate(timestamp: Timestamp | undefined, field: string): Date | null {
+  if (!timestamp) return null;
+  if (timestamp.seconds < MIN_SECONDS || timestamp.seconds > MAX_SECONDS || timestamp.nanos < 0 || timestamp.nanos > 999_999_999) {
+    throw invalidArgument(field, "must be a time from year 1 to year 9999 with nanos from 0 to 999999999");
+  }
+  return timestampDate(timestamp);
+}
 
 /** The fields that Key and VerifyKeyResponse share, under the same names. */
 export function keyIdentityToProto(key: domain.KeyRecord) {
@@ -135,7 +146,7 @@ export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttrib
     })),
     allowedOrigins: key.allowedOrigins,
     enabled: key.enabled ?? true,
-    expiresAt: toDate(key.expiresAt),
+    expiresAt: toDate(key.expiresAt, `${path}.expires_at`),
     credits: key.credits
       ? {
           remaining: toSafeNumber(key.credits.remaining, `${path}.credits.remaining`),

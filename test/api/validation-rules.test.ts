@@ -56,6 +56,17 @@ describe("validation from the protos", () => {
     );
   });
 
+  it("INVALID_ARGUMENT, never INTERNAL, for a Timestamp outside its range or with nanos outside 0 to 999999999", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const message = "must be a time from year 1 to year 9999 with nanos from 0 to 999999999";
+    for (const expiresAt of [{ seconds: 999_999_999_999_999n }, { seconds: -62_135_596_801n }, { seconds: 2_000_000_000n, nanos: -1 }, { seconds: 2_000_000_000n, nanos: 1_000_000_000 }]) {
+      await expectCode(api.keys.createKey({ key: { keyspaceId: keyspace.id, expiresAt } }), Code.InvalidArgument, `key.expires_at ${message}`);
+      await expectCode(api.rootKeys.createRootKey({ rootKey: { name: "r", permissions: ["key.read"], expiresAt } }), Code.InvalidArgument, `root_key.expires_at ${message}`);
+      await expectCode(api.audit.listAuditEvents({ startTime: expiresAt }), Code.InvalidArgument, `start_time ${message}`);
+    }
+  });
+
   it("list requests refuse a negative page size", async () => {
     const api = testApi();
     await expectCode(api.keyspaces.listKeyspaces({ pageSize: -1 }), Code.InvalidArgument, "page_size must be greater than or equal to 0");

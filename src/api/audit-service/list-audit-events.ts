@@ -11,8 +11,8 @@ export const listAuditEvents =
   ({ store }: ServiceDeps) =>
   async (request: ListAuditEventsRequest, context: HandlerContext): Promise<MessageInitShape<typeof ListAuditEventsResponseSchema>> => {
     const caller = callerIn(context);
-    const from = toDate(request.startTime) ?? undefined;
-    const to = toDate(request.endTime) ?? undefined;
+    const from = toDate(request.startTime, "start_time") ?? undefined;
+    const to = toDate(request.endTime, "end_time") ?? undefined;
     if (from && to && from >= to) throw invalidArgument("end_time", "must be after start_time");
     const filter = {
       workspaceId: caller.workspaceId,

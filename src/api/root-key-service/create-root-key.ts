@@ -17,7 +17,7 @@ export const createRootKey =
     const input = requireMessage(request.rootKey, "root_key");
     validateRootKeyName(input.name);
     input.keyspaceIds.forEach((id, i) => requireId("ks", id, `root_key.keyspace_ids[${i}]`));
-    const expiresAt = toDate(input.expiresAt);
+    const expiresAt = toDate(input.expiresAt, "root_key.expires_at");
     if (expiresAt && expiresAt.getTime() <= deps.now()) throw invalidArgument("root_key.expires_at", "must be in the future");
     const grant = checkGrant(caller, { permissions: input.permissions, keyspaceIds: input.keyspaceIds });
     for (const id of grant.keyspaceIds) await loadKeyspace(deps.store, caller, id);
