@@ -113,6 +113,17 @@ export function checkGrant(caller: Caller, grant: RootKeyGrant, path = "root_key
   return { permissions, keyspaceIds };
 }
 
+/** Whether the caller could have granted this root key: only such root keys may it see, rotate or revoke. */
+export function mayManage(caller: Caller, rootKey: RootKeyGrant): boolean {
+  try {
+    checkGrant(caller, rootKey);
+    return true;
+  } catch (error) {
+    if (error instanceof DomainError) return false;
+    throw error;
+  }
+}
+
 export function validateRootKeyName(name: string, path = "root_key.name") {
   checkLength(path, name.trim(), 128, 1);
 }

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { RevokeRootKeyRequest, RevokeRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
-import type { Caller, RootKeyRecord } from "../../domain/access.js";
+import { type Caller, checkGrant, type RootKeyRecord } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
@@ -13,6 +13,9 @@ export const revokeRootKey =
   async (request: RevokeRootKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RevokeRootKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("rk", request.id, "id");
+    const target = await deps.store.rootKeys.find({ id, workspaceId: caller.workspaceId });
+    if (!target) throw notFound("root key", id);
+    checkGrant(caller, target);
     return {
       response: { rootKey: rootKeyToProto(await endRootKey(deps, caller, id, { revokedAt: new Date(deps.now()) })) },
       audit: { targets: [id] },

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../../src/domain/ids.js";
-import { expectCode, testApi } from "../../support/api.js";
+import { createKeyspace, expectCode, testApi } from "../../support/api.js";
 
 describe("ListRootKeys and RevokeRootKey", () => {
   it("OK: lists the workspace's root keys, revoked ones included, page by page", async () => {
@@ -25,5 +25,25 @@ describe("ListRootKeys and RevokeRootKey", () => {
     const missing = newId("rk", Date.now());
     await expectCode(api.rootKeys.revokeRootKey({ id: missing }), Code.NotFound, `root key ${missing} not found`);
     await expectCode(api.rootKeys.revokeRootKey({ id: "key_1" }), Code.InvalidArgument, "id is not a root key id");
+  });
+
+  it("PERMISSION_DENIED: a narrowed root key neither sees nor revokes root keys broader than it could grant", async () => {
+    const api = testApi();
+    const { rootKeyId } = await api.workspace();
+    const keyspace = await createKeyspace(api);
+    const { rootKey: narrow, secret } = await api.rootKeys.createRootKey({
+      rootKey: { name: "narrow", permissions: ["root_key.manage", "key.read"], keyspaceIds: [keyspace.id] },
+    });
+    const { rootKey: peer } = await api.rootKeys.createRootKey({ rootKey: { name: "peer", permissions: ["key.read"], keyspaceIds: [keyspace.id] } });
+    const { rootKey: broad } = await api.rootKeys.createRootKey({ rootKey: { name: "broad", permissions: ["key.read"] } });
+    const narrowed = api.as(secret);
+
+    const listed = await narrowed.rootKeys.listRootKeys({});
+    expect(listed.rootKeys.map((key) => key.id).sort()).toEqual([narrow!.id, peer!.id].sort());
+    await expectCode(narrowed.rootKeys.revokeRootKey({ id: rootKeyId }), Code.PermissionDenied);
+    await expectCode(narrowed.rootKeys.revokeRootKey({ id: broad!.id }), Code.PermissionDenied, "this root key may only grant keyspaces it is narrowed to");
+    await expectCode(narrowed.rootKeys.rotateRootKey({ id: broad!.id }), Code.PermissionDenied);
+    expect((await narrowed.rootKeys.revokeRootKey({ id: peer!.id })).rootKey!.revokedAt).toBeDefined();
+    expect((await api.keyspaces.listKeyspaces({})).keyspaces).toHaveLength(1);
   });
 });
