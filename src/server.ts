@@ -75,6 +75,14 @@ export type ServerOptions = Pick<
   random?: RandomSource;
 };
 
+/**
+ * What one HTTP/2 connection may hold open at once, told to clients in SETTINGS: without it a single
+ * client could open thousands of streams (Health/Watch among them) and hold their memory.
+ */
+export const MAX_CONCURRENT_STREAMS = 100;
+/** A connection with no stream activity for this long is closed; clients reconnect when they need to. */
+const IDLE_CONNECTION_MS = 5 * 60_000;
+
 export const API_SERVICES: readonly DescService[] = [
   WorkspaceService,
   RootKeyService,
@@ -156,8 +164,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.corsAllowedOrigins,
   );
   const sessions = new Set<http2.ServerHttp2Session>();
-  const main = tls ? http2.createSecureServer({ ...tls, allowHTTP1: true }, handler) : http2.createServer(handler);
+  const settings = { maxConcurrentStreams: MAX_CONCURRENT_STREAMS };
+  const main = tls ? http2.createSecureServer({ ...tls, allowHTTP1: true, settings }, handler) : http2.createServer({ settings }, handler);
   main.on("session", (session) => {
+    session.setTimeout(IDLE_CONNECTION_MS, () => session.close());
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
@@ -171,7 +181,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let native: grpc.Server | undefined;
   if (options.grpcPort !== undefined) {
-    native = new grpc.Server({ "grpc.max_receive_message_length": options.maxRequestBytes, "grpc.enable_channelz": 0 });
+    native = new grpc.Server({
+      "grpc.max_receive_message_length": options.maxRequestBytes,
+      "grpc.enable_channelz": 0,
+      "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+      "grpc.max_connection_idle_ms": IDLE_CONNECTION_MS,
+    });
     for (const [service, implementation] of services) {
       addToGrpcJsServer(native, service, implementation, { shutdownSignal: shutdown.signal });
     }
