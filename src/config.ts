@@ -44,7 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mongodbUri: env.MONGODB_URI || undefined,
     mongodbDatabase: env.MONGODB_DATABASE || "latchkey",
     maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
-    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean),
+    corsAllowedOrigins: corsOrigins(env.CORS_ALLOWED_ORIGINS ?? ""),
     tlsCertFile,
     tlsKeyFile,
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
@@ -58,6 +58,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       usageFlushMs: integer(env, "USAGE_FLUSH_MS", 2000, 100, 60_000),
     },
   };
+}
+
+/**
+ * Browsers may call only from origins named here; none by default. A wildcard is refused: any site
+ * could then drive a visitor's browser to send whatever credentials the page holds.
+ */
+function corsOrigins(raw: string): string[] {
+  const origins = raw.split(",").map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin || origin.includes("*") || !["http:", "https:"].includes(parsed.protocol)) {
+      throw new Error(`CORS_ALLOWED_ORIGINS must list origins such as https://app.example.com, separated by commas, and not ${origin}`);
+    }
+  }
+  return origins;
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 32;

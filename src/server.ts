@@ -236,7 +236,7 @@ type NodeHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, re
 
 /** Lets browsers on the allowed origins call the API, answering their preflight requests here. */
 function withCors(handler: NodeHandler, allowedOrigins: readonly string[]): NodeHandler {
-  const allowed = (origin: string) => allowedOrigins.includes("*") || allowedOrigins.includes(origin);
+  const allowed = (origin: string) => allowedOrigins.includes(origin);
   return (request, response) => {
     const origin = request.headers.origin;
     if (typeof origin === "string" && allowed(origin)) {
