@@ -96,6 +96,9 @@ export interface PipelineDeps {
   accessLog: boolean;
 }
 
+/** A user agent is the caller's to choose: only this much of it is kept in each audit event. */
+const MAX_AUDITED_USER_AGENT = 256;
+
 /** A caller may name its own request id (to correlate logs); anything else gets one of ours. */
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -237,7 +240,7 @@ export class Pipeline {
       targetIds: note.targets,
       summary: note.summary ?? {},
       peerAddress: context.values.get(PEER_ADDRESS),
-      userAgent: requestHeader(context, "user-agent") ?? "",
+      userAgent: (requestHeader(context, "user-agent") ?? "").slice(0, MAX_AUDITED_USER_AGENT),
       outcome: outcomeOf(error),
     });
   }

@@ -90,6 +90,14 @@ describe("audit log", () => {
     await expectCode(api.audit.listAuditEvents({ pageToken: "bm9wZQ" }), Code.InvalidArgument, "page_token is not a token this listing returned");
   });
 
+  it("keeps at most 256 characters of a caller's user agent", async () => {
+    const api = testApi();
+    const long: Interceptor = (next) => (request) => (request.header.set("user-agent", "u".repeat(8192)), next(request));
+    await api.withInterceptors([bearer(async () => (await api.workspace()).secret), long]).keyspaces.createKeyspace({ keyspace: { name: "k" } });
+    const { events } = await api.audit.listAuditEvents({ action: "keyspace.create" });
+    expect(events[0]!.userAgent).toBe("u".repeat(256));
+  });
+
   it("records CreateWorkspace in the new workspace, acted by admin", async () => {
     const api = testApi();
     const { workspaceId, rootKeyId } = await api.workspace();
