@@ -68,8 +68,7 @@ class Compiler {
 
   private field(field: DescField): ValueCheck | undefined | typeof UNSUPPORTED {
     const rules = hasOption(field, fieldRules) ? getOption(field, fieldRules) : undefined;
-    if (rules && (rules.cel.length > 0 || rules.celExpression.length > 0 || rules.required)) return UNSUPPORTED;
-    if (rules && rules.ignore !== Ignore.UNSPECIFIED && rules.ignore !== Ignore.IF_ZERO_VALUE) return UNSUPPORTED;
+    if (rules && !isPlain(rules, [Ignore.UNSPECIFIED, Ignore.IF_ZERO_VALUE])) return UNSUPPORTED;
     switch (field.fieldKind) {
       case "scalar":
       case "enum":
@@ -101,8 +100,7 @@ class Compiler {
       if (!onlySet(repeated, ["max_items", "items"])) return UNSUPPORTED;
       maxItems = reflect(schemaOf(repeated), repeated).isSet(fieldOf(repeated, "max_items")) ? repeated.maxItems : undefined;
       if (repeated.items) {
-        if (repeated.items.cel.length > 0 || repeated.items.celExpression.length > 0 || repeated.items.required) return UNSUPPORTED;
-        if (repeated.items.ignore !== Ignore.UNSPECIFIED) return UNSUPPORTED;
+        if (!isPlain(repeated.items, [Ignore.UNSPECIFIED])) return UNSUPPORTED;
         const item = field.listKind === "message" ? UNSUPPORTED : this.scalar(repeated.items, false);
         if (item === UNSUPPORTED) return UNSUPPORTED;
         items = item;
@@ -162,6 +160,10 @@ class Compiler {
     return UNSUPPORTED;
   }
 }
+
+/** Field rules without CEL, `required`, or a way of ignoring other than those given. */
+const isPlain = (rules: FieldRules, ignores: readonly Ignore[]) =>
+  rules.cel.length === 0 && rules.celExpression.length === 0 && !rules.required && ignores.includes(rules.ignore);
 
 /** Whether a rules message sets nothing but the named fields (unknown fields count as set). */
 function onlySet(rules: Message, allowed: readonly string[]): boolean {

@@ -22,12 +22,11 @@ const CODES: Record<FailureKind, Code> = {
 const failureCode = (error: unknown): Code =>
   error instanceof ConnectError ? error.code : error instanceof DomainError ? CODES[error.kind] : Code.Internal;
 
-/** `ok`, or the gRPC code a failure answers with, in snake case (`permission_denied`). */
-export function outcomeOf(error?: unknown): string {
-  if (error === undefined) return "ok";
-  return Code[failureCode(error)].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-}
+/** gRPC's own spelling of a failure code, as metrics and logs show it: `NOT_FOUND`. */
+export const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 
+/** `ok`, or the gRPC code a failure answers with, in snake case (`permission_denied`), as audit events record it. */
+export const outcomeOf = (error?: unknown): string => (error === undefined ? "ok" : codeName(failureCode(error)).toLowerCase());
 
 /**
  * What a failed call answers, whichever listener carried it. A domain failure gets its code, an

@@ -7,7 +7,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { type Credentials, RefusedRootKey } from "../verify/credentials.js";
 import type { AuditLog } from "./audit-log.js";
-import { outcomeOf, toConnectError } from "./errors.js";
+import { codeName, outcomeOf, toConnectError } from "./errors.js";
 import { type RequestValidator, requestIds } from "./request-validation.js";
 
 /**
@@ -248,7 +248,7 @@ export class Pipeline {
   private begin(procedure: ProcedureName, context: HandlerContext): CallRecord {
     const offered = requestHeader(context, REQUEST_ID_HEADER);
     const requestId = offered && CALLER_REQUEST_ID.test(offered) ? offered : `${this.instance}${(++this.sequence).toString(36)}`;
-    if (!process.env.X1) setResponseHeader(context, REQUEST_ID_HEADER, requestId);
+    setResponseHeader(context, REQUEST_ID_HEADER, requestId);
     return { procedure, requestId, started: performance.now() };
   }
 
@@ -282,6 +282,3 @@ export class Pipeline {
 
 /** The audit action of a refusal: the mutation it would have been, or the permission a read needs. */
 const actionOf = (procedure: Procedure<never, unknown>) => (procedure.kind === "mutation" ? procedure.action : procedure.permission);
-
-/** gRPC's own spelling of a code, as metrics and logs show it: `OK`, `NOT_FOUND`. */
-const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
