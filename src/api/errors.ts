@@ -7,7 +7,7 @@ import { ErrorReason } from "../../gen/latchkey/v1/errors_pb.js";
 import { DomainError, type FailureKind } from "../domain/errors.js";
 
 /** ErrorInfo's domain: the service that produced the reason. */
-export const ERROR_DOMAIN = "latchkey";
+const ERROR_DOMAIN = "latchkey";
 
 const CODES: Record<FailureKind, Code> = {
   invalid_argument: Code.InvalidArgument,

@@ -80,10 +80,6 @@ export class Credentials {
     if (change.rootKeyHash) this.cache.delete(change.rootKeyHash);
   }
 
-  get size() {
-    return this.cache.size;
-  }
-
   private async fetch(digest: string): Promise<KnownRootKey> {
     const rootKey = await this.store.rootKeys.find({ hash: digest });
     const usable = rootKey !== null && rootKeyUsable(rootKey, this.options.now());
