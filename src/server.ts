@@ -4,7 +4,6 @@ import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, cors, type ServiceImpl } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -20,7 +19,8 @@ import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
 import { AuditLog } from "./api/audit-log.js";
 import { auditService } from "./api/audit-service/index.js";
 import type { ServiceDeps } from "./api/deps.js";
-import { addToGrpcJsServer } from "./api/grpc-js-adapter.js";
+import { connectHandler, type NodeHandler } from "./api/connect-adapter.js";
+import { addToGrpcJsServer, wellFormedRequestsOnly } from "./api/grpc-js-adapter.js";
 import { HealthState, healthService } from "./api/health.js";
 import { identityService } from "./api/identity-service/index.js";
 import { keyService } from "./api/key-service/index.js";
@@ -156,10 +156,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const services = serviceImplementations(deps, health, { verification, log, accessLog: options.accessLog ?? true });
   const handler = withCors(
-    connectNodeAdapter({
+    connectHandler({
       routes: apiRoutes(services),
       readMaxBytes: options.maxRequestBytes,
       contextValues: (request) => peerContextValues(request.socket.remoteAddress),
+      log,
     }),
     options.corsAllowedOrigins,
   );
@@ -186,6 +187,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       "grpc.enable_channelz": 0,
       "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
       "grpc.max_connection_idle_ms": IDLE_CONNECTION_MS,
+      interceptors: [wellFormedRequestsOnly],
     });
     for (const [service, implementation] of services) {
       addToGrpcJsServer(native, service, implementation, { shutdownSignal: shutdown.signal });
@@ -231,8 +233,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   };
 }
-
-type NodeHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
 
 /** Lets browsers on the allowed origins call the API, answering their preflight requests here. */
 function withCors(handler: NodeHandler, allowedOrigins: readonly string[]): NodeHandler {

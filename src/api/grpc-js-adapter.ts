@@ -2,7 +2,8 @@ import { create, type DescMethod, type DescService, fromBinary, toBinary } from 
 import { ConnectError, type ContextKey, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
-import { grpcStatusDetails } from "./errors.js";
+import { malformedRequest } from "../domain/errors.js";
+import { grpcStatusDetails, toConnectError } from "./errors.js";
 import { PEER_ADDRESS, type SingleHeaders } from "./pipeline.js";
 
 /**
@@ -23,15 +24,15 @@ type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" 
 type Message = Parameters<typeof toBinary>[1];
 
 export function addToGrpcJsServer(server: grpc.Server, service: DescService, impl: object, options: GrpcJsOptions) {
-  const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
+  const definition: Record<string, grpc.MethodDefinition<Message | MalformedRequest, Message>> = {};
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
     definition[method.localName] = {
       path: `/${service.typeName}/${method.name}`,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: (message: Message) => asBuffer(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      requestSerialize: (message: Message | MalformedRequest) => asBuffer(toBinary(method.input, message as Message)),
+      requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
       responseSerialize: (message: Message) => asBuffer(encodingOf(message) ?? toBinary(method.output, create(method.output, message))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
@@ -40,6 +41,64 @@ export function addToGrpcJsServer(server: grpc.Server, service: DescService, imp
   }
   server.addService(definition, handlers);
 }
+
+/** What a body that does not decode becomes: grpc-js answers INTERNAL when decoding throws, so the refusal is left to `wellFormedRequestsOnly`. */
+class MalformedRequest {
+  constructor(readonly method: DescMethod) {}
+}
+
+function decodeRequest(method: DescMethod, bytes: Buffer) {
+  try {
+    return fromBinary(method.input, bytes);
+  } catch {
+    return new MalformedRequest(method);
+  }
+}
+
+/**
+ * Refuses, before any handler runs, a request that is not well-formed: a message that does not
+ * decode, a body that ends inside a frame (a length prefix longer or shorter than what follows),
+ * or, for a method that takes one request, other than exactly one message. grpc-js would answer
+ * these INTERNAL or UNIMPLEMENTED, or run the handler on the frames it could read.
+ */
+export const wellFormedRequestsOnly: grpc.ServerInterceptor = (definition, call) => {
+  const single = !definition.requestStream;
+  let received = 0;
+  let refused = false;
+  const refuse = (method?: DescMethod) => {
+    refused = true;
+    const error = toServiceError(toConnectError(malformedRequest(method?.input.typeName), ""));
+    call.sendStatus({ code: error.code, details: error.details, metadata: error.metadata });
+  };
+  return new grpc.ServerInterceptingCall(call, {
+    start: (next) =>
+      next({
+        onReceiveMessage: (message, nextMessage) => {
+          if (refused) return;
+          received++;
+          if (message instanceof MalformedRequest) refuse(message.method);
+          else if (single && received > 1) refuse();
+          else nextMessage(message);
+        },
+        onReceiveHalfClose: (nextHalfClose) => {
+          if (refused) return;
+          if (endsInsideFrame(call) || (single && received !== 1)) refuse();
+          else nextHalfClose();
+        },
+      }),
+  });
+};
+
+/**
+ * Whether the body ended with part of a frame unread. grpc-js keeps this in its stream decoder
+ * and says nothing; the wire tests fail if a grpc-js upgrade moves it.
+ */
+function endsInsideFrame(call: grpc.ServerInterceptingCallInterface): boolean {
+  const decoder = (call as unknown as { decoder?: { readState?: unknown } }).decoder;
+  return decoder?.readState !== FRAME_BOUNDARY;
+}
+/** grpc-js's StreamDecoder state between frames. */
+const FRAME_BOUNDARY = 0;
 
 /** The same bytes seen as a Buffer, without copying them. */
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -27,6 +27,7 @@ export const FAILURE_REASONS = [
   "KEY_REVOKED",
   "ROOT_KEY_ENDED",
   "RESOURCE_IN_USE",
+  "MALFORMED_REQUEST",
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -74,6 +75,14 @@ export const invalidFields = (violations: FieldViolation[]) =>
   new DomainError("invalid_argument", violations.map(({ field, description }) => `${field} ${description}`)[0] ?? "invalid request", {
     violations,
   });
+
+/** A body that does not decode as the request message: nothing of it can be trusted, so no field is named. */
+export const malformedRequest = (messageType?: string) =>
+  new DomainError(
+    "invalid_argument",
+    messageType ? `the request body is not a well-formed ${messageType}` : "the request body is not exactly one well-formed request message",
+    { reason: "MALFORMED_REQUEST" },
+  );
 
 export const notFound = (what: string, id: string) =>
   new DomainError("not_found", `${what} ${id} not found`, { metadata: { resource: what, id } });

@@ -1,4 +1,4 @@
-import { checkJsonSize, type JsonObject, type RateLimit, checkRateLimits } from "./key.js";
+import { checkJson, type JsonObject, type RateLimit, checkRateLimits } from "./key.js";
 import { checkLength } from "./validate.js";
 
 /** The caller's own user or organization; keys carrying its external id share its rate limits. */
@@ -19,6 +19,6 @@ export const IDENTITY_SETTING_FIELDS = { meta: "meta", rateLimits: "rate_limits"
 export const validateExternalId = (externalId: string, path = "identity.external_id") => checkLength(path, externalId, 256, 1);
 
 export function validateIdentitySettings(settings: Partial<IdentitySettings>, path = "identity") {
-  if (settings.meta !== undefined) checkJsonSize(`${path}.meta`, settings.meta);
+  if (settings.meta !== undefined) checkJson(`${path}.meta`, settings.meta);
   if (settings.rateLimits !== undefined) checkRateLimits(`${path}.rate_limits`, settings.rateLimits);
 }

@@ -161,8 +161,8 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
   if (a.type === "standard" && a.subscriptionId) {
     throw invalidArgument(field("subscriptionId"), "is only allowed for KEY_TYPE_MARKETPLACE_SUBSCRIPTION");
   }
-  checkJsonSize(field("meta"), a.meta);
-  checkJsonSize(field("claims"), a.claims);
+  checkJson(field("meta"), a.meta);
+  checkJson(field("claims"), a.claims);
   checkPermissionNames(field("permissions"), a.permissions);
   checkRoleNames(field("roles"), a.roles);
   checkEach(field("scopes"), a.scopes, 100, PERMISSION, PERMISSION_DESCRIPTION);
@@ -189,11 +189,27 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
 export const validateKeyPrefix = (field: string, prefix: string) =>
   checkPattern(field, prefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
 
+/** MongoDB refuses documents nested past 100 levels; metadata this deep is a mistake or an attack. */
+export const MAX_JSON_DEPTH = 32;
 
-export function checkJsonSize(field: string, value: JsonObject | null) {
-  if (value && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) {
-    throw invalidArgument(field, `must be at most ${MAX_JSON_BYTES} bytes as JSON`);
+export function checkJson(field: string, value: JsonObject | null) {
+  if (!value) return;
+  if (depthOf(value) > MAX_JSON_DEPTH) throw invalidArgument(field, `must be nested at most ${MAX_JSON_DEPTH} levels deep`);
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) throw invalidArgument(field, `must be at most ${MAX_JSON_BYTES} bytes as JSON`);
+}
+
+/** How many objects and arrays deep a JSON value goes, counted without recursion so no depth can overflow the stack. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [next, depth] = pending.pop()!;
+    if (typeof next !== "object" || next === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > MAX_JSON_DEPTH) break;
+    for (const child of Object.values(next)) pending.push([child, depth + 1]);
   }
+  return deepest;
 }
 
 function checkResourceScope(field: string, scope: ResourceScope) {
