@@ -1,5 +1,5 @@
 import { create, type DescMethod, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ConnectError, type ContextKey, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextKey, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
 import { malformedRequest } from "../domain/errors.js";
@@ -153,7 +153,7 @@ function handlerFor(
       // A plain for-await over the call would destroy it once the client half-closes, cutting off our responses.
       const input =
         method.methodKind === "bidi_streaming"
-          ? (call as grpc.ServerDuplexStream<unknown, unknown>).iterator({ destroyOnReturn: false })
+          ? requestsUntilClosed((call as grpc.ServerDuplexStream<unknown, unknown>).iterator({ destroyOnReturn: false }))
           : (call as grpc.ServerWritableStream<unknown, unknown>).request;
       try {
         for await (const response of implementation(input, handlerContext) as AsyncIterable<unknown>) {
@@ -169,6 +169,16 @@ function handlerFor(
     };
   }
   throw new Error(`${url}: client-streaming methods are not served over grpc-js`);
+}
+
+/** A client stream's messages; its end without a half-close (a cancel, a refused frame) is a cancellation, not a server failure. */
+async function* requestsUntilClosed(messages: AsyncIterator<unknown>) {
+  try {
+    for (let next = await messages.next(); !next.done; next = await messages.next()) yield next.value;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE") throw new ConnectError("the client closed the stream", Code.Canceled);
+    throw error;
+  }
 }
 
 /**
