@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code, type ContextValues, createContextKey, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { type Caller, type ManagementPermission, PermissionDenied } from "../domain/access.js";
+import { type Caller, type ManagementPermission, permissionDenial } from "../domain/access.js";
 import { randomBase58 } from "../domain/base58.js";
 import type { JsonObject } from "../domain/key.js";
 import type { Logger } from "../log.js";
@@ -209,10 +209,8 @@ export class Pipeline {
 
   private authorized(procedure: Procedure<never, unknown>, method: DescMethod, request: never, context: HandlerContext, caller: Caller) {
     context.values.set(CALLER, caller);
-    if (procedure.permission !== "admin" && !caller.permissions.has(procedure.permission)) {
-      const denied = new PermissionDenied(procedure.permission);
-      return this.audit(context, caller, actionOf(procedure), { targets: [] }, denied).then(() => Promise.reject(denied));
-    }
+    const denied = procedure.permission === "admin" ? undefined : permissionDenial(caller, procedure.permission);
+    if (denied) return this.audit(context, caller, actionOf(procedure), { targets: [] }, denied).then(() => Promise.reject(denied));
     if (procedure.kind === "read") {
       this.deps.validator.check(method.input, request);
       return procedure.handler(request, context);

@@ -1,3 +1,4 @@
+import { beyondKeyspaces, type Caller, requirePermission } from "../domain/access.js";
 import { DomainError } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
 import type { RandomSource } from "../domain/base58.js";
@@ -25,11 +26,28 @@ export async function registerPermissions(store: Store, workspaceId: string, nam
 }
 
 /**
+ * Gives a key its external id, creating the identity when asked (which needs identity.create);
+ * returns the id of an identity created. A root key narrowed to keyspaces may not tie a key to an
+ * existing identity: its meta and limits are shared with keys outside those keyspaces.
+ */
+export async function linkIdentity(deps: Pick<ServiceDeps, "store" | "random" | "changes">, caller: Caller, externalId: string, create: boolean, at: number) {
+  if (!externalId) return undefined;
+  if (create) {
+    requirePermission(caller, "identity.create");
+    return ensureIdentity(deps, caller.workspaceId, externalId, at);
+  }
+  if (caller.keyspaceIds && (await deps.store.identities.find({ workspaceId: caller.workspaceId, externalId }))) {
+    throw beyondKeyspaces("tie a key to an identity of the workspace");
+  }
+  return undefined;
+}
+
+/**
  * Creates the identity with this external id unless the workspace has it already; safe to race.
  * Returns the new identity's id, or undefined when it existed. Keys already carrying the external id
  * join the new identity on their next verification.
  */
-export async function ensureIdentity(
+async function ensureIdentity(
   { store, random, changes }: Pick<ServiceDeps, "store" | "random" | "changes">,
   workspaceId: string,
   externalId: string,

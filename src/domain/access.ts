@@ -26,11 +26,6 @@ export const MANAGEMENT_PERMISSIONS = [
 
 export type ManagementPermission = (typeof MANAGEMENT_PERMISSIONS)[number];
 
-/** The permissions a root key narrowed to keyspaces holds only in those keyspaces: all on keys, and all on existing keyspaces. */
-const KEYSPACE_BOUND: ReadonlySet<ManagementPermission> = new Set(
-  MANAGEMENT_PERMISSIONS.filter((permission) => permission.startsWith("key.") || (permission.startsWith("keyspace.") && permission !== "keyspace.create")),
-);
-
 export interface RootKeyRecord {
   id: string;
   workspaceId: string;
@@ -71,14 +66,41 @@ export const callerOf = (rootKey: RootKeyRecord): Caller => ({
 export const rootKeyUsable = (rootKey: RootKeyRecord, now: number) =>
   !rootKey.revokedAt && (!rootKey.expiresAt || rootKey.expiresAt.getTime() > now);
 
+/**
+ * Permissions over what the whole workspace shares: identities (their meta and limits reach every
+ * key linked to them), roles and permissions (held by keys of every keyspace), the workspace's
+ * settings and its audit log. A root key narrowed to keyspaces never uses or grants them.
+ */
+export const WORKSPACE_WIDE: ReadonlySet<ManagementPermission> = new Set<ManagementPermission>([
+  "identity.create",
+  "identity.read",
+  "identity.update",
+  "identity.delete",
+  "rbac.manage",
+  "workspace.update",
+  "audit.read",
+]);
+
 export class PermissionDenied extends DomainError {
   constructor(readonly permission: ManagementPermission) {
     super("permission_denied", `this root key lacks the permission ${permission}`, { metadata: { permission } });
   }
 }
 
+/** A root key narrowed to keyspaces asked for something beyond them. */
+export const beyondKeyspaces = (what: string, metadata: Record<string, string> = {}) =>
+  new DomainError("permission_denied", `this root key is narrowed to keyspaces and cannot ${what}`, { reason: "KEYSPACE_NOT_GRANTED", metadata });
+
+/** Why the caller may not use a permission, or undefined when it may. */
+export function permissionDenial(caller: Caller, permission: ManagementPermission): DomainError | undefined {
+  if (!caller.permissions.has(permission)) return new PermissionDenied(permission);
+  if (caller.keyspaceIds && WORKSPACE_WIDE.has(permission)) return beyondKeyspaces(`use the workspace-wide permission ${permission}`, { permission });
+  return undefined;
+}
+
 export function requirePermission(caller: Caller, permission: ManagementPermission): void {
-  if (!caller.permissions.has(permission)) throw new PermissionDenied(permission);
+  const denial = permissionDenial(caller, permission);
+  if (denial) throw denial;
 }
 
 /**
@@ -93,7 +115,7 @@ export interface RootKeyGrant {
   keyspaceIds: string[];
 }
 
-/** Validates what a new root key asks for and refuses anything the granting caller does not hold. */
+/** Validates what a new root key asks for and refuses anything the granting caller could not grant. */
 export function checkGrant(caller: Caller, grant: RootKeyGrant, path = "root_key"): RootKeyGrant & { permissions: ManagementPermission[] } {
   if (grant.permissions.length === 0) throw invalidArgument(`${path}.permissions`, "must name at least one permission");
   checkCount(`${path}.keyspace_ids`, grant.keyspaceIds, 100);
@@ -101,22 +123,30 @@ export function checkGrant(caller: Caller, grant: RootKeyGrant, path = "root_key
     if (!(MANAGEMENT_PERMISSIONS as readonly string[]).includes(permission)) {
       throw invalidArgument(`${path}.permissions[${i}]`, "is not a management permission");
     }
-    if (!caller.permissions.has(permission as ManagementPermission)) throw new PermissionDenied(permission as ManagementPermission);
-  });
-  const permissions = unique(grant.permissions) as ManagementPermission[];
-  const keyspaceIds = unique(grant.keyspaceIds);
-  if (caller.keyspaceIds && permissions.some((permission) => KEYSPACE_BOUND.has(permission))) {
-    if (keyspaceIds.length === 0 || keyspaceIds.some((id) => !caller.keyspaceIds!.has(id))) {
-      throw new DomainError("permission_denied", "this root key may only grant keyspaces it is narrowed to", { reason: "KEYSPACE_NOT_GRANTED" });
+    if (grant.keyspaceIds.length > 0 && WORKSPACE_WIDE.has(permission as ManagementPermission)) {
+      throw invalidArgument(`${path}.permissions[${i}]`, "is workspace-wide. A root key narrowed to keyspaces cannot hold it");
     }
-  }
-  return { permissions, keyspaceIds };
+  });
+  const checked = { permissions: unique(grant.permissions) as ManagementPermission[], keyspaceIds: unique(grant.keyspaceIds) };
+  requireManageable(caller, checked);
+  return checked;
 }
 
-/** Whether the caller could have granted this root key: only such root keys may it see, rotate or revoke. */
+/**
+ * Refuses a root key the caller could not have granted: one holding a permission the caller may
+ * not use, or, from a caller narrowed to keyspaces, one not narrowed within them. Only the root
+ * keys it could grant may a caller see, rotate or revoke.
+ */
+export function requireManageable(caller: Caller, rootKey: RootKeyGrant): void {
+  for (const permission of rootKey.permissions) requirePermission(caller, permission as ManagementPermission);
+  if (caller.keyspaceIds && (rootKey.keyspaceIds.length === 0 || rootKey.keyspaceIds.some((id) => !caller.keyspaceIds!.has(id)))) {
+    throw beyondKeyspaces("grant or manage root keys beyond its keyspaces");
+  }
+}
+
 export function mayManage(caller: Caller, rootKey: RootKeyGrant): boolean {
   try {
-    checkGrant(caller, rootKey);
+    requireManageable(caller, rootKey);
     return true;
   } catch (error) {
     if (error instanceof DomainError) return false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Caller, checkGrant, MANAGEMENT_PERMISSIONS, PermissionDenied, reachesKeyspace, rootKeyUsable } from "../../src/domain/access.js";
+import { type Caller, checkGrant, MANAGEMENT_PERMISSIONS, PermissionDenied, permissionDenial, reachesKeyspace, rootKeyUsable, WORKSPACE_WIDE } from "../../src/domain/access.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { rootKeyRecord } from "../support/fixtures.js";
 
@@ -35,12 +35,32 @@ describe("checkGrant", () => {
     expect(failure(() => checkGrant(caller(["key.read"]), { permissions: [], keyspaceIds: [] })).kind).toBe("invalid_argument");
   });
 
-  it("keeps a narrowed caller's keyspace-bound grants within its keyspaces, and leaves other permissions alone", () => {
-    const narrowed = caller(["key.read", "audit.read"], ["ks_a", "ks_b"]);
+  it("keeps a narrowed caller's grants narrowed within its keyspaces, whatever the permissions", () => {
+    const narrowed = caller(["key.read", "workspace.read"], ["ks_a", "ks_b"]);
     expect(checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: ["ks_a"] }).keyspaceIds).toEqual(["ks_a"]);
-    expect(failure(() => checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: [] })).kind).toBe("permission_denied");
-    expect(failure(() => checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: ["ks_c"] })).kind).toBe("permission_denied");
-    expect(checkGrant(narrowed, { permissions: ["audit.read"], keyspaceIds: [] }).permissions).toEqual(["audit.read"]);
+    expect(failure(() => checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: [] })).reason).toBe("KEYSPACE_NOT_GRANTED");
+    expect(failure(() => checkGrant(narrowed, { permissions: ["key.read"], keyspaceIds: ["ks_c"] })).reason).toBe("KEYSPACE_NOT_GRANTED");
+    expect(failure(() => checkGrant(narrowed, { permissions: ["workspace.read"], keyspaceIds: [] })).reason).toBe("KEYSPACE_NOT_GRANTED");
+  });
+
+  it("never puts a workspace-wide permission on a narrowed root key, nor lets a narrowed caller grant one", () => {
+    for (const permission of WORKSPACE_WIDE) {
+      const invalid = failure(() => checkGrant(caller(MANAGEMENT_PERMISSIONS), { permissions: [permission], keyspaceIds: ["ks_a"] }));
+      expect(invalid.violations).toEqual([{ field: "root_key.permissions[0]", description: "is workspace-wide. A root key narrowed to keyspaces cannot hold it" }]);
+      const narrowed = caller(MANAGEMENT_PERMISSIONS, ["ks_a"]);
+      expect(failure(() => checkGrant(narrowed, { permissions: [permission, "key.read"], keyspaceIds: [] })).reason).toBe("KEYSPACE_NOT_GRANTED");
+    }
+  });
+});
+
+describe("permissionDenial", () => {
+  it("refuses a workspace-wide permission to a narrowed caller even when it holds it", () => {
+    expect(permissionDenial(caller(MANAGEMENT_PERMISSIONS), "identity.update")).toBeUndefined();
+    const denial = permissionDenial(caller(MANAGEMENT_PERMISSIONS, ["ks_a"]), "identity.update");
+    expect(denial).toMatchObject({ kind: "permission_denied", reason: "KEYSPACE_NOT_GRANTED", metadata: { permission: "identity.update" } });
+    expect(permissionDenial(caller(MANAGEMENT_PERMISSIONS, ["ks_a"]), "key.update")).toBeUndefined();
+    expect(permissionDenial(caller(MANAGEMENT_PERMISSIONS, ["ks_a"]), "rbac.read")).toBeUndefined();
+    expect(permissionDenial(caller(["key.read"]), "key.update")).toBeInstanceOf(PermissionDenied);
   });
 });
 

@@ -62,7 +62,9 @@ export enum ErrorReason {
   PERMISSION_MISSING = 5,
 
   /**
-   * PERMISSION_DENIED: a root key narrowed to keyspaces asked to grant beyond them.
+   * PERMISSION_DENIED: a root key narrowed to keyspaces asked for something beyond them: root
+   * keys outside its keyspaces, or what the workspace shares (identities, roles and permissions,
+   * workspace settings, the audit log); metadata `permission` names a workspace-wide permission.
    *
    * @generated from enum value: ERROR_REASON_KEYSPACE_NOT_GRANTED = 6;
    */

@@ -8,7 +8,7 @@ import { issueSecret } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
-import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
+import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 
 export const createKey =
@@ -25,7 +25,7 @@ export const createKey =
     const keyspace = await loadKeyspace(store, caller, keyspaceId);
     await requireRoles(store, workspaceId, attributes.roles, "key.roles");
     await registerPermissions(store, workspaceId, attributes.permissions, at, random);
-    const identityId = request.createIdentity && attributes.externalId ? await ensureIdentity(deps, workspaceId, attributes.externalId, at) : undefined;
+    const identityId = await linkIdentity(deps, caller, attributes.externalId, request.createIdentity, at);
 
     const prefix = input.prefix || keyspace.defaultPrefix;
     const issued = issueSecret(prefix, request.byteLength || keyspace.defaultByteLength, keyspace.startLength, random);

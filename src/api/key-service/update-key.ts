@@ -5,7 +5,7 @@ import { KEY_ATTRIBUTE_FIELDS, validateKeyAttributes } from "../../domain/key.js
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
-import { ensureIdentity, registerPermissions, requireRoles } from "../references.js";
+import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
 
 /**
@@ -29,8 +29,7 @@ export const updateKey =
     const workspaceId = current.workspaceId;
     if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
     if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
-    const identityId =
-      fields.has("externalId") && request.createIdentity && next.externalId ? await ensureIdentity(deps, workspaceId, next.externalId, at) : undefined;
+    const identityId = fields.has("externalId") ? await linkIdentity(deps, caller, next.externalId, request.createIdentity, at) : undefined;
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);

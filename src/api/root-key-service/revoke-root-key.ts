@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { RevokeRootKeyRequest, RevokeRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
-import { type Caller, checkGrant, type RootKeyRecord } from "../../domain/access.js";
+import { type Caller, requireManageable, type RootKeyRecord } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
@@ -15,7 +15,7 @@ export const revokeRootKey =
     const id = requireId("rk", request.id, "id");
     const target = await deps.store.rootKeys.find({ id, workspaceId: caller.workspaceId });
     if (!target) throw notFound("root key", id);
-    checkGrant(caller, target);
+    requireManageable(caller, target);
     return {
       response: { rootKey: rootKeyToProto(await endRootKey(deps, caller, id, { revokedAt: new Date(deps.now()) })) },
       audit: { targets: [id] },

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { RotateRootKeyRequest, RotateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
-import { checkGrant, rootKeyUsable } from "../../domain/access.js";
+import { requireManageable, rootKeyUsable } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
@@ -21,7 +21,7 @@ export const rotateRootKey =
     if (!old) throw notFound("root key", id);
     const at = deps.now();
     if (!rootKeyUsable(old, at)) throw failedPrecondition(`root key ${id} is revoked or expired`, "ROOT_KEY_ENDED");
-    checkGrant(caller, old);
+    requireManageable(caller, old);
     const { rootKey, secret } = await issueRootKey(deps, {
       workspaceId: old.workspaceId,
       name: old.name,

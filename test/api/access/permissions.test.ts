@@ -1,7 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
-import { MANAGEMENT_PERMISSIONS, type ManagementPermission } from "../../../src/domain/access.js";
+import { MANAGEMENT_PERMISSIONS, type ManagementPermission, WORKSPACE_WIDE } from "../../../src/domain/access.js";
 import { expectCode, testApi } from "../../support/api.js";
 import { buildWorld } from "../../support/world.js";
 import { RPC_CASES } from "./rpc-cases.js";
@@ -52,5 +53,50 @@ describe("root keys narrowed to keyspaces", () => {
     await expectCode(narrow.keyspaces.getKeyspace({ id: other!.id }), Code.NotFound);
     await expectCode(narrow.keys.listKeys({ keyspaceId: other!.id }), Code.NotFound);
     expect((await narrow.verify.verifyKey({ key: otherSecret })).code).toBe(VerifyCode.NOT_FOUND);
+  });
+
+  /** A narrowed root key holding every permission, as one made before workspace-wide permissions were kept from narrowed keys. */
+  async function narrowedHoldingEverything() {
+    const api = testApi();
+    const world = await buildWorld(api, await api.workspace());
+    const { rootKey, secret } = await world.clients.rootKeys.createRootKey({
+      rootKey: { name: "narrow", permissions: ["key.read"], keyspaceIds: [world.keyspaceId] },
+    });
+    await api.store.rootKeys.update({ id: rootKey!.id, workspaceId: world.workspaceId }, { permissions: [...MANAGEMENT_PERMISSIONS] });
+    return { api, world, narrow: api.as(secret) };
+  }
+
+  it.each(RPC_CASES.filter(({ permission }) => WORKSPACE_WIDE.has(permission)))(
+    "$rpc: PERMISSION_DENIED for a narrowed root key, even one holding $permission",
+    async ({ call, permission }) => {
+      const { world, narrow } = await narrowedHoldingEverything();
+      const error = await expectCode(call(narrow, world), Code.PermissionDenied, `this root key is narrowed to keyspaces and cannot use the workspace-wide permission ${permission}`);
+      expect(error.findDetails(ErrorInfoSchema)).toMatchObject([{ reason: "KEYSPACE_NOT_GRANTED", metadata: { permission } }]);
+    },
+  );
+
+  it("cannot create identities through CreateKey or UpdateKey", async () => {
+    const { api, world, narrow } = await narrowedHoldingEverything();
+    const denial = "this root key is narrowed to keyspaces and cannot use the workspace-wide permission identity.create";
+    await expectCode(narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_new" }, createIdentity: true }), Code.PermissionDenied, denial);
+    const update = { key: { id: world.keyId, externalId: "cust_new" }, updateMask: { paths: ["external_id"] }, createIdentity: true };
+    await expectCode(narrow.keys.updateKey(update), Code.PermissionDenied, denial);
+    expect((await api.identities.listIdentities({})).identities.map((identity) => identity.externalId)).not.toContain("cust_new");
+    expect((await api.keys.listKeys({ keyspaceId: world.keyspaceId })).keys.map((key) => key.externalId)).not.toContain("cust_new");
+  });
+
+  it("cannot tie a key to an existing identity, whose meta and limits other keyspaces' keys share; an unknown external id is only a label", async () => {
+    const { api, world, narrow } = await narrowedHoldingEverything();
+    await api.identities.createIdentity({ identity: { externalId: "cust_other", meta: { plan: "enterprise" } } });
+    const denial = "this root key is narrowed to keyspaces and cannot tie a key to an identity of the workspace";
+    await expectCode(narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_other" } }), Code.PermissionDenied, denial);
+    await expectCode(
+      narrow.keys.updateKey({ key: { id: world.keyId, externalId: "cust_other" }, updateMask: { paths: ["external_id"] } }),
+      Code.PermissionDenied,
+      denial,
+    );
+    const { key } = await narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_unknown" } });
+    expect(key!.externalId).toBe("cust_unknown");
+    expect((await api.keys.listKeys({ keyspaceId: world.keyspaceId })).keys.filter((listed) => listed.externalId === "cust_other")).toEqual([]);
   });
 });

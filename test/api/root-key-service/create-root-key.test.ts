@@ -35,7 +35,7 @@ describe("CreateRootKey", () => {
       await expectCode(
         narrow.rootKeys.createRootKey({ rootKey: { name: "wider", permissions: ["key.read"], keyspaceIds } }),
         Code.PermissionDenied,
-        "this root key may only grant keyspaces it is narrowed to",
+        "this root key is narrowed to keyspaces and cannot grant or manage root keys beyond its keyspaces",
       );
     }
   });

@@ -41,7 +41,7 @@ describe("ListRootKeys and RevokeRootKey", () => {
     const listed = await narrowed.rootKeys.listRootKeys({});
     expect(listed.rootKeys.map((key) => key.id).sort()).toEqual([narrow!.id, peer!.id].sort());
     await expectCode(narrowed.rootKeys.revokeRootKey({ id: rootKeyId }), Code.PermissionDenied);
-    await expectCode(narrowed.rootKeys.revokeRootKey({ id: broad!.id }), Code.PermissionDenied, "this root key may only grant keyspaces it is narrowed to");
+    await expectCode(narrowed.rootKeys.revokeRootKey({ id: broad!.id }), Code.PermissionDenied, "this root key is narrowed to keyspaces and cannot grant or manage root keys beyond its keyspaces");
     await expectCode(narrowed.rootKeys.rotateRootKey({ id: broad!.id }), Code.PermissionDenied);
     expect((await narrowed.rootKeys.revokeRootKey({ id: peer!.id })).rootKey!.revokedAt).toBeDefined();
     expect((await api.keyspaces.listKeyspaces({})).keyspaces).toHaveLength(1);
