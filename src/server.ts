@@ -194,7 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
-  verification.start();
+  await verification.start();
   const port = await listen(main, options.host, options.port);
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;

@@ -7,7 +7,7 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { MemoryTable, paginate } from "./memory-table.js";
-import type { KeyChange, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
+import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
 /** Keeps everything in this process; nothing survives a restart. For development and tests. */
 export class MemoryStore implements Store {
@@ -22,6 +22,7 @@ export class MemoryStore implements Store {
   private readonly keys = new Map<string, KeyRecord>();
   private readonly keyIdsByHash = new Map<string, string>();
   private changes: KeyChange[] = [];
+  private lastSeq = 0;
 
   async insertKey(key: KeyRecord) {
     if (this.keys.has(key.id) || this.keyIdsByHash.has(key.hash)) throw alreadyExists("a key with this id or secret already exists");
@@ -144,15 +145,18 @@ export class MemoryStore implements Store {
     return paginate(matches, page);
   }
 
-  async appendChange(change: KeyChange) {
-    this.changes.push(structuredClone(change));
+  async appendChange(change: KeyChangeTarget & { at: Date }) {
+    const seq = ++this.lastSeq;
+    this.changes.push(structuredClone({ ...change, seq }));
+    return seq;
   }
 
-  async changesSince(since: Date) {
-    return this.changes
-      .filter((change) => change.at >= since)
-      .sort((a, b) => a.at.getTime() - b.at.getTime())
-      .map((change) => structuredClone(change));
+  async changesAfter(after: number, limit: number) {
+    return this.changes.filter((change) => change.seq > after).slice(0, limit).map((change) => structuredClone(change));
+  }
+
+  async lastChangeSeq() {
+    return this.lastSeq;
   }
 
   async pruneChanges(before: Date) {

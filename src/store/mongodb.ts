@@ -7,9 +7,12 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
-import type { KeyChange, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
+import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
-type ChangeDocument = Omit<KeyChange, "id"> & { _id: string };
+type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };
+/** Counters for numbering, one document each, moved by a single atomic increment. */
+type CounterDocument = { _id: string; seq: number };
+const CHANGE_COUNTER = "key_changes";
 
 export class MongoStore implements Store {
   readonly description: string;
@@ -22,6 +25,7 @@ export class MongoStore implements Store {
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
+  private readonly counters: Collection<CounterDocument>;
 
   private constructor(
     private readonly client: MongoClient,
@@ -37,6 +41,7 @@ export class MongoStore implements Store {
     this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"]);
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
+    this.counters = db.collection("counters");
   }
 
   /** Connects and creates the indexes the queries below rely on. */
@@ -185,14 +190,24 @@ export class MongoStore implements Store {
     return documents.map((document) => this.auditEvents.fromDocument(document)!);
   }
 
-  async appendChange(change: KeyChange) {
-    const { id, ...rest } = change;
-    await this.changes.insertOne({ _id: id, ...rest });
+  async appendChange(change: KeyChangeTarget & { at: Date }) {
+    const counter = await this.counters.findOneAndUpdate(
+      { _id: CHANGE_COUNTER },
+      { $inc: { seq: 1 } },
+      { upsert: true, returnDocument: "after" },
+    );
+    const seq = counter!.seq;
+    await this.changes.insertOne({ _id: seq, ...change });
+    return seq;
   }
 
-  async changesSince(since: Date) {
-    const documents = await this.changes.find({ at: { $gte: since } }).sort({ at: 1 }).toArray();
-    return documents.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+  async changesAfter(after: number, limit: number) {
+    const documents = await this.changes.find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(limit).toArray();
+    return documents.map(({ _id, ...rest }) => ({ seq: _id, ...rest }));
+  }
+
+  async lastChangeSeq() {
+    return (await this.counters.findOne({ _id: CHANGE_COUNTER }))?.seq ?? 0;
   }
 
   async pruneChanges(before: Date) {

@@ -64,10 +64,16 @@ export interface Store {
   /** Ordered by id, which is time order. */
   listAuditEvents(filter: AuditFilter, page: Page): Promise<AuditEventRecord[]>;
 
-  /** The change feed that tells every instance sharing this store which cached keys to drop. */
-  appendChange(change: KeyChange): Promise<void>;
-  /** Changes at or after `since`, oldest first. */
-  changesSince(since: Date): Promise<KeyChange[]>;
+  /**
+   * The change feed that tells every instance sharing this store which cached keys to drop. The
+   * store numbers changes 1, 2, 3… as it counts them (one atomic increment) and returns the number.
+   */
+  appendChange(change: KeyChangeTarget & { at: Date }): Promise<number>;
+  /** Changes numbered above `after`, lowest first, at most `limit`. */
+  changesAfter(after: number, limit: number): Promise<KeyChange[]>;
+  /** The highest number handed out so far; 0 before the first change. */
+  lastChangeSeq(): Promise<number>;
+  /** Drops changes recorded before `before`, by their author's clock: only retention depends on it. */
   pruneChanges(before: Date): Promise<void>;
 
   close(): Promise<void>;
@@ -84,7 +90,9 @@ export interface KeyUse {
  * anything else of the workspace when only the workspace is named), or a root key (by digest).
  */
 export interface KeyChange {
-  id: string;
+  /** The store's number for the change: the feed's order. */
+  seq: number;
+  /** When its author made it, by the author's clock: for metrics and retention, never for order. */
   at: Date;
   keyId?: string;
   hash?: string;
@@ -95,8 +103,8 @@ export interface KeyChange {
   rootKeyHash?: string;
 }
 
-/** A change as its author describes it; the feed gives it an id and a time. */
-export type KeyChangeTarget = Omit<KeyChange, "id" | "at">;
+/** A change as its author describes it; the store numbers it. */
+export type KeyChangeTarget = Omit<KeyChange, "seq" | "at">;
 
 type Scalar = string | number | boolean | null;
 

@@ -1,22 +1,33 @@
-import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.js";
-import type { KeyChangeTarget, Store } from "../store/store.js";
+import type { KeyChange, KeyChangeTarget, Store } from "../store/store.js";
 
 /** A cache that drops what a change made stale. */
 export interface ChangeSubscriber {
   evict(change: KeyChangeTarget): void;
 }
 
+/** Changes read per store call; a poll that fills a page reads the next at once. */
+const PAGE = 1000;
+
 /**
- * Tells every instance sharing the store to drop cached keys and root keys that changed. The instance making a
- * change evicts at once; the others poll the store's change feed, which works on any MongoDB
- * deployment, standalone included. Polls re-read an overlap, since a change written just before
- * a poll may carry a time slightly before it; what was already handled is skipped.
+ * Tells every instance sharing the store to drop cached keys and root keys that changed. The
+ * instance making a change evicts at once; the others poll the store's change feed, which works
+ * on any MongoDB deployment, standalone included.
+ *
+ * Changes are ordered by the number the store gives each one, never by an instance's clock, so
+ * an instance whose clock is ahead or behind neither hides its changes nor misses others'. A
+ * number can show up after a higher one (its writer was slower); the feed waits for such a gap
+ * to fill, and gives up on it after `gapWaitMs` (its writer died between counting and writing,
+ * which leaves the caches' time limit to catch up, as a failed write does).
  */
 export class KeyChangeFeed {
   private timer: NodeJS.Timeout | undefined;
-  private polledFrom: number;
-  private readonly handled = new Map<string, number>();
+  /** Every change numbered up to here was applied or given up on; undefined until the feed knows where the store is. */
+  private cursor: number | undefined;
+  /** Changes above the cursor already applied (or made here). */
+  private readonly seen = new Set<number>();
+  /** Numbers above the cursor not read yet, with when this instance noticed each: only durations on one clock are compared. */
+  private readonly gaps = new Map<number, number>();
   private polling: Promise<void> | undefined;
   private prunedAt = 0;
 
@@ -25,16 +36,14 @@ export class KeyChangeFeed {
     private readonly caches: readonly ChangeSubscriber[],
     private readonly options: {
       pollMs: number;
-      overlapMs: number;
+      gapWaitMs: number;
       retentionMs: number;
       now: () => number;
       log: Logger;
       /** Told the recorded time of each change another instance made, as this one applies it. */
       onApplied?: (at: Date) => void;
     },
-  ) {
-    this.polledFrom = options.now();
-  }
+  ) {}
 
   /**
    * Called after a change is stored. Should recording it fail, the change itself stands and other
@@ -42,10 +51,8 @@ export class KeyChangeFeed {
    */
   async publish(target: KeyChangeTarget) {
     this.evict(target);
-    const change = { ...target, id: randomUUID(), at: new Date(this.options.now()) };
-    this.handled.set(change.id, change.at.getTime());
     try {
-      await this.store.appendChange(change);
+      this.seen.add(await this.store.appendChange({ ...target, at: new Date(this.options.now()) }));
     } catch (error) {
       this.options.log.error("recording a key change failed", { ...target, error: String(error) });
     }
@@ -55,7 +62,9 @@ export class KeyChangeFeed {
     for (const cache of this.caches) cache.evict(change);
   }
 
-  start() {
+  /** Starts from the store's latest change, before anything is cached; a store not reachable yet is asked again at the first poll. */
+  async start() {
+    await this.position().catch((error: unknown) => this.options.log.warn("change feed start failed", { error: String(error) }));
     this.timer = setInterval(() => void this.poll(), this.options.pollMs);
     this.timer.unref();
   }
@@ -70,24 +79,61 @@ export class KeyChangeFeed {
     return this.polling;
   }
 
+  private async position(): Promise<number> {
+    this.cursor ??= await this.store.lastChangeSeq();
+    return this.cursor;
+  }
+
   private async pollOnce() {
-    const startedAt = this.options.now();
-    const since = this.polledFrom - this.options.overlapMs;
     try {
-      for (const change of await this.store.changesSince(new Date(since))) {
-        if (this.handled.has(change.id)) continue;
-        this.handled.set(change.id, change.at.getTime());
-        this.evict(change);
-        this.options.onApplied?.(change.at);
-      }
-      this.polledFrom = startedAt;
-      for (const [id, at] of this.handled) if (at < since) this.handled.delete(id);
-      if (startedAt - this.prunedAt > this.options.retentionMs / 10) {
-        this.prunedAt = startedAt;
-        await this.store.pruneChanges(new Date(startedAt - this.options.retentionMs));
-      }
+      let page: KeyChange[];
+      do {
+        page = await this.store.changesAfter(await this.position(), PAGE);
+        this.apply(page);
+      } while (page.length === PAGE && this.advance());
+      this.advance();
+      await this.prune();
     } catch (error) {
       this.options.log.warn("change feed poll failed", { error: String(error) });
     }
+  }
+
+  private apply(changes: readonly KeyChange[]) {
+    const noticedAt = this.options.now();
+    for (const change of changes) {
+      if (this.seen.has(change.seq)) continue;
+      this.seen.add(change.seq);
+      this.gaps.delete(change.seq);
+      this.evict(change);
+      this.options.onApplied?.(change.at);
+    }
+    const highest = changes.at(-1)?.seq ?? this.cursor!;
+    for (let seq = this.cursor! + 1; seq < highest; seq++) if (!this.seen.has(seq) && !this.gaps.has(seq)) this.gaps.set(seq, noticedAt);
+  }
+
+  /** Moves the cursor over what was applied and over gaps waited on long enough; says whether it moved. */
+  private advance(): boolean {
+    const start = this.cursor!;
+    const now = this.options.now();
+    for (;;) {
+      const next = this.cursor! + 1;
+      if (this.seen.delete(next)) {
+        this.cursor = next;
+        continue;
+      }
+      const noticedAt = this.gaps.get(next);
+      if (noticedAt === undefined || now - noticedAt < this.options.gapWaitMs) break;
+      this.options.log.warn("change never written, skipped", { seq: next });
+      this.gaps.delete(next);
+      this.cursor = next;
+    }
+    return this.cursor! > start;
+  }
+
+  private async prune() {
+    const now = this.options.now();
+    if (now - this.prunedAt <= this.options.retentionMs / 10) return;
+    this.prunedAt = now;
+    await this.store.pruneChanges(new Date(now - this.options.retentionMs));
   }
 }

@@ -45,7 +45,7 @@ export function createVerification(
   const credentials = new Credentials(store, { maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
   const changes = new KeyChangeFeed(store, [cache, credentials], {
     pollMs: options.changePollMs,
-    overlapMs: 2000,
+    gapWaitMs: 5000,
     retentionMs: 3_600_000,
     now,
     log,
@@ -59,8 +59,8 @@ export function createVerification(
     usage,
     metrics,
     verifier: new Verifier(store, cache, usage, now, (verdict) => metrics.verification(verdict)),
-    start() {
-      changes.start();
+    async start() {
+      await changes.start();
       usage.start();
     },
     async stop() {

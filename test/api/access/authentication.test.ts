@@ -44,12 +44,14 @@ describe("authentication", () => {
 
     const elsewhere = testApi(api.store);
     elsewhere.clock.now = api.clock.now;
+    await elsewhere.verification.start();
     const { rootKey: second, secret: secondSecret } = await api.rootKeys.createRootKey({ rootKey: { name: "temp2", permissions: ["keyspace.read"] } });
     await elsewhere.as(secondSecret).keyspaces.listKeyspaces({});
     await api.rootKeys.revokeRootKey({ id: second!.id });
     await elsewhere.as(secondSecret).keyspaces.listKeyspaces({});
     await elsewhere.verification.changes.poll();
     await expectCode(elsewhere.as(secondSecret).keyspaces.listKeyspaces({}), Code.Unauthenticated);
+    await elsewhere.verification.stop();
   });
 
   it("an attempt with a revoked root key is recorded in its workspace's audit log", async () => {
