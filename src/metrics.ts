@@ -5,7 +5,11 @@ const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 /** What the cache figures are read from when Prometheus scrapes. */
 export interface CacheFigures {
-  stats: { entries: number; misses: number; hits: number; loads: number };
+  stats: { entries: number; misses: number; hits: number; loads: number; filtered: number };
+}
+
+export interface FilterFigures {
+  stats: { ready: boolean; bytes: number };
 }
 
 /** One label set's histogram: counts per bucket (not yet cumulative), sum and count. */
@@ -104,8 +108,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Exposes the key cache's figures, read at scrape time so that verification pays nothing for them. */
-  watchKeyCache(cache: CacheFigures) {
+  /** Exposes the key cache's and the known-digest filter's figures, read at scrape time so that verification pays nothing for them. */
+  watchKeyCache(cache: CacheFigures, known: FilterFigures) {
     const registers = [this.registry];
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect: function (this: Gauge) { this.set(read()); } });
@@ -115,6 +119,9 @@ export class Metrics {
     gauge("latchkey_key_cache_unknown_digests", "Digests cached as belonging to no key.", () => cache.stats.misses);
     counter("latchkey_key_cache_hits_total", "Verifications answered from the cache.", () => cache.stats.hits);
     counter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);
+    counter("latchkey_key_cache_filtered_total", "Unknown digests answered without a read: the known-digest filter ruled them out.", () => cache.stats.filtered);
+    gauge("latchkey_known_digest_filter_ready", "1 once the known-digest filter is built; until then unknown digests cost a read.", () => Number(known.stats.ready));
+    gauge("latchkey_known_digest_filter_bytes", "Memory held by the known-digest filter.", () => known.stats.bytes);
   }
 
   /** Records one procedure's calls by code; made once per procedure, so a call builds no label key. */

@@ -39,6 +39,15 @@ export class MemoryStore implements Store {
     return id === undefined ? null : copy(this.keys.get(id));
   }
 
+  async countDigests() {
+    return this.keyIdsByHash.size + (await this.rootKeys.list({}, { limit: Number.MAX_SAFE_INTEGER })).length;
+  }
+
+  async *digests() {
+    yield* [...this.keyIdsByHash.keys()];
+    for (const rootKey of await this.rootKeys.list({}, { limit: Number.MAX_SAFE_INTEGER })) yield rootKey.hash;
+  }
+
   async listKeys(filter: KeyFilter, page: Page) {
     const matches = [...this.keys.values()].filter(
       (key) =>

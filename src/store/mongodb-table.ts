@@ -94,11 +94,13 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
   }
 }
 
+export const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+
 export async function rejectDuplicates(insert: () => Promise<unknown>, message: string) {
   try {
     await insert();
   } catch (error) {
-    if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw alreadyExists(message);
+    if (isDuplicateKey(error)) throw alreadyExists(message);
     throw error;
   }
 }

@@ -6,13 +6,12 @@ import type { KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
-import { MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
+import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
 type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };
-/** Counters for numbering, one document each, moved by a single atomic increment. */
-type CounterDocument = { _id: string; seq: number };
-const CHANGE_COUNTER = "key_changes";
+/** Instances racing for change numbers each win one per round; this many rounds lost means something else is wrong. */
+const MAX_NUMBERING_ATTEMPTS = 100;
 
 export class MongoStore implements Store {
   readonly description: string;
@@ -25,7 +24,6 @@ export class MongoStore implements Store {
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
-  private readonly counters: Collection<CounterDocument>;
 
   private constructor(
     private readonly client: MongoClient,
@@ -41,7 +39,6 @@ export class MongoStore implements Store {
     this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"]);
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
-    this.counters = db.collection("counters");
   }
 
   /** Connects and creates the indexes the queries below rely on. */
@@ -87,6 +84,18 @@ export class MongoStore implements Store {
 
   async findKeyByHash(hash: string) {
     return this.keys.find({ hash });
+  }
+
+  async countDigests() {
+    const counts = await Promise.all([this.keys.collection.estimatedDocumentCount(), this.rootKeys.collection.estimatedDocumentCount()]);
+    return counts[0] + counts[1];
+  }
+
+  async *digests() {
+    for (const table of [this.keys, this.rootKeys]) {
+      const documents = table.collection.find({}, { projection: { _id: 0, hash: 1 }, batchSize: 10_000 });
+      for await (const document of documents) yield document.hash as string;
+    }
   }
 
   async listKeys(filter: KeyFilter, page: Page) {
@@ -190,15 +199,24 @@ export class MongoStore implements Store {
     return documents.map((document) => this.auditEvents.fromDocument(document)!);
   }
 
+  /**
+   * Takes the number after the highest stored, by inserting under it: the unique _id decides
+   * between instances that try the same number, and the loser tries the next. (A counter document
+   * moved with findOneAndUpdate would do, but not every server returns the incremented value
+   * atomically: mongo-java-server handed two callers the same number.) A number is only ever
+   * written after the one below it, so readers see no holes.
+   */
   async appendChange(change: KeyChangeTarget & { at: Date }) {
-    const counter = await this.counters.findOneAndUpdate(
-      { _id: CHANGE_COUNTER },
-      { $inc: { seq: 1 } },
-      { upsert: true, returnDocument: "after" },
-    );
-    const seq = counter!.seq;
-    await this.changes.insertOne({ _id: seq, ...change });
-    return seq;
+    let seq = (await this.lastChangeSeq()) + 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.changes.insertOne({ _id: seq, ...change });
+        return seq;
+      } catch (error) {
+        if (!isDuplicateKey(error) || attempt >= MAX_NUMBERING_ATTEMPTS) throw error;
+        seq = Math.max(seq, await this.lastChangeSeq()) + 1;
+      }
+    }
   }
 
   async changesAfter(after: number, limit: number) {
@@ -207,11 +225,13 @@ export class MongoStore implements Store {
   }
 
   async lastChangeSeq() {
-    return (await this.counters.findOne({ _id: CHANGE_COUNTER }))?.seq ?? 0;
+    const [latest] = await this.changes.find({ _id: { $gt: 0 } }, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).toArray();
+    return latest?._id ?? 0;
   }
 
+  /** The latest change is kept, however old: it carries the count on. */
   async pruneChanges(before: Date) {
-    await this.changes.deleteMany({ at: { $lt: before } });
+    await this.changes.deleteMany({ at: { $lt: before }, _id: { $lt: await this.lastChangeSeq() } });
   }
 
   async close() {

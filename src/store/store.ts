@@ -34,6 +34,10 @@ export interface Store {
   getKey(id: string): Promise<KeyRecord | null>;
   /** Soft-deleted keys included. */
   findKeyByHash(hash: string): Promise<KeyRecord | null>;
+  /** About how many digests `digests` yields: it sizes the known-digest filter. */
+  countDigests(): Promise<number>;
+  /** The digest of every key and root key, in no particular order, streamed. */
+  digests(): AsyncIterable<string>;
   /** Soft-deleted keys excluded; ordered by id, which is creation order. */
   listKeys(filter: KeyFilter, page: Page): Promise<KeyRecord[]>;
   countLiveKeys(keyspaceId: string): Promise<number>;

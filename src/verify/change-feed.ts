@@ -29,6 +29,7 @@ export class KeyChangeFeed {
   /** Numbers above the cursor not read yet, with when this instance noticed each: only durations on one clock are compared. */
   private readonly gaps = new Map<number, number>();
   private polling: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private prunedAt = 0;
 
   constructor(
@@ -42,6 +43,8 @@ export class KeyChangeFeed {
       log: Logger;
       /** Told the recorded time of each change another instance made, as this one applies it. */
       onApplied?: (at: Date) => void;
+      /** Told when a change numbered but never written is given up on. */
+      onSkipped?: () => void;
     },
   ) {}
 
@@ -77,6 +80,19 @@ export class KeyChangeFeed {
   poll(): Promise<void> {
     this.polling ??= this.pollOnce().finally(() => (this.polling = undefined));
     return this.polling;
+  }
+
+  /**
+   * Resolves after a poll that started after this call, so every change recorded before it has
+   * been applied. Callers waiting at the same time share one poll.
+   */
+  catchUp(): Promise<void> {
+    // A poll already running may have read the store before the caller's change was recorded; the next one cannot have.
+    this.queued ??= (this.polling ?? Promise.resolve()).then(() => {
+      this.queued = undefined;
+      return this.poll();
+    });
+    return this.queued;
   }
 
   private async position(): Promise<number> {
@@ -124,6 +140,7 @@ export class KeyChangeFeed {
       const noticedAt = this.gaps.get(next);
       if (noticedAt === undefined || now - noticedAt < this.options.gapWaitMs) break;
       this.options.log.warn("change never written, skipped", { seq: next });
+      this.options.onSkipped?.();
       this.gaps.delete(next);
       this.cursor = next;
     }

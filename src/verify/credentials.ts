@@ -6,6 +6,8 @@ import type { KeyChangeTarget, Store } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
 
 export interface CredentialsOptions {
+  /** Digests that may belong to a root key; any other is refused without a read. */
+  known: { mayExist(digest: string): boolean | Promise<boolean> };
   maxRootKeys: number;
   /** A backstop: the change feed evicts changed root keys long before this. */
   ttlMs: number;
@@ -81,6 +83,7 @@ export class Credentials {
   }
 
   private async fetch(digest: string): Promise<KnownRootKey> {
+    if (!(await this.options.known.mayExist(digest))) return NO_ROOT_KEY;
     const rootKey = await this.store.rootKeys.find({ hash: digest });
     const usable = rootKey !== null && rootKeyUsable(rootKey, this.options.now());
     return {
@@ -90,12 +93,18 @@ export class Credentials {
     };
   }
 
-  /** A root key that expires is cached no longer than it lives. */
+  /**
+   * A root key that expires is cached no longer than it lives. A digest the filter ruled out is
+   * not cached: a flood of made-up root keys must not push real ones out.
+   */
   private remember(digest: string, known: KnownRootKey) {
+    if (known === NO_ROOT_KEY) return;
     const untilExpiry = known.expiresAt === undefined ? Infinity : known.expiresAt - this.options.now();
     this.cache.set(digest, known, Math.min(this.options.ttlMs, untilExpiry));
   }
 }
+
+const NO_ROOT_KEY: KnownRootKey = { caller: null };
 
 function accepted({ caller, refused }: KnownRootKey): Caller {
   if (caller) return caller;

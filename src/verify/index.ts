@@ -2,6 +2,7 @@ import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import type { Store } from "../store/store.js";
 import { KeyChangeFeed } from "./change-feed.js";
+import { KnownDigests } from "./known-digests.js";
 import { Credentials } from "./credentials.js";
 import { KeyCache } from "./key-cache.js";
 import { UsageRecorder } from "./usage-recorder.js";
@@ -34,25 +35,30 @@ export function createVerification(
   options: VerificationOptions & { adminToken?: string; metrics?: Metrics },
 ) {
   const metrics = options.metrics ?? new Metrics();
+  const known: KnownDigests = new KnownDigests(store, { rebuildMs: 15 * 60_000, catchUp: (): Promise<void> => changes.catchUp(), log });
   const cache = new KeyCache(store, {
+    known,
     maxEntries: options.cacheMaxKeys,
     maxMisses: options.cacheMaxMisses,
     ttlMs: 60_000,
     missTtlMs: 10_000,
     now,
   });
-  metrics.watchKeyCache(cache);
-  const credentials = new Credentials(store, { maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
-  const changes = new KeyChangeFeed(store, [cache, credentials], {
+  metrics.watchKeyCache(cache, known);
+  const credentials = new Credentials(store, { known, maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
+  const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials], {
     pollMs: options.changePollMs,
     gapWaitMs: 5000,
     retentionMs: 3_600_000,
     now,
     log,
     onApplied: (at) => metrics.changeApplied(now() - at.getTime()),
+    // A change never written may have been a new key's: only a rebuild would tell the filter.
+    onSkipped: () => void known.rebuild(),
   });
   const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, log, onFailure: () => metrics.usageFlushFailed() });
   return {
+    known,
     cache,
     credentials,
     changes,
@@ -61,10 +67,12 @@ export function createVerification(
     verifier: new Verifier(store, cache, usage, now, (verdict) => metrics.verification(verdict)),
     async start() {
       await changes.start();
+      known.start();
       usage.start();
     },
     async stop() {
       await changes.stop();
+      await known.stop();
       await usage.stop();
     },
   };

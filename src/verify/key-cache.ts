@@ -4,6 +4,8 @@ import type { KeyChangeTarget, Store } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
 
 export interface KeyCacheOptions {
+  /** Digests that may belong to a key; any other is answered unknown without a read. */
+  known: { mayExist(digest: string): boolean | Promise<boolean> };
   maxEntries: number;
   maxMisses: number;
   /** A backstop: the change feed evicts changed keys long before this. */
@@ -23,10 +25,11 @@ export class KeyCache {
   private readonly misses: BoundedCache<true>;
   private hits = 0;
   private loads = 0;
+  private filtered = 0;
 
   constructor(
     private readonly store: Store,
-    options: KeyCacheOptions,
+    private readonly options: KeyCacheOptions,
   ) {
     this.keys = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.ttlMs, now: options.now });
     this.misses = new BoundedCache({ maxEntries: options.maxMisses, ttlMs: options.missTtlMs, now: options.now });
@@ -43,7 +46,7 @@ export class KeyCache {
   lookup(digest: string): VerifiableKey | null | Promise<VerifiableKey | null> {
     const known = this.peek(digest);
     if (known !== undefined) return known;
-    return this.keys.load(digest, () => this.fetch(digest), (found) => this.remember(digest, found));
+    return this.keys.load(digest, () => this.fetchIfKnown(digest), (found) => this.remember(digest, found));
   }
 
   /**
@@ -73,12 +76,16 @@ export class KeyCache {
     if (credits.lastRefillAt && record.credits.refill) record.credits.refill.lastRefillAt = credits.lastRefillAt;
   }
 
-  /** Sizes now, and answers from memory versus storage loads since the start. */
+  /** Sizes now, and since the start: answers from memory, storage loads, and unknown digests answered without a load. */
   get stats() {
-    return { entries: this.keys.size, misses: this.misses.size, hits: this.hits, loads: this.loads };
+    return { entries: this.keys.size, misses: this.misses.size, hits: this.hits, loads: this.loads, filtered: this.filtered };
   }
 
-  private async fetch(digest: string): Promise<VerifiableKey | null> {
+  private async fetchIfKnown(digest: string): Promise<VerifiableKey | null> {
+    if (!(await this.options.known.mayExist(digest))) {
+      this.filtered++;
+      return null;
+    }
     this.loads++;
     return this.compile(await this.store.findKeyByHash(digest));
   }

@@ -107,6 +107,25 @@ describe("KeyChangeFeed", () => {
     await there.instance.stop();
   });
 
+  it("catches up with one poll that starts after the call, shared by every caller waiting", async () => {
+    const inner = new MemoryStore();
+    let reads = 0;
+    const store = new Proxy(inner, {
+      get: (target, property, receiver) =>
+        property === "changesAfter" ? (...args: [number, number]) => (reads++, inner.changesAfter(...args)) : Reflect.get(target, property, receiver),
+    });
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const there = feed(store, clock);
+    await there.instance.start();
+    const running = there.instance.poll();
+    await inner.appendChange({ at: new Date(clock.now), keyId: "key_just_made" });
+    reads = 0;
+    await Promise.all([running, ...Array.from({ length: 50 }, () => there.instance.catchUp())]);
+    expect(targets(there.seen)).toEqual(["key_just_made"]);
+    expect(reads).toBe(1);
+    await there.instance.stop();
+  });
+
   it("starts from the store's latest change: what came before cannot be in its empty caches", async () => {
     const store = new MemoryStore();
     await store.appendChange({ at: new Date(), keyId: "key_old" });

@@ -6,6 +6,8 @@ import { Credentials, RefusedRootKey } from "../../src/verify/credentials.js";
 import { rootKeyRecord } from "../support/fixtures.js";
 
 const ADMIN_TOKEN = "an-admin-token-of-more-than-32-characters";
+/** A well-formed root key the known-digest filter rules out. */
+const RULED_OUT = issueSecret("root", 32, 4).secret;
 
 async function setup(overrides: Parameters<typeof rootKeyRecord>[0] = {}) {
   const store = new MemoryStore();
@@ -13,7 +15,8 @@ async function setup(overrides: Parameters<typeof rootKeyRecord>[0] = {}) {
   const record = rootKeyRecord({ hash: issued.digest, permissions: ["key.read"], ...overrides });
   await store.rootKeys.insert(record);
   const clock = { now: Date.now() };
-  const credentials = new Credentials(store, { maxRootKeys: 100, ttlMs: 60_000, adminToken: ADMIN_TOKEN, now: () => clock.now });
+  const known = { mayExist: (digest: string) => digest !== digestSecret(RULED_OUT) };
+  const credentials = new Credentials(store, { known, maxRootKeys: 100, ttlMs: 60_000, adminToken: ADMIN_TOKEN, now: () => clock.now });
   let count = 0;
   const find = store.rootKeys.find.bind(store.rootKeys);
   store.rootKeys.find = (match) => (count++, find(match));
@@ -52,6 +55,13 @@ describe("Credentials", () => {
       const error = await failureOf(() => credentials.rootKey(header));
       expect(error).toMatchObject({ kind: "unauthenticated", reason: "CREDENTIALS_MISSING" });
     }
+    expect(reads()).toBe(0);
+  });
+
+  it("refuses a well-formed root key the known-digest filter rules out, without reading storage", async () => {
+    const { credentials, reads } = await setup();
+    const error = await failureOf(() => credentials.rootKey(`Bearer ${RULED_OUT}`));
+    expect(error).toMatchObject({ kind: "unauthenticated", reason: "ROOT_KEY_REFUSED" });
     expect(reads()).toBe(0);
   });
 

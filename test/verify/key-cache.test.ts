@@ -20,7 +20,15 @@ async function world() {
     }),
   );
   const clock = { now: Date.now() };
-  const cache = new KeyCache(store, { maxEntries: 10, maxMisses: 10, ttlMs: 60_000, missTtlMs: 10_000, now: () => clock.now });
+  const known = new Set(keys.map((key) => key.digest));
+  const cache = new KeyCache(store, {
+    known: { mayExist: (digest) => known.has(digest) || digest === digestSecret("nobody") },
+    maxEntries: 10,
+    maxMisses: 10,
+    ttlMs: 60_000,
+    missTtlMs: 10_000,
+    now: () => clock.now,
+  });
   calls.clear();
   return { store, calls, keyspace, keys, cache, clock, reads: () => calls.get("findKeyByHash") ?? 0 };
 }
@@ -35,6 +43,13 @@ describe("KeyCache", () => {
     expect(cache.lookup(digestSecret("nobody"))).toBeNull();
     expect(reads()).toBe(2);
     expect(cache.stats).toMatchObject({ entries: 1, misses: 1, hits: 2, loads: 2 });
+  });
+
+  it("answers a digest the known-digest filter rules out as unknown, without a read", async () => {
+    const { cache, reads } = await world();
+    expect(await cache.lookup(digestSecret("never issued"))).toBeNull();
+    expect(reads()).toBe(0);
+    expect(cache.stats).toMatchObject({ filtered: 1, loads: 0 });
   });
 
   it("evicts by digest, by key id, by keyspace, and by an identity's or a role's workspace", async () => {

@@ -7,14 +7,35 @@ import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../pipeline.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 
+/**
+ * At most this many of a batch's verifications wait on storage at once: a batch of uncached keys
+ * must not take the whole connection pool from other callers.
+ */
+export const MAX_PENDING_PER_BATCH = 16;
+
+/** Runs the verifications in order; those answered from memory finish at once, the rest at most MAX_PENDING_PER_BATCH at a time. */
+async function verifyAll(verifications: (() => VerifyResult | Promise<VerifyResult>)[]): Promise<VerifyResult[]> {
+  const results: (VerifyResult | Promise<VerifyResult>)[] = [];
+  const pending = new Set<Promise<unknown>>();
+  for (const verify of verifications) {
+    if (pending.size >= MAX_PENDING_PER_BATCH) await Promise.race(pending);
+    const result = verify();
+    results.push(result);
+    if (result instanceof Promise) {
+      const settled: Promise<unknown> = result.finally(() => pending.delete(settled));
+      pending.add(settled);
+    }
+  }
+  return pending.size === 0 && results.every((result) => !(result instanceof Promise)) ? (results as VerifyResult[]) : Promise.all(results);
+}
+
 /** A malformed request fails the call, naming its index; each key gets its own verdict. At most 1000, by the proto's rule. */
 export const verifyKeys =
   ({ verifier }: ServiceDeps) =>
   async (request: VerifyKeysRequest, context: HandlerContext): Promise<MessageInitShape<typeof VerifyKeysResponseSchema>> => {
     const caller = callerIn(context);
     const checked = request.requests.map((item, i) => verifyRequestFromProto(item, caller, `requests[${i}].`));
-    const verdicts = checked.map((item) => verifier.verify(item));
-    const settled = verdicts.some((verdict) => verdict instanceof Promise) ? await Promise.all(verdicts) : (verdicts as VerifyResult[]);
+    const settled = await verifyAll(checked.map((item) => () => verifier.verify(item)));
     const results = settled.map(verifyResultToProto);
     return withRepeatedFieldEncoding(create(VerifyKeysResponseSchema, { results }), 1, VerifyKeyResponseSchema, results);
   };

@@ -1,7 +1,11 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
+import { MAX_PENDING_PER_BATCH } from "../../../src/api/verify-service/verify-keys.js";
+import { issueSecret } from "../../../src/domain/secret.js";
+import { MemoryStore } from "../../../src/store/memory.js";
 import { createKeyspace, expectCode, testApi } from "../../support/api.js";
+import { countingStore } from "../../support/counting-store.js";
 
 describe("VerifyKeys", () => {
   it("answers each request in order and on its own", async () => {
@@ -47,5 +51,41 @@ describe("VerifyKeys", () => {
       Code.InvalidArgument,
       "requests must contain no more than 1000 item(s)",
     );
+  });
+});
+
+describe("VerifyKeys and storage", () => {
+  it("999 well-formed but unknown secrets cost no storage read once the known-digest filter is built", async () => {
+    const { store, calls } = countingStore();
+    const api = testApi(store);
+    const keyspace = await createKeyspace(api);
+    const { secret } = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
+    await api.verification.known.rebuild();
+    calls.clear();
+    const fakes = Array.from({ length: 999 }, () => ({ key: issueSecret("pay", 16, 4).secret }));
+    const { results } = await api.verify.verifyKeys({ requests: [...fakes, { key: secret }] });
+    expect(results.filter((result) => result.code === VerifyCode.NOT_FOUND)).toHaveLength(999);
+    expect(results.at(-1)!.code).toBe(VerifyCode.VALID);
+    // The real key, uncached since the filter's build, is the one read (a false positive among the fakes would be a second).
+    expect(calls.get("findKeyByHash")).toBeLessThanOrEqual(2);
+  });
+
+  it(`waits on at most ${MAX_PENDING_PER_BATCH} storage reads at once for a batch of uncached keys`, async () => {
+    const inner = new MemoryStore();
+    let reading = 0;
+    let mostAtOnce = 0;
+    const findKeyByHash = inner.findKeyByHash.bind(inner);
+    inner.findKeyByHash = async (hash) => {
+      mostAtOnce = Math.max(mostAtOnce, ++reading);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      reading--;
+      return findKeyByHash(hash);
+    };
+    const api = testApi(inner);
+    const keyspace = await createKeyspace(api);
+    const secrets = await Promise.all(Array.from({ length: 100 }, async () => (await api.keys.createKey({ key: { keyspaceId: keyspace.id } })).secret));
+    const { results } = await api.verify.verifyKeys({ requests: secrets.map((key) => ({ key })) });
+    expect(results.every((result) => result.code === VerifyCode.VALID)).toBe(true);
+    expect(mostAtOnce).toBe(MAX_PENDING_PER_BATCH);
   });
 });
