@@ -5,7 +5,7 @@ const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 /** What the cache figures are read from when Prometheus scrapes. */
 export interface CacheFigures {
-  stats: { entries: number; misses: number; hits: number; loads: number; filtered: number };
+  stats: { entries: number; bytes: number; misses: number; hits: number; loads: number; filtered: number };
 }
 
 export interface FilterFigures {
@@ -116,6 +116,7 @@ export class Metrics {
     const counter = (name: string, help: string, read: () => number) =>
       new Counter({ name, help, registers, collect: function (this: Counter) { this.reset(); this.inc(read()); } });
     gauge("latchkey_key_cache_entries", "Keys cached by digest.", () => cache.stats.entries);
+    gauge("latchkey_key_cache_bytes", "About what the cached keys hold in memory (CACHE_MAX_BYTES caps it).", () => cache.stats.bytes);
     gauge("latchkey_key_cache_unknown_digests", "Digests cached as belonging to no key.", () => cache.stats.misses);
     counter("latchkey_key_cache_hits_total", "Verifications answered from the cache.", () => cache.stats.hits);
     counter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);

@@ -175,6 +175,7 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
   }
   if (a.credits) checkCredits(field("credits"), a.credits);
   checkRateLimits(field("rateLimits"), a.rateLimits);
+  checkKeySize(path, a);
 
   return {
     ...a,
@@ -188,6 +189,18 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
 
 export const validateKeyPrefix = (field: string, prefix: string) =>
   checkPattern(field, prefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
+
+/**
+ * A key, everything it holds (permissions, scopes, resource scopes, origins, meta, claims), at most
+ * this many bytes as JSON: every instance caches keys in memory, and each field's own limit allows
+ * far more in sum.
+ */
+export const MAX_KEY_BYTES = 64 * 1024;
+
+export function checkKeySize(path: string, attributes: Partial<KeyAttributes>) {
+  const bytes = Buffer.byteLength(JSON.stringify(attributes));
+  if (bytes > MAX_KEY_BYTES) throw invalidArgument(path, `must be at most ${MAX_KEY_BYTES} bytes as JSON with everything it holds, not ${bytes}`);
+}
 
 /** MongoDB refuses documents nested past 100 levels; metadata this deep is a mistake or an attack. */
 export const MAX_JSON_DEPTH = 32;

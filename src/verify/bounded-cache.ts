@@ -1,5 +1,9 @@
-export interface BoundedCacheOptions {
+export interface BoundedCacheOptions<V> {
   maxEntries: number;
+  /** With `sizeOf`: the most the entries may weigh together, so a few large values cannot exhaust memory. */
+  maxBytes?: number;
+  /** About how many bytes of memory a value holds. */
+  sizeOf?: (value: V) => number;
   /** How long an entry lives unless `set` says otherwise. */
   ttlMs: number;
   now: () => number;
@@ -7,6 +11,7 @@ export interface BoundedCacheOptions {
 
 interface Entry<V> {
   value: V;
+  bytes: number;
   expiresAt: number;
   /** Set on each hit; eviction passes over a used entry once (the CLOCK algorithm), so hits never reorder the map. */
   used: boolean;
@@ -22,14 +27,15 @@ export class BoundedCache<V> {
   private readonly loading = new Map<string, Promise<unknown>>();
   /** Moves on each deletion, so a load that raced with one is not kept. */
   private generation = 0;
+  private totalBytes = 0;
 
-  constructor(private readonly options: BoundedCacheOptions) {}
+  constructor(private readonly options: BoundedCacheOptions<V>) {}
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.options.now()) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     entry.used = true;
@@ -37,20 +43,22 @@ export class BoundedCache<V> {
   }
 
   set(key: string, value: V, ttlMs = this.options.ttlMs) {
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.options.now() + ttlMs, used: false });
+    this.remove(key);
+    const bytes = this.options.sizeOf?.(value) ?? 0;
+    this.entries.set(key, { value, bytes, expiresAt: this.options.now() + ttlMs, used: false });
+    this.totalBytes += bytes;
     this.evictBeyondCap();
   }
 
   delete(key: string) {
     this.generation++;
-    this.entries.delete(key);
+    this.remove(key);
   }
 
   /** Deletes every entry the predicate picks: a scan, for changes that name no single key. */
   deleteWhere(stale: (value: V, key: string) => boolean) {
     this.generation++;
-    for (const [key, entry] of this.entries) if (stale(entry.value, key)) this.entries.delete(key);
+    for (const [key, entry] of this.entries) if (stale(entry.value, key)) this.remove(key);
   }
 
   /**
@@ -75,14 +83,31 @@ export class BoundedCache<V> {
     return this.entries.size;
   }
 
+  get bytes() {
+    return this.totalBytes;
+  }
+
+  private remove(key: string) {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
+  }
+
+  private overCap() {
+    return this.entries.size > this.options.maxEntries || this.totalBytes > (this.options.maxBytes ?? Infinity);
+  }
+
   /** Walks the entries oldest first, giving each used one a second chance at the back. */
   private evictBeyondCap() {
-    while (this.entries.size > this.options.maxEntries) {
+    while (this.overCap()) {
       const [key, entry] = this.entries.entries().next().value!;
       this.entries.delete(key);
       if (entry.used) {
         entry.used = false;
         this.entries.set(key, entry);
+      } else {
+        this.totalBytes -= entry.bytes;
       }
     }
   }

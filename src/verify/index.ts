@@ -10,6 +10,7 @@ import { Verifier } from "./verifier.js";
 
 export interface VerificationOptions {
   cacheMaxKeys: number;
+  cacheMaxBytes: number;
   cacheMaxMisses: number;
   changePollMs: number;
   usageFlushMs: number;
@@ -17,6 +18,7 @@ export interface VerificationOptions {
 
 export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
   cacheMaxKeys: 100_000,
+  cacheMaxBytes: 256 * 1024 * 1024,
   cacheMaxMisses: 100_000,
   changePollMs: 200,
   usageFlushMs: 2000,
@@ -39,6 +41,7 @@ export function createVerification(
   const cache = new KeyCache(store, {
     known,
     maxEntries: options.cacheMaxKeys,
+    maxBytes: options.cacheMaxBytes,
     maxMisses: options.cacheMaxMisses,
     ttlMs: 60_000,
     missTtlMs: 10_000,

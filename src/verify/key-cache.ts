@@ -7,6 +7,8 @@ export interface KeyCacheOptions {
   /** Digests that may belong to a key; any other is answered unknown without a read. */
   known: { mayExist(digest: string): boolean | Promise<boolean> };
   maxEntries: number;
+  /** What the cached keys may weigh together; a key holds up to 64 KiB as JSON, and more once compiled. */
+  maxBytes: number;
   maxMisses: number;
   /** A backstop: the change feed evicts changed keys long before this. */
   ttlMs: number;
@@ -31,7 +33,7 @@ export class KeyCache {
     private readonly store: Store,
     private readonly options: KeyCacheOptions,
   ) {
-    this.keys = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.ttlMs, now: options.now });
+    this.keys = new BoundedCache({ maxEntries: options.maxEntries, maxBytes: options.maxBytes, sizeOf: approximateBytes, ttlMs: options.ttlMs, now: options.now });
     this.misses = new BoundedCache({ maxEntries: options.maxMisses, ttlMs: options.missTtlMs, now: options.now });
   }
 
@@ -78,7 +80,7 @@ export class KeyCache {
 
   /** Sizes now, and since the start: answers from memory, storage loads, and unknown digests answered without a load. */
   get stats() {
-    return { entries: this.keys.size, misses: this.misses.size, hits: this.hits, loads: this.loads, filtered: this.filtered };
+    return { entries: this.keys.size, bytes: this.keys.bytes, misses: this.misses.size, hits: this.hits, loads: this.loads, filtered: this.filtered };
   }
 
   private async fetchIfKnown(digest: string): Promise<VerifiableKey | null> {
@@ -114,4 +116,12 @@ export class KeyCache {
     this.keys.delete(digest);
     this.misses.delete(digest);
   }
+}
+
+/**
+ * About what a compiled key holds in memory: its record, identity and permissions as JSON, in
+ * UTF-16, three times over for the objects around the strings and the compiled matchers.
+ */
+function approximateBytes(key: VerifiableKey): number {
+  return 6 * JSON.stringify({ record: key.record, identity: key.identity, permissions: key.permissions }).length + 2048;
 }

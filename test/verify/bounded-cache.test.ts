@@ -44,6 +44,27 @@ describe("BoundedCache", () => {
     expect(c.size).toBe(100);
   });
 
+  it("keeps the entries within a byte budget, counting what leaves by any way", () => {
+    const clock = { now: 0 };
+    const c = new BoundedCache<string>({ maxEntries: 100, maxBytes: 100, sizeOf: (value) => value.length, ttlMs: 1000, now: () => clock.now });
+    c.set("a", "x".repeat(40));
+    c.set("b", "x".repeat(40));
+    c.get("a");
+    c.set("c", "x".repeat(40));
+    expect([c.get("b"), c.get("a"), c.get("c")].map((value) => value?.length)).toEqual([undefined, 40, 40]);
+    expect(c.bytes).toBe(80);
+    c.set("huge", "x".repeat(500));
+    expect(c.get("huge")).toBeUndefined();
+    expect(c.bytes).toBe(80);
+    c.delete("a");
+    c.deleteWhere((_, key) => key === "c");
+    expect([c.size, c.bytes]).toEqual([0, 0]);
+    c.set("d", "x".repeat(30), 10);
+    clock.now = 20;
+    expect(c.get("d")).toBeUndefined();
+    expect(c.bytes).toBe(0);
+  });
+
   it("runs one load for concurrent callers of the same key and keeps its result", async () => {
     const { cache: c } = cache();
     let loads = 0;

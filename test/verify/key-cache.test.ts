@@ -24,6 +24,7 @@ async function world() {
   const cache = new KeyCache(store, {
     known: { mayExist: (digest) => known.has(digest) || digest === digestSecret("nobody") },
     maxEntries: 10,
+    maxBytes: 1024 * 1024,
     maxMisses: 10,
     ttlMs: 60_000,
     missTtlMs: 10_000,

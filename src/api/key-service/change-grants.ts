@@ -1,6 +1,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Key } from "../../../gen/latchkey/v1/key_pb.js";
-import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES } from "../../domain/rbac.js";
+import { checkKeySize } from "../../domain/key.js";
+import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES, MAX_PERMISSIONS } from "../../domain/rbac.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
@@ -33,8 +34,11 @@ export const changeKeyGrants =
       if (kind === "roles") await requireRoles(store, current.workspaceId, request.names, "names");
       else await registerPermissions(store, current.workspaceId, request.names, at, random);
     }
-    if (kind === "roles" && change === "add" && new Set([...current.roles, ...request.names]).size > MAX_KEY_ROLES) {
-      throw invalidArgument("names", `would give the key more than ${MAX_KEY_ROLES} roles`);
+    if (change === "add") {
+      const names = [...new Set([...current[kind], ...request.names])];
+      const most = kind === "roles" ? MAX_KEY_ROLES : MAX_PERMISSIONS;
+      if (names.length > most) throw invalidArgument("names", `would give the key more than ${most} ${kind}`);
+      checkKeySize("names", { ...current, [kind]: names });
     }
     const updated = (await store.changeKeyGrants(id, kind, change, request.names, new Date(at))) ?? (await refuseKeyChange(store, caller, id));
     await changes.publish({ keyId: id, hash: updated.hash });

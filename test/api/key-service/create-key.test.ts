@@ -99,4 +99,23 @@ describe("CreateKey", () => {
     await expectCode(api.keys.createKey({ key: { keyspaceId } }), Code.NotFound, `keyspace ${keyspaceId} not found`);
     expect(await api.store.listKeys({ keyspaceId, now: Date.now() }, { limit: 10 })).toEqual([]);
   });
+
+  it("INVALID_ARGUMENT: a key holding more than 64 KiB as JSON, though each field is within its own limit; nothing is written", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const permissions = Array.from({ length: 1000 }, (_, i) => `documents.read.${i}.${"x".repeat(100)}`);
+    await expectCode(api.keys.createKey({ key: { keyspaceId: keyspace.id, permissions } }), Code.InvalidArgument, "key must be at most 65536 bytes");
+    expect((await api.keys.listKeys({ keyspaceId: keyspace.id })).keys).toEqual([]);
+  });
+
+  it("INVALID_ARGUMENT: adding permissions a call at a time cannot grow a key past 1000 permissions or 64 KiB", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key } = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
+    const batch = (from: number, length: number, width = 1) => Array.from({ length }, (_, i) => `p${from + i}${"x".repeat(width)}`);
+    await api.keys.addKeyPermissions({ keyId: key!.id, names: batch(0, 800, 60) });
+    await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 201) }), Code.InvalidArgument, "names would give the key more than 1000 permissions");
+    await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 150, 120) }), Code.InvalidArgument, "names must be at most 65536 bytes");
+    expect((await api.keys.getKey({ id: key!.id })).key!.permissions).toHaveLength(800);
+  });
 });
