@@ -19,6 +19,7 @@ export interface Config {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   shutdownTimeoutMs: number;
+  storeTimeoutMs: number;
   /** The operator's secret for CreateWorkspace; unset, no workspace can be created through the API. */
   adminToken: string | undefined;
   logLevel: LogLevel;
@@ -48,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tlsCertFile,
     tlsKeyFile,
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    storeTimeoutMs: integer(env, "STORE_TIMEOUT_MS", 5000, 100, 60_000),
     adminToken: adminToken(env.ADMIN_TOKEN),
     logLevel,
     accessLog: boolean(env, "ACCESS_LOG", true),

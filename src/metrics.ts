@@ -139,7 +139,7 @@ export class Metrics {
     this.verifications.seriesOf(code, () => ({ code })).count++;
   }
 
-  storeCall(method: string, outcome: "ok" | "error", seconds: number) {
+  storeCall(method: string, outcome: "ok" | "error" | "timeout", seconds: number) {
     this.storeDuration.observe({ method, outcome }, seconds);
   }
 

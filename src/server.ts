@@ -7,7 +7,7 @@ import { type ConnectRouter, cors, type ServiceImpl } from "@connectrpc/connect"
 import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import { Health } from "../gen/health/v1/health_pb.js";
 import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
@@ -36,7 +36,7 @@ import type { Config } from "./config.js";
 import type { RandomSource } from "./domain/base58.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
-import { measuredStore } from "./store/measured.js";
+import { guardedStore } from "./store/guarded.js";
 import type { Store } from "./store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "./verify/index.js";
 
@@ -60,6 +60,11 @@ export type ServerOptions = Pick<
   Config,
   "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs" | "adminToken"
 > & {
+  /** How long a store call may take before it fails UNAVAILABLE; 5 s unless told. */
+  storeTimeoutMs?: number;
+  /** How often the store's health is checked (and its indexes ensured); 5 s unless told. */
+  storeCheckMs?: number;
+  connectionLimits?: ConnectionLimits;
   /** Undefined leaves the HTTP/1.1 listener off; 0 picks a free port. */
   http1Port: number | undefined;
   /** Undefined leaves the native gRPC listener off; 0 picks a free port. */
@@ -80,8 +85,20 @@ export type ServerOptions = Pick<
  * client could open thousands of streams (Health/Watch among them) and hold their memory.
  */
 export const MAX_CONCURRENT_STREAMS = 100;
+const DEFAULT_STORE_TIMEOUT_MS = 5000;
+const DEFAULT_STORE_CHECK_MS = 5000;
 /** A connection with no stream activity for this long is closed; clients reconnect when they need to. */
 const IDLE_CONNECTION_MS = 5 * 60_000;
+
+export interface ConnectionLimits {
+  /** Connections each listener holds at once; more are refused at accept. */
+  maxConnections: number;
+  /** A connection older than this is asked to go away (HTTP/2 GOAWAY: calls under way finish), so load spreads again after scaling. */
+  maxAgeMs: number;
+}
+export const CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 10_000, maxAgeMs: 30 * 60_000 };
+/** How long calls under way on a connection past its age may still take before it is closed. */
+const CONNECTION_AGE_GRACE_MS = 60_000;
 
 export const API_SERVICES: readonly DescService[] = [
   WorkspaceService,
@@ -143,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { log } = options;
   const now = options.now ?? Date.now;
   const metrics = new Metrics();
-  const store = measuredStore(options.store, metrics);
+  const store = guardedStore(options.store, { metrics, timeoutMs: options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS });
   const verification = createVerification(store, now, log, {
     ...(options.verification ?? DEFAULT_VERIFICATION_OPTIONS),
     adminToken: options.adminToken,
@@ -167,8 +184,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sessions = new Set<http2.ServerHttp2Session>();
   const settings = { maxConcurrentStreams: MAX_CONCURRENT_STREAMS };
   const main = tls ? http2.createSecureServer({ ...tls, allowHTTP1: true, settings }, handler) : http2.createServer({ settings }, handler);
+  const limits = options.connectionLimits ?? CONNECTION_LIMITS;
+  main.maxConnections = limits.maxConnections;
   main.on("session", (session) => {
     session.setTimeout(IDLE_CONNECTION_MS, () => session.close());
+    const aged = setTimeout(() => {
+      session.close();
+      setTimeout(() => session.destroy(), CONNECTION_AGE_GRACE_MS).unref();
+    }, limits.maxAgeMs).unref();
+    session.once("close", () => clearTimeout(aged));
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
@@ -179,6 +203,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     socket.once("close", () => sockets.delete(socket));
   });
   const browser = options.http1Port === undefined ? undefined : http.createServer(handler);
+  if (browser) browser.maxConnections = limits.maxConnections;
 
   let native: grpc.Server | undefined;
   if (options.grpcPort !== undefined) {
@@ -187,6 +212,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       "grpc.enable_channelz": 0,
       "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
       "grpc.max_connection_idle_ms": IDLE_CONNECTION_MS,
+      "grpc.max_connection_age_ms": limits.maxAgeMs,
+      "grpc.max_connection_age_grace_ms": CONNECTION_AGE_GRACE_MS,
       interceptors: [wellFormedRequestsOnly],
     });
     for (const [service, implementation] of services) {
@@ -195,6 +222,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   await verification.start();
+  const storeChecks = watchStore(store, health, log, options.storeCheckMs ?? DEFAULT_STORE_CHECK_MS);
   const port = await listen(main, options.host, options.port);
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
@@ -207,7 +235,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     grpcPort,
     metricsPort,
     async close() {
-      health.set(HealthCheckResponse_ServingStatus.NOT_SERVING);
+      clearInterval(storeChecks);
       health.close();
       // grpc-js never calls back a graceful shutdown that forceShutdown cut short, so either ends the wait.
       let nativeClosed = () => {};
@@ -232,6 +260,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await verification.stop();
     },
   };
+}
+
+/**
+ * Checks the store every `everyMs`: health answers NOT_SERVING while it fails, and the check
+ * recreates indexes a database that came back empty has lost. Logged when the state changes.
+ */
+function watchStore(store: Store, health: HealthState, log: Logger, everyMs: number): NodeJS.Timeout {
+  let answering = true;
+  let checking = false;
+  const check = () => {
+    if (checking) return;
+    checking = true;
+    void store.checkHealth().finally(() => (checking = false)).then(
+      () => {
+        if (!answering) log.info("the store answers again");
+        answering = true;
+        health.storeAnswered(true);
+      },
+      (error: unknown) => {
+        if (answering) log.error("the store failed its health check: health answers NOT_SERVING", { error: String(error) });
+        answering = false;
+        health.storeAnswered(false);
+      },
+    );
+  };
+  const timer = setInterval(check, everyMs);
+  timer.unref();
+  return timer;
 }
 
 /** Lets browsers on the allowed origins call the API, answering their preflight requests here. */

@@ -16,6 +16,7 @@ const CODES: Record<FailureKind, Code> = {
   already_exists: Code.AlreadyExists,
   unauthenticated: Code.Unauthenticated,
   permission_denied: Code.PermissionDenied,
+  unavailable: Code.Unavailable,
 };
 
 /** The code a failure answers with. */

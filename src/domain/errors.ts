@@ -12,7 +12,8 @@ export type FailureKind =
   | "failed_precondition"
   | "already_exists"
   | "unauthenticated"
-  | "permission_denied";
+  | "permission_denied"
+  | "unavailable";
 
 /** Stable, machine-readable causes; ErrorReason in errors.proto documents each. */
 export const FAILURE_REASONS = [
@@ -28,6 +29,7 @@ export const FAILURE_REASONS = [
   "ROOT_KEY_ENDED",
   "RESOURCE_IN_USE",
   "MALFORMED_REQUEST",
+  "STORE_UNAVAILABLE",
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -45,6 +47,7 @@ const DEFAULT_REASONS: Record<FailureKind, FailureReason> = {
   already_exists: "ALREADY_EXISTS",
   unauthenticated: "CREDENTIALS_MISSING",
   permission_denied: "PERMISSION_MISSING",
+  unavailable: "STORE_UNAVAILABLE",
 };
 
 export class DomainError extends Error {
@@ -83,6 +86,9 @@ export const malformedRequest = (messageType?: string) =>
     messageType ? `the request body is not a well-formed ${messageType}` : "the request body is not exactly one well-formed request message",
     { reason: "MALFORMED_REQUEST" },
   );
+
+/** The database did not answer in time or cannot be reached; the call may be retried. */
+export const storeUnavailable = (message: string) => new DomainError("unavailable", message);
 
 export const notFound = (what: string, id: string) =>
   new DomainError("not_found", `${what} ${id} not found`, { metadata: { resource: what, id } });

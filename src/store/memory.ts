@@ -172,6 +172,8 @@ export class MemoryStore implements Store {
     this.changes = this.changes.filter((change) => change.at >= before);
   }
 
+  async checkHealth() {}
+
   async close() {}
 
   private liveKey(id: string) {

@@ -45,7 +45,17 @@ export class MongoStore implements Store {
   static async connect(uri: string, databaseName: string): Promise<MongoStore> {
     const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
     const store = new MongoStore(client, client.db(databaseName));
-    await store.keys.collection.createIndexes([
+    await store.checkHealth();
+    return store;
+  }
+
+  /**
+   * Creates any missing index (a database restored empty, or dropped, loses them; unique ones keep
+   * duplicate ids and digests out): a no-op when all exist, and a round trip that shows the
+   * database answers.
+   */
+  async checkHealth() {
+    await this.keys.collection.createIndexes([
       { key: { hash: 1 }, name: "hash_unique", unique: true },
       { key: { keyspaceId: 1, _id: 1 }, name: "keyspace_id" },
       { key: { keyspaceId: 1, ownerId: 1, _id: 1 }, name: "keyspace_owner_id" },
@@ -54,24 +64,23 @@ export class MongoStore implements Store {
       { key: { workspaceId: 1, roles: 1 }, name: "workspace_roles" },
       { key: { workspaceId: 1, permissions: 1 }, name: "workspace_permissions" },
     ]);
-    await store.rootKeys.collection.createIndexes([
+    await this.rootKeys.collection.createIndexes([
       { key: { hash: 1 }, name: "hash_unique", unique: true },
       { key: { workspaceId: 1, _id: 1 }, name: "workspace_id" },
     ]);
-    await store.keyspaces.collection.createIndex({ workspaceId: 1, _id: 1 }, { name: "workspace_id" });
-    await store.identities.collection.createIndex({ workspaceId: 1, externalId: 1 }, { name: "workspace_external_id_unique", unique: true });
-    for (const table of [store.roles, store.permissions]) {
+    await this.keyspaces.collection.createIndex({ workspaceId: 1, _id: 1 }, { name: "workspace_id" });
+    await this.identities.collection.createIndex({ workspaceId: 1, externalId: 1 }, { name: "workspace_external_id_unique", unique: true });
+    for (const table of [this.roles, this.permissions]) {
       await table.collection.createIndex({ workspaceId: 1, name: 1 }, { name: "workspace_name_unique", unique: true });
     }
-    await store.roles.collection.createIndex({ workspaceId: 1, permissions: 1 }, { name: "workspace_permissions" });
-    await store.auditEvents.collection.createIndexes([
+    await this.roles.collection.createIndex({ workspaceId: 1, permissions: 1 }, { name: "workspace_permissions" });
+    await this.auditEvents.collection.createIndexes([
       { key: { workspaceId: 1, _id: 1 }, name: "workspace_id" },
       { key: { workspaceId: 1, actor: 1, _id: 1 }, name: "workspace_actor" },
       { key: { workspaceId: 1, action: 1, _id: 1 }, name: "workspace_action" },
       { key: { workspaceId: 1, targetIds: 1, _id: 1 }, name: "workspace_target" },
     ]);
-    await store.changes.createIndex({ at: 1 }, { name: "at" });
-    return store;
+    await this.changes.createIndex({ at: 1 }, { name: "at" });
   }
 
   async insertKey(key: KeyRecord) {

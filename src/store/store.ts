@@ -80,6 +80,9 @@ export interface Store {
   /** Drops changes recorded before `before`, by their author's clock: only retention depends on it. */
   pruneChanges(before: Date): Promise<void>;
 
+  /** Fails when the store cannot serve; repairs what it can on the way (MongoDB's missing indexes). Run at start and periodically. */
+  checkHealth(): Promise<void>;
+
   close(): Promise<void>;
 }
 

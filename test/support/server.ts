@@ -5,7 +5,7 @@ import { inject } from "vitest";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import type { RandomSource } from "../../src/domain/base58.js";
 import { createLogger } from "../../src/log.js";
-import { type RunningServer, startServer } from "../../src/server.js";
+import { type ConnectionLimits, type RunningServer, startServer } from "../../src/server.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
 import { bearer, TEST_ADMIN_TOKEN } from "./auth.js";
@@ -43,6 +43,9 @@ export async function startTestServer(
     /** Use this workspace and root key (of a server sharing the database) instead of making a new one. */
     workspace?: { workspaceId: string; rootKey: string };
     random?: RandomSource;
+    storeTimeoutMs?: number;
+    storeCheckMs?: number;
+    connectionLimits?: ConnectionLimits;
   } = {},
 ): Promise<TestServer> {
   const mongoUri = inject("mongoUri");
@@ -64,6 +67,9 @@ export async function startTestServer(
     store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger("info", (line) => logs.push(line)),
     random: options.random,
+    storeTimeoutMs: options.storeTimeoutMs,
+    storeCheckMs: options.storeCheckMs,
+    connectionLimits: options.connectionLimits,
   });
   const url = `http://127.0.0.1:${server.port}`;
   const http1Url = `http://127.0.0.1:${server.http1Port}`;
