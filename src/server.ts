@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
@@ -202,7 +203,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
-  const browser = options.http1Port === undefined ? undefined : http.createServer(handler);
+  // Under TLS the browser listener is TLS too: bearer tokens never cross the network in the clear.
+  const browser = options.http1Port === undefined ? undefined : tls ? https.createServer(tls, handler) : http.createServer(handler);
   if (browser) browser.maxConnections = limits.maxConnections;
 
   let native: grpc.Server | undefined;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { inject } from "vitest";
@@ -72,8 +73,9 @@ export async function startTestServer(
     connectionLimits: options.connectionLimits,
   });
   const url = `http://127.0.0.1:${server.port}`;
-  const http1Url = `http://127.0.0.1:${server.http1Port}`;
-  const workspace = options.workspace ?? (await bootstrap(http1Url));
+  const http1Url = `${options.tls ? "https" : "http"}://127.0.0.1:${server.http1Port}`;
+  const ca = options.tls ? readFileSync(options.tls.certFile) : undefined;
+  const workspace = options.workspace ?? (await bootstrap(http1Url, ca));
   return {
     ...server,
     ...workspace,
@@ -93,9 +95,9 @@ export async function startTestServer(
   };
 }
 
-/** Makes a workspace through the admin token, as an operator would; over HTTP/1.1, which stays cleartext under TLS. */
-async function bootstrap(http1Url: string) {
-  const transport = createConnectTransport({ baseUrl: http1Url, httpVersion: "1.1", interceptors: [bearer(TEST_ADMIN_TOKEN)] });
+/** Makes a workspace through the admin token, as an operator would. */
+async function bootstrap(http1Url: string, ca: Buffer | undefined) {
+  const transport = createConnectTransport({ baseUrl: http1Url, httpVersion: "1.1", nodeOptions: { ca }, interceptors: [bearer(TEST_ADMIN_TOKEN)] });
   const admin = createClient(WorkspaceService, transport);
   const created = await admin.createWorkspace({ workspace: { name: "wire tests" } });
   return { workspaceId: created.workspace!.id, rootKey: created.rootKeySecret };

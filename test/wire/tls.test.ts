@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -58,5 +58,25 @@ describe("TLS on one port", () => {
     expect(body.status).toBe(200);
     expect(body.alpn).not.toBe("h2");
     expect(JSON.parse(body.text).keyspace.name).toBe("over http1");
+  });
+});
+
+describe("TLS on the HTTP/1.1 listener", () => {
+  it("serves Connect over TLS, and no cleartext request at all", async () => {
+    const { port } = new URL(server.http1Url);
+    const client = createClient(
+      KeyspaceService,
+      createConnectTransport({ baseUrl: `https://127.0.0.1:${port}`, httpVersion: "1.1", nodeOptions: { ca }, interceptors: [server.auth] }),
+    );
+    expect((await client.createKeyspace({ keyspace: { name: "tls http1" } })).keyspace!.name).toBe("tls http1");
+    const cleartext = await fetch(`http://127.0.0.1:${port}/latchkey.v1.KeyspaceService/ListKeyspaces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${server.rootKey}` },
+      body: "{}",
+    }).then(
+      (response) => response.status,
+      () => "refused",
+    );
+    expect(cleartext).toBe("refused");
   });
 });
