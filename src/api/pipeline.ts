@@ -231,7 +231,7 @@ export class Pipeline {
   private audit(context: HandlerContext, caller: Caller, action: string, note: AuditNote, error?: unknown) {
     const workspaceId = note.workspaceId ?? caller.workspaceId;
     if (!workspaceId) return Promise.resolve();
-    return this.deps.audit.record({
+    const entry = {
       workspaceId,
       actor: caller.actor,
       action,
@@ -240,7 +240,8 @@ export class Pipeline {
       peerAddress: context.values.get(PEER_ADDRESS),
       userAgent: (requestHeader(context, "user-agent") ?? "").slice(0, MAX_AUDITED_USER_AGENT),
       outcome: outcomeOf(error),
-    });
+    };
+    return error === undefined ? this.deps.audit.record(entry) : this.deps.audit.recordFailure(entry);
   }
 
   private begin(procedure: ProcedureName, context: HandlerContext): CallRecord {

@@ -90,6 +90,21 @@ describe("audit log", () => {
     await expectCode(api.audit.listAuditEvents({ pageToken: "bm9wZQ" }), Code.InvalidArgument, "page_token is not a token this listing returned");
   });
 
+  it("coalesces repeated failed attempts: the 1st, 10th, 100th… of a minute are written, counting attempts", async () => {
+    const api = testApi();
+    const { rootKey, secret } = await api.rootKeys.createRootKey({ rootKey: { name: "leaked", permissions: ["key.read"] } });
+    await api.rootKeys.revokeRootKey({ id: rootKey!.id });
+    const attempt = () => expectCode(api.as(secret).keys.getKey({ id: "key_1" }), Code.Unauthenticated);
+    for (let i = 0; i < 120; i++) await attempt();
+    // Events of one millisecond are in no particular order among themselves.
+    const attempts = async () =>
+      (await api.audit.listAuditEvents({ actor: rootKey!.id, action: "key.read" })).events.map((event) => Number(event.summary?.attempts)).sort((a, b) => a - b);
+    expect(await attempts()).toEqual([1, 10, 100]);
+    api.clock.now += 60_000;
+    await attempt();
+    expect(await attempts()).toEqual([1, 1, 10, 100]);
+  });
+
   it("keeps at most 256 characters of a caller's user agent", async () => {
     const api = testApi();
     const long: Interceptor = (next) => (request) => (request.header.set("user-agent", "u".repeat(8192)), next(request));
