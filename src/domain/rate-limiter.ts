@@ -6,6 +6,8 @@
  * for an idle gap.
  */
 export interface LimitCheck {
+  /** The workspace whose budget of counters this one counts against. */
+  workspaceId: string;
   /** Identifies the counter: the same counter may be shared by several keys. */
   counter: string;
   name: string;
@@ -33,18 +35,33 @@ interface Window {
   lastUsed: number;
 }
 
-export class SlidingWindowLimiter {
-  private readonly windows = new Map<string, Window>();
+/**
+ * Counters held per workspace by default. Workspaces are made only with the operator's ADMIN_TOKEN,
+ * so this bounds memory (about 450 bytes a counter) by the operator's own decisions.
+ */
+export const MAX_COUNTERS_PER_WORKSPACE = 10_000;
 
-  constructor(private readonly maxCounters = 100_000) {}
+/**
+ * Counters live in one map per workspace, least recently used first. A new counter takes the
+ * place of the least recently used one only if that one's window has passed (it holds nothing
+ * any more): a counter still counting is never dropped, so no tenant can reopen another's
+ * exhausted limit, or its own, by making counters. A workspace whose budget is full of live
+ * counters has its new limits refused until some expire; other workspaces are not affected.
+ * Every step is O(1).
+ */
+export class SlidingWindowLimiter {
+  private readonly workspaces = new Map<string, Map<string, Window>>();
+
+  constructor(private readonly maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {}
 
   /** Admits the request only if every check has room; then, and only then, counts it in all of them. */
   apply(checks: readonly LimitCheck[], now: number): { admitted: boolean; outcomes: LimitOutcome[] } {
     const windows = checks.map((check) => this.window(check, now));
-    const used = windows.map((window) => this.count(window, now));
-    const admitted = used.every((count, i) => count < windows[i]!.limit);
+    const used = windows.map((window) => (window ? this.count(window, now) : Infinity));
+    const admitted = used.every((count, i) => count < checks[i]!.limit);
     const outcomes = checks.map((check, i) => {
-      const window = windows[i]!;
+      const window = windows[i];
+      if (!window) return { name: check.name, limit: check.limit, remaining: 0, resetAt: now + check.durationMs, exceeded: true };
       const count = used[i]! + (admitted ? 1 : 0);
       if (admitted) this.add(window, now);
       return {
@@ -58,14 +75,24 @@ export class SlidingWindowLimiter {
     return { admitted, outcomes };
   }
 
+  /** Counters held, in all workspaces. */
   get size() {
-    return this.windows.size;
+    let total = 0;
+    for (const counters of this.workspaces.values()) total += counters.size;
+    return total;
   }
 
-  private window(check: LimitCheck, now: number): Window {
-    let window = this.windows.get(check.counter);
+  /** The check's counter, made if there is room for it; undefined when its workspace's budget is full of live counters. */
+  private window(check: LimitCheck, now: number): Window | undefined {
+    let counters = this.workspaces.get(check.workspaceId);
+    if (!counters) {
+      counters = new Map();
+      this.workspaces.set(check.workspaceId, counters);
+    }
+    let window = counters.get(check.counter);
+    if (window) counters.delete(check.counter);
     if (!window || window.limit !== check.limit || window.durationMs !== check.durationMs) {
-      if (!window && this.windows.size >= this.maxCounters) this.dropIdle(now);
+      if (!window && !this.makeRoom(counters, now)) return undefined;
       window = {
         limit: check.limit,
         durationMs: check.durationMs,
@@ -74,10 +101,19 @@ export class SlidingWindowLimiter {
         counts: new Float64Array(BUCKETS + 1),
         lastUsed: now,
       };
-      this.windows.set(check.counter, window);
     }
     window.lastUsed = now;
+    counters.set(check.counter, window);
     return window;
+  }
+
+  /** Drops the least recently used counter if its window has passed; says whether there is room. */
+  private makeRoom(counters: Map<string, Window>, now: number): boolean {
+    if (counters.size < this.maxCountersPerWorkspace) return true;
+    const [counter, window] = counters.entries().next().value!;
+    if (now - window.lastUsed <= window.durationMs + window.width) return false;
+    counters.delete(counter);
+    return true;
   }
 
   /** Requests in the buckets from `current - BUCKETS` to `current`: a span of at least one window. */
@@ -109,16 +145,5 @@ export class SlidingWindowLimiter {
       if (bucket >= current - BUCKETS && window.counts[i]! > 0 && bucket < oldest) oldest = bucket;
     }
     return (oldest + BUCKETS + 1) * window.width;
-  }
-
-  /** Forgets counters idle for longer than their window: they hold nothing any more. */
-  private dropIdle(now: number) {
-    for (const [counter, window] of this.windows) {
-      if (now - window.lastUsed > window.durationMs + window.width) this.windows.delete(counter);
-    }
-    if (this.windows.size >= this.maxCounters) {
-      const oldest = this.windows.keys().next().value;
-      if (oldest !== undefined) this.windows.delete(oldest);
-    }
   }
 }

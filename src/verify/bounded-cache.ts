@@ -4,6 +4,8 @@ export interface BoundedCacheOptions<V> {
   maxBytes?: number;
   /** About how many bytes of memory a value holds. */
   sizeOf?: (value: V) => number;
+  /** Told of every entry that leaves, however it leaves: for indexes kept beside the cache. */
+  onRemove?: (key: string, value: V) => void;
   /** How long an entry lives unless `set` says otherwise. */
   ttlMs: number;
   now: () => number;
@@ -87,11 +89,17 @@ export class BoundedCache<V> {
     return this.totalBytes;
   }
 
+  /** The value without counting a use: for a scan that decides what to delete. */
+  peek(key: string): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   private remove(key: string) {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
     this.totalBytes -= entry.bytes;
+    this.options.onRemove?.(key, entry.value);
   }
 
   private overCap() {
@@ -108,6 +116,7 @@ export class BoundedCache<V> {
         this.entries.set(key, entry);
       } else {
         this.totalBytes -= entry.bytes;
+        this.options.onRemove?.(key, entry.value);
       }
     }
   }

@@ -24,6 +24,8 @@ export interface KeyCacheOptions {
  */
 export class KeyCache {
   private readonly keys: BoundedCache<VerifiableKey>;
+  /** Cached digests by workspace, so a change to what one workspace shares scans that workspace's keys only. */
+  private readonly byWorkspace = new Map<string, Set<string>>();
   private readonly misses: BoundedCache<true>;
   private hits = 0;
   private loads = 0;
@@ -33,7 +35,14 @@ export class KeyCache {
     private readonly store: Store,
     private readonly options: KeyCacheOptions,
   ) {
-    this.keys = new BoundedCache({ maxEntries: options.maxEntries, maxBytes: options.maxBytes, sizeOf: approximateBytes, ttlMs: options.ttlMs, now: options.now });
+    this.keys = new BoundedCache({
+      maxEntries: options.maxEntries,
+      maxBytes: options.maxBytes,
+      sizeOf: approximateBytes,
+      onRemove: (digest, key) => this.unindex(digest, key.record.workspaceId),
+      ttlMs: options.ttlMs,
+      now: options.now,
+    });
     this.misses = new BoundedCache({ maxEntries: options.maxMisses, ttlMs: options.missTtlMs, now: options.now });
   }
 
@@ -52,21 +61,23 @@ export class KeyCache {
   }
 
   /**
-   * Drops what a change may have made stale: a key by digest (or id), every key of a keyspace, or
-   * the keys of a workspace that carry an identity's external id, hold a role, or (when only the
-   * workspace is named) all of them.
+   * Drops what a change may have made stale: a key by digest, every key of a keyspace, or the keys
+   * of a workspace that carry an identity's external id, hold a role, or (when only the workspace
+   * is named) all of them. Only the named workspace's keys are looked at.
    */
   evict(change: KeyChangeTarget) {
     if (change.hash) this.forget(change.hash);
-    else if (change.keyId) this.forgetWhere((record) => record.id === change.keyId);
-    if (change.keyspaceId) this.forgetWhere((record) => record.keyspaceId === change.keyspaceId);
-    const { workspaceId, externalId, role } = change;
-    if (workspaceId) {
-      this.forgetWhere(
-        (record) =>
-          record.workspaceId === workspaceId &&
-          (externalId ? record.externalId === externalId : role ? record.roles.includes(role) : true),
-      );
+    const { workspaceId, keyspaceId, externalId, role } = change;
+    if (!workspaceId && !keyspaceId) return;
+    const stale = (record: KeyRecord) =>
+      keyspaceId ? record.keyspaceId === keyspaceId : externalId ? record.externalId === externalId : role ? record.roles.includes(role) : true;
+    if (!workspaceId) {
+      this.keys.deleteWhere((key) => stale(key.record));
+      return;
+    }
+    for (const digest of [...(this.byWorkspace.get(workspaceId) ?? [])]) {
+      const key = this.keys.peek(digest);
+      if (key && stale(key.record)) this.keys.delete(digest);
     }
   }
 
@@ -104,12 +115,23 @@ export class KeyCache {
   }
 
   private remember(digest: string, key: VerifiableKey | null) {
-    if (key) this.keys.set(digest, key);
-    else this.misses.set(digest, true);
+    if (!key) {
+      this.misses.set(digest, true);
+      return;
+    }
+    this.keys.set(digest, key);
+    // A key too large for the byte budget on its own is not kept.
+    if (!this.keys.peek(digest)) return;
+    const workspaceId = key.record.workspaceId;
+    let digests = this.byWorkspace.get(workspaceId);
+    if (!digests) this.byWorkspace.set(workspaceId, (digests = new Set()));
+    digests.add(digest);
   }
 
-  private forgetWhere(stale: (record: KeyRecord) => boolean) {
-    this.keys.deleteWhere((key) => stale(key.record));
+  private unindex(digest: string, workspaceId: string) {
+    const digests = this.byWorkspace.get(workspaceId);
+    digests?.delete(digest);
+    if (digests?.size === 0) this.byWorkspace.delete(workspaceId);
   }
 
   private forget(digest: string) {

@@ -70,8 +70,8 @@ export class Verifier {
     if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, key);
 
     const checks = [
-      ...limitChecks(`key:${record.id}`, record.rateLimits, request.rateLimitNames),
-      ...(key.identity ? limitChecks(`identity:${key.identity.id}`, key.identity.rateLimits, request.rateLimitNames) : []),
+      ...limitChecks(record.workspaceId, `key:${record.id}`, record.rateLimits, request.rateLimitNames),
+      ...(key.identity ? limitChecks(record.workspaceId, `identity:${key.identity.id}`, key.identity.rateLimits, request.rateLimitNames) : []),
     ];
     const limits = checks.length > 0 ? this.limiter.apply(checks, now) : { admitted: true, outcomes: [] };
     if (!limits.admitted) return this.answer("rate_limited", key, limits.outcomes);
@@ -107,7 +107,7 @@ export class Verifier {
 }
 
 /** An identity's limits are counted under the identity, so every key of it draws on the same counter. */
-const limitChecks = (owner: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
+const limitChecks = (workspaceId: string, owner: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
   limits
     .filter((limit) => limit.autoApply || named.includes(limit.name))
-    .map((limit) => ({ counter: `${owner}:${limit.name}`, name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));
+    .map((limit) => ({ workspaceId, counter: `${owner}:${limit.name}`, name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));

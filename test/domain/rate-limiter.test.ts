@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { type LimitCheck, SlidingWindowLimiter } from "../../src/domain/rate-limiter.js";
 
-const check = (counter: string, limit: number, durationMs: number, name = counter): LimitCheck => ({ counter, name, limit, durationMs });
+const check = (counter: string, limit: number, durationMs: number, name = counter, workspaceId = "ws_a"): LimitCheck => ({
+  workspaceId,
+  counter,
+  name,
+  limit,
+  durationMs,
+});
 
 describe("SlidingWindowLimiter", () => {
   it("admits at most the limit in any window, however the requests fall", () => {
@@ -52,10 +58,32 @@ describe("SlidingWindowLimiter", () => {
     expect(limiter.apply([check("k", 2, 1000)], 2).admitted).toBe(true);
   });
 
-  it("stays within its counter cap by forgetting idle counters first", () => {
+  it("stays within a workspace's budget by reusing the place of a counter whose window has passed", () => {
     const limiter = new SlidingWindowLimiter(3);
     for (const counter of ["a", "b", "c"]) limiter.apply([check(counter, 1, 100)], 0);
-    limiter.apply([check("d", 1, 100)], 1000);
-    expect(limiter.size).toBe(1);
+    expect(limiter.apply([check("d", 1, 100)], 1000).admitted).toBe(true);
+    expect(limiter.size).toBe(3);
+  });
+
+  it("never drops a counter still counting: another tenant's counters cannot reopen an exhausted limit", () => {
+    const limiter = new SlidingWindowLimiter(3);
+    const victim = check("victim", 2, 60_000, "victim", "ws_victim");
+    limiter.apply([victim], 0);
+    limiter.apply([victim], 0);
+    expect(limiter.apply([victim], 1).admitted).toBe(false);
+    for (let i = 0; i < 10_000; i++) limiter.apply([check(`flood_${i}`, 5, 60_000, "flood", "ws_attacker")], 2);
+    expect(limiter.apply([victim], 3).admitted).toBe(false);
+  });
+
+  it("refuses new limits of a workspace whose budget is full of live counters, and only that workspace's", () => {
+    const limiter = new SlidingWindowLimiter(2);
+    limiter.apply([check("a", 5, 60_000)], 0);
+    limiter.apply([check("b", 5, 60_000)], 0);
+    const refused = limiter.apply([check("c", 5, 60_000)], 1);
+    expect(refused.admitted).toBe(false);
+    expect(refused.outcomes).toEqual([{ name: "c", limit: 5, remaining: 0, resetAt: 60_001, exceeded: true }]);
+    expect(limiter.apply([check("a", 5, 60_000)], 1).admitted).toBe(true);
+    expect(limiter.apply([check("c", 5, 60_000, "c", "ws_other")], 1).admitted).toBe(true);
+    expect(limiter.apply([check("c", 5, 60_000)], 60_000 + 3000 + 1).admitted).toBe(true);
   });
 });

@@ -53,17 +53,14 @@ describe("KeyCache", () => {
     expect(cache.stats).toMatchObject({ filtered: 1, loads: 0 });
   });
 
-  it("evicts by digest, by key id, by keyspace, and by an identity's or a role's workspace", async () => {
+  it("evicts by digest, by keyspace, and by an identity's or a role's workspace", async () => {
     const { cache, keys, keyspace } = await world();
-    const [a, b] = keys;
+    const [a] = keys;
     const warm = () => Promise.all(keys.map((key) => cache.lookup(key.digest)));
     const cached = () => keys.map((key) => cache.peek(key.digest) !== undefined);
     await warm();
     cache.evict({ hash: a!.digest });
     expect(cached()).toEqual([false, true]);
-    await warm();
-    cache.evict({ keyId: b!.record.id });
-    expect(cached()).toEqual([true, false]);
     await warm();
     cache.evict({ workspaceId: a!.record.workspaceId, externalId: "user_b" });
     expect(cached()).toEqual([true, false]);
@@ -73,6 +70,35 @@ describe("KeyCache", () => {
     await warm();
     cache.evict({ keyspaceId: keyspace.id });
     expect(cached()).toEqual([false, false]);
+    await warm();
+    cache.evict({ workspaceId: a!.record.workspaceId, keyspaceId: keyspace.id });
+    expect(cached()).toEqual([false, false]);
+    await warm();
+    cache.evict({ workspaceId: "ws_someone_else" });
+    cache.evict({ workspaceId: "ws_someone_else", role: "admin" });
+    expect(cached()).toEqual([true, true]);
+  });
+
+  it("looks only at the named workspace's keys when a workspace-wide change comes, however many others are cached", async () => {
+    const { cache, keys, store, keyspace } = await world();
+    const others = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const issued = issueSecret("pay", 16, 4);
+        await store.insertKey(keyRecord({ keyspaceId: keyspace.id, workspaceId: `ws_other_${i}`, hash: issued.digest }));
+        return issued.digest;
+      }),
+    );
+    await Promise.all([...keys.map((key) => key.digest), ...others].map((digest) => cache.lookup(digest)));
+    let looked = 0;
+    const records = new Set(keys.map((key) => key.record.id));
+    const probe = (cache as unknown as { keys: { peek(digest: string): unknown } }).keys;
+    const peek = probe.peek.bind(probe);
+    probe.peek = (digest: string) => {
+      looked++;
+      return peek(digest);
+    };
+    cache.evict({ workspaceId: keys[0]!.record.workspaceId, role: "admin" });
+    expect(looked).toBe(records.size);
   });
 
   it("does not keep a load that raced with a change to the key", async () => {

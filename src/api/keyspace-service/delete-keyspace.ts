@@ -21,7 +21,7 @@ export const deleteKeyspace =
       if (live > 0) throw failedPrecondition(`keyspace ${id} still holds ${live} keys. Delete them first or set force`);
     }
     if (!(await store.keyspaces.delete({ id, workspaceId: caller.workspaceId }))) throw notFound("keyspace", id);
-    await changes.publish({ keyspaceId: id });
+    await changes.publish({ workspaceId: caller.workspaceId, keyspaceId: id });
     const deletedKeys = request.force ? await store.deleteKeysInKeyspace(id) : 0;
     return {
       response: { deletedKeys: BigInt(deletedKeys) },
