@@ -61,33 +61,99 @@ function decodeRequest(method: DescMethod, bytes: Buffer) {
  * or, for a method that takes one request, other than exactly one message. grpc-js would answer
  * these INTERNAL or UNIMPLEMENTED, or run the handler on the frames it could read.
  */
-export const wellFormedRequestsOnly: grpc.ServerInterceptor = (definition, call) => {
-  const single = !definition.requestStream;
-  let received = 0;
-  let refused = false;
-  const refuse = (method?: DescMethod) => {
-    refused = true;
+export const wellFormedRequestsOnly: grpc.ServerInterceptor = (definition, call) =>
+  new WellFormedCall(call, !definition.requestStream) as unknown as grpc.ServerInterceptingCall;
+
+type IncomingEvents = Parameters<grpc.ServerInterceptingCallInterface["start"]>[0];
+
+/**
+ * The call as grpc-js's handlers see it, looking at each incoming event before passing it on.
+ * A plain delegating class, monomorphic and without closures: grpc-js's own ServerInterceptingCall,
+ * or a listener wrapped in closures, cost about a sixth of a cached verification.
+ */
+class WellFormedCall implements grpc.ServerInterceptingCallInterface, IncomingEvents {
+  private listener: IncomingEvents | undefined;
+  private received = 0;
+  private refused = false;
+
+  constructor(
+    private readonly call: grpc.ServerInterceptingCallInterface,
+    private readonly single: boolean,
+  ) {}
+
+  start(listener: IncomingEvents) {
+    this.listener = listener;
+    this.call.start(this);
+  }
+
+  onReceiveMetadata(metadata: grpc.Metadata) {
+    this.listener!.onReceiveMetadata(metadata);
+  }
+
+  onReceiveMessage(message: unknown) {
+    if (this.refused) return;
+    this.received++;
+    if (message instanceof MalformedRequest) this.refuse(message.method);
+    else if (this.single && this.received > 1) this.refuse();
+    else this.listener!.onReceiveMessage(message);
+  }
+
+  onReceiveHalfClose() {
+    if (this.refused) return;
+    if (endsInsideFrame(this.call) || (this.single && this.received !== 1)) this.refuse();
+    else this.listener!.onReceiveHalfClose();
+  }
+
+  onCancel() {
+    this.listener!.onCancel();
+  }
+
+  private refuse(method?: DescMethod) {
+    this.refused = true;
     const error = toServiceError(toConnectError(malformedRequest(method?.input.typeName), ""));
-    call.sendStatus({ code: error.code, details: error.details, metadata: error.metadata });
-  };
-  return new grpc.ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMessage: (message, nextMessage) => {
-          if (refused) return;
-          received++;
-          if (message instanceof MalformedRequest) refuse(message.method);
-          else if (single && received > 1) refuse();
-          else nextMessage(message);
-        },
-        onReceiveHalfClose: (nextHalfClose) => {
-          if (refused) return;
-          if (endsInsideFrame(call) || (single && received !== 1)) refuse();
-          else nextHalfClose();
-        },
-      }),
-  });
-};
+    this.call.sendStatus({ code: error.code, details: error.details, metadata: error.metadata });
+  }
+
+  sendMetadata(metadata: grpc.Metadata) {
+    this.call.sendMetadata(metadata);
+  }
+
+  sendMessage(message: unknown, callback: () => void) {
+    this.call.sendMessage(message, callback);
+  }
+
+  sendStatus(status: Parameters<grpc.ServerInterceptingCallInterface["sendStatus"]>[0]) {
+    this.call.sendStatus(status);
+  }
+
+  startRead() {
+    this.call.startRead();
+  }
+
+  getPeer() {
+    return this.call.getPeer();
+  }
+
+  getDeadline() {
+    return this.call.getDeadline();
+  }
+
+  getHost() {
+    return this.call.getHost();
+  }
+
+  getAuthContext() {
+    return this.call.getAuthContext();
+  }
+
+  getConnectionInfo() {
+    return this.call.getConnectionInfo();
+  }
+
+  getMetricsRecorder() {
+    return this.call.getMetricsRecorder();
+  }
+}
 
 /**
  * Whether the body ended with part of a frame unread. grpc-js keeps this in its stream decoder
