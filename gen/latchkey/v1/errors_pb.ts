@@ -122,8 +122,8 @@ export enum ErrorReason {
   MALFORMED_REQUEST = 13,
 
   /**
-   * UNAVAILABLE: the database did not answer within STORE_TIMEOUT_MS or cannot be reached; retry
-   * with backoff. Nothing is half-written: each change is one atomic write.
+   * UNAVAILABLE: the database did not answer within STORE_TIMEOUT_MS or cannot be reached. Retry
+   * with backoff; a change whose call timed out may still have been applied.
    *
    * @generated from enum value: ERROR_REASON_STORE_UNAVAILABLE = 14;
    */
