@@ -168,7 +168,7 @@ const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.RateLimi
     autoApply: limit.autoApply,
   }));
 
-function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {
+export function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {
   if (refill.period === RefillPeriod.UNSPECIFIED) throw invalidArgument(`${path}.period`, "must be set");
   return {
     period: known(refillPeriodNames, refill.period, `${path}.period`),
@@ -270,7 +270,7 @@ function known<T>(names: Map<number, T>, value: number, field: string): T {
 }
 
 /** int64 fields arrive as bigint; anything beyond 2^53 cannot be counted exactly and is refused. */
-function toSafeNumber(value: bigint, field: string): number {
+export function toSafeNumber(value: bigint, field: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
     throw invalidArgument(field, "is out of range");
   }

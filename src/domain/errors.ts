@@ -30,6 +30,7 @@ export const FAILURE_REASONS = [
   "RESOURCE_IN_USE",
   "MALFORMED_REQUEST",
   "STORE_UNAVAILABLE",
+  "NO_CREDITS",
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];

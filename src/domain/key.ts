@@ -257,9 +257,10 @@ export function checkOrigin(field: string, origin: string) {
 }
 
 function checkCredits(field: string, credits: Credits) {
-  const refill = credits.refill;
-  if (!refill) return;
-  const refillField = `${field}.refill`;
+  if (credits.refill) checkRefill(`${field}.refill`, credits.refill);
+}
+
+export function checkRefill(refillField: string, refill: CreditRefill) {
   if (refill.period === "interval") {
     checkRange(`${refillField}.interval_ms`, refill.intervalMs, MIN_REFILL_INTERVAL_MS, MAX_COUNT);
   } else if (refill.intervalMs !== 0) {

@@ -7,6 +7,7 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { MemoryTable, paginate } from "./memory-table.js";
+import { applyCreditsUpdate, type CreditsUpdate } from "../domain/credits.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
 
 /** Keeps everything in this process; nothing survives a restart. For development and tests. */
@@ -128,6 +129,13 @@ export class MemoryStore implements Store {
     credits.remaining = amount;
     refill.lastRefillAt = new Date(periodStart);
     return true;
+  }
+
+  async updateCredits(id: string, update: CreditsUpdate) {
+    const current = this.keys.get(id);
+    if (!current || current.deletedAt || current.revokedAt) return null;
+    current.credits = structuredClone(applyCreditsUpdate(current.credits, update));
+    return copy(current);
   }
 
   async recordKeyUse(uses: readonly KeyUse[]) {

@@ -4,6 +4,7 @@ import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import type { KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
+import { applyCreditsUpdate, type CreditsUpdate } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
@@ -12,6 +13,10 @@ import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Sto
 type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };
 /** Instances racing for change numbers each win one per round; this many rounds lost means something else is wrong. */
 const MAX_NUMBERING_ATTEMPTS = 100;
+/** A balance spent from so fast that an update's condition keeps failing this often means something else is wrong. */
+const MAX_CREDIT_UPDATE_ATTEMPTS = 20;
+/** A $set of these fields, or nothing: not every server accepts an empty $set. */
+const setting = (fields: Record<string, unknown>) => (Object.keys(fields).length > 0 ? { $set: fields } : {});
 
 export class MongoStore implements Store {
   readonly description: string;
@@ -177,6 +182,40 @@ export class MongoStore implements Store {
       { $set: { "credits.remaining": amount, "credits.refill.lastRefillAt": periodStart } },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * Each step is one conditional update of the key document; a step whose condition a concurrent
+   * change broke is tried again against the new state.
+   */
+  async updateCredits(id: string, update: CreditsUpdate) {
+    const live = { _id: id, deletedAt: null, revokedAt: null };
+    const refill = update.refill === undefined ? {} : { "credits.refill": update.refill };
+    const value = update.value ?? 0;
+    const steps: [Filter<StoredDocument>, UpdateFilter<StoredDocument>][] =
+      update.operation === "set" && update.value === null
+        ? [[live, { $set: { credits: null } }]]
+        : update.operation === "set"
+          ? [
+              [{ ...live, credits: { $ne: null } }, { $set: { "credits.remaining": value, ...refill } }],
+              [{ ...live, credits: null }, { $set: { credits: { remaining: value, refill: update.refill ?? null } } }],
+            ]
+          : update.operation === "increment"
+            ? [[{ ...live, credits: { $ne: null }, "credits.remaining": { $lte: Number.MAX_SAFE_INTEGER - value } }, { $inc: { "credits.remaining": value }, ...setting(refill) }]]
+            : [
+                [{ ...live, "credits.remaining": { $gte: value } }, { $inc: { "credits.remaining": -value }, ...setting(refill) }],
+                [{ ...live, credits: { $ne: null }, "credits.remaining": { $lt: value } }, { $set: { "credits.remaining": 0, ...refill } }],
+              ];
+    for (let attempt = 0; attempt < MAX_CREDIT_UPDATE_ATTEMPTS; attempt++) {
+      for (const [filter, change] of steps) {
+        if ((await this.keys.collection.updateOne(filter, change)).matchedCount === 1) return this.getKey(id);
+      }
+      const current = await this.getKey(id);
+      if (!current || current.deletedAt || current.revokedAt) return null;
+      // Throws when no state of the key could take the update (no credits, or a balance past the limit).
+      applyCreditsUpdate(current.credits, update);
+    }
+    throw new Error(`credits of key ${id} kept changing under UpdateCredits`);
   }
 
   async recordKeyUse(uses: readonly KeyUse[]) {

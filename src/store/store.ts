@@ -3,6 +3,7 @@ import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import type { KeyRecord, KeyStatus } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
+import type { CreditsUpdate } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 
@@ -60,6 +61,12 @@ export interface Store {
   spendCredits(id: string, cost: number): Promise<{ spent: boolean; remaining: number } | null>;
   /** Sets the balance to `amount` unless the key was refilled at or after `periodStart` already; says whether it did. */
   refillCredits(id: string, periodStart: Date, amount: number): Promise<boolean>;
+  /**
+   * Applies UpdateCredits to a live (neither deleted nor revoked) key as `applyCreditsUpdate`
+   * describes, in atomic steps on the balance, so no concurrent spend is lost. Null when there is no
+   * such key; throws FAILED_PRECONDITION (NO_CREDITS) to add to or take from a key without credits.
+   */
+  updateCredits(id: string, update: CreditsUpdate): Promise<KeyRecord | null>;
   /** Moves last_used_at forward (never back) without counting as a change: updated_at stays. */
   recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
 

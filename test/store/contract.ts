@@ -249,6 +249,34 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
           expect((await store.getKey(key.id))!.credits!.remaining).toBe(0);
         });
 
+        it("updates the balance without losing concurrent spends, stops a decrement at 0, and keeps or replaces the refill", async () => {
+          const key = withCredits(100);
+          await store.insertKey(key);
+          await Promise.all([
+            ...Array.from({ length: 30 }, () => store.spendCredits(key.id, 1)),
+            ...Array.from({ length: 10 }, () => store.updateCredits(key.id, { operation: "increment", value: 5, refill: undefined })),
+            ...Array.from({ length: 4 }, () => store.updateCredits(key.id, { operation: "decrement", value: 3, refill: undefined })),
+          ]);
+          expect((await store.getKey(key.id))!.credits).toEqual({ remaining: 100 - 30 + 50 - 12, refill: key.credits!.refill });
+          expect((await store.updateCredits(key.id, { operation: "decrement", value: 1000, refill: undefined }))!.credits!.remaining).toBe(0);
+          const refill = { period: "interval" as const, intervalMs: 60_000, dayOfMonth: 0, amount: 9, lastRefillAt: new Date(1000) };
+          expect((await store.updateCredits(key.id, { operation: "set", value: 42, refill }))!.credits).toEqual({ remaining: 42, refill });
+          expect((await store.updateCredits(key.id, { operation: "increment", value: 1, refill: null }))!.credits).toEqual({ remaining: 43, refill: null });
+          expect((await store.updateCredits(key.id, { operation: "set", value: null, refill: undefined }))!.credits).toBeNull();
+        });
+
+        it("gives credits to a key without them only by SET, and changes nothing of deleted, revoked or missing keys", async () => {
+          const unlimited = keyRecord();
+          await store.insertKey(unlimited);
+          await expect(store.updateCredits(unlimited.id, { operation: "increment", value: 1, refill: undefined })).rejects.toMatchObject({ reason: "NO_CREDITS" });
+          expect((await store.updateCredits(unlimited.id, { operation: "set", value: 7, refill: undefined }))!.credits).toEqual({ remaining: 7, refill: null });
+          const revoked = withCredits(5);
+          await store.insertKey({ ...revoked, revokedAt: new Date() });
+          expect(await store.updateCredits(revoked.id, { operation: "set", value: 1, refill: undefined })).toBeNull();
+          expect((await store.getKey(revoked.id))!.credits!.remaining).toBe(5);
+          expect(await store.updateCredits(newId("key", Date.now()), { operation: "set", value: 1, refill: undefined })).toBeNull();
+        });
+
         it("refuses a cost above the balance without spending", async () => {
           const key = withCredits(5);
           await store.insertKey(key);

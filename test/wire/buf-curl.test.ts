@@ -57,7 +57,7 @@ describe.each([
   it("lists every method", async () => {
     const { stdout } = await anonymous("--list-methods", url());
     const methods = stdout.trim().split("\n");
-    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey"]) {
+    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey", "UpdateCredits"]) {
       expect(methods).toContain(`latchkey.v1.KeyService/${method}`);
     }
     for (const method of ["CreateKeyspace", "GetKeyspace", "ListKeyspaces", "UpdateKeyspace", "DeleteKeyspace"]) {
@@ -70,6 +70,9 @@ describe.each([
     const { keyspace } = JSON.parse(created.stdout);
     const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
     expect(JSON.parse(key.stdout).key).toMatchObject({ name: "from curl", status: "KEY_STATUS_ACTIVE" });
+    const keyId = JSON.parse(key.stdout).key.id;
+    const credited = await curl("-d", JSON.stringify({ keyId, operation: "CREDIT_OPERATION_SET", value: "500" }), `${url()}/latchkey.v1.KeyService/UpdateCredits`);
+    expect(JSON.parse(credited.stdout).key.credits).toEqual({ remaining: "500" });
     const health = await anonymous(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
   });

@@ -7,6 +7,7 @@ import { deleteKey } from "./delete-key.js";
 import { getKey } from "./get-key.js";
 import { listKeys } from "./list-keys.js";
 import { revokeKey } from "./revoke-key.js";
+import { updateCredits } from "./update-credits.js";
 import { updateKey } from "./update-key.js";
 
 export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => ({
@@ -22,4 +23,5 @@ export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => 
   addKeyPermissions: mutation("key.update", "key.add_permissions", changeKeyGrants("permissions", "add")(deps)),
   removeKeyPermissions: mutation("key.update", "key.remove_permissions", changeKeyGrants("permissions", "remove")(deps)),
   setKeyPermissions: mutation("key.update", "key.set_permissions", changeKeyGrants("permissions", "set")(deps)),
+  updateCredits: mutation("key.update", "key.update_credits", updateCredits(deps)),
 });

@@ -1,3 +1,4 @@
+import { CreditOperation } from "../../../gen/latchkey/v1/key_pb.js";
 import type { ManagementPermission } from "../../../src/domain/access.js";
 import type { Clients } from "../../support/api.js";
 import type { World } from "../../support/world.js";
@@ -147,6 +148,13 @@ export const RPC_CASES: RpcCase[] = [
     permission: "key.update",
     isolation: "not_found",
     call: (c, w) => c.keys.setKeyPermissions({ keyId: w.keyId, names: ["x.y"] }),
+  },
+  {
+    rpc: "KeyService/UpdateCredits",
+    action: "key.update_credits",
+    permission: "key.update",
+    isolation: "not_found",
+    call: (c, w) => c.keys.updateCredits({ keyId: w.keyId, operation: CreditOperation.SET, value: 10n }),
   },
   {
     rpc: "VerifyService/VerifyKey",

@@ -1,0 +1,42 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { CreditOperation, type UpdateCreditsRequest, type UpdateCreditsResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
+import { type CreditsUpdate, validateCreditsUpdate } from "../../domain/credits.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { keyToProto, refillFromProto, toSafeNumber } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import { type Audited, callerIn } from "../pipeline.js";
+import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
+
+const OPERATIONS = {
+  [CreditOperation.SET]: "set",
+  [CreditOperation.INCREMENT]: "increment",
+  [CreditOperation.DECREMENT]: "decrement",
+} as const;
+
+/** A new refill period starts now; every instance sees the new balance at the key's next verification. */
+export const updateCredits =
+  ({ store, now, changes }: ServiceDeps) =>
+  async (request: UpdateCreditsRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateCreditsResponseSchema>>> => {
+    const caller = callerIn(context);
+    const id = requireId("key", request.keyId, "key_id");
+    if (request.refill && request.removeRefill) throw invalidArgument("remove_refill", "cannot be set with refill");
+    const at = now();
+    const refill = request.refill ? { ...refillFromProto(request.refill, "refill"), lastRefillAt: new Date(at) } : undefined;
+    const update: CreditsUpdate = {
+      operation: OPERATIONS[request.operation as keyof typeof OPERATIONS],
+      value: request.value === undefined ? null : toSafeNumber(request.value, "value"),
+      refill: request.removeRefill ? null : refill,
+    };
+    validateCreditsUpdate(update);
+    await loadLiveKey(store, caller, id);
+    const updated = (await store.updateCredits(id, update)) ?? (await refuseKeyChange(store, caller, id));
+    await changes.publish({ keyId: id, hash: updated.hash });
+    return {
+      response: { key: keyToProto(updated, at) },
+      audit: {
+        targets: [id],
+        summary: { operation: update.operation, value: update.value, refill: request.removeRefill ? "removed" : refill ? refill.period : "unchanged" },
+      },
+    };
+  };
