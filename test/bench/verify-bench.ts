@@ -3,7 +3,8 @@
  * baseline measured in the same run. The service runs in a process of its own and h2load (Debian's
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
- * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there.
+ * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
+ * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -27,7 +28,10 @@ import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/veri
 import { parsePermissionQuery } from "../../src/domain/permission-query.js";
 import { issueSecret } from "../../src/domain/secret.js";
 import { bearer } from "../support/auth.js";
+import type { KeyRecord } from "../../src/domain/key.js";
+import { MongoStore } from "../../src/store/mongodb.js";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { startTestMongo } from "../support/mongodb.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -62,6 +66,13 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
     }
   }
   throw new Error(`${args.join(" ")} exited before listening`);
+}
+
+/** Stops the process started last, and waits until it has gone. */
+function stopLastProcess() {
+  const child = children.pop()!;
+  child.kill("SIGTERM");
+  return new Promise((resolve) => child.once("exit", resolve));
 }
 
 const grpcFrame = (message: Uint8Array) => {
@@ -131,6 +142,92 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
   const started = performance.now();
   await run(count);
   return Math.round(count / ((performance.now() - started) / 1000));
+}
+
+/** Runs the load generator in a process of its own on these frames, spread over the instances. */
+function generate(urls: string[], frames: Uint8Array[], options: { rate?: number } = {}): LoadResult {
+  const framesFile = join(work, "frames.bin");
+  writeFileSync(framesFile, Buffer.concat(frames.map((frame) => grpcFrame(frame))));
+  const job = { urls, path: "/latchkey.v1.VerifyService/VerifyKey", rootKey, framesFile, connections: 8, streams: 16, seconds: SECONDS, warmupSeconds: 1, ...options };
+  const output = execFileSync(process.execPath, ["--import", "tsx", "test/bench/load-generator.ts"], { cwd: root, input: JSON.stringify(job), encoding: "utf8" });
+  return JSON.parse(output.trim().split("\n").at(-1)!) as LoadResult;
+}
+
+const MONGO_KEYS = 10_000;
+
+/**
+ * Two instances on one MongoDB (the test harness's: MONGODB_URI, a real mongod, or
+ * mongo-java-server), 10,000 keys of each kind, every request naming a different key: plain keys,
+ * keys with credits (every verification spends one) and keys with a rate limit (high enough never
+ * to refuse), at full load and at half of each one's peak.
+ */
+async function mongoFigures() {
+  const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
+  console.error(`[bench mongodb] ${mongo.description}`);
+  try {
+    const adminToken = randomBytes(32).toString("hex");
+    const env = (grpcPort: number) => ({
+      ADMIN_TOKEN: adminToken,
+      PORT: "0",
+      HTTP1_PORT: "0",
+      METRICS_PORT: "0",
+      GRPC_PORT: String(grpcPort),
+      HOST: "127.0.0.1",
+      MONGODB_URI: mongo.uri,
+      MONGODB_DATABASE: `latchkey_bench_${randomBytes(4).toString("hex")}`,
+      ACCESS_LOG: "false",
+    });
+    const shared = env(await freePort());
+    const ports = [Number(shared.GRPC_PORT), await freePort()];
+    // The workspace and keyspace come through the API of a setup instance; 30,000 keys through the
+    // API would take minutes on mongo-java-server, so they go straight into the database, and the
+    // measured instances start afterwards (their known-digest filters are built from it).
+    await startProcess(["src/main.ts"], shared);
+    const setupUrl = `http://127.0.0.1:${ports[0]}`;
+    const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: setupUrl, interceptors: [bearer(adminToken)] }));
+    const made = await admin.createWorkspace({ workspace: { name: "bench mongodb" } });
+    rootKey = made.rootKeySecret;
+    const transport = createGrpcTransport({ baseUrl: setupUrl, interceptors: [bearer(rootKey)] });
+    const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
+    await stopLastProcess();
+    const store = await MongoStore.connect(mongo.uri, shared.MONGODB_DATABASE);
+    const kinds: Record<string, Partial<KeyRecord>> = {
+      plain: {},
+      credits: { credits: { remaining: 1_000_000_000, refill: null } },
+      ratelimited: { rateLimits: [{ name: "api", limit: 1_000_000, durationMs: 60_000, autoApply: true }] },
+    };
+    const bodies: Record<string, Uint8Array[]> = {};
+    for (const [kind, settings] of Object.entries(kinds)) {
+      bodies[kind] = [];
+      for (let i = 0; i < MONGO_KEYS; i++) {
+        const issued = issueSecret("lk", 16, 4);
+        await store.insertKey(keyRecord({ ...settings, workspaceId: made.workspace!.id, keyspaceId: keyspace!.id, hash: issued.digest }));
+        bodies[kind]!.push(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key: issued.secret })));
+      }
+    }
+    await store.close();
+    await startProcess(["src/main.ts"], shared);
+    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]) });
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    const figures: Record<string, number> = {};
+    for (const kind of Object.keys(kinds)) {
+      const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
+      const peak = generate(urls, bodies[kind]!);
+      const half = generate(urls, bodies[kind]!, { rate: Math.max(1, Math.round(peak.rps / 2)) });
+      Object.assign(figures, {
+        [`${name}_rps`]: Math.round(peak.rps),
+        [`${name}_p50_ms`]: round(peak.p50),
+        [`${name}_p99_ms`]: round(peak.p99),
+        [`${name}_half_peak_p99_ms`]: round(half.p99),
+        [`${name}_failed`]: peak.failed + half.failed,
+      });
+    }
+    figures.mongo_credits_vs_plain = round(figures.verify_mongo_credits_rps! / figures.verify_mongo_rps!);
+    figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
+    return figures;
+  } finally {
+    await mongo.stop();
+  }
 }
 
 async function main() {
@@ -221,6 +318,18 @@ async function main() {
     ["VerifyKey / grpc-js empty RPC", `${figures.verify_vs_grpcjs_empty}`],
     ["batch keys/s / unary keys/s", `${figures.batch_vs_unary_keys}`],
   ];
+  const mongo = process.env.BENCH_MONGODB === "0" ? {} : await mongoFigures();
+  Object.assign(figures, mongo);
+  if ("verify_mongo_rps" in mongo) {
+    for (const kind of ["", "_credits", "_ratelimited"]) {
+      const name = `verify_mongo${kind}`;
+      rows.push([
+        `VerifyKey, MongoDB, 2 instances, ${MONGO_KEYS} keys${kind ? ` with ${kind.slice(1)}` : ""}`,
+        `${mongo[`${name}_rps`]} req/s  p50 ${mongo[`${name}_p50_ms`]} ms  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)`,
+      ]);
+    }
+    rows.push(["MongoDB: credits / plain, rate-limited / plain", `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}`]);
+  }
   const width = Math.max(...rows.map(([name]) => name.length));
   console.log(`\nlatchkey verification benchmark (${SECONDS} s per run after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`);
   for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
