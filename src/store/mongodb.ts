@@ -221,12 +221,8 @@ export class MongoStore implements Store {
   async recordKeyUse(uses: readonly KeyUse[]) {
     if (uses.length === 0) return;
     await this.keys.collection.bulkWrite(
-      uses.map(({ id, at }) => ({
-        updateOne: {
-          filter: { _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: at } }] },
-          update: { $set: { lastUsedAt: at } },
-        },
-      })),
+      // $max moves the time forward only; a filter of the id alone lets every server use its _id index.
+      uses.map(({ id, at }) => ({ updateOne: { filter: { _id: id }, update: { $max: { lastUsedAt: at } } } })),
       { ordered: false },
     );
   }
