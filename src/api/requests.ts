@@ -57,10 +57,15 @@ export function pick<T extends object, F extends keyof T>(source: T, fields: Ite
  * is narrowed to — is answered exactly like one that does not exist. Soft-deleted keys are gone too.
  */
 export async function loadLiveKey(store: Store, caller: Caller, id: string, options: { softDeleted?: boolean } = {}): Promise<KeyRecord> {
-  const key = await store.getKey(id);
-  const reachable = key && key.workspaceId === caller.workspaceId && reachesKeyspace(caller, key.keyspaceId);
-  if (!reachable || (key.deletedAt && !options.softDeleted)) throw notFound("key", id);
+  const key = reachableKey(caller, await store.getKey(id), options);
+  if (!key) throw notFound("key", id);
   return key;
+}
+
+/** The key if the caller may see it: in its workspace, within its keyspaces, and not deleted (unless asked). */
+export function reachableKey(caller: Caller, key: KeyRecord | null, options: { softDeleted?: boolean } = {}): KeyRecord | null {
+  const reachable = key && key.workspaceId === caller.workspaceId && reachesKeyspace(caller, key.keyspaceId);
+  return reachable && (!key.deletedAt || options.softDeleted) ? key : null;
 }
 
 export async function loadKeyspace(store: Store, caller: Caller, id: string): Promise<KeyspaceRecord> {

@@ -9,6 +9,7 @@ import { listKeys } from "./list-keys.js";
 import { revokeKey } from "./revoke-key.js";
 import { updateCredits } from "./update-credits.js";
 import { updateKey } from "./update-key.js";
+import { whoAmI } from "./who-am-i.js";
 
 export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => ({
   createKey: mutation("key.create", "key.create", createKey(deps)),
@@ -24,4 +25,5 @@ export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => 
   removeKeyPermissions: mutation("key.update", "key.remove_permissions", changeKeyGrants("permissions", "remove")(deps)),
   setKeyPermissions: mutation("key.update", "key.set_permissions", changeKeyGrants("permissions", "set")(deps)),
   updateCredits: mutation("key.update", "key.update_credits", updateCredits(deps)),
+  whoAmI: read("key.read", whoAmI(deps)),
 });

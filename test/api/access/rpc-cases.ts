@@ -156,6 +156,7 @@ export const RPC_CASES: RpcCase[] = [
     isolation: "not_found",
     call: (c, w) => c.keys.updateCredits({ keyId: w.keyId, operation: CreditOperation.SET, value: 10n }),
   },
+  { rpc: "KeyService/WhoAmI", permission: "key.read", isolation: "not_found", call: (c, w) => c.keys.whoAmI({ key: w.keySecret }) },
   {
     rpc: "VerifyService/VerifyKey",
     permission: "key.verify",
