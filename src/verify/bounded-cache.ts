@@ -110,13 +110,12 @@ export class BoundedCache<V> {
   private evictBeyondCap() {
     while (this.overCap()) {
       const [key, entry] = this.entries.entries().next().value!;
-      this.entries.delete(key);
       if (entry.used) {
         entry.used = false;
+        this.entries.delete(key);
         this.entries.set(key, entry);
       } else {
-        this.totalBytes -= entry.bytes;
-        this.options.onRemove?.(key, entry.value);
+        this.remove(key);
       }
     }
   }

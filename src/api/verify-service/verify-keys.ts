@@ -26,7 +26,8 @@ async function verifyAll(verifications: (() => VerifyResult | Promise<VerifyResu
       pending.add(settled);
     }
   }
-  return pending.size === 0 && results.every((result) => !(result instanceof Promise)) ? (results as VerifyResult[]) : Promise.all(results);
+  // A batch answered wholly from memory skips Promise.all's hundred microtasks.
+  return results.some((result) => result instanceof Promise) ? Promise.all(results) : (results as VerifyResult[]);
 }
 
 /** A malformed request fails the call, naming its index; each key gets its own verdict. At most 1000, by the proto's rule. */
