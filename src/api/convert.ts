@@ -24,6 +24,7 @@ import type { AuditEventRecord } from "../domain/audit.js";
 import type { IdentityRecord, IdentitySettings } from "../domain/identity.js";
 import type { PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
+import { creditBalance } from "../domain/credits.js";
 import { invalidArgument } from "../domain/errors.js";
 import * as domain from "../domain/key.js";
 import type { KeyspaceRecord, KeyspaceSettings } from "../domain/keyspace.js";
@@ -106,7 +107,7 @@ export function keyToProto(key: domain.KeyRecord, now: number): Key {
     lastUsedAt: toTimestamp(key.lastUsedAt),
     credits: key.credits
       ? create(CreditsSchema, {
-          remaining: BigInt(key.credits.remaining),
+          remaining: BigInt(creditBalance(key.credits)),
           refill: key.credits.refill
             ? create(CreditRefillSchema, {
                 period: REFILL_PERIODS[key.credits.refill.period],

@@ -1,5 +1,5 @@
 import { failedPrecondition, invalidArgument } from "./errors.js";
-import { checkRefill, type CreditRefill, type KeyRecord } from "./key.js";
+import { checkRefill, type CreditRefill, type Credits, type KeyRecord } from "./key.js";
 
 /**
  * The start of the refill period that `now` falls in. A key whose last refill is older than this
@@ -54,16 +54,82 @@ export function validateCreditsUpdate(update: CreditsUpdate) {
   if (update.refill) checkRefill("refill", update.refill);
 }
 
-/** The credits a key has after the update, from those it had: what every store applies, in one atomic step. */
+/**
+ * The credits a key has after the update, from those it had: what every store applies, in one
+ * atomic step. Shares (below) are part of the balance: SET replaces them with the new balance,
+ * and a DECREMENT larger than the unshared balance takes the rest from them, voiding them.
+ * INCREMENT, and a DECREMENT the unshared balance covers, leave them be.
+ */
 export function applyCreditsUpdate(current: KeyRecord["credits"], update: CreditsUpdate): KeyRecord["credits"] {
   if (update.operation === "set" && update.value === null) return null;
   if (!current && update.operation !== "set") throw noCredits();
   if (!current && update.refill === undefined) return { remaining: update.value!, refill: null };
   const refill = update.refill === undefined ? current!.refill : update.refill;
-  const remaining =
-    update.operation === "set" ? update.value! : update.operation === "increment" ? current!.remaining + update.value! : Math.max(0, current!.remaining - update.value!);
-  if (remaining > Number.MAX_SAFE_INTEGER) throw invalidArgument("value", "would take the balance past 9007199254740991");
-  return { remaining, refill };
+  const value = update.value!;
+  if (update.operation === "set") return { remaining: value, refill };
+  const unchangedShares = current!.shares ? { shares: current!.shares } : {};
+  if (update.operation === "increment") {
+    if (creditBalance(current!) + value > Number.MAX_SAFE_INTEGER) throw invalidArgument("value", "would take the balance past 9007199254740991");
+    return { remaining: current!.remaining + value, refill, ...unchangedShares };
+  }
+  if (current!.remaining >= value) return { remaining: current!.remaining - value, refill, ...unchangedShares };
+  return { remaining: Math.max(0, creditBalance(current!) - value), refill };
 }
 
 export const noCredits = () => failedPrecondition("the key has no credits to change. Set them first", "NO_CREDITS");
+
+/**
+ * Credit shares: how verifications spend credits without a storage write each, and never oversell.
+ *
+ * While a key's unshared balance is large, an instance takes a share of it (one atomic update moves
+ * units from `remaining` into `shares[holder].unclaimed`). It then claims units from its share a
+ * little at a time (one atomic update each, made ahead of demand and off the request path) and
+ * spends claimed units in memory. Claimed units have left the stored balance, so whatever happens
+ * to the holder they are never sold twice; unclaimed units are still the key's. The holder returns
+ * what it has not spent when the key goes idle, changes, or the instance stops. An instance that
+ * dies loses at most the units it had claimed and not yet spent (about a second of its demand for
+ * the key, never more than a claim step); its unclaimed units return to the balance when its share
+ * expires, taken back by the next instance that runs short.
+ *
+ * Near zero (an unshared balance under SHARE_FROM_COSTS costs), instances spend exactly per call.
+ */
+export const CREDIT_SHARES = {
+  /** Shares are taken only from an unshared balance of at least this many costs. */
+  shareFromCosts: 256,
+  /** A share is this fraction of the unshared balance, so many instances can hold one at once. */
+  shareFraction: 1 / 16,
+  /** A claim covers about this long of the holder's recent demand… */
+  claimHorizonMs: 1000,
+  /** …and at least this many costs, and at most this fraction of the share. */
+  minClaimCosts: 4,
+  maxClaimFraction: 1 / 8,
+} as const;
+
+/** The key's balance as GetKey shows it: unshared units and the unclaimed parts of every share. */
+export function creditBalance(credits: Pick<Credits, "remaining" | "shares">): number {
+  let balance = credits.remaining;
+  for (const share of Object.values(credits.shares ?? {})) balance += share.unclaimed;
+  return balance;
+}
+
+/** The balance and its unshared part, as spending reports them. */
+export const balances = (credits: Pick<Credits, "remaining" | "shares">) => ({ remaining: creditBalance(credits), unshared: credits.remaining });
+
+/** Units to take as a share from `unshared`, for verifications costing `cost`; 0 means spend per call. */
+export function shareSize(unshared: number, cost: number): number {
+  const unit = Math.max(1, cost);
+  if (unshared < CREDIT_SHARES.shareFromCosts * unit) return 0;
+  return Math.floor(unshared * CREDIT_SHARES.shareFraction);
+}
+
+/**
+ * Units to claim next from a share holding `unclaimed` (of `shareUnits` taken), given the holder's
+ * recent spending rate. Small claims bound what a crash can lose; claims covering the demand keep
+ * the writes few.
+ */
+export function claimSize(unclaimed: number, shareUnits: number, cost: number, unitsPerSecond: number): number {
+  const unit = Math.max(1, cost);
+  const demand = Math.ceil((unitsPerSecond * CREDIT_SHARES.claimHorizonMs) / 1000);
+  const ceiling = Math.max(unit, Math.floor(shareUnits * CREDIT_SHARES.maxClaimFraction));
+  return Math.min(unclaimed, ceiling, Math.max(unit * CREDIT_SHARES.minClaimCosts, demand));
+}

@@ -19,8 +19,18 @@ export interface CreditRefill {
 }
 
 export interface Credits {
+  /** The balance no instance holds a share of: what exact per-call spending draws on. */
   remaining: number;
   refill: CreditRefill | null;
+  /** Shares of the balance held by instances, by holder: see domain/credits.ts. */
+  shares?: Record<string, CreditShare>;
+}
+
+/** Units of the balance set aside for one instance and not yet claimed by it for spending. */
+export interface CreditShare {
+  unclaimed: number;
+  /** Until then only the holder may claim them; later any instance may return them to the balance. */
+  expiresAt: Date;
 }
 
 export interface RateLimit {

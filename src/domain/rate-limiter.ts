@@ -1,9 +1,17 @@
 /**
- * A sliding-window limiter kept in this process. Each window is cut into BUCKETS buckets and a
- * request counts against every bucket that overlaps the last `durationMs`, so at most `limit`
- * requests are admitted in any window of that length: never more, at worst a bucket's width
- * early in refusing. Capacity comes back bucket by bucket as the window slides; it does not wait
- * for an idle gap.
+ * Rate limits counted across every instance sharing a store, in fixed windows. A counter's windows
+ * are consecutive spans of `durationMs`, each counter's offset from the clock by an amount drawn
+ * from its name (so counters do not all start a new window at the same moment). At most `limit`
+ * requests are admitted in each window, however many instances serve them. As with any
+ * fixed-window limit, a burst either side of a boundary can see up to twice the limit within one
+ * duration.
+ *
+ * Instances do not write each request to the store. Each reserves part of a window's room (an
+ * allowance) with one atomic update and admits from it in memory; it reserves the next part
+ * before this one runs out. An allowance is a sixteenth of the room the instance last saw, at
+ * least 1, so as the window fills the allowances shrink and the last requests of a full window
+ * are counted one by one: under load that reaches the limit, the whole limit is admitted (what
+ * an instance reserved and did not use before the window ended is the only shortfall).
  */
 export interface LimitCheck {
   /** The workspace whose budget of counters this one counts against. */
@@ -23,56 +31,96 @@ export interface LimitOutcome {
   exceeded: boolean;
 }
 
-const BUCKETS = 20;
-
-interface Window {
+/** One window of one counter, as the store counts it. */
+export interface RateLimitWindow {
+  /** The counter, its settings and the window: a window of a changed limit is a new one. */
+  id: string;
   limit: number;
-  durationMs: number;
-  width: number;
-  /** Absolute bucket number (time / width) of each slot, and its count. */
-  slots: Float64Array;
-  counts: Float64Array;
-  lastUsed: number;
+  endsAt: Date;
 }
+
+/** Room an instance asks the store for, in one window. */
+export interface Reservation {
+  window: RateLimitWindow;
+  units: number;
+}
+
+export type LimitDecision =
+  | { admitted: boolean; outcomes: LimitOutcome[]; prefetch: Reservation[] }
+  /** Some window has no allowance here: reserve these, then decide again. */
+  | { reserve: Reservation[] };
+
+/** An allowance is this share of the room the instance last saw in the window. */
+const ALLOWANCE_FRACTION = 1 / 16;
 
 /**
  * Counters held per workspace by default. Workspaces are made only with the operator's ADMIN_TOKEN,
- * so this bounds memory (about 450 bytes a counter) by the operator's own decisions.
+ * so this bounds memory by the operator's own decisions.
  */
 export const MAX_COUNTERS_PER_WORKSPACE = 10_000;
 
+interface Counter {
+  window: RateLimitWindow;
+  start: number;
+  /** Reserved in the store and not admitted yet. */
+  allowance: number;
+  /** The store's count as last reported, what this instance reserved included. */
+  used: number;
+  /** The store had no room left in this window. */
+  full: boolean;
+  /** The size of the last reservation: the next is made when the allowance falls under half of it. */
+  lastReserved: number;
+  prefetching: boolean;
+}
+
 /**
- * Counters live in one map per workspace, least recently used first. A new counter takes the
- * place of the least recently used one only if that one's window has passed (it holds nothing
- * any more): a counter still counting is never dropped, so no tenant can reopen another's
- * exhausted limit, or its own, by making counters. A workspace whose budget is full of live
- * counters has its new limits refused until some expire; other workspaces are not affected.
- * Every step is O(1).
+ * The allowances this instance holds, per workspace, least recently used first. A workspace holds
+ * at most `maxCountersPerWorkspace`; the least recently used gives its place up (and with it an
+ * allowance, which only this instance loses: the store's counts stand, so no tenant can reopen a
+ * limit by making counters). Every step is O(checks).
  */
-export class SlidingWindowLimiter {
-  private readonly workspaces = new Map<string, Map<string, Window>>();
+export class RateLimitAllowances {
+  private readonly workspaces = new Map<string, Map<string, Counter>>();
+  private readonly byWindow = new Map<string, Counter>();
 
   constructor(private readonly maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {}
 
-  /** Admits the request only if every check has room; then, and only then, counts it in all of them. */
-  apply(checks: readonly LimitCheck[], now: number): { admitted: boolean; outcomes: LimitOutcome[] } {
-    const windows = checks.map((check) => this.window(check, now));
-    const used = windows.map((window) => (window ? this.count(window, now) : Infinity));
-    const admitted = used.every((count, i) => count < checks[i]!.limit);
+  /**
+   * Admits the request only if every check has room; then, and only then, counts it in all of them.
+   * A window full in the store refuses at once; a window with no allowance here asks for one.
+   */
+  decide(checks: readonly LimitCheck[], now: number): LimitDecision {
+    const counters = checks.map((check) => this.counter(check, now));
+    const full = counters.some((counter) => counter.full && counter.allowance < 1);
+    if (!full) {
+      const short = counters.filter((counter) => counter.allowance < 1);
+      if (short.length > 0) return { reserve: short.map((counter) => this.reservation(counter)) };
+      for (const counter of counters) counter.allowance--;
+    }
     const outcomes = checks.map((check, i) => {
-      const window = windows[i];
-      if (!window) return { name: check.name, limit: check.limit, remaining: 0, resetAt: now + check.durationMs, exceeded: true };
-      const count = used[i]! + (admitted ? 1 : 0);
-      if (admitted) this.add(window, now);
-      return {
-        name: check.name,
-        limit: check.limit,
-        remaining: Math.max(0, check.limit - count),
-        resetAt: this.nextRelease(window, now),
-        exceeded: used[i]! >= window.limit,
-      };
+      const counter = counters[i]!;
+      const exceeded = full && counter.full && counter.allowance < 1;
+      return { name: check.name, limit: check.limit, remaining: remaining(counter), resetAt: counter.window.endsAt.getTime(), exceeded };
     });
-    return { admitted, outcomes };
+    const prefetch = full ? [] : counters.filter((counter) => this.wantsMore(counter)).map((counter) => this.prefetch(counter));
+    return { admitted: !full, outcomes, prefetch };
+  }
+
+  /** What the store granted for a reservation made from `decide`; ignored when the window has since passed here. */
+  granted(reservation: Reservation, granted: number, used: number) {
+    const counter = this.find(reservation.window.id);
+    if (!counter) return;
+    counter.prefetching = false;
+    counter.allowance += granted;
+    counter.used = Math.max(counter.used, used);
+    counter.lastReserved = Math.max(granted, 1);
+    if (granted < reservation.units) counter.full = true;
+  }
+
+  /** A reservation that failed (the store did not answer): the next request may ask again. */
+  failed(reservation: Reservation) {
+    const counter = this.find(reservation.window.id);
+    if (counter) counter.prefetching = false;
   }
 
   /** Counters held, in all workspaces. */
@@ -82,68 +130,69 @@ export class SlidingWindowLimiter {
     return total;
   }
 
-  /** The check's counter, made if there is room for it; undefined when its workspace's budget is full of live counters. */
-  private window(check: LimitCheck, now: number): Window | undefined {
+  private find(windowId: string) {
+    return this.byWindow.get(windowId);
+  }
+
+  private counter(check: LimitCheck, now: number): Counter {
     let counters = this.workspaces.get(check.workspaceId);
     if (!counters) {
       counters = new Map();
       this.workspaces.set(check.workspaceId, counters);
     }
-    let window = counters.get(check.counter);
-    if (window) counters.delete(check.counter);
-    if (!window || window.limit !== check.limit || window.durationMs !== check.durationMs) {
-      if (!window && !this.makeRoom(counters, now)) return undefined;
-      window = {
-        limit: check.limit,
-        durationMs: check.durationMs,
-        width: Math.max(1, Math.ceil(check.durationMs / BUCKETS)),
-        slots: new Float64Array(BUCKETS + 1).fill(-1),
-        counts: new Float64Array(BUCKETS + 1),
-        lastUsed: now,
+    const start = windowStart(check, now);
+    let counter = counters.get(check.counter);
+    if (counter) counters.delete(check.counter);
+    if (!counter || counter.start !== start || counter.window.limit !== check.limit) {
+      if (counter) this.byWindow.delete(counter.window.id);
+      else if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
+      counter = {
+        window: { id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`, limit: check.limit, endsAt: new Date(start + check.durationMs) },
+        start,
+        allowance: 0,
+        used: 0,
+        full: false,
+        lastReserved: 0,
+        prefetching: false,
       };
+      this.byWindow.set(counter.window.id, counter);
     }
-    window.lastUsed = now;
-    counters.set(check.counter, window);
-    return window;
+    counters.set(check.counter, counter);
+    return counter;
   }
 
-  /** Drops the least recently used counter if its window has passed; says whether there is room. */
-  private makeRoom(counters: Map<string, Window>, now: number): boolean {
-    if (counters.size < this.maxCountersPerWorkspace) return true;
-    const [counter, window] = counters.entries().next().value!;
-    if (now - window.lastUsed <= window.durationMs + window.width) return false;
-    counters.delete(counter);
-    return true;
+  private evictOldest(counters: Map<string, Counter>) {
+    const [name, oldest] = counters.entries().next().value!;
+    counters.delete(name);
+    this.byWindow.delete(oldest.window.id);
   }
 
-  /** Requests in the buckets from `current - BUCKETS` to `current`: a span of at least one window. */
-  private count(window: Window, now: number): number {
-    const current = Math.floor(now / window.width);
-    let total = 0;
-    for (let i = 0; i <= BUCKETS; i++) {
-      if (window.slots[i]! >= current - BUCKETS) total += window.counts[i]!;
-    }
-    return total;
+  private reservation(counter: Counter): Reservation {
+    return { window: counter.window, units: Math.max(1, Math.floor((counter.window.limit - counter.used) * ALLOWANCE_FRACTION)) };
   }
 
-  private add(window: Window, now: number) {
-    const current = Math.floor(now / window.width);
-    const slot = current % (BUCKETS + 1);
-    if (window.slots[slot] !== current) {
-      window.slots[slot] = current;
-      window.counts[slot] = 0;
-    }
-    window.counts[slot]!++;
+  private wantsMore(counter: Counter) {
+    return !counter.full && !counter.prefetching && counter.allowance < counter.lastReserved / 2;
   }
 
-  /** When the oldest counted bucket leaves the window and gives its capacity back. */
-  private nextRelease(window: Window, now: number): number {
-    const current = Math.floor(now / window.width);
-    let oldest = current;
-    for (let i = 0; i <= BUCKETS; i++) {
-      const bucket = window.slots[i]!;
-      if (bucket >= current - BUCKETS && window.counts[i]! > 0 && bucket < oldest) oldest = bucket;
-    }
-    return (oldest + BUCKETS + 1) * window.width;
+  private prefetch(counter: Counter): Reservation {
+    counter.prefetching = true;
+    return this.reservation(counter);
   }
 }
+
+/** The start of the counter's window that `now` falls in. */
+export function windowStart(check: Pick<LimitCheck, "counter" | "durationMs">, now: number): number {
+  const offset = counterOffset(check.counter) % check.durationMs;
+  return Math.floor((now - offset) / check.durationMs) * check.durationMs + offset;
+}
+
+/** FNV-1a of the counter's name: spreads window starts, nothing more. */
+function counterOffset(counter: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < counter.length; i++) hash = Math.imul(hash ^ counter.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
+}
+
+/** Room left in the window as this instance knows it: others' use since its last reservation is not seen. */
+const remaining = (counter: Counter) => Math.max(0, counter.window.limit - counter.used) + counter.allowance;

@@ -7,8 +7,8 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { MemoryTable, paginate } from "./memory-table.js";
-import { applyCreditsUpdate, type CreditsUpdate } from "../domain/credits.js";
-import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
+import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
+import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
 /** Keeps everything in this process; nothing survives a restart. For development and tests. */
 export class MemoryStore implements Store {
@@ -24,6 +24,7 @@ export class MemoryStore implements Store {
   private readonly keyIdsByHash = new Map<string, string>();
   private changes: KeyChange[] = [];
   private lastSeq = 0;
+  private readonly rateLimitWindows = new Map<string, { used: number; endsAt: Date }>();
 
   async insertKey(key: KeyRecord) {
     if (this.keys.has(key.id) || this.keyIdsByHash.has(key.hash)) throw alreadyExists("a key with this id or secret already exists");
@@ -119,7 +120,7 @@ export class MemoryStore implements Store {
     if (!credits) return null;
     const spent = credits.remaining >= cost;
     if (spent) credits.remaining -= cost;
-    return { spent, remaining: credits.remaining };
+    return { spent, ...balances(credits) };
   }
 
   async refillCredits(id: string, periodStart: Date, amount: number) {
@@ -127,6 +128,7 @@ export class MemoryStore implements Store {
     const refill = credits?.refill;
     if (!credits || !refill || (refill.lastRefillAt && refill.lastRefillAt >= periodStart)) return false;
     credits.remaining = amount;
+    delete credits.shares;
     refill.lastRefillAt = new Date(periodStart);
     return true;
   }
@@ -136,6 +138,62 @@ export class MemoryStore implements Store {
     if (!current || current.deletedAt || current.revokedAt) return null;
     current.credits = structuredClone(applyCreditsUpdate(current.credits, update));
     return copy(current);
+  }
+
+  async takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date) {
+    const credits = this.liveKey(id)?.credits;
+    if (!credits || credits.remaining < units) return false;
+    credits.remaining -= units;
+    const shares = (credits.shares ??= {});
+    shares[holder] = { unclaimed: (shares[holder]?.unclaimed ?? 0) + units - claim, expiresAt: new Date(expiresAt) };
+    return true;
+  }
+
+  async claimCredits(id: string, holder: string, units: number, expiresAt: Date) {
+    const share = this.liveKey(id)?.credits?.shares?.[holder];
+    if (!share || share.unclaimed < units) return false;
+    share.unclaimed -= units;
+    share.expiresAt = new Date(expiresAt);
+    return true;
+  }
+
+  async returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number) {
+    const credits = this.liveKey(id)?.credits;
+    if (credits?.shares?.[holder]?.unclaimed !== unclaimed) return false;
+    credits.remaining += unclaimed + unspent;
+    delete credits.shares[holder];
+    return true;
+  }
+
+  async renewCreditShares(holder: string, ids: readonly string[], expiresAt: Date) {
+    for (const id of ids) {
+      const share = this.liveKey(id)?.credits?.shares?.[holder];
+      if (share) share.expiresAt = new Date(expiresAt);
+    }
+  }
+
+  async reclaimCreditShares(id: string, before: Date) {
+    const credits = this.liveKey(id)?.credits;
+    let returned = 0;
+    for (const [holder, share] of Object.entries(credits?.shares ?? {})) {
+      if (share.expiresAt >= before) continue;
+      returned += share.unclaimed;
+      credits!.remaining += share.unclaimed;
+      delete credits!.shares![holder];
+    }
+    return returned;
+  }
+
+  async reserveRateLimit(window: RateLimitWindow, units: number) {
+    const counted = this.rateLimitWindows.get(window.id) ?? { used: 0, endsAt: new Date(window.endsAt) };
+    const granted = Math.max(0, Math.min(units, window.limit - counted.used));
+    counted.used += granted;
+    this.rateLimitWindows.set(window.id, counted);
+    return { granted, used: counted.used };
+  }
+
+  async pruneRateLimits(before: Date) {
+    for (const [id, window] of this.rateLimitWindows) if (window.endsAt < before) this.rateLimitWindows.delete(id);
   }
 
   async recordKeyUse(uses: readonly KeyUse[]) {

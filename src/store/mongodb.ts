@@ -2,19 +2,22 @@ import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter }
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdentityRecord } from "../domain/identity.js";
-import type { KeyRecord } from "../domain/key.js";
+import type { Credits, KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
-import { applyCreditsUpdate, type CreditsUpdate } from "../domain/credits.js";
+import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
-import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, Store } from "./store.js";
+import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
 type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };
+type RateLimitDocument = { _id: string; used: number; endsAt: Date };
 /** Instances racing for change numbers each win one per round; this many rounds lost means something else is wrong. */
 const MAX_NUMBERING_ATTEMPTS = 100;
 /** A balance spent from so fast that an update's condition keeps failing this often means something else is wrong. */
 const MAX_CREDIT_UPDATE_ATTEMPTS = 20;
+/** Likewise for the count of a rate-limit window that instances reserve from at once. */
+const MAX_RATE_LIMIT_ATTEMPTS = 20;
 /** A $set of these fields, or nothing: not every server accepts an empty $set. */
 const setting = (fields: Record<string, unknown>) => (Object.keys(fields).length > 0 ? { $set: fields } : {});
 
@@ -29,6 +32,7 @@ export class MongoStore implements Store {
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
+  private readonly rateLimits: Collection<RateLimitDocument>;
 
   private constructor(
     private readonly client: MongoClient,
@@ -44,6 +48,7 @@ export class MongoStore implements Store {
     this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"]);
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
+    this.rateLimits = db.collection("rate_limit_windows");
   }
 
   /** Connects and creates the indexes the queries below rely on. */
@@ -86,6 +91,7 @@ export class MongoStore implements Store {
       { key: { workspaceId: 1, targetIds: 1, _id: 1 }, name: "workspace_target" },
     ]);
     await this.changes.createIndex({ at: 1 }, { name: "at" });
+    await this.rateLimits.createIndex({ endsAt: 1 }, { name: "ends_at" });
   }
 
   async insertKey(key: KeyRecord) {
@@ -167,9 +173,9 @@ export class MongoStore implements Store {
       { $inc: { "credits.remaining": -cost } },
       { returnDocument: "after", projection: { credits: 1 } },
     );
-    if (spent?.credits) return { spent: true, remaining: spent.credits.remaining as number };
+    if (spent?.credits) return { spent: true, ...balances(spent.credits as Credits) };
     const current = await this.keys.collection.findOne({ _id: id, deletedAt: null }, { projection: { credits: 1 } });
-    return current?.credits ? { spent: false, remaining: current.credits.remaining as number } : null;
+    return current?.credits ? { spent: false, ...balances(current.credits as Credits) } : null;
   }
 
   async refillCredits(id: string, periodStart: Date, amount: number) {
@@ -179,14 +185,15 @@ export class MongoStore implements Store {
         "credits.refill": { $ne: null },
         $or: [{ "credits.refill.lastRefillAt": null }, { "credits.refill.lastRefillAt": { $lt: periodStart } }],
       },
-      { $set: { "credits.remaining": amount, "credits.refill.lastRefillAt": periodStart } },
+      { $set: { "credits.remaining": amount, "credits.refill.lastRefillAt": periodStart }, $unset: { "credits.shares": "" } },
     );
     return result.modifiedCount === 1;
   }
 
   /**
-   * Each step is one conditional update of the key document; a step whose condition a concurrent
-   * change broke is tried again against the new state.
+   * Each step is one conditional update of the key document; when none applies (a concurrent change
+   * broke its condition, or the update voids shares) the update is computed from the key as read
+   * and written only if the credits are still as read.
    */
   async updateCredits(id: string, update: CreditsUpdate) {
     const live = { _id: id, deletedAt: null, revokedAt: null };
@@ -197,15 +204,12 @@ export class MongoStore implements Store {
         ? [[live, { $set: { credits: null } }]]
         : update.operation === "set"
           ? [
-              [{ ...live, credits: { $ne: null } }, { $set: { "credits.remaining": value, ...refill } }],
+              [{ ...live, credits: { $ne: null } }, { $set: { "credits.remaining": value, ...refill }, $unset: { "credits.shares": "" } }],
               [{ ...live, credits: null }, { $set: { credits: { remaining: value, refill: update.refill ?? null } } }],
             ]
           : update.operation === "increment"
             ? [[{ ...live, credits: { $ne: null }, "credits.remaining": { $lte: Number.MAX_SAFE_INTEGER - value } }, { $inc: { "credits.remaining": value }, ...setting(refill) }]]
-            : [
-                [{ ...live, "credits.remaining": { $gte: value } }, { $inc: { "credits.remaining": -value }, ...setting(refill) }],
-                [{ ...live, credits: { $ne: null }, "credits.remaining": { $lt: value } }, { $set: { "credits.remaining": 0, ...refill } }],
-              ];
+            : [[{ ...live, "credits.remaining": { $gte: value } }, { $inc: { "credits.remaining": -value }, ...setting(refill) }]];
     for (let attempt = 0; attempt < MAX_CREDIT_UPDATE_ATTEMPTS; attempt++) {
       for (const [filter, change] of steps) {
         if ((await this.keys.collection.updateOne(filter, change)).matchedCount === 1) return this.getKey(id);
@@ -213,9 +217,92 @@ export class MongoStore implements Store {
       const current = await this.getKey(id);
       if (!current || current.deletedAt || current.revokedAt) return null;
       // Throws when no state of the key could take the update (no credits, or a balance past the limit).
-      applyCreditsUpdate(current.credits, update);
+      const credits = applyCreditsUpdate(current.credits, update);
+      if ((await this.keys.collection.updateOne({ ...live, ...creditsAsRead(current.credits) }, { $set: { credits } })).matchedCount === 1) {
+        return this.getKey(id);
+      }
     }
     throw new Error(`credits of key ${id} kept changing under UpdateCredits`);
+  }
+
+  async takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date) {
+    const result = await this.keys.collection.updateOne(
+      { _id: id, deletedAt: null, "credits.remaining": { $gte: units } },
+      { $inc: { "credits.remaining": -units, [`credits.shares.${holder}.unclaimed`]: units - claim }, $set: { [`credits.shares.${holder}.expiresAt`]: expiresAt } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  async claimCredits(id: string, holder: string, units: number, expiresAt: Date) {
+    const share = `credits.shares.${holder}`;
+    const result = await this.keys.collection.updateOne(
+      { _id: id, deletedAt: null, [`${share}.unclaimed`]: { $gte: units } },
+      { $inc: { [`${share}.unclaimed`]: -units }, $set: { [`${share}.expiresAt`]: expiresAt } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  async returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number) {
+    const share = `credits.shares.${holder}`;
+    const result = await this.keys.collection.updateOne(
+      { _id: id, deletedAt: null, [`${share}.unclaimed`]: unclaimed },
+      { $inc: { "credits.remaining": unclaimed + unspent }, $unset: { [share]: "" } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  async renewCreditShares(holder: string, ids: readonly string[], expiresAt: Date) {
+    if (ids.length === 0) return;
+    const share = `credits.shares.${holder}`;
+    await this.keys.collection.updateMany({ _id: { $in: [...ids] }, [share]: { $exists: true } }, { $set: { [`${share}.expiresAt`]: expiresAt } });
+  }
+
+  /** Each expired share goes back only if it still holds what was read: its holder may be claiming from it right now. */
+  async reclaimCreditShares(id: string, before: Date) {
+    const current = await this.getKey(id);
+    let returned = 0;
+    for (const [holder, { unclaimed, expiresAt }] of Object.entries(current?.credits?.shares ?? {})) {
+      if (expiresAt >= before) continue;
+      const share = `credits.shares.${holder}`;
+      const result = await this.keys.collection.updateOne(
+        { _id: id, [`${share}.unclaimed`]: unclaimed, [`${share}.expiresAt`]: expiresAt },
+        { $inc: { "credits.remaining": unclaimed }, $unset: { [share]: "" } },
+      );
+      if (result.matchedCount === 1) returned += unclaimed;
+    }
+    return returned;
+  }
+
+  /**
+   * Counts in one conditional update (made by it on first use), or, when the window has less room
+   * than asked, reads the count and takes exactly what is left, only if it is still that count.
+   */
+  async reserveRateLimit(window: RateLimitWindow, units: number) {
+    for (let attempt = 0; attempt < MAX_RATE_LIMIT_ATTEMPTS; attempt++) {
+      try {
+        const counted = await this.rateLimits.findOneAndUpdate(
+          { _id: window.id, used: { $lte: window.limit - units } },
+          { $inc: { used: units }, $setOnInsert: { endsAt: window.endsAt } },
+          { upsert: true, returnDocument: "after" },
+        );
+        return { granted: units, used: counted?.used ?? units };
+      } catch (error) {
+        // The window exists with less room than asked, or another instance made it first.
+        if (!isDuplicateKey(error)) throw error;
+      }
+      const current = await this.rateLimits.findOne({ _id: window.id });
+      if (!current) continue;
+      const room = window.limit - current.used;
+      if (room <= 0) return { granted: 0, used: current.used };
+      if ((await this.rateLimits.updateOne({ _id: window.id, used: current.used }, { $inc: { used: room } })).matchedCount === 1) {
+        return { granted: room, used: window.limit };
+      }
+    }
+    throw new Error(`rate-limit window ${window.id} kept changing`);
+  }
+
+  async pruneRateLimits(before: Date) {
+    await this.rateLimits.deleteMany({ endsAt: { $lt: before } });
   }
 
   async recordKeyUse(uses: readonly KeyUse[]) {
@@ -295,6 +382,17 @@ function statusFilter(status: KeyFilter["status"], now: Date): Filter<StoredDocu
     default:
       return { revokedAt: null, enabled: true, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] };
   }
+}
+
+/** A filter that matches the key only while its credits are as read: every change to them changes a field named here. */
+function creditsAsRead(credits: KeyRecord["credits"]): Filter<StoredDocument> {
+  if (!credits) return { credits: null };
+  const filter: Filter<StoredDocument> = {
+    "credits.remaining": credits.remaining,
+    "credits.refill.lastRefillAt": credits.refill ? credits.refill.lastRefillAt : null,
+  };
+  for (const [holder, share] of Object.entries(credits.shares ?? {})) filter[`credits.shares.${holder}.unclaimed`] = share.unclaimed;
+  return filter;
 }
 
 const afterFilter = (page: Page) => (page.after === undefined ? {} : { _id: { $gt: page.after } });

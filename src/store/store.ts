@@ -4,6 +4,7 @@ import type { IdentityRecord } from "../domain/identity.js";
 import type { KeyRecord, KeyStatus } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { CreditsUpdate } from "../domain/credits.js";
+import type { RateLimitWindow } from "../domain/rate-limiter.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 
@@ -55,11 +56,15 @@ export interface Store {
   deleteKeysInKeyspace(keyspaceId: string): Promise<number>;
 
   /**
-   * Spends `cost` credits when at least that many remain. Returns the balance afterwards and whether
-   * it spent; null when the key is gone or has no credits.
+   * Spends `cost` credits when at least that many are unshared. Returns whether it spent, and
+   * afterwards the balance (shares included) and the unshared part; null when the key is gone or
+   * has no credits.
    */
-  spendCredits(id: string, cost: number): Promise<{ spent: boolean; remaining: number } | null>;
-  /** Sets the balance to `amount` unless the key was refilled at or after `periodStart` already; says whether it did. */
+  spendCredits(id: string, cost: number): Promise<{ spent: boolean; remaining: number; unshared: number } | null>;
+  /**
+   * Sets the balance to `amount`, voiding every share, unless the key was refilled at or after
+   * `periodStart` already; says whether it did.
+   */
   refillCredits(id: string, periodStart: Date, amount: number): Promise<boolean>;
   /**
    * Applies UpdateCredits to a live (neither deleted nor revoked) key as `applyCreditsUpdate`
@@ -67,6 +72,37 @@ export interface Store {
    * such key; throws FAILED_PRECONDITION (NO_CREDITS) to add to or take from a key without credits.
    */
   updateCredits(id: string, update: CreditsUpdate): Promise<KeyRecord | null>;
+  /**
+   * Credit shares (domain/credits.ts). Moves `units` from the unshared balance of a live key into
+   * the holder's share, and claims `claim` of them at once; false when fewer are unshared.
+   */
+  takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date): Promise<boolean>;
+  /**
+   * Takes `units` out of the holder's share to spend, and extends the share to `expiresAt`; false
+   * when the share holds fewer or is gone (returned, voided by a refill or an update, or taken back
+   * after it expired).
+   */
+  claimCredits(id: string, holder: string, units: number, expiresAt: Date): Promise<boolean>;
+  /**
+   * Ends the holder's share: its `unclaimed` units and `unspent` claimed ones go back to the
+   * balance. False, changing nothing, when the share does not hold exactly `unclaimed` (it was
+   * voided or taken back, and the claimed units with it).
+   */
+  returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number): Promise<boolean>;
+  /** Extends the holder's shares of these keys to `expiresAt`. */
+  renewCreditShares(holder: string, ids: readonly string[], expiresAt: Date): Promise<void>;
+  /** Gives the unclaimed units of the key's shares that expired before `before` back to its balance; returns how many came back. */
+  reclaimCreditShares(id: string, before: Date): Promise<number>;
+
+  /**
+   * Counts up to `units` more requests in a rate-limit window, never past `limit`, in one atomic
+   * step; returns how many it counted and (as a hint: servers differ in what they report under
+   * races) the window's count after. The window is made on first use.
+   */
+  reserveRateLimit(window: RateLimitWindow, units: number): Promise<{ granted: number; used: number }>;
+  /** Drops windows that ended before `before`. */
+  pruneRateLimits(before: Date): Promise<void>;
+
   /** Moves last_used_at forward (never back) without counting as a change: updated_at stays. */
   recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
 
@@ -92,6 +128,8 @@ export interface Store {
 
   close(): Promise<void>;
 }
+
+export type { RateLimitWindow };
 
 export interface KeyUse {
   id: string;

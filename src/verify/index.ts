@@ -1,10 +1,13 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import type { Store } from "../store/store.js";
 import { KeyChangeFeed } from "./change-feed.js";
 import { KnownDigests } from "./known-digests.js";
+import { CreditShares } from "./credit-shares.js";
 import { Credentials } from "./credentials.js";
 import { KeyCache } from "./key-cache.js";
+import { SharedRateLimits } from "./shared-rate-limits.js";
 import { UsageRecorder } from "./usage-recorder.js";
 import { Verifier } from "./verifier.js";
 
@@ -14,6 +17,12 @@ export interface VerificationOptions {
   cacheMaxMisses: number;
   changePollMs: number;
   usageFlushMs: number;
+  /**
+   * How long a credit share stays with its instance without a claim or renewal. A share of an
+   * instance that died returns to the balance within 4/3 of this (a third for clocks that
+   * disagree); an idle share is given back after 2/3 of it.
+   */
+  creditShareLeaseMs: number;
 }
 
 export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
@@ -22,6 +31,7 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
   cacheMaxMisses: 100_000,
   changePollMs: 200,
   usageFlushMs: 2000,
+  creditShareLeaseMs: 15_000,
 };
 
 const MAX_CACHED_ROOT_KEYS = 10_000;
@@ -49,7 +59,16 @@ export function createVerification(
   });
   metrics.watchKeyCache(cache, known);
   const credentials = new Credentials(store, { known, maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
-  const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials], {
+  const creditShares = new CreditShares(store, {
+    holder: `i${randomBytes(8).toString("hex")}`,
+    now,
+    log,
+    leaseMs: options.creditShareLeaseMs,
+    graceMs: Math.ceil(options.creditShareLeaseMs / 3),
+    idleMs: Math.ceil((options.creditShareLeaseMs * 2) / 3),
+  });
+  const limits = new SharedRateLimits(store, { now, log });
+  const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials, creditShares], {
     pollMs: options.changePollMs,
     gapWaitMs: 5000,
     retentionMs: 3_600_000,
@@ -67,16 +86,21 @@ export function createVerification(
     changes,
     usage,
     metrics,
-    verifier: new Verifier(store, cache, usage, now, (verdict) => metrics.verification(verdict)),
+    creditShares,
+    verifier: new Verifier(cache, limits, creditShares, store, usage, now, (verdict) => metrics.verification(verdict)),
     async start() {
       await changes.start();
       known.start();
       usage.start();
+      creditShares.start();
+      limits.start();
     },
     async stop() {
       await changes.stop();
       await known.stop();
       await usage.stop();
+      limits.stop();
+      await creditShares.stop();
     },
   };
 }

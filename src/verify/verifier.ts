@@ -1,10 +1,12 @@
-import { isRefillDue, refillPeriodStart } from "../domain/credits.js";
+import { creditBalance, isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
-import { type LimitCheck, type LimitOutcome, SlidingWindowLimiter } from "../domain/rate-limiter.js";
+import type { LimitCheck, LimitOutcome } from "../domain/rate-limiter.js";
 import { digestSecret, isWellFormedSecret, MAX_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { Store } from "../store/store.js";
+import type { CreditShares, CreditSpend } from "./credit-shares.js";
 import type { KeyCache } from "./key-cache.js";
+import type { LimitResult, SharedRateLimits } from "./shared-rate-limits.js";
 import type { UsageRecorder } from "./usage-recorder.js";
 
 export interface VerifyRequest extends AccessRequest {
@@ -25,21 +27,22 @@ const NOT_FOUND: VerifyResult = Object.freeze({ verdict: "not_found", rateLimits
 
 /**
  * Runs the checks in their documented order. Everything up to the rate limits is decided from
- * the cached key without touching storage; only credits need the store, because the balance
- * must be exact across instances.
+ * the cached key without touching storage; rate limits and credits are counted in the store, but
+ * through allowances and shares this instance reserves ahead of demand, so most verifications
+ * answer from memory too.
  */
 export class Verifier {
-  private readonly limiter = new SlidingWindowLimiter();
-
   constructor(
-    private readonly store: Store,
     private readonly cache: KeyCache,
+    private readonly limits: SharedRateLimits,
+    private readonly credits: CreditShares,
+    private readonly store: Store,
     private readonly usage: UsageRecorder,
     private readonly now: () => number,
     private readonly onVerdict: (verdict: Verdict) => void = () => {},
   ) {}
 
-  /** Answers without a promise when the key is cached and has no credits: the common case, and the fastest. */
+  /** Answers without a promise when the key is cached and its counters have room here: the common case, and the fastest. */
   verify(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     const result = this.judge(request);
     return result instanceof Promise ? result.then(this.counted) : this.counted(result);
@@ -73,38 +76,55 @@ export class Verifier {
       ...limitChecks(record.workspaceId, `key:${record.id}`, record.rateLimits, request.rateLimitNames),
       ...(key.identity ? limitChecks(record.workspaceId, `identity:${key.identity.id}`, key.identity.rateLimits, request.rateLimitNames) : []),
     ];
-    const limits = checks.length > 0 ? this.limiter.apply(checks, now) : { admitted: true, outcomes: [] };
-    if (!limits.admitted) return this.answer("rate_limited", key, limits.outcomes);
+    if (checks.length === 0) return this.spend(key, digest, request.cost, now, []);
+    const limits = this.limits.apply(checks);
+    return limits instanceof Promise
+      ? limits.then((counted) => this.admit(key, digest, request.cost, now, counted))
+      : this.admit(key, digest, request.cost, now, limits);
+  }
 
+  private admit(key: VerifiableKey, digest: string, cost: number, now: number, limits: LimitResult): VerifyResult | Promise<VerifyResult> {
+    if (!limits.admitted) return this.answer("rate_limited", key, limits.outcomes);
+    return this.spend(key, digest, cost, now, limits.outcomes);
+  }
+
+  private spend(key: VerifiableKey, digest: string, cost: number, now: number, limits: LimitOutcome[]): VerifyResult | Promise<VerifyResult> {
+    const record = key.record;
     if (!record.credits) {
       this.usage.record(record.id, now);
-      return this.answer("valid", key, limits.outcomes);
+      return this.answer("valid", key, limits);
     }
-    return this.spendCredits(digest, record, request.cost, now).then((spent) => {
-      if (!spent) return NOT_FOUND;
-      if (!spent.spent) return this.answer("usage_exceeded", key, limits.outcomes, spent.remaining);
+    const refill = record.credits.refill;
+    const spent =
+      refill && isRefillDue(refill, record.createdAt, now) ? this.refill(record, digest, now).then(() => this.credits.spend(record, cost)) : this.credits.spend(record, cost);
+    const finish = (result: CreditSpend | null): VerifyResult => {
+      if (!result) return NOT_FOUND;
+      if (result.unshared !== undefined) this.cache.noteCredits(digest, { remaining: result.unshared });
+      if (!result.spent) return this.answer("usage_exceeded", key, limits, result.remaining);
       this.usage.record(record.id, now);
-      return this.answer("valid", key, limits.outcomes, spent.remaining);
-    });
+      return this.answer("valid", key, limits, result.remaining);
+    };
+    return spent instanceof Promise ? spent.then(finish) : finish(spent);
   }
 
-  /** Refills first when a period has begun since the last refill, then spends; a cost of 0 only reads. */
-  private async spendCredits(digest: string, record: KeyRecord, cost: number, now: number) {
-    const credits = record.credits!;
-    if (credits.refill && isRefillDue(credits.refill, record.createdAt, now)) {
-      const periodStart = refillPeriodStart(credits.refill, record.createdAt, now);
-      await this.store.refillCredits(record.id, periodStart, credits.refill.amount);
-      this.cache.noteCredits(digest, { lastRefillAt: periodStart });
-    }
-    const spent = await this.store.spendCredits(record.id, cost);
-    if (spent) this.cache.noteCredits(digest, { remaining: spent.remaining });
-    return spent;
+  /**
+   * A period has begun since the last refill this instance saw: the balance is set anew (by this
+   * instance or another), which voids every share, this one's included.
+   */
+  private async refill(record: KeyRecord, digest: string, now: number) {
+    const refill = record.credits!.refill!;
+    const periodStart = refillPeriodStart(refill, record.createdAt, now);
+    const refilled = await this.store.refillCredits(record.id, periodStart, refill.amount);
+    this.credits.forfeit(record.id);
+    this.cache.noteCredits(digest, { lastRefillAt: periodStart, ...(refilled && { remaining: refill.amount }) });
   }
 
-  private answer(verdict: Verdict, key: VerifiableKey, rateLimits: LimitOutcome[] = [], creditsRemaining = key.record.credits?.remaining): VerifyResult {
+  private answer(verdict: Verdict, key: VerifiableKey, rateLimits: LimitOutcome[] = [], creditsRemaining = cachedBalance(key.record)): VerifyResult {
     return { verdict, key, rateLimits, creditsRemaining };
   }
 }
+
+const cachedBalance = (record: KeyRecord) => (record.credits ? creditBalance(record.credits) : undefined);
 
 /** An identity's limits are counted under the identity, so every key of it draws on the same counter. */
 const limitChecks = (workspaceId: string, owner: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>

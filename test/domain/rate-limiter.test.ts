@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LimitCheck, SlidingWindowLimiter } from "../../src/domain/rate-limiter.js";
+import { type LimitCheck, RateLimitAllowances, windowStart } from "../../src/domain/rate-limiter.js";
 
 const check = (counter: string, limit: number, durationMs: number, name = counter, workspaceId = "ws_a"): LimitCheck => ({
   workspaceId,
@@ -9,81 +9,125 @@ const check = (counter: string, limit: number, durationMs: number, name = counte
   durationMs,
 });
 
-describe("SlidingWindowLimiter", () => {
-  it("admits at most the limit in any window, however the requests fall", () => {
-    const limiter = new SlidingWindowLimiter();
-    const admittedAt: number[] = [];
-    for (let now = 0; now < 10_000; now += 7) {
-      if (limiter.apply([check("k", 10, 1000)], now).admitted) admittedAt.push(now);
+/** The store's side, as the contract suite holds every adapter to it: counts per window, never past the limit. */
+class WindowCounts {
+  readonly used = new Map<string, number>();
+  reservations = 0;
+
+  /** Decides for one instance, reserving (and prefetching) from these counts as the store would. */
+  apply(instance: RateLimitAllowances, checks: LimitCheck[], now: number) {
+    for (;;) {
+      const decision = instance.decide(checks, now);
+      if (!("reserve" in decision)) {
+        for (const reservation of decision.prefetch) this.reserve(instance, reservation);
+        return decision;
+      }
+      for (const reservation of decision.reserve) this.reserve(instance, reservation);
     }
-    for (let i = 0; i + 10 < admittedAt.length; i++) expect(admittedAt[i + 10]! - admittedAt[i]!).toBeGreaterThanOrEqual(1000);
-    expect(admittedAt.length).toBeGreaterThanOrEqual(90);
+  }
+
+  private reserve(instance: RateLimitAllowances, reservation: { window: { id: string; limit: number }; units: number }) {
+    this.reservations++;
+    const used = this.used.get(reservation.window.id) ?? 0;
+    const granted = Math.max(0, Math.min(reservation.units, reservation.window.limit - used));
+    this.used.set(reservation.window.id, used + granted);
+    instance.granted(reservation as never, granted, used + granted);
+  }
+}
+
+describe("RateLimitAllowances", () => {
+  it("admits the whole limit per window and no more, however many instances share it", () => {
+    const store = new WindowCounts();
+    const instances = [new RateLimitAllowances(), new RateLimitAllowances(), new RateLimitAllowances()];
+    const limit = check("k", 1000, 60_000);
+    const start = windowStart(limit, 0);
+    let admitted = 0;
+    for (let i = 0; i < 5000; i++) if (store.apply(instances[i % 3]!, [limit], start + i).admitted) admitted++;
+    expect(admitted).toBe(1000);
+    expect(store.reservations).toBeLessThan(200);
   });
 
-  it("admits again as the window slides, without waiting for an idle gap", () => {
-    const limiter = new SlidingWindowLimiter();
-    for (let i = 0; i < 5; i++) expect(limiter.apply([check("k", 5, 1000)], 0).admitted).toBe(true);
-    const refused = limiter.apply([check("k", 5, 1000)], 500);
+  it("admits again in the next window, and says when the window ends", () => {
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances();
+    const limit = check("k", 2, 1000);
+    const start = windowStart(limit, 5000);
+    expect(store.apply(instance, [limit], start).admitted).toBe(true);
+    expect(store.apply(instance, [limit], start + 1).admitted).toBe(true);
+    const refused = store.apply(instance, [limit], start + 999);
     expect(refused.admitted).toBe(false);
-    expect(refused.outcomes[0]).toMatchObject({ remaining: 0, exceeded: true, resetAt: 1050 });
-    for (let now = 500; now < 1050; now += 10) limiter.apply([check("k", 5, 1000)], now);
-    expect(limiter.apply([check("k", 5, 1000)], 1050).admitted).toBe(true);
+    expect(refused.outcomes).toEqual([{ name: "k", limit: 2, remaining: 0, resetAt: start + 1000, exceeded: true }]);
+    expect(store.apply(instance, [limit], start + 1000).admitted).toBe(true);
+  });
+
+  it("offsets each counter's windows by its name, so counters do not all roll over at once", () => {
+    const starts = new Set(["a", "b", "c", "d", "e"].map((counter) => windowStart(check(counter, 1, 60_000), 1_000_000) % 60_000));
+    expect(starts.size).toBeGreaterThan(1);
+    for (const counter of ["a", "b"]) {
+      const start = windowStart(check(counter, 1, 60_000), 1_000_000);
+      expect(start).toBeLessThanOrEqual(1_000_000);
+      expect(start + 60_000).toBeGreaterThan(1_000_000);
+    }
   });
 
   it("applies several limits atomically: all pass or none counts", () => {
-    const limiter = new SlidingWindowLimiter();
-    const both = [check("second", 100, 1000), check("burst", 2, 60_000)];
-    expect(limiter.apply(both, 0).admitted).toBe(true);
-    expect(limiter.apply(both, 1).admitted).toBe(true);
-    const refused = limiter.apply(both, 2);
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances();
+    const second = check("second", 100, 1_000_000);
+    const burst = check("burst", 2, 1_000_000);
+    const now = Math.max(windowStart(second, 2_000_000), windowStart(burst, 2_000_000));
+    expect(store.apply(instance, [second, burst], now).admitted).toBe(true);
+    expect(store.apply(instance, [second, burst], now).admitted).toBe(true);
+    const refused = store.apply(instance, [second, burst], now);
     expect(refused.admitted).toBe(false);
-    expect(refused.outcomes).toEqual([
-      { name: "second", limit: 100, remaining: 98, resetAt: 1050, exceeded: false },
-      { name: "burst", limit: 2, remaining: 0, resetAt: 63_000, exceeded: true },
+    expect(refused.outcomes.map((outcome) => [outcome.name, outcome.exceeded])).toEqual([
+      ["second", false],
+      ["burst", true],
     ]);
-    expect(limiter.apply([check("second", 100, 1000)], 3).outcomes[0]!.remaining).toBe(97);
+    const alone = store.apply(instance, [second], now);
+    expect(alone.admitted).toBe(true);
+    expect(alone.outcomes[0]!.remaining).toBe(97);
   });
 
   it("keeps separate counters apart and shares one counter between callers", () => {
-    const limiter = new SlidingWindowLimiter();
-    expect(limiter.apply([check("a", 1, 1000)], 0).admitted).toBe(true);
-    expect(limiter.apply([check("b", 1, 1000)], 0).admitted).toBe(true);
-    expect(limiter.apply([check("a", 1, 1000, "other name")], 0).admitted).toBe(false);
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances();
+    expect(store.apply(instance, [check("a", 1, 1_000_000)], 0).admitted).toBe(true);
+    expect(store.apply(instance, [check("b", 1, 1_000_000)], 0).admitted).toBe(true);
+    expect(store.apply(instance, [check("a", 1, 1_000_000, "other name")], 0).admitted).toBe(false);
   });
 
   it("starts over when a limit's settings change", () => {
-    const limiter = new SlidingWindowLimiter();
-    limiter.apply([check("k", 1, 1000)], 0);
-    expect(limiter.apply([check("k", 1, 1000)], 1).admitted).toBe(false);
-    expect(limiter.apply([check("k", 2, 1000)], 2).admitted).toBe(true);
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances();
+    store.apply(instance, [check("k", 1, 1_000_000)], 0);
+    expect(store.apply(instance, [check("k", 1, 1_000_000)], 1).admitted).toBe(false);
+    expect(store.apply(instance, [check("k", 2, 1_000_000)], 2).admitted).toBe(true);
   });
 
-  it("stays within a workspace's budget by reusing the place of a counter whose window has passed", () => {
-    const limiter = new SlidingWindowLimiter(3);
-    for (const counter of ["a", "b", "c"]) limiter.apply([check(counter, 1, 100)], 0);
-    expect(limiter.apply([check("d", 1, 100)], 1000).admitted).toBe(true);
-    expect(limiter.size).toBe(3);
+  it("reserves smaller allowances as the window fills, and the next before this one runs out", () => {
+    const instance = new RateLimitAllowances();
+    const limit = check("k", 1600, 1_000_000);
+    const first = instance.decide([limit], 0);
+    expect("reserve" in first && first.reserve[0]!.units).toBe(100);
+    if (!("reserve" in first)) throw new Error("expected a reservation");
+    instance.granted(first.reserve[0]!, 100, 800);
+    for (let i = 0; i < 50; i++) expect(instance.decide([limit], 0)).toMatchObject({ admitted: true, prefetch: [] });
+    const half = instance.decide([limit], 0);
+    expect(half).toMatchObject({ admitted: true, prefetch: [{ units: 50 }] });
+    expect(instance.decide([limit], 0)).toMatchObject({ admitted: true, prefetch: [] });
   });
 
-  it("never drops a counter still counting: another tenant's counters cannot reopen an exhausted limit", () => {
-    const limiter = new SlidingWindowLimiter(3);
-    const victim = check("victim", 2, 60_000, "victim", "ws_victim");
-    limiter.apply([victim], 0);
-    limiter.apply([victim], 0);
-    expect(limiter.apply([victim], 1).admitted).toBe(false);
-    for (let i = 0; i < 10_000; i++) limiter.apply([check(`flood_${i}`, 5, 60_000, "flood", "ws_attacker")], 2);
-    expect(limiter.apply([victim], 3).admitted).toBe(false);
-  });
-
-  it("refuses new limits of a workspace whose budget is full of live counters, and only that workspace's", () => {
-    const limiter = new SlidingWindowLimiter(2);
-    limiter.apply([check("a", 5, 60_000)], 0);
-    limiter.apply([check("b", 5, 60_000)], 0);
-    const refused = limiter.apply([check("c", 5, 60_000)], 1);
-    expect(refused.admitted).toBe(false);
-    expect(refused.outcomes).toEqual([{ name: "c", limit: 5, remaining: 0, resetAt: 60_001, exceeded: true }]);
-    expect(limiter.apply([check("a", 5, 60_000)], 1).admitted).toBe(true);
-    expect(limiter.apply([check("c", 5, 60_000, "c", "ws_other")], 1).admitted).toBe(true);
-    expect(limiter.apply([check("c", 5, 60_000)], 60_000 + 3000 + 1).admitted).toBe(true);
+  it("holds a bounded number of counters per workspace; dropping one never reopens its limit", () => {
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances(3);
+    const victim = check("victim", 1, 1_000_000, "victim", "ws_victim");
+    expect(store.apply(instance, [victim], 0).admitted).toBe(true);
+    expect(store.apply(instance, [victim], 1).admitted).toBe(false);
+    for (let i = 0; i < 100; i++) store.apply(instance, [check(`flood_${i}`, 5, 1_000_000, "flood", "ws_attacker")], 2);
+    expect(instance.size).toBe(4);
+    for (let i = 0; i < 10; i++) store.apply(instance, [check(`own_${i}`, 5, 1_000_000, "own", "ws_victim")], 3);
+    expect(instance.size).toBe(6);
+    expect(store.apply(instance, [victim], 4).admitted).toBe(false);
   });
 });

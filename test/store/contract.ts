@@ -280,8 +280,83 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         it("refuses a cost above the balance without spending", async () => {
           const key = withCredits(5);
           await store.insertKey(key);
-          expect(await store.spendCredits(key.id, 6)).toEqual({ spent: false, remaining: 5 });
-          expect(await store.spendCredits(key.id, 5)).toEqual({ spent: true, remaining: 0 });
+          expect(await store.spendCredits(key.id, 6)).toEqual({ spent: false, remaining: 5, unshared: 5 });
+          expect(await store.spendCredits(key.id, 5)).toEqual({ spent: true, remaining: 0, unshared: 0 });
+        });
+
+        describe("shares", () => {
+          const inAMinute = () => new Date(Date.now() + 60_000);
+          const shares = async (id: string) => (await store.getKey(id))!.credits!.shares ?? {};
+
+          it("hands out no more than the balance to holders taking and claiming at once", async () => {
+            const key = withCredits(1000);
+            await store.insertKey(key);
+            const holders = ["h1", "h2", "h3", "h4"];
+            const taken = await Promise.all(holders.map((holder) => store.takeCreditShare(key.id, holder, 300, 50, inAMinute())));
+            expect(taken.filter(Boolean)).toHaveLength(3);
+            const claims = await Promise.all(
+              holders.flatMap((holder) => Array.from({ length: 20 }, () => store.claimCredits(key.id, holder, 30, inAMinute()).then((ok) => (ok ? 30 : 0)))),
+            );
+            const claimed = claims.reduce<number>((sum, units) => sum + units, 0);
+            expect(claimed).toBe(3 * 240);
+            const credits = (await store.getKey(key.id))!.credits!;
+            expect(credits.remaining).toBe(100);
+            expect(Object.values(credits.shares!).map((share) => share.unclaimed)).toEqual([10, 10, 10]);
+            expect(await store.spendCredits(key.id, 101)).toEqual({ spent: false, remaining: 130, unshared: 100 });
+            expect(await store.spendCredits(key.id, 100)).toEqual({ spent: true, remaining: 30, unshared: 0 });
+          });
+
+          it("gives a share back only as its holder knows it, with the units claimed and not spent", async () => {
+            const key = withCredits(1000);
+            await store.insertKey(key);
+            expect(await store.takeCreditShare(key.id, "h1", 100, 10, inAMinute())).toBe(true);
+            expect(await store.returnCreditShare(key.id, "h1", 89, 4)).toBe(false);
+            expect(await store.returnCreditShare(key.id, "h1", 90, 4)).toBe(true);
+            expect((await store.getKey(key.id))!.credits!.remaining).toBe(994);
+            expect(await shares(key.id)).toEqual({});
+            expect(await store.claimCredits(key.id, "h1", 1, inAMinute())).toBe(false);
+          });
+
+          it("voids shares on SET, on a refill, and on a DECREMENT past the unshared balance; INCREMENT keeps them", async () => {
+            const key = withCredits(1000);
+            await store.insertKey(key);
+            await store.takeCreditShare(key.id, "h1", 100, 0, inAMinute());
+            await store.updateCredits(key.id, { operation: "increment", value: 5, refill: undefined });
+            expect(await shares(key.id)).toEqual({ h1: { unclaimed: 100, expiresAt: expect.any(Date) } });
+            expect((await store.updateCredits(key.id, { operation: "decrement", value: 905, refill: undefined }))!.credits!.remaining).toBe(0);
+            expect(await shares(key.id)).toEqual({ h1: { unclaimed: 100, expiresAt: expect.any(Date) } });
+            const decremented = await store.updateCredits(key.id, { operation: "decrement", value: 30, refill: undefined });
+            expect(decremented!.credits).toEqual({ remaining: 70, refill: key.credits!.refill });
+            expect(await store.claimCredits(key.id, "h1", 1, inAMinute())).toBe(false);
+
+            await store.takeCreditShare(key.id, "h2", 20, 0, inAMinute());
+            expect((await store.updateCredits(key.id, { operation: "set", value: 500, refill: undefined }))!.credits).toEqual({ remaining: 500, refill: key.credits!.refill });
+            await store.takeCreditShare(key.id, "h3", 20, 0, inAMinute());
+            expect(await store.refillCredits(key.id, new Date(86_400_000), 7)).toBe(true);
+            expect((await store.getKey(key.id))!.credits!.shares ?? {}).toEqual({});
+            expect(await store.claimCredits(key.id, "h3", 1, inAMinute())).toBe(false);
+          });
+
+          it("takes back only shares that expired, and keeps those renewed", async () => {
+            const key = withCredits(1000);
+            await store.insertKey(key);
+            const past = new Date(Date.now() - 60_000);
+            await store.takeCreditShare(key.id, "dead", 100, 10, past);
+            await store.takeCreditShare(key.id, "alive", 100, 10, past);
+            await store.renewCreditShares("alive", [key.id], inAMinute());
+            expect(await store.reclaimCreditShares(key.id, new Date())).toBe(90);
+            expect((await store.getKey(key.id))!.credits!.remaining).toBe(890);
+            expect(Object.keys(await shares(key.id))).toEqual(["alive"]);
+            expect(await store.claimCredits(key.id, "dead", 1, inAMinute())).toBe(false);
+            expect(await store.claimCredits(key.id, "alive", 90, inAMinute())).toBe(true);
+          });
+
+          it("shares nothing of a deleted key", async () => {
+            const key = withCredits(1000);
+            await store.insertKey(key);
+            await store.updateKey(key.id, { deletedAt: new Date() }, {});
+            expect(await store.takeCreditShare(key.id, "h1", 100, 10, inAMinute())).toBe(false);
+          });
         });
 
         it("has nothing to spend on keys without credits, deleted keys and missing keys", async () => {
@@ -343,6 +418,26 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         const last = await store.lastChangeSeq();
         const numbers = await Promise.all(Array.from({ length: 20 }, (_, index) => store.appendChange({ at: new Date(), keyId: `key_${index}` })));
         expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, index) => last + 1 + index));
+      });
+
+      describe("rate-limit windows", () => {
+        const window = (limit: number, endsAt = new Date(Date.now() + 60_000)) => ({ id: `w_${newId("key", Date.now())}`, limit, endsAt });
+
+        it("counts up to the limit and no further, however many reserve at once", async () => {
+          const shared = window(100);
+          const results = await Promise.all(Array.from({ length: 40 }, () => store.reserveRateLimit(shared, 7)));
+          expect(results.reduce((sum, result) => sum + result.granted, 0)).toBe(100);
+          expect(results.every((result) => result.granted === 7 || result.granted < 7)).toBe(true);
+          expect(await store.reserveRateLimit(shared, 1)).toEqual({ granted: 0, used: 100 });
+          expect((await store.reserveRateLimit(window(100), 1)).granted).toBe(1);
+        });
+
+        it("prunes windows that ended", async () => {
+          const ended = window(5, new Date(Date.now() - 120_000));
+          await store.reserveRateLimit(ended, 5);
+          await store.pruneRateLimits(new Date(Date.now() - 60_000));
+          expect(await store.reserveRateLimit(ended, 5)).toEqual({ granted: 5, used: 5 });
+        });
       });
 
       describe("listing", () => {

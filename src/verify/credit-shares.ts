@@ -1,0 +1,238 @@
+import { claimSize, creditBalance, shareSize } from "../domain/credits.js";
+import type { KeyRecord } from "../domain/key.js";
+import type { Logger } from "../log.js";
+import type { KeyChangeTarget, Store } from "../store/store.js";
+import type { ChangeSubscriber } from "./change-feed.js";
+
+export interface CreditSpend {
+  spent: boolean;
+  /** The key's balance as far as this instance knows: exact when the store was asked. */
+  remaining: number;
+  /** The balance no share holds, when the store was asked: what the cached key should show. */
+  unshared?: number;
+}
+
+export interface CreditShareOptions {
+  /** This instance's name in the key documents; unique per process. */
+  holder: string;
+  now: () => number;
+  log: Logger;
+  /** A share not claimed from or renewed for this long may be taken back by any instance. */
+  leaseMs: number;
+  /** Allowance for clocks that disagree: a share is taken back only this long after it expired. */
+  graceMs: number;
+  /** A share unused for this long goes back to the balance. */
+  idleMs: number;
+}
+
+interface HeldShare {
+  keyId: string;
+  /** Units taken: claim sizes are a fraction of it. */
+  units: number;
+  /** Still in the store's share: what this instance may claim. */
+  unclaimed: number;
+  /** Claimed from the store and not spent: spendable here without asking anyone. */
+  claimed: number;
+  /** The key's balance when the share was taken, less what was spent here since: for answers only. */
+  balanceHint: number;
+  expiresAt: number;
+  lastUsed: number;
+  lastClaimAt: number;
+  lastClaimUnits: number;
+  spentSinceClaim: number;
+  claiming: Promise<boolean> | undefined;
+  /** Given back (or voided): nothing more is spent from it. */
+  released: boolean;
+}
+
+/** How often a key whose balance is all in others' shares asks the store for the expired ones. */
+const RECLAIM_INTERVAL_MS = 1000;
+
+/**
+ * This instance's credit shares (domain/credits.ts): spends from them in memory, claims ahead of
+ * demand, and gives them back when a key goes idle or changes, and at shutdown.
+ */
+export class CreditShares implements ChangeSubscriber {
+  private readonly shares = new Map<string, HeldShare>();
+  private readonly taking = new Map<string, Promise<HeldShare | undefined>>();
+  private readonly reclaimedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: CreditShareOptions,
+  ) {}
+
+  /** Spends `cost` credits of the key: without a promise when this instance's share covers it. */
+  spend(record: KeyRecord, cost: number): CreditSpend | Promise<CreditSpend | null> {
+    const share = this.shares.get(record.id);
+    if (share && share.claimed >= cost) return this.spendFrom(share, cost);
+    return this.spendSlowly(record, cost);
+  }
+
+  /** Forgets the key's share without giving it back: a refill voided it in the store. */
+  forfeit(keyId: string) {
+    const share = this.shares.get(keyId);
+    if (share) this.forget(share);
+  }
+
+  /** A changed key's share goes back at once; the next verification takes a new one from the balance as it now stands. */
+  evict(change: KeyChangeTarget) {
+    const share = change.keyId === undefined ? undefined : this.shares.get(change.keyId);
+    if (share) void this.release(share);
+  }
+
+  start() {
+    this.timer = setInterval(() => void this.maintain(), Math.max(10, Math.floor(this.options.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Gives every share back. */
+  async stop() {
+    clearInterval(this.timer);
+    await Promise.all([...this.shares.values()].map((share) => this.release(share)));
+  }
+
+  /** Shares held, and the units claimed and not spent in them: for metrics. */
+  get stats() {
+    let claimed = 0;
+    for (const share of this.shares.values()) claimed += share.claimed;
+    return { shares: this.shares.size, claimed };
+  }
+
+  private spendFrom(share: HeldShare, cost: number): CreditSpend {
+    share.claimed -= cost;
+    share.spentSinceClaim += cost;
+    share.balanceHint = Math.max(0, share.balanceHint - cost);
+    share.lastUsed = this.options.now();
+    if (share.claimed < share.lastClaimUnits / 2 && share.unclaimed > 0 && !share.claiming) void this.claim(share, 0).catch(this.claimFailed);
+    return { spent: true, remaining: share.balanceHint };
+  }
+
+  private readonly claimFailed = (error: unknown) => this.options.log.warn("claiming credits failed", { error: String(error) });
+
+  private async spendSlowly(record: KeyRecord, cost: number): Promise<CreditSpend | null> {
+    for (;;) {
+      let share = this.shares.get(record.id);
+      if (!share && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
+      if (!share) return this.spendExactly(record.id, cost);
+      if (share.claiming) await share.claiming;
+      if (share.released) continue;
+      if (share.claimed >= cost) return this.spendFrom(share, cost);
+      if (share.unclaimed + share.claimed >= cost && (await this.claim(share, cost - share.claimed))) continue;
+      // The share cannot cover the cost (or was voided): give back what is left and spend from the balance.
+      await this.release(share);
+      return this.spendExactly(record.id, cost);
+    }
+  }
+
+  private take(record: KeyRecord, cost: number): Promise<HeldShare | undefined> {
+    let taking = this.taking.get(record.id);
+    if (!taking) {
+      taking = this.takeShare(record, cost).finally(() => this.taking.delete(record.id));
+      this.taking.set(record.id, taking);
+    }
+    return taking;
+  }
+
+  private async takeShare(record: KeyRecord, cost: number): Promise<HeldShare | undefined> {
+    const credits = record.credits!;
+    const units = shareSize(credits.remaining, cost);
+    const claim = claimSize(units, units, cost, 0);
+    const now = this.options.now();
+    const expiresAt = now + this.options.leaseMs;
+    if (!(await this.store.takeCreditShare(record.id, this.options.holder, units, claim, new Date(expiresAt)))) return undefined;
+    const share: HeldShare = {
+      keyId: record.id,
+      units,
+      unclaimed: units - claim,
+      claimed: claim,
+      balanceHint: creditBalance(credits),
+      expiresAt,
+      lastUsed: now,
+      lastClaimAt: now,
+      lastClaimUnits: claim,
+      spentSinceClaim: 0,
+      claiming: undefined,
+      released: false,
+    };
+    credits.remaining -= units;
+    this.shares.set(record.id, share);
+    return share;
+  }
+
+  /** Claims at least `need` units, sized to the recent demand; false when the store's share cannot give them. */
+  private claim(share: HeldShare, need: number): Promise<boolean> {
+    if (share.claiming) return share.claiming;
+    const now = this.options.now();
+    const rate = (share.spentSinceClaim * 1000) / Math.max(1, now - share.lastClaimAt);
+    const units = Math.max(need, claimSize(share.unclaimed, share.units, need, rate));
+    if (units < 1 || units > share.unclaimed) return Promise.resolve(false);
+    const expiresAt = now + this.options.leaseMs;
+    share.claiming = this.store
+      .claimCredits(share.keyId, this.options.holder, units, new Date(expiresAt))
+      .then((claimed) => {
+        if (!claimed) {
+          // Voided by an update or a refill, or taken back after expiring: what was claimed stays spendable, the rest is gone.
+          share.unclaimed = 0;
+          return false;
+        }
+        share.unclaimed -= units;
+        share.claimed += units;
+        share.expiresAt = expiresAt;
+        share.lastClaimAt = now;
+        share.lastClaimUnits = units;
+        share.spentSinceClaim = 0;
+        return true;
+      })
+      .finally(() => (share.claiming = undefined));
+    return share.claiming;
+  }
+
+  /** Per call, exactly; a balance held in shares that expired (their holders died) is taken back first. */
+  private async spendExactly(keyId: string, cost: number): Promise<CreditSpend | null> {
+    const spent = await this.store.spendCredits(keyId, cost);
+    if (!spent || spent.spent || spent.remaining === spent.unshared) return spent;
+    const now = this.options.now();
+    if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < RECLAIM_INTERVAL_MS) return spent;
+    this.reclaimedAt.set(keyId, now);
+    if ((await this.store.reclaimCreditShares(keyId, new Date(now - this.options.graceMs))) === 0) return spent;
+    return this.store.spendCredits(keyId, cost);
+  }
+
+  /** Gives back what the share holds, claimed and unclaimed; nothing more is spent from it here. */
+  private async release(share: HeldShare) {
+    if (share.released) return;
+    this.forget(share);
+    await share.claiming;
+    try {
+      await this.store.returnCreditShare(share.keyId, this.options.holder, share.unclaimed, share.claimed);
+    } catch (error) {
+      this.options.log.warn("returning a credit share failed", { keyId: share.keyId, error: String(error) });
+    }
+  }
+
+  private forget(share: HeldShare) {
+    share.released = true;
+    if (this.shares.get(share.keyId) === share) this.shares.delete(share.keyId);
+  }
+
+  /** Gives idle shares back and renews the rest before they expire, in one store call. */
+  private async maintain() {
+    const now = this.options.now();
+    const renew: HeldShare[] = [];
+    for (const share of this.shares.values()) {
+      if (now - share.lastUsed > this.options.idleMs) void this.release(share);
+      else if (share.expiresAt - now < this.options.leaseMs / 2) renew.push(share);
+    }
+    for (const [keyId, at] of this.reclaimedAt) if (now - at >= RECLAIM_INTERVAL_MS) this.reclaimedAt.delete(keyId);
+    if (renew.length === 0) return;
+    const expiresAt = now + this.options.leaseMs;
+    try {
+      await this.store.renewCreditShares(this.options.holder, renew.map((share) => share.keyId), new Date(expiresAt));
+      for (const share of renew) share.expiresAt = expiresAt;
+    } catch (error) {
+      this.options.log.warn("renewing credit shares failed", { shares: renew.length, error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { storeUnavailable } from "../domain/errors.js";
+import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/rate-limiter.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/store.js";
+
+export interface LimitResult {
+  admitted: boolean;
+  outcomes: LimitOutcome[];
+}
+
+/** A request that found its allowance spent by others this many times in a row gives up rather than wait on. */
+const MAX_RESERVATION_ROUNDS = 16;
+/** Windows are kept in the store this long after they end, then pruned. */
+const WINDOW_RETENTION_MS = 60_000;
+
+/**
+ * Rate limits shared by every instance on the store (domain/rate-limiter.ts): admits from this
+ * instance's allowances in memory, and reserves more from the store, once per window for all the
+ * requests waiting on it, before they run out.
+ */
+export class SharedRateLimits {
+  private readonly allowances: RateLimitAllowances;
+  private readonly reserving = new Map<string, Promise<void>>();
+  /** Requests waiting for room in each window. */
+  private readonly waiting = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: { now: () => number; log: Logger; maxCountersPerWorkspace?: number },
+  ) {
+    this.allowances = new RateLimitAllowances(options.maxCountersPerWorkspace);
+  }
+
+  /** Answers without a promise while this instance's allowances cover the request. */
+  apply(checks: readonly LimitCheck[]): LimitResult | Promise<LimitResult> {
+    const decision = this.allowances.decide(checks, this.options.now());
+    if ("reserve" in decision) return this.reserveAndApply(checks, decision.reserve);
+    for (const reservation of decision.prefetch) this.reserve(reservation).catch(this.prefetchFailed);
+    return decision;
+  }
+
+  /** Prunes ended windows once a minute. */
+  start() {
+    this.timer = setInterval(() => void this.prune(), WINDOW_RETENTION_MS);
+    this.timer.unref();
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+
+  private async reserveAndApply(checks: readonly LimitCheck[], reservations: Reservation[]): Promise<LimitResult> {
+    for (let round = 0; round < MAX_RESERVATION_ROUNDS; round++) {
+      for (const { window } of reservations) this.waiting.set(window.id, (this.waiting.get(window.id) ?? 0) + 1);
+      try {
+        await Promise.all(reservations.map((reservation) => this.reserve(reservation)));
+      } finally {
+        for (const { window } of reservations) {
+          const waiting = this.waiting.get(window.id)! - 1;
+          if (waiting > 0) this.waiting.set(window.id, waiting);
+          else this.waiting.delete(window.id);
+        }
+      }
+      const decision = this.allowances.decide(checks, this.options.now());
+      if (!("reserve" in decision)) {
+        for (const reservation of decision.prefetch) this.reserve(reservation).catch(this.prefetchFailed);
+        return decision;
+      }
+      reservations = decision.reserve;
+    }
+    throw storeUnavailable("the rate-limit counters kept changing under this request. Try again");
+  }
+
+  /**
+   * One reservation per window at a time: requests waiting on the same window share it, and the
+   * next one asks for at least as many units as there are requests waiting.
+   */
+  private reserve(reservation: Reservation): Promise<void> {
+    const id = reservation.window.id;
+    let reserving = this.reserving.get(id);
+    if (!reserving) {
+      const asked = { ...reservation, units: Math.max(reservation.units, this.waiting.get(id) ?? 0) };
+      reserving = this.store
+        .reserveRateLimit(asked.window, asked.units)
+        .then(
+          ({ granted, used }) => this.allowances.granted(asked, granted, used),
+          (error: unknown) => {
+            this.allowances.failed(asked);
+            throw error;
+          },
+        )
+        .finally(() => this.reserving.delete(id));
+      this.reserving.set(id, reserving);
+    }
+    return reserving;
+  }
+
+  private readonly prefetchFailed = (error: unknown) => this.options.log.warn("reserving rate-limit room failed", { error: String(error) });
+
+  private async prune() {
+    try {
+      await this.store.pruneRateLimits(new Date(this.options.now() - WINDOW_RETENTION_MS));
+    } catch (error) {
+      this.options.log.warn("pruning rate-limit windows failed", { error: String(error) });
+    }
+  }
+}
