@@ -1,36 +1,11 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, inject, it } from "vitest";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
 import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
 import { bearer, TEST_ADMIN_TOKEN } from "./support/auth.js";
-
-/** The service as `npm start` runs it (node --import tsx src/main.ts), configured by the environment. */
-const root = fileURLToPath(new URL("..", import.meta.url));
-
-function startService(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: root,
-    env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", GRPC_PORT: "0", METRICS_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      lines.push(line);
-      const entry = JSON.parse(line);
-      if (entry.message === "listening") resolve(entry.port);
-    });
-    child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return { child, lines, listening, stderr: () => stderr };
-}
+import { startService } from "./support/service-process.js";
 
 describe("the service process", () => {
   it("runs on the in-memory store when no MongoDB is configured, says so, and stops cleanly on SIGTERM", async () => {

@@ -45,7 +45,7 @@ interface HeldShare {
   released: boolean;
 }
 
-/** How often a key whose balance is all in others' shares asks the store for the expired ones. */
+/** How often, at most, a key whose balance is all in others' shares asks the store for the expired ones (or the grace, if shorter). */
 const RECLAIM_INTERVAL_MS = 1000;
 
 /**
@@ -57,11 +57,14 @@ export class CreditShares implements ChangeSubscriber {
   private readonly taking = new Map<string, Promise<HeldShare | undefined>>();
   private readonly reclaimedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly reclaimInterval: number;
 
   constructor(
     private readonly store: Store,
     private readonly options: CreditShareOptions,
-  ) {}
+  ) {
+    this.reclaimInterval = Math.min(RECLAIM_INTERVAL_MS, options.graceMs);
+  }
 
   /** Spends `cost` credits of the key: without a promise when this instance's share covers it. */
   spend(record: KeyRecord, cost: number): CreditSpend | Promise<CreditSpend | null> {
@@ -194,7 +197,7 @@ export class CreditShares implements ChangeSubscriber {
     const spent = await this.store.spendCredits(keyId, cost);
     if (!spent || spent.spent || spent.remaining === spent.unshared) return spent;
     const now = this.options.now();
-    if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < RECLAIM_INTERVAL_MS) return spent;
+    if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < this.reclaimInterval) return spent;
     this.reclaimedAt.set(keyId, now);
     if ((await this.store.reclaimCreditShares(keyId, new Date(now - this.options.graceMs))) === 0) return spent;
     return this.store.spendCredits(keyId, cost);
@@ -225,7 +228,7 @@ export class CreditShares implements ChangeSubscriber {
       if (now - share.lastUsed > this.options.idleMs) void this.release(share);
       else if (share.expiresAt - now < this.options.leaseMs / 2) renew.push(share);
     }
-    for (const [keyId, at] of this.reclaimedAt) if (now - at >= RECLAIM_INTERVAL_MS) this.reclaimedAt.delete(keyId);
+    for (const [keyId, at] of this.reclaimedAt) if (now - at >= this.reclaimInterval) this.reclaimedAt.delete(keyId);
     if (renew.length === 0) return;
     const expiresAt = now + this.options.leaseMs;
     try {

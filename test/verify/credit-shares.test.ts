@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { creditBalance } from "../../src/domain/credits.js";
+import type { KeyRecord } from "../../src/domain/key.js";
+import { createLogger } from "../../src/log.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import type { Store } from "../../src/store/store.js";
+import { CreditShares } from "../../src/verify/credit-shares.js";
+import { countingStore } from "../support/counting-store.js";
+import { keyRecord } from "../support/fixtures.js";
+
+const LEASE_MS = 300;
+const started: CreditShares[] = [];
+afterEach(() => {
+  for (const shares of started.splice(0)) void shares.stop();
+});
+
+/** An instance's shares, as the verifier holds them: on its own copy of the key, as its cache would. */
+function instance(store: Store, holder: string) {
+  const shares = new CreditShares(store, { holder, now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200 });
+  shares.start();
+  started.push(shares);
+  return shares;
+}
+
+async function keyWith(store: Store, remaining: number) {
+  const key = keyRecord({ credits: { remaining, refill: null } });
+  await store.insertKey(key);
+  return key;
+}
+
+/** Spends one credit on the instance's cached copy of the key; true when it was spent. */
+async function spendOne(shares: CreditShares, cached: KeyRecord) {
+  const result = await shares.spend(cached, 1);
+  return result?.spent ?? false;
+}
+
+const balance = async (store: Store, id: string) => creditBalance((await store.getKey(id))!.credits!);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("CreditShares", () => {
+  it("spends a large balance from memory: a few store writes for thousands of verifications", async () => {
+    const { store, calls } = countingStore();
+    const key = await keyWith(store, 1_000_000);
+    const shares = instance(store, "h1");
+    const cached = structuredClone(key);
+    for (let i = 0; i < 5000; i++) expect(await spendOne(shares, cached)).toBe(true);
+    const writes = (calls.get("takeCreditShare") ?? 0) + (calls.get("claimCredits") ?? 0) + (calls.get("spendCredits") ?? 0);
+    expect(writes).toBeLessThan(50);
+    await shares.stop();
+    expect(await balance(store, key.id)).toBe(1_000_000 - 5000);
+    expect((await store.getKey(key.id))!.credits!.shares).toEqual({});
+  });
+
+  it("sells exactly the balance to three instances spending at once, and nothing more", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 3000);
+    const instances = ["h1", "h2", "h3"].map((holder) => ({ shares: instance(store, holder), cached: structuredClone(key), valid: 0 }));
+    await Promise.all(
+      instances.map(async (each) => {
+        for (let i = 0; i < 2000; i++) if (await spendOne(each.shares, each.cached)) each.valid++;
+      }),
+    );
+    await Promise.all(instances.map((each) => each.shares.stop()));
+    const valid = instances.reduce((sum, each) => sum + each.valid, 0);
+    expect(valid + (await balance(store, key.id))).toBe(3000);
+    expect(valid).toBe(3000);
+  });
+
+  it("answers from memory while the share covers the cost, exactly per call near zero", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 300);
+    const shares = instance(store, "h1");
+    expect(shares.spend(structuredClone(key), 1)).toBeInstanceOf(Promise);
+    const small = await keyWith(store, 100);
+    expect(await shares.spend(structuredClone(small), 1)).toEqual({ spent: true, remaining: 99, unshared: 99 });
+    expect(shares.stats.shares).toBe(1);
+    expect(shares.spend(structuredClone(key), 1)).toEqual({ spent: true, remaining: 298 });
+  });
+
+  it("loses at most the claimed units of an instance that dies; its unclaimed share returns once it expires", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 10_000);
+    const dying = new CreditShares(store, { holder: "dying", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200 });
+    let valid = 0;
+    for (let i = 0; i < 100; i++) if (await spendOne(dying, structuredClone(key))) valid++;
+    const held = (await store.getKey(key.id))!.credits!.shares!.dying!.unclaimed;
+    expect(held).toBeGreaterThan(400);
+    const claimedAndUnspent = 10_000 - valid - (await balance(store, key.id));
+    expect(claimedAndUnspent).toBeLessThanOrEqual(Math.ceil(10_000 / 16 / 8));
+
+    const survivor = instance(store, "survivor");
+    const cached = structuredClone(key);
+    while (await spendOne(survivor, cached)) valid++;
+    expect(valid).toBe(10_000 - held - claimedAndUnspent);
+    await sleep(LEASE_MS + 150);
+    while (await spendOne(survivor, cached)) valid++;
+    expect(valid).toBe(10_000 - claimedAndUnspent);
+  });
+
+  it("gives a changed key's share back at once, and an idle one after a while", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 10_000);
+    const shares = instance(store, "h1");
+    await spendOne(shares, structuredClone(key));
+    expect(shares.stats.shares).toBe(1);
+    shares.evict({ keyId: key.id });
+    expect(shares.stats.shares).toBe(0);
+    await sleep(20);
+    expect(await balance(store, key.id)).toBe(9999);
+
+    await spendOne(shares, structuredClone(key));
+    await sleep(400);
+    expect(shares.stats.shares).toBe(0);
+    expect(await balance(store, key.id)).toBe(9998);
+  });
+
+  it("stops spending a share that an update voided, beyond what it had claimed", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 10_000);
+    const shares = instance(store, "h1");
+    const cached = structuredClone(key);
+    await spendOne(shares, cached);
+    await store.updateCredits(key.id, { operation: "set", value: 10, refill: undefined });
+    let valid = 0;
+    while (await spendOne(shares, cached)) valid++;
+    expect(valid).toBeLessThanOrEqual(10 + Math.ceil(10_000 / 16 / 8));
+    expect(await balance(store, key.id)).toBe(0);
+  });
+});

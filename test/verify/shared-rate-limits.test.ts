@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { type LimitCheck, windowStart } from "../../src/domain/rate-limiter.js";
+import { createLogger } from "../../src/log.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import { SharedRateLimits } from "../../src/verify/shared-rate-limits.js";
+import { countingStore } from "../support/counting-store.js";
+
+const limit = (counter: string, max: number, durationMs: number): LimitCheck => ({ workspaceId: "ws_a", counter, name: "rps", limit: max, durationMs });
+const instance = (store: MemoryStore | ReturnType<typeof countingStore>["store"], now: () => number) =>
+  new SharedRateLimits(store, { now, log: createLogger("silent") });
+
+describe("SharedRateLimits", () => {
+  it("admits the limit per window across three instances under even load, counting in few store calls", async () => {
+    const { store, calls } = countingStore();
+    let now = 0;
+    const check = limit("key:k:rps", 3000, 60_000);
+    now = windowStart(check, 10_000_000);
+    const instances = [instance(store, () => now), instance(store, () => now), instance(store, () => now)];
+    const admitted = [0, 0];
+    for (const window of [0, 1]) {
+      now = windowStart(check, 10_000_000) + window * 60_000;
+      for (let i = 0; i < 9000; i++) {
+        now++;
+        if ((await instances[i % 3]!.apply([check])).admitted) admitted[window]!++;
+      }
+    }
+    expect(admitted).toEqual([3000, 3000]);
+    expect(calls.get("reserveRateLimit")).toBeLessThan(300);
+  });
+
+  it("admits exactly the limit of many requests waiting at once on one instance", async () => {
+    const store = new MemoryStore();
+    const check = limit("key:k:rps", 20, 60_000);
+    const now = windowStart(check, 10_000_000);
+    const limits = instance(store, () => now);
+    const results = await Promise.all(Array.from({ length: 200 }, () => limits.apply([check])));
+    expect(results.filter((result) => result.admitted)).toHaveLength(20);
+    expect(results.filter((result) => !result.admitted).every((result) => result.outcomes[0]!.exceeded)).toBe(true);
+  });
+
+  it("answers from memory while the allowance lasts", async () => {
+    const store = new MemoryStore();
+    const check = limit("key:k:rps", 1600, 60_000);
+    const now = windowStart(check, 10_000_000);
+    const limits = instance(store, () => now);
+    expect(limits.apply([check])).toBeInstanceOf(Promise);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(limits.apply([check])).toMatchObject({ admitted: true });
+  });
+
+  it("fails UNAVAILABLE when the store cannot count, and counts again once it can", async () => {
+    const store = new MemoryStore();
+    let down = true;
+    const flaky = Object.assign(store, {
+      reserveRateLimit: (...args: Parameters<MemoryStore["reserveRateLimit"]>) =>
+        down ? Promise.reject(new Error("down")) : MemoryStore.prototype.reserveRateLimit.apply(store, args),
+    });
+    const check = limit("key:k:rps", 10, 60_000);
+    const now = windowStart(check, 10_000_000);
+    const limits = instance(flaky, () => now);
+    await expect(limits.apply([check])).rejects.toThrow("down");
+    down = false;
+    expect(await limits.apply([check])).toMatchObject({ admitted: true });
+  });
+});

@@ -1,0 +1,120 @@
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
+import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
+import { windowStart } from "../../src/domain/rate-limiter.js";
+import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
+import { type ServiceProcess, startService } from "../support/service-process.js";
+
+/**
+ * Three service processes on one MongoDB, as replicas run: credits and rate limits stay exact
+ * across them, and across one of them being killed (SIGKILL: no chance to give anything back).
+ */
+const LEASE_MS = 4000;
+const INSTANCES = 3;
+let services: ServiceProcess[] = [];
+let verifiers: Client<typeof VerifyService>[][] = [];
+let keys: Client<typeof KeyService>;
+let keyspaceId = "";
+
+beforeAll(async () => {
+  const database = `latchkey_counters_${process.pid}_${Date.now()}`;
+  services = Array.from({ length: INSTANCES }, () =>
+    startService({
+      MONGODB_URI: inject("mongoUri"),
+      MONGODB_DATABASE: database,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      ACCESS_LOG: "false",
+      CREDIT_SHARE_LEASE_MS: String(LEASE_MS),
+    }),
+  );
+  const ports = await Promise.all(services.map((service) => service.listening));
+  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${ports[0]}`, interceptors: [bearer(TEST_ADMIN_TOKEN)] }));
+  const { rootKeySecret } = await admin.createWorkspace({ workspace: { name: "counters" } });
+  const transport = (port: number) => createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [bearer(rootKeySecret)] });
+  // Four connections to each instance.
+  verifiers = ports.map((port) => Array.from({ length: 4 }, () => createClient(VerifyService, transport(port))));
+  keys = createClient(KeyService, transport(ports[0]!));
+  keyspaceId = (await createClient(KeyspaceService, transport(ports[0]!)).createKeyspace({ keyspace: { name: "counters" } })).keyspace!.id;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(services.map((service) => service.stop()));
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Verifies the secret from `workers` callers spread evenly over the instances until `until` says stop; counts answers by code. */
+async function load(secret: string, instances: number[], workers: number, until: (counts: Map<VerifyCode, number>) => boolean) {
+  const counts = new Map<VerifyCode, number>();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      const instance = instances[worker % instances.length]!;
+      const client = verifiers[instance]![Math.floor(worker / instances.length) % 4]!;
+      while (!until(counts)) {
+        let code: VerifyCode;
+        try {
+          code = (await client.verifyKey({ key: secret })).code;
+        } catch {
+          return;
+        }
+        counts.set(code, (counts.get(code) ?? 0) + 1);
+      }
+    }),
+  );
+  return counts;
+}
+
+describe("rate limits across three instances", () => {
+  it("admits at most the limit in a window, and at least 90% of it under even load", async () => {
+    const limit = 600;
+    const durationMs = 3000;
+    const { key, secret } = await keys.createKey({ key: { keyspaceId, rateLimits: [{ name: "shared", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true }] } });
+    const start = windowStart({ counter: `key:${key!.id}:shared`, durationMs }, Date.now()) + durationMs;
+    await sleep(start - Date.now() + 50);
+    const stopAt = start + durationMs - 500;
+    const counts = await load(secret, [0, 1, 2], 24, () => Date.now() >= stopAt);
+    const admitted = counts.get(VerifyCode.VALID) ?? 0;
+    expect(admitted).toBeLessThanOrEqual(limit);
+    expect(admitted).toBeGreaterThanOrEqual(0.9 * limit);
+    expect(counts.get(VerifyCode.RATE_LIMITED)).toBeGreaterThan(0);
+  });
+});
+
+describe("credits across three instances, one killed mid-run", () => {
+  it("never sells more than the balance, and the killed instance's share returns after it expires", async () => {
+    const credits = 3000;
+    const { key, secret } = await keys.createKey({ key: { keyspaceId, credits: { remaining: BigInt(credits) } } });
+    const valid = (counts: Map<VerifyCode, number>) => counts.get(VerifyCode.VALID) ?? 0;
+
+    const killed = services[2]!;
+    const alive = () => killed.child.exitCode === null && killed.child.signalCode === null;
+    const exceeded = (enough: number) => (counts: Map<VerifyCode, number>) => (counts.get(VerifyCode.USAGE_EXCEEDED) ?? 0) >= enough;
+    let before = valid(await load(secret, [0, 1, 2], 24, (counts) => valid(counts) >= credits / 3));
+    // The instance to be killed is sure to hold a share: a few calls take one if its last ran out.
+    before += valid(await load(secret, [2], 1, (counts) => valid(counts) >= 10));
+    before += valid(
+      await load(secret, [0, 1, 2], 24, (counts) => {
+        if (valid(counts) >= 100 && alive()) killed.child.kill("SIGKILL");
+        return exceeded(200)(counts);
+      }),
+    );
+    expect(killed.child.signalCode).toBe("SIGKILL");
+    const held = (await keys.getKey({ id: key!.id })).key!.credits!.remaining;
+    expect(held, "the killed instance's share is still held").toBeGreaterThan(0n);
+    expect(before + Number(held)).toBeLessThanOrEqual(credits);
+
+    // Expired after LEASE_MS, taken back a third later (the allowance for clocks that disagree).
+    await sleep((LEASE_MS * 4) / 3 + 500);
+    const after = valid(await load(secret, [0, 1], 8, exceeded(50)));
+    const total = before + after;
+    expect(after).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(credits);
+    // What the killed instance had claimed and not spent is the only loss: at most one claim step.
+    expect(total).toBeGreaterThanOrEqual(credits - Math.ceil(credits / 16 / 8));
+    expect((await keys.getKey({ id: key!.id })).key!.credits!.remaining).toBe(0n);
+  }, 60_000);
+});
