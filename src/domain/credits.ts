@@ -87,9 +87,9 @@ export const noCredits = () => failedPrecondition("the key has no credits to cha
  * spends claimed units in memory. Claimed units have left the stored balance, so whatever happens
  * to the holder they are never sold twice; unclaimed units are still the key's. The holder returns
  * what it has not spent when the key goes idle, changes, or the instance stops. An instance that
- * dies loses at most the units it had claimed and not yet spent (about a second of its demand for
- * the key, never more than a claim step); its unclaimed units return to the balance when its share
- * expires, taken back by the next instance that runs short.
+ * dies loses at most the units it had claimed and not yet spent (one claim: about a second of its
+ * demand for the key, at least 1/64 of its share, at most 1/8); its unclaimed units return to the
+ * balance once its share expires, taken back by the next instance that runs short.
  *
  * Near zero (an unshared balance under SHARE_FROM_COSTS costs), instances spend exactly per call.
  */
@@ -100,8 +100,10 @@ export const CREDIT_SHARES = {
   shareFraction: 1 / 16,
   /** A claim covers about this long of the holder's recent demand… */
   claimHorizonMs: 1000,
-  /** …and at least this many costs, and at most this fraction of the share. */
+  /** …and at least this many costs and this fraction of the share (so a key in light use is not a write every few calls)… */
   minClaimCosts: 4,
+  minClaimFraction: 1 / 64,
+  /** …and at most this fraction of the share. */
   maxClaimFraction: 1 / 8,
 } as const;
 
@@ -131,5 +133,6 @@ export function claimSize(unclaimed: number, shareUnits: number, cost: number, u
   const unit = Math.max(1, cost);
   const demand = Math.ceil((unitsPerSecond * CREDIT_SHARES.claimHorizonMs) / 1000);
   const ceiling = Math.max(unit, Math.floor(shareUnits * CREDIT_SHARES.maxClaimFraction));
-  return Math.min(unclaimed, ceiling, Math.max(unit * CREDIT_SHARES.minClaimCosts, demand));
+  const floor = Math.max(unit * CREDIT_SHARES.minClaimCosts, Math.floor(shareUnits * CREDIT_SHARES.minClaimFraction));
+  return Math.min(unclaimed, ceiling, Math.max(floor, demand));
 }

@@ -165,13 +165,6 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async renewCreditShares(holder: string, ids: readonly string[], expiresAt: Date) {
-    for (const id of ids) {
-      const share = this.liveKey(id)?.credits?.shares?.[holder];
-      if (share) share.expiresAt = new Date(expiresAt);
-    }
-  }
-
   async reclaimCreditShares(id: string, before: Date) {
     const credits = this.liveKey(id)?.credits;
     let returned = 0;

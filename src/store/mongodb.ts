@@ -179,7 +179,7 @@ export class MongoStore implements Store {
   }
 
   async refillCredits(id: string, periodStart: Date, amount: number) {
-    const result = await this.keys.collection.updateOne(
+    return this.updateKeyIf(
       {
         _id: id,
         "credits.refill": { $ne: null },
@@ -187,7 +187,6 @@ export class MongoStore implements Store {
       },
       { $set: { "credits.remaining": amount, "credits.refill.lastRefillAt": periodStart }, $unset: { "credits.shares": "" } },
     );
-    return result.modifiedCount === 1;
   }
 
   /**
@@ -212,49 +211,38 @@ export class MongoStore implements Store {
             : [[{ ...live, "credits.remaining": { $gte: value } }, { $inc: { "credits.remaining": -value }, ...setting(refill) }]];
     for (let attempt = 0; attempt < MAX_CREDIT_UPDATE_ATTEMPTS; attempt++) {
       for (const [filter, change] of steps) {
-        if ((await this.keys.collection.updateOne(filter, change)).matchedCount === 1) return this.getKey(id);
+        if (await this.updateKeyIf(filter, change)) return this.getKey(id);
       }
       const current = await this.getKey(id);
       if (!current || current.deletedAt || current.revokedAt) return null;
       // Throws when no state of the key could take the update (no credits, or a balance past the limit).
       const credits = applyCreditsUpdate(current.credits, update);
-      if ((await this.keys.collection.updateOne({ ...live, ...creditsAsRead(current.credits) }, { $set: { credits } })).matchedCount === 1) {
-        return this.getKey(id);
-      }
+      if (await this.updateKeyIf({ ...live, ...creditsAsRead(current.credits) }, { $set: { credits } })) return this.getKey(id);
     }
     throw new Error(`credits of key ${id} kept changing under UpdateCredits`);
   }
 
   async takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date) {
-    const result = await this.keys.collection.updateOne(
+    return this.updateKeyIf(
       { _id: id, deletedAt: null, "credits.remaining": { $gte: units } },
       { $inc: { "credits.remaining": -units, [`credits.shares.${holder}.unclaimed`]: units - claim }, $set: { [`credits.shares.${holder}.expiresAt`]: expiresAt } },
     );
-    return result.matchedCount === 1;
   }
 
   async claimCredits(id: string, holder: string, units: number, expiresAt: Date) {
     const share = `credits.shares.${holder}`;
-    const result = await this.keys.collection.updateOne(
+    return this.updateKeyIf(
       { _id: id, deletedAt: null, [`${share}.unclaimed`]: { $gte: units } },
       { $inc: { [`${share}.unclaimed`]: -units }, $set: { [`${share}.expiresAt`]: expiresAt } },
     );
-    return result.matchedCount === 1;
   }
 
   async returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number) {
     const share = `credits.shares.${holder}`;
-    const result = await this.keys.collection.updateOne(
+    return this.updateKeyIf(
       { _id: id, deletedAt: null, [`${share}.unclaimed`]: unclaimed },
       { $inc: { "credits.remaining": unclaimed + unspent }, $unset: { [share]: "" } },
     );
-    return result.matchedCount === 1;
-  }
-
-  async renewCreditShares(holder: string, ids: readonly string[], expiresAt: Date) {
-    if (ids.length === 0) return;
-    const share = `credits.shares.${holder}`;
-    await this.keys.collection.updateMany({ _id: { $in: [...ids] }, [share]: { $exists: true } }, { $set: { [`${share}.expiresAt`]: expiresAt } });
   }
 
   /** Each expired share goes back only if it still holds what was read: its holder may be claiming from it right now. */
@@ -264,11 +252,11 @@ export class MongoStore implements Store {
     for (const [holder, { unclaimed, expiresAt }] of Object.entries(current?.credits?.shares ?? {})) {
       if (expiresAt >= before) continue;
       const share = `credits.shares.${holder}`;
-      const result = await this.keys.collection.updateOne(
+      const taken = await this.updateKeyIf(
         { _id: id, [`${share}.unclaimed`]: unclaimed, [`${share}.expiresAt`]: expiresAt },
         { $inc: { "credits.remaining": unclaimed }, $unset: { [share]: "" } },
       );
-      if (result.matchedCount === 1) returned += unclaimed;
+      if (taken) returned += unclaimed;
     }
     return returned;
   }
@@ -294,7 +282,7 @@ export class MongoStore implements Store {
       if (!current) continue;
       const room = window.limit - current.used;
       if (room <= 0) return { granted: 0, used: current.used };
-      if ((await this.rateLimits.updateOne({ _id: window.id, used: current.used }, { $inc: { used: room } })).matchedCount === 1) {
+      if (await this.rateLimits.findOneAndUpdate({ _id: window.id, used: current.used }, { $inc: { used: room } }, { projection: { _id: 1 } })) {
         return { granted: room, used: window.limit };
       }
     }
@@ -303,6 +291,15 @@ export class MongoStore implements Store {
 
   async pruneRateLimits(before: Date) {
     await this.rateLimits.deleteMany({ endsAt: { $lt: before } });
+  }
+
+  /**
+   * One conditional update of a key; says whether the condition held. findOneAndUpdate rather
+   * than updateOne: mongo-java-server finds the document by its _id index only for the former
+   * when the filter has other conditions too (a scan of every key otherwise).
+   */
+  private async updateKeyIf(filter: Filter<StoredDocument>, update: UpdateFilter<StoredDocument>): Promise<boolean> {
+    return (await this.keys.collection.findOneAndUpdate(filter, update, { projection: { _id: 1 } })) !== null;
   }
 
   async recordKeyUse(uses: readonly KeyUse[]) {

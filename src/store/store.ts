@@ -89,8 +89,6 @@ export interface Store {
    * voided or taken back, and the claimed units with it).
    */
   returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number): Promise<boolean>;
-  /** Extends the holder's shares of these keys to `expiresAt`. */
-  renewCreditShares(holder: string, ids: readonly string[], expiresAt: Date): Promise<void>;
   /** Gives the unclaimed units of the key's shares that expired before `before` back to its balance; returns how many came back. */
   reclaimCreditShares(id: string, before: Date): Promise<number>;
 

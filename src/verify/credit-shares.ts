@@ -17,7 +17,7 @@ export interface CreditShareOptions {
   holder: string;
   now: () => number;
   log: Logger;
-  /** A share not claimed from or renewed for this long may be taken back by any instance. */
+  /** A share not claimed from for this long may be taken back by an instance that runs short. */
   leaseMs: number;
   /** Allowance for clocks that disagree: a share is taken back only this long after it expired. */
   graceMs: number;
@@ -86,7 +86,7 @@ export class CreditShares implements ChangeSubscriber {
   }
 
   start() {
-    this.timer = setInterval(() => void this.maintain(), Math.max(10, Math.floor(this.options.leaseMs / 3)));
+    this.timer = setInterval(() => this.maintain(), Math.max(10, Math.floor(this.options.idleMs / 4)));
     this.timer.unref();
   }
 
@@ -220,22 +220,10 @@ export class CreditShares implements ChangeSubscriber {
     if (this.shares.get(share.keyId) === share) this.shares.delete(share.keyId);
   }
 
-  /** Gives idle shares back and renews the rest before they expire, in one store call. */
-  private async maintain() {
+  /** Gives idle shares back. */
+  private maintain() {
     const now = this.options.now();
-    const renew: HeldShare[] = [];
-    for (const share of this.shares.values()) {
-      if (now - share.lastUsed > this.options.idleMs) void this.release(share);
-      else if (share.expiresAt - now < this.options.leaseMs / 2) renew.push(share);
-    }
+    for (const share of this.shares.values()) if (now - share.lastUsed > this.options.idleMs) void this.release(share);
     for (const [keyId, at] of this.reclaimedAt) if (now - at >= this.reclaimInterval) this.reclaimedAt.delete(keyId);
-    if (renew.length === 0) return;
-    const expiresAt = now + this.options.leaseMs;
-    try {
-      await this.store.renewCreditShares(this.options.holder, renew.map((share) => share.keyId), new Date(expiresAt));
-      for (const share of renew) share.expiresAt = expiresAt;
-    } catch (error) {
-      this.options.log.warn("renewing credit shares failed", { shares: renew.length, error: String(error) });
-    }
   }
 }

@@ -18,9 +18,9 @@ export interface VerificationOptions {
   changePollMs: number;
   usageFlushMs: number;
   /**
-   * How long a credit share stays with its instance without a claim or renewal. A share of an
-   * instance that died returns to the balance within 4/3 of this (a third for clocks that
-   * disagree); an idle share is given back after 2/3 of it.
+   * How long a credit share stays its instance's alone after its last claim; then an instance
+   * that runs short may take its unclaimed units back, after a third more (for clocks that
+   * disagree). An unused share is given back after four times this.
    */
   creditShareLeaseMs: number;
 }
@@ -65,7 +65,7 @@ export function createVerification(
     log,
     leaseMs: options.creditShareLeaseMs,
     graceMs: Math.ceil(options.creditShareLeaseMs / 3),
-    idleMs: Math.ceil((options.creditShareLeaseMs * 2) / 3),
+    idleMs: options.creditShareLeaseMs * 4,
   });
   const limits = new SharedRateLimits(store, { now, log });
   const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials, creditShares], {
