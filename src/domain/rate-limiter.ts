@@ -8,7 +8,8 @@
  *
  * Instances do not write each request to the store. Each reserves part of a window's room (an
  * allowance) with one atomic update and admits from it in memory; it reserves the next part
- * before this one runs out. An allowance is a sixteenth of the room the instance last saw, at
+ * before this one runs out, and a counter in use reserves in its next window during the last
+ * quarter of this one. An allowance is a sixteenth of the room the instance last saw, at
  * least 1, so as the window fills the allowances shrink and the last requests of a full window
  * are counted one by one: under load that reaches the limit, the whole limit is admitted (what
  * an instance reserved and did not use before the window ended is the only shortfall).
@@ -59,11 +60,12 @@ const ALLOWANCE_FRACTION = 1 / 16;
  */
 export const MAX_COUNTERS_PER_WORKSPACE = 10_000;
 
-interface Counter {
+/** This instance's part of one window. */
+interface Allowance {
   window: RateLimitWindow;
   start: number;
   /** Reserved in the store and not admitted yet. */
-  allowance: number;
+  units: number;
   /** The store's count as last reported, what this instance reserved included. */
   used: number;
   /** The store had no room left in this window. */
@@ -73,6 +75,15 @@ interface Counter {
   prefetching: boolean;
 }
 
+interface Counter {
+  current: Allowance;
+  /** The next window's, reserved ahead in the current one's last quarter, so a busy counter never waits at a boundary. */
+  next: Allowance | undefined;
+}
+
+/** A counter used in the last quarter of its window reserves in the next one. */
+const NEXT_WINDOW_LEAD = 1 / 4;
+
 /**
  * The allowances this instance holds, per workspace, least recently used first. A workspace holds
  * at most `maxCountersPerWorkspace`; the least recently used gives its place up (and with it an
@@ -81,7 +92,7 @@ interface Counter {
  */
 export class RateLimitAllowances {
   private readonly workspaces = new Map<string, Map<string, Counter>>();
-  private readonly byWindow = new Map<string, Counter>();
+  private readonly byWindow = new Map<string, Allowance>();
 
   constructor(private readonly maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {}
 
@@ -91,36 +102,44 @@ export class RateLimitAllowances {
    */
   decide(checks: readonly LimitCheck[], now: number): LimitDecision {
     const counters = checks.map((check) => this.counter(check, now));
-    const full = counters.some((counter) => counter.full && counter.allowance < 1);
+    const allowances = counters.map((counter) => counter.current);
+    const full = allowances.some((allowance) => allowance.full && allowance.units < 1);
     if (!full) {
-      const short = counters.filter((counter) => counter.allowance < 1);
-      if (short.length > 0) return { reserve: short.map((counter) => this.reservation(counter)) };
-      for (const counter of counters) counter.allowance--;
+      const short = allowances.filter((allowance) => allowance.units < 1);
+      if (short.length > 0) return { reserve: short.map((allowance) => this.reservation(allowance)) };
+      for (const allowance of allowances) allowance.units--;
     }
     const outcomes = checks.map((check, i) => {
-      const counter = counters[i]!;
-      const exceeded = full && counter.full && counter.allowance < 1;
-      return { name: check.name, limit: check.limit, remaining: remaining(counter), resetAt: counter.window.endsAt.getTime(), exceeded };
+      const allowance = allowances[i]!;
+      const exceeded = full && allowance.full && allowance.units < 1;
+      return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded };
     });
-    const prefetch = full ? [] : counters.filter((counter) => this.wantsMore(counter)).map((counter) => this.prefetch(counter));
+    const prefetch: Reservation[] = [];
+    for (const [i, counter] of counters.entries()) {
+      if (!full && this.wantsMore(counter.current)) prefetch.push(this.prefetch(counter.current));
+      if (!counter.next && now >= counter.current.start + checks[i]!.durationMs * (1 - NEXT_WINDOW_LEAD)) {
+        counter.next = this.allowance(checks[i]!, counter.current.start + checks[i]!.durationMs);
+        prefetch.push(this.prefetch(counter.next));
+      }
+    }
     return { admitted: !full, outcomes, prefetch };
   }
 
   /** What the store granted for a reservation made from `decide`; ignored when the window has since passed here. */
   granted(reservation: Reservation, granted: number, used: number) {
-    const counter = this.find(reservation.window.id);
-    if (!counter) return;
-    counter.prefetching = false;
-    counter.allowance += granted;
-    counter.used = Math.max(counter.used, used);
-    counter.lastReserved = Math.max(granted, 1);
-    if (granted < reservation.units) counter.full = true;
+    const allowance = this.byWindow.get(reservation.window.id);
+    if (!allowance) return;
+    allowance.prefetching = false;
+    allowance.units += granted;
+    allowance.used = Math.max(allowance.used, used);
+    allowance.lastReserved = Math.max(granted, 1);
+    if (granted < reservation.units) allowance.full = true;
   }
 
   /** A reservation that failed (the store did not answer): the next request may ask again. */
   failed(reservation: Reservation) {
-    const counter = this.find(reservation.window.id);
-    if (counter) counter.prefetching = false;
+    const allowance = this.byWindow.get(reservation.window.id);
+    if (allowance) allowance.prefetching = false;
   }
 
   /** Counters held, in all workspaces. */
@@ -130,10 +149,7 @@ export class RateLimitAllowances {
     return total;
   }
 
-  private find(windowId: string) {
-    return this.byWindow.get(windowId);
-  }
-
+  /** The check's counter, moved on to the window `now` falls in. */
   private counter(check: LimitCheck, now: number): Counter {
     let counters = this.workspaces.get(check.workspaceId);
     if (!counters) {
@@ -143,41 +159,59 @@ export class RateLimitAllowances {
     const start = windowStart(check, now);
     let counter = counters.get(check.counter);
     if (counter) counters.delete(check.counter);
-    if (!counter || counter.start !== start || counter.window.limit !== check.limit) {
-      if (counter) this.byWindow.delete(counter.window.id);
-      else if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
+    else if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
+    if (!counter || counter.current.start !== start || counter.current.window.limit !== check.limit) {
+      if (counter) this.forget(counter);
+      const next = counter?.next;
       counter = {
-        window: { id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`, limit: check.limit, endsAt: new Date(start + check.durationMs) },
-        start,
-        allowance: 0,
-        used: 0,
-        full: false,
-        lastReserved: 0,
-        prefetching: false,
+        current: next && next.start === start && next.window.limit === check.limit ? this.keep(next) : this.allowance(check, start),
+        next: undefined,
       };
-      this.byWindow.set(counter.window.id, counter);
     }
     counters.set(check.counter, counter);
     return counter;
   }
 
+  private allowance(check: LimitCheck, start: number): Allowance {
+    const allowance: Allowance = {
+      window: { id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`, limit: check.limit, endsAt: new Date(start + check.durationMs) },
+      start,
+      units: 0,
+      used: 0,
+      full: false,
+      lastReserved: 0,
+      prefetching: false,
+    };
+    return this.keep(allowance);
+  }
+
+  private keep(allowance: Allowance) {
+    this.byWindow.set(allowance.window.id, allowance);
+    return allowance;
+  }
+
+  private forget(counter: Counter) {
+    this.byWindow.delete(counter.current.window.id);
+    if (counter.next) this.byWindow.delete(counter.next.window.id);
+  }
+
   private evictOldest(counters: Map<string, Counter>) {
     const [name, oldest] = counters.entries().next().value!;
     counters.delete(name);
-    this.byWindow.delete(oldest.window.id);
+    this.forget(oldest);
   }
 
-  private reservation(counter: Counter): Reservation {
-    return { window: counter.window, units: Math.max(1, Math.floor((counter.window.limit - counter.used) * ALLOWANCE_FRACTION)) };
+  private reservation(allowance: Allowance): Reservation {
+    return { window: allowance.window, units: Math.max(1, Math.floor((allowance.window.limit - allowance.used) * ALLOWANCE_FRACTION)) };
   }
 
-  private wantsMore(counter: Counter) {
-    return !counter.full && !counter.prefetching && counter.allowance < counter.lastReserved / 2;
+  private wantsMore(allowance: Allowance) {
+    return !allowance.full && !allowance.prefetching && allowance.units < allowance.lastReserved / 2;
   }
 
-  private prefetch(counter: Counter): Reservation {
-    counter.prefetching = true;
-    return this.reservation(counter);
+  private prefetch(allowance: Allowance): Reservation {
+    allowance.prefetching = true;
+    return this.reservation(allowance);
   }
 }
 
@@ -195,4 +229,4 @@ function counterOffset(counter: string): number {
 }
 
 /** Room left in the window as this instance knows it: others' use since its last reservation is not seen. */
-const remaining = (counter: Counter) => Math.max(0, counter.window.limit - counter.used) + counter.allowance;
+const remaining = (allowance: Allowance) => Math.max(0, allowance.window.limit - allowance.used) + allowance.units;

@@ -118,6 +118,18 @@ describe("RateLimitAllowances", () => {
     expect(instance.decide([limit], 0)).toMatchObject({ admitted: true, prefetch: [] });
   });
 
+  it("reserves in the next window during the last quarter of this one, so a busy counter never waits at a boundary", () => {
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances();
+    const limit = check("k", 1600, 1000);
+    const start = windowStart(limit, 1_000_000);
+    store.apply(instance, [limit], start);
+    expect(store.apply(instance, [limit], start + 700).prefetch).toEqual([]);
+    expect(store.apply(instance, [limit], start + 750).prefetch).toEqual([{ window: expect.objectContaining({ endsAt: new Date(start + 2000) }), units: 100 }]);
+    const next = instance.decide([limit], start + 1000);
+    expect(next).toMatchObject({ admitted: true, outcomes: [{ resetAt: start + 2000 }] });
+  });
+
   it("holds a bounded number of counters per workspace; dropping one never reopens its limit", () => {
     const store = new WindowCounts();
     const instance = new RateLimitAllowances(3);

@@ -1,0 +1,25 @@
+import { startTestMongo } from "/work/main/test/support/mongodb.js";
+import { MongoStore } from "/work/main/src/store/mongodb.js";
+import { FIXTURE_WORKSPACE, keyRecord, keyspaceRecord } from "/work/main/test/support/fixtures.js";
+import { countingStore } from "/work/main/test/support/counting-store.js";
+import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "/work/main/src/verify/index.js";
+import { createLogger } from "/work/main/src/log.js";
+import { issueSecret } from "/work/main/src/domain/secret.js";
+const mongo = await startTestMongo(() => {});
+const inner = await MongoStore.connect(mongo.uri, "probe");
+const secrets: string[] = [];
+const ks = keyspaceRecord(); await inner.keyspaces.insert(ks);
+for (let i = 0; i < 10000; i++) { const s = issueSecret("lk", 16, 4); await inner.insertKey(keyRecord({ keyspaceId: ks.id, hash: s.digest, rateLimits: [{ name: "api", limit: 1_000_000, durationMs: 60_000, autoApply: true }] })); secrets.push(s.secret); }
+const { store, calls } = countingStore(inner);
+const v = createVerification(store, Date.now, createLogger("warn"), { ...DEFAULT_VERIFICATION_OPTIONS });
+await v.start();
+const verify = async (secret: string) => { const r = await v.verifier.verify({ secret, cost: 1, rateLimitNames: [], requiredScopes: [], origin: "", workspaceId: FIXTURE_WORKSPACE } as any); verdicts.set(r.verdict, (verdicts.get(r.verdict) ?? 0) + 1); };
+const verdicts = new Map<string, number>();
+let s = performance.now();
+for (let i = 0; i < 10000; i += 100) await Promise.all(secrets.slice(i, i + 100).map(verify));
+console.log("warm", Math.round(performance.now() - s), "ms", JSON.stringify([...calls]));
+calls.clear();
+s = performance.now();
+for (let i = 0; i < 50000; i += 100) await Promise.all(Array.from({ length: 100 }, () => verify(secrets[Math.floor(Math.random() * 10000)]!)));
+console.log("load", Math.round(performance.now() - s), "ms", JSON.stringify([...calls]), JSON.stringify([...verdicts]));
+await v.stop(); await inner.close(); await mongo.stop();
