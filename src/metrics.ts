@@ -125,6 +125,15 @@ export class Metrics {
     gauge("latchkey_known_digest_filter_bytes", "Memory held by the known-digest filter.", () => known.stats.bytes);
   }
 
+  watchCounters(shares: { stats: { shares: number; claimed: number } }, limits: { counters: number }) {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers, collect: function (this: Gauge) { this.set(read()); } });
+    gauge("latchkey_credit_shares", "Keys whose credits this instance spends from a share of its own.", () => shares.stats.shares);
+    gauge("latchkey_credit_claimed_units", "Credits this instance has claimed from its shares and not spent: what a crash now would lose.", () => shares.stats.claimed);
+    gauge("latchkey_rate_limit_counters", "Rate-limit counters this instance holds allowances for.", () => limits.counters);
+  }
+
   /** Records one procedure's calls by code; made once per procedure, so a call builds no label key. */
   rpcRecorder(procedure: string): (code: string, seconds: number) => void {
     const byCode = new Map<string, Series>();

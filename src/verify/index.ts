@@ -68,6 +68,7 @@ export function createVerification(
     idleMs: options.creditShareLeaseMs * 4,
   });
   const limits = new SharedRateLimits(store, { now, log });
+  metrics.watchCounters(creditShares, limits);
   const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials, creditShares], {
     pollMs: options.changePollMs,
     gapWaitMs: 5000,

@@ -40,6 +40,11 @@ export class SharedRateLimits {
     return decision;
   }
 
+  /** Counters this instance holds allowances for. */
+  get counters() {
+    return this.allowances.size;
+  }
+
   /** Prunes ended windows once a minute. */
   start() {
     this.timer = setInterval(() => void this.prune(), WINDOW_RETENTION_MS);
