@@ -23,6 +23,8 @@ export interface CreditShareOptions {
   graceMs: number;
   /** A share unused for this long goes back to the balance. */
   idleMs: number;
+  /** Shares held at most; keys beyond spend per call. */
+  maxShares: number;
 }
 
 interface HeldShare {
@@ -117,7 +119,7 @@ export class CreditShares implements ChangeSubscriber {
   private async spendSlowly(record: KeyRecord, cost: number): Promise<CreditSpend | null> {
     for (;;) {
       let share = this.shares.get(record.id);
-      if (!share && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
+      if (!share && this.shares.size < this.options.maxShares && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
       if (!share) return this.spendExactly(record.id, cost);
       if (share.claiming) await share.claiming;
       if (share.released) continue;

@@ -20,7 +20,7 @@ export interface VerificationOptions {
   /**
    * How long a credit share stays its instance's alone after its last claim; then an instance
    * that runs short may take its unclaimed units back, after a third more (for clocks that
-   * disagree). An unused share is given back after four times this.
+   * disagree). An unused share is given back after twenty times this.
    */
   creditShareLeaseMs: number;
 }
@@ -65,7 +65,8 @@ export function createVerification(
     log,
     leaseMs: options.creditShareLeaseMs,
     graceMs: Math.ceil(options.creditShareLeaseMs / 3),
-    idleMs: options.creditShareLeaseMs * 4,
+    idleMs: options.creditShareLeaseMs * 20,
+    maxShares: options.cacheMaxKeys,
   });
   const limits = new SharedRateLimits(store, { now, log });
   metrics.watchCounters(creditShares, limits);

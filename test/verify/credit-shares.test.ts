@@ -16,7 +16,7 @@ afterEach(() => {
 
 /** An instance's shares, as the verifier holds them: on its own copy of the key, as its cache would. */
 function instance(store: Store, holder: string) {
-  const shares = new CreditShares(store, { holder, now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200 });
+  const shares = new CreditShares(store, { holder, now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1000 });
   shares.start();
   started.push(shares);
   return shares;
@@ -77,10 +77,20 @@ describe("CreditShares", () => {
     expect(shares.spend(structuredClone(key), 1)).toEqual({ spent: true, remaining: 298 });
   });
 
+  it("holds shares of at most maxShares keys; the others spend per call", async () => {
+    const store = new MemoryStore();
+    const shares = new CreditShares(store, { holder: "h1", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1 });
+    const [first, second] = [await keyWith(store, 10_000), await keyWith(store, 10_000)];
+    await spendOne(shares, structuredClone(first));
+    expect(await shares.spend(structuredClone(second), 1)).toEqual({ spent: true, remaining: 9999, unshared: 9999 });
+    expect(shares.stats.shares).toBe(1);
+    await shares.stop();
+  });
+
   it("loses at most the claimed units of an instance that dies; its unclaimed share returns once it expires", async () => {
     const store = new MemoryStore();
     const key = await keyWith(store, 10_000);
-    const dying = new CreditShares(store, { holder: "dying", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200 });
+    const dying = new CreditShares(store, { holder: "dying", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1000 });
     let valid = 0;
     for (let i = 0; i < 100; i++) if (await spendOne(dying, structuredClone(key))) valid++;
     const held = (await store.getKey(key.id))!.credits!.shares!.dying!.unclaimed;
