@@ -87,9 +87,10 @@ export const noCredits = () => failedPrecondition("the key has no credits to cha
  * spends claimed units in memory. Claimed units have left the stored balance, so whatever happens
  * to the holder they are never sold twice; unclaimed units are still the key's. The holder returns
  * what it has not spent when the key goes idle, changes, or the instance stops. An instance that
- * dies loses at most the units it had claimed and not yet spent (one claim: about a second of its
- * demand for the key, at least 1/64 of its share, at most 1/8); its unclaimed units return to the
- * balance once its share expires, taken back by the next instance that runs short.
+ * dies loses at most the units it had claimed and not yet spent: less than one and a half claims
+ * (the rest of one and the next, claimed ahead), where a claim is about a second of its demand for
+ * the key, at least 1/64 of its share and at most 1/8. Its unclaimed units return to the balance
+ * once its share expires, taken back by the next instance that runs short.
  *
  * Near zero (an unshared balance under SHARE_FROM_COSTS costs), instances spend exactly per call.
  */
