@@ -8,6 +8,7 @@ import {
   KeySchema,
   KeyStatus,
   KeyType,
+  PreviousSecretSchema,
   type RateLimit,
   RateLimitSchema,
   RefillPeriod,
@@ -122,6 +123,9 @@ export function keyToProto(key: domain.KeyRecord, now: number): Key {
     rateLimits: rateLimitsToProto(key.rateLimits),
     status: KEY_STATUSES[domain.keyStatus(key, now)],
     expired: domain.isExpired(key, now),
+    previousSecret: key.previousSecret
+      ? create(PreviousSecretSchema, { start: key.previousSecret.start, expiresAt: toTimestamp(key.previousSecret.expiresAt) })
+      : undefined,
   });
 }
 

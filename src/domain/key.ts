@@ -85,6 +85,15 @@ export interface KeyRecord extends KeyAttributes {
   lastUsedAt: Date | null;
   /** Set by a soft delete: the record and its digest stay so the secret is never issued again. */
   deletedAt: Date | null;
+  /** The secret the last reroll replaced: it verifies as this key until `expiresAt`. */
+  previousSecret?: PreviousSecret | null;
+}
+
+export interface PreviousSecret {
+  /** SHA-256 of the old secret, hex. */
+  hash: string;
+  start: string;
+  expiresAt: Date;
 }
 
 /** API field names of the attributes, used in error messages and update masks. */

@@ -68,11 +68,15 @@ export function compileKey(
 /**
  * The checks that need nothing but the key and the clock, in order: workspace and keyspace, deleted, revoked,
  * disabled, expired, origin, permissions, scopes, resource. Returns the first failure, or
- * undefined when the key may go on to rate limits and credits.
+ * undefined when the key may go on to rate limits and credits. `digest` is the presented
+ * secret's: the key's own, or the previous secret a reroll left it, which expires at the end of
+ * its grace period (or with the key, if sooner).
  */
-export function checkAccess(key: VerifiableKey, request: AccessRequest, now: number): Verdict | undefined {
+export function checkAccess(key: VerifiableKey, digest: string, request: AccessRequest, now: number): Verdict | undefined {
   const record = key.record;
+  const previous = digest === record.hash ? undefined : record.previousSecret;
   if (
+    (digest !== record.hash && previous?.hash !== digest) ||
     record.workspaceId !== request.workspaceId ||
     (request.keyspaceIds && !request.keyspaceIds.has(record.keyspaceId)) ||
     record.deletedAt ||
@@ -82,7 +86,7 @@ export function checkAccess(key: VerifiableKey, request: AccessRequest, now: num
   }
   if (record.revokedAt) return "revoked";
   if (!record.enabled) return "disabled";
-  if (isExpired(record, now)) return "expired";
+  if (isExpired(record, now) || (previous && previous.expiresAt.getTime() <= now)) return "expired";
   if (!key.allowsOrigin(request.origin)) return "forbidden";
   if (request.permissionQuery && !evaluatePermissionQuery(request.permissionQuery, key.holdsPermission)) {
     return "insufficient_permissions";

@@ -2,7 +2,7 @@ import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import { alreadyExists } from "../domain/errors.js";
 import type { IdentityRecord } from "../domain/identity.js";
-import { keyStatus, type KeyRecord } from "../domain/key.js";
+import { keyStatus, type KeyRecord, type PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
@@ -37,8 +37,17 @@ export class MemoryStore implements Store {
   }
 
   async findKeyByHash(hash: string) {
-    const id = this.keyIdsByHash.get(hash);
-    return id === undefined ? null : copy(this.keys.get(id));
+    const key = this.keys.get(this.keyIdsByHash.get(hash) ?? "");
+    return key && (key.hash === hash || key.previousSecret?.hash === hash) ? copy(key) : null;
+  }
+
+  async replaceSecret(id: string, currentHash: string, next: { hash: string; start: string }, previous: PreviousSecret, at: Date) {
+    const key = this.keys.get(id);
+    if (!key || key.deletedAt || key.revokedAt || key.hash !== currentHash) return null;
+    if (this.keyIdsByHash.has(next.hash)) throw alreadyExists("a key with this secret already exists");
+    this.keyIdsByHash.set(next.hash, id);
+    Object.assign(key, { hash: next.hash, start: next.start, previousSecret: structuredClone(previous), updatedAt: new Date(at) });
+    return copy(key);
   }
 
   async countDigests() {
@@ -106,6 +115,7 @@ export class MemoryStore implements Store {
     if (!key) return null;
     this.keys.delete(id);
     this.keyIdsByHash.delete(key.hash);
+    if (key.previousSecret) this.keyIdsByHash.delete(key.previousSecret.hash);
     return key;
   }
 

@@ -96,9 +96,9 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
 
 export const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 
-export async function rejectDuplicates(insert: () => Promise<unknown>, message: string) {
+export async function rejectDuplicates<T>(write: () => Promise<T>, message: string): Promise<T> {
   try {
-    await insert();
+    return await write();
   } catch (error) {
     if (isDuplicateKey(error)) throw alreadyExists(message);
     throw error;

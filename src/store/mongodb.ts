@@ -2,7 +2,7 @@ import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter }
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdentityRecord } from "../domain/identity.js";
-import type { Credits, KeyRecord } from "../domain/key.js";
+import type { Credits, KeyRecord, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
@@ -67,6 +67,7 @@ export class MongoStore implements Store {
   async checkHealth() {
     await this.keys.collection.createIndexes([
       { key: { hash: 1 }, name: "hash_unique", unique: true },
+      { key: { "previousSecret.hash": 1 }, name: "previous_hash" },
       { key: { keyspaceId: 1, _id: 1 }, name: "keyspace_id" },
       { key: { keyspaceId: 1, ownerId: 1, _id: 1 }, name: "keyspace_owner_id" },
       { key: { keyspaceId: 1, externalId: 1, _id: 1 }, name: "keyspace_external_id" },
@@ -102,8 +103,22 @@ export class MongoStore implements Store {
     return this.keys.find({ id });
   }
 
+  /** Two reads rather than an $or, which not every server answers from indexes. */
   async findKeyByHash(hash: string) {
-    return this.keys.find({ hash });
+    return (await this.keys.find({ hash })) ?? this.keys.fromDocument(await this.keys.collection.findOne({ "previousSecret.hash": hash }));
+  }
+
+  async replaceSecret(id: string, currentHash: string, next: { hash: string; start: string }, previous: PreviousSecret, at: Date) {
+    const replaced = await rejectDuplicates(
+      () =>
+        this.keys.collection.findOneAndUpdate(
+          { _id: id, deletedAt: null, revokedAt: null, hash: currentHash },
+          { $set: { hash: next.hash, start: next.start, previousSecret: previous, updatedAt: at } },
+          { returnDocument: "after" },
+        ),
+      "a key with this secret already exists",
+    );
+    return this.keys.fromDocument(replaced);
   }
 
   async countDigests() {
@@ -113,8 +128,11 @@ export class MongoStore implements Store {
 
   async *digests() {
     for (const table of [this.keys, this.rootKeys]) {
-      const documents = table.collection.find({}, { projection: { _id: 0, hash: 1 }, batchSize: 10_000 });
-      for await (const document of documents) yield document.hash as string;
+      const documents = table.collection.find({}, { projection: { _id: 0, hash: 1, "previousSecret.hash": 1 }, batchSize: 10_000 });
+      for await (const document of documents) {
+        yield document.hash as string;
+        if (document.previousSecret) yield document.previousSecret.hash as string;
+      }
     }
   }
 

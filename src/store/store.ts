@@ -1,7 +1,7 @@
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdentityRecord } from "../domain/identity.js";
-import type { KeyRecord, KeyStatus } from "../domain/key.js";
+import type { KeyRecord, KeyStatus, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { CreditsUpdate } from "../domain/credits.js";
 import type { RateLimitWindow } from "../domain/rate-limiter.js";
@@ -34,11 +34,11 @@ export interface Store {
   insertKey(key: KeyRecord): Promise<void>;
   /** Soft-deleted keys included. */
   getKey(id: string): Promise<KeyRecord | null>;
-  /** Soft-deleted keys included. */
+  /** By the key's secret, or the previous secret a reroll left it; soft-deleted keys included. */
   findKeyByHash(hash: string): Promise<KeyRecord | null>;
   /** About how many digests `digests` yields: it sizes the known-digest filter. */
   countDigests(): Promise<number>;
-  /** The digest of every key and root key, in no particular order, streamed. */
+  /** The digest of every key (previous secrets included) and root key, in no particular order, streamed. */
   digests(): AsyncIterable<string>;
   /** Soft-deleted keys excluded; ordered by id, which is creation order. */
   listKeys(filter: KeyFilter, page: Page): Promise<KeyRecord[]>;
@@ -50,6 +50,12 @@ export interface Store {
   changeKeyGrants(id: string, kind: GrantKind, change: GrantChange, names: readonly string[], at: Date): Promise<KeyRecord | null>;
   /** Takes a role or permission from every key of the workspace, and a permission from every role. */
   removeGrantEverywhere(workspaceId: string, kind: GrantKind, name: string, at: Date): Promise<void>;
+  /**
+   * Gives a live key the secret `next`, keeping the one it has as `previous`, only while its secret
+   * is still `currentHash` (of two rerolls at once, one wins). Null when there is no such key;
+   * ALREADY_EXISTS when `next` is another key's digest.
+   */
+  replaceSecret(id: string, currentHash: string, next: { hash: string; start: string }, previous: PreviousSecret, at: Date): Promise<KeyRecord | null>;
   /** Removes the key for good; returns what was removed, or null when there was nothing. */
   deleteKey(id: string): Promise<KeyRecord | null>;
   /** Removes every key of the keyspace, soft-deleted ones too; returns how many. */

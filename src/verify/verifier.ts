@@ -69,7 +69,7 @@ export class Verifier {
     const record = key.record;
     const now = this.now();
 
-    const denied = checkAccess(key, request, now);
+    const denied = checkAccess(key, digest, request, now);
     if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, key);
 
     const checks = [

@@ -209,6 +209,29 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         expect(await store.findKeyByHash(key.hash)).toBeNull();
       });
 
+      it("replaces a live key's secret once per current secret, and finds the key by either secret", async () => {
+        const key = keyRecord();
+        await store.insertKey(key);
+        const previous = { hash: key.hash, start: key.start, expiresAt: new Date(Date.now() + 60_000) };
+        const next = (n: string) => ({ hash: n.repeat(64), start: `pay_${n}` });
+        const attempts = await Promise.all(["a", "b", "c"].map((n) => store.replaceSecret(key.id, key.hash, next(n), previous, new Date())));
+        const winners = attempts.filter((result) => result !== null);
+        expect(winners).toHaveLength(1);
+        const current = winners[0]!;
+        expect(current.previousSecret).toEqual(previous);
+        expect((await store.findKeyByHash(current.hash))!.id).toBe(key.id);
+        expect((await store.findKeyByHash(key.hash))!.id).toBe(key.id);
+        const digests: string[] = [];
+        for await (const digest of store.digests()) digests.push(digest);
+        expect(digests).toEqual(expect.arrayContaining([key.hash, current.hash]));
+
+        const other = keyRecord();
+        await store.insertKey(other);
+        await expectAlreadyExists(store.replaceSecret(other.id, other.hash, { hash: current.hash, start: "x" }, { ...previous, hash: other.hash }, new Date()));
+        await store.updateKey(other.id, { revokedAt: new Date() }, {});
+        expect(await store.replaceSecret(other.id, other.hash, next("d"), { ...previous, hash: other.hash }, new Date())).toBeNull();
+      });
+
       it("updates only where the guard holds", async () => {
         const key = keyRecord();
         await store.insertKey(key);

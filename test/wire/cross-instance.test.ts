@@ -48,7 +48,7 @@ async function untilVerdict(secret: string, expected: VerifyCode, check: object 
 }
 
 describe("cache invalidation across instances", () => {
-  it("revocation, disabling, permission changes, deletion and keyspace deletion reach the other instance within a second", async () => {
+  it("revocation, disabling, permission changes, deletion, a reroll and keyspace deletion reach the other instance within a second", async () => {
     const a = clients(writer);
     const b = clients(reader);
     const { keyspace } = await a.keyspaces.createKeyspace({ keyspace: { name: "shared" } });
@@ -74,6 +74,12 @@ describe("cache invalidation across instances", () => {
     await b.verify.verifyKey({ key: deleted.secret });
     await a.keys.deleteKey({ id: deleted.key!.id, permanent: true });
     delays.push(await untilVerdict(deleted.secret, VerifyCode.NOT_FOUND));
+
+    const rerolled = await make();
+    await b.verify.verifyKey({ key: rerolled.secret });
+    const { secret: newSecret } = await a.keys.rerollKey({ id: rerolled.key!.id });
+    delays.push(await untilVerdict(rerolled.secret, VerifyCode.EXPIRED));
+    expect((await b.verify.verifyKey({ key: newSecret })).code).toBe(VerifyCode.VALID);
 
     const orphaned = await make();
     await b.verify.verifyKey({ key: orphaned.secret });

@@ -6,6 +6,7 @@ import { createKey } from "./create-key.js";
 import { deleteKey } from "./delete-key.js";
 import { getKey } from "./get-key.js";
 import { listKeys } from "./list-keys.js";
+import { rerollKey } from "./reroll-key.js";
 import { revokeKey } from "./revoke-key.js";
 import { updateCredits } from "./update-credits.js";
 import { updateKey } from "./update-key.js";
@@ -26,4 +27,5 @@ export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => 
   setKeyPermissions: mutation("key.update", "key.set_permissions", changeKeyGrants("permissions", "set")(deps)),
   updateCredits: mutation("key.update", "key.update_credits", updateCredits(deps)),
   whoAmI: read("key.read", whoAmI(deps)),
+  rerollKey: mutation("key.create", "key.reroll", rerollKey(deps)),
 });

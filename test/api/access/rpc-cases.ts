@@ -158,6 +158,13 @@ export const RPC_CASES: RpcCase[] = [
   },
   { rpc: "KeyService/WhoAmI", permission: "key.read", isolation: "not_found", call: (c, w) => c.keys.whoAmI({ key: w.keySecret }) },
   {
+    rpc: "KeyService/RerollKey",
+    action: "key.reroll",
+    permission: "key.create",
+    isolation: "not_found",
+    call: (c, w) => c.keys.rerollKey({ id: w.keyId, gracePeriodMs: 60_000n }),
+  },
+  {
     rpc: "VerifyService/VerifyKey",
     permission: "key.verify",
     isolation: "verdict",
