@@ -57,7 +57,7 @@ describe.each([
   it("lists every method", async () => {
     const { stdout } = await anonymous("--list-methods", url());
     const methods = stdout.trim().split("\n");
-    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey", "UpdateCredits"]) {
+    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey", "UpdateCredits", "RerollKey", "WhoAmI"]) {
       expect(methods).toContain(`latchkey.v1.KeyService/${method}`);
     }
     for (const method of ["CreateKeyspace", "GetKeyspace", "ListKeyspaces", "UpdateKeyspace", "DeleteKeyspace"]) {
@@ -73,6 +73,8 @@ describe.each([
     const keyId = JSON.parse(key.stdout).key.id;
     const credited = await curl("-d", JSON.stringify({ keyId, operation: "CREDIT_OPERATION_SET", value: "500" }), `${url()}/latchkey.v1.KeyService/UpdateCredits`);
     expect(JSON.parse(credited.stdout).key.credits).toEqual({ remaining: "500" });
+    const rerolled = await curl("-d", JSON.stringify({ id: keyId, gracePeriodMs: "3600000" }), `${url()}/latchkey.v1.KeyService/RerollKey`);
+    expect(JSON.parse(rerolled.stdout)).toMatchObject({ key: { id: keyId, previousSecret: { expiresAt: expect.any(String) } }, secret: expect.any(String) });
     const health = await anonymous(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
   });

@@ -1254,7 +1254,7 @@ export const CreditOperationSchema: GenEnum<CreditOperation> = /*@__PURE__*/
 
 /**
  * Issues and manages keys. Only a SHA-256 digest of a secret is ever stored.
- * Permissions: key.create (CreateKey), key.read (GetKey, ListKeys), key.update (UpdateKey and the
+ * Permissions: key.create (CreateKey, RerollKey), key.read (GetKey, ListKeys, WhoAmI), key.update (UpdateKey, UpdateCredits and the
  * role and permission assignments), key.delete (RevokeKey, DeleteKey). A key of another workspace,
  * or outside the keyspaces the root key is narrowed to, answers NOT_FOUND.
  *
