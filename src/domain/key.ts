@@ -96,6 +96,28 @@ export interface PreviousSecret {
   expiresAt: Date;
 }
 
+/** A new key's record: its attributes, its secret's digest and display start, and nothing used yet. */
+export function newKeyRecord(
+  attributes: KeyAttributes,
+  identity: Pick<KeyRecord, "id" | "workspaceId" | "keyspaceId" | "hash" | "prefix" | "start" | "createdBy">,
+  at: number,
+): KeyRecord {
+  const createdAt = new Date(at);
+  return {
+    ...attributes,
+    // A refill's first period starts with the key.
+    credits: attributes.credits && { ...attributes.credits, refill: attributes.credits.refill && { ...attributes.credits.refill, lastRefillAt: createdAt } },
+    ...identity,
+    revokedAt: null,
+    revokedBy: "",
+    revocationReason: "",
+    createdAt,
+    updatedAt: createdAt,
+    lastUsedAt: null,
+    deletedAt: null,
+  };
+}
+
 /** API field names of the attributes, used in error messages and update masks. */
 export const KEY_ATTRIBUTE_FIELDS = {
   name: "name",

@@ -57,6 +57,30 @@ export function isWellFormedSecret(secret: string): boolean {
   return checksum(body) === secret.slice(secret.length - CHECKSUM_CHARS);
 }
 
+/**
+ * The longest secret worth looking up: latchkey's own are shorter, but imported keys (ImportKeys)
+ * keep the format of the system that issued them.
+ */
+export const MAX_PRESENTED_SECRET_LENGTH = 512;
+
+export type DigestEncoding = "hex" | "base64" | "base64url";
+
+const DIGEST_FORMS: Record<DigestEncoding, RegExp> = {
+  hex: /^[0-9a-fA-F]{64}$/,
+  base64: /^[A-Za-z0-9+/]{43}=$/,
+  base64url: /^[A-Za-z0-9_-]{43}$/,
+};
+
+/**
+ * A SHA-256 digest as another system stored it (Mixpeek hex, Unkey base64, Better Auth base64url
+ * without padding), in the form latchkey stores digests; undefined when it is not 32 bytes written
+ * that way.
+ */
+export function importedDigest(value: string, encoding: DigestEncoding): string | undefined {
+  if (!DIGEST_FORMS[encoding].test(value)) return undefined;
+  return encoding === "hex" ? value.toLowerCase() : Buffer.from(value, encoding).toString("hex");
+}
+
 /** The only form in which a secret is ever stored. */
 export const digestSecret = (secret: string) => hash("sha256", secret, "hex");
 

@@ -89,7 +89,7 @@ export function createVerification(
     usage,
     metrics,
     creditShares,
-    verifier: new Verifier(cache, limits, creditShares, store, usage, now, (verdict) => metrics.verification(verdict)),
+    verifier: new Verifier(cache, known, limits, creditShares, store, usage, now, (verdict) => metrics.verification(verdict)),
     async start() {
       await changes.start();
       known.start();

@@ -89,6 +89,11 @@ export class KnownDigests implements ChangeSubscriber {
     return this.options.catchUp().then(() => this.filter!.has(digest));
   }
 
+  /** Without waiting on anything: false only when the built filter rules the digest out. */
+  mightHold(digest: string): boolean {
+    return !this.filter || this.filter.has(digest);
+  }
+
   evict(change: KeyChangeTarget) {
     if (change.hash) this.add(change.hash);
     if (change.rootKeyHash) this.add(change.rootKeyHash);

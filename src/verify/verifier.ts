@@ -1,11 +1,12 @@
 import { creditBalance, isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
 import type { LimitCheck, LimitOutcome } from "../domain/rate-limiter.js";
-import { digestSecret, isWellFormedSecret, MAX_SECRET_LENGTH } from "../domain/secret.js";
+import { digestSecret, isWellFormedSecret, MAX_PRESENTED_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { Store } from "../store/store.js";
 import type { CreditShares, CreditSpend } from "./credit-shares.js";
 import type { KeyCache } from "./key-cache.js";
+import type { KnownDigests } from "./known-digests.js";
 import type { LimitResult, SharedRateLimits } from "./shared-rate-limits.js";
 import type { UsageRecorder } from "./usage-recorder.js";
 
@@ -34,6 +35,7 @@ const NOT_FOUND: VerifyResult = Object.freeze({ verdict: "not_found", rateLimits
 export class Verifier {
   constructor(
     private readonly cache: KeyCache,
+    private readonly known: KnownDigests,
     private readonly limits: SharedRateLimits,
     private readonly credits: CreditShares,
     private readonly store: Store,
@@ -54,12 +56,14 @@ export class Verifier {
   };
 
   private judge(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
-    if (request.secret.length > MAX_SECRET_LENGTH) return NOT_FOUND;
+    if (request.secret.length > MAX_PRESENTED_SECRET_LENGTH) return NOT_FOUND;
     const digest = digestSecret(request.secret);
     const known = this.cache.peek(digest);
     if (known !== undefined) return this.decide(known, digest, request);
-    // Only a well-formed secret is worth a storage read. A digest the cache knows was checked when first seen.
-    if (!isWellFormedSecret(request.secret)) return NOT_FOUND;
+    // A secret of latchkey's format is worth a read once its checksum holds; one of another format
+    // (an imported key's) only when the known-digest filter holds its digest, without waiting for
+    // the change feed, so made-up strings cost no storage reads.
+    if (!isWellFormedSecret(request.secret) && !this.known.mightHold(digest)) return NOT_FOUND;
     const key = this.cache.lookup(digest);
     return key instanceof Promise ? key.then((loaded) => this.decide(loaded, digest, request)) : this.decide(key, digest, request);
   }

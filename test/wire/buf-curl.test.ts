@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -57,7 +58,7 @@ describe.each([
   it("lists every method", async () => {
     const { stdout } = await anonymous("--list-methods", url());
     const methods = stdout.trim().split("\n");
-    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey", "UpdateCredits", "RerollKey", "WhoAmI"]) {
+    for (const method of ["CreateKey", "GetKey", "ListKeys", "UpdateKey", "RevokeKey", "DeleteKey", "UpdateCredits", "RerollKey", "WhoAmI", "ImportKeys"]) {
       expect(methods).toContain(`latchkey.v1.KeyService/${method}`);
     }
     for (const method of ["CreateKeyspace", "GetKeyspace", "ListKeyspaces", "UpdateKeyspace", "DeleteKeyspace"]) {
@@ -75,6 +76,15 @@ describe.each([
     expect(JSON.parse(credited.stdout).key.credits).toEqual({ remaining: "500" });
     const rerolled = await curl("-d", JSON.stringify({ id: keyId, gracePeriodMs: "3600000" }), `${url()}/latchkey.v1.KeyService/RerollKey`);
     expect(JSON.parse(rerolled.stdout)).toMatchObject({ key: { id: keyId, previousSecret: { expiresAt: expect.any(String) } }, secret: expect.any(String) });
+    const imports = {
+      keyspaceId: keyspace.id,
+      keys: [
+        { plaintext: `sk_live_${randomBytes(16).toString("hex")}`, key: { name: "migrated" } },
+        { digest: { value: createHash("sha256").update(randomBytes(16)).digest("base64"), encoding: "DIGEST_ENCODING_BASE64" } },
+      ],
+    };
+    const imported = await curl("-d", JSON.stringify(imports), `${url()}/latchkey.v1.KeyService/ImportKeys`);
+    expect(JSON.parse(imported.stdout).results).toMatchObject([{ key: { name: "migrated", prefix: "sk" } }, { key: { id: expect.any(String) } }]);
     const health = await anonymous(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
   });

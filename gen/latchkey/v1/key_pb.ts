@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/key.proto.
  */
 export const file_latchkey_v1_key: GenFile = /*@__PURE__*/
-  fileDesc("ChVsYXRjaGtleS92MS9rZXkucHJvdG8SC2xhdGNoa2V5LnYxIlkKB0NyZWRpdHMSIwoJcmVtYWluaW5nGAEgASgDQhC6SA0iCxj/////////DygAEikKBnJlZmlsbBgCIAEoCzIZLmxhdGNoa2V5LnYxLkNyZWRpdFJlZmlsbCK6AQoMQ3JlZGl0UmVmaWxsEikKBnBlcmlvZBgBIAEoDjIZLmxhdGNoa2V5LnYxLlJlZmlsbFBlcmlvZBITCgtpbnRlcnZhbF9tcxgCIAEoAxIUCgxkYXlfb2ZfbW9udGgYAyABKAUSIAoGYW1vdW50GAQgASgDQhC6SA0iCxj/////////DygBEjIKDmxhc3RfcmVmaWxsX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyCglSYXRlTGltaXQSDAoEbmFtZRgBIAEoCRIfCgVsaW1pdBgCIAEoA0IQukgNIgsY/////////w8oARIiCgtkdXJhdGlvbl9tcxgDIAEoA0INukgKIggYgJD70wkoARISCgphdXRvX2FwcGx5GAQgASgIIlcKDVJlc291cmNlU2NvcGUSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRIbChNyZXNvdXJjZV9pZF9wYXR0ZXJuGAIgASgJEhIKCm9wZXJhdGlvbnMYAyADKAkilwgKA0tleRIKCgJpZBgBIAEoCRITCgtrZXlzcGFjZV9pZBgCIAEoCRIWCgRuYW1lGAMgASgJQgi6SAVyAxiAAhIdCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgAgSGgoIb3duZXJfaWQYBSABKAlCCLpIBXIDGIACEiEKD29yZ2FuaXphdGlvbl9pZBgGIAEoCUIIukgFcgMYgAISHQoLZXh0ZXJuYWxfaWQYByABKAlCCLpIBXIDGIACEhwKCmNyZWF0ZWRfYnkYCCABKAlCCLpIBXIDGIACEiIKBHR5cGUYCSABKA4yFC5sYXRjaGtleS52MS5LZXlUeXBlEiEKD3N1YnNjcmlwdGlvbl9pZBgKIAEoCUIIukgFcgMYgAISDgoGcHJlZml4GAsgASgJEg0KBXN0YXJ0GAwgASgJEiUKBG1ldGEYDSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EicKBmNsYWltcxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLcGVybWlzc2lvbnMYDyADKAkSDQoFcm9sZXMYECADKAkSDgoGc2NvcGVzGBEgAygJEjMKD3Jlc291cmNlX3Njb3BlcxgSIAMoCzIaLmxhdGNoa2V5LnYxLlJlc291cmNlU2NvcGUSFwoPYWxsb3dlZF9vcmlnaW5zGBMgAygJEhQKB2VuYWJsZWQYFCABKAhIAIgBARIuCgpleHBpcmVzX2F0GBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GBYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXZva2VkX2J5GBcgASgJEhkKEXJldm9jYXRpb25fcmVhc29uGBggASgJEi4KCmNyZWF0ZWRfYXQYGSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYGiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgbIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoHY3JlZGl0cxgcIAEoCzIULmxhdGNoa2V5LnYxLkNyZWRpdHMSKwoLcmF0ZV9saW1pdHMYHSADKAsyFi5sYXRjaGtleS52MS5SYXRlTGltaXQSJgoGc3RhdHVzGB4gASgOMhYubGF0Y2hrZXkudjEuS2V5U3RhdHVzEg8KB2V4cGlyZWQYHyABKAgSNAoPcHJldmlvdXNfc2VjcmV0GCAgASgLMhsubGF0Y2hrZXkudjEuUHJldmlvdXNTZWNyZXRCCgoIX2VuYWJsZWQiTwoOUHJldmlvdXNTZWNyZXQSDQoFc3RhcnQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKAoNV2hvQW1JUmVxdWVzdBIXCgNrZXkYASABKAlCCrpIB3IFEAEYgAgiLwoOV2hvQW1JUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5ItUBChRVcGRhdGVDcmVkaXRzUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSOwoJb3BlcmF0aW9uGAIgASgOMhwubGF0Y2hrZXkudjEuQ3JlZGl0T3BlcmF0aW9uQgq6SAeCAQQQASAAEiQKBXZhbHVlGAMgASgDQhC6SA0iCxj/////////DygASACIAQESKQoGcmVmaWxsGAQgASgLMhkubGF0Y2hrZXkudjEuQ3JlZGl0UmVmaWxsEhUKDXJlbW92ZV9yZWZpbGwYBSABKAhCCAoGX3ZhbHVlIjYKFVVwZGF0ZUNyZWRpdHNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiRgoQUmVyb2xsS2V5UmVxdWVzdBIKCgJpZBgBIAEoCRImCg9ncmFjZV9wZXJpb2RfbXMYAiABKANCDbpICiIIGICQ+9MJKAAiQgoRUmVyb2xsS2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5Eg4KBnNlY3JldBgCIAEoCSIzChJBZGRLZXlSb2xlc1JlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBW5hbWVzGAIgAygJIjQKE0FkZEtleVJvbGVzUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjkKGEFkZEtleVBlcm1pc3Npb25zUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiOgoZQWRkS2V5UGVybWlzc2lvbnNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiNgoVUmVtb3ZlS2V5Um9sZXNSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCSI3ChZSZW1vdmVLZXlSb2xlc1Jlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSI8ChtSZW1vdmVLZXlQZXJtaXNzaW9uc1JlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBW5hbWVzGAIgAygJIj0KHFJlbW92ZUtleVBlcm1pc3Npb25zUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjMKElNldEtleVJvbGVzUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiNAoTU2V0S2V5Um9sZXNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiOQoYU2V0S2V5UGVybWlzc2lvbnNSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCSI6ChlTZXRLZXlQZXJtaXNzaW9uc1Jlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSJtChBDcmVhdGVLZXlSZXF1ZXN0Eh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleRIhCgtieXRlX2xlbmd0aBgCIAEoDUIMukgJ2AEBKgQYQCgQEhcKD2NyZWF0ZV9pZGVudGl0eRgDIAEoCCJCChFDcmVhdGVLZXlSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkSDgoGc2VjcmV0GAIgASgJIhsKDUdldEtleVJlcXVlc3QSCgoCaWQYASABKAkiLwoOR2V0S2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IqUBCg9MaXN0S2V5c1JlcXVlc3QSEwoLa2V5c3BhY2VfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEwoLZXh0ZXJuYWxfaWQYAyABKAkSJgoGc3RhdHVzGAQgASgOMhYubGF0Y2hrZXkudjEuS2V5U3RhdHVzEhoKCXBhZ2Vfc2l6ZRgFIAEoBUIHukgEGgIoABISCgpwYWdlX3Rva2VuGAYgASgJIksKEExpc3RLZXlzUmVzcG9uc2USHgoEa2V5cxgBIAMoCzIQLmxhdGNoa2V5LnYxLktleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiewoQVXBkYXRlS2V5UmVxdWVzdBIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEhcKD2NyZWF0ZV9pZGVudGl0eRgDIAEoCCIyChFVcGRhdGVLZXlSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiVgoQUmV2b2tlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCRIYCgZyZWFzb24YAiABKAlCCLpIBXIDGIAEEhwKCnJldm9rZWRfYnkYAyABKAlCCLpIBXIDGIACIjIKEVJldm9rZUtleVJlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSIxChBEZWxldGVLZXlSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCXBlcm1hbmVudBgCIAEoCCITChFEZWxldGVLZXlSZXNwb25zZSphCgdLZXlUeXBlEhgKFEtFWV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRS0VZX1RZUEVfU1RBTkRBUkQQARIlCiFLRVlfVFlQRV9NQVJLRVRQTEFDRV9TVUJTQ1JJUFRJT04QAiqHAQoJS2V5U3RhdHVzEhoKFktFWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFLRVlfU1RBVFVTX0FDVElWRRABEhcKE0tFWV9TVEFUVVNfRElTQUJMRUQQAhIWChJLRVlfU1RBVFVTX0VYUElSRUQQAxIWChJLRVlfU1RBVFVTX1JFVk9LRUQQBCp9CgxSZWZpbGxQZXJpb2QSHQoZUkVGSUxMX1BFUklPRF9VTlNQRUNJRklFRBAAEhoKFlJFRklMTF9QRVJJT0RfSU5URVJWQUwQARIXChNSRUZJTExfUEVSSU9EX0RBSUxZEAISGQoVUkVGSUxMX1BFUklPRF9NT05USExZEAMqjQEKD0NyZWRpdE9wZXJhdGlvbhIgChxDUkVESVRfT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASGAoUQ1JFRElUX09QRVJBVElPTl9TRVQQARIeChpDUkVESVRfT1BFUkFUSU9OX0lOQ1JFTUVOVBACEh4KGkNSRURJVF9PUEVSQVRJT05fREVDUkVNRU5UEAMy8gkKCktleVNlcnZpY2USSgoJQ3JlYXRlS2V5Eh0ubGF0Y2hrZXkudjEuQ3JlYXRlS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLkNyZWF0ZUtleVJlc3BvbnNlEkYKBkdldEtleRIaLmxhdGNoa2V5LnYxLkdldEtleVJlcXVlc3QaGy5sYXRjaGtleS52MS5HZXRLZXlSZXNwb25zZSIDkAIBEkwKCExpc3RLZXlzEhwubGF0Y2hrZXkudjEuTGlzdEtleXNSZXF1ZXN0Gh0ubGF0Y2hrZXkudjEuTGlzdEtleXNSZXNwb25zZSIDkAIBEkoKCVVwZGF0ZUtleRIdLmxhdGNoa2V5LnYxLlVwZGF0ZUtleVJlcXVlc3QaHi5sYXRjaGtleS52MS5VcGRhdGVLZXlSZXNwb25zZRJKCglSZXZva2VLZXkSHS5sYXRjaGtleS52MS5SZXZva2VLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuUmV2b2tlS2V5UmVzcG9uc2USSgoJRGVsZXRlS2V5Eh0ubGF0Y2hrZXkudjEuRGVsZXRlS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLkRlbGV0ZUtleVJlc3BvbnNlElAKC0FkZEtleVJvbGVzEh8ubGF0Y2hrZXkudjEuQWRkS2V5Um9sZXNSZXF1ZXN0GiAubGF0Y2hrZXkudjEuQWRkS2V5Um9sZXNSZXNwb25zZRJZCg5SZW1vdmVLZXlSb2xlcxIiLmxhdGNoa2V5LnYxLlJlbW92ZUtleVJvbGVzUmVxdWVzdBojLmxhdGNoa2V5LnYxLlJlbW92ZUtleVJvbGVzUmVzcG9uc2USUAoLU2V0S2V5Um9sZXMSHy5sYXRjaGtleS52MS5TZXRLZXlSb2xlc1JlcXVlc3QaIC5sYXRjaGtleS52MS5TZXRLZXlSb2xlc1Jlc3BvbnNlEmIKEUFkZEtleVBlcm1pc3Npb25zEiUubGF0Y2hrZXkudjEuQWRkS2V5UGVybWlzc2lvbnNSZXF1ZXN0GiYubGF0Y2hrZXkudjEuQWRkS2V5UGVybWlzc2lvbnNSZXNwb25zZRJrChRSZW1vdmVLZXlQZXJtaXNzaW9ucxIoLmxhdGNoa2V5LnYxLlJlbW92ZUtleVBlcm1pc3Npb25zUmVxdWVzdBopLmxhdGNoa2V5LnYxLlJlbW92ZUtleVBlcm1pc3Npb25zUmVzcG9uc2USYgoRU2V0S2V5UGVybWlzc2lvbnMSJS5sYXRjaGtleS52MS5TZXRLZXlQZXJtaXNzaW9uc1JlcXVlc3QaJi5sYXRjaGtleS52MS5TZXRLZXlQZXJtaXNzaW9uc1Jlc3BvbnNlElYKDVVwZGF0ZUNyZWRpdHMSIS5sYXRjaGtleS52MS5VcGRhdGVDcmVkaXRzUmVxdWVzdBoiLmxhdGNoa2V5LnYxLlVwZGF0ZUNyZWRpdHNSZXNwb25zZRJKCglSZXJvbGxLZXkSHS5sYXRjaGtleS52MS5SZXJvbGxLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuUmVyb2xsS2V5UmVzcG9uc2USRgoGV2hvQW1JEhoubGF0Y2hrZXkudjEuV2hvQW1JUmVxdWVzdBobLmxhdGNoa2V5LnYxLldob0FtSVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChVsYXRjaGtleS92MS9rZXkucHJvdG8SC2xhdGNoa2V5LnYxIlkKB0NyZWRpdHMSIwoJcmVtYWluaW5nGAEgASgDQhC6SA0iCxj/////////DygAEikKBnJlZmlsbBgCIAEoCzIZLmxhdGNoa2V5LnYxLkNyZWRpdFJlZmlsbCK6AQoMQ3JlZGl0UmVmaWxsEikKBnBlcmlvZBgBIAEoDjIZLmxhdGNoa2V5LnYxLlJlZmlsbFBlcmlvZBITCgtpbnRlcnZhbF9tcxgCIAEoAxIUCgxkYXlfb2ZfbW9udGgYAyABKAUSIAoGYW1vdW50GAQgASgDQhC6SA0iCxj/////////DygBEjIKDmxhc3RfcmVmaWxsX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyCglSYXRlTGltaXQSDAoEbmFtZRgBIAEoCRIfCgVsaW1pdBgCIAEoA0IQukgNIgsY/////////w8oARIiCgtkdXJhdGlvbl9tcxgDIAEoA0INukgKIggYgJD70wkoARISCgphdXRvX2FwcGx5GAQgASgIIlcKDVJlc291cmNlU2NvcGUSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRIbChNyZXNvdXJjZV9pZF9wYXR0ZXJuGAIgASgJEhIKCm9wZXJhdGlvbnMYAyADKAkilwgKA0tleRIKCgJpZBgBIAEoCRITCgtrZXlzcGFjZV9pZBgCIAEoCRIWCgRuYW1lGAMgASgJQgi6SAVyAxiAAhIdCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgAgSGgoIb3duZXJfaWQYBSABKAlCCLpIBXIDGIACEiEKD29yZ2FuaXphdGlvbl9pZBgGIAEoCUIIukgFcgMYgAISHQoLZXh0ZXJuYWxfaWQYByABKAlCCLpIBXIDGIACEhwKCmNyZWF0ZWRfYnkYCCABKAlCCLpIBXIDGIACEiIKBHR5cGUYCSABKA4yFC5sYXRjaGtleS52MS5LZXlUeXBlEiEKD3N1YnNjcmlwdGlvbl9pZBgKIAEoCUIIukgFcgMYgAISDgoGcHJlZml4GAsgASgJEg0KBXN0YXJ0GAwgASgJEiUKBG1ldGEYDSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EicKBmNsYWltcxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLcGVybWlzc2lvbnMYDyADKAkSDQoFcm9sZXMYECADKAkSDgoGc2NvcGVzGBEgAygJEjMKD3Jlc291cmNlX3Njb3BlcxgSIAMoCzIaLmxhdGNoa2V5LnYxLlJlc291cmNlU2NvcGUSFwoPYWxsb3dlZF9vcmlnaW5zGBMgAygJEhQKB2VuYWJsZWQYFCABKAhIAIgBARIuCgpleHBpcmVzX2F0GBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GBYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXZva2VkX2J5GBcgASgJEhkKEXJldm9jYXRpb25fcmVhc29uGBggASgJEi4KCmNyZWF0ZWRfYXQYGSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYGiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgbIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoHY3JlZGl0cxgcIAEoCzIULmxhdGNoa2V5LnYxLkNyZWRpdHMSKwoLcmF0ZV9saW1pdHMYHSADKAsyFi5sYXRjaGtleS52MS5SYXRlTGltaXQSJgoGc3RhdHVzGB4gASgOMhYubGF0Y2hrZXkudjEuS2V5U3RhdHVzEg8KB2V4cGlyZWQYHyABKAgSNAoPcHJldmlvdXNfc2VjcmV0GCAgASgLMhsubGF0Y2hrZXkudjEuUHJldmlvdXNTZWNyZXRCCgoIX2VuYWJsZWQiTwoOUHJldmlvdXNTZWNyZXQSDQoFc3RhcnQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKAoNV2hvQW1JUmVxdWVzdBIXCgNrZXkYASABKAlCCrpIB3IFEAEYgAgiLwoOV2hvQW1JUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5ItUBChRVcGRhdGVDcmVkaXRzUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSOwoJb3BlcmF0aW9uGAIgASgOMhwubGF0Y2hrZXkudjEuQ3JlZGl0T3BlcmF0aW9uQgq6SAeCAQQQASAAEiQKBXZhbHVlGAMgASgDQhC6SA0iCxj/////////DygASACIAQESKQoGcmVmaWxsGAQgASgLMhkubGF0Y2hrZXkudjEuQ3JlZGl0UmVmaWxsEhUKDXJlbW92ZV9yZWZpbGwYBSABKAhCCAoGX3ZhbHVlIjYKFVVwZGF0ZUNyZWRpdHNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiXQoRSW1wb3J0S2V5c1JlcXVlc3QSEwoLa2V5c3BhY2VfaWQYASABKAkSMwoEa2V5cxgCIAMoCzIYLmxhdGNoa2V5LnYxLkltcG9ydGVkS2V5Qgu6SAiSAQUIARDoByKNAQoLSW1wb3J0ZWRLZXkSHwoJcGxhaW50ZXh0GAEgASgJQgq6SAdyBRAIGIAESAASLQoGZGlnZXN0GAIgASgLMhsubGF0Y2hrZXkudjEuSW1wb3J0ZWREaWdlc3RIABIdCgNrZXkYAyABKAsyEC5sYXRjaGtleS52MS5LZXlCDwoGc2VjcmV0EgW6SAIIASJmCg5JbXBvcnRlZERpZ2VzdBIZCgV2YWx1ZRgBIAEoCUIKukgHcgUQARiAARI5CghlbmNvZGluZxgCIAEoDjIbLmxhdGNoa2V5LnYxLkRpZ2VzdEVuY29kaW5nQgq6SAeCAQQQASAAIkAKEkltcG9ydEtleXNSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkubGF0Y2hrZXkudjEuSW1wb3J0UmVzdWx0IlgKDEltcG9ydFJlc3VsdBIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkSEgoKZXJyb3JfY29kZRgCIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJIkYKEFJlcm9sbEtleVJlcXVlc3QSCgoCaWQYASABKAkSJgoPZ3JhY2VfcGVyaW9kX21zGAIgASgDQg26SAoiCBiAkPvTCSgAIkIKEVJlcm9sbEtleVJlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleRIOCgZzZWNyZXQYAiABKAkiMwoSQWRkS2V5Um9sZXNSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCSI0ChNBZGRLZXlSb2xlc1Jlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSI5ChhBZGRLZXlQZXJtaXNzaW9uc1JlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBW5hbWVzGAIgAygJIjoKGUFkZEtleVBlcm1pc3Npb25zUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjYKFVJlbW92ZUtleVJvbGVzUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiNwoWUmVtb3ZlS2V5Um9sZXNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiPAobUmVtb3ZlS2V5UGVybWlzc2lvbnNSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCSI9ChxSZW1vdmVLZXlQZXJtaXNzaW9uc1Jlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSIzChJTZXRLZXlSb2xlc1JlcXVlc3QSDgoGa2V5X2lkGAEgASgJEg0KBW5hbWVzGAIgAygJIjQKE1NldEtleVJvbGVzUmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IjkKGFNldEtleVBlcm1pc3Npb25zUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiOgoZU2V0S2V5UGVybWlzc2lvbnNSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkibQoQQ3JlYXRlS2V5UmVxdWVzdBIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkSIQoLYnl0ZV9sZW5ndGgYAiABKA1CDLpICdgBASoEGEAoEBIXCg9jcmVhdGVfaWRlbnRpdHkYAyABKAgiQgoRQ3JlYXRlS2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5Eg4KBnNlY3JldBgCIAEoCSIbCg1HZXRLZXlSZXF1ZXN0EgoKAmlkGAEgASgJIi8KDkdldEtleVJlc3BvbnNlEh0KA2tleRgBIAEoCzIQLmxhdGNoa2V5LnYxLktleSKlAQoPTGlzdEtleXNSZXF1ZXN0EhMKC2tleXNwYWNlX2lkGAEgASgJEhAKCG93bmVyX2lkGAIgASgJEhMKC2V4dGVybmFsX2lkGAMgASgJEiYKBnN0YXR1cxgEIAEoDjIWLmxhdGNoa2V5LnYxLktleVN0YXR1cxIaCglwYWdlX3NpemUYBSABKAVCB7pIBBoCKAASEgoKcGFnZV90b2tlbhgGIAEoCSJLChBMaXN0S2V5c1Jlc3BvbnNlEh4KBGtleXMYASADKAsyEC5sYXRjaGtleS52MS5LZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInsKEFVwZGF0ZUtleVJlcXVlc3QSHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIXCg9jcmVhdGVfaWRlbnRpdHkYAyABKAgiMgoRVXBkYXRlS2V5UmVzcG9uc2USHQoDa2V5GAEgASgLMhAubGF0Y2hrZXkudjEuS2V5IlYKEFJldm9rZUtleVJlcXVlc3QSCgoCaWQYASABKAkSGAoGcmVhc29uGAIgASgJQgi6SAVyAxiABBIcCgpyZXZva2VkX2J5GAMgASgJQgi6SAVyAxiAAiIyChFSZXZva2VLZXlSZXNwb25zZRIdCgNrZXkYASABKAsyEC5sYXRjaGtleS52MS5LZXkiMQoQRGVsZXRlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCRIRCglwZXJtYW5lbnQYAiABKAgiEwoRRGVsZXRlS2V5UmVzcG9uc2UqYQoHS2V5VHlwZRIYChRLRVlfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUtFWV9UWVBFX1NUQU5EQVJEEAESJQohS0VZX1RZUEVfTUFSS0VUUExBQ0VfU1VCU0NSSVBUSU9OEAIqhwEKCUtleVN0YXR1cxIaChZLRVlfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRS0VZX1NUQVRVU19BQ1RJVkUQARIXChNLRVlfU1RBVFVTX0RJU0FCTEVEEAISFgoSS0VZX1NUQVRVU19FWFBJUkVEEAMSFgoSS0VZX1NUQVRVU19SRVZPS0VEEAQqfQoMUmVmaWxsUGVyaW9kEh0KGVJFRklMTF9QRVJJT0RfVU5TUEVDSUZJRUQQABIaChZSRUZJTExfUEVSSU9EX0lOVEVSVkFMEAESFwoTUkVGSUxMX1BFUklPRF9EQUlMWRACEhkKFVJFRklMTF9QRVJJT0RfTU9OVEhMWRADKo0BCg9DcmVkaXRPcGVyYXRpb24SIAocQ1JFRElUX09QRVJBVElPTl9VTlNQRUNJRklFRBAAEhgKFENSRURJVF9PUEVSQVRJT05fU0VUEAESHgoaQ1JFRElUX09QRVJBVElPTl9JTkNSRU1FTlQQAhIeChpDUkVESVRfT1BFUkFUSU9OX0RFQ1JFTUVOVBADKoUBCg5EaWdlc3RFbmNvZGluZxIfChtESUdFU1RfRU5DT0RJTkdfVU5TUEVDSUZJRUQQABIXChNESUdFU1RfRU5DT0RJTkdfSEVYEAESGgoWRElHRVNUX0VOQ09ESU5HX0JBU0U2NBACEh0KGURJR0VTVF9FTkNPRElOR19CQVNFNjRVUkwQAzLBCgoKS2V5U2VydmljZRJKCglDcmVhdGVLZXkSHS5sYXRjaGtleS52MS5DcmVhdGVLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuQ3JlYXRlS2V5UmVzcG9uc2USRgoGR2V0S2V5EhoubGF0Y2hrZXkudjEuR2V0S2V5UmVxdWVzdBobLmxhdGNoa2V5LnYxLkdldEtleVJlc3BvbnNlIgOQAgESTAoITGlzdEtleXMSHC5sYXRjaGtleS52MS5MaXN0S2V5c1JlcXVlc3QaHS5sYXRjaGtleS52MS5MaXN0S2V5c1Jlc3BvbnNlIgOQAgESSgoJVXBkYXRlS2V5Eh0ubGF0Y2hrZXkudjEuVXBkYXRlS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLlVwZGF0ZUtleVJlc3BvbnNlEkoKCVJldm9rZUtleRIdLmxhdGNoa2V5LnYxLlJldm9rZUtleVJlcXVlc3QaHi5sYXRjaGtleS52MS5SZXZva2VLZXlSZXNwb25zZRJKCglEZWxldGVLZXkSHS5sYXRjaGtleS52MS5EZWxldGVLZXlSZXF1ZXN0Gh4ubGF0Y2hrZXkudjEuRGVsZXRlS2V5UmVzcG9uc2USUAoLQWRkS2V5Um9sZXMSHy5sYXRjaGtleS52MS5BZGRLZXlSb2xlc1JlcXVlc3QaIC5sYXRjaGtleS52MS5BZGRLZXlSb2xlc1Jlc3BvbnNlElkKDlJlbW92ZUtleVJvbGVzEiIubGF0Y2hrZXkudjEuUmVtb3ZlS2V5Um9sZXNSZXF1ZXN0GiMubGF0Y2hrZXkudjEuUmVtb3ZlS2V5Um9sZXNSZXNwb25zZRJQCgtTZXRLZXlSb2xlcxIfLmxhdGNoa2V5LnYxLlNldEtleVJvbGVzUmVxdWVzdBogLmxhdGNoa2V5LnYxLlNldEtleVJvbGVzUmVzcG9uc2USYgoRQWRkS2V5UGVybWlzc2lvbnMSJS5sYXRjaGtleS52MS5BZGRLZXlQZXJtaXNzaW9uc1JlcXVlc3QaJi5sYXRjaGtleS52MS5BZGRLZXlQZXJtaXNzaW9uc1Jlc3BvbnNlEmsKFFJlbW92ZUtleVBlcm1pc3Npb25zEigubGF0Y2hrZXkudjEuUmVtb3ZlS2V5UGVybWlzc2lvbnNSZXF1ZXN0GikubGF0Y2hrZXkudjEuUmVtb3ZlS2V5UGVybWlzc2lvbnNSZXNwb25zZRJiChFTZXRLZXlQZXJtaXNzaW9ucxIlLmxhdGNoa2V5LnYxLlNldEtleVBlcm1pc3Npb25zUmVxdWVzdBomLmxhdGNoa2V5LnYxLlNldEtleVBlcm1pc3Npb25zUmVzcG9uc2USVgoNVXBkYXRlQ3JlZGl0cxIhLmxhdGNoa2V5LnYxLlVwZGF0ZUNyZWRpdHNSZXF1ZXN0GiIubGF0Y2hrZXkudjEuVXBkYXRlQ3JlZGl0c1Jlc3BvbnNlEkoKCVJlcm9sbEtleRIdLmxhdGNoa2V5LnYxLlJlcm9sbEtleVJlcXVlc3QaHi5sYXRjaGtleS52MS5SZXJvbGxLZXlSZXNwb25zZRJNCgpJbXBvcnRLZXlzEh4ubGF0Y2hrZXkudjEuSW1wb3J0S2V5c1JlcXVlc3QaHy5sYXRjaGtleS52MS5JbXBvcnRLZXlzUmVzcG9uc2USRgoGV2hvQW1JEhoubGF0Y2hrZXkudjEuV2hvQW1JUmVxdWVzdBobLmxhdGNoa2V5LnYxLldob0FtSVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Usage credits. A key without credits may be used without limit.
@@ -509,6 +509,140 @@ export const UpdateCreditsResponseSchema: GenMessage<UpdateCreditsResponse> = /*
   messageDesc(file_latchkey_v1_key, 9);
 
 /**
+ * @generated from message latchkey.v1.ImportKeysRequest
+ */
+export type ImportKeysRequest = Message<"latchkey.v1.ImportKeysRequest"> & {
+  /**
+   * @generated from field: string keyspace_id = 1;
+   */
+  keyspaceId: string;
+
+  /**
+   * @generated from field: repeated latchkey.v1.ImportedKey keys = 2;
+   */
+  keys: ImportedKey[];
+};
+
+/**
+ * Describes the message latchkey.v1.ImportKeysRequest.
+ * Use `create(ImportKeysRequestSchema)` to create a new message.
+ */
+export const ImportKeysRequestSchema: GenMessage<ImportKeysRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 10);
+
+/**
+ * @generated from message latchkey.v1.ImportedKey
+ */
+export type ImportedKey = Message<"latchkey.v1.ImportedKey"> & {
+  /**
+   * @generated from oneof latchkey.v1.ImportedKey.secret
+   */
+  secret: {
+    /**
+     * The secret as the other system issued it.
+     *
+     * @generated from field: string plaintext = 1;
+     */
+    value: string;
+    case: "plaintext";
+  } | {
+    /**
+     * The SHA-256 digest of the secret, as the other system stored it.
+     *
+     * @generated from field: latchkey.v1.ImportedDigest digest = 2;
+     */
+    value: ImportedDigest;
+    case: "digest";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * The key's fields; output-only fields and `keyspace_id` are ignored. `prefix` is only shown.
+   *
+   * @generated from field: latchkey.v1.Key key = 3;
+   */
+  key?: Key | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.ImportedKey.
+ * Use `create(ImportedKeySchema)` to create a new message.
+ */
+export const ImportedKeySchema: GenMessage<ImportedKey> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 11);
+
+/**
+ * @generated from message latchkey.v1.ImportedDigest
+ */
+export type ImportedDigest = Message<"latchkey.v1.ImportedDigest"> & {
+  /**
+   * @generated from field: string value = 1;
+   */
+  value: string;
+
+  /**
+   * @generated from field: latchkey.v1.DigestEncoding encoding = 2;
+   */
+  encoding: DigestEncoding;
+};
+
+/**
+ * Describes the message latchkey.v1.ImportedDigest.
+ * Use `create(ImportedDigestSchema)` to create a new message.
+ */
+export const ImportedDigestSchema: GenMessage<ImportedDigest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 12);
+
+/**
+ * @generated from message latchkey.v1.ImportKeysResponse
+ */
+export type ImportKeysResponse = Message<"latchkey.v1.ImportKeysResponse"> & {
+  /**
+   * One per requested key, in order.
+   *
+   * @generated from field: repeated latchkey.v1.ImportResult results = 1;
+   */
+  results: ImportResult[];
+};
+
+/**
+ * Describes the message latchkey.v1.ImportKeysResponse.
+ * Use `create(ImportKeysResponseSchema)` to create a new message.
+ */
+export const ImportKeysResponseSchema: GenMessage<ImportKeysResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 13);
+
+/**
+ * @generated from message latchkey.v1.ImportResult
+ */
+export type ImportResult = Message<"latchkey.v1.ImportResult"> & {
+  /**
+   * Set when the key was imported.
+   *
+   * @generated from field: latchkey.v1.Key key = 1;
+   */
+  key?: Key | undefined;
+
+  /**
+   * Set when it was not: the gRPC code's name (ALREADY_EXISTS, INVALID_ARGUMENT, NOT_FOUND) and why.
+   *
+   * @generated from field: string error_code = 2;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message latchkey.v1.ImportResult.
+ * Use `create(ImportResultSchema)` to create a new message.
+ */
+export const ImportResultSchema: GenMessage<ImportResult> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_key, 14);
+
+/**
  * @generated from message latchkey.v1.RerollKeyRequest
  */
 export type RerollKeyRequest = Message<"latchkey.v1.RerollKeyRequest"> & {
@@ -530,7 +664,7 @@ export type RerollKeyRequest = Message<"latchkey.v1.RerollKeyRequest"> & {
  * Use `create(RerollKeyRequestSchema)` to create a new message.
  */
 export const RerollKeyRequestSchema: GenMessage<RerollKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 10);
+  messageDesc(file_latchkey_v1_key, 15);
 
 /**
  * @generated from message latchkey.v1.RerollKeyResponse
@@ -554,7 +688,7 @@ export type RerollKeyResponse = Message<"latchkey.v1.RerollKeyResponse"> & {
  * Use `create(RerollKeyResponseSchema)` to create a new message.
  */
 export const RerollKeyResponseSchema: GenMessage<RerollKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 11);
+  messageDesc(file_latchkey_v1_key, 16);
 
 /**
  * @generated from message latchkey.v1.AddKeyRolesRequest
@@ -578,7 +712,7 @@ export type AddKeyRolesRequest = Message<"latchkey.v1.AddKeyRolesRequest"> & {
  * Use `create(AddKeyRolesRequestSchema)` to create a new message.
  */
 export const AddKeyRolesRequestSchema: GenMessage<AddKeyRolesRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 12);
+  messageDesc(file_latchkey_v1_key, 17);
 
 /**
  * @generated from message latchkey.v1.AddKeyRolesResponse
@@ -595,7 +729,7 @@ export type AddKeyRolesResponse = Message<"latchkey.v1.AddKeyRolesResponse"> & {
  * Use `create(AddKeyRolesResponseSchema)` to create a new message.
  */
 export const AddKeyRolesResponseSchema: GenMessage<AddKeyRolesResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 13);
+  messageDesc(file_latchkey_v1_key, 18);
 
 /**
  * @generated from message latchkey.v1.AddKeyPermissionsRequest
@@ -619,7 +753,7 @@ export type AddKeyPermissionsRequest = Message<"latchkey.v1.AddKeyPermissionsReq
  * Use `create(AddKeyPermissionsRequestSchema)` to create a new message.
  */
 export const AddKeyPermissionsRequestSchema: GenMessage<AddKeyPermissionsRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 14);
+  messageDesc(file_latchkey_v1_key, 19);
 
 /**
  * @generated from message latchkey.v1.AddKeyPermissionsResponse
@@ -636,7 +770,7 @@ export type AddKeyPermissionsResponse = Message<"latchkey.v1.AddKeyPermissionsRe
  * Use `create(AddKeyPermissionsResponseSchema)` to create a new message.
  */
 export const AddKeyPermissionsResponseSchema: GenMessage<AddKeyPermissionsResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 15);
+  messageDesc(file_latchkey_v1_key, 20);
 
 /**
  * @generated from message latchkey.v1.RemoveKeyRolesRequest
@@ -660,7 +794,7 @@ export type RemoveKeyRolesRequest = Message<"latchkey.v1.RemoveKeyRolesRequest">
  * Use `create(RemoveKeyRolesRequestSchema)` to create a new message.
  */
 export const RemoveKeyRolesRequestSchema: GenMessage<RemoveKeyRolesRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 16);
+  messageDesc(file_latchkey_v1_key, 21);
 
 /**
  * @generated from message latchkey.v1.RemoveKeyRolesResponse
@@ -677,7 +811,7 @@ export type RemoveKeyRolesResponse = Message<"latchkey.v1.RemoveKeyRolesResponse
  * Use `create(RemoveKeyRolesResponseSchema)` to create a new message.
  */
 export const RemoveKeyRolesResponseSchema: GenMessage<RemoveKeyRolesResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 17);
+  messageDesc(file_latchkey_v1_key, 22);
 
 /**
  * @generated from message latchkey.v1.RemoveKeyPermissionsRequest
@@ -701,7 +835,7 @@ export type RemoveKeyPermissionsRequest = Message<"latchkey.v1.RemoveKeyPermissi
  * Use `create(RemoveKeyPermissionsRequestSchema)` to create a new message.
  */
 export const RemoveKeyPermissionsRequestSchema: GenMessage<RemoveKeyPermissionsRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 18);
+  messageDesc(file_latchkey_v1_key, 23);
 
 /**
  * @generated from message latchkey.v1.RemoveKeyPermissionsResponse
@@ -718,7 +852,7 @@ export type RemoveKeyPermissionsResponse = Message<"latchkey.v1.RemoveKeyPermiss
  * Use `create(RemoveKeyPermissionsResponseSchema)` to create a new message.
  */
 export const RemoveKeyPermissionsResponseSchema: GenMessage<RemoveKeyPermissionsResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 19);
+  messageDesc(file_latchkey_v1_key, 24);
 
 /**
  * @generated from message latchkey.v1.SetKeyRolesRequest
@@ -742,7 +876,7 @@ export type SetKeyRolesRequest = Message<"latchkey.v1.SetKeyRolesRequest"> & {
  * Use `create(SetKeyRolesRequestSchema)` to create a new message.
  */
 export const SetKeyRolesRequestSchema: GenMessage<SetKeyRolesRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 20);
+  messageDesc(file_latchkey_v1_key, 25);
 
 /**
  * @generated from message latchkey.v1.SetKeyRolesResponse
@@ -759,7 +893,7 @@ export type SetKeyRolesResponse = Message<"latchkey.v1.SetKeyRolesResponse"> & {
  * Use `create(SetKeyRolesResponseSchema)` to create a new message.
  */
 export const SetKeyRolesResponseSchema: GenMessage<SetKeyRolesResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 21);
+  messageDesc(file_latchkey_v1_key, 26);
 
 /**
  * @generated from message latchkey.v1.SetKeyPermissionsRequest
@@ -783,7 +917,7 @@ export type SetKeyPermissionsRequest = Message<"latchkey.v1.SetKeyPermissionsReq
  * Use `create(SetKeyPermissionsRequestSchema)` to create a new message.
  */
 export const SetKeyPermissionsRequestSchema: GenMessage<SetKeyPermissionsRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 22);
+  messageDesc(file_latchkey_v1_key, 27);
 
 /**
  * @generated from message latchkey.v1.SetKeyPermissionsResponse
@@ -800,7 +934,7 @@ export type SetKeyPermissionsResponse = Message<"latchkey.v1.SetKeyPermissionsRe
  * Use `create(SetKeyPermissionsResponseSchema)` to create a new message.
  */
 export const SetKeyPermissionsResponseSchema: GenMessage<SetKeyPermissionsResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 23);
+  messageDesc(file_latchkey_v1_key, 28);
 
 /**
  * @generated from message latchkey.v1.CreateKeyRequest
@@ -833,7 +967,7 @@ export type CreateKeyRequest = Message<"latchkey.v1.CreateKeyRequest"> & {
  * Use `create(CreateKeyRequestSchema)` to create a new message.
  */
 export const CreateKeyRequestSchema: GenMessage<CreateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 24);
+  messageDesc(file_latchkey_v1_key, 29);
 
 /**
  * @generated from message latchkey.v1.CreateKeyResponse
@@ -857,7 +991,7 @@ export type CreateKeyResponse = Message<"latchkey.v1.CreateKeyResponse"> & {
  * Use `create(CreateKeyResponseSchema)` to create a new message.
  */
 export const CreateKeyResponseSchema: GenMessage<CreateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 25);
+  messageDesc(file_latchkey_v1_key, 30);
 
 /**
  * @generated from message latchkey.v1.GetKeyRequest
@@ -874,7 +1008,7 @@ export type GetKeyRequest = Message<"latchkey.v1.GetKeyRequest"> & {
  * Use `create(GetKeyRequestSchema)` to create a new message.
  */
 export const GetKeyRequestSchema: GenMessage<GetKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 26);
+  messageDesc(file_latchkey_v1_key, 31);
 
 /**
  * @generated from message latchkey.v1.GetKeyResponse
@@ -891,7 +1025,7 @@ export type GetKeyResponse = Message<"latchkey.v1.GetKeyResponse"> & {
  * Use `create(GetKeyResponseSchema)` to create a new message.
  */
 export const GetKeyResponseSchema: GenMessage<GetKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 27);
+  messageDesc(file_latchkey_v1_key, 32);
 
 /**
  * @generated from message latchkey.v1.ListKeysRequest
@@ -939,7 +1073,7 @@ export type ListKeysRequest = Message<"latchkey.v1.ListKeysRequest"> & {
  * Use `create(ListKeysRequestSchema)` to create a new message.
  */
 export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 28);
+  messageDesc(file_latchkey_v1_key, 33);
 
 /**
  * @generated from message latchkey.v1.ListKeysResponse
@@ -965,7 +1099,7 @@ export type ListKeysResponse = Message<"latchkey.v1.ListKeysResponse"> & {
  * Use `create(ListKeysResponseSchema)` to create a new message.
  */
 export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 29);
+  messageDesc(file_latchkey_v1_key, 34);
 
 /**
  * @generated from message latchkey.v1.UpdateKeyRequest
@@ -1000,7 +1134,7 @@ export type UpdateKeyRequest = Message<"latchkey.v1.UpdateKeyRequest"> & {
  * Use `create(UpdateKeyRequestSchema)` to create a new message.
  */
 export const UpdateKeyRequestSchema: GenMessage<UpdateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 30);
+  messageDesc(file_latchkey_v1_key, 35);
 
 /**
  * @generated from message latchkey.v1.UpdateKeyResponse
@@ -1017,7 +1151,7 @@ export type UpdateKeyResponse = Message<"latchkey.v1.UpdateKeyResponse"> & {
  * Use `create(UpdateKeyResponseSchema)` to create a new message.
  */
 export const UpdateKeyResponseSchema: GenMessage<UpdateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 31);
+  messageDesc(file_latchkey_v1_key, 36);
 
 /**
  * @generated from message latchkey.v1.RevokeKeyRequest
@@ -1048,7 +1182,7 @@ export type RevokeKeyRequest = Message<"latchkey.v1.RevokeKeyRequest"> & {
  * Use `create(RevokeKeyRequestSchema)` to create a new message.
  */
 export const RevokeKeyRequestSchema: GenMessage<RevokeKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 32);
+  messageDesc(file_latchkey_v1_key, 37);
 
 /**
  * @generated from message latchkey.v1.RevokeKeyResponse
@@ -1065,7 +1199,7 @@ export type RevokeKeyResponse = Message<"latchkey.v1.RevokeKeyResponse"> & {
  * Use `create(RevokeKeyResponseSchema)` to create a new message.
  */
 export const RevokeKeyResponseSchema: GenMessage<RevokeKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 33);
+  messageDesc(file_latchkey_v1_key, 38);
 
 /**
  * @generated from message latchkey.v1.DeleteKeyRequest
@@ -1089,7 +1223,7 @@ export type DeleteKeyRequest = Message<"latchkey.v1.DeleteKeyRequest"> & {
  * Use `create(DeleteKeyRequestSchema)` to create a new message.
  */
 export const DeleteKeyRequestSchema: GenMessage<DeleteKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 34);
+  messageDesc(file_latchkey_v1_key, 39);
 
 /**
  * @generated from message latchkey.v1.DeleteKeyResponse
@@ -1102,7 +1236,7 @@ export type DeleteKeyResponse = Message<"latchkey.v1.DeleteKeyResponse"> & {
  * Use `create(DeleteKeyResponseSchema)` to create a new message.
  */
 export const DeleteKeyResponseSchema: GenMessage<DeleteKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_key, 35);
+  messageDesc(file_latchkey_v1_key, 40);
 
 /**
  * @generated from enum latchkey.v1.KeyType
@@ -1253,8 +1387,45 @@ export const CreditOperationSchema: GenEnum<CreditOperation> = /*@__PURE__*/
   enumDesc(file_latchkey_v1_key, 3);
 
 /**
+ * @generated from enum latchkey.v1.DigestEncoding
+ */
+export enum DigestEncoding {
+  /**
+   * @generated from enum value: DIGEST_ENCODING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * 64 hexadecimal digits (Mixpeek's key_hash).
+   *
+   * @generated from enum value: DIGEST_ENCODING_HEX = 1;
+   */
+  HEX = 1,
+
+  /**
+   * Standard base64 with padding (Unkey).
+   *
+   * @generated from enum value: DIGEST_ENCODING_BASE64 = 2;
+   */
+  BASE64 = 2,
+
+  /**
+   * URL-safe base64 without padding (Better Auth).
+   *
+   * @generated from enum value: DIGEST_ENCODING_BASE64URL = 3;
+   */
+  BASE64URL = 3,
+}
+
+/**
+ * Describes the enum latchkey.v1.DigestEncoding.
+ */
+export const DigestEncodingSchema: GenEnum<DigestEncoding> = /*@__PURE__*/
+  enumDesc(file_latchkey_v1_key, 4);
+
+/**
  * Issues and manages keys. Only a SHA-256 digest of a secret is ever stored.
- * Permissions: key.create (CreateKey, RerollKey), key.read (GetKey, ListKeys, WhoAmI), key.update (UpdateKey, UpdateCredits and the
+ * Permissions: key.create (CreateKey, RerollKey, ImportKeys), key.read (GetKey, ListKeys, WhoAmI), key.update (UpdateKey, UpdateCredits and the
  * role and permission assignments), key.delete (RevokeKey, DeleteKey). A key of another workspace,
  * or outside the keyspaces the root key is narrowed to, answers NOT_FOUND.
  *
@@ -1396,6 +1567,19 @@ export const KeyService: GenService<{
     methodKind: "unary";
     input: typeof RerollKeyRequestSchema;
     output: typeof RerollKeyResponseSchema;
+  },
+  /**
+   * Brings keys issued elsewhere into a keyspace (as Unkey's migrations): up to 1000 per call, each
+   * by its plaintext or by the SHA-256 digest another system stored, with all key fields. Imported
+   * keys verify whatever their format. Each item succeeds or fails on its own (a digest already
+   * taken is ALREADY_EXISTS for that item), in request order. Needs key.create.
+   *
+   * @generated from rpc latchkey.v1.KeyService.ImportKeys
+   */
+  importKeys: {
+    methodKind: "unary";
+    input: typeof ImportKeysRequestSchema;
+    output: typeof ImportKeysResponseSchema;
   },
   /**
    * The key a presented secret belongs to, without verifying it: nothing is spent or counted, and

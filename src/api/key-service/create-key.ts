@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateKeyRequest, CreateKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { newId } from "../../domain/ids.js";
-import { ALL_KEY_ATTRIBUTES, type KeyRecord, validateKeyAttributes, validateKeyPrefix } from "../../domain/key.js";
+import { ALL_KEY_ATTRIBUTES, newKeyRecord, validateKeyAttributes, validateKeyPrefix } from "../../domain/key.js";
 import { issueSecret } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
@@ -29,13 +29,7 @@ export const createKey =
 
     const prefix = input.prefix || keyspace.defaultPrefix;
     const issued = issueSecret(prefix, request.byteLength || keyspace.defaultByteLength, keyspace.startLength, random);
-    const createdAt = new Date(at);
-    const key: KeyRecord = {
-      ...attributes,
-      credits: attributes.credits && {
-        ...attributes.credits,
-        refill: attributes.credits.refill && { ...attributes.credits.refill, lastRefillAt: createdAt },
-      },
+    const key = newKeyRecord(attributes, {
       id: newId("key", at, random),
       workspaceId,
       keyspaceId,
@@ -43,14 +37,7 @@ export const createKey =
       prefix,
       start: issued.start,
       createdBy: input.createdBy,
-      revokedAt: null,
-      revokedBy: "",
-      revocationReason: "",
-      createdAt,
-      updatedAt: createdAt,
-      lastUsedAt: null,
-      deletedAt: null,
-    };
+    }, at);
     await store.insertKey(key);
     await changes.publish({ keyId: key.id, hash: key.hash });
     if (!(await store.keyspaces.find({ id: keyspaceId }))) {

@@ -5,6 +5,7 @@ import { changeKeyGrants } from "./change-grants.js";
 import { createKey } from "./create-key.js";
 import { deleteKey } from "./delete-key.js";
 import { getKey } from "./get-key.js";
+import { importKeys } from "./import-keys.js";
 import { listKeys } from "./list-keys.js";
 import { rerollKey } from "./reroll-key.js";
 import { revokeKey } from "./revoke-key.js";
@@ -28,4 +29,5 @@ export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => 
   updateCredits: mutation("key.update", "key.update_credits", updateCredits(deps)),
   whoAmI: read("key.read", whoAmI(deps)),
   rerollKey: mutation("key.create", "key.reroll", rerollKey(deps)),
+  importKeys: mutation("key.create", "key.import", importKeys(deps)),
 });

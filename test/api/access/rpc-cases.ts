@@ -165,6 +165,13 @@ export const RPC_CASES: RpcCase[] = [
     call: (c, w) => c.keys.rerollKey({ id: w.keyId, gracePeriodMs: 60_000n }),
   },
   {
+    rpc: "KeyService/ImportKeys",
+    action: "key.import",
+    permission: "key.create",
+    isolation: "not_found",
+    call: (c, w) => c.keys.importKeys({ keyspaceId: w.keyspaceId, keys: [{ secret: { case: "plaintext", value: `imported_${Math.random()}` } }] }),
+  },
+  {
     rpc: "VerifyService/VerifyKey",
     permission: "key.verify",
     isolation: "verdict",

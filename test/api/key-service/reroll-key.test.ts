@@ -21,7 +21,7 @@ describe("RerollKey", () => {
     expect(rerolled.key).toMatchObject({ id: created.key!.id, name: "ci", permissions: ["documents.read"], start: rerolled.secret.slice(0, rerolled.key!.start.length) });
     expect(rerolled.key!.previousSecret).toMatchObject({ start: created.key!.start });
 
-    const verified = await api.verify.verifyKey({ key: rerolled.secret, permissions: "documents.read" });
+    const verified = await api.verify.verifyKey({ key: rerolled.secret, permissionQuery: "documents.read" });
     expect(verified).toMatchObject({ code: VerifyCode.VALID, keyId: created.key!.id, creditsRemaining: 9n });
     expect(await api.verify.verifyKey({ key: created.secret })).toMatchObject({ code: VerifyCode.VALID, creditsRemaining: 8n });
 
