@@ -35,6 +35,7 @@ import { verifyService } from "./api/verify-service/index.js";
 import { workspaceService } from "./api/workspace-service/index.js";
 import type { Config } from "./config.js";
 import type { RandomSource } from "./domain/base58.js";
+import { REQUEST_RETENTION_MS } from "./domain/idempotency.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { guardedStore } from "./store/guarded.js";
@@ -88,6 +89,8 @@ export type ServerOptions = Pick<
 export const MAX_CONCURRENT_STREAMS = 100;
 const DEFAULT_STORE_TIMEOUT_MS = 5000;
 const DEFAULT_STORE_CHECK_MS = 5000;
+/** How often answers kept for request_id retries are pruned once past their retention. */
+const REQUEST_PRUNE_MS = 3600_000;
 /** A connection with no stream activity for this long is closed; clients reconnect when they need to. */
 const IDLE_CONNECTION_MS = 5 * 60_000;
 
@@ -127,6 +130,8 @@ export function serviceImplementations(
   const { verification, log } = options;
   const pipeline = new Pipeline({
     credentials: verification.credentials,
+    store: deps.store,
+    now: deps.now,
     audit: new AuditLog(deps.store, deps.now, log),
     validator: new RequestValidator(),
     metrics: verification.metrics,
@@ -225,6 +230,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   await verification.start();
   const storeChecks = watchStore(store, health, log, options.storeCheckMs ?? DEFAULT_STORE_CHECK_MS);
+  const requestPruning = setInterval(
+    () => void store.pruneRequests(now() - REQUEST_RETENTION_MS).catch((error: unknown) => log.warn("pruning kept request answers failed", { error: String(error) })),
+    REQUEST_PRUNE_MS,
+  );
+  requestPruning.unref();
   const port = await listen(main, options.host, options.port);
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
@@ -238,6 +248,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metricsPort,
     async close() {
       clearInterval(storeChecks);
+      clearInterval(requestPruning);
       health.close();
       // grpc-js never calls back a graceful shutdown that forceShutdown cut short, so either ends the wait.
       let nativeClosed = () => {};

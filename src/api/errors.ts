@@ -17,6 +17,7 @@ const CODES: Record<FailureKind, Code> = {
   unauthenticated: Code.Unauthenticated,
   permission_denied: Code.PermissionDenied,
   unavailable: Code.Unavailable,
+  aborted: Code.Aborted,
 };
 
 /** The code a failure answers with. */

@@ -1,4 +1,4 @@
-import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService, Message, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code, type ContextValues, createContextKey, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { type Caller, type ManagementPermission, permissionDenial } from "../domain/access.js";
 import { randomBase58 } from "../domain/base58.js";
@@ -7,7 +7,9 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { type Credentials, RefusedRootKey } from "../verify/credentials.js";
 import type { AuditLog } from "./audit-log.js";
+import type { Store } from "../store/store.js";
 import { codeName, outcomeOf, toConnectError } from "./errors.js";
+import { runOnce } from "./idempotency.js";
 import { type RequestValidator, requestIds } from "./request-validation.js";
 
 /**
@@ -88,6 +90,9 @@ const setResponseHeader = (context: AnyContext, name: string, value: string) =>
 
 export interface PipelineDeps {
   credentials: Pick<Credentials, "rootKey" | "admin">;
+  /** Where answers to requests with a request_id are kept for retries. */
+  store: Store;
+  now: () => number;
   audit: AuditLog;
   validator: RequestValidator;
   metrics: Metrics;
@@ -218,7 +223,12 @@ export class Pipeline {
     return (async () => {
       try {
         this.deps.validator.check(method.input, request);
-        const { response, audit } = await procedure.handler(request, context);
+        let audit: AuditNote = { targets: [], summary: { replayed: true } };
+        const { response } = await runOnce(this.deps.store, this.deps.now, caller.workspaceId || "operator", method, request as Message, async () => {
+          const done = await procedure.handler(request, context);
+          audit = done.audit;
+          return done.response;
+        });
         await this.audit(context, caller, procedure.action, audit);
         return response;
       } catch (error) {

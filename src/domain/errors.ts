@@ -13,7 +13,8 @@ export type FailureKind =
   | "already_exists"
   | "unauthenticated"
   | "permission_denied"
-  | "unavailable";
+  | "unavailable"
+  | "aborted";
 
 /** Stable, machine-readable causes; ErrorReason in errors.proto documents each. */
 export const FAILURE_REASONS = [
@@ -31,6 +32,8 @@ export const FAILURE_REASONS = [
   "MALFORMED_REQUEST",
   "STORE_UNAVAILABLE",
   "NO_CREDITS",
+  "REQUEST_ID_REUSED",
+  "REQUEST_IN_PROGRESS",
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -49,6 +52,7 @@ const DEFAULT_REASONS: Record<FailureKind, FailureReason> = {
   unauthenticated: "CREDENTIALS_MISSING",
   permission_denied: "PERMISSION_MISSING",
   unavailable: "STORE_UNAVAILABLE",
+  aborted: "REQUEST_IN_PROGRESS",
 };
 
 export class DomainError extends Error {

@@ -1,6 +1,7 @@
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import { alreadyExists } from "../domain/errors.js";
+import type { IdempotentRequestRecord } from "../domain/idempotency.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import { keyStatus, type KeyRecord, type PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
@@ -19,6 +20,7 @@ export class MemoryStore implements Store {
   readonly identities = new MemoryTable<IdentityRecord>("identity", [["workspaceId", "externalId"]]);
   readonly roles = new MemoryTable<RoleRecord>("role", [["workspaceId", "name"]]);
   readonly permissions = new MemoryTable<PermissionRecord>("permission", [["workspaceId", "name"]]);
+  readonly requests = new MemoryTable<IdempotentRequestRecord>("request");
   private readonly auditEvents: AuditEventRecord[] = [];
   private readonly keys = new Map<string, KeyRecord>();
   private readonly keyIdsByHash = new Map<string, string>();
@@ -239,6 +241,12 @@ export class MemoryStore implements Store {
 
   async pruneChanges(before: Date) {
     this.changes = this.changes.filter((change) => change.at >= before);
+  }
+
+  async pruneRequests(before: number) {
+    for (const request of await this.requests.list({}, { limit: Number.MAX_SAFE_INTEGER })) {
+      if (request.startedAt < before) await this.requests.delete({ id: request.id });
+    }
   }
 
   async checkHealth() {}

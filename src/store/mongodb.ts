@@ -1,6 +1,7 @@
 import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter } from "mongodb";
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
+import type { IdempotentRequestRecord } from "../domain/idempotency.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import type { Credits, KeyRecord, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
@@ -29,6 +30,7 @@ export class MongoStore implements Store {
   readonly identities: MongoTable<IdentityRecord>;
   readonly roles: MongoTable<RoleRecord>;
   readonly permissions: MongoTable<PermissionRecord>;
+  readonly requests: MongoTable<IdempotentRequestRecord>;
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
@@ -45,6 +47,7 @@ export class MongoStore implements Store {
     this.identities = new MongoTable(db, "identities", "identity", ["meta"]);
     this.roles = new MongoTable(db, "roles", "role");
     this.permissions = new MongoTable(db, "permissions", "permission");
+    this.requests = new MongoTable(db, "idempotent_requests", "request");
     this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"]);
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
@@ -93,6 +96,7 @@ export class MongoStore implements Store {
     ]);
     await this.changes.createIndex({ at: 1 }, { name: "at" });
     await this.rateLimits.createIndex({ endsAt: 1 }, { name: "ends_at" });
+    await this.requests.collection.createIndex({ startedAt: 1 }, { name: "started_at" });
   }
 
   async insertKey(key: KeyRecord) {
@@ -305,6 +309,10 @@ export class MongoStore implements Store {
       }
     }
     throw new Error(`rate-limit window ${window.id} kept changing`);
+  }
+
+  async pruneRequests(before: number) {
+    await this.requests.collection.deleteMany({ startedAt: { $lt: before } });
   }
 
   async pruneRateLimits(before: Date) {

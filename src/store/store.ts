@@ -1,5 +1,6 @@
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
+import type { IdempotentRequestRecord } from "../domain/idempotency.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import type { KeyRecord, KeyStatus, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
@@ -29,6 +30,10 @@ export interface Store {
   readonly roles: RecordTable<RoleRecord>;
   /** Unique: workspace and name. */
   readonly permissions: RecordTable<PermissionRecord>;
+  /** Answers kept for retries of requests with a request_id. */
+  readonly requests: RecordTable<IdempotentRequestRecord>;
+  /** Drops kept answers of requests started before `before`. */
+  pruneRequests(before: number): Promise<void>;
 
   /** Fails with ALREADY_EXISTS when the id or the digest is taken, soft-deleted keys included. */
   insertKey(key: KeyRecord): Promise<void>;

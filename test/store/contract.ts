@@ -48,6 +48,20 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         expect(names.sort()).toEqual(["a", "b", "c"]);
       });
 
+      it("keeps answers for request ids, claimed once, and prunes those started before a time", async () => {
+        const claim = (id: string, startedAt: number) => ({ id, fingerprint: "f", state: "running" as const, response: null, startedAt });
+        const id = `ws:latchkey.v1.KeyService/CreateKey:${newId("key", Date.now())}`;
+        const attempts = await Promise.allSettled(Array.from({ length: 5 }, () => store.requests.insert(claim(id, 1000))));
+        expect(attempts.filter((attempt) => attempt.status === "fulfilled")).toHaveLength(1);
+        expect(await store.requests.update({ id, startedAt: 999 }, { startedAt: 2000 })).toBeNull();
+        expect(await store.requests.update({ id, startedAt: 1000 }, { state: "done", response: "AQI=" })).toMatchObject({ state: "done", response: "AQI=" });
+        const recent = `${id}:recent`;
+        await store.requests.insert(claim(recent, Date.now()));
+        await store.pruneRequests(Date.now() - 60_000);
+        expect(await store.requests.find({ id })).toBeNull();
+        expect(await store.requests.find({ id: recent })).not.toBeNull();
+      });
+
       it("keeps JSON with awkward field names and matches any of several values", async () => {
         const workspaceId = newId("ws", Date.now());
         const identity = identityRecord({ workspaceId, meta: { "a.b": 1, $c: { d: [true, null] } } });

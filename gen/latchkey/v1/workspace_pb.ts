@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { RootKey } from "./root_key_pb.js";
@@ -14,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/workspace.proto.
  */
 export const file_latchkey_v1_workspace: GenFile = /*@__PURE__*/
-  fileDesc("ChtsYXRjaGtleS92MS93b3Jrc3BhY2UucHJvdG8SC2xhdGNoa2V5LnYxIoUBCglXb3Jrc3BhY2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJaChZDcmVhdGVXb3Jrc3BhY2VSZXF1ZXN0EikKCXdvcmtzcGFjZRgBIAEoCzIWLmxhdGNoa2V5LnYxLldvcmtzcGFjZRIVCg1yb290X2tleV9uYW1lGAIgASgJIoUBChdDcmVhdGVXb3Jrc3BhY2VSZXNwb25zZRIpCgl3b3Jrc3BhY2UYASABKAsyFi5sYXRjaGtleS52MS5Xb3Jrc3BhY2USJgoIcm9vdF9rZXkYAiABKAsyFC5sYXRjaGtleS52MS5Sb290S2V5EhcKD3Jvb3Rfa2V5X3NlY3JldBgDIAEoCSIVChNHZXRXb3Jrc3BhY2VSZXF1ZXN0IkEKFEdldFdvcmtzcGFjZVJlc3BvbnNlEikKCXdvcmtzcGFjZRgBIAEoCzIWLmxhdGNoa2V5LnYxLldvcmtzcGFjZSJ0ChZVcGRhdGVXb3Jrc3BhY2VSZXF1ZXN0EikKCXdvcmtzcGFjZRgBIAEoCzIWLmxhdGNoa2V5LnYxLldvcmtzcGFjZRIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siRAoXVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USKQoJd29ya3NwYWNlGAEgASgLMhYubGF0Y2hrZXkudjEuV29ya3NwYWNlMqgCChBXb3Jrc3BhY2VTZXJ2aWNlElwKD0NyZWF0ZVdvcmtzcGFjZRIjLmxhdGNoa2V5LnYxLkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QaJC5sYXRjaGtleS52MS5DcmVhdGVXb3Jrc3BhY2VSZXNwb25zZRJYCgxHZXRXb3Jrc3BhY2USIC5sYXRjaGtleS52MS5HZXRXb3Jrc3BhY2VSZXF1ZXN0GiEubGF0Y2hrZXkudjEuR2V0V29ya3NwYWNlUmVzcG9uc2UiA5ACARJcCg9VcGRhdGVXb3Jrc3BhY2USIy5sYXRjaGtleS52MS5VcGRhdGVXb3Jrc3BhY2VSZXF1ZXN0GiQubGF0Y2hrZXkudjEuVXBkYXRlV29ya3NwYWNlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_latchkey_v1_root_key]);
+  fileDesc("ChtsYXRjaGtleS92MS93b3Jrc3BhY2UucHJvdG8SC2xhdGNoa2V5LnYxIoUBCglXb3Jrc3BhY2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKKAQoWQ3JlYXRlV29ya3NwYWNlUmVxdWVzdBIpCgl3b3Jrc3BhY2UYASABKAsyFi5sYXRjaGtleS52MS5Xb3Jrc3BhY2USFQoNcm9vdF9rZXlfbmFtZRgCIAEoCRIuCgpyZXF1ZXN0X2lkGAMgASgJQhq6SBdyFRhAMhFeW0EtWmEtejAtOS5fLV0qJCKeAQoXQ3JlYXRlV29ya3NwYWNlUmVzcG9uc2USKQoJd29ya3NwYWNlGAEgASgLMhYubGF0Y2hrZXkudjEuV29ya3NwYWNlEiYKCHJvb3Rfa2V5GAIgASgLMhQubGF0Y2hrZXkudjEuUm9vdEtleRIXCg9yb290X2tleV9zZWNyZXQYAyABKAkSFwoPc2VjcmV0X3dpdGhoZWxkGAQgASgIIhUKE0dldFdvcmtzcGFjZVJlcXVlc3QiQQoUR2V0V29ya3NwYWNlUmVzcG9uc2USKQoJd29ya3NwYWNlGAEgASgLMhYubGF0Y2hrZXkudjEuV29ya3NwYWNlInQKFlVwZGF0ZVdvcmtzcGFjZVJlcXVlc3QSKQoJd29ya3NwYWNlGAEgASgLMhYubGF0Y2hrZXkudjEuV29ya3NwYWNlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJEChdVcGRhdGVXb3Jrc3BhY2VSZXNwb25zZRIpCgl3b3Jrc3BhY2UYASABKAsyFi5sYXRjaGtleS52MS5Xb3Jrc3BhY2UyqAIKEFdvcmtzcGFjZVNlcnZpY2USXAoPQ3JlYXRlV29ya3NwYWNlEiMubGF0Y2hrZXkudjEuQ3JlYXRlV29ya3NwYWNlUmVxdWVzdBokLmxhdGNoa2V5LnYxLkNyZWF0ZVdvcmtzcGFjZVJlc3BvbnNlElgKDEdldFdvcmtzcGFjZRIgLmxhdGNoa2V5LnYxLkdldFdvcmtzcGFjZVJlcXVlc3QaIS5sYXRjaGtleS52MS5HZXRXb3Jrc3BhY2VSZXNwb25zZSIDkAIBElwKD1VwZGF0ZVdvcmtzcGFjZRIjLmxhdGNoa2V5LnYxLlVwZGF0ZVdvcmtzcGFjZVJlcXVlc3QaJC5sYXRjaGtleS52MS5VcGRhdGVXb3Jrc3BhY2VSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_latchkey_v1_root_key]);
 
 /**
  * A workspace is a tenant: every keyspace, key, identity, role, permission, root key and audit
@@ -76,6 +77,15 @@ export type CreateWorkspaceRequest = Message<"latchkey.v1.CreateWorkspaceRequest
    * @generated from field: string root_key_name = 2;
    */
   rootKeyName: string;
+
+  /**
+   * Makes the call safe to retry (AIP-155): a retry with the same id returns the first call's
+   * answer instead of doing it again, for 24 hours. Any string of 1 to 64 letters, digits, `.`, `_`
+   * and `-`; a UUID is a good choice.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -105,6 +115,14 @@ export type CreateWorkspaceResponse = Message<"latchkey.v1.CreateWorkspaceRespon
    * @generated from field: string root_key_secret = 3;
    */
   rootKeySecret: string;
+
+  /**
+   * True when this answers a retry of a request_id: the secret was shown to the first call only,
+   * since it is never stored, and is empty here.
+   *
+   * @generated from field: bool secret_withheld = 4;
+   */
+  secretWithheld: boolean;
 };
 
 /**
