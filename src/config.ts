@@ -1,3 +1,4 @@
+import { type KeyEncryptionKey, parseKeyEncryptionKeys } from "./domain/secret-vault.js";
 import type { LogLevel } from "./log.js";
 import type { VerificationOptions } from "./verify/index.js";
 
@@ -20,6 +21,8 @@ export interface Config {
   tlsKeyFile: string | undefined;
   shutdownTimeoutMs: number;
   storeTimeoutMs: number;
+  /** Seal recoverable keys' secrets, newest first; none means no keyspace can be recoverable. */
+  keyEncryptionKeys: KeyEncryptionKey[];
   /** The operator's secret for CreateWorkspace; unset, no workspace can be created through the API. */
   adminToken: string | undefined;
   logLevel: LogLevel;
@@ -51,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     storeTimeoutMs: integer(env, "STORE_TIMEOUT_MS", 5000, 100, 60_000),
     adminToken: adminToken(env.ADMIN_TOKEN),
+    keyEncryptionKeys: parseKeyEncryptionKeys(env.KEY_ENCRYPTION_KEYS ?? ""),
     logLevel,
     accessLog: boolean(env, "ACCESS_LOG", true),
     verification: {

@@ -36,6 +36,7 @@ import { workspaceService } from "./api/workspace-service/index.js";
 import type { Config } from "./config.js";
 import type { RandomSource } from "./domain/base58.js";
 import { REQUEST_RETENTION_MS } from "./domain/idempotency.js";
+import { type KeyEncryptionKey, SecretVault } from "./domain/secret-vault.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { guardedStore } from "./store/guarded.js";
@@ -60,7 +61,7 @@ export interface RunningServer {
 
 export type ServerOptions = Pick<
   Config,
-  "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs" | "adminToken"
+  "host" | "port" | "maxRequestBytes" | "corsAllowedOrigins" | "tlsCertFile" | "tlsKeyFile" | "shutdownTimeoutMs" | "adminToken" | "keyEncryptionKeys"
 > & {
   /** How long a store call may take before it fails UNAVAILABLE; 5 s unless told. */
   storeTimeoutMs?: number;
@@ -116,9 +117,12 @@ export const API_SERVICES: readonly DescService[] = [
 ];
 
 /** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
-export function serviceDeps(options: { store: Store; now: () => number; random?: RandomSource }, verification: Verification): ServiceDeps {
+export function serviceDeps(
+  options: { store: Store; now: () => number; random?: RandomSource; keyEncryptionKeys?: readonly KeyEncryptionKey[] },
+  verification: Verification,
+): ServiceDeps {
   const { store, now, random } = options;
-  return { store, now, random, changes: verification.changes, verifier: verification.verifier };
+  return { store, now, random, changes: verification.changes, verifier: verification.verifier, vault: SecretVault.from(options.keyEncryptionKeys ?? []) };
 }
 
 /** Every service and its implementation, each method behind the call pipeline, for whichever server carries them. */

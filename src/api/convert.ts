@@ -87,7 +87,7 @@ export function keyIdentityToProto(key: domain.KeyRecord) {
   };
 }
 
-export function keyToProto(key: domain.KeyRecord, now: number): Key {
+export function keyToProto(key: domain.KeyRecord, now: number, plaintext = ""): Key {
   return create(KeySchema, {
     ...keyIdentityToProto(key),
     id: key.id,
@@ -126,6 +126,8 @@ export function keyToProto(key: domain.KeyRecord, now: number): Key {
     previousSecret: key.previousSecret
       ? create(PreviousSecretSchema, { start: key.previousSecret.start, expiresAt: toTimestamp(key.previousSecret.expiresAt) })
       : undefined,
+    plaintext,
+    recoverable: Boolean(key.sealedSecret),
   });
 }
 
@@ -195,6 +197,7 @@ export function keyspaceToProto(keyspace: KeyspaceRecord): Keyspace {
     defaultPrefix: keyspace.defaultPrefix,
     defaultByteLength: keyspace.defaultByteLength,
     startLength: keyspace.startLength,
+    recoverable: keyspace.recoverable ?? false,
     createdAt: timestampFromDate(keyspace.createdAt),
     updatedAt: timestampFromDate(keyspace.updatedAt),
   });
@@ -206,6 +209,7 @@ export function keyspaceSettingsFromProto(keyspace: Keyspace): Partial<KeyspaceS
     defaultPrefix: keyspace.defaultPrefix,
     defaultByteLength: keyspace.defaultByteLength,
     startLength: keyspace.startLength,
+    recoverable: keyspace.recoverable,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { RandomSource } from "../domain/base58.js";
+import type { SecretVault } from "../domain/secret-vault.js";
 import type { Store } from "../store/store.js";
 import type { KeyChangeFeed } from "../verify/change-feed.js";
 import type { Verifier } from "../verify/verifier.js";
@@ -11,4 +12,6 @@ export interface ServiceDeps {
   /** Told of every change that cached keys and root keys must not outlive. */
   changes: Pick<KeyChangeFeed, "publish">;
   verifier: Verifier;
+  /** Seals and opens recoverable keys' secrets; undefined without KEY_ENCRYPTION_KEYS. */
+  vault?: SecretVault;
 }

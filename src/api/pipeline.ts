@@ -50,19 +50,34 @@ type Unary<I, O> = (request: I, context: HandlerContext) => O | Promise<O>;
 
 /** How one RPC is guarded, and its handler. */
 export type Procedure<I = never, O = unknown> =
-  | { kind: "read"; permission: ManagementPermission; handler: Unary<I, O> }
-  | { kind: "mutation"; permission: ManagementPermission | "admin"; action: string; handler: Unary<I, Audited<O>> };
+  | { kind: "read"; permission: ManagementPermission; handler: Unary<I, O>; elevated?: Elevation<I> }
+  | { kind: "mutation"; permission: ManagementPermission | "admin"; action: string; handler: Unary<I, Audited<O>>; replayed?: Replayed };
 
-/** A read: needs the permission; not audited unless refused. */
-export const read = <I, O>(permission: ManagementPermission, handler: Unary<I, O>): Procedure<I, O> => ({ kind: "read", permission, handler });
+/** Completes the kept answer to a retried request_id, from what the store holds now (a recoverable secret). */
+type Replayed = (response: Message) => Promise<Message>;
+
+/** A read asking for more than the read (a secret): then it needs a second permission too, and is audited under `action`. */
+export interface Elevation<I> {
+  when: (request: I) => boolean;
+  permission: ManagementPermission;
+  action: string;
+}
+
+/** A read: needs the permission; not audited unless refused, or elevated. */
+export const read = <I, O>(permission: ManagementPermission, handler: Unary<I, O>, elevated?: Elevation<I>): Procedure<I, O> => ({
+  kind: "read",
+  permission,
+  handler,
+  elevated,
+});
 
 /** A mutation: needs the permission (`admin`: the ADMIN_TOKEN); every attempt is audited under `action`. */
-export const mutation = <I, O>(permission: ManagementPermission | "admin", action: string, handler: Unary<I, Audited<O>>): Procedure<I, O> => ({
-  kind: "mutation",
-  permission,
-  action,
-  handler,
-});
+export const mutation = <I, O>(
+  permission: ManagementPermission | "admin",
+  action: string,
+  handler: Unary<I, Audited<O>>,
+  replayed?: Replayed,
+): Procedure<I, O> => ({ kind: "mutation", permission, action, handler, replayed });
 
 /** A procedure for every method of the service, typed by its request and response. */
 export type Procedures<S extends DescService> = {
@@ -217,6 +232,8 @@ export class Pipeline {
     const denied = procedure.permission === "admin" ? undefined : permissionDenial(caller, procedure.permission);
     if (denied) return this.audit(context, caller, actionOf(procedure), { targets: [] }, denied).then(() => Promise.reject(denied));
     if (procedure.kind === "read") {
+      const elevated = procedure.elevated?.when(request) ? procedure.elevated : undefined;
+      if (elevated) return this.elevatedRead(procedure.handler, elevated, method, request, context, caller);
       this.deps.validator.check(method.input, request);
       return procedure.handler(request, context);
     }
@@ -224,18 +241,33 @@ export class Pipeline {
       try {
         this.deps.validator.check(method.input, request);
         let audit: AuditNote = { targets: [], summary: { replayed: true } };
-        const { response } = await runOnce(this.deps.store, this.deps.now, caller.workspaceId || "operator", method, request as Message, async () => {
+        const { response, replayed } = await runOnce(this.deps.store, this.deps.now, caller.workspaceId || "operator", method, request as Message, async () => {
           const done = await procedure.handler(request, context);
           audit = done.audit;
           return done.response;
         });
         await this.audit(context, caller, procedure.action, audit);
-        return response;
+        return replayed && procedure.replayed ? procedure.replayed(response as Message) : response;
       } catch (error) {
         await this.audit(context, caller, procedure.action, { targets: requestIds(method.input, request) }, error);
         throw error;
       }
     })();
+  }
+
+  private async elevatedRead(handler: Unary<never, unknown>, elevated: Elevation<never>, method: DescMethod, request: never, context: HandlerContext, caller: Caller) {
+    const note = { targets: requestIds(method.input, request) };
+    try {
+      const denied = permissionDenial(caller, elevated.permission);
+      if (denied) throw denied;
+      this.deps.validator.check(method.input, request);
+      const response = await handler(request, context);
+      await this.audit(context, caller, elevated.action, note);
+      return response;
+    } catch (error) {
+      await this.audit(context, caller, elevated.action, note, error);
+      throw error;
+    }
   }
 
   private audit(context: HandlerContext, caller: Caller, action: string, note: AuditNote, error?: unknown) {

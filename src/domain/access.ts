@@ -14,6 +14,7 @@ export const MANAGEMENT_PERMISSIONS = [
   "key.update",
   "key.delete",
   "key.verify",
+  "key.decrypt",
   "identity.create",
   "identity.read",
   "identity.update",

@@ -34,6 +34,7 @@ export const FAILURE_REASONS = [
   "NO_CREDITS",
   "REQUEST_ID_REUSED",
   "REQUEST_IN_PROGRESS",
+  "ENCRYPTION_UNAVAILABLE",
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -1,4 +1,5 @@
 import { invalidArgument } from "./errors.js";
+import type { SealedSecret } from "./secret-vault.js";
 import { PREFIX_PATTERN } from "./secret.js";
 import { PREFIX_DESCRIPTION } from "./keyspace.js";
 import { checkPermissionNames, checkRoleNames, PERMISSION, PERMISSION_DESCRIPTION } from "./rbac.js";
@@ -87,6 +88,8 @@ export interface KeyRecord extends KeyAttributes {
   deletedAt: Date | null;
   /** The secret the last reroll replaced: it verifies as this key until `expiresAt`. */
   previousSecret?: PreviousSecret | null;
+  /** In a recoverable keyspace, the secret sealed with the operator's key-encryption key. */
+  sealedSecret?: SealedSecret | null;
 }
 
 export interface PreviousSecret {

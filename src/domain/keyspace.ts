@@ -8,11 +8,13 @@ export interface KeyspaceRecord {
   defaultPrefix: string;
   defaultByteLength: number;
   startLength: number;
+  /** New keys' secrets are also kept sealed (SecretVault), so GetKey with `decrypt` can show them. */
+  recoverable: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type KeyspaceSettings = Pick<KeyspaceRecord, "name" | "defaultPrefix" | "defaultByteLength" | "startLength">;
+export type KeyspaceSettings = Pick<KeyspaceRecord, "name" | "defaultPrefix" | "defaultByteLength" | "startLength" | "recoverable">;
 
 export const DEFAULT_PREFIX = "lk";
 export const DEFAULT_START_LENGTH = 4;
@@ -23,6 +25,7 @@ export const KEYSPACE_SETTING_FIELDS = {
   defaultPrefix: "default_prefix",
   defaultByteLength: "default_byte_length",
   startLength: "start_length",
+  recoverable: "recoverable",
 } as const satisfies Record<keyof KeyspaceSettings, string>;
 
 /** Fills defaults for what a new keyspace leaves unset. */
@@ -32,6 +35,7 @@ export function keyspaceDefaults(input: Partial<KeyspaceSettings>): KeyspaceSett
     defaultPrefix: input.defaultPrefix || DEFAULT_PREFIX,
     defaultByteLength: input.defaultByteLength || DEFAULT_BYTE_LENGTH,
     startLength: input.startLength ?? DEFAULT_START_LENGTH,
+    recoverable: input.recoverable ?? false,
   };
 }
 

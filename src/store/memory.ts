@@ -43,12 +43,12 @@ export class MemoryStore implements Store {
     return key && (key.hash === hash || key.previousSecret?.hash === hash) ? copy(key) : null;
   }
 
-  async replaceSecret(id: string, currentHash: string, next: { hash: string; start: string }, previous: PreviousSecret, at: Date) {
+  async replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date) {
     const key = this.keys.get(id);
     if (!key || key.deletedAt || key.revokedAt || key.hash !== currentHash) return null;
     if (this.keyIdsByHash.has(next.hash)) throw alreadyExists("a key with this secret already exists");
     this.keyIdsByHash.set(next.hash, id);
-    Object.assign(key, { hash: next.hash, start: next.start, previousSecret: structuredClone(previous), updatedAt: new Date(at) });
+    Object.assign(key, { ...structuredClone(next), previousSecret: structuredClone(previous), updatedAt: new Date(at) });
     return copy(key);
   }
 

@@ -112,12 +112,12 @@ export class MongoStore implements Store {
     return (await this.keys.find({ hash })) ?? this.keys.fromDocument(await this.keys.collection.findOne({ "previousSecret.hash": hash }));
   }
 
-  async replaceSecret(id: string, currentHash: string, next: { hash: string; start: string }, previous: PreviousSecret, at: Date) {
+  async replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date) {
     const replaced = await rejectDuplicates(
       () =>
         this.keys.collection.findOneAndUpdate(
           { _id: id, deletedAt: null, revokedAt: null, hash: currentHash },
-          { $set: { hash: next.hash, start: next.start, previousSecret: previous, updatedAt: at } },
+          { $set: { hash: next.hash, start: next.start, sealedSecret: next.sealedSecret ?? null, previousSecret: previous, updatedAt: at } },
           { returnDocument: "after" },
         ),
       "a key with this secret already exists",

@@ -14,7 +14,8 @@ import { apiRoutes, serviceDeps, serviceImplementations } from "../../src/server
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "../../src/verify/index.js";
-import { bearer, TEST_ADMIN_TOKEN } from "./auth.js";
+import type { KeyEncryptionKey } from "../../src/domain/secret-vault.js";
+import { bearer, TEST_ADMIN_TOKEN, TEST_KEY_ENCRYPTION_KEYS } from "./auth.js";
 
 /** A client for every service that takes a root key, all sending the same credentials. */
 export interface Clients {
@@ -53,12 +54,16 @@ export interface TestApi extends Clients {
  * moves. The change feed and usage recorder do not run in the background: tests poll and flush.
  * The clients authenticate as the root key of a workspace made on first use.
  */
-export function testApi(store: Store = new MemoryStore(), options: Partial<VerificationOptions> = {}): TestApi {
+export function testApi(
+  store: Store = new MemoryStore(),
+  options: Partial<VerificationOptions> = {},
+  keyEncryptionKeys: readonly KeyEncryptionKey[] = TEST_KEY_ENCRYPTION_KEYS,
+): TestApi {
   const clock = { now: Date.UTC(2026, 0, 15, 12) };
   const now = () => clock.now;
   const log = createLogger("silent");
   const verification = createVerification(store, now, log, { ...DEFAULT_VERIFICATION_OPTIONS, ...options, adminToken: TEST_ADMIN_TOKEN });
-  const deps = serviceDeps({ store, now }, verification);
+  const deps = serviceDeps({ store, now, keyEncryptionKeys }, verification);
   const routes = apiRoutes(serviceImplementations(deps, new HealthState([]), { verification, log, accessLog: false }));
   const withInterceptors = (sent: Interceptor[]) => clients(createRouterTransport(routes, { transport: { interceptors: sent } }));
   const admin = withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;

@@ -16,6 +16,7 @@ export function keyspaceRecord(overrides: Partial<KeyspaceRecord> = {}): Keyspac
     defaultPrefix: "pay",
     defaultByteLength: 16,
     startLength: 4,
+    recoverable: false,
     createdAt: now,
     updatedAt: now,
     ...overrides,

@@ -9,7 +9,7 @@ import { createLogger } from "../../src/log.js";
 import { type ConnectionLimits, type RunningServer, startServer } from "../../src/server.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
-import { bearer, TEST_ADMIN_TOKEN } from "./auth.js";
+import { bearer, TEST_ADMIN_TOKEN, TEST_KEY_ENCRYPTION_KEYS } from "./auth.js";
 
 export interface TestServer extends RunningServer {
   /** The HTTP/2 listener's base URL. */
@@ -65,6 +65,7 @@ export async function startTestServer(
     tlsKeyFile: options.tls?.keyFile,
     shutdownTimeoutMs: 5000,
     adminToken: TEST_ADMIN_TOKEN,
+    keyEncryptionKeys: TEST_KEY_ENCRYPTION_KEYS,
     store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger("info", (line) => logs.push(line)),
     random: options.random,

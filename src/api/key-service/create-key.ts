@@ -10,6 +10,7 @@ import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
+import { sealIfRecoverable } from "./recoverable.js";
 
 export const createKey =
   (deps: ServiceDeps) =>
@@ -38,6 +39,7 @@ export const createKey =
       start: issued.start,
       createdBy: input.createdBy,
     }, at);
+    key.sealedSecret = sealIfRecoverable(deps.vault, keyspace, key.id, issued.secret);
     await store.insertKey(key);
     await changes.publish({ keyId: key.id, hash: key.hash });
     if (!(await store.keyspaces.find({ id: keyspaceId }))) {

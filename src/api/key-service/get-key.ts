@@ -5,9 +5,12 @@ import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../pipeline.js";
 import { loadLiveKey, requireId } from "../requests.js";
+import { revealedSecret } from "./recoverable.js";
 
+/** With `decrypt`, the pipeline has checked key.decrypt and records the reading. */
 export const getKey =
-  ({ store, now }: ServiceDeps) =>
-  async (request: GetKeyRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetKeyResponseSchema>> => ({
-    key: keyToProto(await loadLiveKey(store, callerIn(context), requireId("key", request.id, "id")), now()),
-  });
+  ({ store, now, vault }: ServiceDeps) =>
+  async (request: GetKeyRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetKeyResponseSchema>> => {
+    const key = await loadLiveKey(store, callerIn(context), requireId("key", request.id, "id"));
+    return { key: keyToProto(key, now(), request.decrypt ? revealedSecret(vault, key) : "") };
+  };

@@ -12,6 +12,7 @@ import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId } from "../requests.js";
+import { sealIfRecoverable } from "./recoverable.js";
 
 const ENCODINGS = { [DigestEncoding.HEX]: "hex", [DigestEncoding.BASE64]: "base64", [DigestEncoding.BASE64URL]: "base64url" } as const;
 
@@ -73,9 +74,12 @@ async function importedKey(deps: ServiceDeps, caller: Caller, keyspace: Keyspace
     if (!normalized) throw invalidArgument(`${path}.digest.value`, `is not a SHA-256 digest in ${DigestEncoding[digest.encoding]}`);
     hash = normalized;
   }
-  return newKeyRecord(
+  const key = newKeyRecord(
     attributes,
     { id: newId("key", at, deps.random), workspaceId: caller.workspaceId, keyspaceId: keyspace.id, hash, prefix, start, createdBy: input.createdBy },
     at,
   );
+  // A key imported by digest cannot be recoverable: its secret is not known here.
+  if (secret.case === "plaintext") key.sealedSecret = sealIfRecoverable(deps.vault, keyspace, key.id, secret.value);
+  return key;
 }

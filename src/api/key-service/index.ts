@@ -7,16 +7,20 @@ import { deleteKey } from "./delete-key.js";
 import { getKey } from "./get-key.js";
 import { importKeys } from "./import-keys.js";
 import { listKeys } from "./list-keys.js";
+import { recoveredOnReplay } from "./recoverable.js";
 import { rerollKey } from "./reroll-key.js";
 import { revokeKey } from "./revoke-key.js";
 import { updateCredits } from "./update-credits.js";
 import { updateKey } from "./update-key.js";
 import { whoAmI } from "./who-am-i.js";
 
+/** Showing recoverable secrets needs key.decrypt as well, and every such read is audited. */
+const decrypting = { when: (request: { decrypt: boolean }) => request.decrypt, permission: "key.decrypt", action: "key.decrypt" } as const;
+
 export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => ({
-  createKey: mutation("key.create", "key.create", createKey(deps)),
-  getKey: read("key.read", getKey(deps)),
-  listKeys: read("key.read", listKeys(deps)),
+  createKey: mutation("key.create", "key.create", createKey(deps), recoveredOnReplay(deps)),
+  getKey: read("key.read", getKey(deps), decrypting),
+  listKeys: read("key.read", listKeys(deps), decrypting),
   updateKey: mutation("key.update", "key.update", updateKey(deps)),
   revokeKey: mutation("key.delete", "key.revoke", revokeKey(deps)),
   deleteKey: mutation("key.delete", "key.delete", deleteKey(deps)),
@@ -28,6 +32,6 @@ export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => 
   setKeyPermissions: mutation("key.update", "key.set_permissions", changeKeyGrants("permissions", "set")(deps)),
   updateCredits: mutation("key.update", "key.update_credits", updateCredits(deps)),
   whoAmI: read("key.read", whoAmI(deps)),
-  rerollKey: mutation("key.create", "key.reroll", rerollKey(deps)),
+  rerollKey: mutation("key.create", "key.reroll", rerollKey(deps), recoveredOnReplay(deps)),
   importKeys: mutation("key.create", "key.import", importKeys(deps)),
 });

@@ -6,10 +6,11 @@ import type { ServiceDeps } from "../deps.js";
 import { fetchPage, pageRequest } from "../pagination.js";
 import { callerIn } from "../pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
+import { revealedSecret } from "./recoverable.js";
 
 /** Empty filter fields match everything. */
 export const listKeys =
-  ({ store, now }: ServiceDeps) =>
+  ({ store, now, vault }: ServiceDeps) =>
   async (request: ListKeysRequest, context: HandlerContext): Promise<MessageInitShape<typeof ListKeysResponseSchema>> => {
     const caller = callerIn(context);
     const keyspaceId = requireId("ks", request.keyspaceId, "keyspace_id");
@@ -25,5 +26,5 @@ export const listKeys =
       now: at,
     };
     const { items, nextPageToken } = await fetchPage(page, (p) => store.listKeys(filter, p));
-    return { keys: items.map((key) => keyToProto(key, at)), nextPageToken };
+    return { keys: items.map((key) => keyToProto(key, at, request.decrypt ? revealedSecret(vault, key) : "")), nextPageToken };
   };

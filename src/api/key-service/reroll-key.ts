@@ -7,13 +7,14 @@ import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
+import { sealIfRecoverable } from "./recoverable.js";
 
 /**
  * The secret is replaced in the key's own record, so everything counted against the key (credits,
  * rate limits, usage) is shared by the old and the new secret while both work.
  */
 export const rerollKey =
-  ({ store, now, random, changes }: ServiceDeps) =>
+  ({ store, now, random, changes, vault }: ServiceDeps) =>
   async (request: RerollKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RerollKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
@@ -23,7 +24,8 @@ export const rerollKey =
     const at = now();
     const issued = issueSecret(current.prefix, keyspace.defaultByteLength, keyspace.startLength, random);
     const previous = { hash: current.hash, start: current.start, expiresAt: new Date(at + Number(request.gracePeriodMs)) };
-    const rerolled = await store.replaceSecret(id, current.hash, { hash: issued.digest, start: issued.start }, previous, new Date(at));
+    const next = { hash: issued.digest, start: issued.start, sealedSecret: sealIfRecoverable(vault, keyspace, id, issued.secret) };
+    const rerolled = await store.replaceSecret(id, current.hash, next, previous, new Date(at));
     if (!rerolled) {
       const now = await loadLiveKey(store, caller, id);
       if (now.revokedAt) await refuseKeyChange(store, caller, id);

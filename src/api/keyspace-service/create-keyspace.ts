@@ -6,14 +6,16 @@ import { keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspac
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
+import { checkRecoverable } from "../key-service/recoverable.js";
 import { requireMessage } from "../requests.js";
 
 export const createKeyspace =
-  ({ store, now, random }: ServiceDeps) =>
+  ({ store, now, random, vault }: ServiceDeps) =>
   async (request: CreateKeyspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateKeyspaceResponseSchema>>> => {
     const caller = callerIn(context);
     const settings = keyspaceDefaults(keyspaceSettingsFromProto(requireMessage(request.keyspace, "keyspace")));
     validateKeyspaceSettings(settings);
+    checkRecoverable(vault, settings);
     const at = now();
     const keyspace = { id: newId("ks", at, random), workspaceId: caller.workspaceId, ...settings, createdAt: new Date(at), updatedAt: new Date(at) };
     await store.keyspaces.insert(keyspace);

@@ -6,11 +6,12 @@ import { KEYSPACE_SETTING_FIELDS, keyspaceDefaults, validateKeyspaceSettings } f
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
+import { checkRecoverable } from "../key-service/recoverable.js";
 import { loadKeyspace, maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** A masked field left unset in the request goes back to its default. */
 export const updateKeyspace =
-  ({ store, now }: ServiceDeps) =>
+  ({ store, now, vault }: ServiceDeps) =>
   async (request: UpdateKeyspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateKeyspaceResponseSchema>>> => {
     const caller = callerIn(context);
     const input = requireMessage(request.keyspace, "keyspace");
@@ -18,6 +19,7 @@ export const updateKeyspace =
     const fields = maskedFields(request.updateMask, KEYSPACE_SETTING_FIELDS);
     const changes = pick(keyspaceDefaults(keyspaceSettingsFromProto(input)), fields);
     validateKeyspaceSettings(changes);
+    checkRecoverable(vault, changes);
     await loadKeyspace(store, caller, id);
     const updated = await store.keyspaces.update({ id, workspaceId: caller.workspaceId }, { ...changes, updatedAt: new Date(now()) });
     if (!updated) throw notFound("keyspace", id);

@@ -25,8 +25,8 @@ describe("management permissions", () => {
     await expectCode(call(as, world), Code.PermissionDenied, `this root key lacks the permission ${permission}`);
   });
 
-  it.each(RPC_CASES)("$rpc: allowed with $permission alone", async ({ call, permission, isolation }) => {
-    const { world, as } = await setUp([permission]);
+  it.each(RPC_CASES)("$rpc: allowed with $permission alone (and what it needs alongside)", async ({ call, permission, alongside, isolation }) => {
+    const { world, as } = await setUp(alongside ? [permission, alongside] : [permission]);
     const response = await call(as, world);
     if (isolation === "verdict") expect(response).toEqual({ code: VerifyCode.VALID });
   });

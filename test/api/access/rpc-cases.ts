@@ -15,6 +15,8 @@ export interface RpcCase {
   /** `Service/Method`, as the API names it. */
   rpc: string;
   permission: ManagementPermission;
+  /** What the call needs besides `permission` (a decrypting read needs the read too). */
+  alongside?: ManagementPermission;
   /** For mutations: the action their audit event records. */
   action?: string;
   isolation: Isolation;
@@ -155,6 +157,13 @@ export const RPC_CASES: RpcCase[] = [
     permission: "key.update",
     isolation: "not_found",
     call: (c, w) => c.keys.updateCredits({ keyId: w.keyId, operation: CreditOperation.SET, value: 10n }),
+  },
+  {
+    rpc: "KeyService/GetKey with decrypt",
+    permission: "key.decrypt",
+    alongside: "key.read",
+    isolation: "not_found",
+    call: (c, w) => c.keys.getKey({ id: w.keyId, decrypt: true }),
   },
   { rpc: "KeyService/WhoAmI", permission: "key.read", isolation: "not_found", call: (c, w) => c.keys.whoAmI({ key: w.keySecret }) },
   {
