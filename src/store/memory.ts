@@ -4,6 +4,7 @@ import { alreadyExists } from "../domain/errors.js";
 import type { IdempotentRequestRecord } from "../domain/idempotency.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import { keyStatus, type KeyRecord, type PreviousSecret } from "../domain/key.js";
+import type { SealedSecret } from "../domain/secret-vault.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
@@ -110,6 +111,18 @@ export class MemoryStore implements Store {
     if (!current || (guard.notDeleted && current.deletedAt) || (guard.notRevoked && current.revokedAt)) return null;
     Object.assign(current, structuredClone(changes));
     return copy(current);
+  }
+
+  async keysSealedOtherwise(kekId: string, page: Page) {
+    const sealed = [...this.keys.values()].filter((key) => key.sealedSecret && key.sealedSecret.kekId !== kekId).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return paginate(sealed, page);
+  }
+
+  async replaceSealedSecret(id: string, current: SealedSecret, next: SealedSecret) {
+    const key = this.keys.get(id);
+    if (!key?.sealedSecret || key.sealedSecret.ciphertext !== current.ciphertext) return false;
+    key.sealedSecret = structuredClone(next);
+    return true;
   }
 
   async deleteKey(id: string) {

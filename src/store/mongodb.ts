@@ -4,6 +4,7 @@ import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdempotentRequestRecord } from "../domain/idempotency.js";
 import type { IdentityRecord } from "../domain/identity.js";
 import type { Credits, KeyRecord, PreviousSecret } from "../domain/key.js";
+import type { SealedSecret } from "../domain/secret-vault.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
@@ -179,6 +180,19 @@ export class MongoStore implements Store {
     const pull = (field: string) => ({ $pull: { [field]: name }, $set: { updatedAt: at } }) as unknown as UpdateFilter<StoredDocument>;
     await this.keys.collection.updateMany({ workspaceId, [kind]: name }, pull(kind));
     if (kind === "permissions") await this.roles.collection.updateMany({ workspaceId, permissions: name }, pull("permissions"));
+  }
+
+  async keysSealedOtherwise(kekId: string, page: Page) {
+    const documents = await this.keys.collection
+      .find({ sealedSecret: { $ne: null }, "sealedSecret.kekId": { $ne: kekId }, ...afterFilter(page) })
+      .sort({ _id: 1 })
+      .limit(page.limit)
+      .toArray();
+    return documents.map((document) => this.keys.fromDocument(document)!);
+  }
+
+  async replaceSealedSecret(id: string, current: SealedSecret, next: SealedSecret) {
+    return this.updateKeyIf({ _id: id, "sealedSecret.ciphertext": current.ciphertext }, { $set: { sealedSecret: next } });
   }
 
   async deleteKey(id: string) {

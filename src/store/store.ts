@@ -6,6 +6,7 @@ import type { KeyRecord, KeyStatus, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { CreditsUpdate } from "../domain/credits.js";
 import type { RateLimitWindow } from "../domain/rate-limiter.js";
+import type { SealedSecret } from "../domain/secret-vault.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 
@@ -61,6 +62,10 @@ export interface Store {
    * ALREADY_EXISTS when `next` is another key's digest.
    */
   replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date): Promise<KeyRecord | null>;
+  /** Keys whose secret is sealed with a key-encryption key other than `kekId`, ordered by id, after `page.after`. */
+  keysSealedOtherwise(kekId: string, page: Page): Promise<KeyRecord[]>;
+  /** Replaces the key's sealed secret, only while it is still `current`; says whether it did. */
+  replaceSealedSecret(id: string, current: SealedSecret, next: SealedSecret): Promise<boolean>;
   /** Removes the key for good; returns what was removed, or null when there was nothing. */
   deleteKey(id: string): Promise<KeyRecord | null>;
   /** Removes every key of the keyspace, soft-deleted ones too; returns how many. */

@@ -246,6 +246,22 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         expect(await store.replaceSecret(other.id, other.hash, next("d"), { ...previous, hash: other.hash }, new Date())).toBeNull();
       });
 
+      it("lists keys sealed with another key-encryption key, and replaces a sealed secret only while it is as read", async () => {
+        const sealed = (kekId: string, ciphertext: string) => ({ kekId, iv: "aXY=", ciphertext, tag: "dGFn" });
+        const old = keyRecord({ sealedSecret: sealed("contract-old", "b2xk") });
+        const current = keyRecord({ sealedSecret: sealed("contract-new", "bmV3") });
+        await store.insertKey(old);
+        await store.insertKey(current);
+        await store.insertKey(keyRecord());
+        const listed = async () => (await store.keysSealedOtherwise("contract-new", { limit: 10_000 })).map((key) => key.id);
+        expect(await listed()).toContain(old.id);
+        expect(await listed()).not.toContain(current.id);
+        expect(await store.replaceSealedSecret(old.id, sealed("contract-old", "c3RhbGU="), sealed("contract-new", "eA=="))).toBe(false);
+        expect(await store.replaceSealedSecret(old.id, old.sealedSecret!, sealed("contract-new", "eA=="))).toBe(true);
+        expect(await listed()).not.toContain(old.id);
+        expect((await store.getKey(old.id))!.sealedSecret).toEqual(sealed("contract-new", "eA=="));
+      });
+
       it("updates only where the guard holds", async () => {
         const key = keyRecord();
         await store.insertKey(key);

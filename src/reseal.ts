@@ -1,0 +1,24 @@
+import { loadConfig } from "./config.js";
+import { SecretVault } from "./domain/secret-vault.js";
+import { createLogger } from "./log.js";
+import { resealSecrets } from "./maintenance/reseal-secrets.js";
+import { MongoStore } from "./store/mongodb.js";
+
+/** `npm run reseal`: after putting a new key first in KEY_ENCRYPTION_KEYS, seals every recoverable secret with it. */
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const vault = SecretVault.from(config.keyEncryptionKeys);
+  if (!config.mongodbUri || !vault) throw new Error("MONGODB_URI and KEY_ENCRYPTION_KEYS must be set");
+  const store = await MongoStore.connect(config.mongodbUri, config.mongodbDatabase);
+  try {
+    log.info("resealed recoverable secrets", { kekId: vault.currentKekId, ...(await resealSecrets(store, vault)) });
+  } finally {
+    await store.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`latchkey reseal failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
