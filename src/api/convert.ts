@@ -87,7 +87,7 @@ export function keyIdentityToProto(key: domain.KeyRecord) {
   };
 }
 
-export function keyToProto(key: domain.KeyRecord, now: number, plaintext = ""): Key {
+export function keyToProto(key: domain.KeyRecord, now: number, plaintext = "", usage?: RateLimitUsage): Key {
   return create(KeySchema, {
     ...keyIdentityToProto(key),
     id: key.id,
@@ -120,7 +120,7 @@ export function keyToProto(key: domain.KeyRecord, now: number, plaintext = ""): 
             : undefined,
         })
       : undefined,
-    rateLimits: rateLimitsToProto(key.rateLimits),
+    rateLimits: rateLimitsToProto(key.rateLimits, usage),
     status: KEY_STATUSES[domain.keyStatus(key, now)],
     expired: domain.isExpired(key, now),
     previousSecret: key.previousSecret
@@ -128,6 +128,7 @@ export function keyToProto(key: domain.KeyRecord, now: number, plaintext = ""): 
       : undefined,
     plaintext,
     recoverable: Boolean(key.sealedSecret),
+    keyHash: key.hash,
   });
 }
 
@@ -164,8 +165,19 @@ export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttrib
   };
 }
 
-const rateLimitsToProto = (limits: domain.RateLimit[]) =>
-  limits.map((limit) => create(RateLimitSchema, { ...limit, limit: BigInt(limit.limit), durationMs: BigInt(limit.durationMs) }));
+/** Each limit's current window: how much of it is used, and when it ends. */
+export type RateLimitUsage = ReadonlyMap<string, { used: number; endsAt: Date }>;
+
+const rateLimitsToProto = (limits: domain.RateLimit[], usage?: RateLimitUsage) =>
+  limits.map((limit) => {
+    const window = usage?.get(limit.name);
+    return create(RateLimitSchema, {
+      ...limit,
+      limit: BigInt(limit.limit),
+      durationMs: BigInt(limit.durationMs),
+      ...(window && { used: BigInt(window.used), windowEndsAt: toTimestamp(window.endsAt) }),
+    });
+  });
 
 const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.RateLimit[] =>
   limits.map((limit, i) => ({

@@ -174,7 +174,7 @@ export class RateLimitAllowances {
 
   private allowance(check: LimitCheck, start: number): Allowance {
     const allowance: Allowance = {
-      window: { id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`, limit: check.limit, endsAt: new Date(start + check.durationMs) },
+      window: windowFrom(check, start),
       start,
       units: 0,
       used: 0,
@@ -214,6 +214,18 @@ export class RateLimitAllowances {
     return this.reservation(allowance);
   }
 }
+
+/** The counter of a key's own limit, or of an identity's (shared by all its keys). */
+export const limitCounter = (owner: "key" | "identity", id: string, name: string) => `${owner}:${id}:${name}`;
+
+/** The window of the counter that `now` falls in, as the store counts it. */
+export const windowAt = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, now: number): RateLimitWindow => windowFrom(check, windowStart(check, now));
+
+const windowFrom = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, start: number): RateLimitWindow => ({
+  id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`,
+  limit: check.limit,
+  endsAt: new Date(start + check.durationMs),
+});
 
 /** The start of the counter's window that `now` falls in. */
 export function windowStart(check: Pick<LimitCheck, "counter" | "durationMs">, now: number): number {

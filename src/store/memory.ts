@@ -210,6 +210,15 @@ export class MemoryStore implements Store {
     return { granted, used: counted.used };
   }
 
+  async countRateLimits(ids: readonly string[]) {
+    const counts = new Map<string, number>();
+    for (const id of ids) {
+      const window = this.rateLimitWindows.get(id);
+      if (window) counts.set(id, window.used);
+    }
+    return counts;
+  }
+
   async pruneRateLimits(before: Date) {
     for (const [id, window] of this.rateLimitWindows) if (window.endsAt < before) this.rateLimitWindows.delete(id);
   }

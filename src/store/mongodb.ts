@@ -329,6 +329,15 @@ export class MongoStore implements Store {
     await this.requests.collection.deleteMany({ startedAt: { $lt: before } });
   }
 
+  async countRateLimits(ids: readonly string[]) {
+    const counts = new Map<string, number>();
+    for (const id of ids) {
+      const window = await this.rateLimits.findOne({ _id: id });
+      if (window) counts.set(id, window.used);
+    }
+    return counts;
+  }
+
   async pruneRateLimits(before: Date) {
     await this.rateLimits.deleteMany({ endsAt: { $lt: before } });
   }

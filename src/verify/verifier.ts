@@ -1,6 +1,6 @@
 import { creditBalance, isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
-import type { LimitCheck, LimitOutcome } from "../domain/rate-limiter.js";
+import { type LimitCheck, type LimitOutcome, limitCounter } from "../domain/rate-limiter.js";
 import { digestSecret, isWellFormedSecret, MAX_PRESENTED_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { Store } from "../store/store.js";
@@ -77,8 +77,8 @@ export class Verifier {
     if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, key);
 
     const checks = [
-      ...limitChecks(record.workspaceId, `key:${record.id}`, record.rateLimits, request.rateLimitNames),
-      ...(key.identity ? limitChecks(record.workspaceId, `identity:${key.identity.id}`, key.identity.rateLimits, request.rateLimitNames) : []),
+      ...limitChecks(record.workspaceId, "key", record.id, record.rateLimits, request.rateLimitNames),
+      ...(key.identity ? limitChecks(record.workspaceId, "identity", key.identity.id, key.identity.rateLimits, request.rateLimitNames) : []),
     ];
     if (checks.length === 0) return this.spend(key, digest, request.cost, now, []);
     const limits = this.limits.apply(checks);
@@ -131,7 +131,7 @@ export class Verifier {
 const cachedBalance = (record: KeyRecord) => (record.credits ? creditBalance(record.credits) : undefined);
 
 /** An identity's limits are counted under the identity, so every key of it draws on the same counter. */
-const limitChecks = (workspaceId: string, owner: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
+const limitChecks = (workspaceId: string, owner: "key" | "identity", id: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
   limits
     .filter((limit) => limit.autoApply || named.includes(limit.name))
-    .map((limit) => ({ workspaceId, counter: `${owner}:${limit.name}`, name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));
+    .map((limit) => ({ workspaceId, counter: limitCounter(owner, id, limit.name), name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));

@@ -119,3 +119,8 @@ export async function expectCode(call: Promise<unknown>, code: Code, messageStar
 
 /** JSON of anything a client returned, int64 fields included. */
 export const stringify = (value: unknown) => JSON.stringify(value, (_, field) => (typeof field === "bigint" ? String(field) : field));
+
+/** GetKey's key without the live use of its rate-limit windows, to compare with what CreateKey or UpdateKey answered. */
+export function withoutWindowUse<K extends { rateLimits: { used: bigint; windowEndsAt?: unknown }[] }>(key: K): K {
+  return { ...key, rateLimits: key.rateLimits.map((limit) => ({ ...limit, used: 0n, windowEndsAt: undefined })) };
+}

@@ -1,16 +1,27 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetKeyRequest, GetKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
-import { keyToProto } from "../convert.js";
+import type { KeyRecord } from "../../domain/key.js";
+import { limitCounter, windowAt } from "../../domain/rate-limiter.js";
+import type { Store } from "../../store/store.js";
+import { keyToProto, type RateLimitUsage } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../pipeline.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { revealedSecret } from "./recoverable.js";
+
+/** Each of the key's own limits in its current window, from the store's counts (Better Auth's request_count). */
+async function rateLimitUsage(store: Store, key: KeyRecord, now: number): Promise<RateLimitUsage> {
+  const windows = key.rateLimits.map((limit) => ({ name: limit.name, window: windowAt({ ...limit, counter: limitCounter("key", key.id, limit.name) }, now) }));
+  const counts = await store.countRateLimits(windows.map(({ window }) => window.id));
+  return new Map(windows.map(({ name, window }) => [name, { used: counts.get(window.id) ?? 0, endsAt: window.endsAt }]));
+}
 
 /** With `decrypt`, the pipeline has checked key.decrypt and records the reading. */
 export const getKey =
   ({ store, now, vault }: ServiceDeps) =>
   async (request: GetKeyRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetKeyResponseSchema>> => {
     const key = await loadLiveKey(store, callerIn(context), requireId("key", request.id, "id"));
-    return { key: keyToProto(key, now(), request.decrypt ? revealedSecret(vault, key) : "") };
+    const at = now();
+    return { key: keyToProto(key, at, request.decrypt ? revealedSecret(vault, key) : "", await rateLimitUsage(store, key, at)) };
   };

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { toJsonString } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
@@ -13,6 +14,19 @@ describe("GetKey", () => {
     const response = await api.keys.getKey({ id: created.key!.id });
     expect(response.key).toEqual(created.key);
     expect(toJsonString(GetKeyResponseSchema, response)).not.toContain(created.secret.slice(8));
+  });
+
+  it("OK: shows the secret's SHA-256 (key_hash) and each rate limit's use of its current window", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const created = await api.keys.createKey({ key: { keyspaceId: keyspace.id, rateLimits: [{ name: "rpm", limit: 100n, durationMs: 60_000n, autoApply: true }] } });
+    expect(created.key!.keyHash).toBe(createHash("sha256").update(created.secret).digest("hex"));
+    for (let i = 0; i < 3; i++) await api.verify.verifyKey({ key: created.secret });
+    const [limit] = (await api.keys.getKey({ id: created.key!.id })).key!.rateLimits;
+    // The instance reserved part of the window (a sixteenth of it) and admitted three from it.
+    expect(limit!.used).toBeGreaterThanOrEqual(3n);
+    expect(limit!.used).toBeLessThanOrEqual(100n);
+    expect(Number(limit!.windowEndsAt!.seconds) * 1000).toBeGreaterThan(api.clock.now);
   });
 
   it("OK: reports EXPIRED from the millisecond the key expires", async () => {
