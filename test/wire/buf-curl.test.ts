@@ -85,6 +85,11 @@ describe.each([
     };
     const imported = await curl("-d", JSON.stringify(imports), `${url()}/latchkey.v1.KeyService/ImportKeys`);
     expect(JSON.parse(imported.stdout).results).toMatchObject([{ key: { name: "migrated", prefix: "sk" } }, { key: { id: expect.any(String) } }]);
+    const recoverable = await curl("-d", '{"keyspace":{"name":"kept","recoverable":true}}', `${url()}/latchkey.v1.KeyspaceService/CreateKeyspace`);
+    const kept = await curl("-d", JSON.stringify({ key: { keyspaceId: JSON.parse(recoverable.stdout).keyspace.id } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
+    const { key: keptKey, secret } = JSON.parse(kept.stdout);
+    const decrypted = await curl("-d", JSON.stringify({ id: keptKey.id, decrypt: true }), `${url()}/latchkey.v1.KeyService/GetKey`);
+    expect(JSON.parse(decrypted.stdout).key).toMatchObject({ plaintext: secret, recoverable: true });
     const health = await anonymous(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
   });
