@@ -90,6 +90,8 @@ describe.each([
     const { key: keptKey, secret } = JSON.parse(kept.stdout);
     const decrypted = await curl("-d", JSON.stringify({ id: keptKey.id, decrypt: true }), `${url()}/latchkey.v1.KeyService/GetKey`);
     expect(JSON.parse(decrypted.stdout).key).toMatchObject({ plaintext: secret, recoverable: true });
+    const whoAmI = await curl("-d", JSON.stringify({ key: secret }), `${url()}/latchkey.v1.KeyService/WhoAmI`);
+    expect(JSON.parse(whoAmI.stdout).key.id).toBe(keptKey.id);
     const health = await anonymous(`${url()}/grpc.health.v1.Health/Check`);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
   });
