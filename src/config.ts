@@ -14,6 +14,11 @@ export interface Config {
   /** Prometheus text at /metrics; 0 turns it off. */
   metricsPort: number;
   mongodbUri: string | undefined;
+  /**
+   * Without MONGODB_URI the service runs on an in-memory store, which loses every key on restart:
+   * with NODE_ENV=production that is refused unless asked for explicitly.
+   */
+  inMemoryStoreAllowed: boolean;
   mongodbDatabase: string;
   maxRequestBytes: number;
   corsAllowedOrigins: string[];
@@ -46,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     grpcPort: integer(env, "GRPC_PORT", 50051, 0, 65535),
     metricsPort: integer(env, "METRICS_PORT", 9464, 0, 65535),
     mongodbUri: env.MONGODB_URI || undefined,
+    inMemoryStoreAllowed: env.NODE_ENV !== "production" || boolean(env, "ALLOW_IN_MEMORY_STORE", false),
     mongodbDatabase: env.MONGODB_DATABASE || "latchkey",
     maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     corsAllowedOrigins: corsOrigins(env.CORS_ALLOWED_ORIGINS ?? ""),

@@ -34,6 +34,16 @@ describe("the service process", () => {
     expect(result, service.lines.join("\n") + service.stderr()).toEqual([0, null]);
   });
 
+  it("in production, refuses to start on the in-memory store unless asked explicitly", async () => {
+    const refused = startService({ NODE_ENV: "production" });
+    await expect(refused.listening).rejects.toThrow("exited with 1");
+    expect(refused.stderr()).toMatch(/^latchkey failed to start: MONGODB_URI is not set and NODE_ENV is production/);
+    const allowed = startService({ NODE_ENV: "production", ALLOW_IN_MEMORY_STORE: "true" });
+    await allowed.listening;
+    expect(allowed.lines.join("\n")).toContain("using the embedded in-memory store");
+    expect(await allowed.stop()).toEqual([0, null]);
+  });
+
   it("refuses a bad setting with a one-line reason", async () => {
     const service = startService({ PORT: "http" });
     await expect(service.listening).rejects.toThrow("exited with 1");
