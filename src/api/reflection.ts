@@ -1,8 +1,9 @@
-import { createRegistry, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { createRegistry, fromBinary, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
+import { type FileDescriptorProto, FileDescriptorProtoSchema, SourceCodeInfoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { SOURCE_INFO } from "../../gen/source_info.js";
 
 /**
  * gRPC server reflection (v1 and the older v1alpha, which tools still ask for), answered from the
@@ -25,7 +26,7 @@ export function reflectionServices(served: readonly DescService[]): {
 } {
   const files = withDependencies(served.map((service) => service.file));
   const registry = createRegistry(...files);
-  const encoded = new Map(files.map((file) => [file, toBinary(FileDescriptorProtoSchema, file.proto)]));
+  const encoded = new Map(files.map((file) => [file, toBinary(FileDescriptorProtoSchema, withComments(file))]));
   const byName = new Map(files.map((file) => [file.proto.name, file]));
 
   const describe = (file: DescFile | undefined, what: string): Answer =>
@@ -69,6 +70,13 @@ export function reflectionServices(served: readonly DescService[]): {
   }
 
   return { v1: { serverReflectionInfo: respond }, v1alpha: { serverReflectionInfo: respond } };
+}
+
+/** The file's descriptor with its comments (gen/source_info.ts), so tools such as grpcurl show the API's documentation. */
+function withComments(file: DescFile): FileDescriptorProto {
+  const sourceInfo = SOURCE_INFO[file.proto.name];
+  if (!sourceInfo) return file.proto;
+  return { ...file.proto, sourceCodeInfo: fromBinary(SourceCodeInfoSchema, Buffer.from(sourceInfo, "base64")) };
 }
 
 /** The files and everything they import, each once, imports first. */

@@ -48,6 +48,11 @@ describe.each([
       fromBinary(FileDescriptorProtoSchema, bytes).name,
     );
     expect(keyFile[0]).toBe("latchkey/v1/key.proto");
+    // With the comments, which protoc-gen-es leaves out of its descriptors: grpcurl describe shows them.
+    const served = fromBinary(FileDescriptorProtoSchema, (symbol!.messageResponse.value as v1.FileDescriptorResponse).fileDescriptorProto[0]!);
+    const comments = served.sourceCodeInfo!.location.map((location) => location.leadingComments);
+    expect(comments).toContainEqual(expect.stringContaining("Issues and manages keys. Only a SHA-256 digest of a secret is ever stored."));
+    expect(comments).toContainEqual(expect.stringContaining("Gives the key a new secret and keeps everything else"));
     expect(keyFile).toContain("google/protobuf/timestamp.proto");
   });
 
