@@ -22,11 +22,17 @@ export async function startTestMongo(log: (line: string) => void): Promise<TestM
   if (process.env.MONGODB_URI) {
     return { uri: process.env.MONGODB_URI, description: "MongoDB from MONGODB_URI", stop: async () => {} };
   }
+  // mongodb-memory-server prints a whole stack trace to console.warn when it cannot start a mongod
+  // (offline, its download fails): the one line logged below says it without alarming anyone.
+  const warn = console.warn;
+  console.warn = () => {};
   try {
     const server = await MongoMemoryServer.create({ instance: { ip: "127.0.0.1" } });
     return { uri: server.getUri(), description: `real mongod via mongodb-memory-server`, stop: async () => void (await server.stop()) };
   } catch (error) {
     log(`mongodb-memory-server could not start a mongod (${firstLine(error)}), falling back to mongo-java-server`);
+  } finally {
+    console.warn = warn;
   }
   return startMongoJavaServer();
 }
