@@ -1,34 +1,31 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { newId } from "../../src/domain/ids.js";
+import { installClientPackage, repositoryRoot as root, run } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /**
  * packages/client as a consumer gets it: `npm pack`, installed from the tarball into a project of
  * its own, then used from plain JavaScript and type-checked from TypeScript against a running service.
  */
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const run = promisify(execFile);
-const project = mkdtempSync(join(tmpdir(), "latchkey-consumer-"));
 let server: TestServer;
+let consumerProject: Awaited<ReturnType<typeof installClientPackage>>;
+let project: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  await run("npm", ["pack", "-w", "packages/client", "--pack-destination", project], { cwd: root });
-  const tarball = readdirSync(project).find((file) => file.endsWith(".tgz"))!;
-  const manifest = { name: "consumer", type: "module", private: true, dependencies: { "@latchkey/client": `file:./${tarball}`, "@connectrpc/connect-node": "2.1.1" } };
-  writeFileSync(join(project, "package.json"), JSON.stringify(manifest));
-  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: project });
+  consumerProject = await installClientPackage({ "@connectrpc/connect-node": "2.1.1" });
+  project = consumerProject.dir;
 }, 180_000);
 
 afterAll(async () => {
   await server.stop();
-  rmSync(project, { recursive: true, force: true });
+  consumerProject.remove();
 });
 
 const consumer = `
@@ -69,5 +66,22 @@ describe("@latchkey/client", () => {
     const env = { ...process.env, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, MISSING_KEY_ID: newId("key", Date.now()) };
     const { stdout } = await run(process.execPath, ["connect.mjs"], { cwd: project, env });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, listed: 2 });
+  });
+
+  it("runs the README's example as written, against the service's gRPC port", async () => {
+    const [example] = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    writeFileSync(join(project, "readme-example.mjs"), example!.replace("http://127.0.0.1:50051", server.grpcUrl));
+    const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] });
+    const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "readme example" } });
+    const keys = createClient(KeyService, transport);
+    const { secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "ci", permissions: ["documents.read"], credits: { remaining: 1000n } } });
+    const { key: other } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "nightly" } });
+    const env = { ...process.env, LATCHKEY_ROOT_KEY: server.rootKey };
+    const { stdout } = await run(process.execPath, ["readme-example.mjs", secret], { cwd: project, env });
+    const lines = stdout.trim().split("\n");
+    expect(lines[0]).toBe("VALID 999n");
+    expect(lines.slice(1, 3).map((line) => line.split(" ")[1])).toEqual(["ci", "nightly"]);
+    expect(lines[2]).toContain(other!.id);
+    expect(lines[3]).toBe("5 RESOURCE_NOT_FOUND");
   });
 });

@@ -47,6 +47,7 @@ export async function startTestServer(
     storeTimeoutMs?: number;
     storeCheckMs?: number;
     connectionLimits?: ConnectionLimits;
+    corsAllowedOrigins?: string[];
   } = {},
 ): Promise<TestServer> {
   const mongoUri = inject("mongoUri");
@@ -60,7 +61,7 @@ export async function startTestServer(
     grpcPort: 0,
     metricsPort: 0,
     maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
-    corsAllowedOrigins: ["https://app.example.com"],
+    corsAllowedOrigins: options.corsAllowedOrigins ?? ["https://app.example.com"],
     tlsCertFile: options.tls?.certFile,
     tlsKeyFile: options.tls?.keyFile,
     shutdownTimeoutMs: 5000,

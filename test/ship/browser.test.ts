@@ -1,0 +1,110 @@
+import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { build } from "esbuild";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { RootKeyService } from "../../gen/latchkey/v1/root_key_pb.js";
+import { findChromium } from "../support/chromium.js";
+import { installClientPackage } from "../support/client-package.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * The client package in headless Chromium: a page served from one origin calls latchkey's HTTP/1.1
+ * listener on another, through CORS, with a root key narrowed to key.verify in one keyspace, as
+ * the README tells a browser to hold.
+ */
+const page = `
+import { createLatchkeyClient, LatchkeyError, VerifyCode } from "@latchkey/client/web";
+
+globalThis.verifyFromPage = async ({ baseUrl, rootKey, secret, keyspaceId, transport, binary }) => {
+  const latchkey = createLatchkeyClient({ baseUrl, rootKey, transport, binary });
+  const attempt = (call) => call().then(() => "allowed", (error) => { const refused = LatchkeyError.from(error); return refused.reason ?? refused.message; });
+  try {
+    const verified = await latchkey.verify.verifyKey({ key: secret });
+    return { code: VerifyCode[verified.code], creditsRemaining: String(verified.creditsRemaining), listing: await attempt(() => latchkey.keys.listKeys({ keyspaceId })) };
+  } catch (error) {
+    return { failed: LatchkeyError.from(error).message };
+  }
+};
+`;
+
+let server: TestServer;
+let consumer: Awaited<ReturnType<typeof installClientPackage>>;
+let browser: Browser;
+let allowedSite: Server;
+let otherSite: Server;
+let verifier: { rootKey: string; secret: string; keyspaceId: string };
+
+/** A static site: one page that loads the bundle. */
+async function serveSite(bundle: string): Promise<Server> {
+  const site = createServer((request, response) => {
+    if (request.url === "/page.js") response.writeHead(200, { "content-type": "text/javascript" }).end(bundle);
+    else response.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><title>verifier</title><script type="module" src="/page.js"></script>');
+  });
+  await new Promise<void>((listening) => site.listen(0, "127.0.0.1", listening));
+  return site;
+}
+
+const originOf = (site: Server) => `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+
+beforeAll(async () => {
+  const [executablePath, installed] = await Promise.all([findChromium(console.log), installClientPackage({ "@connectrpc/connect-web": "2.1.1" })]);
+  consumer = installed;
+  writeFileSync(join(consumer.dir, "page.js"), page);
+  const bundled = await build({ entryPoints: [join(consumer.dir, "page.js")], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
+  const bundle = bundled.outputFiles[0]!.text;
+  [allowedSite, otherSite] = await Promise.all([serveSite(bundle), serveSite(bundle)]);
+  server = await startTestServer({ corsAllowedOrigins: [originOf(allowedSite)] });
+  const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] });
+  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "browser" } });
+  const { secret } = await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, credits: { remaining: 100n } } });
+  const narrowed = await createClient(RootKeyService, transport).createRootKey({ rootKey: { name: "web verifier", permissions: ["key.verify"], keyspaceIds: [keyspace!.id] } });
+  verifier = { rootKey: narrowed.secret, secret, keyspaceId: keyspace!.id };
+  browser = await chromium.launch({ executablePath, args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  allowedSite?.close();
+  otherSite?.close();
+  await server?.stop();
+  consumer?.remove();
+});
+
+async function verifyFrom(site: Server, transport: "connect" | "grpc-web", binary: boolean) {
+  const tab = await browser.newPage();
+  try {
+    await tab.goto(`${originOf(site)}/`);
+    await tab.waitForFunction(() => "verifyFromPage" in globalThis);
+    return await tab.evaluate((options) => (globalThis as unknown as { verifyFromPage(o: unknown): Promise<unknown> }).verifyFromPage(options), {
+      ...verifier,
+      baseUrl: server.http1Url,
+      transport,
+      binary,
+    });
+  } finally {
+    await tab.close();
+  }
+}
+
+describe("the client package in a browser", () => {
+  it.each([
+    ["Connect JSON", "connect", false],
+    ["Connect binary", "connect", true],
+    ["gRPC-Web", "grpc-web", true],
+  ] as const)("verifies a key from a page of an allowed origin over %s, and its narrowed root key may do nothing else", async (_, transport, binary) => {
+    const answer = await verifyFrom(allowedSite, transport, binary);
+    expect(answer).toEqual({ code: "VALID", creditsRemaining: expect.stringMatching(/^9\d$/), listing: "PERMISSION_MISSING" });
+  });
+
+  it("cannot call latchkey from a page of an origin CORS_ALLOWED_ORIGINS leaves out: the browser refuses", async () => {
+    const answer = await verifyFrom(otherSite, "connect", false);
+    expect(answer).toEqual({ failed: expect.stringMatching(/fetch/i) });
+  });
+});
