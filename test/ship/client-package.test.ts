@@ -1,11 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
-import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { newId } from "../../src/domain/ids.js";
+import { clients } from "../support/api.js";
 import { installClientPackage, repositoryRoot as root, run } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -71,9 +69,8 @@ describe("@latchkey/client", () => {
   it("runs the README's example as written, against the service's gRPC port", async () => {
     const [example] = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]!);
     writeFileSync(join(project, "readme-example.mjs"), example!.replace("http://127.0.0.1:50051", server.grpcUrl));
-    const transport = createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] });
-    const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "readme example" } });
-    const keys = createClient(KeyService, transport);
+    const { keyspaces, keys } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "readme example" } });
     const { secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "ci", permissions: ["documents.read"], credits: { remaining: 1000n } } });
     const { key: other } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "nightly" } });
     const env = { ...process.env, LATCHKEY_ROOT_KEY: server.rootKey };

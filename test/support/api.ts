@@ -1,13 +1,6 @@
-import { type Client, Code, ConnectError, createClient, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
 import { expect } from "vitest";
-import { AuditService } from "../../gen/latchkey/v1/audit_pb.js";
-import { IdentityService } from "../../gen/latchkey/v1/identity_pb.js";
-import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
-import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
-import { RbacService } from "../../gen/latchkey/v1/rbac_pb.js";
-import { RootKeyService } from "../../gen/latchkey/v1/root_key_pb.js";
-import { VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
-import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
+import { type LatchkeyClient, latchkeyClients } from "../../packages/client/src/index.js";
 import { HealthState } from "../../src/api/health.js";
 import { createLogger } from "../../src/log.js";
 import { apiRoutes, serviceDeps, serviceImplementations } from "../../src/server.js";
@@ -17,16 +10,8 @@ import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, ty
 import type { KeyEncryptionKey } from "../../src/domain/secret-vault.js";
 import { bearer, TEST_ADMIN_TOKEN, TEST_KEY_ENCRYPTION_KEYS } from "./auth.js";
 
-/** A client for every service that takes a root key, all sending the same credentials. */
-export interface Clients {
-  workspaces: Client<typeof WorkspaceService>;
-  rootKeys: Client<typeof RootKeyService>;
-  keyspaces: Client<typeof KeyspaceService>;
-  keys: Client<typeof KeyService>;
-  verify: Client<typeof VerifyService>;
-  identities: Client<typeof IdentityService>;
-  rbac: Client<typeof RbacService>;
-  audit: Client<typeof AuditService>;
+/** A client for every service that takes a root key (the client package's), all sending the same credentials. */
+export interface Clients extends LatchkeyClient {
   transport: Transport;
 }
 
@@ -86,17 +71,7 @@ export function testApi(
 }
 
 export function clients(transport: Transport): Clients {
-  return {
-    workspaces: createClient(WorkspaceService, transport),
-    rootKeys: createClient(RootKeyService, transport),
-    keyspaces: createClient(KeyspaceService, transport),
-    keys: createClient(KeyService, transport),
-    verify: createClient(VerifyService, transport),
-    identities: createClient(IdentityService, transport),
-    rbac: createClient(RbacService, transport),
-    audit: createClient(AuditService, transport),
-    transport,
-  };
+  return { ...latchkeyClients(transport), transport };
 }
 
 export async function createKeyspace(api: Pick<Clients, "keyspaces">, name = "payments", defaultPrefix = "pay") {

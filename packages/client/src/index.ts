@@ -1,23 +1,23 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
-import { AuditService } from "./gen/latchkey/v1/audit_pb.js";
-import { IdentityService } from "./gen/latchkey/v1/identity_pb.js";
-import { KeyService } from "./gen/latchkey/v1/key_pb.js";
-import { KeyspaceService } from "./gen/latchkey/v1/keyspace_pb.js";
-import { RbacService } from "./gen/latchkey/v1/rbac_pb.js";
-import { RootKeyService } from "./gen/latchkey/v1/root_key_pb.js";
-import { VerifyService } from "./gen/latchkey/v1/verify_pb.js";
-import { WorkspaceService } from "./gen/latchkey/v1/workspace_pb.js";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { AuditService } from "../../../gen/latchkey/v1/audit_pb.js";
+import { IdentityService } from "../../../gen/latchkey/v1/identity_pb.js";
+import { KeyService } from "../../../gen/latchkey/v1/key_pb.js";
+import { KeyspaceService } from "../../../gen/latchkey/v1/keyspace_pb.js";
+import { RbacService } from "../../../gen/latchkey/v1/rbac_pb.js";
+import { RootKeyService } from "../../../gen/latchkey/v1/root_key_pb.js";
+import { VerifyService } from "../../../gen/latchkey/v1/verify_pb.js";
+import { WorkspaceService } from "../../../gen/latchkey/v1/workspace_pb.js";
 
-export * from "./gen/latchkey/v1/audit_pb.js";
-export * from "./gen/latchkey/v1/errors_pb.js";
-export * from "./gen/latchkey/v1/identity_pb.js";
-export * from "./gen/latchkey/v1/key_pb.js";
-export * from "./gen/latchkey/v1/keyspace_pb.js";
-export * from "./gen/latchkey/v1/rbac_pb.js";
-export * from "./gen/latchkey/v1/root_key_pb.js";
-export * from "./gen/latchkey/v1/verify_pb.js";
-export * from "./gen/latchkey/v1/workspace_pb.js";
+export * from "../../../gen/latchkey/v1/audit_pb.js";
+export * from "../../../gen/latchkey/v1/errors_pb.js";
+export * from "../../../gen/latchkey/v1/identity_pb.js";
+export * from "../../../gen/latchkey/v1/key_pb.js";
+export * from "../../../gen/latchkey/v1/keyspace_pb.js";
+export * from "../../../gen/latchkey/v1/rbac_pb.js";
+export * from "../../../gen/latchkey/v1/root_key_pb.js";
+export * from "../../../gen/latchkey/v1/verify_pb.js";
+export * from "../../../gen/latchkey/v1/workspace_pb.js";
 export { Code } from "@connectrpc/connect";
 
 /** A client for every latchkey service, over one transport. */
