@@ -69,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheMaxMisses: integer(env, "CACHE_MAX_MISSES", 100_000, 1, 10_000_000),
       changePollMs: integer(env, "CHANGE_POLL_MS", 200, 10, 1000),
       usageFlushMs: integer(env, "USAGE_FLUSH_MS", 2000, 100, 60_000),
+      lastUsedResolutionMs: integer(env, "LAST_USED_RESOLUTION_MS", 60_000, 0, 86_400_000),
       creditShareLeaseMs: integer(env, "CREDIT_SHARE_LEASE_MS", 15_000, 300, 600_000),
     },
   };

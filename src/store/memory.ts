@@ -210,11 +210,11 @@ export class MemoryStore implements Store {
     return { granted, used: counted.used };
   }
 
-  async countRateLimits(ids: readonly string[]) {
+  async countRateLimits(windows: readonly RateLimitWindow[]) {
     const counts = new Map<string, number>();
-    for (const id of ids) {
-      const window = this.rateLimitWindows.get(id);
-      if (window) counts.set(id, window.used);
+    for (const { id } of windows) {
+      const counted = this.rateLimitWindows.get(id);
+      if (counted) counts.set(id, counted.used);
     }
     return counts;
   }

@@ -13,13 +13,12 @@ import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } fro
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
 type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };
+/** `used` counts every unit asked for, so it may pass the limit: what was granted is the part below it. */
 type RateLimitDocument = { _id: string; used: number; endsAt: Date };
 /** Instances racing for change numbers each win one per round; this many rounds lost means something else is wrong. */
 const MAX_NUMBERING_ATTEMPTS = 100;
 /** A balance spent from so fast that an update's condition keeps failing this often means something else is wrong. */
 const MAX_CREDIT_UPDATE_ATTEMPTS = 20;
-/** Likewise for the count of a rate-limit window that instances reserve from at once. */
-const MAX_RATE_LIMIT_ATTEMPTS = 20;
 /** A $set of these fields, or nothing: not every server accepts an empty $set. */
 const setting = (fields: Record<string, unknown>) => (Object.keys(fields).length > 0 ? { $set: fields } : {});
 
@@ -301,39 +300,37 @@ export class MongoStore implements Store {
    * Counts in one conditional update (made by it on first use), or, when the window has less room
    * than asked, reads the count and takes exactly what is left, only if it is still that count.
    */
+  /**
+   * One unconditional `$inc` by `_id`: the units granted are those that fell below the limit. As
+   * increments of one document are applied one at a time, their totals before each are distinct
+   * and consecutive, so exactly `limit` units are granted in all. (A conditional filter on the
+   * count would also work, but mongo-java-server scans the collection for an upsert it cannot match.)
+   */
   async reserveRateLimit(window: RateLimitWindow, units: number) {
-    for (let attempt = 0; attempt < MAX_RATE_LIMIT_ATTEMPTS; attempt++) {
-      try {
-        const counted = await this.rateLimits.findOneAndUpdate(
-          { _id: window.id, used: { $lte: window.limit - units } },
-          { $inc: { used: units }, $setOnInsert: { endsAt: window.endsAt } },
-          { upsert: true, returnDocument: "after" },
-        );
-        return { granted: units, used: counted?.used ?? units };
-      } catch (error) {
-        // The window exists with less room than asked, or another instance made it first.
-        if (!isDuplicateKey(error)) throw error;
-      }
-      const current = await this.rateLimits.findOne({ _id: window.id });
-      if (!current) continue;
-      const room = window.limit - current.used;
-      if (room <= 0) return { granted: 0, used: current.used };
-      if (await this.rateLimits.findOneAndUpdate({ _id: window.id, used: current.used }, { $inc: { used: room } }, { projection: { _id: 1 } })) {
-        return { granted: room, used: window.limit };
-      }
-    }
-    throw new Error(`rate-limit window ${window.id} kept changing`);
+    const reserve = () =>
+      this.rateLimits.findOneAndUpdate(
+        { _id: window.id },
+        { $inc: { used: units }, $setOnInsert: { endsAt: window.endsAt } },
+        { upsert: true, returnDocument: "after", projection: { used: 1 } },
+      );
+    // Two first reservations of a window can race to insert it; the loser's retry is an update.
+    const counted = await reserve().catch((error: unknown) => {
+      if (isDuplicateKey(error)) return reserve();
+      throw error;
+    });
+    const before = counted!.used - units;
+    return { granted: Math.max(0, Math.min(units, window.limit - before)), used: Math.min(counted!.used, window.limit) };
   }
 
   async pruneRequests(before: number) {
     await this.requests.collection.deleteMany({ startedAt: { $lt: before } });
   }
 
-  async countRateLimits(ids: readonly string[]) {
+  async countRateLimits(windows: readonly RateLimitWindow[]) {
     const counts = new Map<string, number>();
-    for (const id of ids) {
-      const window = await this.rateLimits.findOne({ _id: id });
-      if (window) counts.set(id, window.used);
+    for (const { id, limit } of windows) {
+      const counted = await this.rateLimits.findOne({ _id: id });
+      if (counted) counts.set(id, Math.min(counted.used, limit));
     }
     return counts;
   }

@@ -114,8 +114,8 @@ export interface Store {
    * races) the window's count after. The window is made on first use.
    */
   reserveRateLimit(window: RateLimitWindow, units: number): Promise<{ granted: number; used: number }>;
-  /** The counts of these windows, by id; a window never counted in is missing. */
-  countRateLimits(ids: readonly string[]): Promise<Map<string, number>>;
+  /** The counts of these windows (at most their limits), by id; a window never counted in is missing. */
+  countRateLimits(windows: readonly RateLimitWindow[]): Promise<Map<string, number>>;
   /** Drops windows that ended before `before`. */
   pruneRateLimits(before: Date): Promise<void>;
 

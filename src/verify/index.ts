@@ -17,6 +17,8 @@ export interface VerificationOptions {
   cacheMaxMisses: number;
   changePollMs: number;
   usageFlushMs: number;
+  /** last_used_at is written when it moves on by at least this much. */
+  lastUsedResolutionMs: number;
   /**
    * How long a credit share stays its instance's alone after its last claim; then an instance
    * that runs short may take its unclaimed units back, after a third more (for clocks that
@@ -31,6 +33,7 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
   cacheMaxMisses: 100_000,
   changePollMs: 200,
   usageFlushMs: 2000,
+  lastUsedResolutionMs: 60_000,
   creditShareLeaseMs: 15_000,
 };
 
@@ -80,7 +83,7 @@ export function createVerification(
     // A change never written may have been a new key's: only a rebuild would tell the filter.
     onSkipped: () => void known.rebuild(),
   });
-  const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, log, onFailure: () => metrics.usageFlushFailed() });
+  const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, resolutionMs: options.lastUsedResolutionMs, log, onFailure: () => metrics.usageFlushFailed() });
   return {
     known,
     cache,

@@ -1,9 +1,13 @@
+import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
 
 /**
- * Keeps last_used_at current without a write per verification: uses are coalesced per key in
- * memory and written in one batch every `flushMs`, and once more on shutdown.
+ * Keeps last_used_at current to within `resolutionMs` without a write per verification: a use is
+ * noted only when it moves the key's last use on by at least that much, notes are coalesced per
+ * key in memory, and written in one batch every `flushMs` and once more on shutdown. The resolution
+ * is what bounds the writes: a key in constant use costs one per resolution per instance, not one
+ * per flush.
  */
 export class UsageRecorder {
   private pending = new Map<string, number>();
@@ -12,11 +16,14 @@ export class UsageRecorder {
 
   constructor(
     private readonly store: Store,
-    private readonly options: { flushMs: number; log: Logger; onFailure?: () => void },
+    private readonly options: { flushMs: number; resolutionMs: number; log: Logger; onFailure?: () => void },
   ) {}
 
-  record(keyId: string, at: number) {
-    if ((this.pending.get(keyId) ?? 0) < at) this.pending.set(keyId, at);
+  /** A use of the (cached) key: its lastUsedAt becomes what this instance will write. */
+  record(key: Pick<KeyRecord, "id" | "lastUsedAt">, at: number) {
+    if (key.lastUsedAt && at - key.lastUsedAt.getTime() < this.options.resolutionMs) return;
+    key.lastUsedAt = new Date(at);
+    this.note(key.id, at);
   }
 
   start() {
@@ -39,9 +46,13 @@ export class UsageRecorder {
       } catch (error) {
         this.options.log.warn("recording key use failed", { keys: batch.size, error: String(error) });
         this.options.onFailure?.();
-        for (const [id, at] of batch) this.record(id, at);
+        for (const [id, at] of batch) this.note(id, at);
       }
     });
     return this.flushing;
+  }
+
+  private note(keyId: string, at: number) {
+    if ((this.pending.get(keyId) ?? 0) < at) this.pending.set(keyId, at);
   }
 }

@@ -95,7 +95,7 @@ export class Verifier {
   private spend(key: VerifiableKey, digest: string, cost: number, now: number, limits: LimitOutcome[]): VerifyResult | Promise<VerifyResult> {
     const record = key.record;
     if (!record.credits) {
-      this.usage.record(record.id, now);
+      this.usage.record(record, now);
       return this.answer("valid", key, limits);
     }
     const refill = record.credits.refill;
@@ -105,7 +105,7 @@ export class Verifier {
       if (!result) return NOT_FOUND;
       if (result.unshared !== undefined) this.cache.noteCredits(digest, { remaining: result.unshared });
       if (!result.spent) return this.answer("usage_exceeded", key, limits, result.remaining);
-      this.usage.record(record.id, now);
+      this.usage.record(record, now);
       return this.answer("valid", key, limits, result.remaining);
     };
     return spent instanceof Promise ? spent.then(finish) : finish(spent);

@@ -13,7 +13,7 @@ import { revealedSecret } from "./recoverable.js";
 /** Each of the key's own limits in its current window, from the store's counts (Better Auth's request_count). */
 async function rateLimitUsage(store: Store, key: KeyRecord, now: number): Promise<RateLimitUsage> {
   const windows = key.rateLimits.map((limit) => ({ name: limit.name, window: windowAt({ ...limit, counter: limitCounter("key", key.id, limit.name) }, now) }));
-  const counts = await store.countRateLimits(windows.map(({ window }) => window.id));
+  const counts = await store.countRateLimits(windows.map(({ window }) => window));
   return new Map(windows.map(({ name, window }) => [name, { used: counts.get(window.id) ?? 0, endsAt: window.endsAt }]));
 }
 

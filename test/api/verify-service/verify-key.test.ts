@@ -321,18 +321,24 @@ describe("VerifyKey and storage", () => {
     expect((await verify(api, later.secret)).code).toBe(VerifyCode.VALID);
   });
 
-  it("coalesces last_used_at writes and flushes them", async () => {
+  it("coalesces last_used_at writes, to the minute, and flushes them", async () => {
     const { store, calls } = countingStore();
     const api = testApi(store);
     const { key, secret } = await issue(api);
+    const firstUse = api.clock.now;
     for (let i = 0; i < 100; i++) {
-      api.clock.now += 10;
       await verify(api, secret);
+      api.clock.now += 10;
     }
     expect(calls.get("recordKeyUse")).toBeUndefined();
     await api.verification.usage.flush();
     expect(calls.get("recordKeyUse")).toBe(1);
-    expect(timestampMs((await api.keys.getKey({ id: key.id })).key!.lastUsedAt!)).toBe(api.clock.now);
+    expect(timestampMs((await api.keys.getKey({ id: key.id })).key!.lastUsedAt!)).toBe(firstUse);
+    api.clock.now = firstUse + 60_000;
+    await verify(api, secret);
+    await api.verification.usage.flush();
+    expect(calls.get("recordKeyUse")).toBe(2);
+    expect(timestampMs((await api.keys.getKey({ id: key.id })).key!.lastUsedAt!)).toBe(firstUse + 60_000);
   });
 });
 
