@@ -297,10 +297,6 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Counts in one conditional update (made by it on first use), or, when the window has less room
-   * than asked, reads the count and takes exactly what is left, only if it is still that count.
-   */
-  /**
    * One unconditional `$inc` by `_id`: the units granted are those that fell below the limit. As
    * increments of one document are applied one at a time, their totals before each are distinct
    * and consecutive, so exactly `limit` units are granted in all. (A conditional filter on the

@@ -110,8 +110,8 @@ export interface Store {
 
   /**
    * Counts up to `units` more requests in a rate-limit window, never past `limit`, in one atomic
-   * step; returns how many it counted and (as a hint: servers differ in what they report under
-   * races) the window's count after. The window is made on first use.
+   * step; returns how many it counted and the window's count after it (at most `limit`). The
+   * window is made on first use.
    */
   reserveRateLimit(window: RateLimitWindow, units: number): Promise<{ granted: number; used: number }>;
   /** The counts of these windows (at most their limits), by id; a window never counted in is missing. */

@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/domain/ids.js";
 import { clients } from "../support/api.js";
+import { readmeBlocks } from "../support/readme.js";
 import { installClientPackage, repositoryRoot as root, run } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -67,7 +68,7 @@ describe("@latchkey/client", () => {
   });
 
   it("runs the README's example as written, against the service's gRPC port", async () => {
-    const [example] = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    const [example] = readmeBlocks("js");
     writeFileSync(join(project, "readme-example.mjs"), example!.replace("http://127.0.0.1:50051", server.grpcUrl));
     const { keyspaces, keys } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
     const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "readme example" } });

@@ -5,6 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readme, readmeBlocks as blocks } from "../support/readme.js";
 
 /**
  * The README's commands, run as a newcomer would paste them, in the order it gives them: the
@@ -12,8 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * it, its `…` placeholders filled in from what earlier commands answered.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const readme = readFileSync(`${root}README.md`, "utf8");
-const blocks = (language: string) => [...readme.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((match) => match[1]!);
 const run = promisify(execFile);
 const shellBlocks = blocks("sh");
 const [twoCommands, firstKey, ...later] = shellBlocks as [string, string, ...string[]];
