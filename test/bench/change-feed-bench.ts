@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer, type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
@@ -21,6 +20,7 @@ import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { startTestMongo } from "../support/mongodb.js";
+import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 /** The service's default poll interval; the figures below are for it. */
@@ -108,12 +108,8 @@ async function untilRevoked(verify: { verifyKey(request: { key: string }): Promi
 
 /** The instance's count of change-feed reads and the seconds they took, from its own /metrics. */
 async function feedPolls(metricsPort: number): Promise<{ count: number; seconds: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const read = (suffix: string) =>
-    text
-      .split("\n")
-      .filter((line) => line.startsWith(`latchkey_store_call_duration_seconds_${suffix}{`) && line.includes('method="changesAfter"'))
-      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+  const text = await scrapeMetrics(metricsPort);
+  const read = (suffix: string) => metricSum(text, `latchkey_store_call_duration_seconds_${suffix}`, ['method="changesAfter"']);
   return { count: read("count"), seconds: read("sum") };
 }
 
@@ -139,18 +135,6 @@ function stop(child: ChildProcess) {
   child.kill("SIGTERM");
   return exited;
 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once("error", reject);
-  });
-}
-
-const round = (value: number) => Math.round(value * 100) / 100;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));

@@ -8,7 +8,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer, type AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +31,7 @@ import type { KeyRecord } from "../../src/domain/key.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 import { startTestMongo } from "../support/mongodb.js";
+import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -145,42 +145,85 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
 }
 
 /** Runs the load generator in a process of its own on these frames, spread over the instances. */
-function generate(urls: string[], frames: Uint8Array[], options: { rate?: number } = {}): LoadResult {
+function generate(urls: string[], frames: Uint8Array[], options: { rate?: number; seconds?: number } = {}): LoadResult {
   const framesFile = join(work, "frames.bin");
   writeFileSync(framesFile, Buffer.concat(frames.map((frame) => grpcFrame(frame))));
-  const job = { urls, path: "/latchkey.v1.VerifyService/VerifyKey", rootKey, framesFile, connections: 8, streams: 16, seconds: SECONDS, warmupSeconds: 1, ...options };
+  const job = { urls, path: "/latchkey.v1.VerifyService/VerifyKey", rootKey, framesFile, connections: 8, streams: 16, warmupSeconds: 1, ...options, seconds: options.seconds ?? SECONDS };
   const output = execFileSync(process.execPath, ["--import", "tsx", "test/bench/load-generator.ts"], { cwd: root, input: JSON.stringify(job), encoding: "utf8" });
   return JSON.parse(output.trim().split("\n").at(-1)!) as LoadResult;
 }
 
 const MONGO_KEYS = 10_000;
+/** Keys of the skewed workload, drawn with Zipf's law: a few hot, a long tail. */
+const ZIPF_KEYS = Number(process.env.BENCH_ZIPF_KEYS ?? 100_000);
+const ZIPF_EXPONENT = 1.1;
+const ZIPF_REQUESTS = 200_000;
+/**
+ * Each MongoDB run lasts long enough for every time limit an instance keeps to pass inside the
+ * measured part: the key cache's 60 s backstop and the credit-share lease. BENCH_SECONDS
+ * shortens it for a quick look, which then measures less than the steady state.
+ */
+const MONGO_SECONDS = process.env.BENCH_SECONDS ? SECONDS : 75;
+/** Keys verified per call while warming up: each may take a credit share, and a thousand at once can outlast the store timeout on a busy machine. */
+const WARM_BATCH = 200;
+
+/** What the instances counted themselves, summed over them: store calls of any kind and verifications answered. */
+async function instanceCounts(metricsPorts: readonly number[]) {
+  const texts = await Promise.all(metricsPorts.map(scrapeMetrics));
+  return {
+    storeCalls: texts.reduce((sum, text) => sum + metricSum(text, "latchkey_store_call_duration_seconds_count"), 0),
+    verifications: texts.reduce((sum, text) => sum + metricSum(text, "latchkey_verifications_total"), 0),
+  };
+}
+
+/** Indexes into `count` keys drawn with Zipf's law: index 0 most often, then ever less often. */
+function zipfSample(count: number, exponent: number, draws: number): number[] {
+  const cumulative = new Float64Array(count);
+  let total = 0;
+  for (let rank = 0; rank < count; rank++) cumulative[rank] = total += 1 / Math.pow(rank + 1, exponent);
+  return Array.from({ length: draws }, () => {
+    const target = Math.random() * total;
+    let low = 0;
+    let high = count - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (cumulative[middle]! < target) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  });
+}
 
 /**
  * Two instances on one MongoDB (the test harness's: MONGODB_URI, a real mongod, or
  * mongo-java-server), 10,000 keys of each kind, each verified once on each instance just before its kind's runs,
  * every request naming a different key: plain keys,
  * keys with credits (every verification spends one) and keys with a rate limit (high enough never
- * to refuse), at full load and at half of each one's peak.
+ * to refuse), at full load and at half of each one's peak. Then a skewed workload: plain keys drawn
+ * by Zipf's law from ZIPF_KEYS, none verified beforehand, so its long tail loads keys as real
+ * traffic does. For each, the store calls the instances made per 1,000 verifications they answered,
+ * from their own /metrics.
  */
 async function mongoFigures() {
   const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
   console.error(`[bench mongodb] ${mongo.description}`);
   try {
     const adminToken = randomBytes(32).toString("hex");
-    const env = (grpcPort: number) => ({
+    const env = (grpcPort: number, metricsPort: number) => ({
       ADMIN_TOKEN: adminToken,
       PORT: "0",
       HTTP1_PORT: "0",
-      METRICS_PORT: "0",
+      METRICS_PORT: String(metricsPort),
       GRPC_PORT: String(grpcPort),
       HOST: "127.0.0.1",
       MONGODB_URI: mongo.uri,
       MONGODB_DATABASE: `latchkey_bench_${randomBytes(4).toString("hex")}`,
       ACCESS_LOG: "false",
     });
-    const shared = env(await freePort());
+    const shared = env(await freePort(), await freePort());
     const ports = [Number(shared.GRPC_PORT), await freePort()];
-    // The workspace and keyspace come through the API of a setup instance; 30,000 keys through the
+    const metricsPorts = [Number(shared.METRICS_PORT), await freePort()];
+    // The workspace and keyspace come through the API of a setup instance; the keys through the
     // API would take minutes on mongo-java-server, so they go straight into the database, and the
     // measured instances start afterwards (their known-digest filters are built from it).
     await startProcess(["src/main.ts"], shared);
@@ -192,17 +235,18 @@ async function mongoFigures() {
     const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
     await stopLastProcess();
     const store = await MongoStore.connect(mongo.uri, shared.MONGODB_DATABASE);
-    const kinds: Record<string, Partial<KeyRecord>> = {
-      plain: {},
-      credits: { credits: { remaining: 1_000_000_000, refill: null } },
-      ratelimited: { rateLimits: [{ name: "api", limit: 1_000_000, durationMs: 60_000, autoApply: true }] },
+    const kinds: Record<string, { settings: Partial<KeyRecord>; keys: number }> = {
+      plain: { settings: {}, keys: MONGO_KEYS },
+      credits: { settings: { credits: { remaining: 1_000_000_000, refill: null } }, keys: MONGO_KEYS },
+      ratelimited: { settings: { rateLimits: [{ name: "api", limit: 1_000_000, durationMs: 60_000, autoApply: true }] }, keys: MONGO_KEYS },
+      zipf: { settings: {}, keys: ZIPF_KEYS },
     };
     const bodies: Record<string, Uint8Array[]> = {};
     const secretsByKind: Record<string, string[]> = {};
-    for (const [kind, settings] of Object.entries(kinds)) {
+    for (const [kind, { settings, keys }] of Object.entries(kinds)) {
       bodies[kind] = [];
       secretsByKind[kind] = [];
-      for (let i = 0; i < MONGO_KEYS; i++) {
+      for (let i = 0; i < keys; i++) {
         const issued = issueSecret("lk", 16, 4);
         await store.insertKey(keyRecord({ ...settings, workspaceId: made.workspace!.id, keyspaceId: keyspace!.id, hash: issued.digest }));
         bodies[kind]!.push(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key: issued.secret })));
@@ -211,30 +255,38 @@ async function mongoFigures() {
     }
     await store.close();
     await startProcess(["src/main.ts"], shared);
-    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]) });
+    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]) });
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
-    const figures: Record<string, number> = {};
+    const figures: Record<string, number> = { mongo_seconds_per_run: MONGO_SECONDS, zipf_keys: ZIPF_KEYS, zipf_exponent: ZIPF_EXPONENT };
     for (const kind of Object.keys(kinds)) {
-      // Every key of the kind is verified once on each instance just before its runs, so they measure
+      const zipf = kind === "zipf";
+      // Every key of a uniform kind is verified once on each instance just before its runs, so they measure
       // a warm cache, credit shares and rate-limit allowances already held: the steady state of keys in use.
-      const secrets = secretsByKind[kind]!;
-      for (const verify of verifiers) {
-        for (let from = 0; from < secrets.length; from += 1000) await verify.verifyKeys({ requests: secrets.slice(from, from + 1000).map((key) => ({ key })) });
+      if (!zipf) {
+        const secrets = secretsByKind[kind]!;
+        for (const verify of verifiers) {
+          for (let from = 0; from < secrets.length; from += WARM_BATCH) await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+        }
       }
+      const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
       const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
-      const peak = generate(urls, bodies[kind]!);
-      const half = generate(urls, bodies[kind]!, { rate: Math.max(1, Math.round(peak.rps / 2)) });
+      const before = await instanceCounts(metricsPorts);
+      const peak = generate(urls, frames, { seconds: MONGO_SECONDS });
+      const half = generate(urls, frames, { rate: Math.max(1, Math.round(peak.rps / 2)), seconds: MONGO_SECONDS });
+      const after = await instanceCounts(metricsPorts);
       Object.assign(figures, {
         [`${name}_rps`]: Math.round(peak.rps),
         [`${name}_p50_ms`]: round(peak.p50),
         [`${name}_p99_ms`]: round(peak.p99),
         [`${name}_half_peak_p99_ms`]: round(half.p99),
         [`${name}_failed`]: peak.failed + half.failed,
+        [`${name}_store_calls_per_1k`]: round((1000 * (after.storeCalls - before.storeCalls)) / Math.max(1, after.verifications - before.verifications)),
       });
     }
     figures.mongo_credits_vs_plain = round(figures.verify_mongo_credits_rps! / figures.verify_mongo_rps!);
     figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
+    figures.mongo_zipf_vs_plain = round(figures.verify_mongo_zipf_rps! / figures.verify_mongo_rps!);
     return figures;
   } finally {
     await mongo.stop();
@@ -290,7 +342,7 @@ async function main() {
   const routerGrpc = load(router + verifyPath, grpcFrame(verifyBody), "grpc");
   const routerEmpty = load(router + emptyPath, grpcFrame(emptyBody), "grpc");
 
-  const figures = {
+  const figures: Record<string, number> = {
     verify_in_process_per_s: verifyInProcess,
     verify_grpc_rps: Math.round(verify.rps),
     verify_grpc_p50_ms: round(verify.p50),
@@ -332,30 +384,22 @@ async function main() {
   const mongo = process.env.BENCH_MONGODB === "0" ? {} : await mongoFigures();
   Object.assign(figures, mongo);
   if ("verify_mongo_rps" in mongo) {
-    for (const kind of ["", "_credits", "_ratelimited"]) {
+    for (const kind of ["", "_credits", "_ratelimited", "_zipf"]) {
       const name = `verify_mongo${kind}`;
+      const keys = kind === "_zipf" ? `${ZIPF_KEYS} keys drawn by Zipf's law` : `${MONGO_KEYS} keys${kind ? ` with ${kind.slice(1)}` : ""}`;
       rows.push([
-        `VerifyKey, MongoDB, 2 instances, ${MONGO_KEYS} keys${kind ? ` with ${kind.slice(1)}` : ""}`,
-        `${mongo[`${name}_rps`]} req/s  p50 ${mongo[`${name}_p50_ms`]} ms  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)`,
+        `VerifyKey, MongoDB, 2 instances, ${keys}`,
+        `${mongo[`${name}_rps`]} req/s  p50 ${mongo[`${name}_p50_ms`]} ms  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  ${mongo[`${name}_store_calls_per_1k`]} store calls per 1,000`,
       ]);
     }
-    rows.push(["MongoDB: credits / plain, rate-limited / plain", `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}`]);
+    rows.push(["MongoDB: credits / plain, rate-limited / plain, Zipf / plain", `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}, ${mongo.mongo_zipf_vs_plain}`]);
+    figures.mongo_half_peak_p99_vs_memory = round(mongo.verify_mongo_half_peak_p99_ms! / figures.verify_grpc_half_peak_p99_ms!);
+    rows.push(["MongoDB half-of-peak p99 / in-memory native half-of-peak p99", `${figures.mongo_half_peak_p99_vs_memory}`]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
-  console.log(`\nlatchkey verification benchmark (${SECONDS} s per run after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`);
+  console.log(`\nlatchkey verification benchmark (${SECONDS} s per in-memory run and ${MONGO_SECONDS} s per MongoDB run, each after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`);
   for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
   console.log(JSON.stringify(figures));
-}
-
-const round = (value: number) => Math.round(value * 100) / 100;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 try {

@@ -1,0 +1,42 @@
+import { get } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
+
+/** A port free on loopback right now, for a process about to be started. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.once("error", reject);
+  });
+}
+
+export const round = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * An instance's Prometheus text, read from its own /metrics on a connection of its own: the bench
+ * blocks its event loop while a load generator runs, so a kept-alive connection would be found
+ * closed by the server only when reused.
+ */
+export function scrapeMetrics(metricsPort: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port: metricsPort, path: "/metrics", agent: false }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve(text));
+      response.on("error", reject);
+    }).on("error", reject);
+  });
+}
+
+/** The sum of every series of one metric whose labels include all of `labels` (as `name="value"`). */
+export function metricSum(text: string, metric: string, labels: readonly string[] = []): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    if (labels.every((label) => line.includes(label))) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
