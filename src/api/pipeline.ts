@@ -249,7 +249,8 @@ export class Pipeline {
       return procedure.handler(request, context);
     }
     return (async () => {
-      let targets = requestIds(method.input, request);
+      const named = requestIds(method.input, request);
+      let targets = named;
       try {
         this.deps.validator.check(method.input, request);
         const { response, audit, replayed } = await runOnce(this.deps.store, this.deps.now, requestScope(caller), method, request as Message, async () =>
@@ -259,8 +260,8 @@ export class Pipeline {
           await this.audit(context, caller, procedure.action, audit);
           return response;
         }
-        targets = [...new Set([...targets, ...audit.targets])];
-        if (procedure.permission !== "admin") await requireReachable(this.deps.store, caller, targets);
+        if (procedure.permission !== "admin") await requireReachable(this.deps.store, caller, named);
+        targets = [...new Set([...named, ...audit.targets])];
         await this.audit(context, caller, procedure.action, { ...audit, targets });
         return procedure.revealed ? this.revealed(procedure.revealed, response as Message, context, caller, targets) : response;
       } catch (error) {

@@ -83,8 +83,8 @@ export async function refuseKeyChange(store: Store, caller: Caller, id: string):
 /**
  * Refuses, as NOT_FOUND, a record among `ids` the caller cannot reach now: a key or keyspace outside
  * its workspace or keyspaces, a root key it could not have granted, or (to a caller narrowed to
- * keyspaces) anything the whole workspace shares. A retried request_id's kept answer passes this
- * before it is shown, so a replay never shows what the caller could not read by asking afresh. A key
+ * keyspaces) anything the whole workspace shares. The records a retried request names pass this
+ * before its kept answer is shown, so a replay is authorized as a fresh call would be. A key
  * deleted since (or gone) still counts as the caller's when its keyspace would.
  */
 export async function requireReachable(store: Store, caller: Caller, ids: readonly string[]): Promise<void> {

@@ -175,18 +175,29 @@ describe("request_id", () => {
     expect(replay!.outcome).toBe("ok");
   });
 
-  it("NOT_FOUND: a kept answer naming a key the caller cannot reach is checked as a fresh call would be, and not shown", async () => {
+  it("NOT_FOUND: a retry naming a keyspace the root key no longer reaches is refused as a fresh call would be, and its answer not shown", async () => {
     const api = testApi();
     const { workspaceId } = await api.workspace();
-    const mine = await createKeyspace(api, "mine", "min");
-    const elsewhere = await createKeyspace(api, "elsewhere", "els");
-    const narrow = await rootKey(api, ["key.create", "key.decrypt"], [mine.id]);
-    const request = { key: { keyspaceId: mine.id }, requestId: "kept" };
+    const kept = await createKeyspace(api, "kept", "kep");
+    const other = await createKeyspace(api, "other", "oth");
+    const narrow = await rootKey(api, ["key.create"], [kept.id, other.id]);
+    const request = { key: { keyspaceId: kept.id }, requestId: "narrowed-since" };
     await narrow.clients.keys.createKey(request);
-    const { key: outside } = await api.keys.createKey({ key: { keyspaceId: elsewhere.id } });
-    const id = `${workspaceId}:${narrow.id}:latchkey.v1.KeyService/CreateKey:kept`;
-    await api.store.requests.update({ id }, { targets: [outside!.id, elsewhere.id] });
-    await expectCode(narrow.clients.keys.createKey(request), Code.NotFound, `key ${outside!.id} not found`);
+    // Root keys are not edited through the API; an operator's edit of the record (and its eviction) stands for a narrowing that changed.
+    const record = await api.store.rootKeys.update({ id: narrow.id, workspaceId }, { keyspaceIds: [other.id] });
+    await api.verification.changes.publish({ rootKeyHash: record!.hash });
+    await expectCode(narrow.clients.keys.createKey(request), Code.NotFound, `keyspace ${kept.id} not found`);
+    const [refusal] = (await api.audit.listAuditEvents({ action: "key.create", actor: narrow.id })).events.filter((event) => event.outcome !== "ok");
+    expect(refusal!.targetIds).toContain(kept.id);
+  });
+
+  it("OK: a root key narrowed to keyspaces that creates a keyspace gets its answer again on a retry", async () => {
+    const api = testApi();
+    const mine = await createKeyspace(api, "mine", "min");
+    const narrow = await rootKey(api, ["keyspace.create"], [mine.id]);
+    const request = { keyspace: { name: "made by a narrowed key" }, requestId: "narrow-keyspace" };
+    const first = await narrow.clients.keyspaces.createKeyspace(request);
+    expect((await narrow.clients.keyspaces.createKeyspace(request)).keyspace!.id).toBe(first.keyspace!.id);
   });
 
   it("OK: an ImportKeys whose every item failed keeps nothing for its request_id, and its retry runs afresh", async () => {
