@@ -12,7 +12,9 @@ RUN npm run build
 FROM node:22-bookworm-slim
 WORKDIR /app
 # Production refuses to start without MONGODB_URI (ALLOW_IN_MEMORY_STORE=true overrides, for trials).
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 HTTP1_PORT=8081 GRPC_PORT=50051 METRICS_PORT=9464
+# Metrics listen on every interface too, for Prometheus to scrape the container; publish no host
+# port for them and let only Prometheus reach 9464 (deploy/kubernetes/network-policy.yaml).
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 HTTP1_PORT=8081 GRPC_PORT=50051 METRICS_PORT=9464 METRICS_HOST=0.0.0.0
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist

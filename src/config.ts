@@ -13,6 +13,8 @@ export interface Config {
   grpcPort: number;
   /** Prometheus text at /metrics; 0 turns it off. */
   metricsPort: number;
+  /** Where the metrics listener listens: loopback unless set, whatever HOST is, so metrics reach no network by accident. */
+  metricsHost: string;
   mongodbUri: string | undefined;
   /**
    * Without MONGODB_URI the service runs on an in-memory store, which loses every key on restart:
@@ -50,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http1Port: integer(env, "HTTP1_PORT", 8081, 0, 65535),
     grpcPort: integer(env, "GRPC_PORT", 50051, 0, 65535),
     metricsPort: integer(env, "METRICS_PORT", 9464, 0, 65535),
+    metricsHost: env.METRICS_HOST || "127.0.0.1",
     mongodbUri: env.MONGODB_URI || undefined,
     inMemoryStoreAllowed: env.NODE_ENV !== "production" || boolean(env, "ALLOW_IN_MEMORY_STORE", false),
     mongodbDatabase: env.MONGODB_DATABASE || "latchkey",

@@ -50,6 +50,7 @@ async function main() {
     http1Port: server.http1Port ?? "off",
     grpcPort: server.grpcPort ?? "off",
     metricsPort: server.metricsPort ?? "off",
+    metricsHost: config.metricsHost,
   });
 }
 

@@ -4,7 +4,10 @@ import { createLogger } from "./log.js";
 import { resealSecrets } from "./maintenance/reseal-secrets.js";
 import { MongoStore } from "./store/mongodb.js";
 
-/** `npm run reseal`: after putting a new key first in KEY_ENCRYPTION_KEYS, seals every recoverable secret with it. */
+/**
+ * `npm run reseal`: after putting a new key first in KEY_ENCRYPTION_KEYS, seals every recoverable
+ * secret with it. Exits 1 when a record could not be opened, after doing all the others.
+ */
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
@@ -12,7 +15,13 @@ async function main() {
   if (!config.mongodbUri || !vault) throw new Error("MONGODB_URI and KEY_ENCRYPTION_KEYS must be set");
   const store = await MongoStore.connect(config.mongodbUri, config.mongodbDatabase);
   try {
-    log.info("resealed recoverable secrets", { kekId: vault.currentKekId, ...(await resealSecrets(store, vault)) });
+    const report = await resealSecrets(store, vault);
+    if (report.unopened === 0) {
+      log.info("resealed recoverable secrets", { kekId: vault.currentKekId, resealed: report.resealed, changedMeanwhile: report.changedMeanwhile });
+    } else {
+      log.error("resealed recoverable secrets, but some could not be opened: keep the older keys until they are dealt with", { kekId: vault.currentKekId, ...report });
+      process.exitCode = 1;
+    }
   } finally {
     await store.close();
   }

@@ -74,6 +74,8 @@ export type ServerOptions = Pick<
   grpcPort?: number;
   /** Undefined leaves the metrics listener off; 0 picks a free port. */
   metricsPort?: number;
+  /** The metrics listener's interface; loopback unless told (not `host`). */
+  metricsHost?: string;
   /** One log line per RPC; on unless turned off. */
   accessLog?: boolean;
   store: Store;
@@ -243,7 +245,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
   const scrape = options.metricsPort === undefined ? undefined : metricsServer(metrics);
-  const metricsPort = scrape ? await listen(scrape, options.host, options.metricsPort!) : undefined;
+  const metricsPort = scrape ? await listen(scrape, options.metricsHost ?? "127.0.0.1", options.metricsPort!) : undefined;
 
   return {
     port,

@@ -11,6 +11,7 @@ import type { Store } from "../store/store.js";
 import { codeName, outcomeOf, toConnectError } from "./errors.js";
 import { runOnce } from "./idempotency.js";
 import { type RequestValidator, requestIds } from "./request-validation.js";
+import { requireReachable } from "./requests.js";
 
 /**
  * The one path every call takes, on every listener: authenticate → authorize → validate →
@@ -44,6 +45,8 @@ export interface AuditNote {
 export interface Audited<O> {
   response: O;
   audit: AuditNote;
+  /** True when the call changed nothing (every item of a batch failed): like a failed call's, its request_id is given up, not kept. */
+  changedNothing?: boolean;
 }
 
 type Unary<I, O> = (request: I, context: HandlerContext) => O | Promise<O>;
@@ -51,10 +54,18 @@ type Unary<I, O> = (request: I, context: HandlerContext) => O | Promise<O>;
 /** How one RPC is guarded, and its handler. */
 export type Procedure<I = never, O = unknown> =
   | { kind: "read"; permission: ManagementPermission; handler: Unary<I, O>; elevated?: Elevation<I> }
-  | { kind: "mutation"; permission: ManagementPermission | "admin"; action: string; handler: Unary<I, Audited<O>>; replayed?: Replayed };
+  | { kind: "mutation"; permission: ManagementPermission | "admin"; action: string; handler: Unary<I, Audited<O>>; revealed?: Revealed };
 
-/** Completes the kept answer to a retried request_id, from what the store holds now (a recoverable secret). */
-type Replayed = (response: Message) => Promise<Message>;
+/**
+ * How the kept answer to a retried request_id gets its secret back from what the store holds now
+ * (a recoverable secret): only for a caller holding `permission`, and audited under `action`, as a
+ * read of the secret is. `reveal` answers undefined when there is no secret to show.
+ */
+export interface Revealed {
+  permission: ManagementPermission;
+  action: string;
+  reveal: (response: Message) => Promise<Message | undefined>;
+}
 
 /** A read asking for more than the read (a secret): then it needs a second permission too, and is audited under `action`. */
 export interface Elevation<I> {
@@ -76,8 +87,8 @@ export const mutation = <I, O>(
   permission: ManagementPermission | "admin",
   action: string,
   handler: Unary<I, Audited<O>>,
-  replayed?: Replayed,
-): Procedure<I, O> => ({ kind: "mutation", permission, action, handler, replayed });
+  revealed?: Revealed,
+): Procedure<I, O> => ({ kind: "mutation", permission, action, handler, revealed });
 
 /** A procedure for every method of the service, typed by its request and response. */
 export type Procedures<S extends DescService> = {
@@ -238,21 +249,35 @@ export class Pipeline {
       return procedure.handler(request, context);
     }
     return (async () => {
+      const named = requestIds(method.input, request);
+      let targets = named;
       try {
         this.deps.validator.check(method.input, request);
-        let audit: AuditNote = { targets: [], summary: { replayed: true } };
-        const { response, replayed } = await runOnce(this.deps.store, this.deps.now, caller.workspaceId || "operator", method, request as Message, async () => {
-          const done = await procedure.handler(request, context);
-          audit = done.audit;
-          return done.response;
-        });
-        await this.audit(context, caller, procedure.action, audit);
-        return replayed && procedure.replayed ? procedure.replayed(response as Message) : response;
+        const { response, audit, replayed } = await runOnce(this.deps.store, this.deps.now, requestScope(caller), method, request as Message, async () =>
+          procedure.handler(request, context),
+        );
+        if (!replayed) {
+          await this.audit(context, caller, procedure.action, audit);
+          return response;
+        }
+        if (procedure.permission !== "admin") await requireReachable(this.deps.store, caller, named);
+        targets = [...new Set([...named, ...audit.targets])];
+        await this.audit(context, caller, procedure.action, { ...audit, targets });
+        return procedure.revealed ? this.revealed(procedure.revealed, response as Message, context, caller, targets) : response;
       } catch (error) {
-        await this.audit(context, caller, procedure.action, { targets: requestIds(method.input, request) }, error);
+        await this.audit(context, caller, procedure.action, { targets }, error);
         throw error;
       }
     })();
+  }
+
+  /** A replayed answer with its secret, for a caller that may read it; the answer as kept (secret withheld) otherwise. */
+  private async revealed(revealed: Revealed, response: Message, context: HandlerContext, caller: Caller, targets: string[]): Promise<Message> {
+    if (permissionDenial(caller, revealed.permission)) return response;
+    const withSecret = await revealed.reveal(response);
+    if (!withSecret) return response;
+    await this.audit(context, caller, revealed.action, { targets, summary: { replayed: true } });
+    return withSecret;
   }
 
   private async elevatedRead(handler: Unary<never, unknown>, elevated: Elevation<never>, method: DescMethod, request: never, context: HandlerContext, caller: Caller) {
@@ -320,6 +345,9 @@ export class Pipeline {
     }
   }
 }
+
+/** Whose request ids these are: a root key's (within its workspace), or the operator's. */
+const requestScope = (caller: Caller) => `${caller.workspaceId || "operator"}:${caller.actor}`;
 
 /** The audit action of a refusal: the mutation it would have been, or the permission a read needs. */
 const actionOf = (procedure: Procedure<never, unknown>) => (procedure.kind === "mutation" ? procedure.action : procedure.permission);

@@ -1,7 +1,7 @@
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
-import { type Caller, reachesKeyspace } from "../domain/access.js";
+import { type Caller, mayManage, reachesKeyspace } from "../domain/access.js";
 import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
-import { isId, type IdKind } from "../domain/ids.js";
+import { ID_KINDS, isId, type IdKind } from "../domain/ids.js";
 import type { KeyRecord } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { Store } from "../store/store.js";
@@ -78,4 +78,30 @@ export async function loadKeyspace(store: Store, caller: Caller, id: string): Pr
 export async function refuseKeyChange(store: Store, caller: Caller, id: string): Promise<never> {
   await loadLiveKey(store, caller, id);
   throw failedPrecondition(`key ${id} is revoked and can no longer be changed`, "KEY_REVOKED");
+}
+
+/**
+ * Refuses, as NOT_FOUND, a record among `ids` the caller cannot reach now: a key or keyspace outside
+ * its workspace or keyspaces, a root key it could not have granted, or (to a caller narrowed to
+ * keyspaces) anything the whole workspace shares. The records a retried request names pass this
+ * before its kept answer is shown, so a replay is authorized as a fresh call would be. A key
+ * deleted since (or gone) still counts as the caller's when its keyspace would.
+ */
+export async function requireReachable(store: Store, caller: Caller, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    if (!(await reaches(store, caller, id))) throw notFound(ID_NAMES[ID_KINDS.find((kind) => isId(kind, id))!].replace(/^an? /, ""), id);
+  }
+}
+
+async function reaches(store: Store, caller: Caller, id: string): Promise<boolean> {
+  if (isId("ks", id)) return reachesKeyspace(caller, id);
+  if (isId("key", id)) {
+    const key = await store.getKey(id);
+    return key ? reachableKey(caller, key, { softDeleted: true }) !== null : caller.keyspaceIds === undefined;
+  }
+  if (isId("rk", id)) {
+    const rootKey = await store.rootKeys.find({ id, workspaceId: caller.workspaceId });
+    return rootKey ? mayManage(caller, rootKey) : caller.keyspaceIds === undefined;
+  }
+  return caller.keyspaceIds === undefined;
 }

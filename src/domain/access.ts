@@ -116,19 +116,33 @@ export interface RootKeyGrant {
   keyspaceIds: string[];
 }
 
-/** Validates what a new root key asks for and refuses anything the granting caller could not grant. */
+/**
+ * How many entries a root key's permission list may have: each permission once, as a list of
+ * every permission has. A longer list can only repeat names.
+ */
+export const MAX_ROOT_KEY_PERMISSIONS = MANAGEMENT_PERMISSIONS.length;
+
+/**
+ * Validates what a new root key asks for and refuses anything the granting caller could not grant.
+ * A permission the caller may not use is PERMISSION_DENIED naming it, before the question whether a
+ * narrowed root key may hold it: a narrowed caller never holds a workspace-wide permission.
+ */
 export function checkGrant(caller: Caller, grant: RootKeyGrant, path = "root_key"): RootKeyGrant & { permissions: ManagementPermission[] } {
   if (grant.permissions.length === 0) throw invalidArgument(`${path}.permissions`, "must name at least one permission");
+  checkCount(`${path}.permissions`, grant.permissions, MAX_ROOT_KEY_PERMISSIONS);
   checkCount(`${path}.keyspace_ids`, grant.keyspaceIds, 100);
   grant.permissions.forEach((permission, i) => {
     if (!(MANAGEMENT_PERMISSIONS as readonly string[]).includes(permission)) {
       throw invalidArgument(`${path}.permissions[${i}]`, "is not a management permission");
     }
-    if (grant.keyspaceIds.length > 0 && WORKSPACE_WIDE.has(permission as ManagementPermission)) {
-      throw invalidArgument(`${path}.permissions[${i}]`, "is workspace-wide. A root key narrowed to keyspaces cannot hold it");
-    }
   });
   const checked = { permissions: unique(grant.permissions) as ManagementPermission[], keyspaceIds: unique(grant.keyspaceIds) };
+  for (const permission of checked.permissions) requirePermission(caller, permission);
+  grant.permissions.forEach((permission, i) => {
+    if (grant.keyspaceIds.length > 0 && WORKSPACE_WIDE.has(permission as ManagementPermission)) {
+      throw invalidArgument(`${path}.permissions[${i}]`, `is ${permission}, which is workspace-wide. A root key narrowed to keyspaces cannot hold it`);
+    }
+  });
   requireManageable(caller, checked);
   return checked;
 }

@@ -3,7 +3,10 @@
  * the same id gets it again instead of doing the work twice.
  */
 export interface IdempotentRequestRecord {
-  /** The caller's scope (its workspace, or the operator's), the method and the request id. */
+  /**
+   * The caller (its workspace and root key, or the operator), the method and the request id: ids
+   * are the caller's own, so one root key never meets, learns of or blocks another's.
+   */
   id: string;
   /** SHA-256 of the request without its request_id: a different request under the same id is refused. */
   fingerprint: string;
@@ -11,6 +14,8 @@ export interface IdempotentRequestRecord {
   state: "running" | "done";
   /** The answer, protobuf binary as base64, once done. */
   response: string | null;
+  /** The ids the first call acted on, as its audit event names them: a retry is checked against them and audited with them. */
+  targets: string[];
   /** When the first call started (ms since the epoch); a running claim this old was abandoned by a crash. */
   startedAt: number;
 }

@@ -4,7 +4,16 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { VerifyCode } from "../../gen/latchkey/v1/verify_pb.js";
 import { newId } from "../../src/domain/ids.js";
 import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
-import { createKeyspace, expectCode, testApi } from "../support/api.js";
+import { type Clients, createKeyspace, expectCode, type TestApi, testApi } from "../support/api.js";
+
+const recoverableKeyspace = async (api: Clients) =>
+  (await api.keyspaces.createKeyspace({ keyspace: { name: "recoverable", defaultPrefix: "rec", recoverable: true } })).keyspace!;
+
+/** Clients holding a new root key of the api's workspace with these permissions (and keyspaces). */
+async function rootKey(api: TestApi, permissions: string[], keyspaceIds: string[] = []) {
+  const { rootKey, secret } = await api.rootKeys.createRootKey({ rootKey: { name: permissions.join(" "), permissions, keyspaceIds } });
+  return { id: rootKey!.id, clients: api.as(secret) };
+}
 
 /** Retrying a creation with the same request_id (AIP-155) returns the first answer and creates nothing more. */
 describe("request_id", () => {
@@ -71,10 +80,10 @@ describe("request_id", () => {
 
   it("OK: a claim abandoned by a crashed instance (still running after a minute) is run again; a younger one is ABORTED", async () => {
     const api = testApi();
-    const { workspaceId } = await api.workspace();
+    const { workspaceId, rootKeyId } = await api.workspace();
     const request = { keyspace: { name: "x" }, requestId: "crashed" };
     const first = await api.keyspaces.createKeyspace(request);
-    const id = `${workspaceId}:latchkey.v1.KeyspaceService/CreateKeyspace:crashed`;
+    const id = `${workspaceId}:${rootKeyId}:latchkey.v1.KeyspaceService/CreateKeyspace:crashed`;
     await api.store.requests.update({ id }, { state: "running", response: null, startedAt: api.clock.now - 30_000 });
     await expectCode(api.keyspaces.createKeyspace(request), Code.Aborted, "a call with request_id crashed is still running");
     await api.store.requests.update({ id }, { startedAt: api.clock.now - 61_000 });
@@ -104,5 +113,104 @@ describe("request_id", () => {
     const api = testApi();
     await expectCode(api.keyspaces.createKeyspace({ keyspace: { name: "x" }, requestId: "x".repeat(65) }), Code.InvalidArgument, "request_id");
     await expectCode(api.keyspaces.createKeyspace({ keyspace: { name: "x" }, requestId: "a b" }), Code.InvalidArgument, "request_id");
+  });
+
+  it("OK: request ids are each root key's own: another key sending the same body and id runs its own call, learns nothing and blocks nothing", async () => {
+    const api = testApi();
+    const recoverable = await recoverableKeyspace(api);
+    const narrowKeyspace = await createKeyspace(api, "narrow", "nar");
+    const narrow = await rootKey(api, ["key.create"], [narrowKeyspace.id]);
+    const request = { key: { keyspaceId: recoverable.id, name: "theirs" }, requestId: "shared-id" };
+    const first = await api.keys.createKey(request);
+
+    await expectCode(narrow.clients.keys.createKey(request), Code.NotFound, `keyspace ${recoverable.id} not found`);
+    const own = await narrow.clients.keys.createKey({ key: { keyspaceId: narrowKeyspace.id }, requestId: "shared-id" });
+    expect(own).toMatchObject({ secretWithheld: false, key: { keyspaceId: narrowKeyspace.id } });
+    expect(own.key!.id).not.toBe(first.key!.id);
+
+    await narrow.clients.keys.createKey({ key: { keyspaceId: narrowKeyspace.id }, requestId: "taken-first" });
+    const later = await api.keys.createKey({ key: { keyspaceId: recoverable.id }, requestId: "taken-first" });
+    expect(later).toMatchObject({ secretWithheld: false, key: { keyspaceId: recoverable.id } });
+    expect(later.secret).not.toBe("");
+  });
+
+  it("OK: a retry shows a recoverable secret again only to a root key holding key.decrypt, and records that reading", async () => {
+    const api = testApi();
+    const keyspace = await recoverableKeyspace(api);
+    const creator = await rootKey(api, ["key.create"]);
+    const decrypter = await rootKey(api, ["key.create", "key.decrypt"]);
+
+    const withheldRequest = { key: { keyspaceId: keyspace.id }, requestId: "no-decrypt" };
+    const created = await creator.clients.keys.createKey(withheldRequest);
+    expect(await creator.clients.keys.createKey(withheldRequest)).toMatchObject({ key: { id: created.key!.id }, secret: "", secretWithheld: true });
+    const reroll = { id: created.key!.id, gracePeriodMs: 0n, requestId: "reroll-no-decrypt" };
+    await creator.clients.keys.rerollKey(reroll);
+    expect(await creator.clients.keys.rerollKey(reroll)).toMatchObject({ secret: "", secretWithheld: true });
+
+    const shownRequest = { key: { keyspaceId: keyspace.id }, requestId: "decrypt" };
+    const shown = await decrypter.clients.keys.createKey(shownRequest);
+    expect(await decrypter.clients.keys.createKey(shownRequest)).toMatchObject({ secret: shown.secret, secretWithheld: false });
+    const rerollShown = { id: shown.key!.id, gracePeriodMs: 0n, requestId: "reroll-decrypt" };
+    const rerolled = await decrypter.clients.keys.rerollKey(rerollShown);
+    expect(await decrypter.clients.keys.rerollKey(rerollShown)).toMatchObject({ secret: rerolled.secret, secretWithheld: false });
+
+    const readings = (await api.audit.listAuditEvents({ action: "key.decrypt" })).events.map((event) => ({ actor: event.actor, targets: [...event.targetIds].sort() }));
+    expect(readings).toHaveLength(2);
+    expect(readings).toEqual(
+      expect.arrayContaining([
+        { actor: decrypter.id, targets: [keyspace.id, shown.key!.id].sort() },
+        { actor: decrypter.id, targets: [shown.key!.id] },
+      ]),
+    );
+  });
+
+  it("OK: a retry is recorded with the first call's targets", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const request = { key: { keyspaceId: keyspace.id }, requestId: "audited" };
+    const { key } = await api.keys.createKey(request);
+    await api.keys.createKey(request);
+    const [replay] = (await api.audit.listAuditEvents({ action: "key.create" })).events.filter((event) => event.summary?.replayed);
+    expect(replay!.targetIds).toEqual(expect.arrayContaining([key!.id, keyspace.id]));
+    expect(replay!.outcome).toBe("ok");
+  });
+
+  it("NOT_FOUND: a retry naming a keyspace the root key no longer reaches is refused as a fresh call would be, and its answer not shown", async () => {
+    const api = testApi();
+    const { workspaceId } = await api.workspace();
+    const kept = await createKeyspace(api, "kept", "kep");
+    const other = await createKeyspace(api, "other", "oth");
+    const narrow = await rootKey(api, ["key.create"], [kept.id, other.id]);
+    const request = { key: { keyspaceId: kept.id }, requestId: "narrowed-since" };
+    await narrow.clients.keys.createKey(request);
+    // Root keys are not edited through the API; an operator's edit of the record (and its eviction) stands for a narrowing that changed.
+    const record = await api.store.rootKeys.update({ id: narrow.id, workspaceId }, { keyspaceIds: [other.id] });
+    await api.verification.changes.publish({ rootKeyHash: record!.hash });
+    await expectCode(narrow.clients.keys.createKey(request), Code.NotFound, `keyspace ${kept.id} not found`);
+    const [refusal] = (await api.audit.listAuditEvents({ action: "key.create", actor: narrow.id })).events.filter((event) => event.outcome !== "ok");
+    expect(refusal!.targetIds).toContain(kept.id);
+  });
+
+  it("OK: a root key narrowed to keyspaces that creates a keyspace gets its answer again on a retry", async () => {
+    const api = testApi();
+    const mine = await createKeyspace(api, "mine", "min");
+    const narrow = await rootKey(api, ["keyspace.create"], [mine.id]);
+    const request = { keyspace: { name: "made by a narrowed key" }, requestId: "narrow-keyspace" };
+    const first = await narrow.clients.keyspaces.createKeyspace(request);
+    expect((await narrow.clients.keyspaces.createKeyspace(request)).keyspace!.id).toBe(first.keyspace!.id);
+  });
+
+  it("OK: an ImportKeys whose every item failed keeps nothing for its request_id, and its retry runs afresh", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { workspaceId, rootKeyId } = await api.workspace();
+    const failing = { keyspaceId: keyspace.id, keys: [{ key: { roles: ["no-such-role"] }, secret: { case: "plaintext" as const, value: "sk_live_never_imported" } }], requestId: "all-failed" };
+    const first = await api.keys.importKeys(failing);
+    expect(first.results).toMatchObject([{ errorCode: "NOT_FOUND" }]);
+    expect(await api.store.requests.find({ id: `${workspaceId}:${rootKeyId}:latchkey.v1.KeyService/ImportKeys:all-failed` })).toBeNull();
+    await api.rbac.createRole({ role: { name: "no-such-role" } });
+    const retried = await api.keys.importKeys(failing);
+    expect(retried.results[0]!.key?.id).toMatch(/^key_/);
+    expect((await api.keys.importKeys(failing)).results).toEqual(retried.results);
   });
 });

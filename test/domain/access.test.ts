@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Caller, checkGrant, MANAGEMENT_PERMISSIONS, PermissionDenied, permissionDenial, reachesKeyspace, rootKeyUsable, WORKSPACE_WIDE } from "../../src/domain/access.js";
+import { type Caller, checkGrant, MANAGEMENT_PERMISSIONS, MAX_ROOT_KEY_PERMISSIONS, PermissionDenied, permissionDenial, reachesKeyspace, rootKeyUsable, WORKSPACE_WIDE } from "../../src/domain/access.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { rootKeyRecord } from "../support/fixtures.js";
 
@@ -43,13 +43,28 @@ describe("checkGrant", () => {
     expect(failure(() => checkGrant(narrowed, { permissions: ["workspace.read"], keyspaceIds: [] })).reason).toBe("KEYSPACE_NOT_GRANTED");
   });
 
-  it("never puts a workspace-wide permission on a narrowed root key, nor lets a narrowed caller grant one", () => {
+  it("never puts a workspace-wide permission on a narrowed root key, nor lets a narrowed caller grant one, naming it", () => {
     for (const permission of WORKSPACE_WIDE) {
       const invalid = failure(() => checkGrant(caller(MANAGEMENT_PERMISSIONS), { permissions: [permission], keyspaceIds: ["ks_a"] }));
-      expect(invalid.violations).toEqual([{ field: "root_key.permissions[0]", description: "is workspace-wide. A root key narrowed to keyspaces cannot hold it" }]);
+      expect(invalid.violations).toEqual([
+        { field: "root_key.permissions[0]", description: `is ${permission}, which is workspace-wide. A root key narrowed to keyspaces cannot hold it` },
+      ]);
       const narrowed = caller(MANAGEMENT_PERMISSIONS, ["ks_a"]);
-      expect(failure(() => checkGrant(narrowed, { permissions: [permission, "key.read"], keyspaceIds: [] })).reason).toBe("KEYSPACE_NOT_GRANTED");
+      for (const keyspaceIds of [[], ["ks_a"]]) {
+        const denied = failure(() => checkGrant(narrowed, { permissions: ["key.read", permission], keyspaceIds }));
+        expect(denied).toMatchObject({ kind: "permission_denied", reason: "KEYSPACE_NOT_GRANTED", metadata: { permission } });
+      }
+      const lacking = failure(() => checkGrant(caller(["key.read"], ["ks_a"]), { permissions: ["key.read", permission], keyspaceIds: ["ks_a"] }));
+      expect(lacking).toMatchObject({ kind: "permission_denied", message: `this root key lacks the permission ${permission}` });
     }
+  });
+
+  it("refuses more permission entries than there are permissions, repeats included", () => {
+    const permissions = Array.from({ length: MAX_ROOT_KEY_PERMISSIONS + 1 }, () => "key.read");
+    expect(failure(() => checkGrant(caller(MANAGEMENT_PERMISSIONS), { permissions, keyspaceIds: [] })).violations).toEqual([
+      { field: "root_key.permissions", description: `must have at most ${MAX_ROOT_KEY_PERMISSIONS} entries` },
+    ]);
+    expect(checkGrant(caller(MANAGEMENT_PERMISSIONS), { permissions: permissions.slice(1), keyspaceIds: [] }).permissions).toEqual(["key.read"]);
   });
 });
 

@@ -17,8 +17,8 @@ import { sealIfRecoverable } from "./recoverable.js";
 const ENCODINGS = { [DigestEncoding.HEX]: "hex", [DigestEncoding.BASE64]: "base64", [DigestEncoding.BASE64URL]: "base64url" } as const;
 
 /**
- * Each key is checked and stored on its own, so one bad or duplicate item costs only itself. The
- * secrets' digests are published like created keys', so every instance's known-digest filter
+ * Each key is checked and stored on its own, so one bad or duplicate item costs only itself. A call
+ * that imported nothing keeps nothing for retries of its request_id. The secrets' digests are published like created keys', so every instance's known-digest filter
  * admits them, whatever their format, within a change-feed poll.
  */
 export const importKeys =
@@ -48,6 +48,7 @@ export const importKeys =
     return {
       response: { results },
       audit: { targets: [keyspaceId, ...imported.map((key) => key.id)], summary: { imported: imported.length, failed: results.length - imported.length } },
+      changedNothing: imported.length === 0,
     };
   };
 

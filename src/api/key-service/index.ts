@@ -17,8 +17,11 @@ import { whoAmI } from "./who-am-i.js";
 /** Showing recoverable secrets needs key.decrypt as well, and every such read is audited. */
 const decrypting = { when: (request: { decrypt: boolean }) => request.decrypt, permission: "key.decrypt", action: "key.decrypt" } as const;
 
+/** So does a retried creation or reroll answered with its recoverable secret again. */
+const decryptingOnReplay = (deps: ServiceDeps) => ({ permission: "key.decrypt", action: "key.decrypt", reveal: recoveredOnReplay(deps) }) as const;
+
 export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => ({
-  createKey: mutation("key.create", "key.create", createKey(deps), recoveredOnReplay(deps)),
+  createKey: mutation("key.create", "key.create", createKey(deps), decryptingOnReplay(deps)),
   getKey: read("key.read", getKey(deps), decrypting),
   listKeys: read("key.read", listKeys(deps), decrypting),
   updateKey: mutation("key.update", "key.update", updateKey(deps)),
@@ -32,6 +35,6 @@ export const keyService = (deps: ServiceDeps): Procedures<typeof KeyService> => 
   setKeyPermissions: mutation("key.update", "key.set_permissions", changeKeyGrants("permissions", "set")(deps)),
   updateCredits: mutation("key.update", "key.update_credits", updateCredits(deps)),
   whoAmI: read("key.read", whoAmI(deps)),
-  rerollKey: mutation("key.create", "key.reroll", rerollKey(deps), recoveredOnReplay(deps)),
+  rerollKey: mutation("key.create", "key.reroll", rerollKey(deps), decryptingOnReplay(deps)),
   importKeys: mutation("key.create", "key.import", importKeys(deps)),
 });

@@ -25,14 +25,15 @@ export function checkRecoverable(vault: SecretVault | undefined, settings: { rec
 
 /**
  * A retried CreateKey or RerollKey (same request_id) gets its secret again when the key keeps it
- * sealed and it is still the key's secret; otherwise the answer stays withheld.
+ * sealed and it is still the key's secret; otherwise (undefined) the answer stays withheld. The
+ * pipeline asks this only for a caller holding key.decrypt, and audits the reading.
  */
 export const recoveredOnReplay =
   ({ store, vault }: Pick<ServiceDeps, "store" | "vault">) =>
-  async (response: Message): Promise<Message> => {
+  async (response: Message): Promise<Message | undefined> => {
     const answer = response as Message & { key?: { id: string; start: string; recoverable: boolean }; secret: string; secretWithheld: boolean };
-    if (!answer.key?.recoverable) return response;
+    if (!answer.key?.recoverable) return undefined;
     const key = await store.getKey(answer.key.id);
-    if (!key?.sealedSecret || key.deletedAt || key.start !== answer.key.start) return response;
+    if (!key?.sealedSecret || key.deletedAt || key.start !== answer.key.start) return undefined;
     return { ...answer, secret: revealedSecret(vault, key), secretWithheld: false } as Message;
   };

@@ -85,18 +85,19 @@ describe("root keys narrowed to keyspaces", () => {
     expect((await api.keys.listKeys({ keyspaceId: world.keyspaceId })).keys.map((key) => key.externalId)).not.toContain("cust_new");
   });
 
-  it("cannot tie a key to an existing identity, whose meta and limits other keyspaces' keys share; an unknown external id is only a label", async () => {
+  it("cannot tie a key to an identity of the workspace, whether it exists yet or not", async () => {
     const { api, world, narrow } = await narrowedHoldingEverything();
     await api.identities.createIdentity({ identity: { externalId: "cust_other", meta: { plan: "enterprise" } } });
     const denial = "this root key is narrowed to keyspaces and cannot tie a key to an identity of the workspace";
-    await expectCode(narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_other" } }), Code.PermissionDenied, denial);
-    await expectCode(
-      narrow.keys.updateKey({ key: { id: world.keyId, externalId: "cust_other" }, updateMask: { paths: ["external_id"] } }),
-      Code.PermissionDenied,
-      denial,
-    );
-    const { key } = await narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_unknown" } });
-    expect(key!.externalId).toBe("cust_unknown");
-    expect((await api.keys.listKeys({ keyspaceId: world.keyspaceId })).keys.filter((listed) => listed.externalId === "cust_other")).toEqual([]);
+    for (const externalId of ["cust_other", "cust_future"]) {
+      await expectCode(narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId } }), Code.PermissionDenied, denial);
+      await expectCode(narrow.keys.updateKey({ key: { id: world.keyId, externalId }, updateMask: { paths: ["external_id"] } }), Code.PermissionDenied, denial);
+      const imported = await narrow.keys.importKeys({ keyspaceId: world.keyspaceId, keys: [{ key: { externalId }, secret: { case: "plaintext", value: `sk_${externalId}_imported` } }] });
+      expect(imported.results).toMatchObject([{ errorCode: "PERMISSION_DENIED", errorMessage: denial }]);
+    }
+    // The identity made later shares its meta and limits with none of the narrowed key's keys.
+    await api.identities.createIdentity({ identity: { externalId: "cust_future", meta: { billing: "private" } } });
+    const externalIds = (await api.keys.listKeys({ keyspaceId: world.keyspaceId })).keys.map((listed) => listed.externalId);
+    expect(externalIds.filter((externalId) => externalId.startsWith("cust_"))).toEqual([]);
   });
 });

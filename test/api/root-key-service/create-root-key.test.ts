@@ -1,5 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { MANAGEMENT_PERMISSIONS } from "../../../src/domain/access.js";
 import { newId } from "../../../src/domain/ids.js";
 import { createKeyspace, expectCode, testApi } from "../../support/api.js";
 
@@ -51,6 +53,38 @@ describe("CreateRootKey", () => {
     ];
     await expectCode(api.rootKeys.createRootKey({}), Code.InvalidArgument, "root_key must be set");
     for (const [rootKey, message] of cases) await expectCode(api.rootKeys.createRootKey({ rootKey }), Code.InvalidArgument, message);
+  });
+
+  it("INVALID_ARGUMENT: more permission entries than there are permissions, however many repeats, and nothing is kept", async () => {
+    const api = testApi();
+    for (const count of [MANAGEMENT_PERMISSIONS.length + 1, 100_000]) {
+      const permissions = Array.from({ length: count }, () => "key.read");
+      await expectCode(api.rootKeys.createRootKey({ rootKey: { name: "many", permissions } }), Code.InvalidArgument, `root_key.permissions must have at most ${MANAGEMENT_PERMISSIONS.length} entries`);
+    }
+    expect((await api.rootKeys.listRootKeys({})).rootKeys.map((rootKey) => rootKey.name)).not.toContain("many");
+    const every = await api.rootKeys.createRootKey({ rootKey: { name: "every", permissions: [...MANAGEMENT_PERMISSIONS] } });
+    expect(every.rootKey!.permissions).toEqual([...MANAGEMENT_PERMISSIONS]);
+  });
+
+  it("PERMISSION_DENIED naming the permission: a narrowed root key granting a workspace-wide one; INVALID_ARGUMENT naming it: a narrowed grant of one", async () => {
+    const api = testApi();
+    const mine = await createKeyspace(api, "mine");
+    const { rootKey, secret } = await api.rootKeys.createRootKey({ rootKey: { name: "narrow", permissions: ["root_key.manage", "key.read"], keyspaceIds: [mine.id] } });
+    const narrow = api.as(secret);
+    const grant = { name: "wide", permissions: ["key.read", "identity.read"], keyspaceIds: [mine.id] };
+    const lacking = await expectCode(narrow.rootKeys.createRootKey({ rootKey: grant }), Code.PermissionDenied, "this root key lacks the permission identity.read");
+    expect(lacking.findDetails(ErrorInfoSchema)).toMatchObject([{ metadata: { permission: "identity.read" } }]);
+
+    const { workspaceId } = await api.workspace();
+    await api.store.rootKeys.update({ id: rootKey!.id, workspaceId }, { permissions: [...MANAGEMENT_PERMISSIONS] });
+    const holding = api.as((await api.rootKeys.rotateRootKey({ id: rootKey!.id, gracePeriodMs: 0n })).secret);
+    await expectCode(
+      holding.rootKeys.createRootKey({ rootKey: grant }),
+      Code.PermissionDenied,
+      "this root key is narrowed to keyspaces and cannot use the workspace-wide permission identity.read",
+    );
+
+    await expectCode(api.rootKeys.createRootKey({ rootKey: grant }), Code.InvalidArgument, "root_key.permissions[1] is identity.read, which is workspace-wide");
   });
 
   it("NOT_FOUND: narrowing to a keyspace that does not exist", async () => {
