@@ -8,6 +8,20 @@ export interface BoundedCacheOptions<V> {
   onRemove?: (key: string, value: V) => void;
   /** How long an entry lives unless `set` says otherwise. */
   ttlMs: number;
+  /**
+   * With `onStale`: how long past its time an entry is still answered while `onStale` refreshes
+   * it, so no caller waits for what the cache holds; an entry unused for longer is dropped.
+   */
+  staleMs?: number;
+  /** Told when an entry past its time is answered: it should load the entry anew (through `load`). */
+  onStale?: (key: string, value: V) => void;
+  /**
+   * Entries are grouped (by the part of their key this returns) and no group may hold more than
+   * `partitionShare` of `maxEntries` or of `maxBytes`: beyond that a group's own entries make room,
+   * so one group filling the cache cannot push another's out.
+   */
+  partitionOf?: (key: string) => string;
+  partitionShare?: number;
   now: () => number;
 }
 
@@ -19,6 +33,12 @@ interface Entry<V> {
   used: boolean;
 }
 
+interface Partition {
+  /** In insertion order, which eviction walks like the whole cache's. */
+  keys: Set<string>;
+  bytes: number;
+}
+
 /**
  * A map bounded in entries and age, evicting roughly least recently used first. Concurrent loads of
  * one key share a single load, and a load that overlapped a deletion is not kept: it may have read
@@ -27,6 +47,7 @@ interface Entry<V> {
 export class BoundedCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly loading = new Map<string, Promise<unknown>>();
+  private readonly partitions = new Map<string, Partition>();
   /** Moves on each deletion, so a load that raced with one is not kept. */
   private generation = 0;
   private totalBytes = 0;
@@ -37,8 +58,12 @@ export class BoundedCache<V> {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.options.now()) {
-      this.remove(key);
-      return undefined;
+      const { onStale, staleMs = 0 } = this.options;
+      if (!onStale || entry.expiresAt + staleMs <= this.options.now()) {
+        this.remove(key);
+        return undefined;
+      }
+      if (!this.loading.has(key)) onStale(key, entry.value);
     }
     entry.used = true;
     return entry.value;
@@ -49,6 +74,12 @@ export class BoundedCache<V> {
     const bytes = this.options.sizeOf?.(value) ?? 0;
     this.entries.set(key, { value, bytes, expiresAt: this.options.now() + ttlMs, used: false });
     this.totalBytes += bytes;
+    const partition = this.partitionOf(key);
+    if (partition) {
+      partition.keys.add(key);
+      partition.bytes += bytes;
+      this.evictBeyondShare(partition);
+    }
     this.evictBeyondCap();
   }
 
@@ -63,9 +94,18 @@ export class BoundedCache<V> {
     for (const [key, entry] of this.entries) if (stale(entry.value, key)) this.remove(key);
   }
 
+  /** Deletes the entries of one partition the predicate picks, looking at no other. */
+  deleteInPartition(name: string, stale: (value: V, key: string) => boolean) {
+    this.generation++;
+    for (const key of [...(this.partitions.get(name)?.keys ?? [])]) {
+      const entry = this.entries.get(key);
+      if (entry && stale(entry.value, key)) this.remove(key);
+    }
+  }
+
   /**
    * Runs `loader` once for however many callers ask for `key` at the same time, and hands its result
-   * to `keep` unless a deletion happened while it ran.
+   * to `keep` unless a deletion happened while it ran; then an entry it was refreshing goes too.
    */
   load<T>(key: string, loader: () => Promise<T>, keep: (loaded: T) => void): Promise<T> {
     const pending = this.loading.get(key);
@@ -74,11 +114,17 @@ export class BoundedCache<V> {
     const loaded = loader()
       .then((value) => {
         if (generation === this.generation) keep(value);
+        else if ((this.entries.get(key)?.expiresAt ?? Infinity) <= this.options.now()) this.remove(key);
         return value;
       })
       .finally(() => this.loading.delete(key));
     this.loading.set(key, loaded);
     return loaded;
+  }
+
+  /** Removes one entry a load found outdated; unlike `delete`, loads in flight are kept. */
+  discard(key: string) {
+    this.remove(key);
   }
 
   get size() {
@@ -94,11 +140,31 @@ export class BoundedCache<V> {
     return this.entries.get(key)?.value;
   }
 
+  /** How many entries a partition holds. */
+  sizeOf(name: string): number {
+    return this.partitions.get(name)?.keys.size ?? 0;
+  }
+
+  private partitionOf(key: string): Partition | undefined {
+    const name = this.options.partitionOf?.(key);
+    if (name === undefined) return undefined;
+    let partition = this.partitions.get(name);
+    if (!partition) this.partitions.set(name, (partition = { keys: new Set(), bytes: 0 }));
+    return partition;
+  }
+
   private remove(key: string) {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
     this.totalBytes -= entry.bytes;
+    const name = this.options.partitionOf?.(key);
+    const partition = name === undefined ? undefined : this.partitions.get(name);
+    if (partition) {
+      partition.keys.delete(key);
+      partition.bytes -= entry.bytes;
+      if (partition.keys.size === 0) this.partitions.delete(name!);
+    }
     this.options.onRemove?.(key, entry.value);
   }
 
@@ -114,6 +180,24 @@ export class BoundedCache<V> {
         entry.used = false;
         this.entries.delete(key);
         this.entries.set(key, entry);
+      } else {
+        this.remove(key);
+      }
+    }
+  }
+
+  /** The same walk within one partition, when it holds more than its share. */
+  private evictBeyondShare(partition: Partition) {
+    const share = this.options.partitionShare ?? 1;
+    const maxEntries = Math.max(1, Math.floor(this.options.maxEntries * share));
+    const maxBytes = (this.options.maxBytes ?? Infinity) * share;
+    while (partition.keys.size > maxEntries || partition.bytes > maxBytes) {
+      const key = partition.keys.values().next().value!;
+      const entry = this.entries.get(key)!;
+      if (entry.used) {
+        entry.used = false;
+        partition.keys.delete(key);
+        partition.keys.add(key);
       } else {
         this.remove(key);
       }

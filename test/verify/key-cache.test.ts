@@ -3,9 +3,11 @@ import { digestSecret, issueSecret } from "../../src/domain/secret.js";
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
+import { BoundedCache } from "../../src/verify/bounded-cache.js";
+import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache } from "../../src/verify/key-cache.js";
 import { countingStore } from "../support/counting-store.js";
-import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord } from "../support/fixtures.js";
 
 async function world() {
   const { store, calls } = countingStore(new MemoryStore());
@@ -26,7 +28,9 @@ async function world() {
     maxEntries: 10,
     maxBytes: 1024 * 1024,
     maxMisses: 10,
+    workspaceShare: 1,
     ttlMs: 60_000,
+    staleMs: 600_000,
     missTtlMs: 10_000,
     now: () => clock.now,
   });
@@ -38,17 +42,17 @@ describe("KeyCache", () => {
   it("loads a key once, remembers unknown digests too, and counts hits and loads", async () => {
     const { cache, keys, reads } = await world();
     const [a] = keys;
-    expect((await cache.lookup(a!.digest))?.record.id).toBe(a!.record.id);
-    expect(cache.lookup(a!.digest)).not.toBeInstanceOf(Promise);
-    expect(await cache.lookup(digestSecret("nobody"))).toBeNull();
-    expect(cache.lookup(digestSecret("nobody"))).toBeNull();
+    expect((await cache.lookup(WS, a!.digest))?.record.id).toBe(a!.record.id);
+    expect(cache.lookup(WS, a!.digest)).not.toBeInstanceOf(Promise);
+    expect(await cache.lookup(WS, digestSecret("nobody"))).toBeNull();
+    expect(cache.lookup(WS, digestSecret("nobody"))).toBeNull();
     expect(reads()).toBe(2);
     expect(cache.stats).toMatchObject({ entries: 1, misses: 1, hits: 2, loads: 2 });
   });
 
   it("answers a digest the known-digest filter rules out as unknown, without a read", async () => {
     const { cache, reads } = await world();
-    expect(await cache.lookup(digestSecret("never issued"))).toBeNull();
+    expect(await cache.lookup(WS, digestSecret("never issued"))).toBeNull();
     expect(reads()).toBe(0);
     expect(cache.stats).toMatchObject({ filtered: 1, loads: 0 });
   });
@@ -56,10 +60,10 @@ describe("KeyCache", () => {
   it("evicts by digest, by keyspace, and by an identity's or a role's workspace", async () => {
     const { cache, keys, keyspace } = await world();
     const [a] = keys;
-    const warm = () => Promise.all(keys.map((key) => cache.lookup(key.digest)));
-    const cached = () => keys.map((key) => cache.peek(key.digest) !== undefined);
+    const warm = () => Promise.all(keys.map((key) => cache.lookup(WS, key.digest)));
+    const cached = () => keys.map((key) => cache.peek(WS, key.digest) !== undefined);
     await warm();
-    cache.evict({ hash: a!.digest });
+    cache.evict(keyChanged(a!.record));
     expect(cached()).toEqual([false, true]);
     await warm();
     cache.evict({ workspaceId: a!.record.workspaceId, externalId: "user_b" });
@@ -84,38 +88,40 @@ describe("KeyCache", () => {
     const others = await Promise.all(
       Array.from({ length: 5 }, async (_, i) => {
         const issued = issueSecret("pay", 16, 4);
-        await store.insertKey(keyRecord({ keyspaceId: keyspace.id, workspaceId: `ws_other_${i}`, hash: issued.digest }));
-        return issued.digest;
+        const workspaceId = `ws_other_${i}`;
+        await store.insertKey(keyRecord({ keyspaceId: keyspace.id, workspaceId, hash: issued.digest }));
+        return { workspaceId, digest: issued.digest };
       }),
     );
-    await Promise.all([...keys.map((key) => key.digest), ...others].map((digest) => cache.lookup(digest)));
-    let looked = 0;
-    const records = new Set(keys.map((key) => key.record.id));
-    const probe = (cache as unknown as { keys: { peek(digest: string): unknown } }).keys;
-    const peek = probe.peek.bind(probe);
-    probe.peek = (digest: string) => {
-      looked++;
-      return peek(digest);
+    await Promise.all([...keys.map((key) => cache.lookup(WS, key.digest)), ...others.map(({ workspaceId, digest }) => cache.lookup(workspaceId, digest))]);
+    const probe = (cache as unknown as { keys: BoundedCache<unknown> }).keys;
+    const scanned: string[] = [];
+    probe.deleteWhere = () => scanned.push("every workspace");
+    const deleteInPartition = probe.deleteInPartition.bind(probe);
+    probe.deleteInPartition = (name, stale) => {
+      scanned.push(name);
+      deleteInPartition(name, stale);
     };
-    cache.evict({ workspaceId: keys[0]!.record.workspaceId, role: "admin" });
-    expect(looked).toBe(records.size);
+    cache.evict({ workspaceId: WS, role: "admin" });
+    expect(scanned).toEqual([WS]);
+    expect(others.map(({ workspaceId, digest }) => cache.peek(workspaceId, digest) !== undefined)).toEqual(others.map(() => true));
   });
 
   it("does not keep a load that raced with a change to the key", async () => {
     const { cache, keys, store } = await world();
     const [a] = keys;
-    const loading = cache.lookup(a!.digest);
+    const loading = cache.lookup(WS, a!.digest);
     await store.updateKey(a!.record.id, { enabled: false }, {});
-    cache.evict({ hash: a!.digest });
+    cache.evict(keyChanged(a!.record));
     await loading;
-    expect(cache.peek(a!.digest)).toBeUndefined();
-    expect((await cache.lookup(a!.digest))?.record.enabled).toBe(false);
+    expect(cache.peek(WS, a!.digest)).toBeUndefined();
+    expect((await cache.lookup(WS, a!.digest))?.record.enabled).toBe(false);
   });
 
   it("a key whose keyspace is gone is unknown", async () => {
     const { cache, keys, store, keyspace } = await world();
     await store.keyspaces.delete({ id: keyspace.id });
-    expect(await cache.lookup(keys[0]!.digest)).toBeNull();
+    expect(await cache.lookup(WS, keys[0]!.digest)).toBeNull();
   });
 });
 
