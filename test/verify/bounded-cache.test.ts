@@ -35,6 +35,31 @@ describe("BoundedCache", () => {
     expect(c.size).toBe(3);
   });
 
+  it("keeps each partition within its share of entries and bytes, making room among its own entries", () => {
+    const c = new BoundedCache<string>({
+      maxEntries: 10,
+      maxBytes: 100,
+      sizeOf: (value) => value.length,
+      partitionOf: (key) => key.split(":")[0]!,
+      partitionShare: 0.3,
+      ttlMs: 1000,
+      now: () => 0,
+    });
+    for (const key of ["a:1", "a:2", "a:3"]) c.set(key, "x");
+    c.get("a:1");
+    for (let i = 0; i < 50; i++) c.set(`b:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b")]).toEqual([3, 3]);
+    expect(["b:47", "b:48", "b:49"].map((key) => c.get(key))).toEqual(["x", "x", "x"]);
+    c.set("a:4", "x");
+    expect(["a:1", "a:2", "a:3", "a:4"].map((key) => c.get(key))).toEqual(["x", undefined, "x", "x"]);
+    c.set("c:big", "x".repeat(31));
+    expect(c.get("c:big")).toBeUndefined();
+    c.set("c:1", "x".repeat(30));
+    expect(c.get("c:1")).toBe("x".repeat(30));
+    c.deleteInPartition("b", (_, key) => key !== "b:49");
+    expect([c.sizeOf("a"), c.sizeOf("b"), c.size]).toEqual([3, 1, 5]);
+  });
+
   it("never grows past its cap, however many keys pass through", () => {
     const { cache: c } = cache(100);
     for (let i = 0; i < 10_000; i++) {

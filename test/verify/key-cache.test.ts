@@ -118,6 +118,41 @@ describe("KeyCache", () => {
     expect((await cache.lookup(WS, a!.digest))?.record.enabled).toBe(false);
   });
 
+  it("a flood of keys and unknown digests from one workspace does not evict another workspace's keys", async () => {
+    const { store, calls } = countingStore(new MemoryStore());
+    const keyspace = keyspaceRecord();
+    await store.keyspaces.insert(keyspace);
+    const insert = async (workspaceId: string) => {
+      const issued = issueSecret("pay", 16, 4);
+      await store.insertKey(keyRecord({ workspaceId, keyspaceId: keyspace.id, hash: issued.digest }));
+      return issued.digest;
+    };
+    const hot = await Promise.all(Array.from({ length: 4 }, () => insert("ws_a")));
+    const flood = await Promise.all(Array.from({ length: 100 }, () => insert("ws_b")));
+    const cache = new KeyCache(store, {
+      known: { mayExist: () => true },
+      maxEntries: 10,
+      maxBytes: 1024 * 1024,
+      maxMisses: 10,
+      workspaceShare: 0.5,
+      ttlMs: 60_000,
+      staleMs: 600_000,
+      missTtlMs: 10_000,
+      now: Date.now,
+    });
+    for (const digest of hot) await cache.lookup("ws_a", digest);
+    const unknownToA = ["1", "2", "3"].map((n) => n.repeat(64));
+    for (const digest of unknownToA) await cache.lookup("ws_a", digest);
+    for (const digest of flood) await cache.lookup("ws_b", digest);
+    for (let i = 0; i < 100; i++) await cache.lookup("ws_b", digestSecret(`made up ${i}`));
+    calls.clear();
+    for (const digest of hot) expect(cache.lookup("ws_a", digest)).not.toBeInstanceOf(Promise);
+    for (const digest of unknownToA) expect(cache.lookup("ws_a", digest)).toBeNull();
+    expect(calls.size).toBe(0);
+    expect(cache.held("ws_b")).toEqual({ keys: 5, misses: 5 });
+    expect(cache.held("ws_a")).toEqual({ keys: 4, misses: 3 });
+  });
+
   it("a key whose keyspace is gone is unknown", async () => {
     const { cache, keys, store, keyspace } = await world();
     await store.keyspaces.delete({ id: keyspace.id });
