@@ -16,9 +16,10 @@ export interface BoundedCacheOptions<V> {
   /** Told when an entry past its time is answered: it should load the entry anew (through `load`). */
   onStale?: (key: string, value: V) => void;
   /**
-   * Entries are grouped (by the part of their key this returns) and no group may hold more than
-   * `partitionShare` of `maxEntries` or of `maxBytes`: beyond that a group's own entries make room,
-   * so one group filling the cache cannot push another's out.
+   * Entries are grouped (by the part of their key this returns), and each group's share is
+   * `partitionShare` of `maxEntries` and of `maxBytes`. A group may hold more while there is room;
+   * when the cache is full, groups beyond their share make room first (the group being added to
+   * when it is one of them), so a group filling the cache cannot push out another's within its share.
    */
   partitionOf?: (key: string) => string;
   partitionShare?: number;
@@ -34,6 +35,7 @@ interface Entry<V> {
 }
 
 interface Partition {
+  name: string;
   /** In insertion order, which eviction walks like the whole cache's. */
   keys: Set<string>;
   bytes: number;
@@ -48,6 +50,8 @@ export class BoundedCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly loading = new Map<string, Promise<unknown>>();
   private readonly partitions = new Map<string, Partition>();
+  /** The partitions holding more than their share, which make room first. */
+  private readonly beyond = new Set<string>();
   /** Moves on each deletion, so a load that raced with one is not kept. */
   private generation = 0;
   private totalBytes = 0;
@@ -78,9 +82,8 @@ export class BoundedCache<V> {
     if (partition) {
       partition.keys.add(key);
       partition.bytes += bytes;
-      this.evictBeyondShare(partition);
     }
-    this.evictBeyondCap();
+    this.evictBeyondCap(partition);
   }
 
   delete(key: string) {
@@ -149,8 +152,19 @@ export class BoundedCache<V> {
     const name = this.options.partitionOf?.(key);
     if (name === undefined) return undefined;
     let partition = this.partitions.get(name);
-    if (!partition) this.partitions.set(name, (partition = { keys: new Set(), bytes: 0 }));
+    if (!partition) this.partitions.set(name, (partition = { name, keys: new Set(), bytes: 0 }));
     return partition;
+  }
+
+  private beyondShare(partition: Partition) {
+    const share = this.options.partitionShare ?? 1;
+    return partition.keys.size > Math.max(1, Math.floor(this.options.maxEntries * share)) || partition.bytes > (this.options.maxBytes ?? Infinity) * share;
+  }
+
+  /** Notes whether a partition that grew or shrank is now beyond its share. */
+  private reshare(partition: Partition) {
+    if (partition.keys.size > 0 && this.beyondShare(partition)) this.beyond.add(partition.name);
+    else this.beyond.delete(partition.name);
   }
 
   private remove(key: string) {
@@ -163,6 +177,7 @@ export class BoundedCache<V> {
     if (partition) {
       partition.keys.delete(key);
       partition.bytes -= entry.bytes;
+      this.reshare(partition);
       if (partition.keys.size === 0) this.partitions.delete(name!);
     }
     this.options.onRemove?.(key, entry.value);
@@ -172,34 +187,41 @@ export class BoundedCache<V> {
     return this.entries.size > this.options.maxEntries || this.totalBytes > (this.options.maxBytes ?? Infinity);
   }
 
-  /** Walks the entries oldest first, giving each used one a second chance at the back. */
-  private evictBeyondCap() {
+  /**
+   * Makes room from the partition beyond its share that holds the most of what is over the cap
+   * (entries or bytes; the one just added to wins a tie), else from the whole cache: each walk goes
+   * oldest first, giving each used entry a second chance at the back.
+   */
+  private evictBeyondCap(added: Partition | undefined) {
+    if (added) this.reshare(added);
     while (this.overCap()) {
-      const [key, entry] = this.entries.entries().next().value!;
-      if (entry.used) {
-        entry.used = false;
-        this.entries.delete(key);
-        this.entries.set(key, entry);
-      } else {
-        this.remove(key);
+      const weight = this.totalBytes > (this.options.maxBytes ?? Infinity) ? (partition: Partition) => partition.bytes : (partition: Partition) => partition.keys.size;
+      let furthest = added && this.beyond.has(added.name) ? added : undefined;
+      for (const name of this.beyond) {
+        const partition = this.partitions.get(name)!;
+        if (!furthest || weight(partition) > weight(furthest)) furthest = partition;
       }
+      this.evictFrom(furthest ? furthest.keys : this.entries.keys());
     }
   }
 
-  /** The same walk within one partition, when it holds more than its share. */
-  private evictBeyondShare(partition: Partition) {
-    const share = this.options.partitionShare ?? 1;
-    const maxEntries = Math.max(1, Math.floor(this.options.maxEntries * share));
-    const maxBytes = (this.options.maxBytes ?? Infinity) * share;
-    while (partition.keys.size > maxEntries || partition.bytes > maxBytes) {
-      const key = partition.keys.values().next().value!;
+  /**
+   * Evicts the first unused entry of `keys`, in order, moving used ones it passes to the back (a
+   * walk that reaches them again, as a Map's and a Set's do, finds them unused then).
+   */
+  private evictFrom(keys: Set<string> | Iterable<string>) {
+    for (const key of keys) {
       const entry = this.entries.get(key)!;
-      if (entry.used) {
-        entry.used = false;
-        partition.keys.delete(key);
-        partition.keys.add(key);
-      } else {
+      if (!entry.used) {
         this.remove(key);
+        return;
+      }
+      entry.used = false;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      if (keys instanceof Set) {
+        keys.delete(key);
+        keys.add(key);
       }
     }
   }

@@ -70,7 +70,14 @@ export function createVerification(
     now,
   });
   metrics.watchKeyCache(cache, known);
-  const credentials = new Credentials(store, { known, maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
+  const credentials = new Credentials(store, {
+    known,
+    maxRootKeys: MAX_CACHED_ROOT_KEYS,
+    ttlMs: CACHE_TTL_MS,
+    staleMs: CACHE_STALE_MS,
+    adminToken: options.adminToken,
+    now,
+  });
   const creditShares = new CreditShares(store, {
     holder: `i${randomBytes(8).toString("hex")}`,
     now,

@@ -69,7 +69,8 @@ export class KeyCache {
       partitionShare: options.workspaceShare,
       now: options.now,
     });
-    this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.ttlMs, now: options.now });
+    // A keyspace's deletion reaches this cache through the change feed, and takes the keyspace's keys with it besides.
+    this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.ttlMs + options.staleMs, now: options.now });
   }
 
   /** What the cache knows of this digest in the workspace: the key, null when it is known not to exist, undefined when it does not know. */

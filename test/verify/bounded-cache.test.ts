@@ -35,7 +35,7 @@ describe("BoundedCache", () => {
     expect(c.size).toBe(3);
   });
 
-  it("keeps each partition within its share of entries and bytes, making room among its own entries", () => {
+  it("lets a partition fill the room there is, and makes room from the partition furthest beyond its share", () => {
     const c = new BoundedCache<string>({
       maxEntries: 10,
       maxBytes: 100,
@@ -45,19 +45,19 @@ describe("BoundedCache", () => {
       ttlMs: 1000,
       now: () => 0,
     });
-    for (const key of ["a:1", "a:2", "a:3"]) c.set(key, "x");
-    c.get("a:1");
-    for (let i = 0; i < 50; i++) c.set(`b:${i}`, "x");
-    expect([c.sizeOf("a"), c.sizeOf("b")]).toEqual([3, 3]);
-    expect(["b:47", "b:48", "b:49"].map((key) => c.get(key))).toEqual(["x", "x", "x"]);
-    c.set("a:4", "x");
-    expect(["a:1", "a:2", "a:3", "a:4"].map((key) => c.get(key))).toEqual(["x", undefined, "x", "x"]);
-    c.set("c:big", "x".repeat(31));
-    expect(c.get("c:big")).toBeUndefined();
-    c.set("c:1", "x".repeat(30));
-    expect(c.get("c:1")).toBe("x".repeat(30));
+    for (let i = 0; i < 10; i++) c.set(`a:${i}`, "x");
+    expect(c.sizeOf("a")).toBe(10);
+    for (let i = 0; i < 3; i++) c.set(`b:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b")]).toEqual([7, 3]);
+    for (let i = 3; i < 50; i++) c.set(`b:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b")]).toEqual([5, 5]);
+    expect(["a:5", "a:6", "a:7", "a:8", "a:9"].map((key) => c.get(key))).toEqual(["x", "x", "x", "x", "x"]);
     c.deleteInPartition("b", (_, key) => key !== "b:49");
-    expect([c.sizeOf("a"), c.sizeOf("b"), c.size]).toEqual([3, 1, 5]);
+    for (let i = 0; i < 20; i++) c.set(`c:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b"), c.sizeOf("c")]).toEqual([5, 1, 4]);
+    c.set("d:1", "x".repeat(101));
+    expect(c.get("d:1")).toBeUndefined();
+    expect([c.sizeOf("a"), c.sizeOf("b"), c.sizeOf("c")]).toEqual([5, 1, 4]);
   });
 
   it("never grows past its cap, however many keys pass through", () => {
