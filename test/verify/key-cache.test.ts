@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { digestSecret, issueSecret } from "../../src/domain/secret.js";
+import type { VerifiableKey } from "../../src/domain/verification.js";
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
@@ -8,6 +9,13 @@ import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache } from "../../src/verify/key-cache.js";
 import { countingStore } from "../support/counting-store.js";
 import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord } from "../support/fixtures.js";
+
+/** A load the test finishes by hand. */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
 
 async function world() {
   const { store, calls } = countingStore(new MemoryStore());
@@ -151,6 +159,67 @@ describe("KeyCache", () => {
     expect(calls.size).toBe(0);
     expect(cache.held("ws_b")).toEqual({ keys: 6, misses: 7 });
     expect(cache.held("ws_a")).toEqual({ keys: 4, misses: 3 });
+  });
+
+  it("answers a key past its time at once, and refreshes it with one read however many ask", async () => {
+    const { cache, keys, clock, reads, store } = await world();
+    const [a] = keys;
+    await cache.lookup(WS, a!.digest);
+    await store.updateKey(a!.record.id, { name: "renamed" }, {});
+    clock.now += 60_000;
+    const answers = Array.from({ length: 20 }, () => cache.lookup(WS, a!.digest));
+    for (const answer of answers) expect(answer).not.toBeInstanceOf(Promise);
+    await vi.waitFor(() => expect((cache.peek(WS, a!.digest) as VerifiableKey).record.name).toBe("renamed"));
+    expect(reads()).toBe(2);
+    expect(cache.stats).toMatchObject({ loads: 1, refreshes: 1 });
+    clock.now += 59_000;
+    cache.lookup(WS, a!.digest);
+    expect(reads()).toBe(2);
+  });
+
+  it("a refresh that races a change keeps the change: what the refresh read is dropped", async () => {
+    const { cache, keys, clock, store } = await world();
+    const [a] = keys;
+    await cache.lookup(WS, a!.digest);
+    const [read, gate] = [deferred(), deferred()];
+    const findKeyByHash = store.findKeyByHash.bind(store);
+    store.findKeyByHash = async (workspaceId, hash) => {
+      const before = await findKeyByHash(workspaceId, hash);
+      read.resolve();
+      await gate.promise;
+      return before;
+    };
+    clock.now += 60_000;
+    expect((cache.lookup(WS, a!.digest) as VerifiableKey).record.revokedAt).toBeNull();
+    await read.promise;
+    const revoked = (await store.updateKey(a!.record.id, { revokedAt: new Date(clock.now) }, {}))!;
+    cache.evict(keyChanged(revoked));
+    gate.resolve();
+    store.findKeyByHash = findKeyByHash;
+    await vi.waitFor(() => expect(cache.stats.refreshes).toBe(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.peek(WS, a!.digest)).toBeUndefined();
+    expect((await cache.lookup(WS, a!.digest))!.record.revokedAt).not.toBeNull();
+  });
+
+  it("drops a key unused for longer than its time and the stale allowance, and reads it while the caller waits", async () => {
+    const { cache, keys, clock, reads } = await world();
+    await cache.lookup(WS, keys[0]!.digest);
+    clock.now += 60_000 + 600_000;
+    const lookup = cache.lookup(WS, keys[0]!.digest);
+    expect(lookup).toBeInstanceOf(Promise);
+    expect((await lookup)?.record.id).toBe(keys[0]!.record.id);
+    expect(reads()).toBe(2);
+  });
+
+  it("reads a keyspace once for all its keys, and again after the change feed names it", async () => {
+    const { cache, keys, keyspace, calls } = await world();
+    const keyspaceReads = () => calls.get("keyspaces.find") ?? 0;
+    for (const key of keys) await cache.lookup(WS, key.digest);
+    expect(keyspaceReads()).toBe(1);
+    cache.evict({ workspaceId: WS, keyspaceId: keyspace.id });
+    await cache.lookup(WS, keys[0]!.digest);
+    expect(keyspaceReads()).toBe(2);
   });
 
   it("a key whose keyspace is gone is unknown", async () => {
