@@ -69,8 +69,10 @@ export class KeyCache {
       partitionShare: options.workspaceShare,
       now: options.now,
     });
-    // A keyspace's deletion reaches this cache through the change feed, and takes the keyspace's keys with it besides.
-    this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: options.ttlMs + options.staleMs, now: options.now });
+    // No time limit: a keyspace's deletion reaches this cache through the change feed, and a keyspace
+    // goes only with its keys or once they are deleted, so a key of it read later does not verify
+    // even if the feed lost the change.
+    this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: Infinity, now: options.now });
   }
 
   /** What the cache knows of this digest in the workspace: the key, null when it is known not to exist, undefined when it does not know. */
