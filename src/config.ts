@@ -70,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheMaxKeys: integer(env, "CACHE_MAX_KEYS", 100_000, 1, 10_000_000),
       cacheMaxBytes: integer(env, "CACHE_MAX_BYTES", 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
       cacheMaxMisses: integer(env, "CACHE_MAX_MISSES", 100_000, 1, 10_000_000),
+      cacheWorkspaceSharePercent: integer(env, "CACHE_WORKSPACE_SHARE_PERCENT", 50, 1, 100),
       changePollMs: integer(env, "CHANGE_POLL_MS", 200, 10, 1000),
       usageFlushMs: integer(env, "USAGE_FLUSH_MS", 2000, 100, 60_000),
       lastUsedResolutionMs: integer(env, "LAST_USED_RESOLUTION_MS", 60_000, 0, 86_400_000),

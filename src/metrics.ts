@@ -5,7 +5,7 @@ const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 /** What the cache figures are read from when Prometheus scrapes. */
 export interface CacheFigures {
-  stats: { entries: number; bytes: number; misses: number; hits: number; loads: number; filtered: number };
+  stats: { entries: number; bytes: number; misses: number; hits: number; loads: number; refreshes: number; filtered: number };
 }
 
 export interface FilterFigures {
@@ -120,6 +120,7 @@ export class Metrics {
     gauge("latchkey_key_cache_unknown_digests", "Digests cached as belonging to no key.", () => cache.stats.misses);
     counter("latchkey_key_cache_hits_total", "Verifications answered from the cache.", () => cache.stats.hits);
     counter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);
+    counter("latchkey_key_cache_refreshes_total", "Cached keys past their time read again in the background while still answered.", () => cache.stats.refreshes);
     counter("latchkey_key_cache_filtered_total", "Unknown digests answered without a read: the known-digest filter ruled them out.", () => cache.stats.filtered);
     gauge("latchkey_known_digest_filter_ready", "1 once the known-digest filter is built; until then unknown digests cost a read.", () => Number(known.stats.ready));
     gauge("latchkey_known_digest_filter_bytes", "Memory held by the known-digest filter.", () => known.stats.bytes);

@@ -24,41 +24,45 @@ export class MemoryStore implements Store {
   readonly requests = new MemoryTable<IdempotentRequestRecord>("request");
   private readonly auditEvents: AuditEventRecord[] = [];
   private readonly keys = new Map<string, KeyRecord>();
-  private readonly keyIdsByHash = new Map<string, string>();
+  /** Key ids by workspace and digest (current and previous secrets): digests are unique per workspace. */
+  private readonly keyIdsByDigest = new Map<string, string>();
   private changes: KeyChange[] = [];
   private lastSeq = 0;
   private readonly rateLimitWindows = new Map<string, { used: number; endsAt: Date }>();
 
   async insertKey(key: KeyRecord) {
-    if (this.keys.has(key.id) || this.keyIdsByHash.has(key.hash)) throw alreadyExists("a key with this id or secret already exists");
+    const digests = digestsOf(key).map((hash) => digestKey(key.workspaceId, hash));
+    if (this.keys.has(key.id) || digests.some((digest) => this.keyIdsByDigest.has(digest))) throw alreadyExists("a key with this id or secret already exists");
     this.keys.set(key.id, structuredClone(key));
-    this.keyIdsByHash.set(key.hash, key.id);
+    for (const digest of digests) this.keyIdsByDigest.set(digest, key.id);
   }
 
   async getKey(id: string) {
     return copy(this.keys.get(id));
   }
 
-  async findKeyByHash(hash: string) {
-    const key = this.keys.get(this.keyIdsByHash.get(hash) ?? "");
-    return key && (key.hash === hash || key.previousSecret?.hash === hash) ? copy(key) : null;
+  async findKeyByHash(workspaceId: string, hash: string) {
+    const key = this.keys.get(this.keyIdsByDigest.get(digestKey(workspaceId, hash)) ?? "");
+    return key && digestsOf(key).includes(hash) ? copy(key) : null;
   }
 
   async replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date) {
     const key = this.keys.get(id);
     if (!key || key.deletedAt || key.revokedAt || key.hash !== currentHash) return null;
-    if (this.keyIdsByHash.has(next.hash)) throw alreadyExists("a key with this secret already exists");
-    this.keyIdsByHash.set(next.hash, id);
+    const nextDigest = digestKey(key.workspaceId, next.hash);
+    if (this.keyIdsByDigest.has(nextDigest)) throw alreadyExists("a key with this secret already exists");
+    if (key.previousSecret) this.keyIdsByDigest.delete(digestKey(key.workspaceId, key.previousSecret.hash));
+    this.keyIdsByDigest.set(nextDigest, id);
     Object.assign(key, { ...structuredClone(next), previousSecret: structuredClone(previous), updatedAt: new Date(at) });
     return copy(key);
   }
 
   async countDigests() {
-    return this.keyIdsByHash.size + (await this.rootKeys.list({}, { limit: Number.MAX_SAFE_INTEGER })).length;
+    return this.keyIdsByDigest.size + (await this.rootKeys.list({}, { limit: Number.MAX_SAFE_INTEGER })).length;
   }
 
   async *digests() {
-    yield* [...this.keyIdsByHash.keys()];
+    for (const key of [...this.keys.values()]) yield* digestsOf(key);
     for (const rootKey of await this.rootKeys.list({}, { limit: Number.MAX_SAFE_INTEGER })) yield rootKey.hash;
   }
 
@@ -129,8 +133,7 @@ export class MemoryStore implements Store {
     const key = this.keys.get(id);
     if (!key) return null;
     this.keys.delete(id);
-    this.keyIdsByHash.delete(key.hash);
-    if (key.previousSecret) this.keyIdsByHash.delete(key.previousSecret.hash);
+    for (const hash of digestsOf(key)) this.keyIdsByDigest.delete(digestKey(key.workspaceId, hash));
     return key;
   }
 
@@ -280,5 +283,9 @@ export class MemoryStore implements Store {
     return key && !key.deletedAt ? key : undefined;
   }
 }
+
+/** Every digest a key answers to: its secret's, and its previous secret's after a reroll. */
+const digestsOf = (key: KeyRecord) => (key.previousSecret ? [key.hash, key.previousSecret.hash] : [key.hash]);
+const digestKey = (workspaceId: string, hash: string) => `${workspaceId} ${hash}`;
 
 const copy = <T>(record: T | undefined): T | null => (record === undefined ? null : structuredClone(record));

@@ -9,7 +9,8 @@ export type StoredDocument = Document & { _id: string };
 
 /**
  * A RecordTable in one MongoDB collection: `id` is `_id`, and the JSON fields are kept as text
- * (`<field>Json`), since callers' JSON may hold field names MongoDB treats specially.
+ * (`<field>Json`), since callers' JSON may hold field names MongoDB treats specially. Index
+ * fields are derived from the record by the store, for its indexes, and never read back.
  */
 export class MongoTable<T extends { id: string }> implements RecordTable<T> {
   readonly collection: Collection<StoredDocument>;
@@ -19,6 +20,7 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
     collectionName: string,
     private readonly name: string,
     private readonly jsonFields: readonly (keyof T & string)[] = [],
+    private readonly indexFields: readonly string[] = [],
   ) {
     this.collection = db.collection(collectionName);
   }
@@ -85,6 +87,7 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
     if (!document) return null;
     const { _id, ...rest } = document;
     const record: Record<string, unknown> = { id: _id, ...rest };
+    for (const field of this.indexFields) delete record[field];
     for (const field of this.jsonFields) {
       const text = record[`${field}Json`] as string | null | undefined;
       record[field] = text ? JSON.parse(text) : null;

@@ -1,4 +1,4 @@
-import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter } from "mongodb";
+import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, MongoClient, type MongoClientOptions, type UpdateFilter } from "mongodb";
 import type { RootKeyRecord } from "../domain/access.js";
 import type { AuditEventRecord, AuditFilter } from "../domain/audit.js";
 import type { IdempotentRequestRecord } from "../domain/idempotency.js";
@@ -37,7 +37,8 @@ export class MongoStore implements Store {
   private readonly rateLimits: Collection<RateLimitDocument>;
 
   private constructor(
-    private readonly client: MongoClient,
+    /** Public for tests that watch the commands sent. */
+    readonly client: MongoClient,
     db: Db,
   ) {
     this.description = `MongoDB database ${db.databaseName}`;
@@ -48,18 +49,39 @@ export class MongoStore implements Store {
     this.roles = new MongoTable(db, "roles", "role");
     this.permissions = new MongoTable(db, "permissions", "permission");
     this.requests = new MongoTable(db, "idempotent_requests", "request");
-    this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"]);
+    this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"], ["digests"]);
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
     this.rateLimits = db.collection("rate_limit_windows");
   }
 
-  /** Connects and creates the indexes the queries below rely on. */
-  static async connect(uri: string, databaseName: string): Promise<MongoStore> {
-    const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
+  /** Connects, brings documents of earlier versions up to date, and creates the indexes the queries below rely on. */
+  static async connect(uri: string, databaseName: string, clientOptions: MongoClientOptions = {}): Promise<MongoStore> {
+    const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000, ...clientOptions });
     const store = new MongoStore(client, client.db(databaseName));
+    await store.migrate();
     await store.checkHealth();
     return store;
+  }
+
+  /**
+   * Keys of earlier versions were unique by digest across all workspaces, and found by two
+   * queries: each key gets its `digests`, and the global indexes go, so the per-workspace unique
+   * index can be built. Safe to repeat, and a no-op once done.
+   */
+  private async migrate() {
+    const outdated = this.keys.collection.find({ digests: { $exists: false } }, { projection: { hash: 1, previousSecret: 1 } });
+    let batch: AnyBulkWriteOperation<StoredDocument>[] = [];
+    for await (const document of outdated) {
+      batch.push({ updateOne: { filter: { _id: document._id }, update: { $set: { digests: digestsOf(this.keys.fromDocument(document)!) } } } });
+      if (batch.length === 1000) {
+        await this.keys.collection.bulkWrite(batch, { ordered: false });
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.keys.collection.bulkWrite(batch, { ordered: false });
+    const indexes = new Set((await this.keys.collection.indexes().catch(() => [])).map((index) => index.name));
+    for (const name of ["hash_unique", "previous_hash"]) if (indexes.has(name)) await this.keys.collection.dropIndex(name);
   }
 
   /**
@@ -69,8 +91,7 @@ export class MongoStore implements Store {
    */
   async checkHealth() {
     await this.keys.collection.createIndexes([
-      { key: { hash: 1 }, name: "hash_unique", unique: true },
-      { key: { "previousSecret.hash": 1 }, name: "previous_hash" },
+      { key: { workspaceId: 1, digests: 1 }, name: "workspace_digests_unique", unique: true },
       { key: { keyspaceId: 1, _id: 1 }, name: "keyspace_id" },
       { key: { keyspaceId: 1, ownerId: 1, _id: 1 }, name: "keyspace_owner_id" },
       { key: { keyspaceId: 1, externalId: 1, _id: 1 }, name: "keyspace_external_id" },
@@ -100,16 +121,19 @@ export class MongoStore implements Store {
   }
 
   async insertKey(key: KeyRecord) {
-    await rejectDuplicates(() => this.keys.collection.insertOne(this.keys.toDocument(key)), "a key with this id or secret already exists");
+    await rejectDuplicates(
+      () => this.keys.collection.insertOne({ ...this.keys.toDocument(key), digests: digestsOf(key) }),
+      "a key with this id or secret already exists",
+    );
   }
 
   async getKey(id: string) {
     return this.keys.find({ id });
   }
 
-  /** Two reads rather than an $or, which not every server answers from indexes. */
-  async findKeyByHash(hash: string) {
-    return (await this.keys.find({ hash })) ?? this.keys.fromDocument(await this.keys.collection.findOne({ "previousSecret.hash": hash }));
+  /** One read of the per-workspace unique index of every digest: an $or of the two fields would scan on some servers when nothing matches. */
+  async findKeyByHash(workspaceId: string, hash: string) {
+    return this.keys.fromDocument(await this.keys.collection.findOne({ workspaceId, digests: hash }));
   }
 
   async replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date) {
@@ -117,7 +141,16 @@ export class MongoStore implements Store {
       () =>
         this.keys.collection.findOneAndUpdate(
           { _id: id, deletedAt: null, revokedAt: null, hash: currentHash },
-          { $set: { hash: next.hash, start: next.start, sealedSecret: next.sealedSecret ?? null, previousSecret: previous, updatedAt: at } },
+          {
+            $set: {
+              hash: next.hash,
+              start: next.start,
+              sealedSecret: next.sealedSecret ?? null,
+              previousSecret: previous,
+              digests: digestsOf({ hash: next.hash, previousSecret: previous }),
+              updatedAt: at,
+            },
+          },
           { returnDocument: "after" },
         ),
       "a key with this secret already exists",
@@ -433,5 +466,8 @@ function creditsAsRead(credits: KeyRecord["credits"]): Filter<StoredDocument> {
   for (const [holder, share] of Object.entries(credits.shares ?? {})) filter[`credits.shares.${holder}.unclaimed`] = share.unclaimed;
   return filter;
 }
+
+/** Every digest a key answers to, kept in its document for the per-workspace unique index. */
+const digestsOf = (key: Pick<KeyRecord, "hash" | "previousSecret">) => (key.previousSecret ? [key.hash, key.previousSecret.hash] : [key.hash]);
 
 const afterFilter = (page: Page) => (page.after === undefined ? {} : { _id: { $gt: page.after } });

@@ -36,12 +36,19 @@ export interface Store {
   /** Drops kept answers of requests started before `before`. */
   pruneRequests(before: number): Promise<void>;
 
-  /** Fails with ALREADY_EXISTS when the id or the digest is taken, soft-deleted keys included. */
+  /**
+   * Fails with ALREADY_EXISTS when the id is taken, or the digest is the secret or previous secret
+   * of another key of the same workspace, soft-deleted keys included. Digests are unique per
+   * workspace only: what another workspace holds is never revealed nor blocked by it.
+   */
   insertKey(key: KeyRecord): Promise<void>;
   /** Soft-deleted keys included. */
   getKey(id: string): Promise<KeyRecord | null>;
-  /** By the key's secret, or the previous secret a reroll left it; soft-deleted keys included. */
-  findKeyByHash(hash: string): Promise<KeyRecord | null>;
+  /**
+   * The workspace's key with this secret, or the previous secret a reroll left it; soft-deleted
+   * keys included. One read, found or not, so the time it takes tells nothing.
+   */
+  findKeyByHash(workspaceId: string, hash: string): Promise<KeyRecord | null>;
   /** About how many digests `digests` yields: it sizes the known-digest filter. */
   countDigests(): Promise<number>;
   /** The digest of every key (previous secrets included) and root key, in no particular order, streamed. */
@@ -59,7 +66,7 @@ export interface Store {
   /**
    * Gives a live key the secret `next`, keeping the one it has as `previous`, only while its secret
    * is still `currentHash` (of two rerolls at once, one wins). Null when there is no such key;
-   * ALREADY_EXISTS when `next` is another key's digest.
+   * ALREADY_EXISTS when `next` is another digest of the workspace's keys.
    */
   replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date): Promise<KeyRecord | null>;
   /** Keys whose secret is sealed with a key-encryption key other than `kekId`, ordered by id, after `page.after`. */
@@ -153,9 +160,11 @@ export interface KeyUse {
 }
 
 /**
- * Something changed that cached verifications must not outlive: a key (by id and digest), a
- * whole keyspace, what a workspace's keys draw on (an identity by external id, a role, or
- * anything else of the workspace when only the workspace is named), or a root key (by digest).
+ * Something changed that cached verifications must not outlive: a key, named by id so that every
+ * digest it answers to (its previous secret's too) is evicted, with its workspace and current
+ * digest for the caches of unknown and known digests (see keyChanged); a whole keyspace; what a
+ * workspace's keys draw on (an identity by external id, a role, or anything else of the workspace
+ * when only the workspace is named); or a root key (by digest).
  */
 export interface KeyChange {
   /** The store's number for the change: the feed's order. */

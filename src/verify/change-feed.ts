@@ -1,5 +1,13 @@
+import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../log.js";
 import type { KeyChange, KeyChangeTarget, Store } from "../store/store.js";
+
+/**
+ * The change to publish after a key was created or changed in any way. It names the key, and the
+ * caches evict every digest they hold of it (a rerolled key's previous secret included), so no
+ * handler has to list them.
+ */
+export const keyChanged = (key: Pick<KeyRecord, "id" | "workspaceId" | "hash">): KeyChangeTarget => ({ keyId: key.id, workspaceId: key.workspaceId, hash: key.hash });
 
 /** A cache that drops what a change made stale. */
 export interface ChangeSubscriber {

@@ -9,8 +9,10 @@ export interface CredentialsOptions {
   /** Digests that may belong to a root key; any other is refused without a read. */
   known: { mayExist(digest: string): boolean | Promise<boolean> };
   maxRootKeys: number;
-  /** A backstop: the change feed evicts changed root keys long before this. */
+  /** When a cached root key is read again in the background: a backstop, as the change feed evicts changed root keys long before. */
   ttlMs: number;
+  /** How long past `ttlMs` an unused root key is still accepted at once (and refreshed meanwhile); after that it is read again. */
+  staleMs: number;
   adminToken: string | undefined;
   now: () => number;
 }
@@ -51,7 +53,13 @@ export class Credentials {
     private readonly store: Store,
     private readonly options: CredentialsOptions,
   ) {
-    this.cache = new BoundedCache({ maxEntries: options.maxRootKeys, ttlMs: options.ttlMs, now: options.now });
+    this.cache = new BoundedCache({
+      maxEntries: options.maxRootKeys,
+      ttlMs: options.ttlMs,
+      staleMs: options.staleMs,
+      onStale: (digest) => void this.load(digest).catch(() => {}),
+      now: options.now,
+    });
     this.adminDigest = options.adminToken ? Buffer.from(digestSecret(options.adminToken), "hex") : undefined;
   }
 
@@ -61,10 +69,11 @@ export class Credentials {
     if (!secret || secret.length > MAX_SECRET_LENGTH) throw unauthenticated(MISSING);
     const digest = digestSecret(secret);
     const cached = this.cache.get(digest);
-    if (cached) return accepted(cached);
+    // A root key answered while its refresh runs must not outlive its own expiry.
+    if (cached && !(cached.expiresAt !== undefined && cached.expiresAt <= this.options.now())) return accepted(cached);
     // The format is checked only before a storage read: a cached digest was checked when first seen.
     if (!isWellFormedSecret(secret)) throw unauthenticated(MISSING);
-    return this.cache.load(digest, () => this.fetch(digest), (known) => this.remember(digest, known)).then(accepted);
+    return this.load(digest).then(accepted);
   }
 
   /** The operator, holding the deployment's ADMIN_TOKEN, compared in constant time. */
@@ -80,6 +89,11 @@ export class Credentials {
   /** Drops a root key that changed, here or (through the change feed) on another instance. */
   evict(change: KeyChangeTarget) {
     if (change.rootKeyHash) this.cache.delete(change.rootKeyHash);
+  }
+
+  /** One read per digest at a time, shared by callers waiting for it and by the background refresh. */
+  private load(digest: string): Promise<KnownRootKey> {
+    return this.cache.load(digest, () => this.fetch(digest), (known) => this.remember(digest, known));
   }
 
   private async fetch(digest: string): Promise<KnownRootKey> {
@@ -98,7 +112,10 @@ export class Credentials {
    * not cached: a flood of made-up root keys must not push real ones out.
    */
   private remember(digest: string, known: KnownRootKey) {
-    if (known === NO_ROOT_KEY) return;
+    if (known === NO_ROOT_KEY) {
+      this.cache.discard(digest);
+      return;
+    }
     const untilExpiry = known.expiresAt === undefined ? Infinity : known.expiresAt - this.options.now();
     this.cache.set(digest, known, Math.min(this.options.ttlMs, untilExpiry));
   }

@@ -15,6 +15,8 @@ export interface VerificationOptions {
   cacheMaxKeys: number;
   cacheMaxBytes: number;
   cacheMaxMisses: number;
+  /** The most of each cache limit above one workspace may take, in percent (docs/verification-cache.md). */
+  cacheWorkspaceSharePercent: number;
   changePollMs: number;
   usageFlushMs: number;
   /** last_used_at is written when it moves on by at least this much. */
@@ -31,6 +33,7 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
   cacheMaxKeys: 100_000,
   cacheMaxBytes: 256 * 1024 * 1024,
   cacheMaxMisses: 100_000,
+  cacheWorkspaceSharePercent: 50,
   changePollMs: 200,
   usageFlushMs: 2000,
   lastUsedResolutionMs: 60_000,
@@ -38,6 +41,10 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
 };
 
 const MAX_CACHED_ROOT_KEYS = 10_000;
+/** When a cached key or root key is read again in the background: the change feed brings changes; this only backs it up. */
+export const CACHE_TTL_MS = 60_000;
+/** How long a key or root key unused since its refresh was due is still answered at once; after that it is dropped and read while the caller waits. */
+export const CACHE_STALE_MS = 15 * 60_000;
 
 /**
  * The verification machinery of one instance: the key cache and root-key credentials, the change
@@ -56,12 +63,21 @@ export function createVerification(
     maxEntries: options.cacheMaxKeys,
     maxBytes: options.cacheMaxBytes,
     maxMisses: options.cacheMaxMisses,
-    ttlMs: 60_000,
+    workspaceShare: options.cacheWorkspaceSharePercent / 100,
+    ttlMs: CACHE_TTL_MS,
+    staleMs: CACHE_STALE_MS,
     missTtlMs: 10_000,
     now,
   });
   metrics.watchKeyCache(cache, known);
-  const credentials = new Credentials(store, { known, maxRootKeys: MAX_CACHED_ROOT_KEYS, ttlMs: 60_000, adminToken: options.adminToken, now });
+  const credentials = new Credentials(store, {
+    known,
+    maxRootKeys: MAX_CACHED_ROOT_KEYS,
+    ttlMs: CACHE_TTL_MS,
+    staleMs: CACHE_STALE_MS,
+    adminToken: options.adminToken,
+    now,
+  });
   const creditShares = new CreditShares(store, {
     holder: `i${randomBytes(8).toString("hex")}`,
     now,

@@ -10,25 +10,40 @@ export interface KeyCacheOptions {
   /** What the cached keys may weigh together; a key holds up to 64 KiB as JSON, and more once compiled. */
   maxBytes: number;
   maxMisses: number;
-  /** A backstop: the change feed evicts changed keys long before this. */
+  /**
+   * The most of `maxEntries`, `maxBytes` and `maxMisses` one workspace's keys and unknown digests
+   * may take (a fraction): beyond it a workspace makes room among its own, so no tenant's traffic
+   * evicts another's keys while the shares in use fit the cache.
+   */
+  workspaceShare: number;
+  /** When a cached key is refreshed: a backstop, as the change feed evicts changed keys long before. */
   ttlMs: number;
+  /** How long past `ttlMs` an unused key is still answered at once (and refreshed meanwhile); after that it is read again. */
+  staleMs: number;
   missTtlMs: number;
   now: () => number;
 }
 
 /**
- * Keys by secret digest, so verifying a known key needs no storage read. Unknown digests are
- * remembered too (a bounded negative cache), so a flood of the same unknown keys costs no reads.
- * Both are bounded and drop roughly least recently used first. A key whose keyspace is gone is
- * cached as unknown.
+ * Keys by workspace and secret digest, so verifying a known key needs no storage read: a key
+ * belongs to a workspace, and a digest is looked up among the caller's workspace's keys only.
+ * Unknown digests are remembered too (a bounded negative cache), so a flood of the same unknown
+ * keys costs no reads. Both are bounded, drop roughly least recently used first, and give each
+ * workspace a bounded share. A key whose keyspace is gone is cached as unknown.
+ *
+ * A key past its time is answered from the cache while one background read refreshes it; a change
+ * arriving during that read wins over what the read found.
  */
 export class KeyCache {
   private readonly keys: BoundedCache<VerifiableKey>;
-  /** Cached digests by workspace, so a change to what one workspace shares scans that workspace's keys only. */
-  private readonly byWorkspace = new Map<string, Set<string>>();
+  /** The cache entries of each key, by key id: a change to a key evicts every digest it answers to. */
+  private readonly entriesOfKey = new Map<string, Set<string>>();
   private readonly misses: BoundedCache<true>;
+  /** Keyspaces known to exist (ids are never reused), so loading a key costs one read; the change feed drops deleted ones. */
+  private readonly keyspaces: BoundedCache<true>;
   private hits = 0;
   private loads = 0;
+  private refreshes = 0;
   private filtered = 0;
 
   constructor(
@@ -39,73 +54,116 @@ export class KeyCache {
       maxEntries: options.maxEntries,
       maxBytes: options.maxBytes,
       sizeOf: approximateBytes,
-      onRemove: (digest, key) => this.unindex(digest, key.record.workspaceId),
+      onRemove: (entry, key) => this.unindex(entry, key.record.id),
       ttlMs: options.ttlMs,
+      staleMs: options.staleMs,
+      onStale: (entry) => void this.refresh(entry),
+      partitionOf: workspaceOf,
+      partitionShare: options.workspaceShare,
       now: options.now,
     });
-    this.misses = new BoundedCache({ maxEntries: options.maxMisses, ttlMs: options.missTtlMs, now: options.now });
+    this.misses = new BoundedCache({
+      maxEntries: options.maxMisses,
+      ttlMs: options.missTtlMs,
+      partitionOf: workspaceOf,
+      partitionShare: options.workspaceShare,
+      now: options.now,
+    });
+    // No time limit: a keyspace's deletion reaches this cache through the change feed, and a keyspace
+    // goes only with its keys or once they are deleted, so a key of it read later does not verify
+    // even if the feed lost the change.
+    this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: Infinity, now: options.now });
   }
 
-  /** What the cache knows of this digest: the key, null when it is known not to exist, undefined when it does not know. */
-  peek(digest: string): VerifiableKey | null | undefined {
-    const known = this.keys.get(digest) ?? (this.misses.get(digest) ? null : undefined);
+  /** What the cache knows of this digest in the workspace: the key, null when it is known not to exist, undefined when it does not know. */
+  peek(workspaceId: string, digest: string): VerifiableKey | null | undefined {
+    const entry = entryOf(workspaceId, digest);
+    const known = this.keys.get(entry) ?? (this.misses.get(entry) ? null : undefined);
     if (known !== undefined) this.hits++;
     return known;
   }
 
-  /** The key with this digest, or null when there is none; read from storage when the cache does not know. */
-  lookup(digest: string): VerifiableKey | null | Promise<VerifiableKey | null> {
-    const known = this.peek(digest);
+  /** The workspace's key with this digest, or null when there is none; read from storage when the cache does not know. */
+  lookup(workspaceId: string, digest: string): VerifiableKey | null | Promise<VerifiableKey | null> {
+    const known = this.peek(workspaceId, digest);
     if (known !== undefined) return known;
-    return this.keys.load(digest, () => this.fetchIfKnown(digest), (found) => this.remember(digest, found));
+    const entry = entryOf(workspaceId, digest);
+    return this.keys.load(entry, () => this.fetchIfKnown(workspaceId, digest, "load"), (found) => this.remember(entry, found));
   }
 
   /**
-   * Drops what a change may have made stale: a key by digest, every key of a keyspace, or the keys
-   * of a workspace that carry an identity's external id, hold a role, or (when only the workspace
-   * is named) all of them. Only the named workspace's keys are looked at.
+   * Drops what a change may have made stale: every digest of a key, every key of a keyspace, or the
+   * keys of a workspace that carry an identity's external id, hold a role, or (when only the
+   * workspace is named) all of them. Only the named workspace's keys are looked at.
    */
   evict(change: KeyChangeTarget) {
-    if (change.hash) this.forget(change.hash);
-    const { workspaceId, keyspaceId, externalId, role } = change;
+    const { keyId, hash, workspaceId, keyspaceId, externalId, role } = change;
+    if (keyId || hash) {
+      for (const entry of [...(this.entriesOfKey.get(keyId ?? "") ?? [])]) this.keys.delete(entry);
+      if (hash && workspaceId) this.forget(entryOf(workspaceId, hash));
+      // Changes recorded by earlier versions name no workspace.
+      else if (hash) for (const cache of [this.keys, this.misses]) cache.deleteWhere((_, entry) => entry.endsWith(hash));
+      return;
+    }
+    if (keyspaceId) this.keyspaces.delete(keyspaceId);
     if (!workspaceId && !keyspaceId) return;
     const stale = (record: KeyRecord) =>
       keyspaceId ? record.keyspaceId === keyspaceId : externalId ? record.externalId === externalId : role ? record.roles.includes(role) : true;
-    if (!workspaceId) {
-      this.keys.deleteWhere((key) => stale(key.record));
-      return;
-    }
-    for (const digest of [...(this.byWorkspace.get(workspaceId) ?? [])]) {
-      const key = this.keys.peek(digest);
-      if (key && stale(key.record)) this.keys.delete(digest);
+    if (!workspaceId) this.keys.deleteWhere((key) => stale(key.record));
+    else this.keys.deleteInPartition(workspaceId, (key) => stale(key.record));
+  }
+
+  /** Keeps a cached key's credit figures in step after this instance spent or refilled them, under each digest of the key. */
+  noteCredits(keyId: string, credits: Partial<Pick<NonNullable<KeyRecord["credits"]>, "remaining">> & { lastRefillAt?: Date }) {
+    for (const entry of this.entriesOfKey.get(keyId) ?? []) {
+      const record = this.keys.peek(entry)?.record;
+      if (!record?.credits) continue;
+      if (credits.remaining !== undefined) record.credits.remaining = credits.remaining;
+      if (credits.lastRefillAt && record.credits.refill) record.credits.refill.lastRefillAt = credits.lastRefillAt;
     }
   }
 
-  /** Keeps a cached key's credit figures in step after this instance spent or refilled them. */
-  noteCredits(digest: string, credits: Partial<Pick<NonNullable<KeyRecord["credits"]>, "remaining">> & { lastRefillAt?: Date }) {
-    const record = this.keys.get(digest)?.record;
-    if (!record?.credits) return;
-    if (credits.remaining !== undefined) record.credits.remaining = credits.remaining;
-    if (credits.lastRefillAt && record.credits.refill) record.credits.refill.lastRefillAt = credits.lastRefillAt;
-  }
-
-  /** Sizes now, and since the start: answers from memory, storage loads, and unknown digests answered without a load. */
+  /**
+   * Sizes now, and since the start: answers from memory, storage loads a caller waited for,
+   * background refreshes, and unknown digests answered without a load.
+   */
   get stats() {
-    return { entries: this.keys.size, bytes: this.keys.bytes, misses: this.misses.size, hits: this.hits, loads: this.loads, filtered: this.filtered };
+    return {
+      entries: this.keys.size,
+      bytes: this.keys.bytes,
+      misses: this.misses.size,
+      hits: this.hits,
+      loads: this.loads,
+      refreshes: this.refreshes,
+      filtered: this.filtered,
+    };
   }
 
-  private async fetchIfKnown(digest: string): Promise<VerifiableKey | null> {
+  /** How many keys and unknown digests of a workspace are cached. */
+  held(workspaceId: string) {
+    return { keys: this.keys.sizeOf(workspaceId), misses: this.misses.sizeOf(workspaceId) };
+  }
+
+  /** Reads a cached key anew in the background; the cache shares one load per entry, so a key is refreshed once however many ask. */
+  private refresh(entry: string) {
+    const [workspaceId, digest] = entry.split(" ") as [string, string];
+    // A failed refresh leaves the entry as it was: the next use past its time tries again.
+    return this.keys.load(entry, () => this.fetchIfKnown(workspaceId, digest, "refresh"), (found) => this.remember(entry, found)).catch(() => {});
+  }
+
+  private async fetchIfKnown(workspaceId: string, digest: string, why: "load" | "refresh"): Promise<VerifiableKey | null> {
     if (!(await this.options.known.mayExist(digest))) {
       this.filtered++;
       return null;
     }
-    this.loads++;
-    return this.compile(await this.store.findKeyByHash(digest));
+    if (why === "load") this.loads++;
+    else this.refreshes++;
+    return this.compile(await this.store.findKeyByHash(workspaceId, digest));
   }
 
   /** A key with what it draws on: its identity and its roles' permissions. A key whose keyspace is gone counts as unknown. */
   private async compile(record: KeyRecord | null): Promise<VerifiableKey | null> {
-    if (!record || !(await this.store.keyspaces.find({ id: record.keyspaceId }))) return null;
+    if (!record || !(await this.keyspaceExists(record.keyspaceId))) return null;
     const { workspaceId } = record;
     const [identity, roles] = await Promise.all([
       record.externalId ? this.store.identities.find({ workspaceId, externalId: record.externalId }) : null,
@@ -114,31 +172,45 @@ export class KeyCache {
     return compileKey(record, { identity, rolePermissions: roles.flatMap((role) => role.permissions) });
   }
 
-  private remember(digest: string, key: VerifiableKey | null) {
+  private async keyspaceExists(id: string): Promise<boolean> {
+    if (this.keyspaces.get(id)) return true;
+    return this.keyspaces.load(
+      id,
+      async () => (await this.store.keyspaces.find({ id })) !== null,
+      (exists) => exists && this.keyspaces.set(id, true),
+    );
+  }
+
+  private remember(entry: string, key: VerifiableKey | null) {
     if (!key) {
-      this.misses.set(digest, true);
+      this.keys.discard(entry);
+      this.misses.set(entry, true);
       return;
     }
-    this.keys.set(digest, key);
+    this.misses.discard(entry);
+    this.keys.set(entry, key);
     // A key too large for the byte budget on its own is not kept.
-    if (!this.keys.peek(digest)) return;
-    const workspaceId = key.record.workspaceId;
-    let digests = this.byWorkspace.get(workspaceId);
-    if (!digests) this.byWorkspace.set(workspaceId, (digests = new Set()));
-    digests.add(digest);
+    if (!this.keys.peek(entry)) return;
+    let entries = this.entriesOfKey.get(key.record.id);
+    if (!entries) this.entriesOfKey.set(key.record.id, (entries = new Set()));
+    entries.add(entry);
   }
 
-  private unindex(digest: string, workspaceId: string) {
-    const digests = this.byWorkspace.get(workspaceId);
-    digests?.delete(digest);
-    if (digests?.size === 0) this.byWorkspace.delete(workspaceId);
+  private unindex(entry: string, keyId: string) {
+    const entries = this.entriesOfKey.get(keyId);
+    entries?.delete(entry);
+    if (entries?.size === 0) this.entriesOfKey.delete(keyId);
   }
 
-  private forget(digest: string) {
-    this.keys.delete(digest);
-    this.misses.delete(digest);
+  private forget(entry: string) {
+    this.keys.delete(entry);
+    this.misses.delete(entry);
   }
 }
+
+/** A cache entry's name: workspace ids hold no spaces. */
+const entryOf = (workspaceId: string, digest: string) => `${workspaceId} ${digest}`;
+const workspaceOf = (entry: string) => entry.slice(0, entry.indexOf(" "));
 
 /**
  * About what a compiled key holds in memory: its record, identity and permissions as JSON, in

@@ -58,13 +58,13 @@ export class Verifier {
   private judge(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     if (request.secret.length > MAX_PRESENTED_SECRET_LENGTH) return NOT_FOUND;
     const digest = digestSecret(request.secret);
-    const known = this.cache.peek(digest);
+    const known = this.cache.peek(request.workspaceId, digest);
     if (known !== undefined) return this.decide(known, digest, request);
     // A secret of latchkey's format is worth a read once its checksum holds; one of another format
     // (an imported key's) only when the known-digest filter holds its digest, without waiting for
     // the change feed, so made-up strings cost no storage reads.
     if (!isWellFormedSecret(request.secret) && !this.known.mightHold(digest)) return NOT_FOUND;
-    const key = this.cache.lookup(digest);
+    const key = this.cache.lookup(request.workspaceId, digest);
     return key instanceof Promise ? key.then((loaded) => this.decide(loaded, digest, request)) : this.decide(key, digest, request);
   }
 
@@ -80,19 +80,19 @@ export class Verifier {
       ...limitChecks(record.workspaceId, "key", record.id, record.rateLimits, request.rateLimitNames),
       ...(key.identity ? limitChecks(record.workspaceId, "identity", key.identity.id, key.identity.rateLimits, request.rateLimitNames) : []),
     ];
-    if (checks.length === 0) return this.spend(key, digest, request.cost, now, []);
+    if (checks.length === 0) return this.spend(key, request.cost, now, []);
     const limits = this.limits.apply(checks);
     return limits instanceof Promise
-      ? limits.then((counted) => this.admit(key, digest, request.cost, now, counted))
-      : this.admit(key, digest, request.cost, now, limits);
+      ? limits.then((counted) => this.admit(key, request.cost, now, counted))
+      : this.admit(key, request.cost, now, limits);
   }
 
-  private admit(key: VerifiableKey, digest: string, cost: number, now: number, limits: LimitResult): VerifyResult | Promise<VerifyResult> {
+  private admit(key: VerifiableKey, cost: number, now: number, limits: LimitResult): VerifyResult | Promise<VerifyResult> {
     if (!limits.admitted) return this.answer("rate_limited", key, limits.outcomes);
-    return this.spend(key, digest, cost, now, limits.outcomes);
+    return this.spend(key, cost, now, limits.outcomes);
   }
 
-  private spend(key: VerifiableKey, digest: string, cost: number, now: number, limits: LimitOutcome[]): VerifyResult | Promise<VerifyResult> {
+  private spend(key: VerifiableKey, cost: number, now: number, limits: LimitOutcome[]): VerifyResult | Promise<VerifyResult> {
     const record = key.record;
     if (!record.credits) {
       this.usage.record(record, now);
@@ -100,10 +100,10 @@ export class Verifier {
     }
     const refill = record.credits.refill;
     const spent =
-      refill && isRefillDue(refill, record.createdAt, now) ? this.refill(record, digest, now).then(() => this.credits.spend(record, cost)) : this.credits.spend(record, cost);
+      refill && isRefillDue(refill, record.createdAt, now) ? this.refill(record, now).then(() => this.credits.spend(record, cost)) : this.credits.spend(record, cost);
     const finish = (result: CreditSpend | null): VerifyResult => {
       if (!result) return NOT_FOUND;
-      if (result.unshared !== undefined) this.cache.noteCredits(digest, { remaining: result.unshared });
+      if (result.unshared !== undefined) this.cache.noteCredits(record.id, { remaining: result.unshared });
       if (!result.spent) return this.answer("usage_exceeded", key, limits, result.remaining);
       this.usage.record(record, now);
       return this.answer("valid", key, limits, result.remaining);
@@ -115,12 +115,12 @@ export class Verifier {
    * A period has begun since the last refill this instance saw: the balance is set anew (by this
    * instance or another), which voids every share, this one's included.
    */
-  private async refill(record: KeyRecord, digest: string, now: number) {
+  private async refill(record: KeyRecord, now: number) {
     const refill = record.credits!.refill!;
     const periodStart = refillPeriodStart(refill, record.createdAt, now);
     const refilled = await this.store.refillCredits(record.id, periodStart, refill.amount);
     this.credits.forfeit(record.id);
-    this.cache.noteCredits(digest, { lastRefillAt: periodStart, ...(refilled && { remaining: refill.amount }) });
+    this.cache.noteCredits(record.id, { lastRefillAt: periodStart, ...(refilled && { remaining: refill.amount }) });
   }
 
   private answer(verdict: Verdict, key: VerifiableKey, rateLimits: LimitOutcome[] = [], creditsRemaining = cachedBalance(key.record)): VerifyResult {

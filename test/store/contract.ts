@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import { newId } from "../../src/domain/ids.js";
+import { issueSecret } from "../../src/domain/secret.js";
 import type { AuditEventRecord, AuditFilter } from "../../src/domain/audit.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import type { Store } from "../../src/store/store.js";
@@ -195,8 +196,9 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         });
         await store.insertKey(key);
         expect(await store.getKey(key.id)).toEqual(key);
-        expect(await store.findKeyByHash(key.hash)).toEqual(key);
-        expect(await store.findKeyByHash("0".repeat(64))).toBeNull();
+        expect(await store.findKeyByHash(key.workspaceId, key.hash)).toEqual(key);
+        expect(await store.findKeyByHash(key.workspaceId, "0".repeat(64))).toBeNull();
+        expect(await store.findKeyByHash(newId("ws", Date.now()), key.hash)).toBeNull();
         expect(await store.getKey(newId("key", Date.now()))).toBeNull();
       });
 
@@ -209,12 +211,40 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         expect((await store.getKey(key.id))!.permissions).toEqual(["a"]);
       });
 
-      it("refuses a second key with the same digest or id, even after a soft delete", async () => {
+      it("refuses a second key with the same id, or the same digest in the workspace, even after a soft delete", async () => {
         const key = keyRecord();
         await store.insertKey(key);
         await store.updateKey(key.id, { deletedAt: new Date() }, { notDeleted: true });
-        await expectAlreadyExists(store.insertKey(keyRecord({ hash: key.hash })));
+        await expectAlreadyExists(store.insertKey(keyRecord({ workspaceId: key.workspaceId, hash: key.hash })));
         await expectAlreadyExists(store.insertKey(keyRecord({ id: key.id })));
+      });
+
+      it("keeps digests apart per workspace: the same digest in another workspace is another key, found only there", async () => {
+        const ours = keyRecord();
+        const theirs = keyRecord({ workspaceId: newId("ws", Date.now()), hash: ours.hash });
+        await store.insertKey(ours);
+        await store.insertKey(theirs);
+        expect((await store.findKeyByHash(ours.workspaceId, ours.hash))!.id).toBe(ours.id);
+        expect((await store.findKeyByHash(theirs.workspaceId, ours.hash))!.id).toBe(theirs.id);
+        await store.deleteKey(theirs.id);
+        expect((await store.findKeyByHash(ours.workspaceId, ours.hash))!.id).toBe(ours.id);
+        expect(await store.findKeyByHash(theirs.workspaceId, ours.hash)).toBeNull();
+      });
+
+      it("refuses a key whose digest is a previous secret of the workspace, and a reroll to one; another workspace's are free", async () => {
+        const key = keyRecord();
+        await store.insertKey(key);
+        const previous = { hash: key.hash, start: key.start, expiresAt: new Date(Date.now() + 60_000) };
+        const next = { hash: issueSecret("pay", 16, 4).digest, start: "pay_e" };
+        await store.replaceSecret(key.id, key.hash, next, previous, new Date());
+        await expectAlreadyExists(store.insertKey(keyRecord({ workspaceId: key.workspaceId, hash: key.hash })));
+        const sibling = keyRecord({ workspaceId: key.workspaceId });
+        await store.insertKey(sibling);
+        await expectAlreadyExists(store.replaceSecret(sibling.id, sibling.hash, { hash: key.hash, start: "x" }, { ...previous, hash: sibling.hash }, new Date()));
+        const elsewhere = keyRecord({ workspaceId: newId("ws", Date.now()) });
+        await store.insertKey(elsewhere);
+        expect(await store.replaceSecret(elsewhere.id, elsewhere.hash, { hash: key.hash, start: "x" }, { ...previous, hash: elsewhere.hash }, new Date())).not.toBeNull();
+        await store.insertKey(keyRecord({ workspaceId: newId("ws", Date.now()), hash: next.hash }));
       });
 
       it("frees the digest when a key is deleted permanently", async () => {
@@ -222,7 +252,7 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         await store.insertKey(key);
         expect(await store.deleteKey(key.id)).toEqual(key);
         expect(await store.deleteKey(key.id)).toBeNull();
-        expect(await store.findKeyByHash(key.hash)).toBeNull();
+        expect(await store.findKeyByHash(key.workspaceId, key.hash)).toBeNull();
       });
 
       it("replaces a live key's secret once per current secret, and finds the key by either secret", async () => {
@@ -235,13 +265,13 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
         expect(winners).toHaveLength(1);
         const current = winners[0]!;
         expect(current.previousSecret).toEqual(previous);
-        expect((await store.findKeyByHash(current.hash))!.id).toBe(key.id);
-        expect((await store.findKeyByHash(key.hash))!.id).toBe(key.id);
+        expect((await store.findKeyByHash(key.workspaceId, current.hash))!.id).toBe(key.id);
+        expect((await store.findKeyByHash(key.workspaceId, key.hash))!.id).toBe(key.id);
         const digests: string[] = [];
         for await (const digest of store.digests()) digests.push(digest);
         expect(digests).toEqual(expect.arrayContaining([key.hash, current.hash]));
 
-        const other = keyRecord();
+        const other = keyRecord({ workspaceId: key.workspaceId });
         await store.insertKey(other);
         await expectAlreadyExists(store.replaceSecret(other.id, other.hash, { hash: current.hash, start: "x" }, { ...previous, hash: other.hash }, new Date()));
         await store.updateKey(other.id, { revokedAt: new Date() }, {});

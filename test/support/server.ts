@@ -44,6 +44,8 @@ export async function startTestServer(
     /** Use this workspace and root key (of a server sharing the database) instead of making a new one. */
     workspace?: { workspaceId: string; rootKey: string };
     random?: RandomSource;
+    /** The server's clock, for tests that move time on. */
+    now?: () => number;
     storeTimeoutMs?: number;
     storeCheckMs?: number;
     connectionLimits?: ConnectionLimits;
@@ -70,6 +72,7 @@ export async function startTestServer(
     store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger("info", (line) => logs.push(line)),
     random: options.random,
+    now: options.now,
     storeTimeoutMs: options.storeTimeoutMs,
     storeCheckMs: options.storeCheckMs,
     connectionLimits: options.connectionLimits,

@@ -35,6 +35,31 @@ describe("BoundedCache", () => {
     expect(c.size).toBe(3);
   });
 
+  it("lets a partition fill the room there is, and makes room from the partition furthest beyond its share", () => {
+    const c = new BoundedCache<string>({
+      maxEntries: 10,
+      maxBytes: 100,
+      sizeOf: (value) => value.length,
+      partitionOf: (key) => key.split(":")[0]!,
+      partitionShare: 0.3,
+      ttlMs: 1000,
+      now: () => 0,
+    });
+    for (let i = 0; i < 10; i++) c.set(`a:${i}`, "x");
+    expect(c.sizeOf("a")).toBe(10);
+    for (let i = 0; i < 3; i++) c.set(`b:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b")]).toEqual([7, 3]);
+    for (let i = 3; i < 50; i++) c.set(`b:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b")]).toEqual([5, 5]);
+    expect(["a:5", "a:6", "a:7", "a:8", "a:9"].map((key) => c.get(key))).toEqual(["x", "x", "x", "x", "x"]);
+    c.deleteInPartition("b", (_, key) => key !== "b:49");
+    for (let i = 0; i < 20; i++) c.set(`c:${i}`, "x");
+    expect([c.sizeOf("a"), c.sizeOf("b"), c.sizeOf("c")]).toEqual([5, 1, 4]);
+    c.set("d:1", "x".repeat(101));
+    expect(c.get("d:1")).toBeUndefined();
+    expect([c.sizeOf("a"), c.sizeOf("b"), c.sizeOf("c")]).toEqual([5, 1, 4]);
+  });
+
   it("never grows past its cap, however many keys pass through", () => {
     const { cache: c } = cache(100);
     for (let i = 0; i < 10_000; i++) {

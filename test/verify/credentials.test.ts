@@ -16,7 +16,7 @@ async function setup(overrides: Parameters<typeof rootKeyRecord>[0] = {}) {
   await store.rootKeys.insert(record);
   const clock = { now: Date.now() };
   const known = { mayExist: (digest: string) => digest !== digestSecret(RULED_OUT) };
-  const credentials = new Credentials(store, { known, maxRootKeys: 100, ttlMs: 60_000, adminToken: ADMIN_TOKEN, now: () => clock.now });
+  const credentials = new Credentials(store, { known, maxRootKeys: 100, ttlMs: 60_000, staleMs: 600_000, adminToken: ADMIN_TOKEN, now: () => clock.now });
   let count = 0;
   const find = store.rootKeys.find.bind(store.rootKeys);
   store.rootKeys.find = (match) => (count++, find(match));
@@ -81,6 +81,20 @@ describe("Credentials", () => {
     await credentials.rootKey(header);
     clock.now += 5000;
     expect(await failureOf(() => credentials.rootKey(header))).toBeInstanceOf(RefusedRootKey);
+  });
+
+  it("answers a root key past its time at once while one read refreshes it; one unused for longer is read while the caller waits", async () => {
+    const { store, credentials, header, clock, reads, record } = await setup();
+    await credentials.rootKey(header);
+    clock.now += 60_000;
+    const answers = Array.from({ length: 10 }, () => credentials.rootKey(header));
+    for (const answer of answers) expect(answer).not.toBeInstanceOf(Promise);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reads()).toBe(2);
+    await store.rootKeys.update({ id: record.id }, { revokedAt: new Date() });
+    clock.now += 660_000;
+    expect(await failureOf(() => credentials.rootKey(header))).toBeInstanceOf(RefusedRootKey);
+    expect(reads()).toBe(3);
   });
 
   it("ignores changes that name other root keys", async () => {

@@ -1,11 +1,21 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { digestSecret, issueSecret } from "../../src/domain/secret.js";
+import type { VerifiableKey } from "../../src/domain/verification.js";
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
+import { BoundedCache } from "../../src/verify/bounded-cache.js";
+import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache } from "../../src/verify/key-cache.js";
 import { countingStore } from "../support/counting-store.js";
-import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord } from "../support/fixtures.js";
+
+/** A load the test finishes by hand. */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
 
 async function world() {
   const { store, calls } = countingStore(new MemoryStore());
@@ -26,7 +36,9 @@ async function world() {
     maxEntries: 10,
     maxBytes: 1024 * 1024,
     maxMisses: 10,
+    workspaceShare: 1,
     ttlMs: 60_000,
+    staleMs: 600_000,
     missTtlMs: 10_000,
     now: () => clock.now,
   });
@@ -38,17 +50,17 @@ describe("KeyCache", () => {
   it("loads a key once, remembers unknown digests too, and counts hits and loads", async () => {
     const { cache, keys, reads } = await world();
     const [a] = keys;
-    expect((await cache.lookup(a!.digest))?.record.id).toBe(a!.record.id);
-    expect(cache.lookup(a!.digest)).not.toBeInstanceOf(Promise);
-    expect(await cache.lookup(digestSecret("nobody"))).toBeNull();
-    expect(cache.lookup(digestSecret("nobody"))).toBeNull();
+    expect((await cache.lookup(WS, a!.digest))?.record.id).toBe(a!.record.id);
+    expect(cache.lookup(WS, a!.digest)).not.toBeInstanceOf(Promise);
+    expect(await cache.lookup(WS, digestSecret("nobody"))).toBeNull();
+    expect(cache.lookup(WS, digestSecret("nobody"))).toBeNull();
     expect(reads()).toBe(2);
     expect(cache.stats).toMatchObject({ entries: 1, misses: 1, hits: 2, loads: 2 });
   });
 
   it("answers a digest the known-digest filter rules out as unknown, without a read", async () => {
     const { cache, reads } = await world();
-    expect(await cache.lookup(digestSecret("never issued"))).toBeNull();
+    expect(await cache.lookup(WS, digestSecret("never issued"))).toBeNull();
     expect(reads()).toBe(0);
     expect(cache.stats).toMatchObject({ filtered: 1, loads: 0 });
   });
@@ -56,10 +68,10 @@ describe("KeyCache", () => {
   it("evicts by digest, by keyspace, and by an identity's or a role's workspace", async () => {
     const { cache, keys, keyspace } = await world();
     const [a] = keys;
-    const warm = () => Promise.all(keys.map((key) => cache.lookup(key.digest)));
-    const cached = () => keys.map((key) => cache.peek(key.digest) !== undefined);
+    const warm = () => Promise.all(keys.map((key) => cache.lookup(WS, key.digest)));
+    const cached = () => keys.map((key) => cache.peek(WS, key.digest) !== undefined);
     await warm();
-    cache.evict({ hash: a!.digest });
+    cache.evict(keyChanged(a!.record));
     expect(cached()).toEqual([false, true]);
     await warm();
     cache.evict({ workspaceId: a!.record.workspaceId, externalId: "user_b" });
@@ -84,38 +96,136 @@ describe("KeyCache", () => {
     const others = await Promise.all(
       Array.from({ length: 5 }, async (_, i) => {
         const issued = issueSecret("pay", 16, 4);
-        await store.insertKey(keyRecord({ keyspaceId: keyspace.id, workspaceId: `ws_other_${i}`, hash: issued.digest }));
-        return issued.digest;
+        const workspaceId = `ws_other_${i}`;
+        await store.insertKey(keyRecord({ keyspaceId: keyspace.id, workspaceId, hash: issued.digest }));
+        return { workspaceId, digest: issued.digest };
       }),
     );
-    await Promise.all([...keys.map((key) => key.digest), ...others].map((digest) => cache.lookup(digest)));
-    let looked = 0;
-    const records = new Set(keys.map((key) => key.record.id));
-    const probe = (cache as unknown as { keys: { peek(digest: string): unknown } }).keys;
-    const peek = probe.peek.bind(probe);
-    probe.peek = (digest: string) => {
-      looked++;
-      return peek(digest);
+    await Promise.all([...keys.map((key) => cache.lookup(WS, key.digest)), ...others.map(({ workspaceId, digest }) => cache.lookup(workspaceId, digest))]);
+    const probe = (cache as unknown as { keys: BoundedCache<unknown> }).keys;
+    const scanned: string[] = [];
+    probe.deleteWhere = () => scanned.push("every workspace");
+    const deleteInPartition = probe.deleteInPartition.bind(probe);
+    probe.deleteInPartition = (name, stale) => {
+      scanned.push(name);
+      deleteInPartition(name, stale);
     };
-    cache.evict({ workspaceId: keys[0]!.record.workspaceId, role: "admin" });
-    expect(looked).toBe(records.size);
+    cache.evict({ workspaceId: WS, role: "admin" });
+    expect(scanned).toEqual([WS]);
+    expect(others.map(({ workspaceId, digest }) => cache.peek(workspaceId, digest) !== undefined)).toEqual(others.map(() => true));
   });
 
   it("does not keep a load that raced with a change to the key", async () => {
     const { cache, keys, store } = await world();
     const [a] = keys;
-    const loading = cache.lookup(a!.digest);
+    const loading = cache.lookup(WS, a!.digest);
     await store.updateKey(a!.record.id, { enabled: false }, {});
-    cache.evict({ hash: a!.digest });
+    cache.evict(keyChanged(a!.record));
     await loading;
-    expect(cache.peek(a!.digest)).toBeUndefined();
-    expect((await cache.lookup(a!.digest))?.record.enabled).toBe(false);
+    expect(cache.peek(WS, a!.digest)).toBeUndefined();
+    expect((await cache.lookup(WS, a!.digest))?.record.enabled).toBe(false);
+  });
+
+  it("a flood of keys and unknown digests from one workspace does not evict another workspace's keys", async () => {
+    const { store, calls } = countingStore(new MemoryStore());
+    const keyspace = keyspaceRecord();
+    await store.keyspaces.insert(keyspace);
+    const insert = async (workspaceId: string) => {
+      const issued = issueSecret("pay", 16, 4);
+      await store.insertKey(keyRecord({ workspaceId, keyspaceId: keyspace.id, hash: issued.digest }));
+      return issued.digest;
+    };
+    const hot = await Promise.all(Array.from({ length: 4 }, () => insert("ws_a")));
+    const flood = await Promise.all(Array.from({ length: 100 }, () => insert("ws_b")));
+    const cache = new KeyCache(store, {
+      known: { mayExist: () => true },
+      maxEntries: 10,
+      maxBytes: 1024 * 1024,
+      maxMisses: 10,
+      workspaceShare: 0.5,
+      ttlMs: 60_000,
+      staleMs: 600_000,
+      missTtlMs: 10_000,
+      now: Date.now,
+    });
+    for (const digest of hot) await cache.lookup("ws_a", digest);
+    const unknownToA = ["1", "2", "3"].map((n) => n.repeat(64));
+    for (const digest of unknownToA) await cache.lookup("ws_a", digest);
+    for (const digest of flood) await cache.lookup("ws_b", digest);
+    for (let i = 0; i < 100; i++) await cache.lookup("ws_b", digestSecret(`made up ${i}`));
+    calls.clear();
+    for (const digest of hot) expect(cache.lookup("ws_a", digest)).not.toBeInstanceOf(Promise);
+    for (const digest of unknownToA) expect(cache.lookup("ws_a", digest)).toBeNull();
+    expect(calls.size).toBe(0);
+    expect(cache.held("ws_b")).toEqual({ keys: 6, misses: 7 });
+    expect(cache.held("ws_a")).toEqual({ keys: 4, misses: 3 });
+  });
+
+  it("answers a key past its time at once, and refreshes it with one read however many ask", async () => {
+    const { cache, keys, clock, reads, store } = await world();
+    const [a] = keys;
+    await cache.lookup(WS, a!.digest);
+    await store.updateKey(a!.record.id, { name: "renamed" }, {});
+    clock.now += 60_000;
+    const answers = Array.from({ length: 20 }, () => cache.lookup(WS, a!.digest));
+    for (const answer of answers) expect(answer).not.toBeInstanceOf(Promise);
+    await vi.waitFor(() => expect((cache.peek(WS, a!.digest) as VerifiableKey).record.name).toBe("renamed"));
+    expect(reads()).toBe(2);
+    expect(cache.stats).toMatchObject({ loads: 1, refreshes: 1 });
+    clock.now += 59_000;
+    cache.lookup(WS, a!.digest);
+    expect(reads()).toBe(2);
+  });
+
+  it("a refresh that races a change keeps the change: what the refresh read is dropped", async () => {
+    const { cache, keys, clock, store } = await world();
+    const [a] = keys;
+    await cache.lookup(WS, a!.digest);
+    const [read, gate] = [deferred(), deferred()];
+    const findKeyByHash = store.findKeyByHash.bind(store);
+    store.findKeyByHash = async (workspaceId, hash) => {
+      const before = await findKeyByHash(workspaceId, hash);
+      read.resolve();
+      await gate.promise;
+      return before;
+    };
+    clock.now += 60_000;
+    expect((cache.lookup(WS, a!.digest) as VerifiableKey).record.revokedAt).toBeNull();
+    await read.promise;
+    const revoked = (await store.updateKey(a!.record.id, { revokedAt: new Date(clock.now) }, {}))!;
+    cache.evict(keyChanged(revoked));
+    gate.resolve();
+    store.findKeyByHash = findKeyByHash;
+    await vi.waitFor(() => expect(cache.stats.refreshes).toBe(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.peek(WS, a!.digest)).toBeUndefined();
+    expect((await cache.lookup(WS, a!.digest))!.record.revokedAt).not.toBeNull();
+  });
+
+  it("drops a key unused for longer than its time and the stale allowance, and reads it while the caller waits", async () => {
+    const { cache, keys, clock, reads } = await world();
+    await cache.lookup(WS, keys[0]!.digest);
+    clock.now += 60_000 + 600_000;
+    const lookup = cache.lookup(WS, keys[0]!.digest);
+    expect(lookup).toBeInstanceOf(Promise);
+    expect((await lookup)?.record.id).toBe(keys[0]!.record.id);
+    expect(reads()).toBe(2);
+  });
+
+  it("reads a keyspace once for all its keys, and again after the change feed names it", async () => {
+    const { cache, keys, keyspace, calls } = await world();
+    const keyspaceReads = () => calls.get("keyspaces.find") ?? 0;
+    for (const key of keys) await cache.lookup(WS, key.digest);
+    expect(keyspaceReads()).toBe(1);
+    cache.evict({ workspaceId: WS, keyspaceId: keyspace.id });
+    await cache.lookup(WS, keys[0]!.digest);
+    expect(keyspaceReads()).toBe(2);
   });
 
   it("a key whose keyspace is gone is unknown", async () => {
     const { cache, keys, store, keyspace } = await world();
     await store.keyspaces.delete({ id: keyspace.id });
-    expect(await cache.lookup(keys[0]!.digest)).toBeNull();
+    expect(await cache.lookup(WS, keys[0]!.digest)).toBeNull();
   });
 });
 

@@ -90,6 +90,29 @@ describe("cache invalidation across instances", () => {
     for (const delay of delays) expect(delay).toBeLessThan(1000);
   });
 
+  it("every change to a rerolled key reaches its grace secret on both instances: at once on the writer, within a second on the other", async () => {
+    const a = clients(writer);
+    const b = clients(reader);
+    const { keyspace } = await a.keyspaces.createKeyspace({ keyspace: { name: "grace" } });
+    const cases: [string, (id: string) => Promise<unknown>, VerifyCode, object][] = [
+      ["revoke", (id) => a.keys.revokeKey({ id }), VerifyCode.REVOKED, {}],
+      ["disable", (id) => a.keys.updateKey({ key: { id, enabled: false }, updateMask: { paths: ["enabled"] } }), VerifyCode.DISABLED, {}],
+      ["permission removal", (id) => a.keys.removeKeyPermissions({ keyId: id, names: ["docs.read"] }), VerifyCode.INSUFFICIENT_PERMISSIONS, { permissionQuery: "docs.read" }],
+      ["permanent delete", (id) => a.keys.deleteKey({ id, permanent: true }), VerifyCode.NOT_FOUND, {}],
+      ["second reroll with grace 0", (id) => a.keys.rerollKey({ id }), VerifyCode.NOT_FOUND, {}],
+    ];
+    const delays: number[] = [];
+    for (const [name, change, expected, check] of cases) {
+      const created = await a.keys.createKey({ key: { keyspaceId: keyspace!.id, permissions: ["docs.read"], name } });
+      await a.keys.rerollKey({ id: created.key!.id, gracePeriodMs: 3_600_000n });
+      for (const instance of [a, b]) expect((await instance.verify.verifyKey({ key: created.secret, permissionQuery: "docs.read" })).code).toBe(VerifyCode.VALID);
+      await change(created.key!.id);
+      expect((await a.verify.verifyKey({ key: created.secret, ...check })).code, name).toBe(expected);
+      delays.push(await untilVerdict(created.secret, expected, check));
+    }
+    for (const delay of delays) expect(delay).toBeLessThan(1000);
+  });
+
   it("a role's new permissions, an identity's new limits and a root key's revocation reach the other instance within a second", async () => {
     const a = clients(writer);
     const b = clients(reader);

@@ -83,9 +83,9 @@ describe("when the store fails", () => {
     try {
       const database = client.db(server.databaseName);
       await database.dropDatabase();
-      const indexed = async (collection: string) => (await database.collection(collection).indexes().catch(() => [])).some((index) => index.name === "hash_unique");
+      const indexed = async (collection: string, name: string) => (await database.collection(collection).indexes().catch(() => [])).some((index) => index.name === name);
       // One check recreates them all, one collection after another.
-      await until(async () => (await indexed("keys")) && (await indexed("root_keys")), "indexed again");
+      await until(async () => (await indexed("keys", "workspace_digests_unique")) && (await indexed("root_keys", "hash_unique")), "indexed again");
     } finally {
       await client.close();
     }

@@ -8,6 +8,7 @@ import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 /** The request and response of every role and permission assignment have the same shape. */
 interface GrantsRequest {
@@ -41,6 +42,6 @@ export const changeKeyGrants =
       checkKeySize("names", { ...current, [kind]: names });
     }
     const updated = (await store.changeKeyGrants(id, kind, change, request.names, new Date(at))) ?? (await refuseKeyChange(store, caller, id));
-    await changes.publish({ keyId: id, hash: updated.hash });
+    await changes.publish(keyChanged(updated));
     return { response: { key: keyToProto(updated, at) }, audit: { targets: [id], summary: { names: request.names } } };
   };

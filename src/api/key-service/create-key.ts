@@ -11,6 +11,7 @@ import { type Audited, callerIn } from "../pipeline.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 export const createKey =
   (deps: ServiceDeps) =>
@@ -41,7 +42,7 @@ export const createKey =
     }, at);
     key.sealedSecret = sealIfRecoverable(deps.vault, keyspace, key.id, issued.secret);
     await store.insertKey(key);
-    await changes.publish({ keyId: key.id, hash: key.hash });
+    await changes.publish(keyChanged(key));
     if (!(await store.keyspaces.find({ id: keyspaceId }))) {
       await store.deleteKey(key.id);
       throw notFound("keyspace", keyspaceId);

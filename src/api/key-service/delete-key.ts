@@ -5,6 +5,7 @@ import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadLiveKey, requireId } from "../requests.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 /** A soft delete keeps the record and its digest, so the secret can never be issued again. */
 export const deleteKey =
@@ -18,6 +19,6 @@ export const deleteKey =
       ? await store.deleteKey(id)
       : await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true });
     if (!deleted) throw notFound("key", id);
-    await changes.publish({ keyId: id, hash: deleted.hash });
+    await changes.publish(keyChanged(deleted));
     return { response: {}, audit: { targets: [id], summary: { permanent: request.permanent } } };
   };

@@ -13,6 +13,7 @@ import { type Audited, callerIn } from "../pipeline.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 const ENCODINGS = { [DigestEncoding.HEX]: "hex", [DigestEncoding.BASE64]: "base64", [DigestEncoding.BASE64URL]: "base64url" } as const;
 
@@ -34,9 +35,11 @@ export const importKeys =
     for (const [i, item] of request.keys.entries()) {
       try {
         const key = await importedKey(deps, caller, keyspace, item, `keys[${i}]`, at);
-        if (taken.has(key.hash) || (await deps.store.findKeyByHash(key.hash))) throw alreadyExists(`keys[${i}] has the secret of a key that already exists`);
+        if (taken.has(key.hash)) throw alreadyExists(`keys[${i}] has the secret of a key that already exists`);
         taken.add(key.hash);
-        await deps.store.insertKey(key);
+        await deps.store.insertKey(key).catch((error: unknown) => {
+          throw error instanceof DomainError && error.kind === "already_exists" ? alreadyExists(`keys[${i}] has the secret of a key that already exists`) : error;
+        });
         imported.push(key);
         results.push({ key: keyToProto(key, at) });
       } catch (error) {
@@ -44,7 +47,7 @@ export const importKeys =
         results.push({ errorCode: error.kind.toUpperCase(), errorMessage: error.message });
       }
     }
-    for (const key of imported) await deps.changes.publish({ keyId: key.id, hash: key.hash });
+    for (const key of imported) await deps.changes.publish(keyChanged(key));
     return {
       response: { results },
       audit: { targets: [keyspaceId, ...imported.map((key) => key.id)], summary: { imported: imported.length, failed: results.length - imported.length } },

@@ -8,6 +8,7 @@ import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadKeyspace, loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 /**
  * The secret is replaced in the key's own record, so everything counted against the key (credits,
@@ -31,9 +32,7 @@ export const rerollKey =
       if (now.revokedAt) await refuseKeyChange(store, caller, id);
       throw failedPrecondition(`key ${id} was rerolled by another call at the same time. Read it and try again`);
     }
-    // The old digest's cached entry must go (it still says the old secret is current), and the new digest must reach every filter.
-    await changes.publish({ keyId: id, hash: current.hash });
-    await changes.publish({ keyId: id, hash: issued.digest });
+    await changes.publish(keyChanged(rerolled));
     return {
       response: { key: keyToProto(rerolled, at), secret: issued.secret },
       audit: { targets: [id], summary: { start: issued.start, previousStart: current.start, gracePeriodMs: Number(request.gracePeriodMs) } },

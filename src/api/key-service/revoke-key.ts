@@ -5,6 +5,7 @@ import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 export const revokeKey =
   ({ store, now, changes }: ServiceDeps) =>
@@ -19,7 +20,7 @@ export const revokeKey =
         { revokedAt: at, revokedBy: request.revokedBy, revocationReason: request.reason, updatedAt: at },
         { notDeleted: true, notRevoked: true },
       )) ?? (await refuseKeyChange(store, caller, id));
-    await changes.publish({ keyId: id, hash: revoked.hash });
+    await changes.publish(keyChanged(revoked));
     return {
       response: { key: keyToProto(revoked, at.getTime()) },
       audit: { targets: [id], summary: { reason: request.reason, revokedBy: request.revokedBy } },

@@ -7,6 +7,7 @@ import { keyToProto, refillFromProto, toSafeNumber } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 const OPERATIONS = {
   [CreditOperation.SET]: "set",
@@ -31,7 +32,7 @@ export const updateCredits =
     validateCreditsUpdate(update);
     await loadLiveKey(store, caller, id);
     const updated = (await store.updateCredits(id, update)) ?? (await refuseKeyChange(store, caller, id));
-    await changes.publish({ keyId: id, hash: updated.hash });
+    await changes.publish(keyChanged(updated));
     return {
       response: { key: keyToProto(updated, at) },
       audit: {

@@ -7,6 +7,7 @@ import type { ServiceDeps } from "../deps.js";
 import { type Audited, callerIn } from "../pipeline.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
+import { keyChanged } from "../../verify/change-feed.js";
 
 /**
  * Patches the masked fields; a masked field left unset goes back to its default. Rules that span
@@ -35,7 +36,7 @@ export const updateKey =
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }
     const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, caller, id));
-    await feed.publish({ keyId: id, hash: updated.hash });
+    await feed.publish(keyChanged(updated));
     return {
       response: { key: keyToProto(updated, at) },
       audit: { targets: [id, ...(identityId ? [identityId] : [])], summary: { fields: request.updateMask!.paths } },

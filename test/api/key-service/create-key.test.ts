@@ -29,7 +29,7 @@ describe("CreateKey", () => {
       expired: false,
     });
     expect(key!.id).toMatch(/^key_/);
-    const stored = await api.store.findKeyByHash(digestSecret(secret));
+    const stored = await api.store.findKeyByHash((await api.workspace()).workspaceId, digestSecret(secret));
     expect(stored?.id).toBe(key!.id);
     expect(JSON.stringify(stored)).not.toContain(secret);
   });

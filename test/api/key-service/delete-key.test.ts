@@ -12,7 +12,7 @@ describe("DeleteKey", () => {
     await api.keys.deleteKey({ id: key!.id });
     await expectCode(api.keys.getKey({ id: key!.id }), Code.NotFound);
     expect((await api.keys.listKeys({ keyspaceId: keyspace.id })).keys).toEqual([]);
-    const kept = await api.store.findKeyByHash(digestSecret(secret));
+    const kept = await api.store.findKeyByHash((await api.workspace()).workspaceId, digestSecret(secret));
     expect(kept?.deletedAt?.getTime()).toBe(api.clock.now);
     await expectCode(api.keys.deleteKey({ id: key!.id }), Code.NotFound);
   });
@@ -26,7 +26,7 @@ describe("DeleteKey", () => {
     const second = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
     await api.keys.deleteKey({ id: second.key!.id });
     await api.keys.deleteKey({ id: second.key!.id, permanent: true });
-    expect(await api.store.findKeyByHash(digestSecret(second.secret))).toBeNull();
+    expect(await api.store.findKeyByHash((await api.workspace()).workspaceId, digestSecret(second.secret))).toBeNull();
   });
 
   it("INVALID_ARGUMENT and NOT_FOUND", async () => {

@@ -75,11 +75,11 @@ describe("VerifyKeys and storage", () => {
     let reading = 0;
     let mostAtOnce = 0;
     const findKeyByHash = inner.findKeyByHash.bind(inner);
-    inner.findKeyByHash = async (hash) => {
+    inner.findKeyByHash = async (workspaceId, hash) => {
       mostAtOnce = Math.max(mostAtOnce, ++reading);
       await new Promise((resolve) => setTimeout(resolve, 1));
       reading--;
-      return findKeyByHash(hash);
+      return findKeyByHash(workspaceId, hash);
     };
     const api = testApi(inner);
     const keyspace = await createKeyspace(api);
