@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import http2 from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { type ConnectRouter, cors, type ServiceImpl } from "@connectrpc/connect";
+import { type ConnectRouter, cors, createRouterTransport, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -52,6 +52,8 @@ export interface RunningServer {
   grpcPort: number | undefined;
   /** The Prometheus scrape endpoint (/metrics), when enabled. */
   metricsPort: number | undefined;
+  /** Calls this server's services in process, through the same pipeline as every listener. */
+  localTransport: Transport;
   /**
    * Stops accepting, lets in-flight calls finish (up to the configured timeout), closes connections,
    * then writes the last key uses. The store stays open: it belongs to the caller.
@@ -239,17 +241,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     REQUEST_PRUNE_MS,
   );
   requestPruning.unref();
-  const port = await listen(main, options.host, options.port);
-  const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
+  const port = await listen(main, options.host, options.port, "PORT");
+  const http1Port = browser ? await listen(browser, options.host, options.http1Port!, "HTTP1_PORT") : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
   const scrape = options.metricsPort === undefined ? undefined : metricsServer(metrics);
-  const metricsPort = scrape ? await listen(scrape, options.host, options.metricsPort!) : undefined;
+  const metricsPort = scrape ? await listen(scrape, options.host, options.metricsPort!, "METRICS_PORT") : undefined;
 
   return {
     port,
     http1Port,
     grpcPort,
     metricsPort,
+    localTransport: createRouterTransport(apiRoutes(services)),
     async close() {
       clearInterval(storeChecks);
       clearInterval(requestPruning);
@@ -343,17 +346,34 @@ function metricsServer(metrics: Metrics): http.Server {
   });
 }
 
-function listen(server: http.Server | http2.Http2Server, host: string, port: number): Promise<number> {
+/**
+ * A port taken by another process (often a latchkey started earlier and still running) is told as
+ * one line naming the setting, so that whoever started this one sees at once why it stopped.
+ */
+export class PortInUseError extends Error {
+  constructor(setting: string, host: string, port: number) {
+    super(`${setting} ${port} on ${host} is already in use, perhaps by a latchkey started earlier; stop that one or set ${setting} to another port`);
+  }
+}
+
+function listen(server: http.Server | http2.Http2Server | net.Server, host: string, port: number, setting: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const refused = (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(setting, host, port) : error);
+    server.once("error", refused);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", refused);
       resolve((server.address() as AddressInfo).port);
     });
   });
 }
 
-function bindGrpc(server: grpc.Server, host: string, port: number, tls: { cert: Buffer; key: Buffer } | undefined): Promise<number> {
+async function bindGrpc(server: grpc.Server, host: string, port: number, tls: { cert: Buffer; key: Buffer } | undefined): Promise<number> {
+  // grpc-js reports a taken port only as a list of resolver errors (and logs it to stderr itself), so it is tried first.
+  if (port !== 0) {
+    const probe = net.createServer();
+    await listen(probe, host, port, "GRPC_PORT");
+    await new Promise((resolve) => probe.close(resolve));
+  }
   const credentials = tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
     : grpc.ServerCredentials.createInsecure();
