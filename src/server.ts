@@ -8,8 +8,11 @@ import { type ConnectRouter, cors, createRouterTransport, type ServiceImpl, type
 import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { Health } from "../gen/health/v1/health_pb.js";
 import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
+import { file_latchkey_v1_errors } from "../gen/latchkey/v1/errors_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
@@ -118,6 +121,13 @@ export const API_SERVICES: readonly DescService[] = [
   AuditService,
 ];
 
+/**
+ * Served by reflection although no service imports them, so that grpcurl decodes the details of
+ * every error (ErrorInfo, BadRequest and the other google.rpc types) and can describe the
+ * catalogue of reasons.
+ */
+const ERROR_DETAIL_FILES = [file_google_rpc_error_details, file_google_rpc_status, file_latchkey_v1_errors];
+
 /** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
 export function serviceDeps(
   options: { store: Store; now: () => number; random?: RandomSource; keyEncryptionKeys?: readonly KeyEncryptionKey[] },
@@ -144,7 +154,10 @@ export function serviceImplementations(
     log,
     accessLog: options.accessLog,
   });
-  const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+  const reflection = reflectionServices(
+    [...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection],
+    ERROR_DETAIL_FILES,
+  );
   const open = <S extends DescService>(service: S, impl: ServiceImpl<S>): [DescService, object] => [service, pipeline.open(service, impl)];
   return [
     [WorkspaceService, pipeline.api(WorkspaceService, workspaceService(deps))],
