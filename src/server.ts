@@ -28,7 +28,7 @@ import { addToGrpcJsServer, wellFormedRequestsOnly } from "./api/grpc-js-adapter
 import { HealthState, healthService } from "./api/health.js";
 import { identityService } from "./api/identity-service/index.js";
 import { keyService } from "./api/key-service/index.js";
-import { peerContextValues, Pipeline } from "./api/pipeline.js";
+import { peerContextValues, Pipeline, REQUEST_ID_HEADER } from "./api/pipeline.js";
 import { RequestValidator } from "./api/request-validation.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
 import { rbacService } from "./api/rbac-service/index.js";
@@ -205,6 +205,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
     }),
     options.corsAllowedOrigins,
+    log,
+    now,
   );
   const sessions = new Set<http2.ServerHttp2Session>();
   const settings = { maxConcurrentStreams: MAX_CONCURRENT_STREAMS };
@@ -323,22 +325,43 @@ function watchStore(store: Store, health: HealthState, log: Logger, everyMs: num
   return timer;
 }
 
-/** Lets browsers on the allowed origins call the API, answering their preflight requests here. */
-function withCors(handler: NodeHandler, allowedOrigins: readonly string[]): NodeHandler {
+/** How often at most a refused browser origin is logged: a page calling in a loop writes one line a minute, not one per call. */
+export const REFUSED_ORIGIN_LOG_MS = 60_000;
+
+/**
+ * Lets browsers on the allowed origins call the API, answering their preflight requests here, and
+ * lets their scripts read the request id. A call from any other origin is served without CORS
+ * headers, so the browser withholds the answer; the log says so, at most once a REFUSED_ORIGIN_LOG_MS.
+ */
+function withCors(handler: NodeHandler, allowedOrigins: readonly string[], log: Logger, now: () => number): NodeHandler {
   const allowed = (origin: string) => allowedOrigins.includes(origin);
+  const exposed = [...cors.exposedHeaders, REQUEST_ID_HEADER].join(", ");
+  let lastRefusalLogged = -Infinity;
+  let refusedSinceLogged = 0;
   return (request, response) => {
     const origin = request.headers.origin;
     if (typeof origin === "string" && allowed(origin)) {
       response.setHeader("access-control-allow-origin", origin);
       response.setHeader("vary", "origin");
-      response.setHeader("access-control-expose-headers", cors.exposedHeaders.join(", "));
+      response.setHeader("access-control-expose-headers", exposed);
       if (request.method === "OPTIONS") {
         response.setHeader("access-control-allow-methods", cors.allowedMethods.join(", "));
-        response.setHeader("access-control-allow-headers", [...cors.allowedHeaders, "Authorization"].join(", "));
+        response.setHeader("access-control-allow-headers", [...cors.allowedHeaders, "Authorization", REQUEST_ID_HEADER].join(", "));
         response.setHeader("access-control-max-age", "7200");
         response.writeHead(204);
         response.end();
         return;
+      }
+    } else if (typeof origin === "string") {
+      refusedSinceLogged++;
+      if (now() - lastRefusalLogged >= REFUSED_ORIGIN_LOG_MS) {
+        log.warn("a browser origin outside CORS_ALLOWED_ORIGINS called: the browser withholds the answer", {
+          origin: origin.slice(0, 200),
+          refusedCalls: refusedSinceLogged,
+          allowedOrigins: allowedOrigins.length ? allowedOrigins : "none",
+        });
+        lastRefusalLogged = now();
+        refusedSinceLogged = 0;
       }
     }
     handler(request, response);

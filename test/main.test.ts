@@ -58,12 +58,14 @@ describe("the service process", () => {
     const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl, interceptors: [bearer(made.adminToken)] }));
     expect((await admin.createWorkspace({ workspace: { name: "second" } })).rootKeySecret).toMatch(/^root_/);
     expect(service.lines.join("\n")).not.toContain("ADMIN_TOKEN is not set");
+    expect(JSON.parse(service.lines.find((line) => line.includes('"listening"'))!).corsAllowedOrigins).toBe("none: no browser origin may call");
     expect(await service.stop()).toEqual([0, null]);
   });
 
   it("with an ADMIN_TOKEN of its own, or on MongoDB, logs no made-up admin token, and on MongoDB no development workspace", async () => {
-    const given = startService({ NODE_ENV: "development", ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+    const given = startService({ NODE_ENV: "development", ADMIN_TOKEN: TEST_ADMIN_TOKEN, CORS_ALLOWED_ORIGINS: "https://app.example.com" });
     await given.listening;
+    expect(JSON.parse(given.lines.find((line) => line.includes('"listening"'))!).corsAllowedOrigins).toEqual(["https://app.example.com"]);
     const made = JSON.parse(given.lines.find((line) => line.includes("development workspace"))!);
     expect(made.adminToken).toBeUndefined();
     expect(given.lines.join("\n")).not.toContain(TEST_ADMIN_TOKEN);
