@@ -88,4 +88,13 @@ describe("@latchkey/client", () => {
     const typeCheck = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project }).catch((error: { stdout: string }) => error);
     expect(typeCheck.stdout).toBe("");
   });
+
+  it("installs the latchkey command, which npx runs from the consumer's project", async () => {
+    const { keyspaces, keys } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "cli from tarball" } });
+    const { secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id } });
+    const env = { ...process.env, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, LATCHKEY_PROFILE: join(project, "no-profile.json") };
+    const { stdout } = await run("npx", ["--no-install", "latchkey", "verify", secret, "--json"], { cwd: project, env });
+    expect(JSON.parse(stdout)).toMatchObject({ valid: true, code: "VERIFY_CODE_VALID" });
+  });
 });
