@@ -21,6 +21,11 @@ export interface Config {
    * with NODE_ENV=production that is refused unless asked for explicitly.
    */
   inMemoryStoreAllowed: boolean;
+  /**
+   * Outside production, the in-memory store starts with a workspace whose root key is logged, so a
+   * first run needs no ADMIN_TOKEN; with NODE_ENV=production there is never one.
+   */
+  developmentWorkspace: boolean;
   mongodbDatabase: string;
   maxRequestBytes: number;
   corsAllowedOrigins: string[];
@@ -55,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsHost: env.METRICS_HOST || "127.0.0.1",
     mongodbUri: env.MONGODB_URI || undefined,
     inMemoryStoreAllowed: env.NODE_ENV !== "production" || boolean(env, "ALLOW_IN_MEMORY_STORE", false),
+    developmentWorkspace: env.NODE_ENV !== "production" && !env.MONGODB_URI,
     mongodbDatabase: env.MONGODB_DATABASE || "latchkey",
     maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     corsAllowedOrigins: corsOrigins(env.CORS_ALLOWED_ORIGINS ?? ""),

@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { startServer } from "./server.js";
@@ -20,10 +23,14 @@ async function main() {
     log.warn("MONGODB_URI is not set: using the embedded in-memory store. Nothing will persist across restarts.");
   }
   log.info("store ready", { store: store.description });
-  if (!config.adminToken) log.warn("ADMIN_TOKEN is not set: CreateWorkspace is refused, so no new workspace can be made.");
+  // A development run without ADMIN_TOKEN gets one of its own, logged with the workspace it made.
+  const generatedAdminToken = config.developmentWorkspace && !config.adminToken ? randomBytes(32).toString("hex") : undefined;
+  const adminToken = config.adminToken ?? generatedAdminToken;
+  if (!adminToken) log.warn("ADMIN_TOKEN is not set: CreateWorkspace is refused, so no new workspace can be made.");
 
   const server = await startServer({
     ...config,
+    adminToken,
     http1Port: config.http1Port || undefined,
     grpcPort: config.grpcPort || undefined,
     metricsPort: config.metricsPort || undefined,
@@ -43,6 +50,18 @@ async function main() {
       process.exit(0);
     });
   }
+  if (config.developmentWorkspace) {
+    const workspaces = createClient(WorkspaceService, server.localTransport);
+    const created = await workspaces.createWorkspace(
+      { workspace: { name: "development" }, rootKeyName: "development" },
+      { headers: { authorization: `Bearer ${adminToken}` } },
+    );
+    log.warn("development workspace made on the in-memory store (never with NODE_ENV=production): its root key holds every permission", {
+      workspaceId: created.workspace!.id,
+      rootKey: created.rootKeySecret,
+      ...(generatedAdminToken ? { adminToken: generatedAdminToken } : {}),
+    });
+  }
   log.info("listening", {
     host: config.host,
     port: server.port,
@@ -51,6 +70,7 @@ async function main() {
     grpcPort: server.grpcPort ?? "off",
     metricsPort: server.metricsPort ?? "off",
     metricsHost: config.metricsHost,
+    corsAllowedOrigins: config.corsAllowedOrigins.length ? config.corsAllowedOrigins : "none: no browser origin may call",
   });
 }
 

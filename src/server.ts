@@ -2,14 +2,17 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import http2 from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { type ConnectRouter, cors, type ServiceImpl } from "@connectrpc/connect";
+import { type ConnectRouter, cors, createRouterTransport, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { Health } from "../gen/health/v1/health_pb.js";
 import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
+import { file_latchkey_v1_errors } from "../gen/latchkey/v1/errors_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
@@ -25,7 +28,7 @@ import { addToGrpcJsServer, wellFormedRequestsOnly } from "./api/grpc-js-adapter
 import { HealthState, healthService } from "./api/health.js";
 import { identityService } from "./api/identity-service/index.js";
 import { keyService } from "./api/key-service/index.js";
-import { peerContextValues, Pipeline } from "./api/pipeline.js";
+import { peerContextValues, Pipeline, REQUEST_ID_HEADER } from "./api/pipeline.js";
 import { RequestValidator } from "./api/request-validation.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
 import { rbacService } from "./api/rbac-service/index.js";
@@ -52,6 +55,8 @@ export interface RunningServer {
   grpcPort: number | undefined;
   /** The Prometheus scrape endpoint (/metrics), when enabled. */
   metricsPort: number | undefined;
+  /** Calls this server's services in process, through the same pipeline as every listener. */
+  localTransport: Transport;
   /**
    * Stops accepting, lets in-flight calls finish (up to the configured timeout), closes connections,
    * then writes the last key uses. The store stays open: it belongs to the caller.
@@ -118,6 +123,13 @@ export const API_SERVICES: readonly DescService[] = [
   AuditService,
 ];
 
+/**
+ * Served by reflection although no service imports them, so that grpcurl decodes the details of
+ * every error (ErrorInfo, BadRequest and the other google.rpc types) and can describe the
+ * catalogue of reasons.
+ */
+const ERROR_DETAIL_FILES = [file_google_rpc_error_details, file_google_rpc_status, file_latchkey_v1_errors];
+
 /** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
 export function serviceDeps(
   options: { store: Store; now: () => number; random?: RandomSource; keyEncryptionKeys?: readonly KeyEncryptionKey[] },
@@ -144,7 +156,10 @@ export function serviceImplementations(
     log,
     accessLog: options.accessLog,
   });
-  const reflection = reflectionServices([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+  const reflection = reflectionServices(
+    [...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection],
+    ERROR_DETAIL_FILES,
+  );
   const open = <S extends DescService>(service: S, impl: ServiceImpl<S>): [DescService, object] => [service, pipeline.open(service, impl)];
   return [
     [WorkspaceService, pipeline.api(WorkspaceService, workspaceService(deps))],
@@ -192,6 +207,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
     }),
     options.corsAllowedOrigins,
+    log,
+    now,
   );
   const sessions = new Set<http2.ServerHttp2Session>();
   const settings = { maxConcurrentStreams: MAX_CONCURRENT_STREAMS };
@@ -241,17 +258,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     REQUEST_PRUNE_MS,
   );
   requestPruning.unref();
-  const port = await listen(main, options.host, options.port);
-  const http1Port = browser ? await listen(browser, options.host, options.http1Port!) : undefined;
+  const port = await listen(main, options.host, options.port, "PORT");
+  const http1Port = browser ? await listen(browser, options.host, options.http1Port!, "HTTP1_PORT") : undefined;
   const grpcPort = native ? await bindGrpc(native, options.host, options.grpcPort!, tls) : undefined;
   const scrape = options.metricsPort === undefined ? undefined : metricsServer(metrics);
-  const metricsPort = scrape ? await listen(scrape, options.metricsHost ?? "127.0.0.1", options.metricsPort!) : undefined;
+  const metricsPort = scrape ? await listen(scrape, options.metricsHost ?? "127.0.0.1", options.metricsPort!, "METRICS_PORT") : undefined;
 
   return {
     port,
     http1Port,
     grpcPort,
     metricsPort,
+    localTransport: createRouterTransport(apiRoutes(services)),
     async close() {
       clearInterval(storeChecks);
       clearInterval(requestPruning);
@@ -309,22 +327,43 @@ function watchStore(store: Store, health: HealthState, log: Logger, everyMs: num
   return timer;
 }
 
-/** Lets browsers on the allowed origins call the API, answering their preflight requests here. */
-function withCors(handler: NodeHandler, allowedOrigins: readonly string[]): NodeHandler {
+/** How often at most a refused browser origin is logged: a page calling in a loop writes one line a minute, not one per call. */
+export const REFUSED_ORIGIN_LOG_MS = 60_000;
+
+/**
+ * Lets browsers on the allowed origins call the API, answering their preflight requests here, and
+ * lets their scripts read the request id. A call from any other origin is served without CORS
+ * headers, so the browser withholds the answer; the log says so, at most once a REFUSED_ORIGIN_LOG_MS.
+ */
+function withCors(handler: NodeHandler, allowedOrigins: readonly string[], log: Logger, now: () => number): NodeHandler {
   const allowed = (origin: string) => allowedOrigins.includes(origin);
+  const exposed = [...cors.exposedHeaders, REQUEST_ID_HEADER].join(", ");
+  let lastRefusalLogged = -Infinity;
+  let refusedSinceLogged = 0;
   return (request, response) => {
     const origin = request.headers.origin;
     if (typeof origin === "string" && allowed(origin)) {
       response.setHeader("access-control-allow-origin", origin);
       response.setHeader("vary", "origin");
-      response.setHeader("access-control-expose-headers", cors.exposedHeaders.join(", "));
+      response.setHeader("access-control-expose-headers", exposed);
       if (request.method === "OPTIONS") {
         response.setHeader("access-control-allow-methods", cors.allowedMethods.join(", "));
-        response.setHeader("access-control-allow-headers", [...cors.allowedHeaders, "Authorization"].join(", "));
+        response.setHeader("access-control-allow-headers", [...cors.allowedHeaders, "Authorization", REQUEST_ID_HEADER].join(", "));
         response.setHeader("access-control-max-age", "7200");
         response.writeHead(204);
         response.end();
         return;
+      }
+    } else if (typeof origin === "string") {
+      refusedSinceLogged++;
+      if (now() - lastRefusalLogged >= REFUSED_ORIGIN_LOG_MS) {
+        log.warn("a browser origin outside CORS_ALLOWED_ORIGINS called: the browser withholds the answer", {
+          origin: origin.slice(0, 200),
+          refusedCalls: refusedSinceLogged,
+          allowedOrigins: allowedOrigins.length ? allowedOrigins : "none",
+        });
+        lastRefusalLogged = now();
+        refusedSinceLogged = 0;
       }
     }
     handler(request, response);
@@ -345,17 +384,34 @@ function metricsServer(metrics: Metrics): http.Server {
   });
 }
 
-function listen(server: http.Server | http2.Http2Server, host: string, port: number): Promise<number> {
+/**
+ * A port taken by another process (often a latchkey started earlier and still running) is told as
+ * one line naming the setting, so that whoever started this one sees at once why it stopped.
+ */
+export class PortInUseError extends Error {
+  constructor(setting: string, host: string, port: number) {
+    super(`${setting} ${port} on ${host} is already in use, perhaps by a latchkey started earlier; stop that one or set ${setting} to another port`);
+  }
+}
+
+function listen(server: http.Server | http2.Http2Server | net.Server, host: string, port: number, setting: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const refused = (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(setting, host, port) : error);
+    server.once("error", refused);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", refused);
       resolve((server.address() as AddressInfo).port);
     });
   });
 }
 
-function bindGrpc(server: grpc.Server, host: string, port: number, tls: { cert: Buffer; key: Buffer } | undefined): Promise<number> {
+async function bindGrpc(server: grpc.Server, host: string, port: number, tls: { cert: Buffer; key: Buffer } | undefined): Promise<number> {
+  // grpc-js reports a taken port only as a list of resolver errors (and logs it to stderr itself), so it is tried first.
+  if (port !== 0) {
+    const probe = net.createServer();
+    await listen(probe, host, port, "GRPC_PORT");
+    await new Promise((resolve) => probe.close(resolve));
+  }
   const credentials = tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
     : grpc.ServerCredentials.createInsecure();

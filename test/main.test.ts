@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, inject, it } from "vitest";
@@ -34,14 +35,60 @@ describe("the service process", () => {
     expect(result, service.lines.join("\n") + service.stderr()).toEqual([0, null]);
   });
 
-  it("in production, refuses to start on the in-memory store unless asked explicitly", async () => {
+  it("in production, refuses to start on the in-memory store unless asked explicitly, and then makes no development workspace", async () => {
     const refused = startService({ NODE_ENV: "production" });
     await expect(refused.listening).rejects.toThrow("exited with 1");
     expect(refused.stderr()).toMatch(/^latchkey failed to start: MONGODB_URI is not set and NODE_ENV is production/);
-    const allowed = startService({ NODE_ENV: "production", ALLOW_IN_MEMORY_STORE: "true" });
+    const allowed = startService({ NODE_ENV: "production", ALLOW_IN_MEMORY_STORE: "true", ADMIN_TOKEN: "" });
     await allowed.listening;
     expect(allowed.lines.join("\n")).toContain("using the embedded in-memory store");
+    expect(allowed.lines.join("\n")).not.toMatch(/development workspace|rootKey|adminToken/);
+    expect(allowed.lines.join("\n")).toContain("ADMIN_TOKEN is not set");
     expect(await allowed.stop()).toEqual([0, null]);
+  });
+
+  it("outside production, on the in-memory store, logs a development workspace's root key that works, and an admin token it made up", async () => {
+    const service = startService({ NODE_ENV: "development", ADMIN_TOKEN: "" });
+    const port = await service.listening;
+    const made = JSON.parse(service.lines.find((line) => line.includes("development workspace"))!);
+    expect(made).toMatchObject({ level: "warn", workspaceId: expect.stringMatching(/^ws_/), rootKey: expect.stringMatching(/^root_/), adminToken: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const keyspaces = createClient(KeyspaceService, createGrpcTransport({ baseUrl, interceptors: [bearer(made.rootKey)] }));
+    expect((await keyspaces.createKeyspace({ keyspace: { name: "first" } })).keyspace!.name).toBe("first");
+    const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl, interceptors: [bearer(made.adminToken)] }));
+    expect((await admin.createWorkspace({ workspace: { name: "second" } })).rootKeySecret).toMatch(/^root_/);
+    expect(service.lines.join("\n")).not.toContain("ADMIN_TOKEN is not set");
+    expect(JSON.parse(service.lines.find((line) => line.includes('"listening"'))!).corsAllowedOrigins).toBe("none: no browser origin may call");
+    expect(await service.stop()).toEqual([0, null]);
+  });
+
+  it("with an ADMIN_TOKEN of its own, or on MongoDB, logs no made-up admin token, and on MongoDB no development workspace", async () => {
+    const given = startService({ NODE_ENV: "development", ADMIN_TOKEN: TEST_ADMIN_TOKEN, CORS_ALLOWED_ORIGINS: "https://app.example.com" });
+    await given.listening;
+    expect(JSON.parse(given.lines.find((line) => line.includes('"listening"'))!).corsAllowedOrigins).toEqual(["https://app.example.com"]);
+    const made = JSON.parse(given.lines.find((line) => line.includes("development workspace"))!);
+    expect(made.adminToken).toBeUndefined();
+    expect(given.lines.join("\n")).not.toContain(TEST_ADMIN_TOKEN);
+    expect(await given.stop()).toEqual([0, null]);
+    const onMongo = startService({ NODE_ENV: "development", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: "latchkey_process_dev_test" });
+    await onMongo.listening;
+    expect(onMongo.lines.join("\n")).not.toMatch(/development workspace|rootKey/);
+    expect(await onMongo.stop()).toEqual([0, null]);
+  });
+
+  it("a port in use stops it at once with one line naming the setting, and exit code 1", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      for (const setting of ["PORT", "HTTP1_PORT", "GRPC_PORT", "METRICS_PORT"]) {
+        const service = startService({ [setting]: String(port) });
+        await expect(service.listening).rejects.toThrow("exited with 1");
+        expect(service.stderr()).toBe(`latchkey failed to start: ${setting} ${port} on 127.0.0.1 is already in use, perhaps by a latchkey started earlier; stop that one or set ${setting} to another port\n`);
+      }
+    } finally {
+      taken.close();
+    }
   });
 
   it("refuses a bad setting with a one-line reason", async () => {
@@ -54,7 +101,7 @@ describe("the service process", () => {
     const weak = startService({ ADMIN_TOKEN: "secret" });
     await expect(weak.listening).rejects.toThrow("exited with 1");
     expect(weak.stderr()).toMatch(/^latchkey failed to start: ADMIN_TOKEN must be at least 32 characters/);
-    const unset = startService({ ADMIN_TOKEN: "" });
+    const unset = startService({ ADMIN_TOKEN: "", NODE_ENV: "production", ALLOW_IN_MEMORY_STORE: "true" });
     await unset.listening;
     expect(unset.lines.join("\n")).toContain("ADMIN_TOKEN is not set");
     const exited = once(unset.child, "exit");

@@ -132,7 +132,7 @@ const MAX_AUDITED_USER_AGENT = 256;
 
 /** A caller may name its own request id (to correlate logs); anything else gets one of ours. */
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const REQUEST_ID_HEADER = "x-request-id";
+export const REQUEST_ID_HEADER = "x-request-id";
 
 /** A procedure as logs and metrics name it. */
 interface ProcedureName {

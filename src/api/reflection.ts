@@ -20,11 +20,18 @@ type Answer =
 const NOT_FOUND = 5;
 const INVALID_ARGUMENT = 3;
 
-export function reflectionServices(served: readonly DescService[]): {
+/**
+ * Besides the services' files, `alsoDescribed` are files no service imports that clients still need
+ * to decode answers: the error detail types carried in status details, and the catalogue of reasons.
+ */
+export function reflectionServices(
+  served: readonly DescService[],
+  alsoDescribed: readonly DescFile[] = [],
+): {
   v1: ServiceImpl<typeof v1.ServerReflection>;
   v1alpha: ServiceImpl<typeof v1alpha.ServerReflection>;
 } {
-  const files = withDependencies(served.map((service) => service.file));
+  const files = withDependencies([...served.map((service) => service.file), ...alsoDescribed]);
   const registry = createRegistry(...files);
   const encoded = new Map(files.map((file) => [file, toBinary(FileDescriptorProtoSchema, withComments(file))]));
   const byName = new Map(files.map((file) => [file.proto.name, file]));

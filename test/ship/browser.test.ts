@@ -8,6 +8,7 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clients } from "../support/api.js";
 import { findChromium } from "../support/chromium.js";
+import { docBlocks } from "../support/doc-blocks.js";
 import { installClientPackage } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -37,11 +38,15 @@ let browser: Browser;
 let allowedSite: Server;
 let otherSite: Server;
 let verifier: { rootKey: string; secret: string; keyspaceId: string };
+const RECIPE = "docs/recipes/browser.md";
+let recipeBundle = "";
 
-/** A static site: one page that loads the bundle. */
+/** A static site: one page that loads the bundle, and the browser recipe's page under /recipe/. */
 async function serveSite(bundle: string): Promise<Server> {
   const site = createServer((request, response) => {
     if (request.url === "/page.js") response.writeHead(200, { "content-type": "text/javascript" }).end(bundle);
+    else if (request.url === "/recipe/page.bundle.js") response.writeHead(200, { "content-type": "text/javascript" }).end(recipeBundle);
+    else if (request.url === "/recipe/") response.writeHead(200, { "content-type": "text/html" }).end(docBlocks(RECIPE, "html")[0]);
     else response.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><title>verifier</title><script type="module" src="/page.js"></script>');
   });
   await new Promise<void>((listening) => site.listen(0, "127.0.0.1", listening));
@@ -63,6 +68,11 @@ beforeAll(async () => {
   const { secret } = await api.keys.createKey({ key: { keyspaceId: keyspace!.id, credits: { remaining: 100n } } });
   const narrowed = await api.rootKeys.createRootKey({ rootKey: { name: "web verifier", permissions: ["key.verify"], keyspaceIds: [keyspace!.id] } });
   verifier = { rootKey: narrowed.secret, secret, keyspaceId: keyspace!.id };
+  // The recipe's page as written, bundled as its esbuild command does, pointed at this server and its narrowed root key.
+  const recipePage = docBlocks(RECIPE, "js")[0]!.replace("http://127.0.0.1:8081", server.http1Url).replace("ROOT_KEY_FOR_THE_BROWSER", narrowed.secret);
+  writeFileSync(join(consumer.dir, "recipe-page.js"), recipePage);
+  const recipeBuilt = await build({ entryPoints: [join(consumer.dir, "recipe-page.js")], bundle: true, format: "esm", write: false, logLevel: "silent" });
+  recipeBundle = recipeBuilt.outputFiles[0]!.text;
   browser = await chromium.launch({ executablePath, args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 }, 600_000);
 
@@ -103,5 +113,23 @@ describe("the client package in a browser", () => {
   it("cannot call latchkey from a page of an origin CORS_ALLOWED_ORIGINS leaves out: the browser refuses", async () => {
     const answer = await verifyFrom(otherSite, "connect", false);
     expect(answer).toEqual({ failed: expect.stringMatching(/fetch/i) });
+  });
+
+  it("the browser recipe's page, bundled as written, shows a verdict and the request id its script read through CORS, and an error's reason", async () => {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`${originOf(allowedSite)}/recipe/`);
+      const verifyTyped = async (key: string) => {
+        await tab.fill("input[name=key]", key);
+        await tab.evaluate(() => (document.querySelector("output")!.textContent = ""));
+        await tab.click("button");
+        await tab.waitForFunction(() => document.querySelector("output")!.textContent !== "");
+        return tab.textContent("output");
+      };
+      expect(await verifyTyped(verifier.secret)).toMatch(/^VALID, request [\w.-]+$/);
+      expect(await verifyTyped("")).toMatch(/^refused: INVALID_FIELD, request [\w.-]+$/);
+    } finally {
+      await tab.close();
+    }
   });
 });

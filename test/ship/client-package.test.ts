@@ -67,19 +67,34 @@ describe("@latchkey/client", () => {
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, listed: 2 });
   });
 
-  it("runs the README's example as written, against the service's gRPC port", async () => {
+  it("runs the README's example as written, as index.js of an ES module project, against the service's gRPC port, and it type-checks as strict TypeScript", async () => {
     const [example] = readmeBlocks("js");
-    writeFileSync(join(project, "readme-example.mjs"), example!.replace("http://127.0.0.1:50051", server.grpcUrl));
-    const { keyspaces, keys } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
+    writeFileSync(join(project, "index.js"), example!.replace("http://127.0.0.1:50051", server.grpcUrl));
+    const { keyspaces, keys, verify } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
     const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "readme example" } });
     const { secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "ci", permissions: ["documents.read"], credits: { remaining: 1000n } } });
     const { key: other } = await keys.createKey({ key: { keyspaceId: keyspace!.id, name: "nightly" } });
+    // As after the quick start, which verified the key once.
+    await verify.verifyKey({ key: secret, permissionQuery: "documents.read" });
     const env = { ...process.env, LATCHKEY_ROOT_KEY: server.rootKey };
-    const { stdout } = await run(process.execPath, ["readme-example.mjs", secret], { cwd: project, env });
+    const { stdout } = await run(process.execPath, ["index.js", secret], { cwd: project, env });
     const lines = stdout.trim().split("\n");
-    expect(lines[0]).toBe("VALID 999n");
+    expect(lines[0]).toBe("VALID 998n");
     expect(lines.slice(1, 3).map((line) => line.split(" ")[1])).toEqual(["ci", "nightly"]);
     expect(lines[2]).toContain(other!.id);
     expect(lines[3]).toBe("5 RESOURCE_NOT_FOUND");
+    writeFileSync(join(project, "index.ts"), "declare const process: { env: Record<string, string | undefined>; argv: string[] };\n" + example);
+    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["index.ts"] }));
+    const typeCheck = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project }).catch((error: { stdout: string }) => error);
+    expect(typeCheck.stdout).toBe("");
+  });
+
+  it("installs the latchkey command, which npx runs from the consumer's project", async () => {
+    const { keyspaces, keys } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
+    const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "cli from tarball" } });
+    const { secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id } });
+    const env = { ...process.env, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, LATCHKEY_PROFILE: join(project, "no-profile.json") };
+    const { stdout } = await run("npx", ["--no-install", "latchkey", "verify", secret, "--json"], { cwd: project, env });
+    expect(JSON.parse(stdout)).toMatchObject({ valid: true, code: "VERIFY_CODE_VALID" });
   });
 });

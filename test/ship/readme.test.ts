@@ -1,122 +1,129 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readme, readmeBlocks as blocks } from "../support/readme.js";
 
 /**
- * The README's commands, run as a newcomer would paste them, in the order it gives them: the
- * first-key block starts the service on its default ports, and every later command runs against
- * it, its `…` placeholders filled in from what earlier commands answered.
+ * The README's shell commands, pasted as a newcomer would, in the order it gives them, into one bash
+ * session: the quick start starts the service on its default ports and captures the root key, ids
+ * and secrets into shell variables, and every later command runs as written against that service.
+ * Only `npm ci` is left out (the suite runs from the installed checkout), and the commands meant for
+ * a project of the reader's own.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const run = promisify(execFile);
-const shellBlocks = blocks("sh");
-const [twoCommands, firstKey, ...later] = shellBlocks as [string, string, ...string[]];
+/** Run elsewhere: the client example's commands belong to a project of the reader's own, and client-package.test runs that example. */
+const inOwnProject = (block: string) => block.includes("npm install /path/to/latchkey");
+const [quickStart, firstKey, ...later] = blocks("sh").filter((block) => !block.includes("npm test") && !inOwnProject(block));
+const testCommands = blocks("sh").find((block) => block.includes("npm test"))!;
+const installedAlready = (block: string) => block.replace(/^npm ci\n/, "");
+const DONE = "__readme_command_done__";
+const commandsOf = (block: string) => block.split(/\n\s*\n/).map((command) => command.trim()).filter(Boolean);
 
-/** Values for the README's placeholders, learnt from the answers of the commands before. */
-const placeholders = new Map<string, string>([["sk_live_4f9a…", `sk_live_4f9a${randomBytes(12).toString("hex")}`]]);
 let session: ChildProcess;
-let sessionOutput = "";
-let rootKey: string;
+let output = "";
+let answers: string[] = [];
+const work = mkdtempSync(join(tmpdir(), "latchkey-readme-"));
 
 beforeAll(async () => {
-  // The block as written; `wait` keeps the shell, and with it the service it started, running.
-  session = spawn("bash", ["-c", `set -euo pipefail\n${firstKey}\nwait\n`], {
+  const commands = [installedAlready(quickStart!), ...[firstKey!, ...later].flatMap(commandsOf)];
+  const script = `set -euo pipefail\n${commands.map((command) => `${command}\necho ${DONE}`).join("\n")}\n`;
+  session = spawn("bash", ["-c", script], {
     cwd: root,
-    env: { ...process.env, MONGODB_URI: "", ACCESS_LOG: "false" },
+    env: { ...process.env, MONGODB_URI: "", NODE_ENV: "development", ACCESS_LOG: "false" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  session.stdout!.on("data", (chunk) => (sessionOutput += chunk));
-  const exited = once(session, "exit").then(([code]) => {
-    throw new Error(`the first-key block exited with ${code}: ${sessionOutput}`);
-  });
-  const created = new Promise<string>((resolve) => {
-    session.stdout!.on("data", () => {
-      const secret = /"rootKeySecret": "(root_\w+)"/.exec(sessionOutput)?.[1];
-      if (secret) resolve(secret);
-    });
-  });
-  rootKey = await Promise.race([created, exited]);
-}, 150_000);
+  let errors = "";
+  session.stdout!.on("data", (chunk) => (output += chunk));
+  session.stderr!.on("data", (chunk) => (errors += chunk));
+  const [code] = await once(session, "exit");
+  if (code !== 0) throw new Error(`the README's commands stopped with ${code}: ${output}\n${errors}`);
+  answers = output.split(`${DONE}\n`).slice(0, -1);
+}, 180_000);
 
 afterAll(async () => {
-  if (session.exitCode !== null) return;
-  const exited = once(session, "exit");
-  process.kill(-session.pid!, "SIGTERM");
-  await exited;
+  rmSync(work, { recursive: true, force: true });
+  // The service the quick start left running in the background, in the session's process group.
+  try {
+    process.kill(-session.pid!, "SIGTERM");
+  } catch {
+    return;
+  }
 });
 
-/** One command of the README (lines joined by `\` count as one), with its placeholders filled in. */
-async function runCommand(command: string): Promise<string> {
-  const filled = command.replaceAll(/\b[a-z_]+…/g, (placeholder) => {
-    const value = placeholders.get(placeholder);
-    if (value === undefined) throw new Error(`nothing answered before gives a value for ${placeholder} in: ${command}`);
-    return value;
-  });
-  const script = `set -euo pipefail\nauth=(-H "Authorization: Bearer $ROOT_KEY")\n${filled}`;
-  const { stdout } = await run("bash", ["-c", script], { cwd: root, env: { ...process.env, ROOT_KEY: rootKey }, timeout: 30_000 });
-  return stdout;
-}
-
-/** Learns the ids and secrets later commands stand for with `ks_…`, `key_…` and `pay_…`. */
-function learnFrom(answer: { keyspace?: { id: string }; key?: { id: string }; secret?: string }) {
-  if (answer.keyspace?.id) placeholders.set("ks_…", answer.keyspace.id);
-  if (answer.key?.id && answer.secret) {
-    placeholders.set("key_…", answer.key.id);
-    placeholders.set("pay_…", answer.secret);
-  }
-}
-
-const commandsOf = (block: string) => block.split(/\n\s*\n/).map((command) => command.trim()).filter(Boolean);
+const json = (answer: string | undefined) => JSON.parse(answer!.split("\n# →")[0]!);
 
 describe("README.md", () => {
   it("names as its test command exactly what .ci/run runs first", () => {
-    const testCommand = twoCommands.split("\n").find((line) => line.includes("npm test"))!.replace(/\s+#.*$/, "");
+    const testCommand = testCommands.split("\n").find((line) => line.includes("npm test"))!.replace(/\s+#.*$/, "");
     expect(readFileSync(`${root}.ci/run`, "utf8").split("\n")).toContain(testCommand);
   });
 
-  it("the first-key block starts the service, waits for it, and creates a workspace with its first root key", () => {
-    expect(rootKey).toMatch(/^root_/);
-    expect(sessionOutput).toMatch(/"rootKeySecret": "root_/);
+  it("the quick start starts the service, captures the development root key, and verifies a key it creates", () => {
+    const [started, keyspace, key, verified] = answers;
+    expect(started).toBe("");
+    expect(keyspace).toBe("");
+    expect(key).toBe("");
+    expect(json(verified)).toMatchObject({ valid: true, code: "VERIFY_CODE_VALID", creditsRemaining: "999" });
+    expect(readFileSync(`${root}latchkey.log`, "utf8")).toMatch(/"message":"listening"/);
   });
 
-  it("every later command runs against that service as written, each answering what the README says", async () => {
-    const answers: string[] = [];
-    for (const block of later) {
-      for (const command of commandsOf(block)) {
-        const stdout = await runCommand(command);
-        if (stdout.trimStart().startsWith("{")) learnFrom(JSON.parse(stdout));
-        answers.push(stdout);
-      }
-    }
-    const [services, keyspace, key, updated, credits, rerolled, imported, read, whoAmI, health, viaCurl, webVerifier, verified] = answers;
-    expect(answers).toHaveLength(13);
+  it("every later command runs against that service as written, each answering what the README says", () => {
+    const [services, updated, credits, rerolled, imported, read, whoAmI, health, viaCurl, webVerifier, verified] = answers.slice(4);
+    expect(answers).toHaveLength(15);
     expect(services).toContain("latchkey.v1.VerifyService");
-    expect(JSON.parse(keyspace!).keyspace.defaultPrefix).toBe("pay");
-    expect(JSON.parse(key!).secret).toMatch(/^pay_/);
-    expect(JSON.parse(updated!).key.name).toBe("nightly");
-    expect(JSON.parse(credits!).key.credits.remaining).toBe("1500");
-    expect(JSON.parse(rerolled!)).toMatchObject({ secret: expect.stringMatching(/^pay_/), key: { previousSecret: { start: JSON.parse(key!).key.start } } });
-    expect(JSON.parse(imported!).results).toHaveLength(2);
-    expect(JSON.parse(imported!).results.every((result: { key?: unknown }) => result.key)).toBe(true);
-    expect(JSON.parse(read!).key).toMatchObject({ id: placeholders.get("key_…") });
-    expect(JSON.parse(read!).key.plaintext).toBeUndefined();
-    expect(JSON.parse(whoAmI!).key.id).toBe(placeholders.get("key_…"));
-    expect(JSON.parse(health!).status).toBe("SERVING");
-    expect(JSON.parse(viaCurl!).key.id).toBe(placeholders.get("key_…"));
-    expect(JSON.parse(webVerifier!).rootKey.permissions).toEqual(["key.verify"]);
-    expect(JSON.parse(verified!)).toMatchObject({ code: "VERIFY_CODE_VALID", creditsRemaining: "1499" });
-  }, 120_000);
+    expect(json(updated).key.name).toBe("nightly");
+    expect(json(credits).key.credits.remaining).toBe("1499");
+    expect(json(rerolled)).toMatchObject({ secret: expect.stringMatching(/^pay_/), key: { previousSecret: { start: expect.stringMatching(/^pay_/) } } });
+    expect(json(imported).results).toHaveLength(2);
+    expect(json(imported).results.every((result: { key?: unknown }) => result.key)).toBe(true);
+    expect(json(read).key.name).toBe("nightly");
+    expect(json(read).key.plaintext).toBeUndefined();
+    expect(json(whoAmI).key.id).toBe(json(read).key.id);
+    expect(json(health).status).toBe("SERVING");
+    expect(json(viaCurl).key.id).toBe(json(read).key.id);
+    expect(json(webVerifier).rootKey.permissions).toEqual(["key.verify"]);
+    expect(json(verified)).toMatchObject({ code: "VERIFY_CODE_VALID", creditsRemaining: "1498" });
+  });
 
   it("its pattern for secret scanners matches the keys the service issues", () => {
     const pattern = readme.split("\n").find((line) => line.startsWith("\\b[a-z]"))!;
-    expect(placeholders.get("pay_…")).toMatch(new RegExp(`^${pattern}$`));
+    expect(json(answers[7]).secret).toMatch(new RegExp(`^${pattern}$`));
   });
+
+  it("the quick start's wait gives up at once when the service exits, as it does with its port taken, and says so", async () => {
+    const taken: Server = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as { port: number }).port;
+    const log = join(work, "taken.log");
+    const started = Date.now();
+    const failed = await run("bash", ["-c", `set -uo pipefail\n${installedAlready(quickStart!).replaceAll("latchkey.log", log)}`], {
+      cwd: root,
+      env: { ...process.env, MONGODB_URI: "", PORT: String(port), HTTP1_PORT: "0", GRPC_PORT: "0", METRICS_PORT: "0" },
+      timeout: 90_000,
+    }).catch((error: { stderr: string }) => error);
+    taken.close();
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(failed.stderr).toContain(`latchkey failed to start: PORT ${port} on 127.0.0.1 is already in use`);
+    expect(failed.stderr).toContain("latchkey did not start");
+  }, 90_000);
+
+  it("the quick start's wait gives up at its deadline when the service never listens, whatever an earlier run left in the log", async () => {
+    const log = join(work, "silent.log");
+    writeFileSync(log, '{"message":"listening"}\n{"rootKey":"root_ofAnEarlierRun"}\n');
+    const neverListens = installedAlready(quickStart!).replace(/^npm start .*$/m, "sleep 30 >/dev/null 2>&1 &").replace("SECONDS + 60", "SECONDS + 1").replaceAll("latchkey.log", log);
+    const started = Date.now();
+    const failed = await run("bash", ["-c", `set -uo pipefail\n${neverListens}`], { cwd: root, timeout: 25_000 }).catch((error: { stderr: string }) => error);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(failed.stderr).toContain("latchkey did not start");
+  }, 30_000);
 
   it("the TypeScript snippet type-checks against the generated code", async () => {
     const [snippet] = blocks("ts");

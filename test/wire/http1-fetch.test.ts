@@ -58,4 +58,16 @@ describe("Connect JSON over HTTP/1.1 with fetch", () => {
     const refused = await preflight("https://evil.example.net");
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
   });
+
+  it("lets scripts of an allowed origin read the request id, and logs calls from other origins at most once a minute", async () => {
+    const call = (origin: string) =>
+      fetch(`${server.http1Url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { origin, "content-type": "application/json" }, body: "{}" });
+    const allowed = await call("https://app.example.com");
+    expect(allowed.headers.get("access-control-expose-headers")!.split(", ")).toContain("x-request-id");
+    expect(allowed.headers.get("x-request-id")).toBeTruthy();
+    const refusals = () => server.logs.filter((line) => line.includes("outside CORS_ALLOWED_ORIGINS")).map((line) => JSON.parse(line));
+    for (let attempt = 0; attempt < 3; attempt++) expect((await call("https://evil.example.net")).headers.get("access-control-allow-origin")).toBeNull();
+    // Within a minute of this server's first refused call (here, or the preflight test's above): one line.
+    expect(refusals()).toEqual([expect.objectContaining({ level: "warn", origin: "https://evil.example.net", refusedCalls: 1, allowedOrigins: ["https://app.example.com"] })]);
+  });
 });
