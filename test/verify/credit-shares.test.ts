@@ -1,8 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { creditBalance } from "../../src/domain/credits.js";
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { creditBalance, type CreditsUpdate } from "../../src/domain/credits.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
+import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
 import { CreditShares } from "../../src/verify/credit-shares.js";
 import { countingStore } from "../support/counting-store.js";
@@ -135,5 +137,55 @@ describe("CreditShares", () => {
     while (await spendOne(shares, cached)) valid++;
     expect(valid).toBeLessThanOrEqual(10 + Math.floor((1.5 * 10_000) / 16 / 8));
     expect(await balance(store, key.id)).toBe(0);
+  });
+});
+
+/** The store answering a turn of the event loop later, as a database does: calls of several instances interleave. */
+const withLatency = (inner: Store): Store =>
+  new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return value.apply(target, args);
+      };
+    },
+  });
+
+describe.each([
+  ["memory", async (): Promise<Store> => withLatency(new MemoryStore())],
+  ["mongodb", async (): Promise<Store> => MongoStore.connect(inject("mongoUri"), `latchkey_shares_${randomUUID()}`)],
+])("CreditShares on the %s store", (_name, openStore) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it("keeps every credit while INCREMENT and DECREMENT race two instances spending, each told of the change as the feed tells it", async () => {
+    const key = await keyWith(store, 1000);
+    const instances = ["a", "b"].map((holder) => ({ shares: instance(store, holder), cached: structuredClone(key), valid: 0 }));
+    const changed = async (update: CreditsUpdate) => {
+      await store.updateCredits(key.id, update);
+      for (const each of instances) each.shares.evict({ keyId: key.id });
+    };
+    let updates: Promise<void> | undefined;
+    await Promise.all(
+      instances.map(async (each) => {
+        for (let i = 0; i < 2000; i++) {
+          if (await spendOne(each.shares, each.cached)) each.valid++;
+          if (each.valid === 200 && each === instances[0]) {
+            updates ??= changed({ operation: "increment", value: 500, refill: undefined }).then(() => changed({ operation: "decrement", value: 200, refill: undefined }));
+          }
+        }
+      }),
+    );
+    await updates;
+    await Promise.all(instances.map((each) => each.shares.stop()));
+    const valid = instances.reduce((sum, each) => sum + each.valid, 0);
+    expect(valid + (await balance(store, key.id))).toBe(1000 + 500 - 200);
   });
 });
