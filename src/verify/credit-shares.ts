@@ -25,10 +25,18 @@ export interface CreditShareOptions {
   idleMs: number;
   /** Shares held at most; keys beyond spend per call. */
   maxShares: number;
+  /**
+   * Asks every instance to give back its share of the key (through the change feed): called when
+   * this instance runs short while others hold units, at most once per `releaseRequestMs` per key.
+   */
+  requestRelease: (keyId: string) => void;
+  releaseRequestMs: number;
 }
 
 interface HeldShare {
   keyId: string;
+  /** Its name in the key document: each share taken gets a new one, so a late return never ends a later share. */
+  name: string;
   /** Units taken: claim sizes are a fraction of it. */
   units: number;
   /** Still in the store's share: what this instance may claim. */
@@ -58,6 +66,8 @@ export class CreditShares implements ChangeSubscriber {
   private readonly shares = new Map<string, HeldShare>();
   private readonly taking = new Map<string, Promise<HeldShare | undefined>>();
   private readonly reclaimedAt = new Map<string, number>();
+  private readonly releaseRequestedAt = new Map<string, number>();
+  private sharesTaken = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly reclaimInterval: number;
 
@@ -81,10 +91,15 @@ export class CreditShares implements ChangeSubscriber {
     if (share) this.forget(share);
   }
 
-  /** A changed key's share goes back at once; the next verification takes a new one from the balance as it now stands. */
+  /**
+   * A changed key's share goes back at once, and so does a share another instance asked for; the
+   * next verification takes a new one from the balance as it now stands.
+   */
   evict(change: KeyChangeTarget) {
-    const share = change.keyId === undefined ? undefined : this.shares.get(change.keyId);
-    if (share) void this.release(share);
+    for (const keyId of [change.keyId, change.releaseCreditsOf]) {
+      const share = keyId === undefined ? undefined : this.shares.get(keyId);
+      if (share) void this.release(share);
+    }
   }
 
   start() {
@@ -146,9 +161,11 @@ export class CreditShares implements ChangeSubscriber {
     const claim = claimSize(units, units, cost, 0);
     const now = this.options.now();
     const expiresAt = now + this.options.leaseMs;
-    if (!(await this.store.takeCreditShare(record.id, this.options.holder, units, claim, new Date(expiresAt)))) return undefined;
+    const name = `${this.options.holder}s${(this.sharesTaken++).toString(36)}`;
+    if (!(await this.store.takeCreditShare(record.id, name, units, claim, new Date(expiresAt)))) return undefined;
     const share: HeldShare = {
       keyId: record.id,
+      name,
       units,
       unclaimed: units - claim,
       claimed: claim,
@@ -175,10 +192,11 @@ export class CreditShares implements ChangeSubscriber {
     if (units < 1 || units > share.unclaimed) return Promise.resolve(false);
     const expiresAt = now + this.options.leaseMs;
     share.claiming = this.store
-      .claimCredits(share.keyId, this.options.holder, units, new Date(expiresAt))
+      .claimCredits(share.keyId, share.name, units, new Date(expiresAt))
       .then((claimed) => {
         if (!claimed) {
-          // Voided by an update or a refill, or taken back after expiring: what was claimed stays spendable, the rest is gone.
+          // A DECREMENT took from the share, it was taken back after expiring, or an update or a refill voided it:
+          // what was claimed stays spendable, and returning the share gives back whatever it still holds.
           share.unclaimed = 0;
           return false;
         }
@@ -194,11 +212,18 @@ export class CreditShares implements ChangeSubscriber {
     return share.claiming;
   }
 
-  /** Per call, exactly; a balance held in shares that expired (their holders died) is taken back first. */
+  /**
+   * Per call, exactly. When the balance covers the cost but others' shares hold it, those that
+   * expired (their holders died) are taken back first, and every holder is asked to give its share back.
+   */
   private async spendExactly(keyId: string, cost: number): Promise<CreditSpend | null> {
     const spent = await this.store.spendCredits(keyId, cost);
-    if (!spent || spent.spent || spent.remaining === spent.unshared) return spent;
+    if (!spent || spent.spent || spent.remaining < cost) return spent;
     const now = this.options.now();
+    if (now - (this.releaseRequestedAt.get(keyId) ?? -Infinity) >= this.options.releaseRequestMs) {
+      this.releaseRequestedAt.set(keyId, now);
+      this.options.requestRelease(keyId);
+    }
     if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < this.reclaimInterval) return spent;
     this.reclaimedAt.set(keyId, now);
     if ((await this.store.reclaimCreditShares(keyId, new Date(now - this.options.graceMs))) === 0) return spent;
@@ -211,7 +236,7 @@ export class CreditShares implements ChangeSubscriber {
     this.forget(share);
     await share.claiming;
     try {
-      await this.store.returnCreditShare(share.keyId, this.options.holder, share.unclaimed, share.claimed);
+      await this.store.returnCreditShare(share.keyId, share.name, share.claimed);
     } catch (error) {
       this.options.log.warn("returning a credit share failed", { keyId: share.keyId, error: String(error) });
     }
@@ -227,5 +252,6 @@ export class CreditShares implements ChangeSubscriber {
     const now = this.options.now();
     for (const share of this.shares.values()) if (now - share.lastUsed > this.options.idleMs) void this.release(share);
     for (const [keyId, at] of this.reclaimedAt) if (now - at >= this.reclaimInterval) this.reclaimedAt.delete(keyId);
+    for (const [keyId, at] of this.releaseRequestedAt) if (now - at >= this.options.releaseRequestMs) this.releaseRequestedAt.delete(keyId);
   }
 }

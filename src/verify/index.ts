@@ -70,6 +70,8 @@ export function createVerification(
     graceMs: Math.ceil(options.creditShareLeaseMs / 3),
     idleMs: options.creditShareLeaseMs * 20,
     maxShares: options.cacheMaxKeys,
+    requestRelease: (keyId) => void changes.publish({ releaseCreditsOf: keyId }),
+    releaseRequestMs: options.changePollMs,
   });
   const limits = new SharedRateLimits(store, { now, log });
   metrics.watchCounters(creditShares, limits);

@@ -6,7 +6,7 @@ import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
-import { CreditShares } from "../../src/verify/credit-shares.js";
+import { type CreditShareOptions, CreditShares } from "../../src/verify/credit-shares.js";
 import { countingStore } from "../support/counting-store.js";
 import { keyRecord } from "../support/fixtures.js";
 
@@ -16,9 +16,24 @@ afterEach(() => {
   for (const shares of started.splice(0)) void shares.stop();
 });
 
+/** What every instance learns from the change feed: here, a turn of the event loop after it is published. */
+const releaseEverywhere = (keyId: string) => setTimeout(() => started.forEach((shares) => shares.evict({ releaseCreditsOf: keyId })));
+const options = (holder: string, overrides: Partial<CreditShareOptions> = {}): CreditShareOptions => ({
+  holder,
+  now: Date.now,
+  log: createLogger("silent"),
+  leaseMs: LEASE_MS,
+  graceMs: 100,
+  idleMs: 200,
+  maxShares: 1000,
+  requestRelease: releaseEverywhere,
+  releaseRequestMs: 10,
+  ...overrides,
+});
+
 /** An instance's shares, as the verifier holds them: on its own copy of the key, as its cache would. */
-function instance(store: Store, holder: string) {
-  const shares = new CreditShares(store, { holder, now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1000 });
+function instance(store: Store, holder: string, overrides: Partial<CreditShareOptions> = {}) {
+  const shares = new CreditShares(store, options(holder, overrides));
   shares.start();
   started.push(shares);
   return shares;
@@ -81,7 +96,7 @@ describe("CreditShares", () => {
 
   it("holds shares of at most maxShares keys; the others spend per call", async () => {
     const store = new MemoryStore();
-    const shares = new CreditShares(store, { holder: "h1", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1 });
+    const shares = new CreditShares(store, options("h1", { maxShares: 1 }));
     const [first, second] = [await keyWith(store, 10_000), await keyWith(store, 10_000)];
     await spendOne(shares, structuredClone(first));
     expect(await shares.spend(structuredClone(second), 1)).toEqual({ spent: true, remaining: 9999, unshared: 9999 });
@@ -92,10 +107,10 @@ describe("CreditShares", () => {
   it("loses at most the claimed units of an instance that dies; its unclaimed share returns once it expires", async () => {
     const store = new MemoryStore();
     const key = await keyWith(store, 10_000);
-    const dying = new CreditShares(store, { holder: "dying", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1000 });
+    const dying = new CreditShares(store, options("dying"));
     let valid = 0;
     for (let i = 0; i < 100; i++) if (await spendOne(dying, structuredClone(key))) valid++;
-    const held = (await store.getKey(key.id))!.credits!.shares!.dying!.unclaimed;
+    const held = Object.values((await store.getKey(key.id))!.credits!.shares!)[0]!.unclaimed;
     expect(held).toBeGreaterThan(400);
     const claimedAndUnspent = 10_000 - valid - (await balance(store, key.id));
     expect(claimedAndUnspent).toBeLessThanOrEqual(Math.floor((1.5 * 10_000) / 16 / 8));
