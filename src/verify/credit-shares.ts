@@ -31,6 +31,8 @@ export interface CreditShareOptions {
    */
   requestRelease: (keyId: string) => void;
   releaseRequestMs: number;
+  /** After giving a share back on request, none is taken of that key for this long. */
+  releaseHoldMs: number;
 }
 
 interface HeldShare {
@@ -55,6 +57,9 @@ interface HeldShare {
   released: boolean;
 }
 
+/** How often a SET waiting for shares to come back reads the key. */
+const RECALL_CHECK_MS = 20;
+
 /** How often, at most, a key whose balance is all in others' shares asks the store for the expired ones (or the grace, if shorter). */
 const RECLAIM_INTERVAL_MS = 1000;
 
@@ -67,6 +72,8 @@ export class CreditShares implements ChangeSubscriber {
   private readonly taking = new Map<string, Promise<HeldShare | undefined>>();
   private readonly reclaimedAt = new Map<string, number>();
   private readonly releaseRequestedAt = new Map<string, number>();
+  /** Keys another instance asked shares of back, with until when none is taken here. */
+  private readonly heldBackUntil = new Map<string, number>();
   private sharesTaken = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly reclaimInterval: number;
@@ -81,7 +88,7 @@ export class CreditShares implements ChangeSubscriber {
   /** Spends `cost` credits of the key: without a promise when this instance's share covers it. */
   spend(record: KeyRecord, cost: number): CreditSpend | Promise<CreditSpend | null> {
     const share = this.shares.get(record.id);
-    if (share && share.claimed >= cost) return this.spendFrom(share, cost);
+    if (share && share.claimed >= cost && this.options.now() < share.expiresAt) return this.spendFrom(share, cost);
     return this.spendSlowly(record, cost);
   }
 
@@ -92,13 +99,35 @@ export class CreditShares implements ChangeSubscriber {
   }
 
   /**
-   * A changed key's share goes back at once, and so does a share another instance asked for; the
-   * next verification takes a new one from the balance as it now stands.
+   * A changed key's share goes back at once; the next verification takes a new one from the
+   * balance as it now stands. A share another instance asked for goes back too, and none is taken
+   * of that key for `releaseHoldMs`, so the balance stays where every instance can spend it.
    */
   evict(change: KeyChangeTarget) {
+    if (change.releaseCreditsOf !== undefined) this.heldBackUntil.set(change.releaseCreditsOf, this.options.now() + this.options.releaseHoldMs);
     for (const keyId of [change.keyId, change.releaseCreditsOf]) {
       const share = keyId === undefined ? undefined : this.shares.get(keyId);
       if (share) void this.release(share);
+    }
+  }
+
+  /**
+   * Before a SET: asks every holder to give its share of the key back, and waits until none holds
+   * one it may still spend from (each is given back, or expired more than `graceMs` ago, after
+   * which its holder spends nothing from it), at most `leaseMs + graceMs`. Then the SET is exact.
+   */
+  async recall(keyId: string) {
+    const deadline = this.options.now() + this.options.leaseMs + this.options.graceMs;
+    let requestedAt = -Infinity;
+    for (;;) {
+      const now = this.options.now();
+      const shares = Object.values((await this.store.getKey(keyId))?.credits?.shares ?? {});
+      if (!shares.some((share) => share.expiresAt.getTime() >= now - this.options.graceMs) || now >= deadline) return;
+      if (now - requestedAt >= this.options.releaseRequestMs) {
+        requestedAt = now;
+        this.options.requestRelease(keyId);
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECALL_CHECK_MS));
     }
   }
 
@@ -134,16 +163,21 @@ export class CreditShares implements ChangeSubscriber {
   private async spendSlowly(record: KeyRecord, cost: number): Promise<CreditSpend | null> {
     for (;;) {
       let share = this.shares.get(record.id);
-      if (!share && this.shares.size < this.options.maxShares && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
+      if (!share && this.mayTake(record.id) && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
       if (!share) return this.spendExactly(record.id, cost);
       if (share.claiming) await share.claiming;
       if (share.released) continue;
-      if (share.claimed >= cost) return this.spendFrom(share, cost);
-      if (share.unclaimed + share.claimed >= cost && (await this.claim(share, cost - share.claimed))) continue;
+      // Claimed units are spent only until the share expires: a SET waiting for shares relies on it.
+      if (share.claimed >= cost && this.options.now() < share.expiresAt) return this.spendFrom(share, cost);
+      if (share.unclaimed + share.claimed >= cost && (await this.claim(share, Math.max(1, cost - share.claimed)))) continue;
       // The share cannot cover the cost (or was voided): give back what is left and spend from the balance.
       await this.release(share);
       return this.spendExactly(record.id, cost);
     }
+  }
+
+  private mayTake(keyId: string) {
+    return this.shares.size < this.options.maxShares && this.options.now() >= (this.heldBackUntil.get(keyId) ?? -Infinity);
   }
 
   private take(record: KeyRecord, cost: number): Promise<HeldShare | undefined> {
@@ -253,5 +287,6 @@ export class CreditShares implements ChangeSubscriber {
     for (const share of this.shares.values()) if (now - share.lastUsed > this.options.idleMs) void this.release(share);
     for (const [keyId, at] of this.reclaimedAt) if (now - at >= this.reclaimInterval) this.reclaimedAt.delete(keyId);
     for (const [keyId, at] of this.releaseRequestedAt) if (now - at >= this.options.releaseRequestMs) this.releaseRequestedAt.delete(keyId);
+    for (const [keyId, until] of this.heldBackUntil) if (now >= until) this.heldBackUntil.delete(keyId);
   }
 }

@@ -38,6 +38,8 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
 };
 
 const MAX_CACHED_ROOT_KEYS = 10_000;
+/** An instance asked to give a key's share back takes none of it for this many change-feed polls. */
+const RELEASE_HOLD_POLLS = 5;
 
 /**
  * The verification machinery of one instance: the key cache and root-key credentials, the change
@@ -72,6 +74,7 @@ export function createVerification(
     maxShares: options.cacheMaxKeys,
     requestRelease: (keyId) => void changes.publish({ releaseCreditsOf: keyId }),
     releaseRequestMs: options.changePollMs,
+    releaseHoldMs: RELEASE_HOLD_POLLS * options.changePollMs,
   });
   const limits = new SharedRateLimits(store, { now, log });
   metrics.watchCounters(creditShares, limits);

@@ -28,6 +28,7 @@ const options = (holder: string, overrides: Partial<CreditShareOptions> = {}): C
   maxShares: 1000,
   requestRelease: releaseEverywhere,
   releaseRequestMs: 10,
+  releaseHoldMs: 50,
   ...overrides,
 });
 
@@ -202,5 +203,59 @@ describe.each([
     await Promise.all(instances.map((each) => each.shares.stop()));
     const valid = instances.reduce((sum, each) => sum + each.valid, 0);
     expect(valid + (await balance(store, key.id))).toBe(1000 + 500 - 200);
+  });
+});
+
+describe("CreditShares handing units over", () => {
+  it("gives an instance that runs short the units another holds idle, once the holders hear of its request", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 10_000);
+    // Leases far longer than the wait below: the units come back on request, not because the idle share expired.
+    const idle = instance(store, "idle", { leaseMs: 60_000 });
+    const busy = instance(store, "busy", { leaseMs: 60_000 });
+    expect(await spendOne(idle, structuredClone(key))).toBe(true);
+    const cached = structuredClone(key);
+    let valid = 1;
+    while (await spendOne(busy, cached)) valid++;
+    expect(await balance(store, key.id)).toBeGreaterThan(0);
+    // The request reaches the holders a turn of the event loop later, as a change-feed poll does.
+    const deadline = Date.now() + 1000;
+    while (!(await spendOne(busy, cached))) {
+      expect(Date.now(), "the idle share came back").toBeLessThan(deadline);
+      await sleep(5);
+    }
+    valid++;
+    while (await spendOne(busy, cached)) valid++;
+    expect(valid).toBe(10_000);
+  });
+
+  it("brings every share back before a SET, so nothing claimed before it is spent after it", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 100_000);
+    const instances = ["h1", "h2", "h3"].map((holder) => ({ shares: instance(store, holder), cached: structuredClone(key) }));
+    let setDone = false;
+    let startedAfterSet = 0;
+    let endedAfterSet = 0;
+    const spending = instances.map(async (each) => {
+      for (;;) {
+        const afterSet = setDone;
+        const spent = await spendOne(each.shares, each.cached);
+        if (spent && afterSet) startedAfterSet++;
+        if (spent && setDone) endedAfterSet++;
+        if (!spent && afterSet) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    await sleep(50);
+    await instances[0]!.shares.recall(key.id);
+    await store.updateCredits(key.id, { operation: "set", value: 500, refill: undefined });
+    setDone = true;
+    // The holders hear of the SET itself a while later, from the change feed.
+    setTimeout(() => instances.forEach((each) => each.shares.evict({ keyId: key.id })), 50);
+    await Promise.all(spending);
+    await Promise.all(instances.map((each) => each.shares.stop()));
+    const remaining = await balance(store, key.id);
+    expect(startedAfterSet + remaining).toBeLessThanOrEqual(500);
+    expect(endedAfterSet + remaining).toBeGreaterThanOrEqual(500);
   });
 });
