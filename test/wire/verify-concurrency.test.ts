@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreditOperation, KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
-import { windowStart } from "../../src/domain/rate-limiter.js";
 import { DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -103,8 +102,9 @@ describe("credits under concurrency", { timeout: 240_000 }, () => {
     expect(await settledBalance(key!.id)).toBe(0);
   });
 
-  it.each([25, 400])(
-    "with N = %i credits, INCREMENT and DECREMENT racing 20×N verifications on three instances lose and invent nothing: VALID + remaining = N + increments − decrements",
+  // Under 256 credits every verification spends in the store; at 400 instances spend from shares.
+  it.each([100, 400])(
+    "with N = %i credits, DECREMENT and INCREMENT racing 20×N verifications on three instances lose and invent nothing: VALID + remaining = N + increments − decrements",
     async (credits) => {
       const { key, secret } = await issue({ credits: { remaining: BigInt(credits) } });
       const increment = Math.floor(credits / 2);
@@ -113,10 +113,11 @@ describe("credits under concurrency", { timeout: 240_000 }, () => {
       let balanceAfterDecrement = 0n;
       const codes = await verifyMany(secret, 20 * credits, (code) => {
         if (code !== VerifyCode.VALID) return;
+        // The DECREMENT first, while the balance is large: one past the balance would stop at 0.
         updates ??= keys()
-          .updateCredits({ keyId: key!.id, operation: CreditOperation.INCREMENT, value: BigInt(increment) })
-          .then(() => keys().updateCredits({ keyId: key!.id, operation: CreditOperation.DECREMENT, value: BigInt(decrement) }))
-          .then(({ key }) => (balanceAfterDecrement = key!.credits!.remaining));
+          .updateCredits({ keyId: key!.id, operation: CreditOperation.DECREMENT, value: BigInt(decrement) })
+          .then(({ key }) => (balanceAfterDecrement = key!.credits!.remaining))
+          .then(() => keys().updateCredits({ keyId: key!.id, operation: CreditOperation.INCREMENT, value: BigInt(increment) }));
       });
       await updates;
       // A DECREMENT past the balance stops at 0 and takes less: the exact sum holds for one the balance covers.
@@ -205,21 +206,22 @@ describe("rate limits under concurrency", { timeout: 240_000 }, () => {
   it("admits at most the limit per window from many connections, and admits again in the next window", async () => {
     const limit = 20;
     const durationMs = 1000;
-    const { key, secret } = await issue({ rateLimits: [{ name: "rps", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true }] });
+    const { secret } = await issue({ rateLimits: [{ name: "rps", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true }] });
     const clients = [...connections(first, 3), ...connections(second, 3)];
+    /** Admissions by the window the instance counted each in (its end, as the answer says): a burst may straddle two. */
+    const admittedByWindow = new Map<bigint, number>();
     const burst = async () => {
       const results = await Promise.all(Array.from({ length: 200 }, (_, i) => clients[i % clients.length]!.verifyKey({ key: secret })));
+      for (const result of results.filter((each) => each.code === VerifyCode.VALID)) {
+        const window = result.rateLimits[0]!.resetAt!.seconds * 1000n + BigInt(result.rateLimits[0]!.resetAt!.nanos / 1e6);
+        admittedByWindow.set(window, (admittedByWindow.get(window) ?? 0) + 1);
+      }
       return results.filter((result) => result.code === VerifyCode.VALID).length;
     };
-    const nextWindow = () => windowStart({ counter: `key:${key!.id}:rps`, durationMs }, Date.now()) + durationMs;
-    await sleep(nextWindow() - Date.now() + 20);
-    const started = Date.now();
-    const admitted = await burst();
-    const took = Date.now() - started;
-    expect(admitted).toBeLessThanOrEqual(limit);
-    if (took < durationMs - 50) expect(admitted).toBe(limit);
-    await sleep(nextWindow() - Date.now() + 20);
     expect(await burst()).toBeGreaterThan(0);
+    const windowsSeen = admittedByWindow.size;
+    await within(2 * durationMs + FEED_MARGIN_MS, "a later window admits again", async () => (await burst()) > 0 && admittedByWindow.size > windowsSeen);
+    for (const admitted of admittedByWindow.values()) expect(admitted).toBeLessThanOrEqual(limit);
   });
 });
 
