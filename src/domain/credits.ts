@@ -105,7 +105,8 @@ export const noCredits = () => failedPrecondition("the key has no credits to cha
  * little at a time (one atomic update each, made ahead of demand and off the request path) and
  * spends claimed units in memory. Claimed units have left the stored balance, so whatever happens
  * to the holder they are never sold twice; unclaimed units are still the key's. The holder returns
- * what it has not spent when the key goes idle, changes, or the instance stops. An instance that
+ * what it has not spent when the key goes idle or changes, when another instance running short asks
+ * for it (docs/credits.md), or when the instance stops. An instance that
  * dies loses at most the units it had claimed and not yet spent: less than one and a half claims
  * (the rest of one and the next, claimed ahead), where a claim is about a second of its demand for
  * the key, at least 1/64 of its share and at most 1/8. Its unclaimed units return to the balance
