@@ -136,7 +136,7 @@ export function serviceDeps(
   verification: Verification,
 ): ServiceDeps {
   const { store, now, random } = options;
-  return { store, now, random, changes: verification.changes, verifier: verification.verifier, vault: SecretVault.from(options.keyEncryptionKeys ?? []) };
+  return { store, now, random, changes: verification.changes, verifier: verification.verifier, creditShares: verification.creditShares, vault: SecretVault.from(options.keyEncryptionKeys ?? []) };
 }
 
 /** Every service and its implementation, each method behind the call pipeline, for whichever server carries them. */

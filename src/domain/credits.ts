@@ -56,9 +56,10 @@ export function validateCreditsUpdate(update: CreditsUpdate) {
 
 /**
  * The credits a key has after the update, from those it had: what every store applies, in one
- * atomic step. Shares (below) are part of the balance: SET replaces them with the new balance,
- * and a DECREMENT larger than the unshared balance takes the rest from them, voiding them.
- * INCREMENT, and a DECREMENT the unshared balance covers, leave them be.
+ * atomic step. Shares (below) are part of the balance: SET replaces them with the new balance.
+ * INCREMENT leaves them be; DECREMENT takes from the unshared balance first, then from the
+ * shares' unclaimed units (decrementPlan), and leaves every share in place, so its holder still
+ * gives back what it claimed and did not spend.
  */
 export function applyCreditsUpdate(current: KeyRecord["credits"], update: CreditsUpdate): KeyRecord["credits"] {
   if (update.operation === "set" && update.value === null) return null;
@@ -67,13 +68,31 @@ export function applyCreditsUpdate(current: KeyRecord["credits"], update: Credit
   const refill = update.refill === undefined ? current!.refill : update.refill;
   const value = update.value!;
   if (update.operation === "set") return { remaining: value, refill };
-  const unchangedShares = current!.shares ? { shares: current!.shares } : {};
+  const shares = current!.shares ? { shares: structuredClone(current!.shares) } : {};
   if (update.operation === "increment") {
     if (creditBalance(current!) + value > Number.MAX_SAFE_INTEGER) throw invalidArgument("value", "would take the balance past 9007199254740991");
-    return { remaining: current!.remaining + value, refill, ...unchangedShares };
+    return { remaining: current!.remaining + value, refill, ...shares };
   }
-  if (current!.remaining >= value) return { remaining: current!.remaining - value, refill, ...unchangedShares };
-  return { remaining: Math.max(0, creditBalance(current!) - value), refill };
+  const plan = decrementPlan(current!, value);
+  for (const [name, units] of Object.entries(plan.shares)) shares.shares![name]!.unclaimed -= units;
+  return { remaining: current!.remaining - plan.remaining, refill, ...shares };
+}
+
+/**
+ * Where a DECREMENT of `value` takes its units: the unshared balance first, then the unclaimed
+ * units of the shares, in turn; stopping at 0 when the balance is smaller.
+ */
+export function decrementPlan(credits: Pick<Credits, "remaining" | "shares">, value: number): { remaining: number; shares: Record<string, number> } {
+  const fromRemaining = Math.min(value, credits.remaining);
+  let rest = value - fromRemaining;
+  const shares: Record<string, number> = {};
+  for (const [name, share] of Object.entries(credits.shares ?? {})) {
+    const taken = Math.min(rest, share.unclaimed);
+    if (taken < 1) continue;
+    shares[name] = taken;
+    rest -= taken;
+  }
+  return { remaining: fromRemaining, shares };
 }
 
 export const noCredits = () => failedPrecondition("the key has no credits to change. Set them first", "NO_CREDITS");
@@ -86,7 +105,8 @@ export const noCredits = () => failedPrecondition("the key has no credits to cha
  * little at a time (one atomic update each, made ahead of demand and off the request path) and
  * spends claimed units in memory. Claimed units have left the stored balance, so whatever happens
  * to the holder they are never sold twice; unclaimed units are still the key's. The holder returns
- * what it has not spent when the key goes idle, changes, or the instance stops. An instance that
+ * what it has not spent when the key goes idle or changes, when another instance running short asks
+ * for it (docs/credits.md), or when the instance stops. An instance that
  * dies loses at most the units it had claimed and not yet spent: less than one and a half claims
  * (the rest of one and the next, claimed ahead), where a claim is about a second of its demand for
  * the key, at least 1/64 of its share and at most 1/8. Its unclaimed units return to the balance

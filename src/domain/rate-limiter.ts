@@ -51,6 +51,17 @@ export type LimitDecision =
   /** Some window has no allowance here: reserve these, then decide again. */
   | { reserve: Reservation[] };
 
+/**
+ * Windows are at least this long, whatever a limit says: each window costs every instance using
+ * it at least one store write, so a shorter one would cost writes per request. Limits are refused
+ * below it; one stored with a shorter window before it was enforced counts in windows of this
+ * length (stricter than its own, never looser).
+ */
+export const MIN_RATE_LIMIT_WINDOW_MS = 1000;
+
+/** The window length a limit counts in. */
+export const windowLength = (durationMs: number) => Math.max(durationMs, MIN_RATE_LIMIT_WINDOW_MS);
+
 /** An allowance is this share of the room the instance last saw in the window. */
 const ALLOWANCE_FRACTION = 1 / 16;
 
@@ -123,6 +134,17 @@ export class RateLimitAllowances {
       }
     }
     return { admitted: !full, outcomes, prefetch };
+  }
+
+  /**
+   * The outcomes of a request refused because the room its windows were granted kept going to
+   * other requests first: those without an allowance here show as exceeded. Nothing is counted.
+   */
+  refusal(checks: readonly LimitCheck[], now: number): LimitOutcome[] {
+    return checks.map((check) => {
+      const allowance = this.counter(check, now).current;
+      return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded: allowance.units < 1 };
+    });
   }
 
   /** What the store granted for a reservation made from `decide`; ignored when the window has since passed here. */

@@ -168,39 +168,39 @@ export class MemoryStore implements Store {
     return copy(current);
   }
 
-  async takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date) {
+  async takeCreditShare(id: string, share: string, units: number, claim: number, expiresAt: Date) {
     const credits = this.liveKey(id)?.credits;
     if (!credits || credits.remaining < units) return false;
     credits.remaining -= units;
-    const shares = (credits.shares ??= {});
-    shares[holder] = { unclaimed: (shares[holder]?.unclaimed ?? 0) + units - claim, expiresAt: new Date(expiresAt) };
+    (credits.shares ??= {})[share] = { unclaimed: units - claim, expiresAt: new Date(expiresAt) };
     return true;
   }
 
-  async claimCredits(id: string, holder: string, units: number, expiresAt: Date) {
-    const share = this.liveKey(id)?.credits?.shares?.[holder];
-    if (!share || share.unclaimed < units) return false;
-    share.unclaimed -= units;
-    share.expiresAt = new Date(expiresAt);
+  async claimCredits(id: string, share: string, units: number, expiresAt: Date) {
+    const held = this.liveKey(id)?.credits?.shares?.[share];
+    if (!held || held.unclaimed < units) return false;
+    held.unclaimed -= units;
+    held.expiresAt = new Date(expiresAt);
     return true;
   }
 
-  async returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number) {
+  async returnCreditShare(id: string, share: string, unspent: number) {
     const credits = this.liveKey(id)?.credits;
-    if (credits?.shares?.[holder]?.unclaimed !== unclaimed) return false;
-    credits.remaining += unclaimed + unspent;
-    delete credits.shares[holder];
+    const held = credits?.shares?.[share];
+    if (!held) return false;
+    credits!.remaining += held.unclaimed + unspent;
+    delete credits!.shares![share];
     return true;
   }
 
   async reclaimCreditShares(id: string, before: Date) {
     const credits = this.liveKey(id)?.credits;
     let returned = 0;
-    for (const [holder, share] of Object.entries(credits?.shares ?? {})) {
+    for (const share of Object.values(credits?.shares ?? {})) {
       if (share.expiresAt >= before) continue;
       returned += share.unclaimed;
       credits!.remaining += share.unclaimed;
-      delete credits!.shares![holder];
+      share.unclaimed = 0;
     }
     return returned;
   }

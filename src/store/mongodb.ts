@@ -6,7 +6,7 @@ import type { IdentityRecord } from "../domain/identity.js";
 import type { Credits, KeyRecord, PreviousSecret } from "../domain/key.js";
 import type { SealedSecret } from "../domain/secret-vault.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
-import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
+import { applyCreditsUpdate, balances, type CreditsUpdate, decrementPlan } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
@@ -258,71 +258,77 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Each step is one conditional update of the key document; when none applies (a concurrent change
-   * broke its condition, or the update voids shares) the update is computed from the key as read
-   * and written only if the credits are still as read.
+   * One update of the key document, never a read-modify-write of the whole balance, so nothing a
+   * holder does at the same time is lost: SET replaces the credits (voiding shares), INCREMENT is
+   * one `$inc`, and a DECREMENT is one `$inc` of the unshared balance and of the shares it takes
+   * units from (decrementPlan), each guarded to hold at least what it takes; one that a concurrent
+   * change outran is planned again.
    */
   async updateCredits(id: string, update: CreditsUpdate) {
     const live = { _id: id, deletedAt: null, revokedAt: null };
     const refill = update.refill === undefined ? {} : { "credits.refill": update.refill };
     const value = update.value ?? 0;
-    const steps: [Filter<StoredDocument>, UpdateFilter<StoredDocument>][] =
-      update.operation === "set" && update.value === null
-        ? [[live, { $set: { credits: null } }]]
-        : update.operation === "set"
-          ? [
-              [{ ...live, credits: { $ne: null } }, { $set: { "credits.remaining": value, ...refill }, $unset: { "credits.shares": "" } }],
-              [{ ...live, credits: null }, { $set: { credits: { remaining: value, refill: update.refill ?? null } } }],
-            ]
-          : update.operation === "increment"
-            ? [[{ ...live, credits: { $ne: null }, "credits.remaining": { $lte: Number.MAX_SAFE_INTEGER - value } }, { $inc: { "credits.remaining": value }, ...setting(refill) }]]
-            : [[{ ...live, "credits.remaining": { $gte: value } }, { $inc: { "credits.remaining": -value }, ...setting(refill) }]];
     for (let attempt = 0; attempt < MAX_CREDIT_UPDATE_ATTEMPTS; attempt++) {
+      const current = attempt === 0 ? undefined : await this.getKey(id);
+      if (current === null || current?.deletedAt || current?.revokedAt) return null;
+      // Throws when no state of the key could take the update (no credits, or a balance past the limit).
+      if (current) applyCreditsUpdate(current.credits, update);
+      const steps: [Filter<StoredDocument>, UpdateFilter<StoredDocument>][] =
+        update.operation === "set" && update.value === null
+          ? [[live, { $set: { credits: null } }]]
+          : update.operation === "set"
+            ? [
+                [{ ...live, credits: { $ne: null } }, { $set: { "credits.remaining": value, ...refill }, $unset: { "credits.shares": "" } }],
+                [{ ...live, credits: null }, { $set: { credits: { remaining: value, refill: update.refill ?? null } } }],
+              ]
+            : update.operation === "increment"
+              ? [[{ ...live, credits: { $ne: null }, "credits.remaining": { $lte: Number.MAX_SAFE_INTEGER - value } }, { $inc: { "credits.remaining": value }, ...setting(refill) }]]
+              : [decrementStep(live, current?.credits ?? { remaining: value }, value, refill)];
       for (const [filter, change] of steps) {
         if (await this.updateKeyIf(filter, change)) return this.getKey(id);
       }
-      const current = await this.getKey(id);
-      if (!current || current.deletedAt || current.revokedAt) return null;
-      // Throws when no state of the key could take the update (no credits, or a balance past the limit).
-      const credits = applyCreditsUpdate(current.credits, update);
-      if (await this.updateKeyIf({ ...live, ...creditsAsRead(current.credits) }, { $set: { credits } })) return this.getKey(id);
     }
     throw new Error(`credits of key ${id} kept changing under UpdateCredits`);
   }
 
-  async takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date) {
+  async takeCreditShare(id: string, share: string, units: number, claim: number, expiresAt: Date) {
     return this.updateKeyIf(
       { _id: id, deletedAt: null, "credits.remaining": { $gte: units } },
-      { $inc: { "credits.remaining": -units, [`credits.shares.${holder}.unclaimed`]: units - claim }, $set: { [`credits.shares.${holder}.expiresAt`]: expiresAt } },
+      { $inc: { "credits.remaining": -units }, $set: { [`credits.shares.${share}`]: { unclaimed: units - claim, expiresAt } } },
     );
   }
 
-  async claimCredits(id: string, holder: string, units: number, expiresAt: Date) {
-    const share = `credits.shares.${holder}`;
+  async claimCredits(id: string, share: string, units: number, expiresAt: Date) {
+    const field = `credits.shares.${share}`;
     return this.updateKeyIf(
-      { _id: id, deletedAt: null, [`${share}.unclaimed`]: { $gte: units } },
-      { $inc: { [`${share}.unclaimed`]: -units }, $set: { [`${share}.expiresAt`]: expiresAt } },
+      { _id: id, deletedAt: null, [`${field}.unclaimed`]: { $gte: units } },
+      { $inc: { [`${field}.unclaimed`]: -units }, $set: { [`${field}.expiresAt`]: expiresAt } },
     );
   }
 
-  async returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number) {
-    const share = `credits.shares.${holder}`;
-    return this.updateKeyIf(
-      { _id: id, deletedAt: null, [`${share}.unclaimed`]: unclaimed },
-      { $inc: { "credits.remaining": unclaimed + unspent }, $unset: { [share]: "" } },
-    );
+  /** The share's unclaimed units as read, guarded: a DECREMENT or a reclaim may change them meanwhile, and is then read again. */
+  async returnCreditShare(id: string, share: string, unspent: number) {
+    const field = `credits.shares.${share}`;
+    for (let attempt = 0; attempt < MAX_CREDIT_UPDATE_ATTEMPTS; attempt++) {
+      const unclaimed = (await this.getKey(id))?.credits?.shares?.[share]?.unclaimed;
+      if (unclaimed === undefined) return false;
+      if (await this.updateKeyIf({ _id: id, deletedAt: null, [`${field}.unclaimed`]: unclaimed }, { $inc: { "credits.remaining": unclaimed + unspent }, $unset: { [field]: "" } })) {
+        return true;
+      }
+    }
+    throw new Error(`credits of key ${id} kept changing while a share was returned`);
   }
 
-  /** Each expired share goes back only if it still holds what was read: its holder may be claiming from it right now. */
+  /** Each expired share is emptied only if it still holds what was read: its holder may be claiming from it right now. */
   async reclaimCreditShares(id: string, before: Date) {
     const current = await this.getKey(id);
     let returned = 0;
-    for (const [holder, { unclaimed, expiresAt }] of Object.entries(current?.credits?.shares ?? {})) {
-      if (expiresAt >= before) continue;
-      const share = `credits.shares.${holder}`;
+    for (const [share, { unclaimed, expiresAt }] of Object.entries(current?.credits?.shares ?? {})) {
+      if (expiresAt >= before || unclaimed === 0) continue;
+      const field = `credits.shares.${share}`;
       const taken = await this.updateKeyIf(
-        { _id: id, [`${share}.unclaimed`]: unclaimed, [`${share}.expiresAt`]: expiresAt },
-        { $inc: { "credits.remaining": unclaimed }, $unset: { [share]: "" } },
+        { _id: id, [`${field}.unclaimed`]: unclaimed, [`${field}.expiresAt`]: expiresAt },
+        { $inc: { "credits.remaining": unclaimed }, $set: { [`${field}.unclaimed`]: 0 } },
       );
       if (taken) returned += unclaimed;
     }
@@ -456,15 +462,19 @@ function statusFilter(status: KeyFilter["status"], now: Date): Filter<StoredDocu
   }
 }
 
-/** A filter that matches the key only while its credits are as read: every change to them changes a field named here. */
-function creditsAsRead(credits: KeyRecord["credits"]): Filter<StoredDocument> {
-  if (!credits) return { credits: null };
-  const filter: Filter<StoredDocument> = {
-    "credits.remaining": credits.remaining,
-    "credits.refill.lastRefillAt": credits.refill ? credits.refill.lastRefillAt : null,
-  };
-  for (const [holder, share] of Object.entries(credits.shares ?? {})) filter[`credits.shares.${holder}.unclaimed`] = share.unclaimed;
-  return filter;
+/**
+ * A DECREMENT as one guarded `$inc`: from the unshared balance, then from the shares, as planned
+ * from the credits as read (the first attempt plans from the unshared balance alone).
+ */
+function decrementStep(live: Filter<StoredDocument>, credits: Pick<Credits, "remaining" | "shares">, value: number, refill: Record<string, unknown>): [Filter<StoredDocument>, UpdateFilter<StoredDocument>] {
+  const plan = decrementPlan(credits, value);
+  const filter: Filter<StoredDocument> = { ...live, "credits.remaining": { $gte: plan.remaining } };
+  const take: Record<string, number> = { "credits.remaining": -plan.remaining };
+  for (const [share, units] of Object.entries(plan.shares)) {
+    filter[`credits.shares.${share}.unclaimed`] = { $gte: units };
+    take[`credits.shares.${share}.unclaimed`] = -units;
+  }
+  return [filter, { $inc: take, ...setting(refill) }];
 }
 
 /** Every digest a key answers to, kept in its document for the per-workspace unique index. */

@@ -97,22 +97,27 @@ export interface Store {
   updateCredits(id: string, update: CreditsUpdate): Promise<KeyRecord | null>;
   /**
    * Credit shares (domain/credits.ts). Moves `units` from the unshared balance of a live key into
-   * the holder's share, and claims `claim` of them at once; false when fewer are unshared.
+   * a new share named `share` (a name never used before), and claims `claim` of them at once;
+   * false when fewer are unshared.
    */
-  takeCreditShare(id: string, holder: string, units: number, claim: number, expiresAt: Date): Promise<boolean>;
+  takeCreditShare(id: string, share: string, units: number, claim: number, expiresAt: Date): Promise<boolean>;
   /**
-   * Takes `units` out of the holder's share to spend, and extends the share to `expiresAt`; false
-   * when the share holds fewer or is gone (returned, voided by a refill or an update, or taken back
-   * after it expired).
+   * Takes `units` out of the share to spend, and extends the share to `expiresAt`; false when the
+   * share holds fewer (a DECREMENT took from it, or it was taken back after it expired) or is gone
+   * (voided by a SET or a refill).
    */
-  claimCredits(id: string, holder: string, units: number, expiresAt: Date): Promise<boolean>;
+  claimCredits(id: string, share: string, units: number, expiresAt: Date): Promise<boolean>;
   /**
-   * Ends the holder's share: its `unclaimed` units and `unspent` claimed ones go back to the
-   * balance. False, changing nothing, when the share does not hold exactly `unclaimed` (it was
-   * voided or taken back, and the claimed units with it).
+   * Ends the share: the unclaimed units it still holds (whatever a DECREMENT or an expiry left)
+   * and its holder's `unspent` claimed ones go back to the balance. False, changing nothing, when
+   * the share is gone: a SET or a refill voided it, claimed units included.
    */
-  returnCreditShare(id: string, holder: string, unclaimed: number, unspent: number): Promise<boolean>;
-  /** Gives the unclaimed units of the key's shares that expired before `before` back to its balance; returns how many came back. */
+  returnCreditShare(id: string, share: string, unspent: number): Promise<boolean>;
+  /**
+   * Gives the unclaimed units of the key's shares that expired before `before` back to its
+   * balance, leaving each share empty (so its holder, should it still be alive, can give back what
+   * it claimed); returns how many came back.
+   */
   reclaimCreditShares(id: string, before: Date): Promise<number>;
 
   /**
@@ -178,6 +183,8 @@ export interface KeyChange {
   externalId?: string;
   role?: string;
   rootKeyHash?: string;
+  /** A key whose credit shares every holder should give back: an instance ran short while they held units. */
+  releaseCreditsOf?: string;
 }
 
 /** A change as its author describes it; the store numbers it. */

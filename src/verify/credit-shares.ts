@@ -25,10 +25,20 @@ export interface CreditShareOptions {
   idleMs: number;
   /** Shares held at most; keys beyond spend per call. */
   maxShares: number;
+  /**
+   * Asks every instance to give back its share of the key (through the change feed): called when
+   * this instance runs short while others hold units, at most once per `releaseRequestMs` per key.
+   */
+  requestRelease: (keyId: string) => void;
+  releaseRequestMs: number;
+  /** After giving a share back on request, none is taken of that key for this long. */
+  releaseHoldMs: number;
 }
 
 interface HeldShare {
   keyId: string;
+  /** Its name in the key document: each share taken gets a new one, so a late return never ends a later share. */
+  name: string;
   /** Units taken: claim sizes are a fraction of it. */
   units: number;
   /** Still in the store's share: what this instance may claim. */
@@ -47,6 +57,9 @@ interface HeldShare {
   released: boolean;
 }
 
+/** How often a SET waiting for shares to come back reads the key. */
+const RECALL_CHECK_MS = 20;
+
 /** How often, at most, a key whose balance is all in others' shares asks the store for the expired ones (or the grace, if shorter). */
 const RECLAIM_INTERVAL_MS = 1000;
 
@@ -58,6 +71,10 @@ export class CreditShares implements ChangeSubscriber {
   private readonly shares = new Map<string, HeldShare>();
   private readonly taking = new Map<string, Promise<HeldShare | undefined>>();
   private readonly reclaimedAt = new Map<string, number>();
+  private readonly releaseRequestedAt = new Map<string, number>();
+  /** Keys another instance asked shares of back, with until when none is taken here. */
+  private readonly heldBackUntil = new Map<string, number>();
+  private sharesTaken = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly reclaimInterval: number;
 
@@ -71,7 +88,7 @@ export class CreditShares implements ChangeSubscriber {
   /** Spends `cost` credits of the key: without a promise when this instance's share covers it. */
   spend(record: KeyRecord, cost: number): CreditSpend | Promise<CreditSpend | null> {
     const share = this.shares.get(record.id);
-    if (share && share.claimed >= cost) return this.spendFrom(share, cost);
+    if (share && share.claimed >= cost && this.options.now() < share.expiresAt) return this.spendFrom(share, cost);
     return this.spendSlowly(record, cost);
   }
 
@@ -81,10 +98,37 @@ export class CreditShares implements ChangeSubscriber {
     if (share) this.forget(share);
   }
 
-  /** A changed key's share goes back at once; the next verification takes a new one from the balance as it now stands. */
+  /**
+   * A changed key's share goes back at once; the next verification takes a new one from the
+   * balance as it now stands. A share another instance asked for goes back too, and none is taken
+   * of that key for `releaseHoldMs`, so the balance stays where every instance can spend it.
+   */
   evict(change: KeyChangeTarget) {
-    const share = change.keyId === undefined ? undefined : this.shares.get(change.keyId);
-    if (share) void this.release(share);
+    if (change.releaseCreditsOf !== undefined) this.heldBackUntil.set(change.releaseCreditsOf, this.options.now() + this.options.releaseHoldMs);
+    for (const keyId of [change.keyId, change.releaseCreditsOf]) {
+      const share = keyId === undefined ? undefined : this.shares.get(keyId);
+      if (share) void this.release(share);
+    }
+  }
+
+  /**
+   * Before a SET: asks every holder to give its share of the key back, and waits until none holds
+   * one it may still spend from (each is given back, or expired more than `graceMs` ago, after
+   * which its holder spends nothing from it), at most `leaseMs + graceMs`. Then the SET is exact.
+   */
+  async recall(keyId: string) {
+    const deadline = this.options.now() + this.options.leaseMs + this.options.graceMs;
+    let requestedAt = -Infinity;
+    for (;;) {
+      const now = this.options.now();
+      const shares = Object.values((await this.store.getKey(keyId))?.credits?.shares ?? {});
+      if (!shares.some((share) => share.expiresAt.getTime() >= now - this.options.graceMs) || now >= deadline) return;
+      if (now - requestedAt >= this.options.releaseRequestMs) {
+        requestedAt = now;
+        this.options.requestRelease(keyId);
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECALL_CHECK_MS));
+    }
   }
 
   start() {
@@ -119,16 +163,21 @@ export class CreditShares implements ChangeSubscriber {
   private async spendSlowly(record: KeyRecord, cost: number): Promise<CreditSpend | null> {
     for (;;) {
       let share = this.shares.get(record.id);
-      if (!share && this.shares.size < this.options.maxShares && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
+      if (!share && this.mayTake(record.id) && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
       if (!share) return this.spendExactly(record.id, cost);
       if (share.claiming) await share.claiming;
       if (share.released) continue;
-      if (share.claimed >= cost) return this.spendFrom(share, cost);
-      if (share.unclaimed + share.claimed >= cost && (await this.claim(share, cost - share.claimed))) continue;
+      // Claimed units are spent only until the share expires: a SET waiting for shares relies on it.
+      if (share.claimed >= cost && this.options.now() < share.expiresAt) return this.spendFrom(share, cost);
+      if (share.unclaimed + share.claimed >= cost && (await this.claim(share, Math.max(1, cost - share.claimed)))) continue;
       // The share cannot cover the cost (or was voided): give back what is left and spend from the balance.
       await this.release(share);
       return this.spendExactly(record.id, cost);
     }
+  }
+
+  private mayTake(keyId: string) {
+    return this.shares.size < this.options.maxShares && this.options.now() >= (this.heldBackUntil.get(keyId) ?? -Infinity);
   }
 
   private take(record: KeyRecord, cost: number): Promise<HeldShare | undefined> {
@@ -146,9 +195,11 @@ export class CreditShares implements ChangeSubscriber {
     const claim = claimSize(units, units, cost, 0);
     const now = this.options.now();
     const expiresAt = now + this.options.leaseMs;
-    if (!(await this.store.takeCreditShare(record.id, this.options.holder, units, claim, new Date(expiresAt)))) return undefined;
+    const name = `${this.options.holder}s${(this.sharesTaken++).toString(36)}`;
+    if (!(await this.store.takeCreditShare(record.id, name, units, claim, new Date(expiresAt)))) return undefined;
     const share: HeldShare = {
       keyId: record.id,
+      name,
       units,
       unclaimed: units - claim,
       claimed: claim,
@@ -175,10 +226,11 @@ export class CreditShares implements ChangeSubscriber {
     if (units < 1 || units > share.unclaimed) return Promise.resolve(false);
     const expiresAt = now + this.options.leaseMs;
     share.claiming = this.store
-      .claimCredits(share.keyId, this.options.holder, units, new Date(expiresAt))
+      .claimCredits(share.keyId, share.name, units, new Date(expiresAt))
       .then((claimed) => {
         if (!claimed) {
-          // Voided by an update or a refill, or taken back after expiring: what was claimed stays spendable, the rest is gone.
+          // A DECREMENT took from the share, it was taken back after expiring, or an update or a refill voided it:
+          // what was claimed stays spendable, and returning the share gives back whatever it still holds.
           share.unclaimed = 0;
           return false;
         }
@@ -194,11 +246,18 @@ export class CreditShares implements ChangeSubscriber {
     return share.claiming;
   }
 
-  /** Per call, exactly; a balance held in shares that expired (their holders died) is taken back first. */
+  /**
+   * Per call, exactly. When the balance covers the cost but others' shares hold it, those that
+   * expired (their holders died) are taken back first, and every holder is asked to give its share back.
+   */
   private async spendExactly(keyId: string, cost: number): Promise<CreditSpend | null> {
     const spent = await this.store.spendCredits(keyId, cost);
-    if (!spent || spent.spent || spent.remaining === spent.unshared) return spent;
+    if (!spent || spent.spent || spent.remaining < cost) return spent;
     const now = this.options.now();
+    if (now - (this.releaseRequestedAt.get(keyId) ?? -Infinity) >= this.options.releaseRequestMs) {
+      this.releaseRequestedAt.set(keyId, now);
+      this.options.requestRelease(keyId);
+    }
     if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < this.reclaimInterval) return spent;
     this.reclaimedAt.set(keyId, now);
     if ((await this.store.reclaimCreditShares(keyId, new Date(now - this.options.graceMs))) === 0) return spent;
@@ -211,7 +270,7 @@ export class CreditShares implements ChangeSubscriber {
     this.forget(share);
     await share.claiming;
     try {
-      await this.store.returnCreditShare(share.keyId, this.options.holder, share.unclaimed, share.claimed);
+      await this.store.returnCreditShare(share.keyId, share.name, share.claimed);
     } catch (error) {
       this.options.log.warn("returning a credit share failed", { keyId: share.keyId, error: String(error) });
     }
@@ -227,5 +286,7 @@ export class CreditShares implements ChangeSubscriber {
     const now = this.options.now();
     for (const share of this.shares.values()) if (now - share.lastUsed > this.options.idleMs) void this.release(share);
     for (const [keyId, at] of this.reclaimedAt) if (now - at >= this.reclaimInterval) this.reclaimedAt.delete(keyId);
+    for (const [keyId, at] of this.releaseRequestedAt) if (now - at >= this.options.releaseRequestMs) this.releaseRequestedAt.delete(keyId);
+    for (const [keyId, until] of this.heldBackUntil) if (now >= until) this.heldBackUntil.delete(keyId);
   }
 }

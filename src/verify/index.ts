@@ -45,6 +45,8 @@ const MAX_CACHED_ROOT_KEYS = 10_000;
 export const CACHE_TTL_MS = 60_000;
 /** How long a key or root key unused since its refresh was due is still answered at once; after that it is dropped and read while the caller waits. */
 export const CACHE_STALE_MS = 15 * 60_000;
+/** An instance asked to give a key's share back takes none of it for this many change-feed polls. */
+const RELEASE_HOLD_POLLS = 5;
 
 /**
  * The verification machinery of one instance: the key cache and root-key credentials, the change
@@ -86,6 +88,9 @@ export function createVerification(
     graceMs: Math.ceil(options.creditShareLeaseMs / 3),
     idleMs: options.creditShareLeaseMs * 20,
     maxShares: options.cacheMaxKeys,
+    requestRelease: (keyId) => void changes.publish({ releaseCreditsOf: keyId }),
+    releaseRequestMs: options.changePollMs,
+    releaseHoldMs: RELEASE_HOLD_POLLS * options.changePollMs,
   });
   const limits = new SharedRateLimits(store, { now, log });
   metrics.watchCounters(creditShares, limits);

@@ -1,4 +1,3 @@
-import { storeUnavailable } from "../domain/errors.js";
 import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/rate-limiter.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/store.js";
@@ -8,8 +7,11 @@ export interface LimitResult {
   outcomes: LimitOutcome[];
 }
 
-/** A request that found its allowance spent by others this many times in a row gives up rather than wait on. */
-const MAX_RESERVATION_ROUNDS = 16;
+/**
+ * A request that found its allowance spent by others this many times in a row is refused as rate
+ * limited rather than wait on: so one request costs at most this many store writes per limit.
+ */
+export const MAX_RESERVATION_ROUNDS = 4;
 /** Windows are kept in the store this long after they end, then pruned. */
 const WINDOW_RETENTION_MS = 60_000;
 
@@ -74,7 +76,7 @@ export class SharedRateLimits {
       }
       reservations = decision.reserve;
     }
-    throw storeUnavailable("the rate-limit counters kept changing under this request. Try again");
+    return { admitted: false, outcomes: this.allowances.refusal(checks, this.options.now()) };
   }
 
   /**

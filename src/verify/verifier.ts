@@ -1,6 +1,6 @@
 import { creditBalance, isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
-import { type LimitCheck, type LimitOutcome, limitCounter } from "../domain/rate-limiter.js";
+import { type LimitCheck, type LimitOutcome, limitCounter, windowLength } from "../domain/rate-limiter.js";
 import { digestSecret, isWellFormedSecret, MAX_PRESENTED_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { Store } from "../store/store.js";
@@ -134,4 +134,4 @@ const cachedBalance = (record: KeyRecord) => (record.credits ? creditBalance(rec
 const limitChecks = (workspaceId: string, owner: "key" | "identity", id: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
   limits
     .filter((limit) => limit.autoApply || named.includes(limit.name))
-    .map((limit) => ({ workspaceId, counter: limitCounter(owner, id, limit.name), name: limit.name, limit: limit.limit, durationMs: limit.durationMs }));
+    .map((limit) => ({ workspaceId, counter: limitCounter(owner, id, limit.name), name: limit.name, limit: limit.limit, durationMs: windowLength(limit.durationMs) }));

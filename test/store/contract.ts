@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { creditBalance } from "../../src/domain/credits.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { newId } from "../../src/domain/ids.js";
 import { issueSecret } from "../../src/domain/secret.js";
@@ -391,48 +392,57 @@ export function storeContract(name: string, openStore: () => Promise<Store>) {
             expect(await store.spendCredits(key.id, 100)).toEqual({ spent: true, remaining: 30, unshared: 0 });
           });
 
-          it("gives a share back only as its holder knows it, with the units claimed and not spent", async () => {
+          it("gives a share back with what it still holds and the units claimed and not spent, once", async () => {
             const key = withCredits(1000);
             await store.insertKey(key);
             expect(await store.takeCreditShare(key.id, "h1", 100, 10, inAMinute())).toBe(true);
-            expect(await store.returnCreditShare(key.id, "h1", 89, 4)).toBe(false);
-            expect(await store.returnCreditShare(key.id, "h1", 90, 4)).toBe(true);
-            expect((await store.getKey(key.id))!.credits!.remaining).toBe(994);
+            await store.updateCredits(key.id, { operation: "decrement", value: 905, refill: undefined });
+            expect(await store.returnCreditShare(key.id, "h1", 4)).toBe(true);
+            expect((await store.getKey(key.id))!.credits!.remaining).toBe(1000 - 905 - 10 + 4);
             expect(await shares(key.id)).toEqual({});
+            expect(await store.returnCreditShare(key.id, "h1", 4)).toBe(false);
             expect(await store.claimCredits(key.id, "h1", 1, inAMinute())).toBe(false);
           });
 
-          it("voids shares on SET, on a refill, and on a DECREMENT past the unshared balance; INCREMENT keeps them", async () => {
+          it("voids shares on SET and on a refill; INCREMENT keeps them, DECREMENT takes from them past the unshared balance", async () => {
             const key = withCredits(1000);
             await store.insertKey(key);
             await store.takeCreditShare(key.id, "h1", 100, 0, inAMinute());
+            await store.takeCreditShare(key.id, "h2", 100, 0, inAMinute());
             await store.updateCredits(key.id, { operation: "increment", value: 5, refill: undefined });
-            expect(await shares(key.id)).toEqual({ h1: { unclaimed: 100, expiresAt: expect.any(Date) } });
-            expect((await store.updateCredits(key.id, { operation: "decrement", value: 905, refill: undefined }))!.credits!.remaining).toBe(0);
-            expect(await shares(key.id)).toEqual({ h1: { unclaimed: 100, expiresAt: expect.any(Date) } });
-            const decremented = await store.updateCredits(key.id, { operation: "decrement", value: 30, refill: undefined });
-            expect(decremented!.credits).toEqual({ remaining: 70, refill: key.credits!.refill });
+            const unclaimed = async () => Object.values(await shares(key.id)).map((share) => share.unclaimed);
+            expect(await unclaimed()).toEqual([100, 100]);
+            expect((await store.updateCredits(key.id, { operation: "decrement", value: 805, refill: undefined }))!.credits!.remaining).toBe(0);
+            expect(await unclaimed()).toEqual([100, 100]);
+            const decremented = await store.updateCredits(key.id, { operation: "decrement", value: 130, refill: undefined });
+            expect(decremented!.credits!.remaining).toBe(0);
+            expect(creditBalance(decremented!.credits!)).toBe(70);
             expect(await store.claimCredits(key.id, "h1", 1, inAMinute())).toBe(false);
+            expect(await store.claimCredits(key.id, "h2", 70, inAMinute())).toBe(true);
+            expect((await store.updateCredits(key.id, { operation: "decrement", value: 1, refill: undefined }))!.credits!.remaining).toBe(0);
 
-            await store.takeCreditShare(key.id, "h2", 20, 0, inAMinute());
             expect((await store.updateCredits(key.id, { operation: "set", value: 500, refill: undefined }))!.credits).toEqual({ remaining: 500, refill: key.credits!.refill });
+            expect(await store.returnCreditShare(key.id, "h2", 70)).toBe(false);
             await store.takeCreditShare(key.id, "h3", 20, 0, inAMinute());
             expect(await store.refillCredits(key.id, new Date(86_400_000), 7)).toBe(true);
             expect((await store.getKey(key.id))!.credits!.shares ?? {}).toEqual({});
             expect(await store.claimCredits(key.id, "h3", 1, inAMinute())).toBe(false);
           });
 
-          it("takes back only shares that expired; a claim keeps a share from expiring", async () => {
+          it("takes back only shares that expired, leaving them empty for their holders to end; a claim keeps a share from expiring", async () => {
             const key = withCredits(1000);
             await store.insertKey(key);
             const past = new Date(Date.now() - 60_000);
-            await store.takeCreditShare(key.id, "dead", 100, 10, past);
+            await store.takeCreditShare(key.id, "slow", 100, 10, past);
             await store.takeCreditShare(key.id, "alive", 100, 10, past);
             await store.claimCredits(key.id, "alive", 10, inAMinute());
             expect(await store.reclaimCreditShares(key.id, new Date())).toBe(90);
+            expect(await store.reclaimCreditShares(key.id, new Date())).toBe(0);
             expect((await store.getKey(key.id))!.credits!.remaining).toBe(890);
-            expect(Object.keys(await shares(key.id))).toEqual(["alive"]);
-            expect(await store.claimCredits(key.id, "dead", 1, inAMinute())).toBe(false);
+            expect((await shares(key.id)).slow!.unclaimed).toBe(0);
+            expect(await store.claimCredits(key.id, "slow", 1, inAMinute())).toBe(false);
+            expect(await store.returnCreditShare(key.id, "slow", 6)).toBe(true);
+            expect((await store.getKey(key.id))!.credits!.remaining).toBe(896);
             expect(await store.claimCredits(key.id, "alive", 80, inAMinute())).toBe(true);
           });
 

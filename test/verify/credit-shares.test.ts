@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { creditBalance } from "../../src/domain/credits.js";
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { creditBalance, type CreditsUpdate } from "../../src/domain/credits.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import { createLogger } from "../../src/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
+import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
-import { CreditShares } from "../../src/verify/credit-shares.js";
+import { type CreditShareOptions, CreditShares } from "../../src/verify/credit-shares.js";
 import { countingStore } from "../support/counting-store.js";
 import { keyRecord } from "../support/fixtures.js";
 
@@ -14,9 +16,25 @@ afterEach(() => {
   for (const shares of started.splice(0)) void shares.stop();
 });
 
+/** What every instance learns from the change feed: here, a turn of the event loop after it is published. */
+const releaseEverywhere = (keyId: string) => setTimeout(() => started.forEach((shares) => shares.evict({ releaseCreditsOf: keyId })));
+const options = (holder: string, overrides: Partial<CreditShareOptions> = {}): CreditShareOptions => ({
+  holder,
+  now: Date.now,
+  log: createLogger("silent"),
+  leaseMs: LEASE_MS,
+  graceMs: 100,
+  idleMs: 200,
+  maxShares: 1000,
+  requestRelease: releaseEverywhere,
+  releaseRequestMs: 10,
+  releaseHoldMs: 50,
+  ...overrides,
+});
+
 /** An instance's shares, as the verifier holds them: on its own copy of the key, as its cache would. */
-function instance(store: Store, holder: string) {
-  const shares = new CreditShares(store, { holder, now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1000 });
+function instance(store: Store, holder: string, overrides: Partial<CreditShareOptions> = {}) {
+  const shares = new CreditShares(store, options(holder, overrides));
   shares.start();
   started.push(shares);
   return shares;
@@ -79,7 +97,7 @@ describe("CreditShares", () => {
 
   it("holds shares of at most maxShares keys; the others spend per call", async () => {
     const store = new MemoryStore();
-    const shares = new CreditShares(store, { holder: "h1", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1 });
+    const shares = new CreditShares(store, options("h1", { maxShares: 1 }));
     const [first, second] = [await keyWith(store, 10_000), await keyWith(store, 10_000)];
     await spendOne(shares, structuredClone(first));
     expect(await shares.spend(structuredClone(second), 1)).toEqual({ spent: true, remaining: 9999, unshared: 9999 });
@@ -90,10 +108,10 @@ describe("CreditShares", () => {
   it("loses at most the claimed units of an instance that dies; its unclaimed share returns once it expires", async () => {
     const store = new MemoryStore();
     const key = await keyWith(store, 10_000);
-    const dying = new CreditShares(store, { holder: "dying", now: Date.now, log: createLogger("silent"), leaseMs: LEASE_MS, graceMs: 100, idleMs: 200, maxShares: 1000 });
+    const dying = new CreditShares(store, options("dying"));
     let valid = 0;
     for (let i = 0; i < 100; i++) if (await spendOne(dying, structuredClone(key))) valid++;
-    const held = (await store.getKey(key.id))!.credits!.shares!.dying!.unclaimed;
+    const held = Object.values((await store.getKey(key.id))!.credits!.shares!)[0]!.unclaimed;
     expect(held).toBeGreaterThan(400);
     const claimedAndUnspent = 10_000 - valid - (await balance(store, key.id));
     expect(claimedAndUnspent).toBeLessThanOrEqual(Math.floor((1.5 * 10_000) / 16 / 8));
@@ -135,5 +153,109 @@ describe("CreditShares", () => {
     while (await spendOne(shares, cached)) valid++;
     expect(valid).toBeLessThanOrEqual(10 + Math.floor((1.5 * 10_000) / 16 / 8));
     expect(await balance(store, key.id)).toBe(0);
+  });
+});
+
+/** The store answering a turn of the event loop later, as a database does: calls of several instances interleave. */
+const withLatency = (inner: Store): Store =>
+  new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return value.apply(target, args);
+      };
+    },
+  });
+
+describe.each([
+  ["memory", async (): Promise<Store> => withLatency(new MemoryStore())],
+  ["mongodb", async (): Promise<Store> => MongoStore.connect(inject("mongoUri"), `latchkey_shares_${randomUUID()}`)],
+])("CreditShares on the %s store", (_name, openStore) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it("keeps every credit while INCREMENT and DECREMENT race two instances spending, each told of the change as the feed tells it", async () => {
+    const key = await keyWith(store, 1000);
+    const instances = ["a", "b"].map((holder) => ({ shares: instance(store, holder), cached: structuredClone(key), valid: 0 }));
+    const changed = async (update: CreditsUpdate) => {
+      await store.updateCredits(key.id, update);
+      for (const each of instances) each.shares.evict({ keyId: key.id });
+    };
+    let updates: Promise<void> | undefined;
+    await Promise.all(
+      instances.map(async (each) => {
+        for (let i = 0; i < 2000; i++) {
+          if (await spendOne(each.shares, each.cached)) each.valid++;
+          if (each.valid === 200 && each === instances[0]) {
+            updates ??= changed({ operation: "increment", value: 500, refill: undefined }).then(() => changed({ operation: "decrement", value: 200, refill: undefined }));
+          }
+        }
+      }),
+    );
+    await updates;
+    await Promise.all(instances.map((each) => each.shares.stop()));
+    const valid = instances.reduce((sum, each) => sum + each.valid, 0);
+    expect(valid + (await balance(store, key.id))).toBe(1000 + 500 - 200);
+  });
+});
+
+describe("CreditShares handing units over", () => {
+  it("gives an instance that runs short the units another holds idle, once the holders hear of its request", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 10_000);
+    // Leases far longer than the wait below: the units come back on request, not because the idle share expired.
+    const idle = instance(store, "idle", { leaseMs: 60_000 });
+    const busy = instance(store, "busy", { leaseMs: 60_000 });
+    expect(await spendOne(idle, structuredClone(key))).toBe(true);
+    const cached = structuredClone(key);
+    let valid = 1;
+    while (await spendOne(busy, cached)) valid++;
+    expect(await balance(store, key.id)).toBeGreaterThan(0);
+    // The request reaches the holders a turn of the event loop later, as a change-feed poll does.
+    const deadline = Date.now() + 1000;
+    while (!(await spendOne(busy, cached))) {
+      expect(Date.now(), "the idle share came back").toBeLessThan(deadline);
+      await sleep(5);
+    }
+    valid++;
+    while (await spendOne(busy, cached)) valid++;
+    expect(valid).toBe(10_000);
+  });
+
+  it("brings every share back before a SET, so nothing claimed before it is spent after it", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 100_000);
+    const instances = ["h1", "h2", "h3"].map((holder) => ({ shares: instance(store, holder), cached: structuredClone(key) }));
+    let setDone = false;
+    let startedAfterSet = 0;
+    let endedAfterSet = 0;
+    const spending = instances.map(async (each) => {
+      for (;;) {
+        const afterSet = setDone;
+        const spent = await spendOne(each.shares, each.cached);
+        if (spent && afterSet) startedAfterSet++;
+        if (spent && setDone) endedAfterSet++;
+        if (!spent && afterSet) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    await sleep(50);
+    await instances[0]!.shares.recall(key.id);
+    await store.updateCredits(key.id, { operation: "set", value: 500, refill: undefined });
+    setDone = true;
+    // The holders hear of the SET itself a while later, from the change feed.
+    setTimeout(() => instances.forEach((each) => each.shares.evict({ keyId: key.id })), 50);
+    await Promise.all(spending);
+    await Promise.all(instances.map((each) => each.shares.stop()));
+    const remaining = await balance(store, key.id);
+    expect(startedAfterSet + remaining).toBeLessThanOrEqual(500);
+    expect(endedAfterSet + remaining).toBeGreaterThanOrEqual(500);
   });
 });

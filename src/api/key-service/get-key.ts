@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetKeyRequest, GetKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import type { KeyRecord } from "../../domain/key.js";
-import { limitCounter, windowAt } from "../../domain/rate-limiter.js";
+import { limitCounter, windowAt, windowLength } from "../../domain/rate-limiter.js";
 import type { Store } from "../../store/store.js";
 import { keyToProto, type RateLimitUsage } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
@@ -12,7 +12,7 @@ import { revealedSecret } from "./recoverable.js";
 
 /** Each of the key's own limits in its current window, from the store's counts (Better Auth's request_count). */
 async function rateLimitUsage(store: Store, key: KeyRecord, now: number): Promise<RateLimitUsage> {
-  const windows = key.rateLimits.map((limit) => ({ name: limit.name, window: windowAt({ ...limit, counter: limitCounter("key", key.id, limit.name) }, now) }));
+  const windows = key.rateLimits.map((limit) => ({ name: limit.name, window: windowAt({ ...limit, durationMs: windowLength(limit.durationMs), counter: limitCounter("key", key.id, limit.name) }, now) }));
   const counts = await store.countRateLimits(windows.map(({ window }) => window));
   return new Map(windows.map(({ name, window }) => [name, { used: counts.get(window.id) ?? 0, endsAt: window.endsAt }]));
 }

@@ -15,9 +15,13 @@ const OPERATIONS = {
   [CreditOperation.DECREMENT]: "decrement",
 } as const;
 
-/** A new refill period starts now; every instance sees the new balance at the key's next verification. */
+/**
+ * A new refill period starts now; every instance sees the new balance at the key's next
+ * verification. A SET first brings back the shares instances hold (domain/credits.ts), so no
+ * credit claimed before it is spent after it.
+ */
 export const updateCredits =
-  ({ store, now, changes }: ServiceDeps) =>
+  ({ store, now, changes, creditShares }: ServiceDeps) =>
   async (request: UpdateCreditsRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateCreditsResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.keyId, "key_id");
@@ -31,6 +35,7 @@ export const updateCredits =
     };
     validateCreditsUpdate(update);
     await loadLiveKey(store, caller, id);
+    if (update.operation === "set" && update.value !== null) await creditShares.recall(id);
     const updated = (await store.updateCredits(id, update)) ?? (await refuseKeyChange(store, caller, id));
     await changes.publish(keyChanged(updated));
     return {

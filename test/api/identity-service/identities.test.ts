@@ -32,9 +32,9 @@ describe("identities", () => {
     const api = testApi();
     await expectCode(api.identities.createIdentity({ identity: {} }), Code.InvalidArgument, "identity.external_id must be 1 to 256 characters");
     await expectCode(
-      api.identities.createIdentity({ identity: { externalId: "x", rateLimits: [{ ...limit, durationMs: 0n }] } }),
+      api.identities.createIdentity({ identity: { externalId: "x", rateLimits: [{ ...limit, durationMs: 999n }] } }),
       Code.InvalidArgument,
-      "identity.rate_limits[0].duration_ms must be greater than or equal to 1",
+      "identity.rate_limits[0].duration_ms must be greater than or equal to 1000",
     );
     await expectCode(api.identities.getIdentity({}), Code.InvalidArgument);
     await expectCode(api.identities.getIdentity({ id: newId("idt", Date.now()), externalId: "x" }), Code.InvalidArgument);

@@ -4,6 +4,7 @@ import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
 import { MAX_PENDING_PER_BATCH } from "../../../src/api/verify-service/verify-keys.js";
 import { issueSecret } from "../../../src/domain/secret.js";
 import { MemoryStore } from "../../../src/store/memory.js";
+import { MAX_RESERVATION_ROUNDS } from "../../../src/verify/shared-rate-limits.js";
 import { createKeyspace, expectCode, testApi } from "../../support/api.js";
 import { countingStore } from "../../support/counting-store.js";
 
@@ -87,5 +88,49 @@ describe("VerifyKeys and storage", () => {
     const { results } = await api.verify.verifyKeys({ requests: secrets.map((key) => ({ key })) });
     expect(results.every((result) => result.code === VerifyCode.VALID)).toBe(true);
     expect(mostAtOnce).toBe(MAX_PENDING_PER_BATCH);
+  });
+});
+
+describe("VerifyKeys and rate-limit windows", () => {
+  /** Twenty limits of a key, each at most `limit` per `durationMs`. */
+  const twentyLimits = (limit: number, durationMs: number) =>
+    Array.from({ length: 20 }, (_, i) => ({ name: `l${i}`, limit, durationMs, autoApply: true }));
+
+  it("a key stored with 1 ms windows (before the floor) counts in 1 s windows: fewer store writes than verifications, every one answered", async () => {
+    const { store, calls } = countingStore();
+    const api = testApi(store);
+    const keyspace = await createKeyspace(api);
+    const { key, secret } = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
+    await store.updateKey(key!.id, { rateLimits: twentyLimits(1000, 1) }, {});
+    calls.clear();
+    const codes = [];
+    for (let i = 0; i < 101; i++) {
+      codes.push((await api.verify.verifyKey({ key: secret })).code);
+      api.clock.now += 1;
+    }
+    expect(codes.every((code) => code === VerifyCode.VALID)).toBe(true);
+    expect(calls.get("reserveRateLimit")).toBeLessThan(101);
+  });
+
+  it(`refuses as RATE_LIMITED, after at most ${MAX_RESERVATION_ROUNDS} reservation rounds, only the item whose granted room keeps going stale; the rest of the batch is answered`, async () => {
+    const inner = new MemoryStore();
+    let slowWindows = "";
+    const reserveRateLimit = inner.reserveRateLimit.bind(inner);
+    // A store slower than the window: by the time a reservation returns, its window has passed.
+    inner.reserveRateLimit = async (window, units) => {
+      if (window.id.includes(slowWindows)) api.clock.now += 1000;
+      return reserveRateLimit(window, units);
+    };
+    const { store, calls } = countingStore(inner);
+    const api = testApi(store);
+    const keyspace = await createKeyspace(api);
+    const slow = await api.keys.createKey({ key: { keyspaceId: keyspace.id, rateLimits: twentyLimits(1000, 1000).map((limit) => ({ ...limit, limit: 1000n, durationMs: 1000n })) } });
+    const plain = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
+    slowWindows = slow.key!.id;
+    calls.clear();
+    const { results } = await api.verify.verifyKeys({ requests: [{ key: plain.secret }, { key: slow.secret }, { key: plain.secret }] });
+    expect(results.map((result) => result.code)).toEqual([VerifyCode.VALID, VerifyCode.RATE_LIMITED, VerifyCode.VALID]);
+    expect(results[1]!.rateLimits.some((limit) => limit.exceeded)).toBe(true);
+    expect(calls.get("reserveRateLimit")).toBeLessThanOrEqual(20 * MAX_RESERVATION_ROUNDS);
   });
 });
