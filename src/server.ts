@@ -13,6 +13,7 @@ import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+import { RatelimitService } from "../gen/latchkey/v1/ratelimit_pb.js";
 import { RbacService } from "../gen/latchkey/v1/rbac_pb.js";
 import { RootKeyService } from "../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
@@ -28,6 +29,7 @@ import { keyService } from "./api/key-service/index.js";
 import { peerContextValues, Pipeline } from "./api/pipeline.js";
 import { RequestValidator } from "./api/request-validation.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
+import { ratelimitService } from "./api/ratelimit-service/index.js";
 import { rbacService } from "./api/rbac-service/index.js";
 import { reflectionServices } from "./api/reflection.js";
 import { rootKeyService } from "./api/root-key-service/index.js";
@@ -114,6 +116,7 @@ export const API_SERVICES: readonly DescService[] = [
   IdentityService,
   RbacService,
   AuditService,
+  RatelimitService,
 ];
 
 /** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
@@ -122,7 +125,15 @@ export function serviceDeps(
   verification: Verification,
 ): ServiceDeps {
   const { store, now, random } = options;
-  return { store, now, random, changes: verification.changes, verifier: verification.verifier, vault: SecretVault.from(options.keyEncryptionKeys ?? []) };
+  return {
+    store,
+    now,
+    random,
+    changes: verification.changes,
+    verifier: verification.verifier,
+    ratelimiter: verification.ratelimiter,
+    vault: SecretVault.from(options.keyEncryptionKeys ?? []),
+  };
 }
 
 /** Every service and its implementation, each method behind the call pipeline, for whichever server carries them. */
@@ -153,6 +164,7 @@ export function serviceImplementations(
     [IdentityService, pipeline.api(IdentityService, identityService(deps))],
     [RbacService, pipeline.api(RbacService, rbacService(deps))],
     [AuditService, pipeline.api(AuditService, auditService(deps))],
+    [RatelimitService, pipeline.api(RatelimitService, ratelimitService(deps))],
     open(Health, healthService(health)),
     open(reflectionV1.ServerReflection, reflection.v1),
     open(reflectionV1alpha.ServerReflection, reflection.v1alpha),

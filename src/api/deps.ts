@@ -2,6 +2,7 @@ import type { RandomSource } from "../domain/base58.js";
 import type { SecretVault } from "../domain/secret-vault.js";
 import type { Store } from "../store/store.js";
 import type { KeyChangeFeed } from "../verify/change-feed.js";
+import type { Ratelimiter } from "../verify/ratelimiter.js";
 import type { Verifier } from "../verify/verifier.js";
 
 /** What the service handlers need from outside; tests pass their own clock and randomness. */
@@ -12,6 +13,7 @@ export interface ServiceDeps {
   /** Told of every change that cached keys and root keys must not outlive. */
   changes: Pick<KeyChangeFeed, "publish">;
   verifier: Verifier;
+  ratelimiter: Ratelimiter;
   /** Seals and opens recoverable keys' secrets; undefined without KEY_ENCRYPTION_KEYS. */
   vault?: SecretVault;
 }

@@ -1,4 +1,5 @@
-import { failedPrecondition } from "./errors.js";
+import { failedPrecondition, notFound } from "./errors.js";
+import { wildcardMatcher } from "./wildcard.js";
 
 /**
  * Rate limiting as a service: limits on any identifier (an IP address, an email, a customer id),
@@ -54,11 +55,11 @@ export interface AppliedLimit {
  */
 export class NamespaceOverrides {
   private readonly exact = new Map<string, RatelimitOverrideRecord>();
-  private readonly patterns: { matcher: RegExp; override: RatelimitOverrideRecord }[] = [];
+  private readonly patterns: { matches: (identifier: string) => boolean; override: RatelimitOverrideRecord }[] = [];
 
   constructor(overrides: readonly RatelimitOverrideRecord[]) {
     for (const override of overrides) {
-      if (isPattern(override.identifier)) this.patterns.push({ matcher: patternMatcher(override.identifier), override });
+      if (isPattern(override.identifier)) this.patterns.push({ matches: wildcardMatcher(override.identifier), override });
       else this.exact.set(override.identifier, override);
     }
     this.patterns.sort((a, b) => b.override.identifier.length - a.override.identifier.length || a.override.id.localeCompare(b.override.id));
@@ -66,7 +67,7 @@ export class NamespaceOverrides {
 
   /** The override for the identifier, or undefined when the request's own values apply. */
   match(identifier: string): RatelimitOverrideRecord | undefined {
-    return this.exact.get(identifier) ?? this.patterns.find(({ matcher }) => matcher.test(identifier))?.override;
+    return this.exact.get(identifier) ?? this.patterns.find(({ matches }) => matches(identifier))?.override;
   }
 
   apply(identifier: string, requested: { limit: number; durationMs: number }): AppliedLimit {
@@ -77,14 +78,17 @@ export class NamespaceOverrides {
   }
 }
 
-/** `*` matches any run of characters, the empty one included; everything else matches itself. */
-function patternMatcher(pattern: string): RegExp {
-  const parts = pattern.split(WILDCARD).map((part) => part.replace(/[\\^$.|?+()[\]{}]/g, "\\$&"));
-  return new RegExp(`^${parts.join("[\\s\\S]*")}$`);
-}
+/** Identifiers may hold characters error messages must not: the message names neither. */
+export const overrideNotFound = () => notFound("rate-limit override", "of this namespace and identifier");
 
 export const tooManyOverrides = () =>
   failedPrecondition(`a namespace holds at most ${MAX_OVERRIDES_PER_NAMESPACE} overrides. Delete some first`, "RESOURCE_IN_USE");
 
 /** The change-feed name of a namespace's overrides: instances drop their copy when it changes. */
 export const overridesChangeTarget = (workspaceId: string, namespace: string) => ({ ratelimitNamespace: `${workspaceId} ${namespace}` });
+
+/** The workspace and namespace an overridesChangeTarget names (neither holds a space). */
+export function namespaceOfChange(ratelimitNamespace: string) {
+  const space = ratelimitNamespace.indexOf(" ");
+  return { workspaceId: ratelimitNamespace.slice(0, space), namespace: ratelimitNamespace.slice(space + 1) };
+}
