@@ -48,6 +48,7 @@ describe.each([
       "latchkey.v1.IdentityService",
       "latchkey.v1.KeyService",
       "latchkey.v1.KeyspaceService",
+      "latchkey.v1.RatelimitService",
       "latchkey.v1.RbacService",
       "latchkey.v1.RootKeyService",
       "latchkey.v1.VerifyService",
