@@ -57,6 +57,8 @@ export interface CellReservation {
   giveBack: [cell: number, units: number][];
   /** Cells too old to be in any window still counted: removed in the same step. */
   drop: number[];
+  /** Made ahead, in the cell after the current one: falling short then says nothing of that cell's room once it comes. */
+  ahead: boolean;
   /** The record may be removed after this: every cell it holds has left its windows. */
   expiresAt: Date;
 }
@@ -173,8 +175,9 @@ export class SlidingAllowances {
         if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2) prefetch.push(this.reservation(counter, cell, check, 1));
         const nextStart = cellStart(check.durationMs, cell + 1);
         if (!counter.cells.has(cell + 1) && now >= nextStart - (nextStart - cellStart(check.durationMs, cell)) * NEXT_CELL_LEAD) {
-          this.allowance(counter, cell + 1);
-          prefetch.push(this.reservation(counter, cell + 1, check, 1));
+          // Units of the next cell count in the current window too: as many as half the room this one has left.
+          this.allowance(counter, cell + 1).room = allowance.room;
+          prefetch.push(this.reservation(counter, cell + 1, check, 1, true));
         }
       });
     }
@@ -200,7 +203,7 @@ export class SlidingAllowances {
     allowance.held += granted;
     allowance.room = room;
     allowance.lastReserved = Math.max(granted, 1);
-    if (granted < reservation.units) allowance.full = true;
+    if (granted < reservation.units && !reservation.ahead) allowance.full = true;
     return reservation.units - granted;
   }
 
@@ -272,7 +275,7 @@ export class SlidingAllowances {
    * At least `short` units; otherwise what the cell before asked for, at most half the room last
    * seen, so instances sharing a busy counter split what is left instead of one taking it all.
    */
-  private reservation(counter: Counter, cell: number, check: SlidingCheck, short: number): CellReservation {
+  private reservation(counter: Counter, cell: number, check: SlidingCheck, short: number, ahead = false): CellReservation {
     const allowance = this.allowance(counter, cell);
     const demand = Math.max(counter.previousDemand, counter.demand);
     const room = allowance.room ?? check.limit;
@@ -293,6 +296,7 @@ export class SlidingAllowances {
       giveBack,
       drop,
       expiresAt: new Date(cellStart(check.durationMs, cell + 1 + CELLS_PER_WINDOW)),
+      ahead,
     };
   }
 }
