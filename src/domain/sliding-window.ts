@@ -13,6 +13,9 @@
  * that a run is a cell longer than the window: under steady load at or above the limit,
  * CELLS_PER_WINDOW / (CELLS_PER_WINDOW + 1) of the limit is admitted per window.
  *
+ * A request counts in the cell of the moment it reached the instance, however long it then waits
+ * for the store: a step slower than a cell does not make it chase cells that keep moving on.
+ *
  * Instances do not write each request to the store. Each reserves units in a cell and admits
  * from them in memory while its clock is in that cell; reservations are sized by the demand the
  * instance saw in the cell before, at most half the room left, so a hot identifier costs a few
@@ -142,6 +145,7 @@ export class SlidingAllowances {
   /**
    * Admits the request only if every check has room, and only then spends in all of them. A
    * check whose cell is known full refuses at once; a check short of units here asks for some.
+   * `now` is when the request arrived: the same in every round of one request.
    */
   decide(checks: readonly SlidingCheck[], now: number): SlidingDecision {
     const counters = checks.map((check) => this.counter(check, now));
@@ -244,11 +248,12 @@ export class SlidingAllowances {
     counters.set(record, counter);
     const cell = cellAt(check.durationMs, now);
     for (const [index, allowance] of counter.cells) {
-      if (index >= cell) continue;
+      // A cell with a step under way stays for the requests that arrived in it and wait on the step.
+      if (index >= cell || allowance.reserving) continue;
       if (allowance.held > 0 && index >= cell - CELLS_PER_WINDOW) counter.giveBack.set(index, (counter.giveBack.get(index) ?? 0) + allowance.held);
       counter.cells.delete(index);
     }
-    if (counter.demandCell !== cell) {
+    if (cell > counter.demandCell) {
       counter.previousDemand = counter.demandCell === cell - 1 ? counter.demand : 0;
       counter.demand = 0;
       counter.demandCell = cell;

@@ -34,8 +34,9 @@ export class SlidingRateLimits {
 
   /** Answers without a promise while this instance's units cover the request. */
   apply(checks: readonly SlidingCheck[]): SlidingResult | Promise<SlidingResult> {
-    const decision = this.allowances.decide(checks, this.options.now());
-    if ("reserve" in decision) return this.reserveAndApply(checks, decision.reserve);
+    const arrived = this.options.now();
+    const decision = this.allowances.decide(checks, arrived);
+    if ("reserve" in decision) return this.reserveAndApply(checks, arrived, decision.reserve);
     for (const reservation of decision.prefetch) this.reserve(reservation).catch(this.prefetchFailed);
     return decision;
   }
@@ -55,7 +56,7 @@ export class SlidingRateLimits {
     clearInterval(this.timer);
   }
 
-  private async reserveAndApply(checks: readonly SlidingCheck[], reservations: CellReservation[]): Promise<SlidingResult> {
+  private async reserveAndApply(checks: readonly SlidingCheck[], arrived: number, reservations: CellReservation[]): Promise<SlidingResult> {
     for (let round = 0; round < MAX_RESERVATION_ROUNDS; round++) {
       const keys = reservations.map(cellKey);
       for (const key of keys) this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
@@ -68,7 +69,7 @@ export class SlidingRateLimits {
           else this.waiting.delete(key);
         }
       }
-      const decision = this.allowances.decide(checks, this.options.now());
+      const decision = this.allowances.decide(checks, arrived);
       if (!("reserve" in decision)) {
         for (const reservation of decision.prefetch) this.reserve(reservation).catch(this.prefetchFailed);
         return decision;

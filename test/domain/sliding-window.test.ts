@@ -46,8 +46,8 @@ class CellCounts {
   /** Applies a random part of the steps in flight, in random order. */
   private settleSome(random: () => number) {
     while (this.inFlight.length > 0 && random() < 0.5) {
-      const [{ instance, reservation }] = this.inFlight.splice(Math.floor(random() * this.inFlight.length), 1);
-      this.step(instance!, reservation!);
+      const [settled] = this.inFlight.splice(Math.floor(random() * this.inFlight.length), 1);
+      this.step(settled!.instance, settled!.reservation);
     }
   }
 
