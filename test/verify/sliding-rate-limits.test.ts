@@ -23,7 +23,7 @@ describe("SlidingRateLimits", () => {
     expect(answers.every((answer) => answer.admitted)).toBe(true);
   });
 
-  it("refuses without a store step once the cell is known full, and fails UNAVAILABLE when the store does", async () => {
+  it("refuses without a store step once the cell is known full, and fails when the store does", async () => {
     const clock = { now: 2_000_000 };
     const store = new MemoryRatelimits();
     let steps = 0;
