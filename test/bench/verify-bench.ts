@@ -246,7 +246,11 @@ async function mongoFigures() {
       }
     }
     await store.close();
-    const servicePorts = [await startProcess(["src/main.ts"], shared), await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]) })];
+    // METRICS_PORT 0 turns the scrape endpoint off: each instance gets a port of its own.
+    const servicePorts = [
+      await startProcess(["src/main.ts"], { ...shared, METRICS_PORT: String(await freePort()) }),
+      await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(await freePort()) }),
+    ];
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
     const figures: Record<string, number> = {};
@@ -306,7 +310,7 @@ async function main() {
     PORT: "0",
     HTTP1_PORT: "0",
     GRPC_PORT: String(nativePort),
-    METRICS_PORT: "0",
+    METRICS_PORT: String(await freePort()),
     HOST: "127.0.0.1",
     MONGODB_URI: "",
     ACCESS_LOG: "false",
