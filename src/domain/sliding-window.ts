@@ -139,6 +139,8 @@ export function grantable(cells: ReadonlyMap<number, number>, cell: number, unit
  */
 export class SlidingAllowances {
   private readonly workspaces = new Map<string, Map<string, Counter>>();
+  /** The same counters by store record, for the answers to their reservations. */
+  private readonly records = new Map<string, Counter>();
 
   constructor(private readonly maxCountersPerWorkspace = MAX_SLIDING_COUNTERS_PER_WORKSPACE) {}
 
@@ -223,8 +225,6 @@ export class SlidingAllowances {
     for (const counters of this.workspaces.values()) total += counters.size;
     return total;
   }
-
-  private readonly records = new Map<string, Counter>();
 
   private find(record: string) {
     return this.records.get(record);
