@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { get } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -173,7 +174,7 @@ async function limitCounts(metricsPortsOfServices: number[]) {
   let storeCalls = 0;
   let decisions = 0;
   for (const port of metricsPortsOfServices) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const text = await scrape(port);
     for (const line of text.split("\n")) {
       const value = Number(line.split(" ").at(-1));
       if (line.startsWith("latchkey_store_call_duration_seconds_count{") && line.includes('method="ratelimits.')) storeCalls += value;
@@ -181,6 +182,18 @@ async function limitCounts(metricsPortsOfServices: number[]) {
     }
   }
   return { storeCalls, decisions };
+}
+
+/** One scrape on a connection of its own: a kept-alive one may have been closed by the server during a run. */
+function scrape(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve(text));
+    }).on("error", reject);
+  });
 }
 
 /** Runs `measure`, and says how many store calls of rate limiting it cost per 1,000 Limit decisions. */
