@@ -77,9 +77,6 @@ export type SlidingDecision =
  */
 export const MAX_SLIDING_COUNTERS_PER_WORKSPACE = 10_000;
 
-/** Units asked for in a cell (this one or the one before) for a counter to reserve before it runs out. */
-const MIN_DEMAND_TO_PREFETCH = 2;
-
 /** A counter used in the last quarter of a cell reserves in the next one. */
 const NEXT_CELL_LEAD = 1 / 4;
 
@@ -179,8 +176,6 @@ export class SlidingAllowances {
     if (admitted) {
       checks.forEach((check, i) => {
         const counter = counters[i]!;
-        // An identifier asked for once in a while would pay a step for every unit reserved ahead, and use none.
-        if (Math.max(counter.demand, counter.previousDemand) < MIN_DEMAND_TO_PREFETCH) return;
         const cell = cellsNow[i]!;
         const allowance = allowances[i]!;
         if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2) prefetch.push(this.reservation(counter, cell, check, 1));

@@ -125,8 +125,8 @@ describe("SlidingAllowances", () => {
         }
       }
       expect(busiestSpan(admitted, durationMs), `offset ${offset}`).toBeLessThanOrEqual(limit);
-      // What the instances reserved ahead in the next cell counts in this window too.
-      expect(admitted.filter((time) => time < base + 100).length, `offset ${offset}`).toBeGreaterThanOrEqual(0.9 * limit);
+      // Each instance may hold a unit reserved ahead in the next cell, which counts in this window too.
+      expect(admitted.filter((time) => time < base + 100).length, `offset ${offset}`).toBeGreaterThanOrEqual(limit - instances.length);
     }
   });
 
