@@ -16,6 +16,7 @@ import { file_latchkey_v1_errors } from "../gen/latchkey/v1/errors_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
+import { RatelimitService } from "../gen/latchkey/v1/ratelimit_pb.js";
 import { RbacService } from "../gen/latchkey/v1/rbac_pb.js";
 import { RootKeyService } from "../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
@@ -31,6 +32,7 @@ import { keyService } from "./api/key-service/index.js";
 import { peerContextValues, Pipeline, REQUEST_ID_HEADER } from "./api/pipeline.js";
 import { RequestValidator } from "./api/request-validation.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
+import { ratelimitService } from "./api/ratelimit-service/index.js";
 import { rbacService } from "./api/rbac-service/index.js";
 import { reflectionServices } from "./api/reflection.js";
 import { rootKeyService } from "./api/root-key-service/index.js";
@@ -121,6 +123,7 @@ export const API_SERVICES: readonly DescService[] = [
   IdentityService,
   RbacService,
   AuditService,
+  RatelimitService,
 ];
 
 /**
@@ -136,7 +139,16 @@ export function serviceDeps(
   verification: Verification,
 ): ServiceDeps {
   const { store, now, random } = options;
-  return { store, now, random, changes: verification.changes, verifier: verification.verifier, creditShares: verification.creditShares, vault: SecretVault.from(options.keyEncryptionKeys ?? []) };
+  return {
+    store,
+    now,
+    random,
+    changes: verification.changes,
+    verifier: verification.verifier,
+    creditShares: verification.creditShares,
+    ratelimiter: verification.ratelimiter,
+    vault: SecretVault.from(options.keyEncryptionKeys ?? []),
+  };
 }
 
 /** Every service and its implementation, each method behind the call pipeline, for whichever server carries them. */
@@ -170,6 +182,7 @@ export function serviceImplementations(
     [IdentityService, pipeline.api(IdentityService, identityService(deps))],
     [RbacService, pipeline.api(RbacService, rbacService(deps))],
     [AuditService, pipeline.api(AuditService, auditService(deps))],
+    [RatelimitService, pipeline.api(RatelimitService, ratelimitService(deps))],
     open(Health, healthService(health)),
     open(reflectionV1.ServerReflection, reflection.v1),
     open(reflectionV1alpha.ServerReflection, reflection.v1alpha),

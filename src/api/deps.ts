@@ -3,6 +3,7 @@ import type { SecretVault } from "../domain/secret-vault.js";
 import type { Store } from "../store/store.js";
 import type { KeyChangeFeed } from "../verify/change-feed.js";
 import type { CreditShares } from "../verify/credit-shares.js";
+import type { Ratelimiter } from "../verify/ratelimiter.js";
 import type { Verifier } from "../verify/verifier.js";
 
 /** What the service handlers need from outside; tests pass their own clock and randomness. */
@@ -15,6 +16,7 @@ export interface ServiceDeps {
   verifier: Verifier;
   /** Brings instances' credit shares of a key back before a SET. */
   creditShares: Pick<CreditShares, "recall">;
+  ratelimiter: Ratelimiter;
   /** Seals and opens recoverable keys' secrets; undefined without KEY_ENCRYPTION_KEYS. */
   vault?: SecretVault;
 }

@@ -17,6 +17,8 @@ const ID_NAMES: Record<IdKind, string> = {
   role: "a role",
   perm: "a permission",
   evt: "an audit event",
+  rlns: "a rate-limit namespace",
+  rlov: "a rate-limit override",
 };
 
 export function requireId(kind: IdKind, value: string, field: string): string {

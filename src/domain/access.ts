@@ -23,6 +23,8 @@ export const MANAGEMENT_PERMISSIONS = [
   "rbac.manage",
   "audit.read",
   "root_key.manage",
+  "ratelimit.limit",
+  "ratelimit.manage",
 ] as const;
 
 export type ManagementPermission = (typeof MANAGEMENT_PERMISSIONS)[number];
@@ -70,7 +72,7 @@ export const rootKeyUsable = (rootKey: RootKeyRecord, now: number) =>
 /**
  * Permissions over what the whole workspace shares: identities (their meta and limits reach every
  * key linked to them), roles and permissions (held by keys of every keyspace), the workspace's
- * settings and its audit log. A root key narrowed to keyspaces never uses or grants them.
+ * settings and its audit log, rate-limit namespaces (any identifier, no keyspace). A root key narrowed to keyspaces never uses or grants them.
  */
 export const WORKSPACE_WIDE: ReadonlySet<ManagementPermission> = new Set<ManagementPermission>([
   "identity.create",
@@ -80,6 +82,8 @@ export const WORKSPACE_WIDE: ReadonlySet<ManagementPermission> = new Set<Managem
   "rbac.manage",
   "workspace.update",
   "audit.read",
+  "ratelimit.limit",
+  "ratelimit.manage",
 ]);
 
 export class PermissionDenied extends DomainError {

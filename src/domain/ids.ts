@@ -8,7 +8,7 @@ import { BASE58_CHARS, encodeBase58Fixed, randomBase58, type RandomSource, crypt
 const TIME_CHARS = 9;
 const RANDOM_CHARS = 12;
 
-export const ID_KINDS = ["ws", "ks", "key", "rk", "idt", "role", "perm", "evt"] as const;
+export const ID_KINDS = ["ws", "ks", "key", "rk", "idt", "role", "perm", "evt", "rlns", "rlov"] as const;
 export type IdKind = (typeof ID_KINDS)[number];
 
 export function newId(kind: IdKind, now: number, random: RandomSource = cryptoRandom): string {

@@ -10,6 +10,7 @@ import { applyCreditsUpdate, balances, type CreditsUpdate, decrementPlan } from 
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
+import { MongoRatelimits } from "./mongodb-ratelimits.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
 type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };
@@ -31,6 +32,7 @@ export class MongoStore implements Store {
   readonly roles: MongoTable<RoleRecord>;
   readonly permissions: MongoTable<PermissionRecord>;
   readonly requests: MongoTable<IdempotentRequestRecord>;
+  readonly ratelimits: MongoRatelimits;
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
@@ -49,6 +51,7 @@ export class MongoStore implements Store {
     this.roles = new MongoTable(db, "roles", "role");
     this.permissions = new MongoTable(db, "permissions", "permission");
     this.requests = new MongoTable(db, "idempotent_requests", "request");
+    this.ratelimits = new MongoRatelimits(db);
     this.keys = new MongoTable(db, "keys", "key", ["meta", "claims"], ["digests"]);
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
@@ -118,6 +121,7 @@ export class MongoStore implements Store {
     await this.changes.createIndex({ at: 1 }, { name: "at" });
     await this.rateLimits.createIndex({ endsAt: 1 }, { name: "ends_at" });
     await this.requests.collection.createIndex({ startedAt: 1 }, { name: "started_at" });
+    await this.ratelimits.ensureIndexes();
   }
 
   async insertKey(key: KeyRecord) {

@@ -6,6 +6,7 @@ import type { KeyRecord, KeyStatus, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { CreditsUpdate } from "../domain/credits.js";
 import type { RateLimitWindow } from "../domain/rate-limiter.js";
+import type { RatelimitStore } from "./ratelimit-store.js";
 import type { SealedSecret } from "../domain/secret-vault.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
@@ -31,6 +32,8 @@ export interface Store {
   readonly roles: RecordTable<RoleRecord>;
   /** Unique: workspace and name. */
   readonly permissions: RecordTable<PermissionRecord>;
+  /** Rate limiting as a service: namespaces, overrides and sliding-window counters. */
+  readonly ratelimits: RatelimitStore;
   /** Answers kept for retries of requests with a request_id. */
   readonly requests: RecordTable<IdempotentRequestRecord>;
   /** Drops kept answers of requests started before `before`. */
@@ -169,7 +172,8 @@ export interface KeyUse {
  * digest it answers to (its previous secret's too) is evicted, with its workspace and current
  * digest for the caches of unknown and known digests (see keyChanged); a whole keyspace; what a
  * workspace's keys draw on (an identity by external id, a role, or anything else of the workspace
- * when only the workspace is named); or a root key (by digest).
+ * when only the workspace is named); a root key (by digest), or
+ * a rate-limit namespace's overrides.
  */
 export interface KeyChange {
   /** The store's number for the change: the feed's order. */
@@ -185,6 +189,8 @@ export interface KeyChange {
   rootKeyHash?: string;
   /** A key whose credit shares every holder should give back: an instance ran short while they held units. */
   releaseCreditsOf?: string;
+  /** A rate-limit namespace's overrides, as domain/ratelimit.ts overridesChangeTarget names them. */
+  ratelimitNamespace?: string;
 }
 
 /** A change as its author describes it; the store numbers it. */

@@ -8,6 +8,9 @@ import { CreditShares } from "./credit-shares.js";
 import { Credentials } from "./credentials.js";
 import { KeyCache } from "./key-cache.js";
 import { SharedRateLimits } from "./shared-rate-limits.js";
+import { RatelimitOverrides } from "./ratelimit-overrides.js";
+import { Ratelimiter } from "./ratelimiter.js";
+import { SlidingRateLimits } from "./sliding-rate-limits.js";
 import { UsageRecorder } from "./usage-recorder.js";
 import { Verifier } from "./verifier.js";
 
@@ -50,7 +53,8 @@ const RELEASE_HOLD_POLLS = 5;
 
 /**
  * The verification machinery of one instance: the key cache and root-key credentials, the change
- * feed that keeps both current across instances, the usage recorder and the verifier.
+ * feed that keeps both current across instances, the usage recorder and the verifier; and the
+ * rate limiter of RatelimitService, whose overrides the change feed keeps current too.
  */
 export function createVerification(
   store: Store,
@@ -94,7 +98,9 @@ export function createVerification(
   });
   const limits = new SharedRateLimits(store, { now, log });
   metrics.watchCounters(creditShares, limits);
-  const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials, creditShares], {
+  const ratelimitOverrides = new RatelimitOverrides(store.ratelimits, { now, ttlMs: 60_000 });
+  const slidingLimits = new SlidingRateLimits(store.ratelimits, { now, log });
+  const changes: KeyChangeFeed = new KeyChangeFeed(store, [known, cache, credentials, creditShares, ratelimitOverrides], {
     pollMs: options.changePollMs,
     gapWaitMs: 5000,
     retentionMs: 3_600_000,
@@ -113,6 +119,7 @@ export function createVerification(
     usage,
     metrics,
     creditShares,
+    ratelimiter: new Ratelimiter(ratelimitOverrides, slidingLimits),
     verifier: new Verifier(cache, known, limits, creditShares, store, usage, now, (verdict) => metrics.verification(verdict)),
     async start() {
       await changes.start();
@@ -120,12 +127,14 @@ export function createVerification(
       usage.start();
       creditShares.start();
       limits.start();
+      slidingLimits.start();
     },
     async stop() {
       await changes.stop();
       await known.stop();
       await usage.stop();
       limits.stop();
+      slidingLimits.stop();
       await creditShares.stop();
     },
   };

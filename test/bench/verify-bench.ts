@@ -5,6 +5,8 @@
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
+ * RatelimitService.Limit is measured beside VerifyKey, in memory and on MongoDB, with the store
+ * calls it made per 1,000 decisions (read from each service's /metrics).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,6 +21,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb.js";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { LimitRequestSchema } from "../../gen/latchkey/v1/ratelimit_pb.js";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema, VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { createLogger } from "../../src/log.js";
@@ -39,6 +42,8 @@ const CLIENTS = 8;
 const STREAMS = 16;
 const work = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
 const children: ChildProcess[] = [];
+/** The metrics port each started service logged, by the port it returned. */
+const metricsPorts = new Map<number, number>();
 
 function ensureH2load() {
   try {
@@ -62,7 +67,9 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
     if (plain) return Number(plain[1]);
     if (line.includes('"listening"')) {
       child.stdout!.resume();
-      return JSON.parse(line).port;
+      const entry = JSON.parse(line);
+      if (typeof entry.metricsPort === "number") metricsPorts.set(entry.port, entry.metricsPort);
+      return entry.port;
     }
   }
   throw new Error(`${args.join(" ")} exited before listening`);
@@ -145,15 +152,38 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
 }
 
 /** Runs the load generator in a process of its own on these frames, spread over the instances. */
-function generate(urls: string[], frames: Uint8Array[], options: { rate?: number; seconds?: number } = {}): LoadResult {
+function generate(urls: string[], frames: Uint8Array[], options: { rate?: number; seconds?: number; path?: string } = {}): LoadResult {
   const framesFile = join(work, "frames.bin");
   writeFileSync(framesFile, Buffer.concat(frames.map((frame) => grpcFrame(frame))));
-  const job = { urls, path: "/latchkey.v1.VerifyService/VerifyKey", rootKey, framesFile, connections: 8, streams: 16, warmupSeconds: 1, ...options, seconds: options.seconds ?? SECONDS };
+  const job = { urls, path: VERIFY_PATH, rootKey, framesFile, connections: 8, streams: 16, warmupSeconds: 1, ...options, seconds: options.seconds ?? SECONDS };
   const output = execFileSync(process.execPath, ["--import", "tsx", "test/bench/load-generator.ts"], { cwd: root, input: JSON.stringify(job), encoding: "utf8" });
   return JSON.parse(output.trim().split("\n").at(-1)!) as LoadResult;
 }
 
 const MONGO_KEYS = 10_000;
+const VERIFY_PATH = "/latchkey.v1.VerifyService/VerifyKey";
+const LIMIT_PATH = "/latchkey.v1.RatelimitService/Limit";
+
+/** A Limit request with room enough never to refuse: the cost of counting, not of refusing. */
+const limitBody = (identifier: string) =>
+  toBinary(LimitRequestSchema, create(LimitRequestSchema, { namespace: "bench", identifier, limit: 1_000_000_000n, durationMs: 60_000n }));
+
+/** Store calls of rate limiting and Limit decisions so far, summed over the services' /metrics. */
+async function limitCounts(metricsPortsOfServices: readonly number[]) {
+  const texts = await Promise.all(metricsPortsOfServices.map(scrapeMetrics));
+  return {
+    storeCalls: texts.reduce((sum, text) => sum + metricSum(text, "latchkey_store_call_duration_seconds_count", ['method="ratelimits.']), 0),
+    decisions: texts.reduce((sum, text) => sum + metricSum(text, "latchkey_rpc_duration_seconds_count", ["RatelimitService/Limit"]), 0),
+  };
+}
+
+/** Runs `measure`, and says how many store calls of rate limiting it cost per 1,000 Limit decisions. */
+async function withStoreCalls<T>(metricsPortsOfServices: readonly number[], measure: () => T): Promise<[T, number]> {
+  const before = await limitCounts(metricsPortsOfServices);
+  const result = measure();
+  const after = await limitCounts(metricsPortsOfServices);
+  return [result, round(((after.storeCalls - before.storeCalls) * 1000) / Math.max(1, after.decisions - before.decisions))];
+}
 /** Keys of the skewed workload, drawn with Zipf's law: a few hot, a long tail. */
 const ZIPF_KEYS = Number(process.env.BENCH_ZIPF_KEYS ?? 100_000);
 const ZIPF_EXPONENT = 1.1;
@@ -284,6 +314,24 @@ async function mongoFigures() {
         [`${name}_store_calls_per_1k`]: round((1000 * (after.storeCalls - before.storeCalls)) / Math.max(1, after.verifications - before.verifications)),
       });
     }
+    // Limit on both instances: one hot identifier, then 10,000 identifiers.
+    const identifiers = Array.from({ length: MONGO_KEYS }, (_, i) => `203.0.${Math.floor(i / 256)}.${i % 256}`);
+    for (const [name, frames] of [
+      ["limit_mongo_hot", [limitBody("hot")]],
+      ["limit_mongo", identifiers.map(limitBody)],
+    ] as const) {
+      const [peak, calls] = await withStoreCalls(metricsPorts, () => generate(urls, [...frames], { path: LIMIT_PATH }));
+      const half = generate(urls, [...frames], { path: LIMIT_PATH, rate: Math.max(1, Math.round(peak.rps / 2)) });
+      Object.assign(figures, {
+        [`${name}_rps`]: Math.round(peak.rps),
+        [`${name}_p50_ms`]: round(peak.p50),
+        [`${name}_p99_ms`]: round(peak.p99),
+        [`${name}_half_peak_p99_ms`]: round(half.p99),
+        [`${name}_store_calls_per_1000`]: calls,
+        [`${name}_failed`]: peak.failed + half.failed,
+      });
+    }
+    figures.mongo_limit_vs_verify_half_peak_p99 = round(figures.limit_mongo_half_peak_p99_ms! / figures.verify_mongo_half_peak_p99_ms!);
     figures.mongo_credits_vs_plain = round(figures.verify_mongo_credits_rps! / figures.verify_mongo_rps!);
     figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
     figures.mongo_zipf_vs_plain = round(figures.verify_mongo_zipf_rps! / figures.verify_mongo_rps!);
@@ -304,6 +352,7 @@ async function main() {
     PORT: "0",
     HTTP1_PORT: "0",
     GRPC_PORT: String(nativePort),
+    METRICS_PORT: String(await freePort()),
     HOST: "127.0.0.1",
     MONGODB_URI: "",
     ACCESS_LOG: "false",
@@ -327,7 +376,7 @@ async function main() {
   const emptyBody = toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema));
   const batchBody = toBinary(VerifyKeysRequestSchema, create(VerifyKeysRequestSchema, { requests: secrets.map((key) => ({ key })) }));
 
-  const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
+  const verifyPath = VERIFY_PATH;
   const emptyPath = "/grpc.health.v1.Health/Check";
   const empty = load(native + emptyPath, grpcFrame(emptyBody), "grpc");
   const grpcjsEmpty = load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc");
@@ -338,6 +387,11 @@ async function main() {
     .map((clients) => load(native + verifyPath, grpcFrame(verifyBody), "grpc", { clients, streams: 1 }))
     .reduce((best, run) => (Math.abs(run.rps - verify.rps / 2) < Math.abs(best.rps - verify.rps / 2) ? run : best));
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
+  const hotLimit = grpcFrame(limitBody("hot"));
+  const [limit, limitStoreCalls] = await withStoreCalls([metricsPorts.get(port)!], () => load(native + LIMIT_PATH, hotLimit, "grpc"));
+  const limitHalfPeak = [1, 2, 4]
+    .map((clients) => load(native + LIMIT_PATH, hotLimit, "grpc", { clients, streams: 1 }))
+    .reduce((best, run) => (Math.abs(run.rps - limit.rps / 2) < Math.abs(best.rps - limit.rps / 2) ? run : best));
   const connect = load(router + verifyPath, verifyBody, "connect");
   const routerGrpc = load(router + verifyPath, grpcFrame(verifyBody), "grpc");
   const routerEmpty = load(router + emptyPath, grpcFrame(emptyBody), "grpc");
@@ -353,6 +407,13 @@ async function main() {
     empty_grpc_rps: Math.round(empty.rps),
     grpcjs_empty_rps: Math.round(grpcjsEmpty.rps),
     verify_batch_keys_per_s: Math.round(batch.rps * 100),
+    limit_grpc_rps: Math.round(limit.rps),
+    limit_grpc_p50_ms: round(limit.p50),
+    limit_grpc_p99_ms: round(limit.p99),
+    limit_grpc_half_peak_rps: Math.round(limitHalfPeak.rps),
+    limit_grpc_half_peak_p99_ms: round(limitHalfPeak.p99),
+    limit_grpc_store_calls_per_1000: limitStoreCalls,
+    limit_vs_verify_half_peak_p99: round(limitHalfPeak.p99 / halfPeak.p99),
     verify_connect_rps: Math.round(connect.rps),
     verify_connect_router_grpc_rps: Math.round(routerGrpc.rps),
     empty_connect_router_grpc_rps: Math.round(routerEmpty.rps),
@@ -361,7 +422,7 @@ async function main() {
     batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
     concurrency: CLIENTS * STREAMS,
     seconds_per_run: SECONDS,
-    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, connect, batch, routerGrpc, routerEmpty].reduce(
+    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, connect, batch, routerGrpc, routerEmpty, limit, limitHalfPeak].reduce(
       (sum, result) => sum + result.failed,
       0,
     ),
@@ -374,6 +435,10 @@ async function main() {
     ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
     ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
     ["VerifyKeys, 100 keys per call, native gRPC port", `${figures.verify_batch_keys_per_s} keys/s`],
+    [
+      `Limit, one identifier, in memory, native gRPC port`,
+      `${figures.limit_grpc_rps} req/s  p99 ${figures.limit_grpc_p99_ms} ms  (half of peak: p99 ${figures.limit_grpc_half_peak_p99_ms} ms, ${figures.limit_vs_verify_half_peak_p99}x VerifyKey's)  store calls per 1000: ${figures.limit_grpc_store_calls_per_1000}`,
+    ],
     ["VerifyKey, Connect protocol (binary), Connect router", `${figures.verify_connect_rps} req/s`],
     ["VerifyKey, gRPC, Connect router", `${figures.verify_connect_router_grpc_rps} req/s`],
     ["empty RPC, gRPC, Connect router", `${figures.empty_connect_router_grpc_rps} req/s`],
@@ -393,6 +458,12 @@ async function main() {
       ]);
     }
     rows.push(["MongoDB: credits / plain, rate-limited / plain, Zipf / plain", `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}, ${mongo.mongo_zipf_vs_plain}`]);
+    for (const [name, what] of [["limit_mongo_hot", "one identifier"], ["limit_mongo", `${MONGO_KEYS} identifiers`]]) {
+      rows.push([
+        `Limit, MongoDB, 2 instances, ${what}`,
+        `${mongo[`${name}_rps`]} req/s  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  store calls per 1000: ${mongo[`${name}_store_calls_per_1000`]}`,
+      ]);
+    }
     figures.mongo_half_peak_p99_vs_memory = round(mongo.verify_mongo_half_peak_p99_ms! / figures.verify_grpc_half_peak_p99_ms!);
     rows.push(["MongoDB half-of-peak p99 / in-memory native half-of-peak p99", `${figures.mongo_half_peak_p99_vs_memory}`]);
   }

@@ -14,6 +14,12 @@ export interface World extends Bootstrap {
   permissionName: string;
   /** A second root key, holding root_key.manage only. */
   rootKeyId: string;
+  /** A rate-limit namespace, made by SetOverride. */
+  ratelimitNamespace: string;
+  ratelimitNamespaceId: string;
+  /** The namespace's one override: a pattern. */
+  overrideIdentifier: string;
+  overrideId: string;
 }
 
 export async function buildWorld(api: TestApi, boot: Bootstrap, label = "w"): Promise<World> {
@@ -26,6 +32,10 @@ export async function buildWorld(api: TestApi, boot: Bootstrap, label = "w"): Pr
     key: { keyspaceId: keyspace!.id, externalId: identity!.externalId, roles: [role!.name], permissions: [`${label}.write`] },
   });
   const { rootKey } = await clients.rootKeys.createRootKey({ rootKey: { name: `${label} automation`, permissions: ["root_key.manage"] } });
+  const { override } = await clients.ratelimits.setOverride({
+    override: { namespace: `${label}-logins`, identifier: `*@${label}.example`, limit: 5n, durationMs: 60_000n },
+  });
+  const { namespaces } = await clients.ratelimits.listNamespaces({});
   return {
     ...boot,
     clients,
@@ -39,5 +49,9 @@ export async function buildWorld(api: TestApi, boot: Bootstrap, label = "w"): Pr
     permissionId: permission!.id,
     permissionName: permission!.name,
     rootKeyId: rootKey!.id,
+    ratelimitNamespace: override!.namespace,
+    ratelimitNamespaceId: namespaces[0]!.id,
+    overrideIdentifier: override!.identifier,
+    overrideId: override!.id,
   };
 }

@@ -48,6 +48,7 @@ describe.each([
       "latchkey.v1.IdentityService",
       "latchkey.v1.KeyService",
       "latchkey.v1.KeyspaceService",
+      "latchkey.v1.RatelimitService",
       "latchkey.v1.RbacService",
       "latchkey.v1.RootKeyService",
       "latchkey.v1.VerifyService",
@@ -72,6 +73,8 @@ describe.each([
     const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
     expect(JSON.parse(key.stdout).key).toMatchObject({ name: "from curl", status: "KEY_STATUS_ACTIVE" });
     const keyId = JSON.parse(key.stdout).key.id;
+    const limited = await curl("-d", JSON.stringify({ namespace: "logins", identifier: keyId, limit: "5", durationMs: "60000" }), `${url()}/latchkey.v1.RatelimitService/Limit`);
+    expect(JSON.parse(limited.stdout)).toMatchObject({ success: true, limit: "5", remaining: "4", durationMs: "60000" });
     const credited = await curl("-d", JSON.stringify({ keyId, operation: "CREDIT_OPERATION_SET", value: "500" }), `${url()}/latchkey.v1.KeyService/UpdateCredits`);
     expect(JSON.parse(credited.stdout).key.credits).toEqual({ remaining: "500" });
     const rerolled = await curl("-d", JSON.stringify({ id: keyId, gracePeriodMs: "3600000" }), `${url()}/latchkey.v1.KeyService/RerollKey`);

@@ -4,6 +4,7 @@ import { AuditService } from "../../../gen/latchkey/v1/audit_pb.js";
 import { IdentityService } from "../../../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../../gen/latchkey/v1/keyspace_pb.js";
+import { RatelimitService } from "../../../gen/latchkey/v1/ratelimit_pb.js";
 import { RbacService } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { RootKeyService } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../../../gen/latchkey/v1/verify_pb.js";
@@ -14,6 +15,7 @@ export * from "../../../gen/latchkey/v1/errors_pb.js";
 export * from "../../../gen/latchkey/v1/identity_pb.js";
 export * from "../../../gen/latchkey/v1/key_pb.js";
 export * from "../../../gen/latchkey/v1/keyspace_pb.js";
+export * from "../../../gen/latchkey/v1/ratelimit_pb.js";
 export * from "../../../gen/latchkey/v1/rbac_pb.js";
 export * from "../../../gen/latchkey/v1/root_key_pb.js";
 export * from "../../../gen/latchkey/v1/verify_pb.js";
@@ -30,6 +32,7 @@ export interface LatchkeyClient {
   identities: Client<typeof IdentityService>;
   rbac: Client<typeof RbacService>;
   audit: Client<typeof AuditService>;
+  ratelimits: Client<typeof RatelimitService>;
 }
 
 /** Sends the root key (or the operator's ADMIN_TOKEN, for CreateWorkspace) with every call. */
@@ -52,6 +55,7 @@ export function latchkeyClients(transport: Transport): LatchkeyClient {
     identities: createClient(IdentityService, transport),
     rbac: createClient(RbacService, transport),
     audit: createClient(AuditService, transport),
+    ratelimits: createClient(RatelimitService, transport),
   };
 }
 

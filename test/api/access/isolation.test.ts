@@ -32,6 +32,8 @@ const secretsAndIds = (world: World) => [
   world.rootKeyId,
   world.rootKeyId,
   world.secret,
+  world.ratelimitNamespaceId,
+  world.overrideId,
 ];
 
 async function snapshot(world: World) {
@@ -45,6 +47,9 @@ async function snapshot(world: World) {
     await c.rbac.listPermissions({}),
     await c.rootKeys.listRootKeys({}),
     await c.verify.verifyKey({ key: world.keySecret, permissionQuery: `${world.permissionName.split(".")[0]}.read` }),
+    await c.ratelimits.listNamespaces({}),
+    await c.ratelimits.listOverrides({ namespace: world.ratelimitNamespace }),
+    await c.ratelimits.limit({ namespace: world.ratelimitNamespace, identifier: world.overrideIdentifier.replace("*", "someone"), limit: 100n, durationMs: 60_000n, cost: 0n }),
   ]);
 }
 

@@ -253,4 +253,56 @@ export const RPC_CASES: RpcCase[] = [
     call: (c, w) => c.rbac.deleteRole({ id: w.roleId }),
   },
   { rpc: "AuditService/ListAuditEvents", permission: "audit.read", isolation: "own", call: (c) => c.audit.listAuditEvents({}) },
+  {
+    rpc: "RatelimitService/Limit",
+    permission: "ratelimit.limit",
+    isolation: "own",
+    call: (c, w) => c.ratelimits.limit({ namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier.replace("*", "someone"), limit: 100n, durationMs: 60_000n }),
+  },
+  {
+    rpc: "RatelimitService/MultiLimit",
+    permission: "ratelimit.limit",
+    isolation: "own",
+    call: (c, w) =>
+      c.ratelimits.multiLimit({
+        limits: [
+          { namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier.replace("*", "someone"), limit: 100n, durationMs: 60_000n },
+          { namespace: "exports", identifier: "tenant-1", limit: 3n, durationMs: 3_600_000n },
+        ],
+      }),
+  },
+  {
+    rpc: "RatelimitService/SetOverride",
+    action: "ratelimit.override.set",
+    permission: "ratelimit.manage",
+    isolation: "own",
+    call: (c, w) => c.ratelimits.setOverride({ override: { namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier, limit: 1n, durationMs: 1000n } }),
+  },
+  {
+    rpc: "RatelimitService/GetOverride",
+    permission: "ratelimit.manage",
+    isolation: "not_found",
+    call: (c, w) => c.ratelimits.getOverride({ namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier }),
+  },
+  {
+    rpc: "RatelimitService/ListOverrides",
+    permission: "ratelimit.manage",
+    isolation: "own",
+    call: (c, w) => c.ratelimits.listOverrides({ namespace: w.ratelimitNamespace }),
+  },
+  {
+    rpc: "RatelimitService/DeleteOverride",
+    action: "ratelimit.override.delete",
+    permission: "ratelimit.manage",
+    isolation: "not_found",
+    call: (c, w) => c.ratelimits.deleteOverride({ namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier }),
+  },
+  { rpc: "RatelimitService/ListNamespaces", permission: "ratelimit.manage", isolation: "own", call: (c) => c.ratelimits.listNamespaces({}) },
+  {
+    rpc: "RatelimitService/DeleteNamespace",
+    action: "ratelimit.namespace.delete",
+    permission: "ratelimit.manage",
+    isolation: "not_found",
+    call: (c, w) => c.ratelimits.deleteNamespace({ name: w.ratelimitNamespace }),
+  },
 ];

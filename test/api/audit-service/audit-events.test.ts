@@ -26,7 +26,7 @@ describe("audit log", () => {
     const api = testApi();
     const world = await buildWorld(api, await api.workspace());
     const { rootKey, secret } = await world.clients.rootKeys.createRootKey({
-      rootKey: { name: "actor", permissions: ["root_key.manage", "key.create", "key.update", "key.delete", "keyspace.create", "keyspace.update", "keyspace.delete", "identity.create", "identity.update", "identity.delete", "rbac.manage", "workspace.update", "key.read"] },
+      rootKey: { name: "actor", permissions: ["root_key.manage", "key.create", "key.update", "key.delete", "keyspace.create", "keyspace.update", "keyspace.delete", "identity.create", "identity.update", "identity.delete", "rbac.manage", "workspace.update", "key.read", "ratelimit.manage"] },
     });
     const before = (await api.audit.listAuditEvents({ pageSize: 100 })).events.length;
     const response = await call(api.withInterceptors([bearer(secret), userAgent]), world);

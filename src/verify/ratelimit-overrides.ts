@@ -1,0 +1,73 @@
+import type { RandomSource } from "../domain/base58.js";
+import { newId } from "../domain/ids.js";
+import { MAX_OVERRIDES_PER_NAMESPACE, NamespaceOverrides, namespaceOfChange } from "../domain/ratelimit.js";
+import type { RatelimitStore } from "../store/ratelimit-store.js";
+import type { KeyChangeTarget } from "../store/store.js";
+import type { ChangeSubscriber } from "./change-feed.js";
+
+interface Entry {
+  overrides: Promise<NamespaceOverrides>;
+  loadedAt: number;
+}
+
+/** Namespaces whose overrides one instance keeps per workspace; the least recently used goes first. */
+export const MAX_CACHED_NAMESPACES_PER_WORKSPACE = 1000;
+
+/**
+ * Each namespace's overrides, in memory: a Limit needs no storage read to find its override.
+ * The change feed drops a namespace's copy when its overrides change, on every instance within
+ * its poll; `ttlMs` is only a backstop. Loading a namespace also records it, so the first Limit
+ * in a namespace makes it.
+ */
+export class RatelimitOverrides implements ChangeSubscriber {
+  private readonly workspaces = new Map<string, Map<string, Entry>>();
+  /** Loaded and settled, for answers that need no promise. */
+  private readonly settled = new WeakMap<Promise<NamespaceOverrides>, NamespaceOverrides>();
+
+  constructor(
+    private readonly store: RatelimitStore,
+    private readonly options: { now: () => number; ttlMs: number; random?: RandomSource; maxNamespacesPerWorkspace?: number },
+  ) {}
+
+  /** The namespace's overrides: without a promise when this instance holds them. */
+  of(workspaceId: string, namespace: string): NamespaceOverrides | Promise<NamespaceOverrides> {
+    let namespaces = this.workspaces.get(workspaceId);
+    if (!namespaces) this.workspaces.set(workspaceId, (namespaces = new Map()));
+    let entry = namespaces.get(namespace);
+    if (entry) namespaces.delete(namespace);
+    if (!entry || this.options.now() - entry.loadedAt > this.options.ttlMs) {
+      if (!entry && namespaces.size >= (this.options.maxNamespacesPerWorkspace ?? MAX_CACHED_NAMESPACES_PER_WORKSPACE)) {
+        namespaces.delete(namespaces.keys().next().value!);
+      }
+      entry = this.load(workspaceId, namespace, namespaces);
+    }
+    namespaces.set(namespace, entry);
+    return this.settled.get(entry.overrides) ?? entry.overrides;
+  }
+
+  evict(change: KeyChangeTarget) {
+    if (!change.ratelimitNamespace) return;
+    const { workspaceId, namespace } = namespaceOfChange(change.ratelimitNamespace);
+    this.workspaces.get(workspaceId)?.delete(namespace);
+  }
+
+  private load(workspaceId: string, namespace: string, namespaces: Map<string, Entry>): Entry {
+    const now = this.options.now();
+    const entry: Entry = {
+      loadedAt: now,
+      overrides: (async () => {
+        await this.store.namespaces.insertMissing([{ id: newId("rlns", now, this.options.random), workspaceId, name: namespace, createdAt: new Date(now) }]);
+        const records = await this.store.overrides.list({ workspaceId, namespace }, { limit: MAX_OVERRIDES_PER_NAMESPACE });
+        return new NamespaceOverrides(records);
+      })(),
+    };
+    entry.overrides.then(
+      (overrides) => this.settled.set(entry.overrides, overrides),
+      // A failed load is not kept: the next request tries again.
+      () => {
+        if (namespaces.get(namespace) === entry) namespaces.delete(namespace);
+      },
+    );
+    return entry;
+  }
+}

@@ -1,0 +1,77 @@
+import type { AppliedLimit, NamespaceOverrides } from "../domain/ratelimit.js";
+import { counterRecord, type SlidingCheck, type SlidingOutcome } from "../domain/sliding-window.js";
+import type { RatelimitOverrides } from "./ratelimit-overrides.js";
+import type { SlidingRateLimits, SlidingResult } from "./sliding-rate-limits.js";
+
+/** One limit as a request names it. */
+export interface LimitAsk {
+  namespace: string;
+  identifier: string;
+  limit: number;
+  durationMs: number;
+  cost: number;
+}
+
+export interface LimitAnswer extends AppliedLimit {
+  /** Whether this limit had room; the request went ahead only if every limit had. */
+  hadRoom: boolean;
+  remaining: number;
+  resetAt: number;
+}
+
+export interface LimitDecision {
+  success: boolean;
+  answers: LimitAnswer[];
+}
+
+/**
+ * Limit and MultiLimit: each limit's override applied, then every limit counted at once by the
+ * shared sliding windows. Limits of one request that land on the same counter (the same
+ * namespace, identifier and window, as overrides decide them) count as one, with their costs
+ * added up. Stays synchronous while this instance holds the overrides and the units.
+ */
+export class Ratelimiter {
+  constructor(
+    private readonly overrides: Pick<RatelimitOverrides, "of">,
+    private readonly limits: Pick<SlidingRateLimits, "apply">,
+  ) {}
+
+  limit(workspaceId: string, asks: readonly LimitAsk[]): LimitDecision | Promise<LimitDecision> {
+    const found = asks.map((ask) => this.overrides.of(workspaceId, ask.namespace));
+    if (found.some((overrides) => overrides instanceof Promise)) {
+      return Promise.all(found).then((overrides) => this.decide(workspaceId, asks, overrides));
+    }
+    return this.decide(workspaceId, asks, found as NamespaceOverrides[]);
+  }
+
+  private decide(workspaceId: string, asks: readonly LimitAsk[], overrides: readonly NamespaceOverrides[]): LimitDecision | Promise<LimitDecision> {
+    const applied = asks.map((ask, i) => overrides[i]!.apply(ask.identifier, ask));
+    const checks = new Map<string, SlidingCheck>();
+    const checkOf = asks.map((ask, i) => {
+      const check: SlidingCheck = {
+        workspaceId,
+        counter: `${ask.namespace}:${ask.identifier}`,
+        limit: applied[i]!.limit,
+        durationMs: applied[i]!.durationMs,
+        cost: ask.cost,
+      };
+      const record = counterRecord(check);
+      const same = checks.get(record);
+      if (same) {
+        same.cost += check.cost;
+        same.limit = Math.min(same.limit, check.limit);
+      } else checks.set(record, check);
+      return record;
+    });
+    const order = [...checks.keys()];
+    const answer = (result: SlidingResult): LimitDecision => ({
+      success: result.admitted,
+      answers: asks.map((_, i) => {
+        const outcome: SlidingOutcome = result.outcomes[order.indexOf(checkOf[i]!)]!;
+        return { ...applied[i]!, limit: outcome.limit, hadRoom: outcome.hadRoom, remaining: outcome.remaining, resetAt: outcome.resetAt };
+      }),
+    });
+    const result = this.limits.apply([...checks.values()]);
+    return result instanceof Promise ? result.then(answer) : answer(result);
+  }
+}

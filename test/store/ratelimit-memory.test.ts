@@ -1,0 +1,4 @@
+import { MemoryStore } from "../../src/store/memory.js";
+import { ratelimitStoreContract } from "./ratelimit-contract.js";
+
+ratelimitStoreContract("memory", async () => new MemoryStore());
