@@ -9,6 +9,7 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { MemoryTable, paginate } from "./memory-table.js";
+import { MemoryAnalytics } from "./memory-analytics.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
@@ -22,6 +23,7 @@ export class MemoryStore implements Store {
   readonly roles = new MemoryTable<RoleRecord>("role", [["workspaceId", "name"]]);
   readonly permissions = new MemoryTable<PermissionRecord>("permission", [["workspaceId", "name"]]);
   readonly requests = new MemoryTable<IdempotentRequestRecord>("request");
+  readonly analytics = new MemoryAnalytics();
   private readonly auditEvents: AuditEventRecord[] = [];
   private readonly keys = new Map<string, KeyRecord>();
   private readonly keyIdsByHash = new Map<string, string>();

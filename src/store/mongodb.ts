@@ -9,6 +9,7 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
+import { MongoAnalytics } from "./mongodb-analytics.js";
 import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
@@ -31,6 +32,7 @@ export class MongoStore implements Store {
   readonly roles: MongoTable<RoleRecord>;
   readonly permissions: MongoTable<PermissionRecord>;
   readonly requests: MongoTable<IdempotentRequestRecord>;
+  readonly analytics: MongoAnalytics;
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
@@ -52,6 +54,7 @@ export class MongoStore implements Store {
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
     this.rateLimits = db.collection("rate_limit_windows");
+    this.analytics = new MongoAnalytics(db);
   }
 
   /** Connects and creates the indexes the queries below rely on. */
@@ -97,6 +100,7 @@ export class MongoStore implements Store {
     await this.changes.createIndex({ at: 1 }, { name: "at" });
     await this.rateLimits.createIndex({ endsAt: 1 }, { name: "ends_at" });
     await this.requests.collection.createIndex({ startedAt: 1 }, { name: "started_at" });
+    await this.analytics.ensureIndexes();
   }
 
   async insertKey(key: KeyRecord) {

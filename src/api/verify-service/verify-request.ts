@@ -45,6 +45,7 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller
     origin: request.origin,
     cost: request.cost === undefined ? 1 : Number(request.cost),
     rateLimitNames: request.rateLimits,
+    tags: request.tags,
   };
 }
 
