@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Health } from "../gen/health/v1/health_pb.js";
+import { AnalyticsService } from "../gen/latchkey/v1/analytics_pb.js";
 import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../gen/latchkey/v1/key_pb.js";
@@ -18,6 +19,7 @@ import { RootKeyService } from "../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
 import { AuditLog } from "./api/audit-log.js";
+import { analyticsService } from "./api/analytics-service/index.js";
 import { auditService } from "./api/audit-service/index.js";
 import type { ServiceDeps } from "./api/deps.js";
 import { connectHandler, type NodeHandler } from "./api/connect-adapter.js";
@@ -114,6 +116,7 @@ export const API_SERVICES: readonly DescService[] = [
   IdentityService,
   RbacService,
   AuditService,
+  AnalyticsService,
 ];
 
 /** What the handlers share: one set per instance, for a listening server and for in-process tests alike. */
@@ -153,6 +156,7 @@ export function serviceImplementations(
     [IdentityService, pipeline.api(IdentityService, identityService(deps))],
     [RbacService, pipeline.api(RbacService, rbacService(deps))],
     [AuditService, pipeline.api(AuditService, auditService(deps))],
+    [AnalyticsService, pipeline.api(AnalyticsService, analyticsService(deps))],
     open(Health, healthService(health)),
     open(reflectionV1.ServerReflection, reflection.v1),
     open(reflectionV1alpha.ServerReflection, reflection.v1alpha),
