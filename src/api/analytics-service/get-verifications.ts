@@ -24,7 +24,8 @@ export const getVerifications =
     const caller = callerIn(context);
     const granularity = GRANULARITY_NAMES[request.granularity as Exclude<Granularity, Granularity.UNSPECIFIED>];
     const from = toDate(request.startTime, "start_time")!;
-    const to = toDate(request.endTime, "end_time") ?? new Date(now());
+    // Unset, the range ends just after now: what was counted at this very millisecond is in it.
+    const to = toDate(request.endTime, "end_time") ?? new Date(now() + 1);
     checkRange(granularity, from, to);
     let keyspaceIds = caller.keyspaceIds && [...caller.keyspaceIds];
     if (request.keyspaceId) {
