@@ -4,7 +4,10 @@
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
- * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
+ * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0. Both sections
+ * also measure the same VerifyKey load with verification analytics off (ANALYTICS_ENABLED=false),
+ * and the MongoDB section the analytics rows written per second and GetVerifications over 30 days
+ * of hourly rows for 1,000 keys.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,6 +21,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb.js";
+import { AnalyticsService, Granularity, VerificationGrouping } from "../../gen/latchkey/v1/analytics_pb.js";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema, VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
@@ -30,6 +34,9 @@ import { issueSecret } from "../../src/domain/secret.js";
 import { bearer } from "../support/auth.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import { MongoStore } from "../../src/store/mongodb.js";
+import { bucketStart, DEFAULT_RETENTION, type Granularity as GranularityName, type MinuteCount, rollUp } from "../../src/domain/analytics.js";
+import { newId } from "../../src/domain/ids.js";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 import { startTestMongo } from "../support/mongodb.js";
 
@@ -39,6 +46,8 @@ const CLIENTS = 8;
 const STREAMS = 16;
 const work = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
 const children: ChildProcess[] = [];
+/** The "listening" log line of the process started last: its ports. */
+let lastListening: { port: number; metricsPort?: number | string } = { port: 0 };
 
 function ensureH2load() {
   try {
@@ -62,7 +71,8 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
     if (plain) return Number(plain[1]);
     if (line.includes('"listening"')) {
       child.stdout!.resume();
-      return JSON.parse(line).port;
+      lastListening = JSON.parse(line);
+      return lastListening.port;
     }
   }
   throw new Error(`${args.join(" ")} exited before listening`);
@@ -155,6 +165,135 @@ function generate(urls: string[], frames: Uint8Array[], options: { rate?: number
 
 const MONGO_KEYS = 10_000;
 
+/** What an instance's /metrics says of one counter. */
+async function scrapeCounter(metricsPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name} `));
+  return Number(line?.split(" ")[1] ?? 0);
+}
+
+const TAGS = ["route.search", "plan.pro"];
+
+/**
+ * The same tagged VerifyKey load on an instance counting analytics and on one that does not,
+ * alternately, twice each: the best of each is kept, so a burst of other load on the shared
+ * machine does not decide the ratio.
+ */
+async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: string) {
+  const adminToken = randomBytes(32).toString("hex");
+  const offPort = await freePort();
+  await startProcess(["src/main.ts"], {
+    ADMIN_TOKEN: adminToken, PORT: "0", HTTP1_PORT: "0", GRPC_PORT: String(offPort), HOST: "127.0.0.1", MONGODB_URI: "", ACCESS_LOG: "false", ANALYTICS_ENABLED: "false",
+  });
+  const offNative = `http://127.0.0.1:${offPort}`;
+  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(adminToken)] }));
+  const offRootKey = (await admin.createWorkspace({ workspace: { name: "bench analytics off" } })).rootKeySecret;
+  const transport = createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(offRootKey)] });
+  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
+  const offSecret = (await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } })).secret;
+  const body = (key: string) => grpcFrame(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags: TAGS })));
+  const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
+  const runs = { on: [] as LoadResult[], off: [] as LoadResult[] };
+  const saved = rootKey;
+  for (let round = 0; round < 2; round++) {
+    rootKey = onRootKey;
+    runs.on.push(load(onNative + verifyPath, body(onSecret), "grpc"));
+    rootKey = offRootKey;
+    runs.off.push(load(offNative + verifyPath, body(offSecret), "grpc"));
+  }
+  rootKey = saved;
+  await stopLastProcess();
+  const best = (results: LoadResult[]) => Math.max(...results.map((result) => result.rps));
+  return {
+    verify_grpc_tagged_analytics_on_rps: Math.round(best(runs.on)),
+    verify_grpc_tagged_analytics_off_rps: Math.round(best(runs.off)),
+    analytics_on_vs_off: round(best(runs.on) / best(runs.off)),
+    analytics_failed_requests: [...runs.on, ...runs.off].reduce((sum, result) => sum + result.failed, 0),
+  };
+}
+
+const QUERY_KEYS = 1000;
+const QUERY_DAYS = 30;
+
+/**
+ * 30 days of hourly rows for 1,000 keys (each key verified every hour), with their day and month
+ * rollups and the keyspace's totals, written straight into the database; then GetVerifications,
+ * through an instance, for the keyspace by day over the 30 days, and grouped by key (every page).
+ */
+async function analyticsQueryFigures(uri: string, database: string, url: string, adminToken: string) {
+  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] }));
+  const made = await admin.createWorkspace({ workspace: { name: "bench analytics" } });
+  const transport = createGrpcTransport({ baseUrl: url, interceptors: [bearer(made.rootKeySecret)] });
+  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "analytics" } });
+  const workspaceId = made.workspace!.id;
+  const keyIds = Array.from({ length: QUERY_KEYS }, (_, i) => newId("key", Date.now() + i));
+  const now = Date.now();
+  const firstHour = bucketStart("hour", now) - QUERY_DAYS * 86_400_000;
+  const store = await MongoStore.connect(uri, database);
+  const loadStarted = performance.now();
+  const count = (keyId: string, at: number, times: number): MinuteCount => ({
+    source: "verification", workspaceId, keyspaceId: keyspace!.id, keyId, externalId: "", tags: [], overflow: false, minute: at,
+    outcomes: { valid: 9 * times, rate_limited: times }, credits: 9 * times,
+  });
+  const write = async (counts: MinuteCount[], granularity: GranularityName) => {
+    const rows = rollUp(counts, DEFAULT_RETENTION, [granularity]);
+    for (let from = 0; from < rows.length; from += 5000) await store.analytics.add(rows.slice(from, from + 5000));
+  };
+  let rows = 0;
+  for (let day = 0; day < QUERY_DAYS; day++) {
+    const hours = Array.from({ length: 24 }, (_, hour) => firstHour + (day * 24 + hour) * 3_600_000);
+    await write(hours.flatMap((hour) => keyIds.map((keyId) => count(keyId, hour, 1))), "hour");
+    rows += 24 * QUERY_KEYS;
+  }
+  const days = new Map<number, number>();
+  const months = new Map<number, number>();
+  for (let hour = 0; hour < QUERY_DAYS * 24; hour++) {
+    const at = firstHour + hour * 3_600_000;
+    days.set(bucketStart("day", at), (days.get(bucketStart("day", at)) ?? 0) + 1);
+    months.set(bucketStart("month", at), (months.get(bucketStart("month", at)) ?? 0) + 1);
+  }
+  for (const [granularity, buckets] of [["day", days], ["month", months]] as const) {
+    await write([...buckets].flatMap(([at, times]) => keyIds.map((keyId) => count(keyId, at, times))), granularity);
+    rows += buckets.size * QUERY_KEYS;
+  }
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  await store.close();
+
+  const analytics = createClient(AnalyticsService, transport);
+  const range = { startTime: timestampFromMs(now - QUERY_DAYS * 86_400_000), granularity: Granularity.DAY, keyspaceId: keyspace!.id };
+  const timed = async (query: () => Promise<number>) => {
+    const started = performance.now();
+    const buckets = await query();
+    return { ms: performance.now() - started, buckets };
+  };
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const keyspaceRuns = [];
+  for (let i = 0; i < 5; i++) keyspaceRuns.push(await timed(async () => (await analytics.getVerifications(range)).buckets.length));
+  const byKeyRuns = [];
+  for (let i = 0; i < 3; i++) {
+    byKeyRuns.push(
+      await timed(async () => {
+        let buckets = 0;
+        let pageToken = "";
+        do {
+          const page = await analytics.getVerifications({ ...range, groupBy: [VerificationGrouping.KEY], pageSize: 1000, pageToken });
+          buckets += page.buckets.length;
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        return buckets;
+      }),
+    );
+  }
+  return {
+    analytics_query_rows_loaded: rows,
+    analytics_query_load_s: round(loadSeconds),
+    analytics_query_keyspace_30d_ms: round(median(keyspaceRuns.map((run) => run.ms))),
+    analytics_query_keyspace_30d_buckets: keyspaceRuns[0]!.buckets,
+    analytics_query_by_key_30d_ms: round(median(byKeyRuns.map((run) => run.ms))),
+    analytics_query_by_key_30d_buckets: byKeyRuns[0]!.buckets,
+  };
+}
+
 /**
  * Two instances on one MongoDB (the test harness's: MONGODB_URI, a real mongod, or
  * mongo-java-server), 10,000 keys of each kind, each verified once on each instance just before its kind's runs,
@@ -210,8 +349,11 @@ async function mongoFigures() {
       }
     }
     await store.close();
+    const metricsPorts: number[] = [];
     await startProcess(["src/main.ts"], shared);
+    metricsPorts.push(Number(lastListening.metricsPort));
     await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]) });
+    metricsPorts.push(Number(lastListening.metricsPort));
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
     const figures: Record<string, number> = {};
@@ -235,6 +377,34 @@ async function mongoFigures() {
     }
     figures.mongo_credits_vs_plain = round(figures.verify_mongo_credits_rps! / figures.verify_mongo_rps!);
     figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
+
+    // Plain keys again, tagged, with analytics on (counting the rows written), then on instances
+    // restarted with analytics off, back to back.
+    const tagged = secretsByKind.plain!.map((key) => toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, tags: TAGS })));
+    const rowsWritten = async () => (await Promise.all(metricsPorts.map((port) => scrapeCounter(port, "latchkey_analytics_rows_written_total")))).reduce((a, b) => a + b, 0);
+    const rowsBefore = await rowsWritten();
+    const runStarted = performance.now();
+    const on = generate(urls, tagged);
+    // The last rows of the run are written within one flush interval.
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    const writesPerSecond = (await rowsWritten() - rowsBefore) / ((performance.now() - runStarted) / 1000);
+    await stopLastProcess();
+    await stopLastProcess();
+    await startProcess(["src/main.ts"], { ...shared, ANALYTICS_ENABLED: "false" });
+    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), ANALYTICS_ENABLED: "false" });
+    const offVerifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
+    for (const verify of offVerifiers) {
+      for (let from = 0; from < MONGO_KEYS; from += 1000) await verify.verifyKeys({ requests: secretsByKind.plain!.slice(from, from + 1000).map((key) => ({ key })) });
+    }
+    const off = generate(urls, tagged);
+    Object.assign(figures, {
+      verify_mongo_tagged_analytics_on_rps: Math.round(on.rps),
+      verify_mongo_tagged_analytics_off_rps: Math.round(off.rps),
+      mongo_analytics_on_vs_off: round(on.rps / off.rps),
+      mongo_analytics_store_writes_per_s: Math.round(writesPerSecond),
+      mongo_analytics_failed: on.failed + off.failed,
+    });
+    Object.assign(figures, await analyticsQueryFigures(mongo.uri, shared.MONGODB_DATABASE, urls[0]!, adminToken));
     return figures;
   } finally {
     await mongo.stop();
@@ -289,6 +459,7 @@ async function main() {
   const connect = load(router + verifyPath, verifyBody, "connect");
   const routerGrpc = load(router + verifyPath, grpcFrame(verifyBody), "grpc");
   const routerEmpty = load(router + emptyPath, grpcFrame(emptyBody), "grpc");
+  const analyticsFigures = await analyticsOnVsOff(native, rootKey, secrets[0]!);
 
   const figures = {
     verify_in_process_per_s: verifyInProcess,
@@ -309,6 +480,7 @@ async function main() {
     batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
     concurrency: CLIENTS * STREAMS,
     seconds_per_run: SECONDS,
+    ...analyticsFigures,
     failed_requests: [empty, grpcjsEmpty, verify, halfPeak, connect, batch, routerGrpc, routerEmpty].reduce(
       (sum, result) => sum + result.failed,
       0,
@@ -328,6 +500,7 @@ async function main() {
     ["VerifyKey / empty RPC", `${figures.verify_vs_empty}`],
     ["VerifyKey / grpc-js empty RPC", `${figures.verify_vs_grpcjs_empty}`],
     ["batch keys/s / unary keys/s", `${figures.batch_vs_unary_keys}`],
+    ["VerifyKey with 2 tags, analytics on / off", `${figures.analytics_on_vs_off} (${figures.verify_grpc_tagged_analytics_on_rps} / ${figures.verify_grpc_tagged_analytics_off_rps} req/s)`],
   ];
   const mongo = process.env.BENCH_MONGODB === "0" ? {} : await mongoFigures();
   Object.assign(figures, mongo);
@@ -340,6 +513,14 @@ async function main() {
       ]);
     }
     rows.push(["MongoDB: credits / plain, rate-limited / plain", `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}`]);
+    rows.push([
+      "MongoDB: tagged VerifyKey, analytics on / off",
+      `${mongo.mongo_analytics_on_vs_off} (${mongo.verify_mongo_tagged_analytics_on_rps} / ${mongo.verify_mongo_tagged_analytics_off_rps} req/s), ${mongo.mongo_analytics_store_writes_per_s} analytics rows written/s`,
+    ]);
+    rows.push([
+      `GetVerifications, 30 days of hourly rows for ${QUERY_KEYS} keys`,
+      `keyspace by day ${mongo.analytics_query_keyspace_30d_ms} ms, by key by day (every page) ${mongo.analytics_query_by_key_30d_ms} ms`,
+    ]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
   console.log(`\nlatchkey verification benchmark (${SECONDS} s per run after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`);
