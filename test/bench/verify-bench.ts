@@ -183,7 +183,7 @@ async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: s
   const adminToken = randomBytes(32).toString("hex");
   const offPort = await freePort();
   await startProcess(["src/main.ts"], {
-    ADMIN_TOKEN: adminToken, PORT: "0", HTTP1_PORT: "0", GRPC_PORT: String(offPort), HOST: "127.0.0.1", MONGODB_URI: "", ACCESS_LOG: "false", ANALYTICS_ENABLED: "false",
+    ADMIN_TOKEN: adminToken, PORT: "0", HTTP1_PORT: "0", METRICS_PORT: "0", GRPC_PORT: String(offPort), HOST: "127.0.0.1", MONGODB_URI: "", ACCESS_LOG: "false", ANALYTICS_ENABLED: "false",
   });
   const offNative = `http://127.0.0.1:${offPort}`;
   const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(adminToken)] }));
@@ -421,6 +421,7 @@ async function main() {
     ADMIN_TOKEN: adminToken,
     PORT: "0",
     HTTP1_PORT: "0",
+    METRICS_PORT: "0",
     GRPC_PORT: String(nativePort),
     HOST: "127.0.0.1",
     MONGODB_URI: "",
