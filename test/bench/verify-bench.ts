@@ -46,8 +46,6 @@ const CLIENTS = 8;
 const STREAMS = 16;
 const work = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
 const children: ChildProcess[] = [];
-/** The "listening" log line of the process started last: its ports. */
-let lastListening: { port: number; metricsPort?: number | string } = { port: 0 };
 
 function ensureH2load() {
   try {
@@ -71,8 +69,7 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
     if (plain) return Number(plain[1]);
     if (line.includes('"listening"')) {
       child.stdout!.resume();
-      lastListening = JSON.parse(line);
-      return lastListening.port;
+      return JSON.parse(line).port;
     }
   }
   throw new Error(`${args.join(" ")} exited before listening`);
@@ -349,11 +346,10 @@ async function mongoFigures() {
       }
     }
     await store.close();
-    const metricsPorts: number[] = [];
-    await startProcess(["src/main.ts"], shared);
-    metricsPorts.push(Number(lastListening.metricsPort));
-    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]) });
-    metricsPorts.push(Number(lastListening.metricsPort));
+    // METRICS_PORT=0 turns the listener off: each instance gets a free port, to count its analytics writes.
+    const metricsPorts = [await freePort(), await freePort()];
+    await startProcess(["src/main.ts"], { ...shared, METRICS_PORT: String(metricsPorts[0]) });
+    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]) });
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
     const figures: Record<string, number> = {};
