@@ -52,6 +52,7 @@ export class AnalyticsRecorder {
   private readonly opened = new Map<string, number>();
   private unwritten = new Map<string, AnalyticsRow>();
   private flushTimer: NodeJS.Timeout | undefined;
+  private stopped = true;
   private pruneTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -85,16 +86,31 @@ export class AnalyticsRecorder {
   }
 
   start() {
-    this.flushTimer = setInterval(() => void this.flush(), this.options.flushMs);
-    this.flushTimer.unref();
+    this.stopped = false;
+    this.scheduleFlush();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
   }
 
   async stop() {
-    clearInterval(this.flushTimer);
+    this.stopped = true;
+    clearTimeout(this.flushTimer);
     clearInterval(this.pruneTimer);
     await this.flush();
+  }
+
+  /**
+   * The next flush starts `flushMs` after the last one ended, not on a fixed beat: a store slower
+   * than the counting gets that long without analytics writes between batches, for the
+   * verification path's reads, and each batch coalesces what was counted meanwhile.
+   */
+  private scheduleFlush() {
+    this.flushTimer = setTimeout(() => {
+      void this.flush().finally(() => {
+        if (!this.stopped) this.scheduleFlush();
+      });
+    }, this.options.flushMs);
+    this.flushTimer.unref();
   }
 
   /** Writes everything counted so far, with whatever an earlier flush could not write. */
