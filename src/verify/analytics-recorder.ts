@@ -32,13 +32,31 @@ const PRUNE_EVERY_MS = 3_600_000;
 const NO_TAGS: readonly string[] = [];
 
 interface MinuteGroups {
-  groups: Map<string, MinuteCount>;
+  /** By key (or, for events without one, source, workspace and keyspace), then external id, then tag set. */
+  groups: Map<string, Map<string, TagNode>>;
+}
+
+/**
+ * A key's groups by tag set, one tag per level, in sorted order: finding a group costs a lookup per
+ * tag and builds no string. The root holds the group without tags, and the overflow group.
+ */
+interface TagNode {
+  next?: Map<string, TagNode>;
+  group?: MinuteCount;
+  overflow?: MinuteCount;
+}
+
+/** The tags sorted and without repeats: the input itself when it already is, as it usually is. */
+function sortedTags(tags: readonly string[]): readonly string[] {
+  for (let i = 1; i < tags.length; i++) if (tags[i - 1]! >= tags[i]!) return [...new Set(tags)].sort();
+  return tags;
 }
 
 /**
  * Counts events in memory by group and minute and writes them in batches every `flushMs`, as
  * `$inc`s of rolled-up rows (domain/analytics.ts): the writes grow with the groups a flush holds,
- * never with the event rate. A count is one map lookup and an increment, on the verification path.
+ * never with the event rate. A count is a map lookup per level (key, external id, each tag) and an
+ * increment, on the verification path.
  * A batch the store refuses is kept and added to the next one; stopping writes everything, so a
  * process that is killed loses at most what it counted since its last flush.
  */
@@ -77,10 +95,16 @@ export class AnalyticsRecorder {
   count(source: string, workspaceId: string, keyspaceId: string, keyId: string, externalId: string, outcome: string, tags: readonly string[], credits: number) {
     const minute = bucketStart("minute", this.options.now());
     if (minute !== this.currentMinute) this.enterMinute(minute);
-    const tagSet = tags.length === 0 ? "" : JSON.stringify(tags.length === 1 ? tags : [...new Set(tags)].sort());
-    const groupKey = `${source}\0${workspaceId}\0${keyspaceId}\0${keyId}\0${externalId}\0${tagSet}`;
-    let group = this.current.groups.get(groupKey);
-    if (!group) group = this.openGroup(groupKey, { source, workspaceId, keyspaceId, keyId, externalId, tags, minute });
+    // A key's id names its workspace and keyspace, and is the same string every time, so its hash is computed once.
+    const primary = keyId !== "" && source === VERIFICATION_SOURCE ? keyId : `${source}\0${workspaceId}\0${keyspaceId}\0${keyId}`;
+    let byIdentity = this.current.groups.get(primary);
+    if (!byIdentity) this.current.groups.set(primary, (byIdentity = new Map()));
+    let root = byIdentity.get(externalId);
+    if (!root) byIdentity.set(externalId, (root = {}));
+    const sorted = sortedTags(tags);
+    let node: TagNode | undefined = root;
+    for (let i = 0; node && i < sorted.length; i++) node = node.next?.get(sorted[i]!);
+    const group = node?.group ?? this.openGroup(root, { source, workspaceId, keyspaceId, keyId, externalId, tags: sorted, minute });
     group.outcomes[outcome] = (group.outcomes[outcome] ?? 0) + 1;
     group.credits += credits;
   }
@@ -116,7 +140,9 @@ export class AnalyticsRecorder {
   /** Writes everything counted so far, with whatever an earlier flush could not write. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      const counts = [...this.pending.values()].flatMap((minute) => [...minute.groups.values()]);
+      const counts = [...this.pending.values()].flatMap((minute) =>
+        [...minute.groups.values()].flatMap((byIdentity) => [...byIdentity.values()].flatMap((root) => groupsUnder(root))),
+      );
       this.pending = new Map();
       this.currentMinute = Number.NaN;
       const rows = this.unwritten;
@@ -187,19 +213,28 @@ export class AnalyticsRecorder {
    * counted in its key's overflow group instead, which keeps everything but its tags; groups without
    * tags are bounded by the workspace's keys and are always opened.
    */
-  private openGroup(groupKey: string, event: Omit<MinuteCount, "outcomes" | "credits" | "overflow" | "tags"> & { tags: readonly string[] }): MinuteCount {
+  private openGroup(root: TagNode, event: Omit<MinuteCount, "outcomes" | "credits" | "overflow" | "tags"> & { tags: readonly string[] }): MinuteCount {
+    const tagSet = JSON.stringify(event.tags);
+    const groupKey = `${event.source}\0${event.workspaceId}\0${event.keyspaceId}\0${event.keyId}\0${event.externalId}\0${tagSet}`;
+    const known = this.openedGroups.has(groupKey);
     const opened = this.opened.get(event.workspaceId) ?? 0;
-    const overflow = event.tags.length > 0 && !this.openedGroups.has(groupKey) && opened >= this.options.maxGroupsPerMinute;
-    const key = overflow ? `${event.source}\0${event.workspaceId}\0${event.keyspaceId}\0${event.keyId}\0${event.externalId}\0\0overflow` : groupKey;
-    let group = this.current.groups.get(key);
-    if (!group) {
-      group = { ...event, tags: overflow ? [] : [...new Set(event.tags)].sort(), overflow, outcomes: {}, credits: 0 };
-      this.current.groups.set(key, group);
-      if (!overflow && !this.openedGroups.has(groupKey)) {
-        this.openedGroups.add(groupKey);
-        this.opened.set(event.workspaceId, opened + 1);
-      }
+    if (event.tags.length > 0 && !known && opened >= this.options.maxGroupsPerMinute) {
+      return (root.overflow ??= { ...event, tags: [], overflow: true, outcomes: {}, credits: 0 });
     }
-    return group;
-  }
+    if (!known) {
+      this.openedGroups.add(groupKey);
+      this.opened.set(event.workspaceId, opened + 1);
+    }
+    let node = root;
+    for (const tag of event.tags) {
+      let next = node.next?.get(tag);
+      if (!next) (node.next ??= new Map()).set(tag, (next = {}));
+      node = next;
+    }
+    return (node.group ??= { ...event, tags: [...event.tags], overflow: false, outcomes: {}, credits: 0 });
+  }}
+
+function groupsUnder(node: TagNode): MinuteCount[] {
+  const here = [node.group, node.overflow].filter((group): group is MinuteCount => group !== undefined);
+  return node.next ? [...here, ...[...node.next.values()].flatMap(groupsUnder)] : here;
 }
