@@ -7,6 +7,7 @@ type RowDocument = Omit<AnalyticsRow, "id" | "scope" | "granularity"> & { _id: s
 /** Two instances making the same row at once: one insert loses and is retried as an update. */
 const MAX_UPSERT_ROUNDS = 3;
 const DUPLICATE_KEY = 11000;
+const INDEX_CHECK_MS = 3_600_000;
 
 /**
  * A collection per scope and granularity (`analytics_hour`, `analytics_keyspace_hour`), so a
@@ -17,6 +18,7 @@ const DUPLICATE_KEY = 11000;
  */
 export class MongoAnalytics implements AnalyticsStore {
   private readonly collections = new Map<string, Collection<RowDocument>>();
+  private indexesCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(db: Db) {
     for (const scope of ["group", "keyspace"] as const) {
@@ -24,7 +26,15 @@ export class MongoAnalytics implements AnalyticsStore {
     }
   }
 
+  /**
+   * Creates missing indexes: at the first health check, then at most once an hour. The store's
+   * health check runs every few seconds, and eight more collections' index checks each time would
+   * add sixteen round trips to every check; an index lost with a database restored empty comes
+   * back within the hour (queries are slower, never wrong, meanwhile).
+   */
   async ensureIndexes() {
+    if (Date.now() - this.indexesCheckedAt < INDEX_CHECK_MS) return;
+    this.indexesCheckedAt = Date.now();
     for (const granularity of GRANULARITIES) {
       const ttl = { key: { expiresAt: 1 }, name: "expires_at", expireAfterSeconds: 0 };
       await this.collection("group", granularity).createIndexes([

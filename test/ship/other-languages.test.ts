@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { file_latchkey_v1_analytics } from "../../gen/latchkey/v1/analytics_pb.js";
 import { file_latchkey_v1_audit } from "../../gen/latchkey/v1/audit_pb.js";
 import { file_latchkey_v1_errors } from "../../gen/latchkey/v1/errors_pb.js";
 import { file_latchkey_v1_identity } from "../../gen/latchkey/v1/identity_pb.js";
@@ -21,6 +22,7 @@ const work = mkdtempSync(join(tmpdir(), "latchkey-go-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const FILES = [
+  file_latchkey_v1_analytics,
   file_latchkey_v1_audit,
   file_latchkey_v1_errors,
   file_latchkey_v1_identity,
