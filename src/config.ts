@@ -81,6 +81,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       usageFlushMs: integer(env, "USAGE_FLUSH_MS", 2000, 100, 60_000),
       lastUsedResolutionMs: integer(env, "LAST_USED_RESOLUTION_MS", 60_000, 0, 86_400_000),
       creditShareLeaseMs: integer(env, "CREDIT_SHARE_LEASE_MS", 15_000, 300, 600_000),
+      analytics: {
+        enabled: boolean(env, "ANALYTICS_ENABLED", true),
+        flushMs: integer(env, "ANALYTICS_FLUSH_MS", 5000, 100, 60_000),
+        maxGroupsPerMinute: integer(env, "ANALYTICS_MAX_GROUPS_PER_MINUTE", 10_000, 1, 1_000_000),
+        retention: {
+          minute: days(env, "ANALYTICS_MINUTE_RETENTION_DAYS", 7),
+          hour: days(env, "ANALYTICS_HOUR_RETENTION_DAYS", 92),
+          day: days(env, "ANALYTICS_DAY_RETENTION_DAYS", 731),
+          month: days(env, "ANALYTICS_MONTH_RETENTION_DAYS", 3660),
+        },
+      },
     },
   };
 }
@@ -114,6 +125,8 @@ function adminToken(raw: string | undefined): string | undefined {
   }
   return raw;
 }
+
+const days = (env: NodeJS.ProcessEnv, name: string, fallback: number) => integer(env, name, fallback, 1, 36_600) * 86_400_000;
 
 function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];

@@ -108,6 +108,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly analyticsRows = new Counter({
+    name: "latchkey_analytics_rows_written_total",
+    help: "Analytics rows added to in the store (one $inc upsert each).",
+    registers: [this.registry],
+  });
+  private readonly analyticsFlushFailures = new Counter({
+    name: "latchkey_analytics_flush_failures_total",
+    help: "Analytics writes that failed (their rows are retried with the next flush).",
+    registers: [this.registry],
+  });
+  private readonly analyticsRowsDropped = new Counter({
+    name: "latchkey_analytics_rows_dropped_total",
+    help: "Analytics rows given up because too many were waiting for a store that kept failing.",
+    registers: [this.registry],
+  });
+
   /** Exposes the key cache's and the known-digest filter's figures, read at scrape time so that verification pays nothing for them. */
   watchKeyCache(cache: CacheFigures, known: FilterFigures) {
     const registers = [this.registry];
@@ -159,6 +175,14 @@ export class Metrics {
 
   usageFlushFailed() {
     this.usageFlushFailures.inc();
+  }
+
+  analyticsFigures() {
+    return {
+      rowsWritten: (count: number) => this.analyticsRows.inc(count),
+      flushFailed: () => this.analyticsFlushFailures.inc(),
+      rowsDropped: (count: number) => this.analyticsRowsDropped.inc(count),
+    };
   }
 
   /** Prometheus text exposition. */

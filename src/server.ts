@@ -11,6 +11,7 @@ import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { Health } from "../gen/health/v1/health_pb.js";
+import { AnalyticsService } from "../gen/latchkey/v1/analytics_pb.js";
 import { AuditService } from "../gen/latchkey/v1/audit_pb.js";
 import { file_latchkey_v1_errors } from "../gen/latchkey/v1/errors_pb.js";
 import { IdentityService } from "../gen/latchkey/v1/identity_pb.js";
@@ -22,6 +23,7 @@ import { RootKeyService } from "../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
 import { AuditLog } from "./api/audit-log.js";
+import { analyticsService } from "./api/analytics-service/index.js";
 import { auditService } from "./api/audit-service/index.js";
 import type { ServiceDeps } from "./api/deps.js";
 import { connectHandler, type NodeHandler } from "./api/connect-adapter.js";
@@ -124,6 +126,7 @@ export const API_SERVICES: readonly DescService[] = [
   RbacService,
   AuditService,
   RatelimitService,
+  AnalyticsService,
 ];
 
 /**
@@ -183,6 +186,7 @@ export function serviceImplementations(
     [RbacService, pipeline.api(RbacService, rbacService(deps))],
     [AuditService, pipeline.api(AuditService, auditService(deps))],
     [RatelimitService, pipeline.api(RatelimitService, ratelimitService(deps))],
+    [AnalyticsService, pipeline.api(AnalyticsService, analyticsService(deps))],
     open(Health, healthService(health)),
     open(reflectionV1.ServerReflection, reflection.v1),
     open(reflectionV1alpha.ServerReflection, reflection.v1alpha),

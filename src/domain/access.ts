@@ -22,6 +22,7 @@ export const MANAGEMENT_PERMISSIONS = [
   "rbac.read",
   "rbac.manage",
   "audit.read",
+  "analytics.read",
   "root_key.manage",
   "ratelimit.limit",
   "ratelimit.manage",

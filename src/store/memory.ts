@@ -10,6 +10,7 @@ import { applyGrantChange, type GrantChange, type GrantKind, type PermissionReco
 import type { WorkspaceRecord } from "../domain/workspace.js";
 import { MemoryTable, paginate } from "./memory-table.js";
 import { MemoryRatelimits } from "./memory-ratelimits.js";
+import { MemoryAnalytics } from "./memory-analytics.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
@@ -24,6 +25,7 @@ export class MemoryStore implements Store {
   readonly permissions = new MemoryTable<PermissionRecord>("permission", [["workspaceId", "name"]]);
   readonly requests = new MemoryTable<IdempotentRequestRecord>("request");
   readonly ratelimits = new MemoryRatelimits();
+  readonly analytics = new MemoryAnalytics();
   private readonly auditEvents: AuditEventRecord[] = [];
   private readonly keys = new Map<string, KeyRecord>();
   /** Key ids by workspace and digest (current and previous secrets): digests are unique per workspace. */

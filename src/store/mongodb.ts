@@ -9,6 +9,7 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate, decrementPlan } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
+import { MongoAnalytics } from "./mongodb-analytics.js";
 import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
 import { MongoRatelimits } from "./mongodb-ratelimits.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
@@ -33,6 +34,7 @@ export class MongoStore implements Store {
   readonly permissions: MongoTable<PermissionRecord>;
   readonly requests: MongoTable<IdempotentRequestRecord>;
   readonly ratelimits: MongoRatelimits;
+  readonly analytics: MongoAnalytics;
   private readonly keys: MongoTable<KeyRecord>;
   private readonly auditEvents: MongoTable<AuditEventRecord>;
   private readonly changes: Collection<ChangeDocument>;
@@ -56,6 +58,7 @@ export class MongoStore implements Store {
     this.auditEvents = new MongoTable(db, "audit_events", "audit event", ["summary"]);
     this.changes = db.collection("key_changes");
     this.rateLimits = db.collection("rate_limit_windows");
+    this.analytics = new MongoAnalytics(db);
   }
 
   /** Connects, brings documents of earlier versions up to date, and creates the indexes the queries below rely on. */
@@ -122,6 +125,7 @@ export class MongoStore implements Store {
     await this.rateLimits.createIndex({ endsAt: 1 }, { name: "ends_at" });
     await this.requests.collection.createIndex({ startedAt: 1 }, { name: "started_at" });
     await this.ratelimits.ensureIndexes();
+    await this.analytics.ensureIndexes();
   }
 
   async insertKey(key: KeyRecord) {

@@ -10,6 +10,7 @@ import type { RatelimitStore } from "./ratelimit-store.js";
 import type { SealedSecret } from "../domain/secret-vault.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
+import type { AnalyticsStore } from "./analytics.js";
 
 /**
  * Everything latchkey keeps. Each method is one single-document atomic operation (or a read),
@@ -136,6 +137,9 @@ export interface Store {
 
   /** Moves last_used_at forward (never back) without counting as a change: updated_at stays. */
   recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
+
+  /** Usage counts (verifications by minute, key, outcome, tags…), rolled up; see analytics.ts. */
+  readonly analytics: AnalyticsStore;
 
   /** Append-only: there is no way to change or remove an event. */
   appendAuditEvent(event: AuditEventRecord): Promise<void>;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { DEFAULT_RETENTION } from "../domain/analytics.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import type { Store } from "../store/store.js";
@@ -11,6 +12,7 @@ import { SharedRateLimits } from "./shared-rate-limits.js";
 import { RatelimitOverrides } from "./ratelimit-overrides.js";
 import { Ratelimiter } from "./ratelimiter.js";
 import { SlidingRateLimits } from "./sliding-rate-limits.js";
+import { type AnalyticsOptions, AnalyticsRecorder } from "./analytics-recorder.js";
 import { UsageRecorder } from "./usage-recorder.js";
 import { Verifier } from "./verifier.js";
 
@@ -30,6 +32,7 @@ export interface VerificationOptions {
    * disagree). An unused share is given back after twenty times this.
    */
   creditShareLeaseMs: number;
+  analytics: AnalyticsOptions;
 }
 
 export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
@@ -41,6 +44,7 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
   usageFlushMs: 2000,
   lastUsedResolutionMs: 60_000,
   creditShareLeaseMs: 15_000,
+  analytics: { enabled: true, flushMs: 5000, maxGroupsPerMinute: 10_000, retention: DEFAULT_RETENTION },
 };
 
 const MAX_CACHED_ROOT_KEYS = 10_000;
@@ -110,6 +114,7 @@ export function createVerification(
     // A change never written may have been a new key's: only a rebuild would tell the filter.
     onSkipped: () => void known.rebuild(),
   });
+  const analytics = options.analytics.enabled ? new AnalyticsRecorder(store, { ...options.analytics, now, log, figures: metrics.analyticsFigures() }) : undefined;
   const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, resolutionMs: options.lastUsedResolutionMs, log, onFailure: () => metrics.usageFlushFailed() });
   return {
     known,
@@ -120,11 +125,27 @@ export function createVerification(
     metrics,
     creditShares,
     ratelimiter: new Ratelimiter(ratelimitOverrides, slidingLimits),
-    verifier: new Verifier(cache, known, limits, creditShares, store, usage, now, (verdict) => metrics.verification(verdict)),
+    analytics,
+    verifier: new Verifier(
+      cache,
+      known,
+      limits,
+      creditShares,
+      store,
+      usage,
+      now,
+      analytics
+        ? (request, result) => {
+            metrics.verification(result.verdict);
+            analytics.recordVerification(request, result);
+          }
+        : (_, result) => metrics.verification(result.verdict),
+    ),
     async start() {
       await changes.start();
       known.start();
       usage.start();
+      analytics?.start();
       creditShares.start();
       limits.start();
       slidingLimits.start();
@@ -133,6 +154,7 @@ export function createVerification(
       await changes.stop();
       await known.stop();
       await usage.stop();
+      await analytics?.stop();
       limits.stop();
       slidingLimits.stop();
       await creditShares.stop();

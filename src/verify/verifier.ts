@@ -14,6 +14,8 @@ export interface VerifyRequest extends AccessRequest {
   secret: string;
   cost: number;
   rateLimitNames: readonly string[];
+  /** Labels the verification is counted under in analytics; none when absent. */
+  tags?: readonly string[];
 }
 
 export interface VerifyResult {
@@ -41,19 +43,20 @@ export class Verifier {
     private readonly store: Store,
     private readonly usage: UsageRecorder,
     private readonly now: () => number,
-    private readonly onVerdict: (verdict: Verdict) => void = () => {},
+    /** Told every outcome: metrics and analytics count them. */
+    private readonly onOutcome: (request: VerifyRequest, result: VerifyResult) => void = () => {},
   ) {}
 
   /** Answers without a promise when the key is cached and its counters have room here: the common case, and the fastest. */
   verify(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     const result = this.judge(request);
-    return result instanceof Promise ? result.then(this.counted) : this.counted(result);
+    return result instanceof Promise ? result.then((settled) => this.counted(request, settled)) : this.counted(request, result);
   }
 
-  private readonly counted = (result: VerifyResult) => {
-    this.onVerdict(result.verdict);
+  private counted(request: VerifyRequest, result: VerifyResult) {
+    this.onOutcome(request, result);
     return result;
-  };
+  }
 
   private judge(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     if (request.secret.length > MAX_PRESENTED_SECRET_LENGTH) return NOT_FOUND;

@@ -5,6 +5,9 @@
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
+ * Both sections also measure the same VerifyKey load with verification analytics off
+ * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics rows written per second and
+ * GetVerifications over 30 days of hourly rows for 1,000 keys.
  * RatelimitService.Limit is measured beside VerifyKey, in memory and on MongoDB, with the store
  * calls it made per 1,000 decisions (read from each service's /metrics).
  */
@@ -19,6 +22,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb.js";
+import { AnalyticsService, Granularity, VerificationGrouping } from "../../gen/latchkey/v1/analytics_pb.js";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { LimitRequestSchema } from "../../gen/latchkey/v1/ratelimit_pb.js";
@@ -32,6 +36,9 @@ import { issueSecret } from "../../src/domain/secret.js";
 import { bearer } from "../support/auth.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import { MongoStore } from "../../src/store/mongodb.js";
+import { bucketStart, DEFAULT_RETENTION, type Granularity as GranularityName, type MinuteCount, rollUp } from "../../src/domain/analytics.js";
+import { newId } from "../../src/domain/ids.js";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
@@ -224,6 +231,128 @@ function zipfSample(count: number, exponent: number, draws: number): number[] {
   });
 }
 
+const TAGS = ["route.search", "plan.pro"];
+
+/**
+ * The same tagged VerifyKey load on an instance counting analytics and on one that does not,
+ * alternately, twice each: the best of each is kept, so a burst of other load on the shared
+ * machine does not decide the ratio.
+ */
+async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: string) {
+  const adminToken = randomBytes(32).toString("hex");
+  const offPort = await freePort();
+  await startProcess(["src/main.ts"], {
+    ADMIN_TOKEN: adminToken, PORT: "0", HTTP1_PORT: "0", METRICS_PORT: "0", GRPC_PORT: String(offPort), HOST: "127.0.0.1", MONGODB_URI: "", ACCESS_LOG: "false", ANALYTICS_ENABLED: "false",
+  });
+  const offNative = `http://127.0.0.1:${offPort}`;
+  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(adminToken)] }));
+  const offRootKey = (await admin.createWorkspace({ workspace: { name: "bench analytics off" } })).rootKeySecret;
+  const transport = createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(offRootKey)] });
+  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
+  const offSecret = (await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } })).secret;
+  const body = (key: string) => grpcFrame(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags: TAGS })));
+  const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
+  const runs = { on: [] as LoadResult[], off: [] as LoadResult[] };
+  const saved = rootKey;
+  for (let round = 0; round < 2; round++) {
+    rootKey = onRootKey;
+    runs.on.push(load(onNative + verifyPath, body(onSecret), "grpc"));
+    rootKey = offRootKey;
+    runs.off.push(load(offNative + verifyPath, body(offSecret), "grpc"));
+  }
+  rootKey = saved;
+  await stopLastProcess();
+  const best = (results: LoadResult[]) => Math.max(...results.map((result) => result.rps));
+  return {
+    verify_grpc_tagged_analytics_on_rps: Math.round(best(runs.on)),
+    verify_grpc_tagged_analytics_off_rps: Math.round(best(runs.off)),
+    analytics_on_vs_off: round(best(runs.on) / best(runs.off)),
+    analytics_failed_requests: [...runs.on, ...runs.off].reduce((sum, result) => sum + result.failed, 0),
+  };
+}
+
+const QUERY_KEYS = 1000;
+const QUERY_DAYS = 30;
+
+/**
+ * 30 days of hourly rows for 1,000 keys (each key verified every hour), with their day and month
+ * rollups and the keyspace's totals, written straight into the database; then GetVerifications,
+ * through an instance, for the keyspace by day over the 30 days, and grouped by key (every page).
+ */
+async function analyticsQueryFigures(uri: string, database: string, url: string, adminToken: string) {
+  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] }));
+  const made = await admin.createWorkspace({ workspace: { name: "bench analytics" } });
+  const transport = createGrpcTransport({ baseUrl: url, interceptors: [bearer(made.rootKeySecret)] });
+  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "analytics" } });
+  const workspaceId = made.workspace!.id;
+  const keyIds = Array.from({ length: QUERY_KEYS }, (_, i) => newId("key", Date.now() + i));
+  const now = Date.now();
+  const firstHour = bucketStart("hour", now) - QUERY_DAYS * 86_400_000;
+  const store = await MongoStore.connect(uri, database);
+  const loadStarted = performance.now();
+  const count = (keyId: string, at: number, times: number): MinuteCount => ({
+    source: "verification", workspaceId, keyspaceId: keyspace!.id, keyId, externalId: "", tags: [], overflow: false, minute: at,
+    outcomes: { valid: 9 * times, rate_limited: times }, credits: 9 * times,
+  });
+  const write = async (counts: MinuteCount[], granularity: GranularityName) => {
+    const rows = rollUp(counts, DEFAULT_RETENTION, [granularity]);
+    for (let from = 0; from < rows.length; from += 5000) await store.analytics.add(rows.slice(from, from + 5000));
+  };
+  let rows = 0;
+  for (let day = 0; day < QUERY_DAYS; day++) {
+    const hours = Array.from({ length: 24 }, (_, hour) => firstHour + (day * 24 + hour) * 3_600_000);
+    await write(hours.flatMap((hour) => keyIds.map((keyId) => count(keyId, hour, 1))), "hour");
+    rows += 24 * QUERY_KEYS;
+  }
+  const days = new Map<number, number>();
+  const months = new Map<number, number>();
+  for (let hour = 0; hour < QUERY_DAYS * 24; hour++) {
+    const at = firstHour + hour * 3_600_000;
+    days.set(bucketStart("day", at), (days.get(bucketStart("day", at)) ?? 0) + 1);
+    months.set(bucketStart("month", at), (months.get(bucketStart("month", at)) ?? 0) + 1);
+  }
+  for (const [granularity, buckets] of [["day", days], ["month", months]] as const) {
+    await write([...buckets].flatMap(([at, times]) => keyIds.map((keyId) => count(keyId, at, times))), granularity);
+    rows += buckets.size * QUERY_KEYS;
+  }
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  await store.close();
+
+  const analytics = createClient(AnalyticsService, transport);
+  const range = { startTime: timestampFromMs(now - QUERY_DAYS * 86_400_000), granularity: Granularity.DAY, keyspaceId: keyspace!.id };
+  const timed = async (query: () => Promise<number>) => {
+    const started = performance.now();
+    const buckets = await query();
+    return { ms: performance.now() - started, buckets };
+  };
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const keyspaceRuns = [];
+  for (let i = 0; i < 5; i++) keyspaceRuns.push(await timed(async () => (await analytics.getVerifications(range)).buckets.length));
+  const byKeyRuns = [];
+  for (let i = 0; i < 3; i++) {
+    byKeyRuns.push(
+      await timed(async () => {
+        let buckets = 0;
+        let pageToken = "";
+        do {
+          const page = await analytics.getVerifications({ ...range, groupBy: [VerificationGrouping.KEY], pageSize: 1000, pageToken });
+          buckets += page.buckets.length;
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        return buckets;
+      }),
+    );
+  }
+  return {
+    analytics_query_rows_loaded: rows,
+    analytics_query_load_s: round(loadSeconds),
+    analytics_query_keyspace_30d_ms: round(median(keyspaceRuns.map((run) => run.ms))),
+    analytics_query_keyspace_30d_buckets: keyspaceRuns[0]!.buckets,
+    analytics_query_by_key_30d_ms: round(median(byKeyRuns.map((run) => run.ms))),
+    analytics_query_by_key_30d_buckets: byKeyRuns[0]!.buckets,
+  };
+}
+
 /**
  * Two instances on one MongoDB (the test harness's: MONGODB_URI, a real mongod, or
  * mongo-java-server), 10,000 keys of each kind, each verified once on each instance just before its kind's runs,
@@ -288,53 +417,94 @@ async function mongoFigures() {
     await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]) });
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
-    const figures: Record<string, number> = { mongo_seconds_per_run: MONGO_SECONDS, zipf_keys: ZIPF_KEYS, zipf_exponent: ZIPF_EXPONENT };
-    for (const kind of Object.keys(kinds)) {
-      const zipf = kind === "zipf";
-      // Every key of a uniform kind is verified once on each instance just before its runs, so they measure
-      // a warm cache, credit shares and rate-limit allowances already held: the steady state of keys in use.
-      if (!zipf) {
-        const secrets = secretsByKind[kind]!;
-        for (const verify of verifiers) {
-          for (let from = 0; from < secrets.length; from += WARM_BATCH) await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+    // Measured first, on a database no instance is writing to yet.
+    const figures: Record<string, number> = {
+      ...(await analyticsQueryFigures(mongo.uri, shared.MONGODB_DATABASE, urls[0]!, adminToken)),
+      mongo_seconds_per_run: MONGO_SECONDS,
+      zipf_keys: ZIPF_KEYS,
+      zipf_exponent: ZIPF_EXPONENT,
+    };
+    // A database that cannot keep up fails the runs (UNAVAILABLE after STORE_TIMEOUT_MS): the figures
+    // measured so far are still printed, with mongo_runs_failed saying so.
+    try {
+      for (const kind of Object.keys(kinds)) {
+        const zipf = kind === "zipf";
+        // Every key of a uniform kind is verified once on each instance just before its runs, so they measure
+        // a warm cache, credit shares and rate-limit allowances already held: the steady state of keys in use.
+        if (!zipf) {
+          const secrets = secretsByKind[kind]!;
+          for (const verify of verifiers) {
+            for (let from = 0; from < secrets.length; from += WARM_BATCH) await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+          }
         }
+        const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
+        const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
+        const before = await instanceCounts(metricsPorts);
+        const peak = generate(urls, frames, { seconds: MONGO_SECONDS });
+        const half = generate(urls, frames, { rate: Math.max(1, Math.round(peak.rps / 2)), seconds: MONGO_SECONDS });
+        const after = await instanceCounts(metricsPorts);
+        Object.assign(figures, {
+          [`${name}_rps`]: Math.round(peak.rps),
+          [`${name}_p50_ms`]: round(peak.p50),
+          [`${name}_p99_ms`]: round(peak.p99),
+          [`${name}_half_peak_p99_ms`]: round(half.p99),
+          [`${name}_failed`]: peak.failed + half.failed,
+          [`${name}_store_calls_per_1k`]: round((1000 * (after.storeCalls - before.storeCalls)) / Math.max(1, after.verifications - before.verifications)),
+        });
       }
-      const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
-      const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
-      const before = await instanceCounts(metricsPorts);
-      const peak = generate(urls, frames, { seconds: MONGO_SECONDS });
-      const half = generate(urls, frames, { rate: Math.max(1, Math.round(peak.rps / 2)), seconds: MONGO_SECONDS });
-      const after = await instanceCounts(metricsPorts);
+      // Limit on both instances: one hot identifier, then 10,000 identifiers.
+      const identifiers = Array.from({ length: MONGO_KEYS }, (_, i) => `203.0.${Math.floor(i / 256)}.${i % 256}`);
+      for (const [name, frames] of [
+        ["limit_mongo_hot", [limitBody("hot")]],
+        ["limit_mongo", identifiers.map(limitBody)],
+      ] as const) {
+        const [peak, calls] = await withStoreCalls(metricsPorts, () => generate(urls, [...frames], { path: LIMIT_PATH }));
+        const half = generate(urls, [...frames], { path: LIMIT_PATH, rate: Math.max(1, Math.round(peak.rps / 2)) });
+        Object.assign(figures, {
+          [`${name}_rps`]: Math.round(peak.rps),
+          [`${name}_p50_ms`]: round(peak.p50),
+          [`${name}_p99_ms`]: round(peak.p99),
+          [`${name}_half_peak_p99_ms`]: round(half.p99),
+          [`${name}_store_calls_per_1000`]: calls,
+          [`${name}_failed`]: peak.failed + half.failed,
+        });
+      }
+      figures.mongo_limit_vs_verify_half_peak_p99 = round(figures.limit_mongo_half_peak_p99_ms! / figures.verify_mongo_half_peak_p99_ms!);
+      figures.mongo_credits_vs_plain = round(figures.verify_mongo_credits_rps! / figures.verify_mongo_rps!);
+      figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
+      figures.mongo_zipf_vs_plain = round(figures.verify_mongo_zipf_rps! / figures.verify_mongo_rps!);
+
+      // Plain keys again, tagged, with analytics on (counting the rows written), then on instances
+      // restarted with analytics off, back to back.
+      const tagged = secretsByKind.plain!.map((key) => toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, tags: TAGS })));
+      const rowsWritten = async () =>
+        (await Promise.all(metricsPorts.map(scrapeMetrics))).reduce((sum, text) => sum + metricSum(text, "latchkey_analytics_rows_written_total"), 0);
+      const rowsBefore = await rowsWritten();
+      const runStarted = performance.now();
+      const on = generate(urls, tagged);
+      // The last rows of the run are written within one flush interval.
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+      const writesPerSecond = ((await rowsWritten()) - rowsBefore) / ((performance.now() - runStarted) / 1000);
+      await stopLastProcess();
+      await stopLastProcess();
+      await startProcess(["src/main.ts"], { ...shared, ANALYTICS_ENABLED: "false" });
+      await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]), ANALYTICS_ENABLED: "false" });
+      const offVerifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
+      for (const verify of offVerifiers) {
+        for (let from = 0; from < MONGO_KEYS; from += WARM_BATCH) await verify.verifyKeys({ requests: secretsByKind.plain!.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+      }
+      const off = generate(urls, tagged);
       Object.assign(figures, {
-        [`${name}_rps`]: Math.round(peak.rps),
-        [`${name}_p50_ms`]: round(peak.p50),
-        [`${name}_p99_ms`]: round(peak.p99),
-        [`${name}_half_peak_p99_ms`]: round(half.p99),
-        [`${name}_failed`]: peak.failed + half.failed,
-        [`${name}_store_calls_per_1k`]: round((1000 * (after.storeCalls - before.storeCalls)) / Math.max(1, after.verifications - before.verifications)),
+        verify_mongo_tagged_analytics_on_rps: Math.round(on.rps),
+        verify_mongo_tagged_analytics_off_rps: Math.round(off.rps),
+        mongo_analytics_on_vs_off: round(on.rps / off.rps),
+        mongo_analytics_store_writes_per_s: Math.round(writesPerSecond),
+        mongo_analytics_failed: on.failed + off.failed,
       });
+    } catch (error) {
+      console.error(`[bench mongodb] the verification runs failed: ${String(error)}`);
+      figures.mongo_runs_failed = 1;
     }
-    // Limit on both instances: one hot identifier, then 10,000 identifiers.
-    const identifiers = Array.from({ length: MONGO_KEYS }, (_, i) => `203.0.${Math.floor(i / 256)}.${i % 256}`);
-    for (const [name, frames] of [
-      ["limit_mongo_hot", [limitBody("hot")]],
-      ["limit_mongo", identifiers.map(limitBody)],
-    ] as const) {
-      const [peak, calls] = await withStoreCalls(metricsPorts, () => generate(urls, [...frames], { path: LIMIT_PATH }));
-      const half = generate(urls, [...frames], { path: LIMIT_PATH, rate: Math.max(1, Math.round(peak.rps / 2)) });
-      Object.assign(figures, {
-        [`${name}_rps`]: Math.round(peak.rps),
-        [`${name}_p50_ms`]: round(peak.p50),
-        [`${name}_p99_ms`]: round(peak.p99),
-        [`${name}_half_peak_p99_ms`]: round(half.p99),
-        [`${name}_store_calls_per_1000`]: calls,
-        [`${name}_failed`]: peak.failed + half.failed,
-      });
-    }
-    figures.mongo_limit_vs_verify_half_peak_p99 = round(figures.limit_mongo_half_peak_p99_ms! / figures.verify_mongo_half_peak_p99_ms!);
-    figures.mongo_credits_vs_plain = round(figures.verify_mongo_credits_rps! / figures.verify_mongo_rps!);
-    figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
-    figures.mongo_zipf_vs_plain = round(figures.verify_mongo_zipf_rps! / figures.verify_mongo_rps!);
     return figures;
   } finally {
     await mongo.stop();
@@ -387,6 +557,7 @@ async function main() {
     .map((clients) => load(native + verifyPath, grpcFrame(verifyBody), "grpc", { clients, streams: 1 }))
     .reduce((best, run) => (Math.abs(run.rps - verify.rps / 2) < Math.abs(best.rps - verify.rps / 2) ? run : best));
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
+  const analyticsFigures = await analyticsOnVsOff(native, rootKey, secrets[0]!);
   const hotLimit = grpcFrame(limitBody("hot"));
   const [limit, limitStoreCalls] = await withStoreCalls([metricsPorts.get(port)!], () => load(native + LIMIT_PATH, hotLimit, "grpc"));
   const limitHalfPeak = [1, 2, 4]
@@ -407,6 +578,7 @@ async function main() {
     empty_grpc_rps: Math.round(empty.rps),
     grpcjs_empty_rps: Math.round(grpcjsEmpty.rps),
     verify_batch_keys_per_s: Math.round(batch.rps * 100),
+    ...analyticsFigures,
     limit_grpc_rps: Math.round(limit.rps),
     limit_grpc_p50_ms: round(limit.p50),
     limit_grpc_p99_ms: round(limit.p99),
@@ -435,6 +607,7 @@ async function main() {
     ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
     ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
     ["VerifyKeys, 100 keys per call, native gRPC port", `${figures.verify_batch_keys_per_s} keys/s`],
+    ["VerifyKey with 2 tags, analytics on / off", `${figures.analytics_on_vs_off} (${figures.verify_grpc_tagged_analytics_on_rps} / ${figures.verify_grpc_tagged_analytics_off_rps} req/s)`],
     [
       `Limit, one identifier, in memory, native gRPC port`,
       `${figures.limit_grpc_rps} req/s  p99 ${figures.limit_grpc_p99_ms} ms  (half of peak: p99 ${figures.limit_grpc_half_peak_p99_ms} ms, ${figures.limit_vs_verify_half_peak_p99}x VerifyKey's)  store calls per 1000: ${figures.limit_grpc_store_calls_per_1000}`,
@@ -464,6 +637,14 @@ async function main() {
         `${mongo[`${name}_rps`]} req/s  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  store calls per 1000: ${mongo[`${name}_store_calls_per_1000`]}`,
       ]);
     }
+    rows.push([
+      "MongoDB: tagged VerifyKey, analytics on / off",
+      `${mongo.mongo_analytics_on_vs_off} (${mongo.verify_mongo_tagged_analytics_on_rps} / ${mongo.verify_mongo_tagged_analytics_off_rps} req/s), ${mongo.mongo_analytics_store_writes_per_s} analytics rows written/s`,
+    ]);
+    rows.push([
+      `GetVerifications, 30 days of hourly rows for ${QUERY_KEYS} keys`,
+      `keyspace by day ${mongo.analytics_query_keyspace_30d_ms} ms, by key by day (every page) ${mongo.analytics_query_by_key_30d_ms} ms`,
+    ]);
     figures.mongo_half_peak_p99_vs_memory = round(mongo.verify_mongo_half_peak_p99_ms! / figures.verify_grpc_half_peak_p99_ms!);
     rows.push(["MongoDB half-of-peak p99 / in-memory native half-of-peak p99", `${figures.mongo_half_peak_p99_vs_memory}`]);
   }

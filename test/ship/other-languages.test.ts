@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { file_latchkey_v1_analytics } from "../../gen/latchkey/v1/analytics_pb.js";
 import { file_latchkey_v1_audit } from "../../gen/latchkey/v1/audit_pb.js";
 import { file_latchkey_v1_errors } from "../../gen/latchkey/v1/errors_pb.js";
 import { file_latchkey_v1_identity } from "../../gen/latchkey/v1/identity_pb.js";
@@ -42,6 +43,7 @@ afterAll(async () => {
 });
 
 const FILES = [
+  file_latchkey_v1_analytics,
   file_latchkey_v1_audit,
   file_latchkey_v1_errors,
   file_latchkey_v1_identity,

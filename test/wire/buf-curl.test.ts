@@ -44,6 +44,7 @@ describe.each([
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
+      "latchkey.v1.AnalyticsService",
       "latchkey.v1.AuditService",
       "latchkey.v1.IdentityService",
       "latchkey.v1.KeyService",

@@ -29,6 +29,7 @@ export const file_latchkey_v1_root_key: GenFile = /*@__PURE__*/
  *   identity.create, identity.read, identity.update, identity.delete
  *   rbac.read, rbac.manage (roles and permissions)
  *   audit.read
+ *   analytics.read (AnalyticsService; a narrowed root key sees its keyspaces' counts only)
  *   root_key.manage (create, list, revoke and rotate root keys)
  *
  * @generated from message latchkey.v1.RootKey

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { AnalyticsService } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { AuditService } from "../../../gen/latchkey/v1/audit_pb.js";
 import { IdentityService } from "../../../gen/latchkey/v1/identity_pb.js";
 import { KeyService } from "../../../gen/latchkey/v1/key_pb.js";
@@ -10,6 +11,7 @@ import { RootKeyService } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../../gen/latchkey/v1/workspace_pb.js";
 
+export * from "../../../gen/latchkey/v1/analytics_pb.js";
 export * from "../../../gen/latchkey/v1/audit_pb.js";
 export * from "../../../gen/latchkey/v1/errors_pb.js";
 export * from "../../../gen/latchkey/v1/identity_pb.js";
@@ -33,6 +35,7 @@ export interface LatchkeyClient {
   rbac: Client<typeof RbacService>;
   audit: Client<typeof AuditService>;
   ratelimits: Client<typeof RatelimitService>;
+  analytics: Client<typeof AnalyticsService>;
 }
 
 /** Sends the root key (or the operator's ADMIN_TOKEN, for CreateWorkspace) with every call. */
@@ -56,6 +59,7 @@ export function latchkeyClients(transport: Transport): LatchkeyClient {
     rbac: createClient(RbacService, transport),
     audit: createClient(AuditService, transport),
     ratelimits: createClient(RatelimitService, transport),
+    analytics: createClient(AnalyticsService, transport),
   };
 }
 

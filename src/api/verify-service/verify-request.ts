@@ -15,7 +15,7 @@ import { encodeOnce } from "../encoding.js";
 import { identityToProto, keyIdentityToProto } from "../convert.js";
 import { requireId } from "../requests.js";
 
-const CODES: Record<Verdict, VerifyCode> = {
+export const CODES: Record<Verdict, VerifyCode> = {
   valid: VerifyCode.VALID,
   not_found: VerifyCode.NOT_FOUND,
   revoked: VerifyCode.REVOKED,
@@ -45,6 +45,7 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller
     origin: request.origin,
     cost: request.cost === undefined ? 1 : Number(request.cost),
     rateLimitNames: request.rateLimits,
+    tags: request.tags,
   };
 }
 

@@ -1,3 +1,5 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Granularity } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { CreditOperation } from "../../../gen/latchkey/v1/key_pb.js";
 import type { ManagementPermission } from "../../../src/domain/access.js";
 import type { Clients } from "../../support/api.js";
@@ -305,4 +307,11 @@ export const RPC_CASES: RpcCase[] = [
     isolation: "not_found",
     call: (c, w) => c.ratelimits.deleteNamespace({ name: w.ratelimitNamespace }),
   },
+  {
+    rpc: "AnalyticsService/GetVerifications",
+    permission: "analytics.read",
+    isolation: "own",
+    call: (c, w) => c.analytics.getVerifications({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, keyspaceId: w.keyspaceId }),
+  },
+  { rpc: "AnalyticsService/GetKeyUsage", permission: "analytics.read", isolation: "not_found", call: (c, w) => c.analytics.getKeyUsage({ keyId: w.keyId }) },
 ];
