@@ -442,7 +442,8 @@ type RateLimit struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// At least 1.
 	Limit int64 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	// Window length in milliseconds, 1 to 2592000000 (30 days).
+	// Window length in milliseconds, 1000 (1 second) to 2592000000 (30 days). A limit stored with
+	// a shorter window before this floor counts in 1-second windows.
 	DurationMs int64 `protobuf:"varint,3,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
 	// Applied on every verification, not only when the verifier names it.
 	AutoApply bool `protobuf:"varint,4,opt,name=auto_apply,json=autoApply,proto3" json:"auto_apply,omitempty"`
@@ -2932,12 +2933,11 @@ const file_latchkey_v1_key_proto_rawDesc = "" +
 	"\fday_of_month\x18\x03 \x01(\x05R\n" +
 	"dayOfMonth\x12(\n" +
 	"\x06amount\x18\x04 \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x01R\x06amount\x12@\n" +
-	"\x0elast_refill_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\flastRefillAt\"\xec\x01\n" +
+	"\x0elast_refill_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\flastRefillAt\"\xed\x01\n" +
 	"\tRateLimit\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
-	"\x05limit\x18\x02 \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x01R\x05limit\x12.\n" +
-	"\vduration_ms\x18\x03 \x01(\x03B\r\xbaH\n" +
-	"\"\b\x18\x80\x90\xfb\xd3\t(\x01R\n" +
+	"\x05limit\x18\x02 \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x01R\x05limit\x12/\n" +
+	"\vduration_ms\x18\x03 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\x90\xfb\xd3\t(\xe8\aR\n" +
 	"durationMs\x12\x1d\n" +
 	"\n" +
 	"auto_apply\x18\x04 \x01(\bR\tautoApply\x12\x12\n" +

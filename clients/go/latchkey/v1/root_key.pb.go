@@ -37,6 +37,7 @@ const (
 //	identity.create, identity.read, identity.update, identity.delete
 //	rbac.read, rbac.manage (roles and permissions)
 //	audit.read
+//	analytics.read (AnalyticsService; a narrowed root key sees its keyspaces' counts only)
 //	root_key.manage (create, list, revoke and rotate root keys)
 type RootKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
