@@ -129,18 +129,22 @@ export function addCounts(into: { outcomes: OutcomeCounts; credits: number }, mo
   into.credits += more.credits;
 }
 
-/** Which stored rows a query reads. */
-export interface RowFilter {
-  scope: RowScope;
-  granularity: Granularity;
+/** What a query narrows rows to, besides time: the same for a query and the rows it reads. */
+export interface RowSelection {
   source: string;
   workspaceId: string;
-  /** Any of these; undefined: every keyspace, and events without one. */
+  /** Any of these; undefined: every keyspace (and, for rows, events without one). */
   keyspaceIds?: readonly string[];
   keyIds?: readonly string[];
   externalIds?: readonly string[];
   /** Rows whose tags include all of these. */
   tags?: readonly string[];
+}
+
+/** Which stored rows a query reads. */
+export interface RowFilter extends RowSelection {
+  scope: RowScope;
+  granularity: Granularity;
   /** Rows whose bucket starts at or after this time… */
   from: Date;
   /** …and before this one. */
@@ -162,14 +166,7 @@ export const rowMatches = (row: AnalyticsRow, filter: RowFilter) =>
 export const GROUPINGS = ["keyspace", "key", "identity", "outcome", "tag"] as const;
 export type Grouping = (typeof GROUPINGS)[number];
 
-export interface AnalyticsQuery {
-  source: string;
-  workspaceId: string;
-  /** Any of these; undefined: every keyspace. */
-  keyspaceIds?: readonly string[];
-  keyIds?: readonly string[];
-  externalIds?: readonly string[];
-  tags?: readonly string[];
+export interface AnalyticsQuery extends RowSelection {
   /** Only these outcomes are counted; undefined: all. */
   outcomes?: readonly string[];
   /** The outcome whose events spend credits. */

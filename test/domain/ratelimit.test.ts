@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { namespaceOfChange, NamespaceOverrides, overridesChangeTarget, type RatelimitOverrideRecord } from "../../src/domain/ratelimit.js";
+import { namespaceOfChange, NamespaceOverrides, overridesChangeTarget } from "../../src/domain/ratelimit.js";
+import { overrideRecord } from "../support/fixtures.js";
 
-const override = (id: string, identifier: string, limit: number): RatelimitOverrideRecord => ({
-  id,
-  workspaceId: "ws_a",
-  namespace: "logins",
-  identifier,
-  limit,
-  durationMs: 1000,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-});
+const override = (id: string, identifier: string, limit: number) => overrideRecord({ id, identifier, limit });
 
 describe("NamespaceOverrides", () => {
   it("applies an exact identifier first, then the longest matching pattern, then the oldest, then the request's own values", () => {

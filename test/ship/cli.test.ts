@@ -66,6 +66,18 @@ describe("the latchkey CLI", () => {
     expect((await json(["key", "revoke", id, "--reason", "leaked"])).key.status).toBe("KEY_STATUS_REVOKED");
     expect((await latchkey(["verify", rerolled.secret])).code).toBe(1);
 
+    // Four verifications named the key: VALID, INSUFFICIENT_PERMISSIONS, VALID after the reroll, REVOKED.
+    // They are counted within one ANALYTICS_FLUSH_MS (5 s); the margin is for a busy machine.
+    const deadline = Date.now() + 5_000 + 15_000;
+    let usage = await json(["analytics", "usage", id]);
+    while (Number(usage.total ?? 0) < 4 && Date.now() < deadline) usage = await json(["analytics", "usage", id]);
+    expect(usage).toMatchObject({ total: "4", valid: "2", outcomes: { VERIFY_CODE_VALID: "2", VERIFY_CODE_INSUFFICIENT_PERMISSIONS: "1", VERIFY_CODE_REVOKED: "1" } });
+    const usageTable = await latchkey(["analytics", "usage", id]);
+    expect(usageTable.stdout.split("\n")[0]).toMatch(/^DAY +TOTAL +VALID +REFUSED +CREDITS$/);
+    expect(usageTable.stdout).toMatch(/\d{4}-\d\d-\d\d +4 +2 +INSUFFICIENT_PERMISSIONS 1 REVOKED 1 +2\n/);
+    const byDay = await json(["analytics", "--keyspace", keyspace.id, "--days", "2"]);
+    expect(byDay.buckets.reduce((sum: number, bucket: { total: string }) => sum + Number(bucket.total), 0)).toBe(4);
+
     const missing = await latchkey(["key", "get", newId("key", Date.now())]);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/^NotFound \(RESOURCE_NOT_FOUND\)/);

@@ -4,6 +4,7 @@ import { newId } from "../../src/domain/ids.js";
 import { issueSecret } from "../../src/domain/secret.js";
 import type { RootKeyRecord } from "../../src/domain/access.js";
 import type { IdentityRecord } from "../../src/domain/identity.js";
+import type { RatelimitOverrideRecord } from "../../src/domain/ratelimit.js";
 
 export const FIXTURE_WORKSPACE = newId("ws", Date.UTC(2026, 0, 1));
 
@@ -77,5 +78,18 @@ export function rootKeyRecord(overrides: Partial<RootKeyRecord> = {}): RootKeyRe
     revokedAt: null,
     createdAt: now,
     ...overrides,
+  };
+}
+
+/** An override in the "logins" namespace, one window of a second. */
+export function overrideRecord(fields: Pick<RatelimitOverrideRecord, "identifier" | "limit"> & Partial<RatelimitOverrideRecord>): RatelimitOverrideRecord {
+  return {
+    id: `rlov_${fields.identifier}`,
+    workspaceId: "ws_a",
+    namespace: "logins",
+    durationMs: 1000,
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+    ...fields,
   };
 }

@@ -2,17 +2,7 @@ import { describe, expect, it } from "vitest";
 import { overridesChangeTarget } from "../../src/domain/ratelimit.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { RatelimitOverrides } from "../../src/verify/ratelimit-overrides.js";
-
-const record = (workspaceId: string, identifier: string, limit: number) => ({
-  id: `rlov_${identifier}`,
-  workspaceId,
-  namespace: "logins",
-  identifier,
-  limit,
-  durationMs: 1000,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-});
+import { overrideRecord } from "../support/fixtures.js";
 
 describe("RatelimitOverrides", () => {
   it("reads a namespace once, answers from memory after, records the namespace, and reads again after a change or the time limit", async () => {
@@ -28,7 +18,7 @@ describe("RatelimitOverrides", () => {
     });
     const clock = { now: 1000 };
     const overrides = new RatelimitOverrides(counted, { now: () => clock.now, ttlMs: 60_000 });
-    await store.ratelimits.overrides.insert(record("ws_a", "vip", 50));
+    await store.ratelimits.overrides.insert(overrideRecord({ workspaceId: "ws_a", identifier: "vip", limit: 50 }));
     expect((await overrides.of("ws_a", "logins")).match("vip")?.limit).toBe(50);
     const held = overrides.of("ws_a", "logins");
     expect(held).not.toBeInstanceOf(Promise);

@@ -7,6 +7,12 @@ import { parseArgs } from "node:util";
 import { create, createRegistry, type Message, toJson } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  file_latchkey_v1_analytics,
+  GetVerificationsResponseSchema,
+  Granularity,
+  type VerificationBucket,
+} from "../../../gen/latchkey/v1/analytics_pb.js";
 import { file_latchkey_v1_audit, ListAuditEventsResponseSchema } from "../../../gen/latchkey/v1/audit_pb.js";
 import { CreditOperation, file_latchkey_v1_key, type Key, KeyStatus, ListKeysResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { file_latchkey_v1_keyspace, type Keyspace, ListKeyspacesResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
@@ -29,6 +35,7 @@ const USAGE = `latchkey: everyday operations on a latchkey service (docs/cli.md)
   latchkey verify SECRET [--permission-query QUERY]
   latchkey root-key create --name NAME --permission P... [--keyspace ID]... | list | revoke ID
   latchkey audit [--action ACTION] [--limit N]
+  latchkey analytics [--keyspace ID] [--days N] | usage KEY-ID
   latchkey profile save                             (keeps LATCHKEY_URL and LATCHKEY_ROOT_KEY, mode 0600)
 
 Options: --json (the answer as protobuf JSON, for scripts), --url URL, --help
@@ -58,6 +65,7 @@ const OPTIONS = {
   "permission-query": { type: "string" },
   action: { type: "string" },
   limit: { type: "string" },
+  days: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -88,7 +96,7 @@ function saveProfile(path: string, profile: Profile) {
   chmodSync(path, 0o600);
 }
 
-const registry = createRegistry(file_latchkey_v1_workspace, file_latchkey_v1_keyspace, file_latchkey_v1_key, file_latchkey_v1_root_key, file_latchkey_v1_verify, file_latchkey_v1_audit);
+const registry = createRegistry(file_latchkey_v1_workspace, file_latchkey_v1_keyspace, file_latchkey_v1_key, file_latchkey_v1_root_key, file_latchkey_v1_verify, file_latchkey_v1_audit, file_latchkey_v1_analytics);
 
 /** What a command answers: the message itself for --json, and rows for people. */
 interface Answer {
@@ -106,6 +114,17 @@ const keyRow = (key: Key | undefined) => ({
   credits: key?.credits?.remaining === undefined ? "unlimited" : String(key.credits.remaining),
   permissions: key?.permissions.join(" ") ?? "",
   expires: time(key?.expiresAt),
+});
+/** A day of verifications: how many, how many valid, and the other outcomes by name. */
+const usageRow = (bucket: VerificationBucket) => ({
+  day: time(bucket.time).slice(0, 10),
+  total: String(bucket.total),
+  valid: String(bucket.valid),
+  refused: Object.entries(bucket.outcomes)
+    .filter(([outcome]) => outcome !== "VERIFY_CODE_VALID")
+    .map(([outcome, count]) => `${outcome.replace("VERIFY_CODE_", "")} ${count}`)
+    .join(" "),
+  credits: String(bucket.creditsSpent),
 });
 const keyspaceRow = (keyspace: Keyspace | undefined) => ({ id: keyspace?.id ?? "", name: keyspace?.name ?? "", prefix: keyspace?.defaultPrefix ?? "" });
 const rootKeyRow = (rootKey: RootKey | undefined) => ({
@@ -145,7 +164,7 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
   const command = [noun, verb].filter(Boolean).join(" ");
   const id = () => required(target, `the id after ${command}`);
 
-  switch (noun === "verify" || noun === "audit" ? noun : command) {
+  switch (noun === "verify" || noun === "audit" || (noun === "analytics" && verb !== "usage") ? noun : command) {
     case "profile save": {
       if (!rootKey) throw new UsageError("LATCHKEY_ROOT_KEY is not set: there is nothing to save");
       saveProfile(profilePath, { url, rootKey });
@@ -254,6 +273,19 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
         message: create(ListAuditEventsResponseSchema, { events }),
         rows: events.map((event) => ({ time: time(event.time), actor: event.actor, action: event.action, targets: event.targetIds.join(" "), outcome: event.outcome })),
       };
+    }
+    case "analytics": {
+      const days = Number(integer(values.days, "days") ?? 7n);
+      if (days < 1 || days > 366) throw new UsageError("--days must be from 1 to 366");
+      const latchkey = client();
+      const request = { startTime: timestampFromDate(new Date(Date.now() - days * 86_400_000)), granularity: Granularity.DAY, keyspaceId: values.keyspace?.[0] ?? "" };
+      const buckets: VerificationBucket[] = [];
+      for await (const bucket of pages((page) => latchkey.analytics.getVerifications(page), request, (page) => page.buckets)) buckets.push(bucket);
+      return { message: create(GetVerificationsResponseSchema, { buckets }), rows: buckets.map(usageRow) };
+    }
+    case "analytics usage": {
+      const answer = await client().analytics.getKeyUsage({ keyId: id() });
+      return { message: answer, rows: answer.days.map(usageRow) };
     }
     default:
       throw new UsageError(words.length ? `unknown command: ${words.join(" ")}` : "no command given");
