@@ -93,7 +93,9 @@ describe("@latchkey/client", () => {
     const { keyspaces, keys } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
     const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "cli from tarball" } });
     const { secret } = await keys.createKey({ key: { keyspaceId: keyspace!.id } });
-    const env = { ...process.env, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, LATCHKEY_PROFILE: join(project, "no-profile.json") };
+    // A consumer's shell, not this suite's npm: under `npx -p node@22 -- npm test` the inherited npm_config_package would make npx fetch node.
+    const shell = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("npm_")));
+    const env = { ...shell, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, LATCHKEY_PROFILE: join(project, "no-profile.json") };
     const { stdout } = await run("npx", ["--no-install", "latchkey", "verify", secret, "--json"], { cwd: project, env });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, code: "VERIFY_CODE_VALID" });
   });
