@@ -39,6 +39,7 @@ export class KeyChangeFeed {
   private polling: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private prunedAt = 0;
+  private readStartedAt: number | undefined;
 
   constructor(
     private readonly store: Store,
@@ -108,7 +109,16 @@ export class KeyChangeFeed {
     return this.cursor;
   }
 
+  /**
+   * When the latest poll that finished began: every change recorded before then has been applied
+   * here (but for one given up on as never written). Undefined until a poll has finished.
+   */
+  get currentSince(): number | undefined {
+    return this.readStartedAt;
+  }
+
   private async pollOnce() {
+    const startedAt = this.options.now();
     try {
       let page: KeyChange[];
       do {
@@ -116,6 +126,7 @@ export class KeyChangeFeed {
         this.apply(page);
       } while (page.length === PAGE && this.advance());
       this.advance();
+      this.readStartedAt = startedAt;
       await this.prune();
     } catch (error) {
       this.options.log.warn("change feed poll failed", { error: String(error) });

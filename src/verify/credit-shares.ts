@@ -29,8 +29,16 @@ export interface CreditShareOptions {
    * Asks every instance to give back its share of the key (through the change feed): called when
    * this instance runs short while others hold units, at most once per `releaseRequestMs` per key.
    */
-  requestRelease: (keyId: string) => void;
+  requestRelease: (keyId: string) => void | Promise<void>;
   releaseRequestMs: number;
+  /**
+   * When this instance's change feed began its latest finished read (undefined before one): a
+   * holder whose feed read the store less than `recallWaitMs` ago would have seen a SET's request
+   * for its share, so it may go on spending claimed units past the lease.
+   */
+  feedCurrentSince: () => number | undefined;
+  /** How long a SET waits after asking for shares back before it trusts expiry alone. */
+  recallWaitMs: number;
   /** After giving a share back on request, none is taken of that key for this long. */
   releaseHoldMs: number;
 }
@@ -88,8 +96,20 @@ export class CreditShares implements ChangeSubscriber {
   /** Spends `cost` credits of the key: without a promise when this instance's share covers it. */
   spend(record: KeyRecord, cost: number): CreditSpend | Promise<CreditSpend | null> {
     const share = this.shares.get(record.id);
-    if (share && share.claimed >= cost && this.options.now() < share.expiresAt) return this.spendFrom(share, cost);
+    if (share && share.claimed >= cost && this.maySpendClaimed(share)) return this.spendFrom(share, cost);
     return this.spendSlowly(record, cost);
+  }
+
+  /**
+   * Claimed units are spent while the lease lasts, or while this instance's change feed is current
+   * enough that it would have given the share back on a SET's request: a SET waits `recallWaitMs`
+   * after asking, so a holder that keeps spending has given back its share before the SET goes on.
+   */
+  private maySpendClaimed(share: HeldShare) {
+    const now = this.options.now();
+    if (now < share.expiresAt) return true;
+    const since = this.options.feedCurrentSince();
+    return since !== undefined && now - since < this.options.recallWaitMs;
   }
 
   /** Forgets the key's share without giving it back: a refill voided it in the store. */
@@ -114,18 +134,23 @@ export class CreditShares implements ChangeSubscriber {
   /**
    * Before a SET: asks every holder to give its share of the key back, and waits until none holds
    * one it may still spend from (each is given back, or expired more than `graceMs` ago, after
-   * which its holder spends nothing from it), at most `leaseMs + graceMs`. Then the SET is exact.
+   * which its holder spends nothing from it), and at least `recallWaitMs` after the first request
+   * was recorded (a holder past its lease still spends only while its feed would have shown it the
+   * request), at most `leaseMs + graceMs` more. Then the SET is exact.
    */
   async recall(keyId: string) {
-    const deadline = this.options.now() + this.options.leaseMs + this.options.graceMs;
-    let requestedAt = -Infinity;
+    await this.options.requestRelease(keyId);
+    const asked = this.options.now();
+    const deadline = asked + this.options.recallWaitMs + this.options.leaseMs + this.options.graceMs;
+    let requestedAt = asked;
     for (;;) {
       const now = this.options.now();
       const shares = Object.values((await this.store.getKey(keyId))?.credits?.shares ?? {});
-      if (!shares.some((share) => share.expiresAt.getTime() >= now - this.options.graceMs) || now >= deadline) return;
+      const live = shares.some((share) => share.expiresAt.getTime() >= now - this.options.graceMs);
+      if (shares.length === 0 || (now - asked >= this.options.recallWaitMs && !live) || now >= deadline) return;
       if (now - requestedAt >= this.options.releaseRequestMs) {
         requestedAt = now;
-        this.options.requestRelease(keyId);
+        void this.options.requestRelease(keyId);
       }
       await new Promise((resolve) => setTimeout(resolve, RECALL_CHECK_MS));
     }
@@ -167,8 +192,7 @@ export class CreditShares implements ChangeSubscriber {
       if (!share) return this.spendExactly(record.id, cost);
       if (share.claiming) await share.claiming;
       if (share.released) continue;
-      // Claimed units are spent only until the share expires: a SET waiting for shares relies on it.
-      if (share.claimed >= cost && this.options.now() < share.expiresAt) return this.spendFrom(share, cost);
+      if (share.claimed >= cost && this.maySpendClaimed(share)) return this.spendFrom(share, cost);
       if (share.unclaimed + share.claimed >= cost && (await this.claim(share, Math.max(1, cost - share.claimed)))) continue;
       // The share cannot cover the cost (or was voided): give back what is left and spend from the balance.
       await this.release(share);
@@ -256,7 +280,7 @@ export class CreditShares implements ChangeSubscriber {
     const now = this.options.now();
     if (now - (this.releaseRequestedAt.get(keyId) ?? -Infinity) >= this.options.releaseRequestMs) {
       this.releaseRequestedAt.set(keyId, now);
-      this.options.requestRelease(keyId);
+      void this.options.requestRelease(keyId);
     }
     if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < this.reclaimInterval) return spent;
     this.reclaimedAt.set(keyId, now);

@@ -54,6 +54,8 @@ export const CACHE_TTL_MS = 60_000;
 export const CACHE_STALE_MS = 15 * 60_000;
 /** An instance asked to give a key's share back takes none of it for this many change-feed polls. */
 const RELEASE_HOLD_POLLS = 5;
+/** A SET waits this many change-feed polls after asking for shares back: a holder that read the feed within them gave its share back. */
+const RECALL_WAIT_POLLS = 4;
 
 /**
  * The verification machinery of one instance: the key cache and root-key credentials, the change
@@ -96,8 +98,10 @@ export function createVerification(
     graceMs: Math.ceil(options.creditShareLeaseMs / 3),
     idleMs: options.creditShareLeaseMs * 20,
     maxShares: options.cacheMaxKeys,
-    requestRelease: (keyId) => void changes.publish({ releaseCreditsOf: keyId }),
+    requestRelease: (keyId) => changes.publish({ releaseCreditsOf: keyId }),
     releaseRequestMs: options.changePollMs,
+    feedCurrentSince: () => changes.currentSince,
+    recallWaitMs: RECALL_WAIT_POLLS * options.changePollMs,
     releaseHoldMs: RELEASE_HOLD_POLLS * options.changePollMs,
   });
   const limits = new SharedRateLimits(store, { now, log });

@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 /** What every instance learns from the change feed: here, a turn of the event loop after it is published. */
-const releaseEverywhere = (keyId: string) => setTimeout(() => started.forEach((shares) => shares.evict({ releaseCreditsOf: keyId })));
+const releaseEverywhere = (keyId: string) => void setTimeout(() => started.forEach((shares) => shares.evict({ releaseCreditsOf: keyId })));
 const options = (holder: string, overrides: Partial<CreditShareOptions> = {}): CreditShareOptions => ({
   holder,
   now: Date.now,
@@ -29,6 +29,8 @@ const options = (holder: string, overrides: Partial<CreditShareOptions> = {}): C
   requestRelease: releaseEverywhere,
   releaseRequestMs: 10,
   releaseHoldMs: 50,
+  feedCurrentSince: () => undefined,
+  recallWaitMs: 20,
   ...overrides,
 });
 
@@ -93,6 +95,35 @@ describe("CreditShares", () => {
     expect(await shares.spend(structuredClone(small), 1)).toEqual({ spent: true, remaining: 99, unshared: 99 });
     expect(shares.stats.shares).toBe(1);
     expect(shares.spend(structuredClone(key), 1)).toEqual({ spent: true, remaining: 298 });
+  });
+
+  it("goes on spending claimed units past the lease while its change feed is current, and stops at the lease once the feed is behind", async () => {
+    const { store, calls } = countingStore();
+    const key = await keyWith(store, 1_000_000);
+    let feedReadAt: number | undefined;
+    const shares = instance(store, "h1", { idleMs: 60_000, recallWaitMs: 200, feedCurrentSince: () => feedReadAt });
+    const cached = structuredClone(key);
+    expect(await spendOne(shares, cached)).toBe(true);
+    await sleep(LEASE_MS + 50);
+    feedReadAt = Date.now();
+    const before = [...calls.values()].reduce((sum, count) => sum + count, 0);
+    expect(shares.spend(cached, 1)).toMatchObject({ spent: true });
+    expect([...calls.values()].reduce((sum, count) => sum + count, 0)).toBe(before);
+    feedReadAt = Date.now() - 1000;
+    expect(shares.spend(cached, 1)).toBeInstanceOf(Promise);
+  });
+
+  it("a SET waits until a holder past its lease whose feed is current has given its share back", async () => {
+    const store = new MemoryStore();
+    const key = await keyWith(store, 1_000_000);
+    const holder = instance(store, "h1", { idleMs: 60_000, feedCurrentSince: () => Date.now() });
+    const setter = instance(store, "h2", { recallWaitMs: 100 });
+    expect(await spendOne(holder, structuredClone(key))).toBe(true);
+    await sleep(LEASE_MS + 150);
+    expect(holder.stats.shares).toBe(1);
+    await setter.recall(key.id);
+    expect(holder.stats.shares).toBe(0);
+    expect((await store.getKey(key.id))!.credits!.shares).toEqual({});
   });
 
   it("holds shares of at most maxShares keys; the others spend per call", async () => {
