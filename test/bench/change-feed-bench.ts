@@ -8,10 +8,7 @@
  *   REVOKED for that key, over FEED_REVOCATIONS revocations (p50, p99, max).
  * Also importable: verify-bench.ts runs it inside `npm run bench`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
@@ -20,16 +17,16 @@ import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { startTestMongo } from "../support/mongodb.js";
+import { type ServiceProcess, startService } from "../support/service-process.js";
 import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 /** The service's default poll interval; the figures below are for it. */
 const POLL_MS = 200;
 /** A revocation not seen everywhere within this long counts as lost and fails the run. */
 const PROPAGATION_DEADLINE_MS = 30_000;
 
 interface Instance {
-  child: ChildProcess;
+  service: ServiceProcess;
   grpcPort: number;
   metricsPort: number;
 }
@@ -94,7 +91,7 @@ export async function changeFeedFigures(mongoUri: string, options: { instances?:
       feed_revocations: revocations,
     };
   } finally {
-    await Promise.all(instances.map((instance) => stop(instance.child)));
+    await Promise.all(instances.map((instance) => instance.service.stop()));
   }
 }
 
@@ -115,25 +112,9 @@ async function feedPolls(metricsPort: number): Promise<{ count: number; seconds:
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
   const [grpcPort, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: root,
-    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", GRPC_PORT: String(grpcPort), METRICS_PORT: String(metricsPort), ACCESS_LOG: "false" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    if (line.includes('"listening"')) {
-      child.stdout!.resume();
-      return { child, grpcPort, metricsPort };
-    }
-  }
-  throw new Error("an instance exited before listening");
-}
-
-function stop(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  return exited;
+  const service = startService({ ...env, GRPC_PORT: String(grpcPort), METRICS_PORT: String(metricsPort), ACCESS_LOG: "false" });
+  await service.listening;
+  return { service, grpcPort, metricsPort };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
