@@ -85,10 +85,12 @@ describe("sliding windows across three instances, one killed mid-window", () => 
     }
     expect(busiest).toBeLessThanOrEqual(limit);
     expect(busiest).toBeGreaterThanOrEqual(0.9 * limit);
-    // A window starting one window after the kill, when what the killed instance held has left: the survivors admit nearly all of it.
+    // The killed instance may have reserved ahead into the cell after the kill; a window later than
+    // that cell, what it held has left and the survivors admit nearly all of the limit.
+    const lastHeldCell = killCell + 1;
     let afterKill = 0;
-    for (let cell = killCell + CELLS_PER_WINDOW + 1; cell < killCell + 2 * CELLS_PER_WINDOW + 1; cell++) afterKill += perCell.get(cell) ?? 0;
-    expect(afterKill).toBeGreaterThanOrEqual(0.9 * limit);
+    for (let cell = lastHeldCell + CELLS_PER_WINDOW + 1; cell <= lastHeldCell + 2 * CELLS_PER_WINDOW + 1; cell++) afterKill += perCell.get(cell) ?? 0;
+    expect(afterKill, `admitted per cell after the kill in cell ${killCell}: ${JSON.stringify([...perCell].filter(([cell]) => cell > killCell))}`).toBeGreaterThanOrEqual(0.9 * limit);
   }, 60_000);
 });
 
