@@ -9,7 +9,7 @@ import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { malformedRequest } from "../domain/errors.js";
 import type { Logger } from "../log.js";
-import { toConnectError } from "./errors.js";
+import { toConnectError } from "../pipeline/errors.js";
 
 export type NodeHandler = (
   request: http.IncomingMessage | http2.Http2ServerRequest,

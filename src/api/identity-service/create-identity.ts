@@ -5,7 +5,7 @@ import { validateExternalId, validateIdentitySettings } from "../../domain/ident
 import { newId } from "../../domain/ids.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { requireMessage } from "../requests.js";
 
 export const createIdentity =

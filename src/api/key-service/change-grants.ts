@@ -5,7 +5,7 @@ import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind,
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";

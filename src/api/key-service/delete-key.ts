@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteKeyRequest, DeleteKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

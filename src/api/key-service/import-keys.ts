@@ -9,7 +9,7 @@ import type { KeyspaceRecord } from "../../domain/keyspace.js";
 import { digestSecret, importedDigest, PREFIX_PATTERN } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";

@@ -5,7 +5,7 @@ import { failedPrecondition } from "../../domain/errors.js";
 import { issueSecret } from "../../domain/secret.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { loadKeyspace, loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
 import { keyChanged } from "../../verify/change-feed.js";

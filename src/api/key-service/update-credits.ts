@@ -5,7 +5,7 @@ import { type CreditsUpdate, validateCreditsUpdate } from "../../domain/credits.
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto, refillFromProto, toSafeNumber } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteKeyspaceRequest, DeleteKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
 /**

@@ -4,7 +4,7 @@ import type { DeleteNamespaceRequest, DeleteNamespaceResponseSchema } from "../.
 import { notFound } from "../../domain/errors.js";
 import { overridesChangeTarget } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 
 /**
  * Overrides go first, then the namespace: a retry after a failure in between finishes the job.

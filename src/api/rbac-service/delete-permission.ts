@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeletePermissionRequest, DeletePermissionResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { requireId } from "../requests.js";
 
 /**

@@ -5,7 +5,7 @@ import { type Caller, requireManageable, type RootKeyRecord } from "../../domain
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { requireId } from "../requests.js";
 
 export const revokeRootKey =

@@ -5,7 +5,7 @@ import { requireManageable, rootKeyUsable } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { requireId } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 import { endRootKey } from "./revoke-root-key.js";

@@ -6,7 +6,7 @@ import { newId } from "../../domain/ids.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { rootKeyToProto, workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { requireMessage } from "../requests.js";
 import { issueRootKey } from "../root-key-service/issue-root-key.js";
 

@@ -5,7 +5,7 @@ import { notFound } from "../../domain/errors.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { type Audited, callerIn } from "../../pipeline/pipeline.js";
 import { maskedFields, requireMessage } from "../requests.js";
 
 export const updateWorkspace =

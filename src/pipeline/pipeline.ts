@@ -11,7 +11,7 @@ import type { Store } from "../store/store.js";
 import { codeName, outcomeOf, toConnectError } from "./errors.js";
 import { runOnce } from "./idempotency.js";
 import { type RequestValidator, requestIds } from "./request-validation.js";
-import { requireReachable } from "./requests.js";
+import { requireReachable } from "../api/requests.js";
 
 /**
  * The one path every call takes, on every listener: authenticate → authorize → validate →
