@@ -5,7 +5,8 @@ import { validateExternalId, validateIdentitySettings } from "../../domain/ident
 import { newId } from "../../domain/ids.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireMessage } from "../requests.js";
 
 export const createIdentity =

@@ -3,7 +3,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteIdentityRequest, DeleteIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 /** Keys are matched to identities by external id, so a forced delete leaves the keys whole: they just stop sharing limits. */

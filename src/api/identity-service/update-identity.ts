@@ -5,7 +5,8 @@ import { notFound } from "../../domain/errors.js";
 import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Keys of the identity see the new meta and limits on their next verification, on every instance within a second. */

@@ -7,7 +7,8 @@ import { ALL_KEY_ATTRIBUTES, newKeyRecord, validateKeyAttributes, validateKeyPre
 import { issueSecret } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";

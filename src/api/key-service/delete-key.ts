@@ -3,7 +3,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteKeyRequest, DeleteKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

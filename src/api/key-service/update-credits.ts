@@ -5,7 +5,8 @@ import { type CreditsUpdate, validateCreditsUpdate } from "../../domain/credits.
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto, refillFromProto, toSafeNumber } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

@@ -4,7 +4,8 @@ import type { DeleteNamespaceRequest, DeleteNamespaceResponseSchema } from "../.
 import { notFound } from "../../domain/errors.js";
 import { overridesChangeTarget } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 
 /**
  * Overrides go first, then the namespace: a retry after a failure in between finishes the job.

@@ -3,7 +3,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteOverrideRequest, DeleteOverrideResponseSchema } from "../../../gen/latchkey/v1/ratelimit_pb.js";
 import { overrideNotFound, overridesChangeTarget } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 
 /** Every instance stops applying the override within the change feed's poll. */
 export const deleteOverride =

@@ -3,7 +3,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteRoleRequest, DeleteRoleResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 /** The role is deleted first, so no key can be given it again, then taken from the keys that held it. */

@@ -5,7 +5,8 @@ import { checkGrant, validateRootKeyName } from "../../domain/access.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { rootKeyToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 

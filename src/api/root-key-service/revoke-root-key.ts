@@ -5,7 +5,8 @@ import { type Caller, requireManageable, type RootKeyRecord } from "../../domain
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../../pipeline/pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 export const revokeRootKey =
