@@ -36,6 +36,15 @@ export class FailedAfterChanges extends Error {
   }
 }
 
+/** Runs the rest of a mutation that already made `changes`: should the rest fail, they are published all the same. */
+export async function afterChanges<T>(changes: KeyChangeTarget[], rest: () => Promise<T>): Promise<T> {
+  try {
+    return await rest();
+  } catch (error) {
+    throw changes.length > 0 && !(error instanceof FailedAfterChanges) ? new FailedAfterChanges(error, changes) : error;
+  }
+}
+
 export type Unary<I, O> = (request: I, context: HandlerContext) => O | Promise<O>;
 
 /** How one RPC is guarded, and its handler. */

@@ -9,7 +9,7 @@ import { requireId } from "../requests.js";
 
 /** Keys are matched to identities by external id, so a forced delete leaves the keys whole: they just stop sharing limits. */
 export const deleteIdentity =
-  ({ store, changes }: ServiceDeps) =>
+  ({ store }: ServiceDeps) =>
   async (request: DeleteIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteIdentityResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("idt", request.id, "id");
@@ -21,6 +21,5 @@ export const deleteIdentity =
       if (keys > 0) throw failedPrecondition(`identity ${id} still has ${keys} keys. Delete them first or set force`);
     }
     if (!(await store.identities.delete({ id, workspaceId }))) throw notFound("identity", id);
-    await changes.publish({ workspaceId, externalId: identity.externalId });
-    return { response: {}, audit: { targets: [id], summary: { force: request.force } } };
+    return { response: {}, audit: { targets: [id], summary: { force: request.force } }, changes: [{ workspaceId, externalId: identity.externalId }] };
   };

@@ -11,7 +11,7 @@ import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Keys of the identity see the new meta and limits on their next verification, on every instance within a second. */
 export const updateIdentity =
-  ({ store, now, changes: feed }: ServiceDeps) =>
+  ({ store, now }: ServiceDeps) =>
   async (request: UpdateIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateIdentityResponseSchema>>> => {
     const caller = callerIn(context);
     const input = requireMessage(request.identity, "identity");
@@ -22,9 +22,9 @@ export const updateIdentity =
     const workspaceId = caller.workspaceId;
     const updated = await store.identities.update({ id, workspaceId }, { ...changes, updatedAt: new Date(now()) });
     if (!updated) throw notFound("identity", id);
-    await feed.publish({ workspaceId, externalId: updated.externalId });
     return {
       response: { identity: identityToProto(updated) },
       audit: { targets: [id], summary: { fields: request.updateMask!.paths } },
+      changes: [{ workspaceId, externalId: updated.externalId }],
     };
   };

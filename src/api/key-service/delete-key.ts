@@ -10,7 +10,7 @@ import { keyChanged } from "../../verify/change-feed.js";
 
 /** A soft delete keeps the record and its digest, so the secret can never be issued again. */
 export const deleteKey =
-  ({ store, now, changes }: ServiceDeps) =>
+  ({ store, now }: ServiceDeps) =>
   async (request: DeleteKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
@@ -20,6 +20,5 @@ export const deleteKey =
       ? await store.deleteKey(id)
       : await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true });
     if (!deleted) throw notFound("key", id);
-    await changes.publish(keyChanged(deleted));
-    return { response: {}, audit: { targets: [id], summary: { permanent: request.permanent } } };
+    return { response: {}, audit: { targets: [id], summary: { permanent: request.permanent } }, changes: [keyChanged(deleted)] };
   };

@@ -48,10 +48,10 @@ export const importKeys =
         results.push({ errorCode: error.kind.toUpperCase(), errorMessage: error.message });
       }
     }
-    for (const key of imported) await deps.changes.publish(keyChanged(key));
     return {
       response: { results },
       audit: { targets: [keyspaceId, ...imported.map((key) => key.id)], summary: { imported: imported.length, failed: results.length - imported.length } },
+      changes: imported.map(keyChanged),
       changedNothing: imported.length === 0,
     };
   };

@@ -16,7 +16,7 @@ import { keyChanged } from "../../verify/change-feed.js";
  * rate limits, usage) is shared by the old and the new secret while both work.
  */
 export const rerollKey =
-  ({ store, now, random, changes, vault }: ServiceDeps) =>
+  ({ store, now, random, vault }: ServiceDeps) =>
   async (request: RerollKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RerollKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
@@ -33,9 +33,9 @@ export const rerollKey =
       if (now.revokedAt) await refuseKeyChange(store, caller, id);
       throw failedPrecondition(`key ${id} was rerolled by another call at the same time. Read it and try again`);
     }
-    await changes.publish(keyChanged(rerolled));
     return {
       response: { key: keyToProto(rerolled, at), secret: issued.secret },
       audit: { targets: [id], summary: { start: issued.start, previousStart: current.start, gracePeriodMs: Number(request.gracePeriodMs) } },
+      changes: [keyChanged(rerolled)],
     };
   };

@@ -12,7 +12,7 @@ import { type Audited } from "../../pipeline/procedures.js";
  * Counts stay until they leave their windows, so deleting a namespace never reopens its limits.
  */
 export const deleteNamespace =
-  ({ store, changes }: ServiceDeps) =>
+  ({ store }: ServiceDeps) =>
   async (request: DeleteNamespaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteNamespaceResponseSchema>>> => {
     const caller = callerIn(context);
     const workspaceId = caller.workspaceId;
@@ -20,6 +20,5 @@ export const deleteNamespace =
     if (!namespace) throw notFound("rate-limit namespace", request.name);
     const overrides = await store.ratelimits.deleteOverrides(workspaceId, request.name);
     await store.ratelimits.namespaces.delete({ id: namespace.id, workspaceId });
-    await changes.publish(overridesChangeTarget(workspaceId, request.name));
-    return { response: {}, audit: { targets: [namespace.id], summary: { name: namespace.name, overrides } } };
+    return { response: {}, audit: { targets: [namespace.id], summary: { name: namespace.name, overrides } }, changes: [overridesChangeTarget(workspaceId, request.name)] };
   };

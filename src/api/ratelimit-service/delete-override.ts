@@ -8,12 +8,11 @@ import { type Audited } from "../../pipeline/procedures.js";
 
 /** Every instance stops applying the override within the change feed's poll. */
 export const deleteOverride =
-  ({ store, changes }: ServiceDeps) =>
+  ({ store }: ServiceDeps) =>
   async (request: DeleteOverrideRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteOverrideResponseSchema>>> => {
     const caller = callerIn(context);
     const workspaceId = caller.workspaceId;
     const deleted = await store.ratelimits.overrides.delete({ workspaceId, namespace: request.namespace, identifier: request.identifier });
     if (!deleted) throw overrideNotFound();
-    await changes.publish(overridesChangeTarget(workspaceId, request.namespace));
-    return { response: {}, audit: { targets: [deleted.id], summary: { namespace: deleted.namespace } } };
+    return { response: {}, audit: { targets: [deleted.id], summary: { namespace: deleted.namespace } }, changes: [overridesChangeTarget(workspaceId, request.namespace)] };
   };

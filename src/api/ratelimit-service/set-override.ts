@@ -11,7 +11,7 @@ import { overrideToProto } from "./convert.js";
 
 /** Every instance applies the override to its next Limit within the change feed's poll. */
 export const setOverride =
-  ({ store, now, random, changes }: ServiceDeps) =>
+  ({ store, now, random }: ServiceDeps) =>
   async (request: SetOverrideRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof SetOverrideResponseSchema>>> => {
     const caller = callerIn(context);
     const input = request.override!;
@@ -27,10 +27,10 @@ export const setOverride =
       const record: RatelimitOverrideRecord = { id: newId("rlov", at, random), ...match, ...settings, createdAt: new Date(at) };
       override = await insertOrUpdate(store.ratelimits.overrides, record, () => store.ratelimits.overrides.update(match, settings));
     }
-    await changes.publish(overridesChangeTarget(workspaceId, input.namespace));
     return {
       response: { override: overrideToProto(override) },
       audit: { targets: [override.id], summary: { namespace: override.namespace, limit: override.limit, durationMs: override.durationMs } },
+      changes: [overridesChangeTarget(workspaceId, input.namespace)],
     };
   };
 

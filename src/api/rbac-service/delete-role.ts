@@ -9,7 +9,7 @@ import { requireId } from "../requests.js";
 
 /** The role is deleted first, so no key can be given it again, then taken from the keys that held it. */
 export const deleteRole =
-  ({ store, now, changes }: ServiceDeps) =>
+  ({ store, now }: ServiceDeps) =>
   async (request: DeleteRoleRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteRoleResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("role", request.id, "id");
@@ -17,6 +17,5 @@ export const deleteRole =
     const role = await store.roles.delete({ id, workspaceId });
     if (!role) throw notFound("role", id);
     await store.removeGrantEverywhere(workspaceId, "roles", role.name, new Date(now()));
-    await changes.publish({ workspaceId, role: role.name });
-    return { response: {}, audit: { targets: [id], summary: { name: role.name } } };
+    return { response: {}, audit: { targets: [id], summary: { name: role.name } }, changes: [{ workspaceId, role: role.name }] };
   };

@@ -27,7 +27,7 @@ export const createWorkspace =
     const at = deps.now();
     const workspace = { id: newId("ws", at, deps.random), name, createdAt: new Date(at), updatedAt: new Date(at) };
     await deps.store.workspaces.insert(workspace);
-    const { rootKey, secret } = await issueRootKey(deps, {
+    const { rootKey, secret, change } = await issueRootKey(deps, {
       workspaceId: workspace.id,
       name: rootKeyName,
       permissions: [...MANAGEMENT_PERMISSIONS],
@@ -41,5 +41,6 @@ export const createWorkspace =
     return {
       response: { workspace: workspaceToProto(workspace), rootKey: rootKeyToProto(rootKey), rootKeySecret: secret },
       audit: { targets: [workspace.id, rootKey.id], summary: { name, rootKeyName }, workspaceId: workspace.id },
+      changes: [change],
     };
   };
