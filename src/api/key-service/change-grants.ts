@@ -3,7 +3,7 @@ import type { Key } from "../../../gen/latchkey/v1/key_pb.js";
 import { checkKeySize } from "../../domain/key.js";
 import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES, MAX_PERMISSIONS } from "../../domain/rbac.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { keyToProto } from "../convert.js";
+import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

@@ -5,7 +5,7 @@ import { notFound } from "../../domain/errors.js";
 import { newId } from "../../domain/ids.js";
 import { ALL_KEY_ATTRIBUTES, newKeyRecord, validateKeyAttributes, validateKeyPrefix } from "../../domain/key.js";
 import { issueSecret } from "../../domain/secret.js";
-import { keyAttributesFromProto, keyToProto } from "../convert.js";
+import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { afterChanges, type Audited } from "../../pipeline/procedures.js";

@@ -7,7 +7,7 @@ import { newId } from "../../domain/ids.js";
 import { ALL_KEY_ATTRIBUTES, type KeyRecord, newKeyRecord, validateKeyAttributes, validateKeyPrefix } from "../../domain/key.js";
 import type { KeyspaceRecord } from "../../domain/keyspace.js";
 import { digestSecret, importedDigest, PREFIX_PATTERN } from "../../domain/secret.js";
-import { keyAttributesFromProto, keyToProto } from "../convert.js";
+import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

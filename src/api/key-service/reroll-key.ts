@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { RerollKeyRequest, RerollKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { failedPrecondition } from "../../domain/errors.js";
 import { issueSecret } from "../../domain/secret.js";
-import { keyToProto } from "../convert.js";
+import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { CreditOperation, type UpdateCreditsRequest, type UpdateCreditsResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { type CreditsUpdate, validateCreditsUpdate } from "../../domain/credits.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { keyToProto, refillFromProto, toSafeNumber } from "../convert.js";
+import { keyToProto, refillFromProto, toSafeNumber } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

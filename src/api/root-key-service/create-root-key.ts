@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateRootKeyRequest, CreateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { checkGrant, validateRootKeyName } from "../../domain/access.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { rootKeyToProto, toDate } from "../convert.js";
+import { rootKeyToProto, toDate } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

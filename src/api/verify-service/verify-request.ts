@@ -12,7 +12,7 @@ import type { Caller } from "../../domain/access.js";
 import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
 import { encodeOnce } from "../encoding.js";
-import { identityToProto, keyIdentityToProto } from "../convert.js";
+import { identityToProto, keyIdentityToProto } from "../mapping/keys.js";
 import { requireId } from "../requests.js";
 
 export const CODES: Record<Verdict, VerifyCode> = {

@@ -13,22 +13,22 @@ import {
   RateLimitSchema,
   RefillPeriod,
   ResourceScopeSchema,
-} from "../../gen/latchkey/v1/key_pb.js";
-import { type AuditEvent, AuditEventSchema } from "../../gen/latchkey/v1/audit_pb.js";
-import { type Identity, IdentitySchema } from "../../gen/latchkey/v1/identity_pb.js";
-import { type Keyspace, KeyspaceSchema } from "../../gen/latchkey/v1/keyspace_pb.js";
-import { type Permission, PermissionSchema, type Role, RoleSchema } from "../../gen/latchkey/v1/rbac_pb.js";
-import { type RootKey, RootKeySchema } from "../../gen/latchkey/v1/root_key_pb.js";
-import { type Workspace, WorkspaceSchema } from "../../gen/latchkey/v1/workspace_pb.js";
-import type { RootKeyRecord } from "../domain/access.js";
-import type { AuditEventRecord } from "../domain/audit.js";
-import type { IdentityRecord, IdentitySettings } from "../domain/identity.js";
-import type { PermissionRecord, RoleRecord } from "../domain/rbac.js";
-import type { WorkspaceRecord } from "../domain/workspace.js";
-import { creditBalance } from "../domain/credits.js";
-import { invalidArgument } from "../domain/errors.js";
-import * as domain from "../domain/key.js";
-import type { KeyspaceRecord, KeyspaceSettings } from "../domain/keyspace.js";
+} from "../../../gen/latchkey/v1/key_pb.js";
+import { type AuditEvent, AuditEventSchema } from "../../../gen/latchkey/v1/audit_pb.js";
+import { type Identity, IdentitySchema } from "../../../gen/latchkey/v1/identity_pb.js";
+import { type Keyspace, KeyspaceSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
+import { type Permission, PermissionSchema, type Role, RoleSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
+import { type RootKey, RootKeySchema } from "../../../gen/latchkey/v1/root_key_pb.js";
+import { type Workspace, WorkspaceSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
+import type { RootKeyRecord } from "../../domain/access.js";
+import type { AuditEventRecord } from "../../domain/audit.js";
+import type { IdentityRecord, IdentitySettings } from "../../domain/identity.js";
+import type { PermissionRecord, RoleRecord } from "../../domain/rbac.js";
+import type { WorkspaceRecord } from "../../domain/workspace.js";
+import { creditBalance } from "../../domain/credits.js";
+import { invalidArgument } from "../../domain/errors.js";
+import * as domain from "../../domain/key.js";
+import type { KeyspaceRecord, KeyspaceSettings } from "../../domain/keyspace.js";
 
 /** Translations between the API's messages and the domain's records; no rules live here. */
 
