@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateIdentityRequest, CreateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { validateExternalId, validateIdentitySettings } from "../../domain/identity.js";
 import { newId } from "../../domain/ids.js";
-import { identitySettingsFromProto, identityToProto } from "../mapping/keys.js";
+import { identitySettingsFromProto, identityToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

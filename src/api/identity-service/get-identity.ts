@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { GetIdentityRequest, GetIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { invalidArgument, notFound } from "../../domain/errors.js";
 import { validateExternalId } from "../../domain/identity.js";
-import { identityToProto } from "../mapping/keys.js";
+import { identityToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateIdentityRequest, UpdateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
-import { identitySettingsFromProto, identityToProto } from "../mapping/keys.js";
+import { identitySettingsFromProto, identityToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateKeyspaceRequest, CreateKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { newId } from "../../domain/ids.js";
 import { keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
-import { keyspaceSettingsFromProto, keyspaceToProto } from "../mapping/keys.js";
+import { keyspaceSettingsFromProto, keyspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

@@ -4,7 +4,7 @@ import type { UpdateRoleRequest, UpdateRoleResponseSchema } from "../../../gen/l
 import { notFound } from "../../domain/errors.js";
 import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
-import { roleToProto } from "../mapping/keys.js";
+import { roleToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

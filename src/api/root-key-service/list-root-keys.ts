@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ListRootKeysRequest, ListRootKeysResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { mayManage } from "../../domain/access.js";
-import { rootKeyToProto } from "../mapping/keys.js";
+import { rootKeyToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { fetchPage, pageRequest } from "../pagination.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { RotateRootKeyRequest, RotateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { requireManageable, rootKeyUsable } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
-import { rootKeyToProto } from "../mapping/keys.js";
+import { rootKeyToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { afterChanges, type Audited } from "../../pipeline/procedures.js";

@@ -4,7 +4,7 @@ import type { CreateWorkspaceRequest, CreateWorkspaceResponseSchema } from "../.
 import { MANAGEMENT_PERMISSIONS, validateRootKeyName } from "../../domain/access.js";
 import { newId } from "../../domain/ids.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
-import { rootKeyToProto, workspaceToProto } from "../mapping/keys.js";
+import { rootKeyToProto, workspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { type Audited } from "../../pipeline/procedures.js";

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
 import { notFound } from "../../domain/errors.js";
-import { workspaceToProto } from "../mapping/keys.js";
+import { workspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 
