@@ -22,17 +22,19 @@ import { RbacService } from "../gen/latchkey/v1/rbac_pb.js";
 import { RootKeyService } from "../gen/latchkey/v1/root_key_pb.js";
 import { VerifyService } from "../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
-import { AuditLog } from "./api/audit-log.js";
+import { AuditLog } from "./pipeline/audit-log.js";
 import { analyticsService } from "./api/analytics-service/index.js";
 import { auditService } from "./api/audit-service/index.js";
 import type { ServiceDeps } from "./api/deps.js";
-import { connectHandler, type NodeHandler } from "./api/connect-adapter.js";
+import { connectHandler, type NodeHandler, withFetchHeaderAccess } from "./api/connect-adapter.js";
 import { addToGrpcJsServer, wellFormedRequestsOnly } from "./api/grpc-js-adapter.js";
 import { HealthState, healthService } from "./api/health.js";
 import { identityService } from "./api/identity-service/index.js";
 import { keyService } from "./api/key-service/index.js";
-import { peerContextValues, Pipeline, REQUEST_ID_HEADER } from "./api/pipeline.js";
-import { RequestValidator } from "./api/request-validation.js";
+import { peerContextValues } from "./pipeline/context.js";
+import { Pipeline } from "./pipeline/compose.js";
+import { metricsAndAccessLog, REQUEST_ID_HEADER } from "./pipeline/observe.js";
+import { RequestValidator } from "./pipeline/validate.js";
 import { keyspaceService } from "./api/keyspace-service/index.js";
 import { ratelimitService } from "./api/ratelimit-service/index.js";
 import { rbacService } from "./api/rbac-service/index.js";
@@ -167,9 +169,9 @@ export function serviceImplementations(
     now: deps.now,
     audit: new AuditLog(deps.store, deps.now, log),
     validator: new RequestValidator(),
-    metrics: verification.metrics,
+    changes: deps.changes,
+    observers: [metricsAndAccessLog(verification.metrics, log, options.accessLog)],
     log,
-    accessLog: options.accessLog,
   });
   const reflection = reflectionServices(
     [...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection],
@@ -196,7 +198,7 @@ export function serviceImplementations(
 /** The Connect router's routes, for a listening server and for in-process test transports alike. */
 export function apiRoutes(services: readonly [DescService, object][]) {
   return (router: ConnectRouter) => {
-    for (const [service, implementation] of services) router.service(service, implementation as never);
+    for (const [service, implementation] of services) router.service(service, withFetchHeaderAccess(service, implementation) as never);
   };
 }
 

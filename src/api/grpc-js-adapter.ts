@@ -3,8 +3,8 @@ import { Code, ConnectError, type ContextKey, type ContextValues, type HandlerCo
 import * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
 import { malformedRequest } from "../domain/errors.js";
-import { grpcStatusDetails, toConnectError } from "./errors.js";
-import { PEER_ADDRESS, type SingleHeaders } from "./pipeline.js";
+import { grpcStatusDetails, toConnectError } from "../pipeline/map-errors.js";
+import { type HeaderAccess, PEER_ADDRESS } from "../pipeline/context.js";
 
 /**
  * Serves a Connect service implementation through @grpc/grpc-js, so one implementation (built by
@@ -251,7 +251,7 @@ async function* requestsUntilClosed(messages: AsyncIterator<unknown>) {
  * A handler context whose parts are made only when a handler asks for them: most calls never
  * look at their headers or signal, and building them on every call costs more than the call.
  */
-class LazyHandlerContext implements HandlerContext, SingleHeaders {
+class LazyHandlerContext implements HandlerContext, HeaderAccess {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   private header: Headers | undefined;

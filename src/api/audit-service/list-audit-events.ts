@@ -2,9 +2,10 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ListAuditEventsRequest, ListAuditEventsResponseSchema } from "../../../gen/latchkey/v1/audit_pb.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { auditEventToProto, toDate } from "../convert.js";
+import { auditEventToProto } from "../mapping/records.js";
+import { toDate } from "../mapping/scalars.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { fetchPage, pageRequest } from "../pagination.js";
 
 export const listAuditEvents =

@@ -3,9 +3,9 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { GetIdentityRequest, GetIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { invalidArgument, notFound } from "../../domain/errors.js";
 import { validateExternalId } from "../../domain/identity.js";
-import { identityToProto } from "../convert.js";
+import { identityToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";
 
 export const getIdentity =

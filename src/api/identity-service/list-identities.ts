@@ -1,9 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ListIdentitiesRequest, ListIdentitiesResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
-import { identityToProto } from "../convert.js";
+import { identityToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { listPage } from "../pagination.js";
 
 export const listIdentities =

@@ -4,9 +4,9 @@ import type { GetKeyRequest, GetKeyResponseSchema } from "../../../gen/latchkey/
 import type { KeyRecord } from "../../domain/key.js";
 import { limitCounter, windowAt, windowLength } from "../../domain/rate-limiter.js";
 import type { Store } from "../../store/store.js";
-import { keyToProto, type RateLimitUsage } from "../convert.js";
+import { keyToProto, type RateLimitUsage } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { revealedSecret } from "./recoverable.js";
 

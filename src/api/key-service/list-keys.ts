@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ListKeysRequest, ListKeysResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
-import { keyStatusFromProto, keyToProto } from "../convert.js";
+import { keyStatusFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { fetchPage, pageRequest } from "../pagination.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { revealedSecret } from "./recoverable.js";
 

@@ -3,9 +3,9 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { WhoAmIRequest, WhoAmIResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { DomainError } from "../../domain/errors.js";
 import { digestSecret } from "../../domain/secret.js";
-import { keyToProto } from "../convert.js";
+import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { reachableKey } from "../requests.js";
 
 /**

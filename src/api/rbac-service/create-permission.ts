@@ -3,9 +3,10 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { CreatePermissionRequest, CreatePermissionResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { newId } from "../../domain/ids.js";
 import { validatePermission } from "../../domain/rbac.js";
-import { permissionToProto } from "../convert.js";
+import { permissionToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireMessage } from "../requests.js";
 
 export const createPermission =

@@ -2,9 +2,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ListRootKeysRequest, ListRootKeysResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { mayManage } from "../../domain/access.js";
-import { rootKeyToProto } from "../convert.js";
+import { rootKeyToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { fetchPage, pageRequest } from "../pagination.js";
 
 /** Only the root keys the caller could have granted: a narrowed key does not learn of broader ones. */

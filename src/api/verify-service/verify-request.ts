@@ -12,7 +12,8 @@ import type { Caller } from "../../domain/access.js";
 import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
 import { encodeOnce } from "../encoding.js";
-import { identityToProto, keyIdentityToProto } from "../convert.js";
+import { keyIdentityToProto } from "../mapping/keys.js";
+import { identityToProto } from "../mapping/records.js";
 import { requireId } from "../requests.js";
 
 export const CODES: Record<Verdict, VerifyCode> = {

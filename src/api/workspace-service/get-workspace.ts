@@ -2,9 +2,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
 import { notFound } from "../../domain/errors.js";
-import { workspaceToProto } from "../convert.js";
+import { workspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 
 export const getWorkspace =
   ({ store }: ServiceDeps) =>

@@ -3,9 +3,10 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { UpdateWorkspaceRequest, UpdateWorkspaceResponseSchema } from "../../../gen/latchkey/v1/workspace_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
-import { workspaceToProto } from "../convert.js";
+import { workspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { maskedFields, requireMessage } from "../requests.js";
 
 export const updateWorkspace =

@@ -6,7 +6,10 @@ import { describe, expect, it } from "vitest";
 import { file_buf_validate_validate } from "../../gen/buf/validate/validate_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { ErrorReason } from "../../gen/latchkey/v1/errors_pb.js";
-import { FAILURE_REASONS } from "../../src/domain/errors.js";
+import { type DomainError, FAILURE_REASONS } from "../../src/domain/errors.js";
+import { newId } from "../../src/domain/ids.js";
+import { RequestValidator } from "../../src/pipeline/validate.js";
+import { UpdateKeyRequestSchema } from "../../gen/latchkey/v1/key_pb.js";
 import { createKeyspace, expectCode, testApi } from "../support/api.js";
 
 /** A file's descriptor as bytes, without the `syntax` that protoc-gen-es leaves out for proto2. */
@@ -70,5 +73,24 @@ describe("validation from the protos", () => {
   it("list requests refuse a negative page size", async () => {
     const api = testApi();
     await expectCode(api.keyspaces.listKeyspaces({ pageSize: -1 }), Code.InvalidArgument, "page_size must be greater than or equal to 0");
+  });
+});
+
+describe("the validate stage", () => {
+  it("reports a rule broken by a field the update mask names, and ignores one the mask leaves out", () => {
+    const validator = new RequestValidator();
+    const keyId = newId("key", Date.UTC(2026, 0, 1));
+    const fieldsAtFault = (paths: string[]) => {
+      const request = create(UpdateKeyRequestSchema, { key: { id: keyId, name: "n".repeat(300), externalId: "e".repeat(300) }, updateMask: { paths } });
+      try {
+        validator.check(UpdateKeyRequestSchema, request);
+        return [];
+      } catch (thrown) {
+        return (thrown as DomainError).violations.map((violation) => violation.field);
+      }
+    };
+    expect(fieldsAtFault(["name"])).toEqual(["key.name"]);
+    expect(fieldsAtFault(["external_id"])).toEqual(["key.external_id"]);
+    expect(fieldsAtFault(["expires_at"])).toEqual([]);
   });
 });

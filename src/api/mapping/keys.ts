@@ -1,0 +1,176 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  type CreditRefill,
+  CreditRefillSchema,
+  CreditsSchema,
+  type Key,
+  KeySchema,
+  KeyStatus,
+  KeyType,
+  PreviousSecretSchema,
+  type RateLimit,
+  RateLimitSchema,
+  RefillPeriod,
+  ResourceScopeSchema,
+} from "../../../gen/latchkey/v1/key_pb.js";
+import { creditBalance } from "../../domain/credits.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { inverse, known, toDate, toSafeNumber, toTimestamp } from "./scalars.js";
+import * as domain from "../../domain/key.js";
+
+/** Translations between the API's keys and the domain's key records; no rules live here. */
+
+const KEY_TYPES: Record<domain.KeyType, KeyType> = {
+  standard: KeyType.STANDARD,
+  marketplace_subscription: KeyType.MARKETPLACE_SUBSCRIPTION,
+};
+
+const KEY_STATUSES: Record<domain.KeyStatus, KeyStatus> = {
+  active: KeyStatus.ACTIVE,
+  disabled: KeyStatus.DISABLED,
+  expired: KeyStatus.EXPIRED,
+  revoked: KeyStatus.REVOKED,
+};
+
+const REFILL_PERIODS: Record<domain.RefillPeriod, RefillPeriod> = {
+  interval: RefillPeriod.INTERVAL,
+  daily: RefillPeriod.DAILY,
+  monthly: RefillPeriod.MONTHLY,
+};
+
+const keyTypeNames = inverse(KEY_TYPES);
+const keyStatusNames = inverse(KEY_STATUSES);
+const refillPeriodNames = inverse(REFILL_PERIODS);
+
+
+/** The fields that Key and VerifyKeyResponse share, under the same names. */
+export function keyIdentityToProto(key: domain.KeyRecord) {
+  return {
+    keyspaceId: key.keyspaceId,
+    name: key.name,
+    ownerId: key.ownerId,
+    organizationId: key.organizationId,
+    externalId: key.externalId,
+    meta: key.meta ?? undefined,
+    claims: key.claims ?? undefined,
+    permissions: key.permissions,
+    roles: key.roles,
+    scopes: key.scopes,
+    expiresAt: toTimestamp(key.expiresAt),
+  };
+}
+
+export function keyToProto(key: domain.KeyRecord, now: number, plaintext = "", usage?: RateLimitUsage): Key {
+  return create(KeySchema, {
+    ...keyIdentityToProto(key),
+    id: key.id,
+    description: key.description,
+    createdBy: key.createdBy,
+    type: KEY_TYPES[key.type],
+    subscriptionId: key.subscriptionId,
+    prefix: key.prefix,
+    start: key.start,
+    resourceScopes: key.resourceScopes.map((scope) => create(ResourceScopeSchema, scope)),
+    allowedOrigins: key.allowedOrigins,
+    enabled: key.enabled,
+    revokedAt: toTimestamp(key.revokedAt),
+    revokedBy: key.revokedBy,
+    revocationReason: key.revocationReason,
+    createdAt: toTimestamp(key.createdAt),
+    updatedAt: toTimestamp(key.updatedAt),
+    lastUsedAt: toTimestamp(key.lastUsedAt),
+    credits: key.credits
+      ? create(CreditsSchema, {
+          remaining: BigInt(creditBalance(key.credits)),
+          refill: key.credits.refill
+            ? create(CreditRefillSchema, {
+                period: REFILL_PERIODS[key.credits.refill.period],
+                intervalMs: BigInt(key.credits.refill.intervalMs),
+                dayOfMonth: key.credits.refill.dayOfMonth,
+                amount: BigInt(key.credits.refill.amount),
+                lastRefillAt: toTimestamp(key.credits.refill.lastRefillAt),
+              })
+            : undefined,
+        })
+      : undefined,
+    rateLimits: rateLimitsToProto(key.rateLimits, usage),
+    status: KEY_STATUSES[domain.keyStatus(key, now)],
+    expired: domain.isExpired(key, now),
+    previousSecret: key.previousSecret
+      ? create(PreviousSecretSchema, { start: key.previousSecret.start, expiresAt: toTimestamp(key.previousSecret.expiresAt) })
+      : undefined,
+    plaintext,
+    recoverable: Boolean(key.sealedSecret),
+    keyHash: key.hash,
+  });
+}
+
+/** Every caller-settable attribute of a Key message; unset fields take their defaults. */
+export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttributes {
+  return {
+    name: key.name,
+    description: key.description,
+    ownerId: key.ownerId,
+    organizationId: key.organizationId,
+    externalId: key.externalId,
+    type: key.type === KeyType.UNSPECIFIED ? "standard" : known(keyTypeNames, key.type, `${path}.type`),
+    subscriptionId: key.subscriptionId,
+    meta: key.meta ?? null,
+    claims: key.claims ?? null,
+    permissions: key.permissions,
+    roles: key.roles,
+    scopes: key.scopes,
+    resourceScopes: key.resourceScopes.map(({ resourceType, resourceIdPattern, operations }) => ({
+      resourceType,
+      resourceIdPattern,
+      operations,
+    })),
+    allowedOrigins: key.allowedOrigins,
+    enabled: key.enabled ?? true,
+    expiresAt: toDate(key.expiresAt, `${path}.expires_at`),
+    credits: key.credits
+      ? {
+          remaining: toSafeNumber(key.credits.remaining, `${path}.credits.remaining`),
+          refill: key.credits.refill ? refillFromProto(key.credits.refill, `${path}.credits.refill`) : null,
+        }
+      : null,
+    rateLimits: rateLimitsFromProto(key.rateLimits, path),
+  };
+}
+
+/** Each limit's current window: how much of it is used, and when it ends. */
+export type RateLimitUsage = ReadonlyMap<string, { used: number; endsAt: Date }>;
+
+export const rateLimitsToProto = (limits: domain.RateLimit[], usage?: RateLimitUsage) =>
+  limits.map((limit) => {
+    const window = usage?.get(limit.name);
+    return create(RateLimitSchema, {
+      ...limit,
+      limit: BigInt(limit.limit),
+      durationMs: BigInt(limit.durationMs),
+      ...(window && { used: BigInt(window.used), windowEndsAt: toTimestamp(window.endsAt) }),
+    });
+  });
+
+export const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.RateLimit[] =>
+  limits.map((limit, i) => ({
+    name: limit.name,
+    limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
+    durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
+    autoApply: limit.autoApply,
+  }));
+
+export function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {
+  if (refill.period === RefillPeriod.UNSPECIFIED) throw invalidArgument(`${path}.period`, "must be set");
+  return {
+    period: known(refillPeriodNames, refill.period, `${path}.period`),
+    intervalMs: toSafeNumber(refill.intervalMs, `${path}.interval_ms`),
+    dayOfMonth: refill.dayOfMonth,
+    amount: toSafeNumber(refill.amount, `${path}.amount`),
+    lastRefillAt: null,
+  };
+}
+
+export function keyStatusFromProto(status: KeyStatus, field: string): domain.KeyStatus | undefined {
+  return status === KeyStatus.UNSPECIFIED ? undefined : known(keyStatusNames, status, field);
+}
