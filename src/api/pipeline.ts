@@ -3,8 +3,8 @@ import { Code, type ContextValues, createContextKey, createContextValues, type H
 import { type Caller, type ManagementPermission, permissionDenial } from "../domain/access.js";
 import { randomBase58 } from "../domain/base58.js";
 import type { JsonObject } from "../domain/key.js";
-import type { Logger } from "../log.js";
-import type { Metrics } from "../metrics.js";
+import type { Logger } from "../observability/log.js";
+import type { Metrics } from "../observability/metrics.js";
 import { type Credentials, RefusedRootKey } from "../verify/credentials.js";
 import type { AuditLog } from "./audit-log.js";
 import type { Store } from "../store/store.js";

@@ -45,12 +45,12 @@ describe("the Dockerfile", () => {
 
     const http1Port = await freePort();
     const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port) };
-    const service = startService(env, { cwd: image, entry: ["dist/src/main.js"] });
+    const service = startService(env, { cwd: image, entry: ["dist/src/bin/serve.js"] });
     await service.listening;
-    const healthcheck = await run(process.execPath, ["dist/src/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
+    const healthcheck = await run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
     expect(healthcheck.stderr).toBe("");
     expect(await service.stop()).toEqual([0, null]);
-    await expect(run(process.execPath, ["dist/src/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } })).rejects.toMatchObject({ code: 1 });
+    await expect(run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } })).rejects.toMatchObject({ code: 1 });
   }, 180_000);
 });
 

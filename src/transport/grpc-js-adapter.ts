@@ -3,8 +3,8 @@ import { Code, ConnectError, type ContextKey, type ContextValues, type HandlerCo
 import * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
 import { malformedRequest } from "../domain/errors.js";
-import { grpcStatusDetails, toConnectError } from "./errors.js";
-import { PEER_ADDRESS, type SingleHeaders } from "./pipeline.js";
+import { grpcStatusDetails, toConnectError } from "../api/errors.js";
+import { PEER_ADDRESS, type SingleHeaders } from "../api/pipeline.js";
 
 /**
  * Serves a Connect service implementation through @grpc/grpc-js, so one implementation (built by

@@ -8,8 +8,8 @@ import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, er
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { malformedRequest } from "../domain/errors.js";
-import type { Logger } from "../log.js";
-import { toConnectError } from "./errors.js";
+import type { Logger } from "../observability/log.js";
+import { toConnectError } from "../api/errors.js";
 
 export type NodeHandler = (
   request: http.IncomingMessage | http2.Http2ServerRequest,
