@@ -12,7 +12,8 @@ import { metricsServer } from "../observability/metrics-server.js";
 import { connectHandler } from "../transport/connect-adapter.js";
 import { CONNECTION_LIMITS, type ConnectionLimits, grpcJsConnectionOptions, manageHttp2Connections, MAX_CONCURRENT_STREAMS } from "../transport/connections.js";
 import { withCors } from "../transport/cors.js";
-import { addToGrpcJsServer, wellFormedRequestsOnly } from "../transport/grpc-js-adapter.js";
+import { addToGrpcJsServer } from "../transport/grpc-js-adapter.js";
+import { wellFormedRequestsOnly } from "../transport/grpc-js-well-formed.js";
 import { bindGrpc, closeServer, listen, type TlsFiles } from "../transport/listen.js";
 import { apiRoutes } from "./services.js";
 
