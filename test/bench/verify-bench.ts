@@ -41,7 +41,8 @@ import { newId } from "../../src/domain/ids.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 import { startTestMongo } from "../support/mongodb.js";
-import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
+import { freePort } from "../support/free-port.js";
+import { metricSum, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
