@@ -11,7 +11,7 @@ export interface ServiceDeps {
   store: Store;
   now: () => number;
   random?: RandomSource;
-  /** Told of every change that cached keys and root keys must not outlive. */
+  /** Told of every change that cached keys and root keys must not outlive: the pipeline publishes what handlers return. */
   changes: Pick<KeyChangeFeed, "publish">;
   verifier: Verifier;
   /** Brings instances' credit shares of a key back before a SET. */

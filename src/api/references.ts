@@ -27,12 +27,12 @@ export async function registerPermissions(store: Store, workspaceId: string, nam
 
 /**
  * Gives a key its external id, creating the identity when asked (which needs identity.create);
- * returns the id of an identity created. A root key narrowed to keyspaces gives no key an external
+ * returns the id of an identity created, whose change the caller publishes. A root key narrowed to keyspaces gives no key an external
  * id at all: the id names an identity of the workspace, whose meta and limits are shared with keys
  * outside those keyspaces, and a key carrying it joins that identity whenever it comes to exist, so
  * refusing only existing identities would let the narrowed key claim ones not made yet.
  */
-export async function linkIdentity(deps: Pick<ServiceDeps, "store" | "random" | "changes">, caller: Caller, externalId: string, create: boolean, at: number) {
+export async function linkIdentity(deps: Pick<ServiceDeps, "store" | "random">, caller: Caller, externalId: string, create: boolean, at: number) {
   if (!externalId) return undefined;
   if (create) {
     requirePermission(caller, "identity.create");
@@ -48,7 +48,7 @@ export async function linkIdentity(deps: Pick<ServiceDeps, "store" | "random" | 
  * join the new identity on their next verification.
  */
 async function ensureIdentity(
-  { store, random, changes }: Pick<ServiceDeps, "store" | "random" | "changes">,
+  { store, random }: Pick<ServiceDeps, "store" | "random">,
   workspaceId: string,
   externalId: string,
   at: number,
@@ -61,6 +61,5 @@ async function ensureIdentity(
     if (error instanceof DomainError && error.kind === "already_exists") return undefined;
     throw error;
   }
-  await changes.publish({ workspaceId, externalId });
   return id;
 }

@@ -4,7 +4,7 @@ import https from "node:https";
 import http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { peerContextValues } from "../api/pipeline.js";
+import { peerContextValues } from "../pipeline/context.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../observability/log.js";
 import type { Metrics } from "../observability/metrics.js";

@@ -7,22 +7,25 @@ import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { file_latchkey_v1_errors } from "../../gen/latchkey/v1/errors_pb.js";
 import { analyticsService } from "../api/analytics-service/index.js";
-import { AuditLog } from "../api/audit-log.js";
 import { auditService } from "../api/audit-service/index.js";
 import type { ServiceDeps } from "../api/deps.js";
 import { identityService } from "../api/identity-service/index.js";
 import { keyService } from "../api/key-service/index.js";
 import { keyspaceService } from "../api/keyspace-service/index.js";
-import { Pipeline, type Procedures } from "../api/pipeline.js";
 import { ratelimitService } from "../api/ratelimit-service/index.js";
 import { rbacService } from "../api/rbac-service/index.js";
-import { RequestValidator } from "../api/request-validation.js";
 import { rootKeyService } from "../api/root-key-service/index.js";
 import { verifyService } from "../api/verify-service/index.js";
 import { workspaceService } from "../api/workspace-service/index.js";
 import type { RandomSource } from "../domain/base58.js";
 import { type KeyEncryptionKey, SecretVault } from "../domain/secret-vault.js";
 import type { Logger } from "../observability/log.js";
+import { AuditLog } from "../pipeline/audit-log.js";
+import { Pipeline } from "../pipeline/compose.js";
+import { metricsAndAccessLog } from "../pipeline/observe.js";
+import type { Procedures } from "../pipeline/procedures.js";
+import { RequestValidator } from "../pipeline/validate.js";
+import { withFetchHeaderAccess } from "../transport/connect-adapter.js";
 import { type HealthState, healthService } from "../transport/health.js";
 import { reflectionServices } from "../transport/reflection.js";
 import type { Verification } from "../verify/index.js";
@@ -86,9 +89,9 @@ export function serviceImplementations(
     now: deps.now,
     audit: new AuditLog(deps.store, deps.now, log),
     validator: new RequestValidator(),
-    metrics: verification.metrics,
+    changes: deps.changes,
+    observers: [metricsAndAccessLog(verification.metrics, log, options.accessLog)],
     log,
-    accessLog: options.accessLog,
   });
   const api = (Object.keys(API_SERVICE_TABLE) as (keyof ApiServiceTable)[]).map(<Name extends keyof ApiServiceTable>(name: Name): [DescService, object] => {
     const service = API_SERVICE_TABLE[name] as ApiServiceTable[Name];
@@ -106,6 +109,6 @@ export function serviceImplementations(
 /** The Connect router's routes, for a listening server and for in-process test transports alike. */
 export function apiRoutes(services: readonly [DescService, object][]) {
   return (router: ConnectRouter) => {
-    for (const [service, implementation] of services) router.service(service, implementation as never);
+    for (const [service, implementation] of services) router.service(service, withFetchHeaderAccess(service, implementation) as never);
   };
 }

@@ -1,13 +1,14 @@
 import type http from "node:http";
 import http2 from "node:http2";
-import type { DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type ContextValues, createConnectRouter } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type ContextValues, createConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createAsyncIterable, encodeEnvelope, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import type { Logger } from "../observability/log.js";
+import type { CallContext } from "../pipeline/context.js";
 import { isDecodeFailure, malformedRequestError } from "./malformed-bodies.js";
 
 export type NodeHandler = (
@@ -51,6 +52,26 @@ export function connectHandler(options: {
         if (ConnectError.from(error).code !== Code.Aborted) options.log.warn("response not delivered", { procedure: request.url, error: String(error) });
       });
   };
+}
+
+/**
+ * A service implementation built by the pipeline, as connect-es's router calls it: each call's
+ * context gets the pipeline's header access over the Fetch API's Headers it has.
+ */
+export function withFetchHeaderAccess(service: DescService, implementation: object): ServiceImpl<DescService> {
+  const impl: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    const run = (implementation as Record<string, (input: unknown, context: CallContext) => unknown>)[method.localName]!;
+    impl[method.localName] = (input: unknown, context: HandlerContext) => run(input, fetchHeaderAccess(context));
+  }
+  return impl as ServiceImpl<DescService>;
+}
+
+function fetchHeaderAccess(context: HandlerContext): CallContext {
+  const call = Object.create(context) as CallContext;
+  call.requestHeaderValue = (name) => context.requestHeader.get(name);
+  call.setResponseHeaderValue = (name, value) => context.responseHeader.set(name, value);
+  return call;
 }
 
 type Protocol = "connect" | "grpc" | "grpc-web";

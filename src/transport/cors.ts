@@ -1,5 +1,5 @@
 import { cors } from "@connectrpc/connect";
-import { REQUEST_ID_HEADER } from "../api/pipeline.js";
+import { REQUEST_ID_HEADER } from "../pipeline/observe.js";
 import type { Logger } from "../observability/log.js";
 import type { NodeHandler } from "./connect-adapter.js";
 

@@ -1,7 +1,7 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ContextKey, ContextValues, HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { PEER_ADDRESS, type SingleHeaders } from "../api/pipeline.js";
+import { type HeaderAccess, PEER_ADDRESS } from "../pipeline/context.js";
 
 /** What the adapter uses of any grpc-js call. */
 export type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" | "getDeadline" | "sendMetadata"> & {
@@ -12,7 +12,7 @@ export type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "ge
  * A handler context whose parts are made only when a handler asks for them: most calls never
  * look at their headers or signal, and building them on every call costs more than the call.
  */
-export class LazyHandlerContext implements HandlerContext, SingleHeaders {
+export class LazyHandlerContext implements HandlerContext, HeaderAccess {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   private header: Headers | undefined;

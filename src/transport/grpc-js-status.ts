@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { grpcStatusDetails } from "../api/errors.js";
+import { grpcStatusDetails } from "../pipeline/map-errors.js";
 
 /** The same bytes seen as a Buffer, without copying them. */
 export const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

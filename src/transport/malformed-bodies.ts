@@ -1,7 +1,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
-import { toConnectError } from "../api/errors.js";
+import { toConnectError } from "../pipeline/map-errors.js";
 import { malformedRequest } from "../domain/errors.js";
 
 /**

@@ -5,7 +5,7 @@ import type { GetKeyUsageRequest, GetKeyUsageResponseSchema } from "../../../gen
 import { addCounts, type AnalyticsQuery, bucketStart, nextBucket, pageOfBuckets, rowFilterOf } from "../../domain/analytics.js";
 import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { bucketToProto, outcomesToProto } from "./convert.js";
 

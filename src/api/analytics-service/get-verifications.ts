@@ -7,7 +7,7 @@ import { notFound } from "../../domain/errors.js";
 import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
 import { toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";
 import { bucketToProto, cursorOf, GRANULARITY_NAMES, GROUPING_NAMES, pageTokenOf, verdictOf } from "./convert.js";
 

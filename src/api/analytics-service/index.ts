@@ -1,6 +1,6 @@
 import type { AnalyticsService } from "../../../gen/latchkey/v1/analytics_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Procedures, read } from "../pipeline.js";
+import { type Procedures, read } from "../../pipeline/procedures.js";
 import { getKeyUsage } from "./get-key-usage.js";
 import { getVerifications } from "./get-verifications.js";
 

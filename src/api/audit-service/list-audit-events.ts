@@ -4,7 +4,7 @@ import type { ListAuditEventsRequest, ListAuditEventsResponseSchema } from "../.
 import { invalidArgument } from "../../domain/errors.js";
 import { auditEventToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { fetchPage, pageRequest } from "../pagination.js";
 
 export const listAuditEvents =

@@ -5,11 +5,12 @@ import { validateExternalId, validateIdentitySettings } from "../../domain/ident
 import { newId } from "../../domain/ids.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireMessage } from "../requests.js";
 
 export const createIdentity =
-  ({ store, now, random, changes }: ServiceDeps) =>
+  ({ store, now, random }: ServiceDeps) =>
   async (request: CreateIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof CreateIdentityResponseSchema>>> => {
     const caller = callerIn(context);
     const input = requireMessage(request.identity, "identity");
@@ -20,9 +21,9 @@ export const createIdentity =
     const workspaceId = caller.workspaceId;
     const identity = { id: newId("idt", at, random), workspaceId, externalId: input.externalId, ...settings, createdAt: new Date(at), updatedAt: new Date(at) };
     await store.identities.insert(identity);
-    await changes.publish({ workspaceId, externalId: identity.externalId });
     return {
       response: { identity: identityToProto(identity) },
       audit: { targets: [identity.id], summary: { externalId: identity.externalId, rateLimits: identity.rateLimits.length } },
+      changes: [{ workspaceId, externalId: identity.externalId }],
     };
   };

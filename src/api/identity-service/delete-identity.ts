@@ -3,12 +3,13 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteIdentityRequest, DeleteIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 /** Keys are matched to identities by external id, so a forced delete leaves the keys whole: they just stop sharing limits. */
 export const deleteIdentity =
-  ({ store, changes }: ServiceDeps) =>
+  ({ store }: ServiceDeps) =>
   async (request: DeleteIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteIdentityResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("idt", request.id, "id");
@@ -20,6 +21,5 @@ export const deleteIdentity =
       if (keys > 0) throw failedPrecondition(`identity ${id} still has ${keys} keys. Delete them first or set force`);
     }
     if (!(await store.identities.delete({ id, workspaceId }))) throw notFound("identity", id);
-    await changes.publish({ workspaceId, externalId: identity.externalId });
-    return { response: {}, audit: { targets: [id], summary: { force: request.force } } };
+    return { response: {}, audit: { targets: [id], summary: { force: request.force } }, changes: [{ workspaceId, externalId: identity.externalId }] };
   };

@@ -5,7 +5,7 @@ import { invalidArgument, notFound } from "../../domain/errors.js";
 import { validateExternalId } from "../../domain/identity.js";
 import { identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";
 
 export const getIdentity =

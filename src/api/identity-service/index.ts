@@ -1,6 +1,6 @@
 import type { IdentityService } from "../../../gen/latchkey/v1/identity_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { mutation, type Procedures, read } from "../pipeline.js";
+import { mutation, type Procedures, read } from "../../pipeline/procedures.js";
 import { createIdentity } from "./create-identity.js";
 import { deleteIdentity } from "./delete-identity.js";
 import { getIdentity } from "./get-identity.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { ListIdentitiesRequest, ListIdentitiesResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { listPage } from "../pagination.js";
 
 export const listIdentities =

@@ -5,12 +5,13 @@ import { notFound } from "../../domain/errors.js";
 import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
 import { identitySettingsFromProto, identityToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Keys of the identity see the new meta and limits on their next verification, on every instance within a second. */
 export const updateIdentity =
-  ({ store, now, changes: feed }: ServiceDeps) =>
+  ({ store, now }: ServiceDeps) =>
   async (request: UpdateIdentityRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateIdentityResponseSchema>>> => {
     const caller = callerIn(context);
     const input = requireMessage(request.identity, "identity");
@@ -21,9 +22,9 @@ export const updateIdentity =
     const workspaceId = caller.workspaceId;
     const updated = await store.identities.update({ id, workspaceId }, { ...changes, updatedAt: new Date(now()) });
     if (!updated) throw notFound("identity", id);
-    await feed.publish({ workspaceId, externalId: updated.externalId });
     return {
       response: { identity: identityToProto(updated) },
       audit: { targets: [id], summary: { fields: request.updateMask!.paths } },
+      changes: [{ workspaceId, externalId: updated.externalId }],
     };
   };

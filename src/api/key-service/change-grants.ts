@@ -5,7 +5,8 @@ import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind,
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
@@ -22,7 +23,7 @@ interface GrantsRequest {
  */
 export const changeKeyGrants =
   (kind: GrantKind, change: GrantChange) =>
-  ({ store, now, random, changes }: ServiceDeps) =>
+  ({ store, now, random }: ServiceDeps) =>
   async (request: GrantsRequest, context: HandlerContext): Promise<Audited<{ key: Key }>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.keyId, "key_id");
@@ -42,6 +43,5 @@ export const changeKeyGrants =
       checkKeySize("names", { ...current, [kind]: names });
     }
     const updated = (await store.changeKeyGrants(id, kind, change, request.names, new Date(at))) ?? (await refuseKeyChange(store, caller, id));
-    await changes.publish(keyChanged(updated));
-    return { response: { key: keyToProto(updated, at) }, audit: { targets: [id], summary: { names: request.names } } };
+    return { response: { key: keyToProto(updated, at) }, audit: { targets: [id], summary: { names: request.names } }, changes: [keyChanged(updated)] };
   };

@@ -6,7 +6,7 @@ import { limitCounter, windowAt, windowLength } from "../../domain/rate-limiter.
 import type { Store } from "../../store/store.js";
 import { keyToProto, type RateLimitUsage } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { revealedSecret } from "./recoverable.js";
 

@@ -9,7 +9,8 @@ import type { KeyspaceRecord } from "../../domain/keyspace.js";
 import { digestSecret, importedDigest, PREFIX_PATTERN } from "../../domain/secret.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
@@ -47,10 +48,10 @@ export const importKeys =
         results.push({ errorCode: error.kind.toUpperCase(), errorMessage: error.message });
       }
     }
-    for (const key of imported) await deps.changes.publish(keyChanged(key));
     return {
       response: { results },
       audit: { targets: [keyspaceId, ...imported.map((key) => key.id)], summary: { imported: imported.length, failed: results.length - imported.length } },
+      changes: imported.map(keyChanged),
       changedNothing: imported.length === 0,
     };
   };

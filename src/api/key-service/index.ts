@@ -1,6 +1,6 @@
 import type { KeyService } from "../../../gen/latchkey/v1/key_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { mutation, type Procedures, read } from "../pipeline.js";
+import { mutation, type Procedures, read } from "../../pipeline/procedures.js";
 import { changeKeyGrants } from "./change-grants.js";
 import { createKey } from "./create-key.js";
 import { deleteKey } from "./delete-key.js";

@@ -4,7 +4,7 @@ import type { ListKeysRequest, ListKeysResponseSchema } from "../../../gen/latch
 import { keyStatusFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { fetchPage, pageRequest } from "../pagination.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { revealedSecret } from "./recoverable.js";
 

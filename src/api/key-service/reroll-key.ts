@@ -5,7 +5,8 @@ import { failedPrecondition } from "../../domain/errors.js";
 import { issueSecret } from "../../domain/secret.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadKeyspace, loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
 import { keyChanged } from "../../verify/change-feed.js";
@@ -15,7 +16,7 @@ import { keyChanged } from "../../verify/change-feed.js";
  * rate limits, usage) is shared by the old and the new secret while both work.
  */
 export const rerollKey =
-  ({ store, now, random, changes, vault }: ServiceDeps) =>
+  ({ store, now, random, vault }: ServiceDeps) =>
   async (request: RerollKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RerollKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
@@ -32,9 +33,9 @@ export const rerollKey =
       if (now.revokedAt) await refuseKeyChange(store, caller, id);
       throw failedPrecondition(`key ${id} was rerolled by another call at the same time. Read it and try again`);
     }
-    await changes.publish(keyChanged(rerolled));
     return {
       response: { key: keyToProto(rerolled, at), secret: issued.secret },
       audit: { targets: [id], summary: { start: issued.start, previousStart: current.start, gracePeriodMs: Number(request.gracePeriodMs) } },
+      changes: [keyChanged(rerolled)],
     };
   };

@@ -3,12 +3,13 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { RevokeKeyRequest, RevokeKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 
 export const revokeKey =
-  ({ store, now, changes }: ServiceDeps) =>
+  ({ store, now }: ServiceDeps) =>
   async (request: RevokeKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RevokeKeyResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.id, "id");
@@ -20,9 +21,9 @@ export const revokeKey =
         { revokedAt: at, revokedBy: request.revokedBy, revocationReason: request.reason, updatedAt: at },
         { notDeleted: true, notRevoked: true },
       )) ?? (await refuseKeyChange(store, caller, id));
-    await changes.publish(keyChanged(revoked));
     return {
       response: { key: keyToProto(revoked, at.getTime()) },
       audit: { targets: [id], summary: { reason: request.reason, revokedBy: request.revokedBy } },
+      changes: [keyChanged(revoked)],
     };
   };

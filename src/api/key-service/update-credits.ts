@@ -5,7 +5,8 @@ import { type CreditsUpdate, validateCreditsUpdate } from "../../domain/credits.
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto, refillFromProto, toSafeNumber } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 
@@ -21,7 +22,7 @@ const OPERATIONS = {
  * credit claimed before it is spent after it.
  */
 export const updateCredits =
-  ({ store, now, changes, creditShares }: ServiceDeps) =>
+  ({ store, now, creditShares }: ServiceDeps) =>
   async (request: UpdateCreditsRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateCreditsResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("key", request.keyId, "key_id");
@@ -37,12 +38,12 @@ export const updateCredits =
     await loadLiveKey(store, caller, id);
     if (update.operation === "set" && update.value !== null) await creditShares.recall(id);
     const updated = (await store.updateCredits(id, update)) ?? (await refuseKeyChange(store, caller, id));
-    await changes.publish(keyChanged(updated));
     return {
       response: { key: keyToProto(updated, at) },
       audit: {
         targets: [id],
         summary: { operation: update.operation, value: update.value, refill: request.removeRefill ? "removed" : refill ? refill.period : "unchanged" },
       },
+      changes: [keyChanged(updated)],
     };
   };

@@ -4,10 +4,12 @@ import type { UpdateKeyRequest, UpdateKeyResponseSchema } from "../../../gen/lat
 import { KEY_ATTRIBUTE_FIELDS, validateKeyAttributes } from "../../domain/key.js";
 import { keyAttributesFromProto, keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { afterChanges, type Audited } from "../../pipeline/procedures.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
+import type { KeyChangeTarget } from "../../store/store.js";
 
 /**
  * Patches the masked fields; a masked field left unset goes back to its default. Rules that span
@@ -17,7 +19,7 @@ export const updateKey =
   (deps: ServiceDeps) =>
   async (request: UpdateKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateKeyResponseSchema>>> => {
     const caller = callerIn(context);
-    const { store, now, random, changes: feed } = deps;
+    const { store, now, random } = deps;
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
     const fields = maskedFields(request.updateMask, KEY_ATTRIBUTE_FIELDS);
@@ -31,14 +33,18 @@ export const updateKey =
     if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
     if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
     const identityId = fields.has("externalId") ? await linkIdentity(deps, caller, next.externalId, request.createIdentity, at) : undefined;
+    const identityChanges: KeyChangeTarget[] = identityId ? [{ workspaceId, externalId: next.externalId }] : [];
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }
-    const updated = (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, caller, id));
-    await feed.publish(keyChanged(updated));
+    const updated = await afterChanges(
+      identityChanges,
+      async () => (await store.updateKey(id, changes, { notDeleted: true, notRevoked: true })) ?? (await refuseKeyChange(store, caller, id)),
+    );
     return {
       response: { key: keyToProto(updated, at) },
       audit: { targets: [id, ...(identityId ? [identityId] : [])], summary: { fields: request.updateMask!.paths } },
+      changes: [...identityChanges, keyChanged(updated)],
     };
   };

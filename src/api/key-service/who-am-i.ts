@@ -5,7 +5,7 @@ import { DomainError } from "../../domain/errors.js";
 import { digestSecret } from "../../domain/secret.js";
 import { keyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { reachableKey } from "../requests.js";
 
 /**

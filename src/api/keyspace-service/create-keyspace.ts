@@ -5,7 +5,8 @@ import { newId } from "../../domain/ids.js";
 import { keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { checkRecoverable } from "../key-service/recoverable.js";
 import { requireMessage } from "../requests.js";
 

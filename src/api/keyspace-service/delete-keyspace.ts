@@ -3,7 +3,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeleteKeyspaceRequest, DeleteKeyspaceResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { afterChanges, type Audited } from "../../pipeline/procedures.js";
 import { loadKeyspace, requireId } from "../requests.js";
 
 /**
@@ -11,7 +12,7 @@ import { loadKeyspace, requireId } from "../requests.js";
  * nothing can reach, never a keyspace that half exists. CreateKey checks again after inserting.
  */
 export const deleteKeyspace =
-  ({ store, changes }: ServiceDeps) =>
+  ({ store }: ServiceDeps) =>
   async (request: DeleteKeyspaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteKeyspaceResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("ks", request.id, "id");
@@ -21,10 +22,11 @@ export const deleteKeyspace =
       if (live > 0) throw failedPrecondition(`keyspace ${id} still holds ${live} keys. Delete them first or set force`);
     }
     if (!(await store.keyspaces.delete({ id, workspaceId: caller.workspaceId }))) throw notFound("keyspace", id);
-    await changes.publish({ workspaceId: caller.workspaceId, keyspaceId: id });
-    const deletedKeys = request.force ? await store.deleteKeysInKeyspace(id) : 0;
+    const changes = [{ workspaceId: caller.workspaceId, keyspaceId: id }];
+    const deletedKeys = request.force ? await afterChanges(changes, () => store.deleteKeysInKeyspace(id)) : 0;
     return {
       response: { deletedKeys: BigInt(deletedKeys) },
       audit: { targets: [id], summary: { force: request.force, deletedKeys } },
+      changes,
     };
   };

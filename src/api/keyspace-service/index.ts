@@ -1,6 +1,6 @@
 import type { KeyspaceService } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { mutation, type Procedures, read } from "../pipeline.js";
+import { mutation, type Procedures, read } from "../../pipeline/procedures.js";
 import { createKeyspace } from "./create-keyspace.js";
 import { deleteKeyspace } from "./delete-keyspace.js";
 import { getKeyspace } from "./get-keyspace.js";

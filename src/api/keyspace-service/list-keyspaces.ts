@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { ListKeyspacesRequest, ListKeyspacesResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
 import { keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { listPage } from "../pagination.js";
 
 /** A root key narrowed to keyspaces sees only those. */

@@ -5,7 +5,8 @@ import { notFound } from "../../domain/errors.js";
 import { KEYSPACE_SETTING_FIELDS, keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspace.js";
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { checkRecoverable } from "../key-service/recoverable.js";
 import { loadKeyspace, maskedFields, pick, requireId, requireMessage } from "../requests.js";
 

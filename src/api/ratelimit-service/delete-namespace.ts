@@ -4,14 +4,15 @@ import type { DeleteNamespaceRequest, DeleteNamespaceResponseSchema } from "../.
 import { notFound } from "../../domain/errors.js";
 import { overridesChangeTarget } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 
 /**
  * Overrides go first, then the namespace: a retry after a failure in between finishes the job.
  * Counts stay until they leave their windows, so deleting a namespace never reopens its limits.
  */
 export const deleteNamespace =
-  ({ store, changes }: ServiceDeps) =>
+  ({ store }: ServiceDeps) =>
   async (request: DeleteNamespaceRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeleteNamespaceResponseSchema>>> => {
     const caller = callerIn(context);
     const workspaceId = caller.workspaceId;
@@ -19,6 +20,5 @@ export const deleteNamespace =
     if (!namespace) throw notFound("rate-limit namespace", request.name);
     const overrides = await store.ratelimits.deleteOverrides(workspaceId, request.name);
     await store.ratelimits.namespaces.delete({ id: namespace.id, workspaceId });
-    await changes.publish(overridesChangeTarget(workspaceId, request.name));
-    return { response: {}, audit: { targets: [namespace.id], summary: { name: namespace.name, overrides } } };
+    return { response: {}, audit: { targets: [namespace.id], summary: { name: namespace.name, overrides } }, changes: [overridesChangeTarget(workspaceId, request.name)] };
   };

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { GetOverrideRequest, GetOverrideResponseSchema } from "../../../gen/latchkey/v1/ratelimit_pb.js";
 import { overrideNotFound } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { overrideToProto } from "./convert.js";
 
 export const getOverride =

@@ -1,6 +1,6 @@
 import type { RatelimitService } from "../../../gen/latchkey/v1/ratelimit_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { mutation, type Procedures, read } from "../pipeline.js";
+import { mutation, type Procedures, read } from "../../pipeline/procedures.js";
 import { deleteNamespace } from "./delete-namespace.js";
 import { deleteOverride } from "./delete-override.js";
 import { getOverride } from "./get-override.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { LimitRequest, LimitResponseSchema } from "../../../gen/latchkey/v1/ratelimit_pb.js";
 import type { LimitDecision } from "../../verify/ratelimiter.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { limitAnswerToProto, limitAskFromProto } from "./convert.js";
 
 type Response = MessageInitShape<typeof LimitResponseSchema>;

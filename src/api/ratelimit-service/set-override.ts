@@ -5,12 +5,13 @@ import { DomainError } from "../../domain/errors.js";
 import { newId } from "../../domain/ids.js";
 import { MAX_OVERRIDES_PER_NAMESPACE, overridesChangeTarget, type RatelimitOverrideRecord, tooManyOverrides } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { overrideToProto } from "./convert.js";
 
 /** Every instance applies the override to its next Limit within the change feed's poll. */
 export const setOverride =
-  ({ store, now, random, changes }: ServiceDeps) =>
+  ({ store, now, random }: ServiceDeps) =>
   async (request: SetOverrideRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof SetOverrideResponseSchema>>> => {
     const caller = callerIn(context);
     const input = request.override!;
@@ -26,10 +27,10 @@ export const setOverride =
       const record: RatelimitOverrideRecord = { id: newId("rlov", at, random), ...match, ...settings, createdAt: new Date(at) };
       override = await insertOrUpdate(store.ratelimits.overrides, record, () => store.ratelimits.overrides.update(match, settings));
     }
-    await changes.publish(overridesChangeTarget(workspaceId, input.namespace));
     return {
       response: { override: overrideToProto(override) },
       audit: { targets: [override.id], summary: { namespace: override.namespace, limit: override.limit, durationMs: override.durationMs } },
+      changes: [overridesChangeTarget(workspaceId, input.namespace)],
     };
   };
 

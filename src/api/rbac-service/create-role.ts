@@ -6,7 +6,8 @@ import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { registerPermissions } from "../references.js";
 import { requireMessage } from "../requests.js";
 

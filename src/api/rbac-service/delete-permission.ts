@@ -3,7 +3,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { DeletePermissionRequest, DeletePermissionResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited, FailedAfterChanges } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 /**
@@ -11,7 +12,7 @@ import { requireId } from "../requests.js";
  * leaves a permission nobody holds, which deleting again finishes.
  */
 export const deletePermission =
-  ({ store, now, changes }: ServiceDeps) =>
+  ({ store, now }: ServiceDeps) =>
   async (request: DeletePermissionRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof DeletePermissionResponseSchema>>> => {
     const caller = callerIn(context);
     const id = requireId("perm", request.id, "id");
@@ -19,7 +20,7 @@ export const deletePermission =
     const permission = await store.permissions.find({ id, workspaceId });
     if (!permission) throw notFound("permission", id);
     await store.removeGrantEverywhere(workspaceId, "permissions", permission.name, new Date(now()));
-    await changes.publish({ workspaceId });
-    if (!(await store.permissions.delete({ id, workspaceId }))) throw notFound("permission", id);
-    return { response: {}, audit: { targets: [id], summary: { name: permission.name } } };
+    const changes = [{ workspaceId }];
+    if (!(await store.permissions.delete({ id, workspaceId }))) throw new FailedAfterChanges(notFound("permission", id), changes);
+    return { response: {}, audit: { targets: [id], summary: { name: permission.name } }, changes };
   };

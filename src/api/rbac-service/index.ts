@@ -1,6 +1,6 @@
 import type { RbacService } from "../../../gen/latchkey/v1/rbac_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { mutation, type Procedures, read } from "../pipeline.js";
+import { mutation, type Procedures, read } from "../../pipeline/procedures.js";
 import { createPermission } from "./create-permission.js";
 import { createRole } from "./create-role.js";
 import { deletePermission } from "./delete-permission.js";

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { ListRolesRequest, ListRolesResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { listPage } from "../pagination.js";
 
 export const listRoles =

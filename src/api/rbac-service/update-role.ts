@@ -6,13 +6,14 @@ import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { registerPermissions } from "../references.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Every key holding the role sees its new permissions on its next verification, on every instance within a second. */
 export const updateRole =
-  ({ store, now, random, changes: feed }: ServiceDeps) =>
+  ({ store, now, random }: ServiceDeps) =>
   async (request: UpdateRoleRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateRoleResponseSchema>>> => {
     const caller = callerIn(context);
     const input = requireMessage(request.role, "role");
@@ -27,6 +28,5 @@ export const updateRole =
     if (changes.permissions) await registerPermissions(store, workspaceId, changes.permissions, at, random);
     const updated = await store.roles.update({ id, workspaceId }, { ...changes, updatedAt: new Date(at) });
     if (!updated) throw notFound("role", id);
-    await feed.publish({ workspaceId, role: updated.name });
-    return { response: { role: roleToProto(updated) }, audit: { targets: [id], summary: { ...changes } } };
+    return { response: { role: roleToProto(updated) }, audit: { targets: [id], summary: { ...changes } }, changes: [{ workspaceId, role: updated.name }] };
   };

@@ -5,7 +5,8 @@ import { checkGrant, validateRootKeyName } from "../../domain/access.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { rootKeyToProto, toDate } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 
@@ -21,7 +22,7 @@ export const createRootKey =
     if (expiresAt && expiresAt.getTime() <= deps.now()) throw invalidArgument("root_key.expires_at", "must be in the future");
     const grant = checkGrant(caller, { permissions: input.permissions, keyspaceIds: input.keyspaceIds });
     for (const id of grant.keyspaceIds) await loadKeyspace(deps.store, caller, id);
-    const { rootKey, secret } = await issueRootKey(deps, {
+    const { rootKey, secret, change } = await issueRootKey(deps, {
       workspaceId: caller.workspaceId,
       name: input.name,
       ...grant,
@@ -34,5 +35,6 @@ export const createRootKey =
         targets: [rootKey.id],
         summary: { name: rootKey.name, permissions: rootKey.permissions, keyspaceIds: rootKey.keyspaceIds },
       },
+      changes: [change],
     };
   };

@@ -1,6 +1,6 @@
 import type { RootKeyService } from "../../../gen/latchkey/v1/root_key_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { mutation, type Procedures, read } from "../pipeline.js";
+import { mutation, type Procedures, read } from "../../pipeline/procedures.js";
 import { createRootKey } from "./create-root-key.js";
 import { listRootKeys } from "./list-root-keys.js";
 import { revokeRootKey } from "./revoke-root-key.js";

@@ -16,8 +16,11 @@ export interface RootKeyDraft {
   expiresAt: Date | null;
 }
 
-/** Stores a new root key's digest and returns the record with its secret, which exists nowhere else. */
-export async function issueRootKey({ store, now, random, changes }: ServiceDeps, draft: RootKeyDraft) {
+/**
+ * Stores a new root key's digest and returns the record with its secret, which exists nowhere else,
+ * and the change that tells every instance's known-digest filter of it.
+ */
+export async function issueRootKey({ store, now, random }: ServiceDeps, draft: RootKeyDraft) {
   const at = now();
   const issued = issueSecret(ROOT_KEY_PREFIX, ROOT_KEY_BYTES, ROOT_KEY_START_LENGTH, random);
   const rootKey: RootKeyRecord = {
@@ -30,7 +33,5 @@ export async function issueRootKey({ store, now, random, changes }: ServiceDeps,
     createdAt: new Date(at),
   };
   await store.rootKeys.insert(rootKey);
-  // Tells every instance's known-digest filter of the new root key.
-  await changes.publish({ rootKeyHash: rootKey.hash });
-  return { rootKey, secret: issued.secret };
+  return { rootKey, secret: issued.secret, change: { rootKeyHash: rootKey.hash } };
 }

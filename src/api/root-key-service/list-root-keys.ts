@@ -4,7 +4,7 @@ import type { ListRootKeysRequest, ListRootKeysResponseSchema } from "../../../g
 import { mayManage } from "../../domain/access.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { fetchPage, pageRequest } from "../pagination.js";
 
 /** Only the root keys the caller could have granted: a narrowed key does not learn of broader ones. */

@@ -5,7 +5,8 @@ import { type Caller, requireManageable, type RootKeyRecord } from "../../domain
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 export const revokeRootKey =
@@ -16,18 +17,16 @@ export const revokeRootKey =
     const target = await deps.store.rootKeys.find({ id, workspaceId: caller.workspaceId });
     if (!target) throw notFound("root key", id);
     requireManageable(caller, target);
-    return {
-      response: { rootKey: rootKeyToProto(await endRootKey(deps, caller, id, { revokedAt: new Date(deps.now()) })) },
-      audit: { targets: [id] },
-    };
+    const ended = await endRootKey(deps, caller, id, { revokedAt: new Date(deps.now()) });
+    return { response: { rootKey: rootKeyToProto(ended) }, audit: { targets: [id] }, changes: [{ rootKeyHash: ended.hash }] };
   };
 
 /**
- * Revokes or sets the expiry of a live root key of the caller's workspace. This instance stops
- * accepting it at once; the others when the change feed tells them.
+ * Revokes or sets the expiry of a live root key of the caller's workspace. Once the change naming
+ * its digest is published, this instance stops accepting it at once; the others when the change feed tells them.
  */
 export async function endRootKey(
-  { store, changes: feed }: ServiceDeps,
+  { store }: ServiceDeps,
   caller: Caller,
   id: string,
   changes: Partial<Pick<RootKeyRecord, "revokedAt" | "expiresAt" | "replacedBy">>,
@@ -38,6 +37,5 @@ export async function endRootKey(
     if (await store.rootKeys.find(match)) throw failedPrecondition(`root key ${id} is revoked already`, "ROOT_KEY_ENDED");
     throw notFound("root key", id);
   }
-  await feed.publish({ rootKeyHash: ended.hash });
   return ended;
 }

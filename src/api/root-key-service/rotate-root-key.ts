@@ -5,7 +5,8 @@ import { requireManageable, rootKeyUsable } from "../../domain/access.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { afterChanges, type Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 import { endRootKey } from "./revoke-root-key.js";
@@ -22,7 +23,7 @@ export const rotateRootKey =
     const at = deps.now();
     if (!rootKeyUsable(old, at)) throw failedPrecondition(`root key ${id} is revoked or expired`, "ROOT_KEY_ENDED");
     requireManageable(caller, old);
-    const { rootKey, secret } = await issueRootKey(deps, {
+    const { rootKey, secret, change } = await issueRootKey(deps, {
       workspaceId: old.workspaceId,
       name: old.name,
       permissions: old.permissions,
@@ -31,9 +32,10 @@ export const rotateRootKey =
       expiresAt: old.expiresAt,
     });
     const ending = graceMs === 0 ? { revokedAt: new Date(at) } : { expiresAt: new Date(Math.min(at + graceMs, old.expiresAt?.getTime() ?? Infinity)) };
-    const replaced = await endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id });
+    const replaced = await afterChanges([change], () => endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id }));
     return {
       response: { rootKey: rootKeyToProto(rootKey), secret, replaced: rootKeyToProto(replaced) },
       audit: { targets: [id, rootKey.id], summary: { gracePeriodMs: graceMs } },
+      changes: [change, { rootKeyHash: replaced.hash }],
     };
   };

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { VerifyKeyRequest, VerifyKeyResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 
 /** Stays synchronous when the verifier can answer without storage, which saves a turn of the event loop per call. */

@@ -4,7 +4,7 @@ import { VerifyKeyResponseSchema, type VerifyKeysRequest, VerifyKeysResponseSche
 import { withRepeatedFieldEncoding } from "../../transport/encoding.js";
 import type { VerifyResult } from "../../verify/verifier.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 import { verifyRequestFromProto, verifyResultToProto } from "./verify-request.js";
 
 /**

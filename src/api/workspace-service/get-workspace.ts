@@ -4,7 +4,7 @@ import type { GetWorkspaceResponseSchema } from "../../../gen/latchkey/v1/worksp
 import { notFound } from "../../domain/errors.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
 
 export const getWorkspace =
   ({ store }: ServiceDeps) =>

@@ -5,7 +5,8 @@ import { notFound } from "../../domain/errors.js";
 import { validateWorkspaceName } from "../../domain/workspace.js";
 import { workspaceToProto } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { type Audited, callerIn } from "../pipeline.js";
+import { callerIn } from "../../pipeline/context.js";
+import { type Audited } from "../../pipeline/procedures.js";
 import { maskedFields, requireMessage } from "../requests.js";
 
 export const updateWorkspace =

@@ -3,7 +3,6 @@ import { pathToString, reflect, type ReflectMessage } from "@bufbuild/protobuf/r
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { type FieldViolation, invalidFields } from "../domain/errors.js";
-import { ID_KINDS, isId } from "../domain/ids.js";
 import { type CompiledRules, compileRules } from "./compiled-rules.js";
 
 /**
@@ -48,20 +47,3 @@ function outsideMask(schema: DescMessage, request: Message, path: string): boole
   const paths = (mask?.message as FieldMask | undefined)?.paths ?? [];
   return !paths.some((masked) => masked === field || masked.startsWith(`${field}.`));
 }
-
-/** Every id a request names, in its fields or one message down: what a failed mutation's audit event targets. */
-export function requestIds(schema: DescMessage, request: Message, depth = 1): string[] {
-  const message = reflect(schema, request);
-  return schema.fields.flatMap((field) => {
-    if (!message.isSet(field)) return [];
-    if (field.fieldKind === "scalar" && typeof message.get(field) === "string") return idsOf([message.get(field) as string]);
-    if (field.fieldKind === "list" && field.listKind === "scalar") return idsOf([...(message.get(field) as Iterable<unknown>)]);
-    if (field.fieldKind === "message" && depth > 0) {
-      const inner = message.get(field) as ReflectMessage;
-      return requestIds(inner.desc, inner.message, depth - 1);
-    }
-    return [];
-  });
-}
-
-const idsOf = (values: unknown[]) => values.filter((value): value is string => typeof value === "string" && ID_KINDS.some((kind) => isId(kind, value)));

@@ -3,7 +3,8 @@ import { hash } from "node:crypto";
 import { ABANDONED_REQUEST_MS, type IdempotentRequestRecord } from "../domain/idempotency.js";
 import { DomainError, failedPrecondition } from "../domain/errors.js";
 import type { Store } from "../store/store.js";
-import type { Audited, AuditNote } from "./pipeline.js";
+import type { Caller } from "../domain/access.js";
+import type { Audited, AuditNote } from "./procedures.js";
 
 /**
  * Runs a mutation once per caller and `request_id` (AIP-155), for methods whose request has one.
@@ -89,3 +90,6 @@ function withheld(schema: DescMessage, response: Message): Message {
   const withheldField = schema.fields.find((field) => field.name === "secret_withheld");
   return withheldField ? ({ ...response, [withheldField.localName]: true } as Message) : response;
 }
+
+/** Whose request ids these are: a root key's (within its workspace), or the operator's. */
+export const requestScope = (caller: Caller) => `${caller.workspaceId || "operator"}:${caller.actor}`;

@@ -5,6 +5,7 @@ import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_de
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { ErrorReason } from "../../gen/latchkey/v1/errors_pb.js";
 import { DomainError, type FailureKind } from "../domain/errors.js";
+import type { Logger } from "../observability/log.js";
 
 /** ErrorInfo's domain: the service that produced the reason. */
 const ERROR_DOMAIN = "latchkey";
@@ -55,4 +56,13 @@ export function grpcStatusDetails(error: ConnectError): Uint8Array | undefined {
   const details = error.details.flatMap((detail) => ("desc" in detail ? [anyPack(detail.desc, create(detail.desc, detail.value))] : []));
   if (details.length === 0) return undefined;
   return toBinary(StatusSchema, create(StatusSchema, { code: error.code, message: error.rawMessage, details }));
+}
+
+/** What a failed call answers; an unexpected failure is logged for the operator with the request id its caller was given. */
+export function mapError(error: unknown, requestId: string, procedure: string, log: Logger): ConnectError {
+  const connectError = toConnectError(error, requestId);
+  if (connectError.code === Code.Internal && connectError !== error) {
+    log.error("unexpected failure", { procedure, requestId, error: String(error), stack: error instanceof Error ? error.stack : undefined });
+  }
+  return connectError;
 }

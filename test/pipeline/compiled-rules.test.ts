@@ -3,7 +3,7 @@ import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
 import { describe, expect, it } from "vitest";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
-import { compileRules } from "../../src/api/compiled-rules.js";
+import { compileRules } from "../../src/pipeline/compiled-rules.js";
 import type { FieldViolation } from "../../src/domain/errors.js";
 import { API_SERVICES } from "../../src/app/api-services.js";
 
