@@ -31,8 +31,8 @@ describe("the Dockerfile", () => {
     expect(runtime).toContain("COPY --from=build /app/dist ./dist");
     expect(runtime).toContain("NODE_ENV=production");
     expect(runtime).toMatch(/^USER node$/m);
-    expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["node", "dist\/src\/healthcheck.js"\]$/m);
-    expect(runtime).toMatch(/^CMD \["node", "dist\/src\/main.js"\]$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["node", "dist\/src\/bin\/healthcheck.js"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/src\/bin\/serve.js"\]$/m);
     expect(runtime).not.toContain("tsx");
   });
 
