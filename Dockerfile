@@ -22,6 +22,6 @@ USER node
 EXPOSE 8080 8081 50051 9464
 # The service's own gRPC health check, over Connect JSON on HTTP1_PORT (cleartext; with TLS, give
 # the container NODE_EXTRA_CA_CERTS for the certificate).
-HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["node", "dist/src/bin/healthcheck.js"]
 # node runs as PID 1 with no wrapper process, so SIGTERM reaches latchkey's graceful shutdown directly.
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "dist/src/bin/serve.js"]

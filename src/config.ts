@@ -1,5 +1,5 @@
 import { type KeyEncryptionKey, parseKeyEncryptionKeys } from "./domain/secret-vault.js";
-import type { LogLevel } from "./log.js";
+import type { LogLevel } from "./observability/log.js";
 import type { VerificationOptions } from "./verify/index.js";
 
 /** Every setting comes from the environment; README.md lists them with their defaults. */

@@ -1,6 +1,6 @@
 import { newId } from "../domain/ids.js";
 import type { AuditEventRecord } from "../domain/audit.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { Store } from "../store/store.js";
 
 /** An event as its call describes it; the log gives it an id and a time. */

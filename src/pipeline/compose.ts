@@ -1,7 +1,7 @@
 import type { DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type Caller, permissionDenial } from "../domain/access.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { Store } from "../store/store.js";
 import { requireReachable } from "../api/requests.js";
 import { auditCall, requestIds } from "./audit.js";

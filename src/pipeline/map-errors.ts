@@ -5,7 +5,7 @@ import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_de
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { ErrorReason } from "../../gen/latchkey/v1/errors_pb.js";
 import { DomainError, type FailureKind } from "../domain/errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 
 /** ErrorInfo's domain: the service that produced the reason. */
 const ERROR_DOMAIN = "latchkey";

@@ -1,6 +1,6 @@
 import { randomBase58 } from "../domain/base58.js";
-import type { Logger } from "../log.js";
-import type { Metrics } from "../metrics.js";
+import type { Logger } from "../observability/log.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { CallContext } from "./context.js";
 
 /** Told how a call ended: `OK`, or gRPC's name of its failure code (`NOT_FOUND`). */

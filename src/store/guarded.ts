@@ -1,5 +1,5 @@
 import { storeUnavailable } from "../domain/errors.js";
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { Store } from "./store.js";
 
 export interface StoreGuard {

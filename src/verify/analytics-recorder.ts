@@ -1,5 +1,5 @@
 import { type AnalyticsRow, addCounts, bucketStart, GRANULARITIES, type MinuteCount, type Retention, rollUp } from "../domain/analytics.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import { RowsNotWritten } from "../store/analytics.js";
 import type { Store } from "../store/store.js";
 import type { VerifyRequest, VerifyResult } from "./verifier.js";

@@ -1,6 +1,6 @@
 import { claimSize, creditBalance, shareSize } from "../domain/credits.js";
 import type { KeyRecord } from "../domain/key.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { KeyChangeTarget, Store } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DEFAULT_RETENTION } from "../domain/analytics.js";
-import type { Logger } from "../log.js";
-import { Metrics } from "../metrics.js";
+import type { Logger } from "../observability/log.js";
+import { Metrics } from "../observability/metrics.js";
 import type { Store } from "../store/store.js";
 import { KeyChangeFeed } from "./change-feed.js";
 import { KnownDigests } from "./known-digests.js";

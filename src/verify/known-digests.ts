@@ -1,4 +1,4 @@
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { KeyChangeTarget, Store } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
 

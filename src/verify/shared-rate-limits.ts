@@ -1,5 +1,5 @@
 import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/rate-limiter.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { Store } from "../store/store.js";
 
 export interface LimitResult {

@@ -1,6 +1,6 @@
 import { storeUnavailable } from "../domain/errors.js";
 import { type CellReservation, type SlidingCheck, type SlidingOutcome, SlidingAllowances } from "../domain/sliding-window.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { RatelimitStore } from "../store/ratelimit-store.js";
 
 export interface SlidingResult {

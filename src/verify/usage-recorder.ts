@@ -1,5 +1,5 @@
 import type { KeyRecord } from "../domain/key.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { Store } from "../store/store.js";
 
 /**

@@ -18,7 +18,8 @@ import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { type ServiceProcess, startService } from "../support/service-process.js";
-import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
+import { freePort } from "../support/free-port.js";
+import { metricSum, round, scrapeMetrics } from "./bench-support.js";
 
 /** The service's default poll interval; the figures below are for it. */
 const POLL_MS = 200;

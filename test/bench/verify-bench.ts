@@ -28,7 +28,7 @@ import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { LimitRequestSchema } from "../../gen/latchkey/v1/ratelimit_pb.js";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema, VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { parsePermissionQuery } from "../../src/domain/permission-query.js";
@@ -41,7 +41,8 @@ import { newId } from "../../src/domain/ids.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
 import { startTestMongo } from "../support/mongodb.js";
-import { freePort, metricSum, round, scrapeMetrics } from "./bench-support.js";
+import { freePort } from "../support/free-port.js";
+import { metricSum, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -241,7 +242,7 @@ const TAGS = ["route.search", "plan.pro"];
 async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: string) {
   const adminToken = randomBytes(32).toString("hex");
   const offPort = await freePort();
-  await startProcess(["src/main.ts"], {
+  await startProcess(["src/bin/serve.ts"], {
     ADMIN_TOKEN: adminToken, PORT: "0", HTTP1_PORT: "0", METRICS_PORT: "0", GRPC_PORT: String(offPort), HOST: "127.0.0.1", MONGODB_URI: "", ACCESS_LOG: "false", ANALYTICS_ENABLED: "false",
   });
   const offNative = `http://127.0.0.1:${offPort}`;
@@ -385,7 +386,7 @@ async function mongoFigures() {
     // The workspace and keyspace come through the API of a setup instance; the keys through the
     // API would take minutes on mongo-java-server, so they go straight into the database, and the
     // measured instances start afterwards (their known-digest filters are built from it).
-    await startProcess(["src/main.ts"], shared);
+    await startProcess(["src/bin/serve.ts"], shared);
     const setupUrl = `http://127.0.0.1:${ports[0]}`;
     const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: setupUrl, interceptors: [bearer(adminToken)] }));
     const made = await admin.createWorkspace({ workspace: { name: "bench mongodb" } });
@@ -413,8 +414,8 @@ async function mongoFigures() {
       }
     }
     await store.close();
-    await startProcess(["src/main.ts"], shared);
-    await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]) });
+    await startProcess(["src/bin/serve.ts"], shared);
+    await startProcess(["src/bin/serve.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]) });
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
     // Measured first, on a database no instance is writing to yet.
@@ -487,8 +488,8 @@ async function mongoFigures() {
       const writesPerSecond = ((await rowsWritten()) - rowsBefore) / ((performance.now() - runStarted) / 1000);
       await stopLastProcess();
       await stopLastProcess();
-      await startProcess(["src/main.ts"], { ...shared, ANALYTICS_ENABLED: "false" });
-      await startProcess(["src/main.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]), ANALYTICS_ENABLED: "false" });
+      await startProcess(["src/bin/serve.ts"], { ...shared, ANALYTICS_ENABLED: "false" });
+      await startProcess(["src/bin/serve.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]), ANALYTICS_ENABLED: "false" });
       const offVerifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
       for (const verify of offVerifiers) {
         for (let from = 0; from < MONGO_KEYS; from += WARM_BATCH) await verify.verifyKeys({ requests: secretsByKind.plain!.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
@@ -517,7 +518,7 @@ async function main() {
 
   const nativePort = await freePort();
   const adminToken = randomBytes(32).toString("hex");
-  const port = await startProcess(["src/main.ts"], {
+  const port = await startProcess(["src/bin/serve.ts"], {
     ADMIN_TOKEN: adminToken,
     PORT: "0",
     HTTP1_PORT: "0",

@@ -24,7 +24,7 @@ describe("npm run reseal", () => {
         return { ...key, sealedSecret: olderVault.seal(`pay_secret_${i}`, key.id) };
       });
       for (const key of keys) await store.insertKey(key);
-      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/reseal.ts"], {
+      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/reseal.ts"], {
         cwd: root,
         env: { ...process.env, MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: database, KEY_ENCRYPTION_KEYS: env([newest, older]) },
       });
@@ -53,7 +53,7 @@ describe("npm run reseal", () => {
       const damaged = keys[3]!;
       damaged.sealedSecret = { ...damaged.sealedSecret!, tag: Buffer.alloc(16).toString("base64") };
       for (const key of keys) await store.insertKey(key);
-      const run = promisify(execFile)(process.execPath, ["--import", "tsx", "src/reseal.ts"], {
+      const run = promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/reseal.ts"], {
         cwd: root,
         env: { ...process.env, MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: database, KEY_ENCRYPTION_KEYS: env([newest, older]) },
       });
@@ -70,7 +70,7 @@ describe("npm run reseal", () => {
   });
 
   it("refuses to run without MongoDB or key-encryption keys", async () => {
-    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "src/reseal.ts"], { cwd: root, env: { ...process.env, MONGODB_URI: "", KEY_ENCRYPTION_KEYS: "" } });
+    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/reseal.ts"], { cwd: root, env: { ...process.env, MONGODB_URI: "", KEY_ENCRYPTION_KEYS: "" } });
     await expect(run).rejects.toMatchObject({ stderr: "latchkey reseal failed: MONGODB_URI and KEY_ENCRYPTION_KEYS must be set\n" });
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
 import { compileRules } from "../../src/pipeline/compiled-rules.js";
 import type { FieldViolation } from "../../src/domain/errors.js";
-import { API_SERVICES } from "../../src/server.js";
+import { API_SERVICES } from "../../src/app/api-services.js";
 
 /** A small deterministic random source, so a failure can be replayed. */
 function random(seed: number) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { DeleteKeyRequestSchema, GetKeyRequestSchema, KeyService, UpdateKeyRequestSchema } from "../../gen/latchkey/v1/key_pb.js";
 import { notFound } from "../../src/domain/errors.js";
 import { newId } from "../../src/domain/ids.js";
-import type { Logger } from "../../src/log.js";
+import type { Logger } from "../../src/observability/log.js";
 import { AuditLog } from "../../src/pipeline/audit-log.js";
 import { Pipeline } from "../../src/pipeline/compose.js";
 import type { CallContext } from "../../src/pipeline/context.js";

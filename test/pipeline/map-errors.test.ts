@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { invalidArgument } from "../../src/domain/errors.js";
-import type { Logger } from "../../src/log.js";
+import type { Logger } from "../../src/observability/log.js";
 import { mapError, outcomeOf } from "../../src/pipeline/map-errors.js";
 
 function recordingLog() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Logger } from "../../src/log.js";
-import { Metrics } from "../../src/metrics.js";
+import type { Logger } from "../../src/observability/log.js";
+import { Metrics } from "../../src/observability/metrics.js";
 import { metricsAndAccessLog, REQUEST_ID_HEADER, RequestIds } from "../../src/pipeline/observe.js";
 import { fakeContext } from "./fake-context.js";
 

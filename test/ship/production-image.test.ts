@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createServer } from "node:net";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { freePort } from "../support/free-port.js";
 import { startService } from "../support/service-process.js";
 
 /**
@@ -31,8 +31,8 @@ describe("the Dockerfile", () => {
     expect(runtime).toContain("COPY --from=build /app/dist ./dist");
     expect(runtime).toContain("NODE_ENV=production");
     expect(runtime).toMatch(/^USER node$/m);
-    expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["node", "dist\/src\/healthcheck.js"\]$/m);
-    expect(runtime).toMatch(/^CMD \["node", "dist\/src\/main.js"\]$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["node", "dist\/src\/bin\/healthcheck.js"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/src\/bin\/serve.js"\]$/m);
     expect(runtime).not.toContain("tsx");
   });
 
@@ -43,23 +43,14 @@ describe("the Dockerfile", () => {
     cpSync(join(root, "dist"), join(image, "dist"), { recursive: true });
     expect(() => readFileSync(join(image, "node_modules", "tsx", "package.json"))).toThrow();
 
+    // A port of its own: HTTP1_PORT=0 would turn that listener off.
     const http1Port = await freePort();
     const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port) };
-    const service = startService(env, { cwd: image, entry: ["dist/src/main.js"] });
+    const service = startService(env, { cwd: image, entry: ["dist/src/bin/serve.js"] });
     await service.listening;
-    const healthcheck = await run(process.execPath, ["dist/src/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
+    const healthcheck = await run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
     expect(healthcheck.stderr).toBe("");
     expect(await service.stop()).toEqual([0, null]);
-    await expect(run(process.execPath, ["dist/src/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } })).rejects.toMatchObject({ code: 1 });
+    await expect(run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } })).rejects.toMatchObject({ code: 1 });
   }, 180_000);
 });
-
-/** A loopback port nothing listens on (HTTP1_PORT=0 turns that listener off). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

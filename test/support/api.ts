@@ -1,9 +1,9 @@
 import { Code, ConnectError, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
 import { expect } from "vitest";
 import { type LatchkeyClient, latchkeyClients } from "../../packages/client/src/index.js";
-import { HealthState } from "../../src/api/health.js";
-import { createLogger } from "../../src/log.js";
-import { apiRoutes, serviceDeps, serviceImplementations } from "../../src/server.js";
+import { HealthState } from "../../src/transport/health.js";
+import { createLogger } from "../../src/observability/log.js";
+import { apiRoutes, serviceDeps, serviceImplementations } from "../../src/app/services.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "../../src/verify/index.js";

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-/** The service as `npm start` runs it (node --import tsx src/main.ts), configured by the environment. */
+/** The service as `npm start` runs it (node --import tsx src/bin/serve.ts), configured by the environment. */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface ServiceProcess {
@@ -18,7 +18,7 @@ export interface ServiceProcess {
 }
 
 /** Runs the sources through tsx unless told to run something else (the compiled service) from elsewhere. */
-export function startService(env: Record<string, string>, from: { cwd: string; entry: string[] } = { cwd: root, entry: ["--import", "tsx", "src/main.ts"] }): ServiceProcess {
+export function startService(env: Record<string, string>, from: { cwd: string; entry: string[] } = { cwd: root, entry: ["--import", "tsx", "src/bin/serve.ts"] }): ServiceProcess {
   const child = spawn(process.execPath, from.entry, {
     cwd: from.cwd,
     env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", GRPC_PORT: "0", METRICS_PORT: "0", ...env },

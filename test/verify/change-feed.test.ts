@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { KeyChangeTarget, Store } from "../../src/store/store.js";
 import { KeyChangeFeed } from "../../src/verify/change-feed.js";

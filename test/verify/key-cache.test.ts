@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { digestSecret, issueSecret } from "../../src/domain/secret.js";
 import type { VerifiableKey } from "../../src/domain/verification.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { BoundedCache } from "../../src/verify/bounded-cache.js";

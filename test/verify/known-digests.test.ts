@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { digestSecret, issueSecret } from "../../src/domain/secret.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { DigestFilter, KnownDigests } from "../../src/verify/known-digests.js";
 import { keyRecord, keyspaceRecord, rootKeyRecord } from "../support/fixtures.js";

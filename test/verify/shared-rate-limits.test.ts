@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type LimitCheck, windowStart } from "../../src/domain/rate-limiter.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { SharedRateLimits } from "../../src/verify/shared-rate-limits.js";
 import { countingStore } from "../support/counting-store.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CELLS_PER_WINDOW } from "../../src/domain/sliding-window.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { MemoryRatelimits } from "../../src/store/memory-ratelimits.js";
 import { SlidingRateLimits } from "../../src/verify/sliding-rate-limits.js";
 

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import net from "node:net";
 import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_CONCURRENT_STREAMS } from "../../src/server.js";
+import { MAX_CONCURRENT_STREAMS } from "../../src/transport/connections.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;

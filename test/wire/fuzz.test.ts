@@ -7,7 +7,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/health/v1/h
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
-import { API_SERVICES } from "../../src/server.js";
+import { API_SERVICES } from "../../src/app/api-services.js";
 import { FuzzInputs } from "../support/fuzz-inputs.js";
 import { closeSessions, connectCall, frame, grpcCall, grpcWebCall, type RawAnswer } from "../support/raw-calls.js";
 import { startTestServer, type TestServer } from "../support/server.js";

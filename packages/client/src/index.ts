@@ -1,15 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { AnalyticsService } from "../../../gen/latchkey/v1/analytics_pb.js";
-import { AuditService } from "../../../gen/latchkey/v1/audit_pb.js";
-import { IdentityService } from "../../../gen/latchkey/v1/identity_pb.js";
-import { KeyService } from "../../../gen/latchkey/v1/key_pb.js";
-import { KeyspaceService } from "../../../gen/latchkey/v1/keyspace_pb.js";
-import { RatelimitService } from "../../../gen/latchkey/v1/ratelimit_pb.js";
-import { RbacService } from "../../../gen/latchkey/v1/rbac_pb.js";
-import { RootKeyService } from "../../../gen/latchkey/v1/root_key_pb.js";
-import { VerifyService } from "../../../gen/latchkey/v1/verify_pb.js";
-import { WorkspaceService } from "../../../gen/latchkey/v1/workspace_pb.js";
+import { API_SERVICE_TABLE, type ApiServiceTable } from "../../../src/app/api-services.js";
 
 export * from "../../../gen/latchkey/v1/analytics_pb.js";
 export * from "../../../gen/latchkey/v1/audit_pb.js";
@@ -24,19 +15,8 @@ export * from "../../../gen/latchkey/v1/verify_pb.js";
 export * from "../../../gen/latchkey/v1/workspace_pb.js";
 export { Code } from "@connectrpc/connect";
 
-/** A client for every latchkey service, over one transport. */
-export interface LatchkeyClient {
-  workspaces: Client<typeof WorkspaceService>;
-  rootKeys: Client<typeof RootKeyService>;
-  keyspaces: Client<typeof KeyspaceService>;
-  keys: Client<typeof KeyService>;
-  verify: Client<typeof VerifyService>;
-  identities: Client<typeof IdentityService>;
-  rbac: Client<typeof RbacService>;
-  audit: Client<typeof AuditService>;
-  ratelimits: Client<typeof RatelimitService>;
-  analytics: Client<typeof AnalyticsService>;
-}
+/** A client for every latchkey service, over one transport, named as in the server's table of services. */
+export type LatchkeyClient = { [Name in keyof ApiServiceTable]: Client<ApiServiceTable[Name]> };
 
 /** Sends the root key (or the operator's ADMIN_TOKEN, for CreateWorkspace) with every call. */
 export function rootKeyAuth(rootKey: string): Interceptor {
@@ -49,18 +29,8 @@ export function rootKeyAuth(rootKey: string): Interceptor {
 
 /** Every service's client over a transport that already carries the credentials (see rootKeyAuth). */
 export function latchkeyClients(transport: Transport): LatchkeyClient {
-  return {
-    workspaces: createClient(WorkspaceService, transport),
-    rootKeys: createClient(RootKeyService, transport),
-    keyspaces: createClient(KeyspaceService, transport),
-    keys: createClient(KeyService, transport),
-    verify: createClient(VerifyService, transport),
-    identities: createClient(IdentityService, transport),
-    rbac: createClient(RbacService, transport),
-    audit: createClient(AuditService, transport),
-    ratelimits: createClient(RatelimitService, transport),
-    analytics: createClient(AnalyticsService, transport),
-  };
+  const clients = Object.entries(API_SERVICE_TABLE).map(([name, service]) => [name, createClient(service, transport)]);
+  return Object.fromEntries(clients) as LatchkeyClient;
 }
 
 /**

@@ -11,7 +11,7 @@ import { parsePermissionQuery, type PermissionQuery } from "../../domain/permiss
 import type { Caller } from "../../domain/access.js";
 import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
-import { encodeOnce } from "../encoding.js";
+import { encodeOnce } from "../../transport/encoding.js";
 import { keyIdentityToProto } from "../mapping/keys.js";
 import { identityToProto } from "../mapping/records.js";
 import { requireId } from "../requests.js";

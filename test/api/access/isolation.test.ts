@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
-import { API_SERVICES } from "../../../src/server.js";
+import { API_SERVICES } from "../../../src/app/api-services.js";
 import { expectCode, stringify, testApi, type TestApi } from "../../support/api.js";
 import { buildWorld, type World } from "../../support/world.js";
 import { RPC_CASES } from "./rpc-cases.js";

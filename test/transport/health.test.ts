@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
-import { HealthState } from "../../src/api/health.js";
+import { HealthState } from "../../src/transport/health.js";
 
 describe("HealthState", () => {
   it("answers NOT_SERVING while the store fails, and for good once shutdown begins", () => {

@@ -7,10 +7,9 @@ import { createAsyncIterable, encodeEnvelope, type UniversalHandler, type Univer
 import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { malformedRequest } from "../domain/errors.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../observability/log.js";
 import type { CallContext } from "../pipeline/context.js";
-import { toConnectError } from "../pipeline/map-errors.js";
+import { isDecodeFailure, malformedRequestError } from "./malformed-bodies.js";
 
 export type NodeHandler = (
   request: http.IncomingMessage | http2.Http2ServerRequest,
@@ -79,18 +78,10 @@ type Protocol = "connect" | "grpc" | "grpc-web";
 const protocolOf = (contentType: string | undefined): Protocol =>
   contentType?.startsWith("application/grpc-web") ? "grpc-web" : contentType?.startsWith("application/grpc") ? "grpc" : "connect";
 
-/**
- * How connect-es words a request body it cannot decode (answered INTERNAL) and a unary call with
- * no message or more than one (answered UNIMPLEMENTED).
- */
-const isDecodeFailure = (error: ConnectError | undefined) =>
-  (error?.code === Code.Internal && error.rawMessage.startsWith("parse binary")) ||
-  (error?.code === Code.Unimplemented && /^protocol error: (missing input|received extra input) message/.test(error.rawMessage));
-
 function decodeFailuresAsInvalidArgument(answer: UniversalServerResponse, protocol: Protocol, method: DescMethod): Promise<UniversalServerResponse> | UniversalServerResponse {
   const { body, trailer } = answer;
   if (!body) return answer;
-  const replacement = () => toConnectError(malformedRequest(method.input.typeName), "");
+  const replacement = () => malformedRequestError(method);
   if (protocol === "grpc") {
     if (!trailer) return answer;
     const fixTrailer = () => {

@@ -3,10 +3,10 @@ import { type AddressInfo, createServer } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, inject, it } from "vitest";
-import { KeyspaceService } from "../gen/latchkey/v1/keyspace_pb.js";
-import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
-import { bearer, TEST_ADMIN_TOKEN } from "./support/auth.js";
-import { startService } from "./support/service-process.js";
+import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
+import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
+import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
+import { startService } from "../support/service-process.js";
 
 describe("the service process", () => {
   it("runs on the in-memory store when no MongoDB is configured, says so, and stops cleanly on SIGTERM", async () => {

@@ -1,8 +1,8 @@
-import { loadConfig } from "./config.js";
-import { SecretVault } from "./domain/secret-vault.js";
-import { createLogger } from "./log.js";
-import { resealSecrets } from "./maintenance/reseal-secrets.js";
-import { MongoStore } from "./store/mongodb.js";
+import { loadConfig } from "../config.js";
+import { SecretVault } from "../domain/secret-vault.js";
+import { createLogger } from "../observability/log.js";
+import { resealSecrets } from "../maintenance/reseal-secrets.js";
+import { MongoStore } from "../store/mongodb.js";
 
 /**
  * `npm run reseal`: after putting a new key first in KEY_ENCRYPTION_KEYS, seals every recoverable

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
-import { WorkspaceService } from "../gen/latchkey/v1/workspace_pb.js";
-import { loadConfig } from "./config.js";
-import { createLogger } from "./log.js";
-import { startServer } from "./server.js";
-import { MemoryStore } from "./store/memory.js";
-import { MongoStore } from "./store/mongodb.js";
-import type { Store } from "./store/store.js";
+import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
+import { loadConfig } from "../config.js";
+import { createLogger } from "../observability/log.js";
+import { startServer } from "../app/server.js";
+import { MemoryStore } from "../store/memory.js";
+import { MongoStore } from "../store/mongodb.js";
+import type { Store } from "../store/store.js";
 
 async function main() {
   const config = loadConfig();

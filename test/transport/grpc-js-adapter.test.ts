@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/health/v1/health_pb.js";
-import { addToGrpcJsServer } from "../../src/api/grpc-js-adapter.js";
+import { addToGrpcJsServer } from "../../src/transport/grpc-js-adapter.js";
 
 let server: grpc.Server | undefined;
 afterEach(() => server?.forceShutdown());

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { createLogger } from "../src/log.js";
-import { startServer } from "../src/server.js";
-import { MemoryStore } from "../src/store/memory.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/observability/log.js";
+import { startServer } from "../../src/app/server.js";
+import { MemoryStore } from "../../src/store/memory.js";
 
 /** Every address here is on loopback: 127.0.0.2 stands for an interface other than the metrics one. */
 async function serverWithMetrics(options: { host: string; metricsHost?: string }) {

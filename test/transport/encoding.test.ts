@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { VerifyCode, VerifyKeyResponseSchema, VerifyKeysResponseSchema } from "../../gen/latchkey/v1/verify_pb.js";
-import { encodeOnce, encodingOf, withRepeatedFieldEncoding } from "../../src/api/encoding.js";
+import { encodeOnce, encodingOf, withRepeatedFieldEncoding } from "../../src/transport/encoding.js";
 
 describe("remembered encodings", () => {
   const answer = (keyId: string) =>
