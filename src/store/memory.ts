@@ -8,9 +8,9 @@ import type { SealedSecret } from "../domain/secret-vault.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyGrantChange, type GrantChange, type GrantKind, type PermissionRecord, type RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
-import { MemoryTable, paginate } from "./memory-table.js";
-import { MemoryRatelimits } from "./memory-ratelimits.js";
-import { MemoryAnalytics } from "./memory-analytics.js";
+import { MemoryTable, paginate } from "./tables/memory.js";
+import { MemoryRatelimits } from "./ratelimits/memory.js";
+import { MemoryAnalytics } from "./analytics/memory.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate } from "../domain/credits.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 

@@ -9,9 +9,9 @@ import type { KeyspaceRecord } from "../domain/keyspace.js";
 import { applyCreditsUpdate, balances, type CreditsUpdate, decrementPlan } from "../domain/credits.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
-import { MongoAnalytics } from "./mongodb-analytics.js";
-import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./mongodb-table.js";
-import { MongoRatelimits } from "./mongodb-ratelimits.js";
+import { MongoAnalytics } from "./analytics/mongodb.js";
+import { isDuplicateKey, MongoTable, rejectDuplicates, type StoredDocument } from "./tables/mongodb.js";
+import { MongoRatelimits } from "./ratelimits/mongodb.js";
 import type { KeyChange, KeyChangeTarget, KeyFilter, KeyGuard, KeyUse, Page, RateLimitWindow, Store } from "./store.js";
 
 type ChangeDocument = Omit<KeyChange, "seq"> & { _id: number };

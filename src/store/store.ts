@@ -6,11 +6,11 @@ import type { KeyRecord, KeyStatus, PreviousSecret } from "../domain/key.js";
 import type { KeyspaceRecord } from "../domain/keyspace.js";
 import type { CreditsUpdate } from "../domain/credits.js";
 import type { RateLimitWindow } from "../domain/rate-limiter.js";
-import type { RatelimitStore } from "./ratelimit-store.js";
+import type { RatelimitStore } from "./ratelimits/index.js";
 import type { SealedSecret } from "../domain/secret-vault.js";
 import type { GrantChange, GrantKind, PermissionRecord, RoleRecord } from "../domain/rbac.js";
 import type { WorkspaceRecord } from "../domain/workspace.js";
-import type { AnalyticsStore } from "./analytics.js";
+import type { AnalyticsStore } from "./analytics/index.js";
 
 /**
  * Everything latchkey keeps. Each method is one single-document atomic operation (or a read),
@@ -138,7 +138,7 @@ export interface Store {
   /** Moves last_used_at forward (never back) without counting as a change: updated_at stays. */
   recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
 
-  /** Usage counts (verifications by minute, key, outcome, tags…), rolled up; see analytics.ts. */
+  /** Usage counts (verifications by minute, key, outcome, tags…), rolled up; see analytics/index.ts. */
   readonly analytics: AnalyticsStore;
 
   /** Append-only: there is no way to change or remove an event. */

@@ -1,5 +1,5 @@
 import { MemoryStore } from "../../src/store/memory.js";
-import { analyticsContract } from "./analytics-contract.js";
+import { analyticsContract } from "./analytics/contract.js";
 import { storeContract } from "./contract.js";
 
 storeContract("memory", async () => new MemoryStore());

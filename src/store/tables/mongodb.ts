@@ -1,6 +1,6 @@
 import { type Collection, type Db, type Document, type Filter, MongoBulkWriteError, MongoServerError } from "mongodb";
-import { alreadyExists } from "../domain/errors.js";
-import type { Match, Page, RecordTable } from "./store.js";
+import { alreadyExists } from "../../domain/errors.js";
+import type { Match, Page, RecordTable } from "../store.js";
 
 export const DUPLICATE_KEY = 11000;
 

@@ -1,5 +1,5 @@
-import { alreadyExists } from "../domain/errors.js";
-import type { Match, Page, RecordTable } from "./store.js";
+import { alreadyExists } from "../../domain/errors.js";
+import type { Match, Page, RecordTable } from "../store.js";
 
 /** A RecordTable in a Map, enforcing the same unique fields the MongoDB indexes do. */
 export class MemoryTable<T extends { id: string }> implements RecordTable<T> {
