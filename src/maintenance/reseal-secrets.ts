@@ -1,5 +1,5 @@
 import type { SecretVault } from "../domain/secret-vault.js";
-import type { Store } from "../store/store.js";
+import type { SealedSecretStore } from "../store/store.js";
 
 const BATCH = 500;
 /** How many ids of records that could not be opened are listed; the count covers them all. */
@@ -21,7 +21,7 @@ export interface ResealReport {
  * one damaged record does not leave every other secret on the old key; only when none is reported
  * can the older keys leave KEY_ENCRYPTION_KEYS.
  */
-export async function resealSecrets(store: Store, vault: SecretVault): Promise<ResealReport> {
+export async function resealSecrets(store: SealedSecretStore, vault: SecretVault): Promise<ResealReport> {
   const report: ResealReport = { resealed: 0, changedMeanwhile: 0, unopened: 0, unopenedIds: [] };
   let after: string | undefined;
   for (;;) {

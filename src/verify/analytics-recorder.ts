@@ -1,6 +1,6 @@
 import { type AnalyticsRow, addCounts, bucketStart, GRANULARITIES, type MinuteCount, type Retention, rollUp } from "../domain/analytics.js";
 import type { Logger } from "../observability/log.js";
-import { RowsNotWritten } from "../store/analytics.js";
+import { RowsNotWritten } from "../store/analytics/index.js";
 import type { Store } from "../store/store.js";
 import type { VerifyRequest, VerifyResult } from "./verifier.js";
 

@@ -1,6 +1,6 @@
 import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../observability/log.js";
-import type { KeyChange, KeyChangeTarget, Store } from "../store/store.js";
+import type { ChangeLog, KeyChange, KeyChangeTarget } from "../store/store.js";
 
 /**
  * The change to publish after a key was created or changed in any way. It names the key, and the
@@ -42,7 +42,7 @@ export class KeyChangeFeed {
   private readStartedAt: number | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ChangeLog,
     private readonly caches: readonly ChangeSubscriber[],
     private readonly options: {
       pollMs: number;

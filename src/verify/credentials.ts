@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { ADMIN_ACTOR, type Caller, callerOf, MANAGEMENT_PERMISSIONS, rootKeyUsable } from "../domain/access.js";
 import { DomainError, unauthenticated } from "../domain/errors.js";
 import { digestSecret, isWellFormedSecret, MAX_SECRET_LENGTH } from "../domain/secret.js";
-import type { KeyChangeTarget, Store } from "../store/store.js";
+import type { KeyChangeTarget, WorkspaceTables } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
 
 export interface CredentialsOptions {
@@ -50,7 +50,7 @@ export class Credentials {
   private readonly adminDigest: Buffer | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: WorkspaceTables,
     private readonly options: CredentialsOptions,
   ) {
     this.cache = new BoundedCache({

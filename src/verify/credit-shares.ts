@@ -1,7 +1,7 @@
 import { claimSize, creditBalance, shareSize } from "../domain/credits.js";
 import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../observability/log.js";
-import type { KeyChangeTarget, Store } from "../store/store.js";
+import type { CreditStore, KeyChangeTarget, KeyLookup } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
 
 export interface CreditSpend {
@@ -87,7 +87,7 @@ export class CreditShares implements ChangeSubscriber {
   private readonly reclaimInterval: number;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: KeyLookup & CreditStore,
     private readonly options: CreditShareOptions,
   ) {
     this.reclaimInterval = Math.min(RECLAIM_INTERVAL_MS, options.graceMs);

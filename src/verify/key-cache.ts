@@ -1,6 +1,6 @@
 import type { KeyRecord } from "../domain/key.js";
 import { compileKey, type VerifiableKey } from "../domain/verification.js";
-import type { KeyChangeTarget, Store } from "../store/store.js";
+import type { IdentityTables, KeyChangeTarget, KeyLookup, KeyspaceTables, RbacStore } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
 
 export interface KeyCacheOptions {
@@ -47,7 +47,7 @@ export class KeyCache {
   private filtered = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: KeyLookup & KeyspaceTables & IdentityTables & RbacStore,
     private readonly options: KeyCacheOptions,
   ) {
     this.keys = new BoundedCache({

@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/log.js";
-import type { KeyChangeTarget, Store } from "../store/store.js";
+import type { DigestSource, KeyChangeTarget } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
 
 /**
@@ -79,7 +79,7 @@ export class KnownDigests implements ChangeSubscriber {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DigestSource,
     private readonly options: KnownDigestsOptions,
   ) {}
 

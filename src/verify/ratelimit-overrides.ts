@@ -1,7 +1,7 @@
 import type { RandomSource } from "../domain/base58.js";
 import { newId } from "../domain/ids.js";
 import { MAX_OVERRIDES_PER_NAMESPACE, NamespaceOverrides, namespaceOfChange } from "../domain/ratelimit.js";
-import type { RatelimitStore } from "../store/ratelimit-store.js";
+import type { RatelimitStore } from "../store/ratelimits/index.js";
 import type { KeyChangeTarget } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
 

@@ -1,6 +1,6 @@
 import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/rate-limiter.js";
 import type { Logger } from "../observability/log.js";
-import type { Store } from "../store/store.js";
+import type { RateLimitWindowStore } from "../store/store.js";
 
 export interface LimitResult {
   admitted: boolean;
@@ -28,7 +28,7 @@ export class SharedRateLimits {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RateLimitWindowStore,
     private readonly options: { now: () => number; log: Logger; maxCountersPerWorkspace?: number },
   ) {
     this.allowances = new RateLimitAllowances(options.maxCountersPerWorkspace);

@@ -1,7 +1,7 @@
 import { storeUnavailable } from "../domain/errors.js";
 import { type CellReservation, type SlidingCheck, type SlidingOutcome, SlidingAllowances } from "../domain/sliding-window.js";
 import type { Logger } from "../observability/log.js";
-import type { RatelimitStore } from "../store/ratelimit-store.js";
+import type { RatelimitStore } from "../store/ratelimits/index.js";
 
 export interface SlidingResult {
   admitted: boolean;

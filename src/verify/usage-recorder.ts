@@ -1,6 +1,6 @@
 import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../observability/log.js";
-import type { Store } from "../store/store.js";
+import type { KeyUseRecorder } from "../store/store.js";
 
 /**
  * Keeps last_used_at current to within `resolutionMs` without a write per verification: a use is
@@ -15,7 +15,7 @@ export class UsageRecorder {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: KeyUseRecorder,
     private readonly options: { flushMs: number; resolutionMs: number; log: Logger; onFailure?: () => void },
   ) {}
 

@@ -3,7 +3,7 @@ import type { KeyRecord, RateLimit } from "../domain/key.js";
 import { type LimitCheck, type LimitOutcome, limitCounter, windowLength } from "../domain/rate-limiter.js";
 import { digestSecret, isWellFormedSecret, MAX_PRESENTED_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
-import type { Store } from "../store/store.js";
+import type { CreditStore } from "../store/store.js";
 import type { CreditShares, CreditSpend } from "./credit-shares.js";
 import type { KeyCache } from "./key-cache.js";
 import type { KnownDigests } from "./known-digests.js";
@@ -40,7 +40,7 @@ export class Verifier {
     private readonly known: KnownDigests,
     private readonly limits: SharedRateLimits,
     private readonly credits: CreditShares,
-    private readonly store: Store,
+    private readonly store: CreditStore,
     private readonly usage: UsageRecorder,
     private readonly now: () => number,
     /** Told every outcome: metrics and analytics count them. */

@@ -4,11 +4,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { newId } from "../../src/domain/ids.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import { keyRecord } from "../support/fixtures.js";
-import { analyticsContract } from "./analytics-contract.js";
 import { storeContract } from "./contract.js";
 
 storeContract("mongodb", () => MongoStore.connect(inject("mongoUri"), `latchkey_test_${randomUUID()}`));
-analyticsContract("mongodb", () => MongoStore.connect(inject("mongoUri"), `latchkey_test_${randomUUID()}`));
 
 describe("MongoStore keys by digest", () => {
   const databaseName = `latchkey_test_${randomUUID()}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type AnalyticsRow, DEFAULT_RETENTION, type Granularity, type RowFilter, type RowScope } from "../../src/domain/analytics.js";
 import { createLogger } from "../../src/observability/log.js";
-import { RowsNotWritten } from "../../src/store/analytics.js";
+import { RowsNotWritten } from "../../src/store/analytics/index.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
 import { AnalyticsRecorder } from "../../src/verify/analytics-recorder.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CELLS_PER_WINDOW } from "../../src/domain/sliding-window.js";
 import { createLogger } from "../../src/observability/log.js";
-import { MemoryRatelimits } from "../../src/store/memory-ratelimits.js";
+import { MemoryRatelimits } from "../../src/store/ratelimits/memory.js";
 import { SlidingRateLimits } from "../../src/verify/sliding-rate-limits.js";
 
 const check = { workspaceId: "ws_a", counter: "logins:203.0.113.7", limit: 100, durationMs: 1000, cost: 1 };

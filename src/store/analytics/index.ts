@@ -1,9 +1,9 @@
-import type { AnalyticsRow, Granularity, RowFilter } from "../domain/analytics.js";
+import type { AnalyticsRow, Granularity, RowFilter } from "../../domain/analytics.js";
 
 /**
  * Where usage counts are kept (domain/analytics.ts). Adding is one atomic increment per row, by
  * the row's id, made on first use: rows added by several instances at once sum exactly. The
- * contract suite in test/store/analytics-contract.ts holds every adapter to it.
+ * contract suite in test/store/analytics/contract.ts holds every adapter to it.
  */
 export interface AnalyticsStore {
   /** Adds each row's outcome counts and credits to the stored row of its id. */

@@ -1,5 +1,5 @@
-import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../domain/ratelimit.js";
-import type { RecordTable } from "./store.js";
+import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../../domain/ratelimit.js";
+import type { RecordTable } from "../store.js";
 
 /** A change to one cell of a rate-limit counter: units added, or given back when negative. */
 export type CellChange = readonly [cell: number, units: number];
@@ -7,7 +7,7 @@ export type CellChange = readonly [cell: number, units: number];
 /**
  * What rate limiting as a service keeps (domain/ratelimit.ts, domain/sliding-window.ts). Like
  * the rest of the Store, every write is one single-document atomic operation; the contract in
- * test/store/ratelimit-contract.ts holds every adapter to it.
+ * test/store/ratelimits/contract.ts holds every adapter to it.
  */
 export interface RatelimitStore {
   /** Unique: workspace and name. */

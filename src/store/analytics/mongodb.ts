@@ -1,6 +1,6 @@
 import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, MongoBulkWriteError } from "mongodb";
-import { type AnalyticsRow, GRANULARITIES, type Granularity, type RowFilter, type RowScope } from "../domain/analytics.js";
-import { type AnalyticsStore, RowsNotWritten } from "./analytics.js";
+import { type AnalyticsRow, GRANULARITIES, type Granularity, type RowFilter, type RowScope } from "../../domain/analytics.js";
+import { type AnalyticsStore, RowsNotWritten } from "./index.js";
 
 type RowDocument = Omit<AnalyticsRow, "id" | "scope" | "granularity"> & { _id: string };
 

@@ -1,5 +1,5 @@
-import { addCounts, type AnalyticsRow, type Granularity, type RowFilter, rowMatches } from "../domain/analytics.js";
-import type { AnalyticsStore } from "./analytics.js";
+import { addCounts, type AnalyticsRow, type Granularity, type RowFilter, rowMatches } from "../../domain/analytics.js";
+import type { AnalyticsStore } from "./index.js";
 
 export class MemoryAnalytics implements AnalyticsStore {
   private readonly stored = new Map<string, AnalyticsRow>();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnalyticsRow, DEFAULT_RETENTION, type MinuteCount, rollUp, type RowFilter } from "../../src/domain/analytics.js";
-import { newId } from "../../src/domain/ids.js";
-import type { Store } from "../../src/store/store.js";
+import { type AnalyticsRow, DEFAULT_RETENTION, type MinuteCount, rollUp, type RowFilter } from "../../../src/domain/analytics.js";
+import { newId } from "../../../src/domain/ids.js";
+import type { Store } from "../../../src/store/store.js";
 
 /** The behaviour every adapter's analytics must show; each adapter's test file runs it against a fresh store. */
 export function analyticsContract(name: string, openStore: () => Promise<Store>) {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainError } from "../../src/domain/errors.js";
-import { newId } from "../../src/domain/ids.js";
-import type { RatelimitOverrideRecord } from "../../src/domain/ratelimit.js";
-import type { Store } from "../../src/store/store.js";
+import { DomainError } from "../../../src/domain/errors.js";
+import { newId } from "../../../src/domain/ids.js";
+import type { RatelimitOverrideRecord } from "../../../src/domain/ratelimit.js";
+import type { Store } from "../../../src/store/store.js";
 
 /** What every adapter's RatelimitStore must do. Each adapter's test file runs it against a fresh store. */
 export function ratelimitStoreContract(name: string, openStore: () => Promise<Store>) {

@@ -1,6 +1,6 @@
-import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../domain/ratelimit.js";
-import { MemoryTable } from "./memory-table.js";
-import { type CellChange, mergedCellChanges, type RatelimitStore } from "./ratelimit-store.js";
+import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../../domain/ratelimit.js";
+import { MemoryTable } from "../tables/memory.js";
+import { type CellChange, mergedCellChanges, type RatelimitStore } from "./index.js";
 
 /** Rate limiting's records in this process. */
 export class MemoryRatelimits implements RatelimitStore {

@@ -1,7 +1,7 @@
 import type { Collection, Db } from "mongodb";
-import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../domain/ratelimit.js";
-import { isDuplicateKey, MongoTable } from "./mongodb-table.js";
-import { type CellChange, mergedCellChanges, type RatelimitStore } from "./ratelimit-store.js";
+import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../../domain/ratelimit.js";
+import { isDuplicateKey, MongoTable } from "../tables/mongodb.js";
+import { type CellChange, mergedCellChanges, type RatelimitStore } from "./index.js";
 
 /** A counter's cells are fields `cells.c<index>`: a field name, never an array position. */
 type CounterDocument = { _id: string; expiresAt: Date; cells?: Record<string, number> };

@@ -1,5 +1,9 @@
-import { alreadyExists } from "../domain/errors.js";
-import type { Match, Page, RecordTable } from "./store.js";
+import type { RootKeyRecord } from "../../domain/access.js";
+import { alreadyExists } from "../../domain/errors.js";
+import type { IdentityRecord } from "../../domain/identity.js";
+import type { KeyspaceRecord } from "../../domain/keyspace.js";
+import type { WorkspaceRecord } from "../../domain/workspace.js";
+import type { IdentityTables, KeyspaceTables, Match, Page, RecordTable, WorkspaceTables } from "./index.js";
 
 /** A RecordTable in a Map, enforcing the same unique fields the MongoDB indexes do. */
 export class MemoryTable<T extends { id: string }> implements RecordTable<T> {
@@ -76,4 +80,17 @@ export function paginate<T extends { id: string }>(records: T[], page: Page): T[
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, page.limit)
     .map((record) => structuredClone(record));
+}
+
+/** A copy of the record, or null when there is none. */
+export const copy = <T>(record: T | undefined): T | null => (record === undefined ? null : structuredClone(record));
+
+/** The workspace, keyspace and identity tables, with the unique fields of their MongoDB indexes. */
+export function memoryTables() {
+  return {
+    workspaces: new MemoryTable<WorkspaceRecord>("workspace"),
+    rootKeys: new MemoryTable<RootKeyRecord>("root key", [["hash"]]),
+    keyspaces: new MemoryTable<KeyspaceRecord>("keyspace"),
+    identities: new MemoryTable<IdentityRecord>("identity", [["workspaceId", "externalId"]]),
+  } satisfies WorkspaceTables & KeyspaceTables & IdentityTables;
 }

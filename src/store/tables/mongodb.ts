@@ -1,6 +1,6 @@
 import { type Collection, type Db, type Document, type Filter, MongoBulkWriteError, MongoServerError } from "mongodb";
-import { alreadyExists } from "../domain/errors.js";
-import type { Match, Page, RecordTable } from "./store.js";
+import { alreadyExists } from "../../domain/errors.js";
+import type { Match, Page, RecordTable } from "./index.js";
 
 export const DUPLICATE_KEY = 11000;
 
@@ -107,3 +107,6 @@ export async function rejectDuplicates<T>(write: () => Promise<T>, message: stri
     throw error;
   }
 }
+
+/** The query for the records after `page.after`, by id. */
+export const afterFilter = (page: Page) => (page.after === undefined ? {} : { _id: { $gt: page.after } });
