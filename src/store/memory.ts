@@ -50,6 +50,15 @@ export class MemoryStore implements Store {
     return key && digestsOf(key).includes(hash) ? copy(key) : null;
   }
 
+  async findKeysByHashes(workspaceId: string, hashes: readonly string[]) {
+    const found = new Map<string, KeyRecord>();
+    for (const hash of hashes) {
+      const key = await this.findKeyByHash(workspaceId, hash);
+      if (key) found.set(key.id, key);
+    }
+    return [...found.values()];
+  }
+
   async replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date) {
     const key = this.keys.get(id);
     if (!key || key.deletedAt || key.revokedAt || key.hash !== currentHash) return null;

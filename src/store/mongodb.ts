@@ -144,6 +144,12 @@ export class MongoStore implements Store {
     return this.keys.fromDocument(await this.keys.collection.findOne({ workspaceId, digests: hash }));
   }
 
+  async findKeysByHashes(workspaceId: string, hashes: readonly string[]) {
+    if (hashes.length === 0) return [];
+    const documents = await this.keys.collection.find({ workspaceId, digests: { $in: [...hashes] } }).toArray();
+    return documents.map((document) => this.keys.fromDocument(document)!);
+  }
+
   async replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date) {
     const replaced = await rejectDuplicates(
       () =>
