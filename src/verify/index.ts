@@ -104,6 +104,7 @@ export function createVerification(
     requestRelease: (keyId) => changes.publish({ releaseCreditsOf: keyId }),
     releaseRequestMs: options.changePollMs,
     feedCurrentSince: () => changes.currentSince,
+    catchUpFeed: () => changes.catchUp(),
     recallWaitMs: RECALL_WAIT_POLLS * options.changePollMs,
     releaseHoldMs: RELEASE_HOLD_POLLS * options.changePollMs,
   });
