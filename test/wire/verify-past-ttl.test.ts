@@ -43,7 +43,7 @@ describe("verifying keys the instance holds, past the cache's time", () => {
       const before = await storeCalls();
       // Every key is found past its time at once, so all join one batch.
       for (const code of await Promise.all(secrets.map(async (key) => (await verify.verifyKey({ key })).code))) expect(code).toBe(VerifyCode.VALID);
-      for (let i = 0; i < 40; i++) for (const key of secrets) expect((await verify.verifyKey({ key })).code).toBe(VerifyCode.VALID);
+      for (let i = 0; i < 10; i++) for (const key of secrets) expect((await verify.verifyKey({ key })).code).toBe(VerifyCode.VALID);
       // The batch is read CACHE_REFRESH_BATCH_MS after the first key was found past its time.
       await expect.poll(async () => lookupsSince(before, await storeCalls()).findKeysByHashes, { timeout: CACHE_REFRESH_BATCH_MS + 5000, interval: 100 }).toBe(1);
       expect(lookupsSince(before, await storeCalls()), `round ${round}`).toEqual({ findKeyByHash: 0, findKeysByHashes: 1, "keyspaces.find": 0, "rootKeys.find": 1 });
