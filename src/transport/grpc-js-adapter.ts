@@ -49,25 +49,22 @@ function handlerFor(
   const context = (call: Call) => new LazyHandlerContext(service, method, url, call, options.shutdownSignal);
 
   if (method.methodKind === "unary") {
+    // No function is made per call on the synchronous path (a cached verification's): only an answer that waits gets closures.
     return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const handlerContext = context(call);
-      const respond = (response: unknown) => {
-        handlerContext.sendHeader();
-        callback(null, response);
-      };
-      const fail = (error: unknown) => {
-        handlerContext.sendHeader();
-        callback(toServiceError(error));
-      };
       let result: unknown;
       try {
         result = implementation(call.request, handlerContext);
       } catch (error) {
-        fail(error);
+        failUnary(handlerContext, callback, error);
         return;
       }
-      if (result instanceof Promise) result.then(respond, fail);
-      else respond(result);
+      if (result instanceof Promise) {
+        result.then(
+          (response) => respondUnary(handlerContext, callback, response),
+          (error: unknown) => failUnary(handlerContext, callback, error),
+        );
+      } else respondUnary(handlerContext, callback, result);
     };
   }
   if (method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming") {
@@ -92,6 +89,16 @@ function handlerFor(
     };
   }
   throw new Error(`${url}: client-streaming methods are not served over grpc-js`);
+}
+
+function respondUnary(context: LazyHandlerContext, callback: grpc.sendUnaryData<unknown>, response: unknown) {
+  context.sendHeader();
+  callback(null, response);
+}
+
+function failUnary(context: LazyHandlerContext, callback: grpc.sendUnaryData<unknown>, error: unknown) {
+  context.sendHeader();
+  callback(toServiceError(error));
 }
 
 /** A client stream's messages; its end without a half-close (a cancel, a refused frame) is a cancellation, not a server failure. */

@@ -108,13 +108,15 @@ export class BoundedCache<V> {
 
   /**
    * Runs `loader` once for however many callers ask for `key` at the same time, and hands its result
-   * to `keep` unless a deletion happened while it ran; then an entry it was refreshing goes too.
+   * to `keep` unless a deletion happened while it ran; then an entry it was refreshing goes too. A
+   * loader that waits before it reads calls `reading` as its read begins: only deletions from then
+   * on can have been about something the read missed.
    */
-  load<T>(key: string, loader: () => Promise<T>, keep: (loaded: T) => void): Promise<T> {
+  load<T>(key: string, loader: (reading: () => void) => Promise<T>, keep: (loaded: T) => void): Promise<T> {
     const pending = this.loading.get(key);
     if (pending) return pending as Promise<T>;
-    const generation = this.generation;
-    const loaded = loader()
+    let generation = this.generation;
+    const loaded = loader(() => (generation = this.generation))
       .then((value) => {
         if (generation === this.generation) keep(value);
         else if ((this.entries.get(key)?.expiresAt ?? Infinity) <= this.options.now()) this.remove(key);

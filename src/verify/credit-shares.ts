@@ -37,6 +37,12 @@ export interface CreditShareOptions {
    * for its share, so it may go on spending claimed units past the lease.
    */
   feedCurrentSince: () => number | undefined;
+  /**
+   * Resolves after a change-feed read that began after the call: what a holder past its lease
+   * whose feed is behind waits for, one read shared by every key, rather than renew each share's
+   * lease with a claim of its own.
+   */
+  catchUpFeed: () => Promise<void>;
   /** How long a SET waits after asking for shares back before it trusts expiry alone. */
   recallWaitMs: number;
   /** After giving a share back on request, none is taken of that key for this long. */
@@ -186,6 +192,7 @@ export class CreditShares implements ChangeSubscriber {
   private readonly claimFailed = (error: unknown) => this.options.log.warn("claiming credits failed", { error: String(error) });
 
   private async spendSlowly(record: KeyRecord, cost: number): Promise<CreditSpend | null> {
+    let caughtUp = false;
     for (;;) {
       let share = this.shares.get(record.id);
       if (!share && this.mayTake(record.id) && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
@@ -193,6 +200,12 @@ export class CreditShares implements ChangeSubscriber {
       if (share.claiming) await share.claiming;
       if (share.released) continue;
       if (share.claimed >= cost && this.maySpendClaimed(share)) return this.spendFrom(share, cost);
+      if (share.claimed >= cost && !caughtUp) {
+        // Past the lease with the feed behind: a current feed lets the claimed units be spent (and gives the share back if asked).
+        caughtUp = true;
+        await this.options.catchUpFeed();
+        continue;
+      }
       if (share.unclaimed + share.claimed >= cost && (await this.claim(share, Math.max(1, cost - share.claimed)))) continue;
       // The share cannot cover the cost (or was voided): give back what is left and spend from the balance.
       await this.release(share);

@@ -52,6 +52,8 @@ const MAX_CACHED_ROOT_KEYS = 10_000;
 export const CACHE_TTL_MS = 60_000;
 /** How long a key or root key unused since its refresh was due is still answered at once; after that it is dropped and read while the caller waits. */
 export const CACHE_STALE_MS = 15 * 60_000;
+/** Keys found past CACHE_TTL_MS within this long of each other are read again together, with one store call per workspace. */
+export const CACHE_REFRESH_BATCH_MS = 1000;
 /** An instance asked to give a key's share back takes none of it for this many change-feed polls. */
 const RELEASE_HOLD_POLLS = 5;
 /** A SET waits this many change-feed polls after asking for shares back: a holder that read the feed within them gave its share back. */
@@ -78,6 +80,7 @@ export function createVerification(
     workspaceShare: options.cacheWorkspaceSharePercent / 100,
     ttlMs: CACHE_TTL_MS,
     staleMs: CACHE_STALE_MS,
+    refreshBatchMs: CACHE_REFRESH_BATCH_MS,
     missTtlMs: 10_000,
     now,
   });
@@ -101,6 +104,7 @@ export function createVerification(
     requestRelease: (keyId) => changes.publish({ releaseCreditsOf: keyId }),
     releaseRequestMs: options.changePollMs,
     feedCurrentSince: () => changes.currentSince,
+    catchUpFeed: () => changes.catchUp(),
     recallWaitMs: RECALL_WAIT_POLLS * options.changePollMs,
     releaseHoldMs: RELEASE_HOLD_POLLS * options.changePollMs,
   });

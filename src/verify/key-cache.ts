@@ -20,6 +20,11 @@ export interface KeyCacheOptions {
   ttlMs: number;
   /** How long past `ttlMs` an unused key is still answered at once (and refreshed meanwhile); after that it is read again. */
   staleMs: number;
+  /**
+   * Keys found past their time are refreshed together, this long after the first of them: one read
+   * of the store per workspace for all of them, instead of one per key.
+   */
+  refreshBatchMs: number;
   missTtlMs: number;
   now: () => number;
 }
@@ -41,6 +46,9 @@ export class KeyCache {
   private readonly misses: BoundedCache<true>;
   /** Keyspaces known to exist (ids are never reused), so loading a key costs one read; the change feed drops deleted ones. */
   private readonly keyspaces: BoundedCache<true>;
+  /** Refreshes waiting for the next batch, by workspace and digest. */
+  private readonly refreshing = new Map<string, Map<string, PendingRefresh>>();
+  private refreshTimer: NodeJS.Timeout | undefined;
   private hits = 0;
   private loads = 0;
   private refreshes = 0;
@@ -88,7 +96,7 @@ export class KeyCache {
     const known = this.peek(workspaceId, digest);
     if (known !== undefined) return known;
     const entry = entryOf(workspaceId, digest);
-    return this.keys.load(entry, () => this.fetchIfKnown(workspaceId, digest, "load"), (found) => this.remember(entry, found));
+    return this.keys.load(entry, () => this.fetchIfKnown(workspaceId, digest), (found) => this.remember(entry, found));
   }
 
   /**
@@ -144,20 +152,52 @@ export class KeyCache {
     return { keys: this.keys.sizeOf(workspaceId), misses: this.misses.sizeOf(workspaceId) };
   }
 
-  /** Reads a cached key anew in the background; the cache shares one load per entry, so a key is refreshed once however many ask. */
+  /**
+   * Reads a cached key anew in the background, in the next batch; the cache shares one load per
+   * entry, so a key is refreshed once however many ask. A change arriving before the batch is read
+   * is seen by the read.
+   */
   private refresh(entry: string) {
     const [workspaceId, digest] = entry.split(" ") as [string, string];
     // A failed refresh leaves the entry as it was: the next use past its time tries again.
-    return this.keys.load(entry, () => this.fetchIfKnown(workspaceId, digest, "refresh"), (found) => this.remember(entry, found)).catch(() => {});
+    return this.keys.load(entry, (reading) => this.refreshInBatch(workspaceId, digest, reading), (found) => this.remember(entry, found)).catch(() => {});
   }
 
-  private async fetchIfKnown(workspaceId: string, digest: string, why: "load" | "refresh"): Promise<VerifiableKey | null> {
+  private refreshInBatch(workspaceId: string, digest: string, reading: () => void): Promise<VerifiableKey | null> {
+    let batch = this.refreshing.get(workspaceId);
+    if (!batch) this.refreshing.set(workspaceId, (batch = new Map()));
+    const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => batch.set(digest, { reading, resolve, reject }));
+    if (batch.size >= MAX_REFRESH_BATCH) void this.refreshNow(workspaceId);
+    else this.refreshTimer ??= setTimeout(() => this.refreshAll(), this.options.refreshBatchMs).unref();
+    return refreshed;
+  }
+
+  private refreshAll() {
+    this.refreshTimer = undefined;
+    for (const workspaceId of [...this.refreshing.keys()]) void this.refreshNow(workspaceId);
+  }
+
+  private async refreshNow(workspaceId: string) {
+    const batch = this.refreshing.get(workspaceId)!;
+    this.refreshing.delete(workspaceId);
+    for (const pending of batch.values()) pending.reading();
+    this.refreshes += batch.size;
+    try {
+      const records = await this.store.findKeysByHashes(workspaceId, [...batch.keys()]);
+      const byDigest = new Map<string, KeyRecord>();
+      for (const record of records) for (const digest of [record.hash, record.previousSecret?.hash]) if (digest) byDigest.set(digest, record);
+      for (const [digest, pending] of batch) this.compile(byDigest.get(digest) ?? null).then(pending.resolve, pending.reject);
+    } catch (error) {
+      for (const pending of batch.values()) pending.reject(error);
+    }
+  }
+
+  private async fetchIfKnown(workspaceId: string, digest: string): Promise<VerifiableKey | null> {
     if (!(await this.options.known.mayExist(digest))) {
       this.filtered++;
       return null;
     }
-    if (why === "load") this.loads++;
-    else this.refreshes++;
+    this.loads++;
     return this.compile(await this.store.findKeyByHash(workspaceId, digest));
   }
 
@@ -206,6 +246,15 @@ export class KeyCache {
     this.keys.delete(entry);
     this.misses.delete(entry);
   }
+}
+
+/** Digests refreshed with one read at most: a batch this large is read at once. */
+const MAX_REFRESH_BATCH = 500;
+
+interface PendingRefresh {
+  reading: () => void;
+  resolve: (key: VerifiableKey | null) => void;
+  reject: (error: unknown) => void;
 }
 
 /** A cache entry's name: workspace ids hold no spaces. */

@@ -30,6 +30,7 @@ const options = (holder: string, overrides: Partial<CreditShareOptions> = {}): C
   releaseRequestMs: 10,
   releaseHoldMs: 50,
   feedCurrentSince: () => undefined,
+  catchUpFeed: async () => {},
   recallWaitMs: 20,
   ...overrides,
 });
@@ -111,6 +112,28 @@ describe("CreditShares", () => {
     expect([...calls.values()].reduce((sum, count) => sum + count, 0)).toBe(before);
     feedReadAt = Date.now() - 1000;
     expect(shares.spend(cached, 1)).toBeInstanceOf(Promise);
+  });
+
+  it("past its lease with the feed behind, waits for one feed read shared by every key instead of a claim per key", async () => {
+    const { store, calls } = countingStore();
+    const keys = await Promise.all(Array.from({ length: 20 }, () => keyWith(store, 1_000_000)));
+    let feedReadAt: number | undefined;
+    let feedReads = 0;
+    let reading: Promise<void> | undefined;
+    const catchUpFeed = () =>
+      (reading ??= sleep(5).then(() => {
+        feedReads++;
+        feedReadAt = Date.now();
+        reading = undefined;
+      }));
+    const shares = instance(store, "h1", { idleMs: 60_000, recallWaitMs: 200, feedCurrentSince: () => feedReadAt, catchUpFeed });
+    const cached = keys.map((key) => structuredClone(key));
+    for (const copy of cached) expect(await spendOne(shares, copy)).toBe(true);
+    await sleep(LEASE_MS + 250);
+    calls.clear();
+    expect(await Promise.all(cached.map((copy) => spendOne(shares, copy)))).toEqual(cached.map(() => true));
+    expect(Object.fromEntries(calls)).toEqual({});
+    expect(feedReads).toBe(1);
   });
 
   it("a SET waits until a holder past its lease whose feed is current has given its share back", async () => {

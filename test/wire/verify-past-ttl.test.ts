@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
-import { CACHE_STALE_MS, CACHE_TTL_MS } from "../../src/verify/index.js";
+import { CACHE_REFRESH_BATCH_MS, CACHE_STALE_MS, CACHE_TTL_MS } from "../../src/verify/index.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /** A server on MongoDB whose clock the test moves on, so cached keys and root keys pass their time. */
@@ -25,12 +25,12 @@ async function storeCalls(): Promise<Record<string, number>> {
   return calls;
 }
 
-const LOOKUPS = ["findKeyByHash", "keyspaces.find", "rootKeys.find"];
+const LOOKUPS = ["findKeyByHash", "findKeysByHashes", "keyspaces.find", "rootKeys.find"];
 const lookupsSince = (before: Record<string, number>, after: Record<string, number>) =>
   Object.fromEntries(LOOKUPS.map((method) => [method, (after[method] ?? 0) - (before[method] ?? 0)]));
 
 describe("verifying keys the instance holds, past the cache's time", () => {
-  it("no verification waits for the store: each key and the root key are refreshed once in the background", async () => {
+  it("no verification waits for the store: the keys are refreshed together with one read in the background, and the root key once", async () => {
     const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] });
     const keys = createClient(KeyService, transport);
     const verify = createClient(VerifyService, transport);
@@ -41,14 +41,18 @@ describe("verifying keys the instance holds, past the cache's time", () => {
     for (const round of [1, 2, 3]) {
       clock.offset = round * (CACHE_TTL_MS + 1000);
       const before = await storeCalls();
-      for (let i = 0; i < 40; i++) for (const key of secrets) expect((await verify.verifyKey({ key })).code).toBe(VerifyCode.VALID);
-      expect(lookupsSince(before, await storeCalls()), `round ${round}`).toEqual({ findKeyByHash: secrets.length, "keyspaces.find": 0, "rootKeys.find": 1 });
+      // Every key is found past its time at once, so all join one batch.
+      for (const code of await Promise.all(secrets.map(async (key) => (await verify.verifyKey({ key })).code))) expect(code).toBe(VerifyCode.VALID);
+      for (let i = 0; i < 10; i++) for (const key of secrets) expect((await verify.verifyKey({ key })).code).toBe(VerifyCode.VALID);
+      // The batch is read CACHE_REFRESH_BATCH_MS after the first key was found past its time.
+      await expect.poll(async () => lookupsSince(before, await storeCalls()).findKeysByHashes, { timeout: CACHE_REFRESH_BATCH_MS + 5000, interval: 100 }).toBe(1);
+      expect(lookupsSince(before, await storeCalls()), `round ${round}`).toEqual({ findKeyByHash: 0, findKeysByHashes: 1, "keyspaces.find": 0, "rootKeys.find": 1 });
     }
 
     clock.offset += CACHE_TTL_MS + CACHE_STALE_MS;
     const before = await storeCalls();
     for (const key of secrets) expect((await verify.verifyKey({ key })).code).toBe(VerifyCode.VALID);
     // Unused for longer than the stale allowance: read again, each key with one read, its keyspace still cached.
-    expect(lookupsSince(before, await storeCalls())).toEqual({ findKeyByHash: secrets.length, "keyspaces.find": 0, "rootKeys.find": 1 });
+    expect(lookupsSince(before, await storeCalls())).toEqual({ findKeyByHash: secrets.length, findKeysByHashes: 0, "keyspaces.find": 0, "rootKeys.find": 1 });
   });
 });

@@ -11,6 +11,11 @@ export interface KeyLookup {
    * keys included. One read, found or not, so the time it takes tells nothing.
    */
   findKeyByHash(workspaceId: string, hash: string): Promise<KeyRecord | null>;
+  /**
+   * The workspace's keys with any of these secrets or previous secrets, soft-deleted keys included,
+   * in no particular order: one read however many digests, for refreshing cached keys in a batch.
+   */
+  findKeysByHashes(workspaceId: string, hashes: readonly string[]): Promise<KeyRecord[]>;
 }
 
 export interface KeyStore extends KeyLookup {

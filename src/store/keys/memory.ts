@@ -48,6 +48,15 @@ export function memoryKeys(keys: MemoryKeyRecords, rootKeys: RecordTable<RootKey
       return key && digestsOf(key).includes(hash) ? copy(key) : null;
     },
 
+    async findKeysByHashes(workspaceId, hashes) {
+      const found = new Map<string, KeyRecord>();
+      for (const hash of hashes) {
+        const key = await this.findKeyByHash(workspaceId, hash);
+        if (key) found.set(key.id, key);
+      }
+      return [...found.values()];
+    },
+
     async replaceSecret(id, currentHash, next, previous, at) {
       const key = keys.byId.get(id);
       if (!key || key.deletedAt || key.revokedAt || key.hash !== currentHash) return null;

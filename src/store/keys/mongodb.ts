@@ -29,6 +29,12 @@ export function mongoKeys(tables: { keys: MongoTable<KeyRecord>; rootKeys: Mongo
       return keys.fromDocument(await keys.collection.findOne({ workspaceId, digests: hash }));
     },
 
+    async findKeysByHashes(workspaceId, hashes) {
+      if (hashes.length === 0) return [];
+      const documents = await keys.collection.find({ workspaceId, digests: { $in: [...hashes] } }).toArray();
+      return documents.map((document) => keys.fromDocument(document)!);
+    },
+
     async replaceSecret(id, currentHash, next, previous, at) {
       const replaced = await rejectDuplicates(
         () =>
