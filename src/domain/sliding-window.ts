@@ -105,6 +105,9 @@ interface Counter {
   demandCell: number;
   demand: number;
   previousDemand: number;
+  /** Requests here, in `demandCell` and in the cell before it. */
+  requests: number;
+  previousRequests: number;
 }
 
 /** The cell of a counter with this window that `now` falls in. */
@@ -178,9 +181,9 @@ export class SlidingAllowances {
         const counter = counters[i]!;
         const cell = cellsNow[i]!;
         const allowance = allowances[i]!;
-        if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2) prefetch.push(this.reservation(counter, cell, check, 1));
+        if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2 && isWarm(counter)) prefetch.push(this.reservation(counter, cell, check, 1));
         const nextStart = cellStart(check.durationMs, cell + 1);
-        if (!counter.cells.has(cell + 1) && now >= nextStart - (nextStart - cellStart(check.durationMs, cell)) * NEXT_CELL_LEAD) {
+        if (isWarm(counter) && !counter.cells.has(cell + 1) && now >= nextStart - (nextStart - cellStart(check.durationMs, cell)) * NEXT_CELL_LEAD) {
           // Units of the next cell count in the current window too: as many as half the room this one has left.
           this.allowance(counter, cell + 1).room = allowance.room;
           prefetch.push(this.reservation(counter, cell + 1, check, 1, true));
@@ -242,7 +245,18 @@ export class SlidingAllowances {
     if (counter) counters.delete(record);
     else {
       if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
-      counter = { record, durationMs: check.durationMs, cells: new Map(), giveBack: new Map(), drop: new Set(), demandCell: 0, demand: 0, previousDemand: 0 };
+      counter = {
+        record,
+        durationMs: check.durationMs,
+        cells: new Map(),
+        giveBack: new Map(),
+        drop: new Set(),
+        demandCell: 0,
+        demand: 0,
+        previousDemand: 0,
+        requests: 0,
+        previousRequests: 0,
+      };
       this.records.set(record, counter);
     }
     counters.set(record, counter);
@@ -254,8 +268,11 @@ export class SlidingAllowances {
       counter.cells.delete(index);
     }
     if (cell > counter.demandCell) {
-      counter.previousDemand = counter.demandCell === cell - 1 ? counter.demand : 0;
+      const previous = counter.demandCell === cell - 1;
+      counter.previousDemand = previous ? counter.demand : 0;
+      counter.previousRequests = previous ? counter.requests : 0;
       counter.demand = 0;
+      counter.requests = 0;
       counter.demandCell = cell;
     }
     return counter;
@@ -305,6 +322,13 @@ export class SlidingAllowances {
     };
   }
 }
+
+/**
+ * Reserving before a request needs it pays only for a counter asked for more than once within a
+ * cell: a request that comes once in a while would leave the units unused, and have made two
+ * store steps instead of one.
+ */
+const isWarm = (counter: Counter) => Math.max(counter.requests, counter.previousRequests) >= 2;
 
 /** Cost 0 asks whether any room is left: it holds one unit without spending it. */
 const needed = (check: SlidingCheck) => Math.max(check.cost, 1);
