@@ -10,6 +10,7 @@ import {
   KeyType,
   PreviousSecretSchema,
   type RateLimit,
+  RateLimitAlgorithm,
   RateLimitSchema,
   RefillPeriod,
   ResourceScopeSchema,
@@ -28,6 +29,7 @@ import type { WorkspaceRecord } from "../domain/workspace.js";
 import { creditBalance } from "../domain/credits.js";
 import { invalidArgument } from "../domain/errors.js";
 import * as domain from "../domain/key.js";
+import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../domain/rate-limiter.js";
 import type { KeyspaceRecord, KeyspaceSettings } from "../domain/keyspace.js";
 
 /** Translations between the API's messages and the domain's records; no rules live here. */
@@ -44,6 +46,11 @@ const KEY_STATUSES: Record<domain.KeyStatus, KeyStatus> = {
   revoked: KeyStatus.REVOKED,
 };
 
+const RATE_LIMIT_ALGORITHMS: Record<RateLimitAlgorithmName, RateLimitAlgorithm> = {
+  fixed_window: RateLimitAlgorithm.FIXED_WINDOW,
+  sliding_window: RateLimitAlgorithm.SLIDING_WINDOW,
+};
+
 const REFILL_PERIODS: Record<domain.RefillPeriod, RefillPeriod> = {
   interval: RefillPeriod.INTERVAL,
   daily: RefillPeriod.DAILY,
@@ -55,6 +62,7 @@ const inverse = <K extends string, V extends number>(map: Record<K, V>) =>
 const keyTypeNames = inverse(KEY_TYPES);
 const keyStatusNames = inverse(KEY_STATUSES);
 const refillPeriodNames = inverse(REFILL_PERIODS);
+const rateLimitAlgorithmNames = inverse(RATE_LIMIT_ALGORITHMS);
 
 const toTimestamp = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
 /** Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range a Timestamp may hold. */
@@ -175,6 +183,7 @@ const rateLimitsToProto = (limits: domain.RateLimit[], usage?: RateLimitUsage) =
       ...limit,
       limit: BigInt(limit.limit),
       durationMs: BigInt(limit.durationMs),
+      algorithm: RATE_LIMIT_ALGORITHMS[limit.algorithm ?? "fixed_window"],
       ...(window && { used: BigInt(window.used), windowEndsAt: toTimestamp(window.endsAt) }),
     });
   });
@@ -185,6 +194,9 @@ const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.RateLimi
     limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
     durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
     autoApply: limit.autoApply,
+    ...(limit.algorithm !== RateLimitAlgorithm.UNSPECIFIED && {
+      algorithm: known(rateLimitAlgorithmNames, limit.algorithm, `${path}.rate_limits[${i}].algorithm`),
+    }),
   }));
 
 export function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {

@@ -216,6 +216,22 @@ export class SlidingAllowances {
     return reservation.units - granted;
   }
 
+  /**
+   * Units an admitted request spent and did not use, because a limit counted elsewhere refused
+   * it. `now` is when the request arrived: the units go back to that cell while this instance
+   * holds it, or are given back to the store with the counter's next step.
+   */
+  refund(checks: readonly SlidingCheck[], now: number) {
+    for (const check of checks) {
+      const counter = this.find(counterRecord(check));
+      if (!counter) continue;
+      const cell = cellAt(check.durationMs, now);
+      const allowance = counter.cells.get(cell);
+      if (allowance) allowance.held += check.cost;
+      else if (check.cost > 0) counter.giveBack.set(cell, (counter.giveBack.get(cell) ?? 0) + check.cost);
+    }
+  }
+
   /** A reservation that failed (the store did not answer): the next request may ask again; what it was to give back is lost, which only lowers admission. */
   failed(reservation: CellReservation) {
     const allowance = this.find(reservation.record)?.cells.get(reservation.cell);
