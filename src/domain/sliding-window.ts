@@ -346,6 +346,23 @@ export class SlidingAllowances {
  */
 const isWarm = (counter: Counter) => Math.max(counter.requests, counter.previousRequests) >= 2;
 
+/**
+ * What a counter's cells hold against its limit at `now`: the units in the cells a window-length
+ * span ending in the next cell can overlap (units reserved and not admitted yet included), and
+ * when all of them have left the window.
+ */
+export function slidingUsage(cells: ReadonlyMap<number, number>, durationMs: number, now: number): { used: number; endsAt: Date } {
+  const current = cellAt(durationMs, now);
+  let used = 0;
+  let latest = current;
+  for (const [cell, count] of cells) {
+    if (cell < current - CELLS_PER_WINDOW || count <= 0) continue;
+    used += count;
+    latest = Math.max(latest, cell);
+  }
+  return { used, endsAt: new Date(cellStart(durationMs, latest + 1 + CELLS_PER_WINDOW)) };
+}
+
 /** Cost 0 asks whether any room is left: it holds one unit without spending it. */
 const needed = (check: SlidingCheck) => Math.max(check.cost, 1);
 

@@ -125,7 +125,8 @@ export type RateLimit = Message<"latchkey.v1.RateLimit"> & {
 
   /**
    * Output only, set by GetKey: requests counted in the current window by all instances (what
-   * instances reserved and have not admitted yet included), and when the window ends.
+   * instances reserved and have not admitted yet included), and when the window ends. For a
+   * sliding window: what the last window holds, and when all of it has left.
    *
    * @generated from field: int64 used = 5;
    */
