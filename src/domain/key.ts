@@ -4,7 +4,7 @@ import { PREFIX_PATTERN } from "./secret.js";
 import { PREFIX_DESCRIPTION } from "./keyspace.js";
 import { checkPermissionNames, checkRoleNames, PERMISSION, PERMISSION_DESCRIPTION } from "./rbac.js";
 import { checkCount, checkEach, checkPattern, checkRange, unique } from "./validate.js";
-import { MIN_RATE_LIMIT_WINDOW_MS } from "./rate-limiter.js";
+import { MIN_RATE_LIMIT_WINDOW_MS, type RateLimitAlgorithm } from "./rate-limiter.js";
 
 export type KeyType = "standard" | "marketplace_subscription";
 export type KeyStatus = "active" | "disabled" | "expired" | "revoked";
@@ -40,6 +40,8 @@ export interface RateLimit {
   limit: number;
   durationMs: number;
   autoApply: boolean;
+  /** Absent in limits set before the algorithm was a choice, and when none was asked for: fixed windows. */
+  algorithm?: RateLimitAlgorithm;
 }
 
 export interface ResourceScope {

@@ -24,6 +24,12 @@ export interface LimitCheck {
   durationMs: number;
 }
 
+/**
+ * How a key's or identity's limit counts: in the fixed windows of this module, or in the sliding
+ * windows of domain/sliding-window.ts, exact over any span of the duration.
+ */
+export type RateLimitAlgorithm = "fixed_window" | "sliding_window";
+
 export interface LimitOutcome {
   name: string;
   limit: number;
@@ -141,10 +147,12 @@ export class RateLimitAllowances {
    * other requests first: those without an allowance here show as exceeded. Nothing is counted.
    */
   refusal(checks: readonly LimitCheck[], now: number): LimitOutcome[] {
-    return checks.map((check) => {
-      const allowance = this.counter(check, now).current;
-      return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded: allowance.units < 1 };
-    });
+    return this.outcomes(checks, now, (allowance) => allowance.units < 1);
+  }
+
+  /** The outcomes of a request another limit refused: none of these is exceeded, and nothing is counted. */
+  unspent(checks: readonly LimitCheck[], now: number): LimitOutcome[] {
+    return this.outcomes(checks, now, () => false);
   }
 
   /** What the store granted for a reservation made from `decide`; ignored when the window has since passed here. */
@@ -169,6 +177,13 @@ export class RateLimitAllowances {
     let total = 0;
     for (const counters of this.workspaces.values()) total += counters.size;
     return total;
+  }
+
+  private outcomes(checks: readonly LimitCheck[], now: number, exceeded: (allowance: Allowance) => boolean): LimitOutcome[] {
+    return checks.map((check) => {
+      const allowance = this.counter(check, now).current;
+      return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded: exceeded(allowance) };
+    });
   }
 
   /** The check's counter, moved on to the window `now` falls in. */
@@ -239,6 +254,12 @@ export class RateLimitAllowances {
 
 /** The counter of a key's own limit, or of an identity's (shared by all its keys). */
 export const limitCounter = (owner: "key" | "identity", id: string, name: string) => `${owner}:${id}:${name}`;
+
+/**
+ * The sliding-window counter of a limit counted in `counter`: no RatelimitService namespace
+ * starts with `~`, so it never shares a counter with Limit's identifiers.
+ */
+export const slidingLimitCounter = (counter: string) => `~${counter}`;
 
 /** The window of the counter that `now` falls in, as the store counts it. */
 export const windowAt = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, now: number): RateLimitWindow => windowFrom(check, windowStart(check, now));

@@ -105,6 +105,9 @@ interface Counter {
   demandCell: number;
   demand: number;
   previousDemand: number;
+  /** Requests here, in `demandCell` and in the cell before it. */
+  requests: number;
+  previousRequests: number;
 }
 
 /** The cell of a counter with this window that `now` falls in. */
@@ -178,9 +181,9 @@ export class SlidingAllowances {
         const counter = counters[i]!;
         const cell = cellsNow[i]!;
         const allowance = allowances[i]!;
-        if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2) prefetch.push(this.reservation(counter, cell, check, 1));
+        if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2 && isWarm(counter)) prefetch.push(this.reservation(counter, cell, check, 1));
         const nextStart = cellStart(check.durationMs, cell + 1);
-        if (!counter.cells.has(cell + 1) && now >= nextStart - (nextStart - cellStart(check.durationMs, cell)) * NEXT_CELL_LEAD) {
+        if (isWarm(counter) && !counter.cells.has(cell + 1) && now >= nextStart - (nextStart - cellStart(check.durationMs, cell)) * NEXT_CELL_LEAD) {
           // Units of the next cell count in the current window too: as many as half the room this one has left.
           this.allowance(counter, cell + 1).room = allowance.room;
           prefetch.push(this.reservation(counter, cell + 1, check, 1, true));
@@ -213,6 +216,22 @@ export class SlidingAllowances {
     return reservation.units - granted;
   }
 
+  /**
+   * Units an admitted request spent and did not use, because a limit counted elsewhere refused
+   * it. `now` is when the request arrived: the units go back to that cell while this instance
+   * holds it, or are given back to the store with the counter's next step.
+   */
+  refund(checks: readonly SlidingCheck[], now: number) {
+    for (const check of checks) {
+      const counter = this.find(counterRecord(check));
+      if (!counter) continue;
+      const cell = cellAt(check.durationMs, now);
+      const allowance = counter.cells.get(cell);
+      if (allowance) allowance.held += check.cost;
+      else if (check.cost > 0) counter.giveBack.set(cell, (counter.giveBack.get(cell) ?? 0) + check.cost);
+    }
+  }
+
   /** A reservation that failed (the store did not answer): the next request may ask again; what it was to give back is lost, which only lowers admission. */
   failed(reservation: CellReservation) {
     const allowance = this.find(reservation.record)?.cells.get(reservation.cell);
@@ -242,7 +261,18 @@ export class SlidingAllowances {
     if (counter) counters.delete(record);
     else {
       if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
-      counter = { record, durationMs: check.durationMs, cells: new Map(), giveBack: new Map(), drop: new Set(), demandCell: 0, demand: 0, previousDemand: 0 };
+      counter = {
+        record,
+        durationMs: check.durationMs,
+        cells: new Map(),
+        giveBack: new Map(),
+        drop: new Set(),
+        demandCell: 0,
+        demand: 0,
+        previousDemand: 0,
+        requests: 0,
+        previousRequests: 0,
+      };
       this.records.set(record, counter);
     }
     counters.set(record, counter);
@@ -254,8 +284,11 @@ export class SlidingAllowances {
       counter.cells.delete(index);
     }
     if (cell > counter.demandCell) {
-      counter.previousDemand = counter.demandCell === cell - 1 ? counter.demand : 0;
+      const previous = counter.demandCell === cell - 1;
+      counter.previousDemand = previous ? counter.demand : 0;
+      counter.previousRequests = previous ? counter.requests : 0;
       counter.demand = 0;
+      counter.requests = 0;
       counter.demandCell = cell;
     }
     return counter;
@@ -304,6 +337,30 @@ export class SlidingAllowances {
       ahead,
     };
   }
+}
+
+/**
+ * Reserving before a request needs it pays only for a counter asked for more than once within a
+ * cell: a request that comes once in a while would leave the units unused, and have made two
+ * store steps instead of one.
+ */
+const isWarm = (counter: Counter) => Math.max(counter.requests, counter.previousRequests) >= 2;
+
+/**
+ * What a counter's cells hold against its limit at `now`: the units in the cells a window-length
+ * span ending in the next cell can overlap (units reserved and not admitted yet included), and
+ * when all of them have left the window.
+ */
+export function slidingUsage(cells: ReadonlyMap<number, number>, durationMs: number, now: number): { used: number; endsAt: Date } {
+  const current = cellAt(durationMs, now);
+  let used = 0;
+  let latest = current;
+  for (const [cell, count] of cells) {
+    if (cell < current - CELLS_PER_WINDOW || count <= 0) continue;
+    used += count;
+    latest = Math.max(latest, cell);
+  }
+  return { used, endsAt: new Date(cellStart(durationMs, latest + 1 + CELLS_PER_WINDOW)) };
 }
 
 /** Cost 0 asks whether any room is left: it holds one unit without spending it. */

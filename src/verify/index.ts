@@ -8,6 +8,7 @@ import { KnownDigests } from "./known-digests.js";
 import { CreditShares } from "./credit-shares.js";
 import { Credentials } from "./credentials.js";
 import { KeyCache } from "./key-cache.js";
+import { KeyRateLimits } from "./key-rate-limits.js";
 import { SharedRateLimits } from "./shared-rate-limits.js";
 import { RatelimitOverrides } from "./ratelimit-overrides.js";
 import { Ratelimiter } from "./ratelimiter.js";
@@ -137,7 +138,7 @@ export function createVerification(
     verifier: new Verifier(
       cache,
       known,
-      limits,
+      new KeyRateLimits(limits, slidingLimits),
       creditShares,
       store,
       usage,

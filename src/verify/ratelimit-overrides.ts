@@ -1,6 +1,6 @@
 import type { RandomSource } from "../domain/base58.js";
 import { newId } from "../domain/ids.js";
-import { MAX_OVERRIDES_PER_NAMESPACE, NamespaceOverrides, namespaceOfChange } from "../domain/ratelimit.js";
+import { MAX_OVERRIDES_PER_NAMESPACE, NamespaceOverrides, namespaceOfChange, type RatelimitOverrideRecord } from "../domain/ratelimit.js";
 import type { RatelimitStore } from "../store/ratelimits/index.js";
 import type { KeyChangeTarget } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
@@ -51,14 +51,26 @@ export class RatelimitOverrides implements ChangeSubscriber {
     this.workspaces.get(workspaceId)?.delete(namespace);
   }
 
+  /**
+   * Every override of the namespace. SetOverrides racing at the cap can leave a few more than
+   * MAX_OVERRIDES_PER_NAMESPACE, and each of them applies.
+   */
+  private async allOverrides(workspaceId: string, namespace: string) {
+    const records: RatelimitOverrideRecord[] = [];
+    for (;;) {
+      const page = await this.store.overrides.list({ workspaceId, namespace }, { limit: MAX_OVERRIDES_PER_NAMESPACE, after: records.at(-1)?.id });
+      records.push(...page);
+      if (page.length < MAX_OVERRIDES_PER_NAMESPACE) return records;
+    }
+  }
+
   private load(workspaceId: string, namespace: string, namespaces: Map<string, Entry>): Entry {
     const now = this.options.now();
     const entry: Entry = {
       loadedAt: now,
       overrides: (async () => {
         await this.store.namespaces.insertMissing([{ id: newId("rlns", now, this.options.random), workspaceId, name: namespace, createdAt: new Date(now) }]);
-        const records = await this.store.overrides.list({ workspaceId, namespace }, { limit: MAX_OVERRIDES_PER_NAMESPACE });
-        return new NamespaceOverrides(records);
+        return new NamespaceOverrides(await this.allOverrides(workspaceId, namespace));
       })(),
     };
     entry.overrides.then(

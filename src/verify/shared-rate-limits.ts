@@ -42,6 +42,11 @@ export class SharedRateLimits {
     return decision;
   }
 
+  /** The outcomes of a request a limit counted elsewhere refused: nothing is counted here. */
+  unspent(checks: readonly LimitCheck[]): LimitOutcome[] {
+    return this.allowances.unspent(checks, this.options.now());
+  }
+
   /** Counters this instance holds allowances for. */
   get counters() {
     return this.allowances.size;

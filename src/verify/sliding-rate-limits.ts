@@ -6,6 +6,8 @@ import type { RatelimitStore } from "../store/ratelimits/index.js";
 export interface SlidingResult {
   admitted: boolean;
   outcomes: SlidingOutcome[];
+  /** When the request arrived: the time its units count at. */
+  arrived: number;
 }
 
 /** A request that found its units taken by others this many times in a row gives up rather than wait on. */
@@ -38,7 +40,12 @@ export class SlidingRateLimits {
     const decision = this.allowances.decide(checks, arrived);
     if ("reserve" in decision) return this.reserveAndApply(checks, arrived, decision.reserve);
     for (const reservation of decision.prefetch) this.reserve(reservation).catch(this.prefetchFailed);
-    return decision;
+    return { admitted: decision.admitted, outcomes: decision.outcomes, arrived };
+  }
+
+  /** Takes back what an admitted request spent, when a limit counted elsewhere refused it. */
+  refund(checks: readonly SlidingCheck[], result: SlidingResult) {
+    if (result.admitted) this.allowances.refund(checks, result.arrived);
   }
 
   /** Counters this instance holds units of. */
@@ -72,7 +79,7 @@ export class SlidingRateLimits {
       const decision = this.allowances.decide(checks, arrived);
       if (!("reserve" in decision)) {
         for (const reservation of decision.prefetch) this.reserve(reservation).catch(this.prefetchFailed);
-        return decision;
+        return { admitted: decision.admitted, outcomes: decision.outcomes, arrived };
       }
       reservations = decision.reserve;
     }

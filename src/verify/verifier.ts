@@ -1,13 +1,14 @@
 import { creditBalance, isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
-import { type LimitCheck, type LimitOutcome, limitCounter, windowLength } from "../domain/rate-limiter.js";
+import { type LimitOutcome, limitCounter, windowLength } from "../domain/rate-limiter.js";
 import { digestSecret, isWellFormedSecret, MAX_PRESENTED_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { CreditStore } from "../store/store.js";
 import type { CreditShares, CreditSpend } from "./credit-shares.js";
 import type { KeyCache } from "./key-cache.js";
 import type { KnownDigests } from "./known-digests.js";
-import type { LimitResult, SharedRateLimits } from "./shared-rate-limits.js";
+import type { KeyLimitCheck, KeyRateLimits } from "./key-rate-limits.js";
+import type { LimitResult } from "./shared-rate-limits.js";
 import type { UsageRecorder } from "./usage-recorder.js";
 
 export interface VerifyRequest extends AccessRequest {
@@ -38,7 +39,7 @@ export class Verifier {
   constructor(
     private readonly cache: KeyCache,
     private readonly known: KnownDigests,
-    private readonly limits: SharedRateLimits,
+    private readonly limits: Pick<KeyRateLimits, "apply">,
     private readonly credits: CreditShares,
     private readonly store: CreditStore,
     private readonly usage: UsageRecorder,
@@ -134,7 +135,14 @@ export class Verifier {
 const cachedBalance = (record: KeyRecord) => (record.credits ? creditBalance(record.credits) : undefined);
 
 /** An identity's limits are counted under the identity, so every key of it draws on the same counter. */
-const limitChecks = (workspaceId: string, owner: "key" | "identity", id: string, limits: readonly RateLimit[], named: readonly string[]): LimitCheck[] =>
+const limitChecks = (workspaceId: string, owner: "key" | "identity", id: string, limits: readonly RateLimit[], named: readonly string[]): KeyLimitCheck[] =>
   limits
     .filter((limit) => limit.autoApply || named.includes(limit.name))
-    .map((limit) => ({ workspaceId, counter: limitCounter(owner, id, limit.name), name: limit.name, limit: limit.limit, durationMs: windowLength(limit.durationMs) }));
+    .map((limit) => ({
+      workspaceId,
+      counter: limitCounter(owner, id, limit.name),
+      name: limit.name,
+      limit: limit.limit,
+      durationMs: windowLength(limit.durationMs),
+      algorithm: limit.algorithm ?? "fixed_window",
+    }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { overridesChangeTarget } from "../../src/domain/ratelimit.js";
+import { MAX_OVERRIDES_PER_NAMESPACE, overridesChangeTarget } from "../../src/domain/ratelimit.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { RatelimitOverrides } from "../../src/verify/ratelimit-overrides.js";
 import { overrideRecord } from "../support/fixtures.js";
@@ -35,6 +35,16 @@ describe("RatelimitOverrides", () => {
     clock.now += 60_001;
     expect((await overrides.of("ws_a", "logins")).match("vip")?.limit).toBe(70);
     expect(reads).toBe(3);
+  });
+
+  it("applies every override of a namespace, even the few beyond the cap that SetOverrides racing at it can leave", async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i <= MAX_OVERRIDES_PER_NAMESPACE; i++) {
+      await store.ratelimits.overrides.insert(overrideRecord({ identifier: `user-${String(i).padStart(4, "0")}`, limit: i + 1 }));
+    }
+    const overrides = new RatelimitOverrides(store.ratelimits, { now: () => 0, ttlMs: 60_000 });
+    const last = `user-${MAX_OVERRIDES_PER_NAMESPACE}`;
+    expect((await overrides.of("ws_a", "logins")).match(last)?.limit).toBe(MAX_OVERRIDES_PER_NAMESPACE + 1);
   });
 
   it("keeps no failed read, and holds at most maxNamespacesPerWorkspace namespaces of a workspace", async () => {

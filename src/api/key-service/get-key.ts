@@ -2,7 +2,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetKeyRequest, GetKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import type { KeyRecord } from "../../domain/key.js";
-import { limitCounter, windowAt, windowLength } from "../../domain/rate-limiter.js";
+import { limitCounter, slidingLimitCounter, windowAt, windowLength } from "../../domain/rate-limiter.js";
+import { counterRecord, slidingUsage } from "../../domain/sliding-window.js";
 import type { Store } from "../../store/store.js";
 import { keyToProto, type RateLimitUsage } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
@@ -12,9 +13,19 @@ import { revealedSecret } from "./recoverable.js";
 
 /** Each of the key's own limits in its current window, from the store's counts (Better Auth's request_count). */
 async function rateLimitUsage(store: Store, key: KeyRecord, now: number): Promise<RateLimitUsage> {
-  const windows = key.rateLimits.map((limit) => ({ name: limit.name, window: windowAt({ ...limit, durationMs: windowLength(limit.durationMs), counter: limitCounter("key", key.id, limit.name) }, now) }));
-  const counts = await store.countRateLimits(windows.map(({ window }) => window));
-  return new Map(windows.map(({ name, window }) => [name, { used: counts.get(window.id) ?? 0, endsAt: window.endsAt }]));
+  const limits = key.rateLimits.map((limit) => ({ ...limit, durationMs: windowLength(limit.durationMs), counter: limitCounter("key", key.id, limit.name) }));
+  const windows = limits.filter((limit) => limit.algorithm !== "sliding_window").map((limit) => ({ name: limit.name, window: windowAt(limit, now) }));
+  const sliding = limits
+    .filter((limit) => limit.algorithm === "sliding_window")
+    .map((limit) => ({ ...limit, record: counterRecord({ workspaceId: key.workspaceId, durationMs: limit.durationMs, counter: slidingLimitCounter(limit.counter) }) }));
+  const [counts, cells] = await Promise.all([
+    store.countRateLimits(windows.map(({ window }) => window)),
+    store.ratelimits.readCells(sliding.map(({ record }) => record)),
+  ]);
+  return new Map([
+    ...windows.map(({ name, window }) => [name, { used: counts.get(window.id) ?? 0, endsAt: window.endsAt }] as const),
+    ...sliding.map(({ name, durationMs, record }) => [name, slidingUsage(cells.get(record) ?? new Map(), durationMs, now)] as const),
+  ]);
 }
 
 /** With `decrypt`, the pipeline has checked key.decrypt and records the reading. */

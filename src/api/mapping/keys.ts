@@ -9,6 +9,7 @@ import {
   KeyType,
   PreviousSecretSchema,
   type RateLimit,
+  RateLimitAlgorithm,
   RateLimitSchema,
   RefillPeriod,
   ResourceScopeSchema,
@@ -17,6 +18,7 @@ import { creditBalance } from "../../domain/credits.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { inverse, known, toDate, toSafeNumber, toTimestamp } from "./scalars.js";
 import * as domain from "../../domain/key.js";
+import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../../domain/rate-limiter.js";
 
 /** Translations between the API's keys and the domain's key records; no rules live here. */
 
@@ -32,6 +34,11 @@ const KEY_STATUSES: Record<domain.KeyStatus, KeyStatus> = {
   revoked: KeyStatus.REVOKED,
 };
 
+const RATE_LIMIT_ALGORITHMS: Record<RateLimitAlgorithmName, RateLimitAlgorithm> = {
+  fixed_window: RateLimitAlgorithm.FIXED_WINDOW,
+  sliding_window: RateLimitAlgorithm.SLIDING_WINDOW,
+};
+
 const REFILL_PERIODS: Record<domain.RefillPeriod, RefillPeriod> = {
   interval: RefillPeriod.INTERVAL,
   daily: RefillPeriod.DAILY,
@@ -41,6 +48,7 @@ const REFILL_PERIODS: Record<domain.RefillPeriod, RefillPeriod> = {
 const keyTypeNames = inverse(KEY_TYPES);
 const keyStatusNames = inverse(KEY_STATUSES);
 const refillPeriodNames = inverse(REFILL_PERIODS);
+const rateLimitAlgorithmNames = inverse(RATE_LIMIT_ALGORITHMS);
 
 
 /** The fields that Key and VerifyKeyResponse share, under the same names. */
@@ -148,6 +156,7 @@ export const rateLimitsToProto = (limits: domain.RateLimit[], usage?: RateLimitU
       ...limit,
       limit: BigInt(limit.limit),
       durationMs: BigInt(limit.durationMs),
+      algorithm: RATE_LIMIT_ALGORITHMS[limit.algorithm ?? "fixed_window"],
       ...(window && { used: BigInt(window.used), windowEndsAt: toTimestamp(window.endsAt) }),
     });
   });
@@ -158,6 +167,9 @@ export const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.R
     limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
     durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
     autoApply: limit.autoApply,
+    ...(limit.algorithm !== RateLimitAlgorithm.UNSPECIFIED && {
+      algorithm: known(rateLimitAlgorithmNames, limit.algorithm, `${path}.rate_limits[${i}].algorithm`),
+    }),
   }));
 
 export function refillFromProto(refill: CreditRefill, path: string): domain.CreditRefill {

@@ -22,6 +22,8 @@ export interface RatelimitStore {
    * returns every cell's count after the step.
    */
   changeCells(record: string, changes: readonly CellChange[], drop: readonly number[], expiresAt: Date): Promise<Map<number, number>>;
+  /** Every cell's count of each counter's record that exists, by record; a read, no step. */
+  readCells(records: readonly string[]): Promise<Map<string, Map<number, number>>>;
   /** Drops counters whose expiry is before `before`. */
   pruneCounters(before: Date): Promise<void>;
 }

@@ -27,6 +27,15 @@ export class MemoryRatelimits implements RatelimitStore {
     return new Map(counter.cells);
   }
 
+  async readCells(records: readonly string[]) {
+    const found = new Map<string, Map<number, number>>();
+    for (const record of records) {
+      const counter = this.counters.get(record);
+      if (counter) found.set(record, new Map(counter.cells));
+    }
+    return found;
+  }
+
   async pruneCounters(before: Date) {
     for (const [record, counter] of this.counters) if (counter.expiresAt < before) this.counters.delete(record);
   }

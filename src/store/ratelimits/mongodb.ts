@@ -8,6 +8,12 @@ type CounterDocument = { _id: string; expiresAt: Date; cells?: Record<string, nu
 
 const cellField = (cell: number) => `cells.c${cell}`;
 
+function cellsOf(counter: Pick<CounterDocument, "cells"> | null) {
+  const cells = new Map<number, number>();
+  for (const [field, count] of Object.entries(counter?.cells ?? {})) cells.set(Number(field.slice(1)), count);
+  return cells;
+}
+
 /** Rate limiting's records in MongoDB. */
 export class MongoRatelimits implements RatelimitStore {
   readonly namespaces: MongoTable<RatelimitNamespaceRecord>;
@@ -45,9 +51,14 @@ export class MongoRatelimits implements RatelimitStore {
       if (isDuplicateKey(error)) return step();
       throw error;
     });
-    const cells = new Map<number, number>();
-    for (const [field, count] of Object.entries(after?.cells ?? {})) cells.set(Number(field.slice(1)), count);
-    return cells;
+    return cellsOf(after);
+  }
+
+  async readCells(records: readonly string[]) {
+    const found = new Map<string, Map<number, number>>();
+    if (records.length === 0) return found;
+    for (const counter of await this.counters.find({ _id: { $in: [...records] } }, { projection: { cells: 1 } }).toArray()) found.set(counter._id, cellsOf(counter));
+    return found;
   }
 
   async pruneCounters(before: Date) {

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { RateLimitAlgorithm } from "../../../gen/latchkey/v1/key_pb.js";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
 import { newId } from "../../../src/domain/ids.js";
 import { createKeyspace, expectCode, testApi } from "../../support/api.js";
@@ -20,6 +21,21 @@ describe("identities", () => {
     expect((await api.identities.listIdentities({ pageToken: page.nextPageToken })).identities.map((i) => i.id)).toEqual([second!.id]);
     const { identity: updated } = await api.identities.updateIdentity({ identity: { id: identity!.id, meta: { plan: "team" } }, updateMask: { paths: ["meta"] } });
     expect(updated).toMatchObject({ meta: { plan: "team" }, rateLimits: [limit] });
+  });
+
+  it("OK: an identity's sliding-window limit is shared by its keys, and updating the limits can change the algorithm", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const sliding = { ...limit, algorithm: RateLimitAlgorithm.SLIDING_WINDOW };
+    const { identity } = await api.identities.createIdentity({ identity: { externalId: "org_42", rateLimits: [sliding] } });
+    expect(identity!.rateLimits).toMatchObject([sliding]);
+    const secrets = await Promise.all([1, 2].map(async () => (await api.keys.createKey({ key: { keyspaceId: keyspace.id, externalId: "org_42" } })).secret));
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await api.verify.verifyKey({ key: secrets[i % 2]! })).code);
+    expect(codes).toEqual([VerifyCode.VALID, VerifyCode.VALID, VerifyCode.VALID, VerifyCode.RATE_LIMITED]);
+    const fixed = { ...limit, algorithm: RateLimitAlgorithm.FIXED_WINDOW };
+    const { identity: updated } = await api.identities.updateIdentity({ identity: { id: identity!.id, rateLimits: [fixed] }, updateMask: { paths: ["rate_limits"] } });
+    expect(updated!.rateLimits).toMatchObject([fixed]);
   });
 
   it("ALREADY_EXISTS: a second identity with the same external id", async () => {

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { KeyStatus, KeyType, RefillPeriod } from "../../../gen/latchkey/v1/key_pb.js";
+import { KeyStatus, KeyType, RateLimitAlgorithm, RefillPeriod } from "../../../gen/latchkey/v1/key_pb.js";
 import { newId } from "../../../src/domain/ids.js";
 import { digestSecret, isWellFormedSecret } from "../../../src/domain/secret.js";
 import { createKeyspace, expectCode, testApi, withoutWindowUse } from "../../support/api.js";
@@ -89,8 +89,31 @@ describe("CreateKey", () => {
     ["a rate limit with a zero window", { key: { keyspaceId: newId("ks", 1), rateLimits: [{ name: "r", limit: 1n }] } }, "key.rate_limits[0].duration_ms"],
     ["an int64 beyond 2^53", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 2n ** 60n } } }, "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991"],
     ["an unknown enum value", { key: { keyspaceId: newId("ks", 1), type: 7 as KeyType } }, "key.type has unknown value 7"],
+    [
+      "an unknown rate-limit algorithm",
+      { key: { keyspaceId: newId("ks", 1), rateLimits: [{ name: "r", limit: 1n, durationMs: 1000n, algorithm: 7 as RateLimitAlgorithm }] } },
+      "key.rate_limits[0].algorithm has unknown value 7",
+    ],
   ])("INVALID_ARGUMENT: %s", async (_, request, message) => {
     await expectCode(testApi().keys.createKey(request), Code.InvalidArgument, message);
+  });
+
+  it("OK: a rate limit counts in sliding windows when asked, and in fixed windows when not", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key } = await api.keys.createKey({
+      key: {
+        keyspaceId: keyspace.id,
+        rateLimits: [
+          { name: "sliding", limit: 10n, durationMs: 1000n, algorithm: RateLimitAlgorithm.SLIDING_WINDOW },
+          { name: "fixed", limit: 10n, durationMs: 1000n, algorithm: RateLimitAlgorithm.FIXED_WINDOW },
+          { name: "unset", limit: 10n, durationMs: 1000n },
+        ],
+      },
+    });
+    const algorithms = [RateLimitAlgorithm.SLIDING_WINDOW, RateLimitAlgorithm.FIXED_WINDOW, RateLimitAlgorithm.FIXED_WINDOW];
+    expect(key!.rateLimits.map((limit) => limit.algorithm)).toEqual(algorithms);
+    expect((await api.keys.getKey({ id: key!.id })).key!.rateLimits.map((limit) => limit.algorithm)).toEqual(algorithms);
   });
 
   it("NOT_FOUND: the keyspace does not exist, and nothing is written", async () => {

@@ -2,8 +2,10 @@ import { createHash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { toJsonString } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { GetKeyResponseSchema, KeyStatus } from "../../../gen/latchkey/v1/key_pb.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { GetKeyResponseSchema, KeyStatus, RateLimitAlgorithm } from "../../../gen/latchkey/v1/key_pb.js";
 import { newId } from "../../../src/domain/ids.js";
+import { CELLS_PER_WINDOW } from "../../../src/domain/sliding-window.js";
 import { createKeyspace, expectCode, testApi } from "../../support/api.js";
 
 describe("GetKey", () => {
@@ -27,6 +29,25 @@ describe("GetKey", () => {
     expect(limit!.used).toBeGreaterThanOrEqual(3n);
     expect(limit!.used).toBeLessThanOrEqual(100n);
     expect(Number(limit!.windowEndsAt!.seconds) * 1000).toBeGreaterThan(api.clock.now);
+  });
+
+  it("OK: shows a sliding-window limit's use: what the last window holds, and when all of it has left", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const sliding = { name: "rpm", limit: 100n, durationMs: 60_000n, autoApply: true, algorithm: RateLimitAlgorithm.SLIDING_WINDOW };
+    const created = await api.keys.createKey({ key: { keyspaceId: keyspace.id, rateLimits: [sliding] } });
+    const unused = (await api.keys.getKey({ id: created.key!.id })).key!.rateLimits[0]!;
+    expect(unused.used).toBe(0n);
+    for (let i = 0; i < 3; i++) await api.verify.verifyKey({ key: created.secret });
+    const lastCall = api.clock.now;
+    const [limit] = (await api.keys.getKey({ id: created.key!.id })).key!.rateLimits;
+    expect(limit!.used).toBeGreaterThanOrEqual(3n);
+    expect(limit!.used).toBeLessThanOrEqual(100n);
+    const endsAt = timestampMs(limit!.windowEndsAt!);
+    expect(endsAt).toBeGreaterThan(lastCall + 60_000);
+    expect(endsAt).toBeLessThanOrEqual(lastCall + 60_000 + 2 * (60_000 / CELLS_PER_WINDOW));
+    api.clock.now = endsAt;
+    expect((await api.keys.getKey({ id: created.key!.id })).key!.rateLimits[0]!.used).toBe(0n);
   });
 
   it("OK: reports EXPIRED from the millisecond the key expires", async () => {

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { MAX_OVERRIDES_PER_NAMESPACE } from "../../../src/domain/ratelimit.js";
 import { CELLS_PER_WINDOW } from "../../../src/domain/sliding-window.js";
 import { MemoryStore } from "../../../src/store/memory.js";
 import { expectCode, testApi } from "../../support/api.js";
@@ -97,6 +98,17 @@ describe("RatelimitService.Limit", () => {
     expect((await api.ratelimits.listOverrides({ namespace: "exports" })).overrides).toEqual([]);
     await expectCode(api.ratelimits.deleteNamespace({ name: "logins" }), Code.NotFound, "rate-limit namespace logins not found");
     expect((await api.ratelimits.limit(login("x", { limit: 1n }))).success).toBe(false);
+  });
+
+  it("FAILED_PRECONDITION: a namespace holding 1000 overrides takes no new one, and still replaces one it holds", async () => {
+    const api = testApi();
+    const override = (identifier: string, limit = 5n) => ({ override: { namespace: "logins", identifier, limit, durationMs: 60_000n } });
+    for (let i = 0; i < MAX_OVERRIDES_PER_NAMESPACE; i++) await api.ratelimits.setOverride(override(`user-${i}`));
+    const error = await expectCode(api.ratelimits.setOverride(override("user-x")), Code.FailedPrecondition, "a namespace holds at most 1000 overrides");
+    expect(error.rawMessage).not.toMatch(/[/?:@&=+,#]/);
+    expect((await api.ratelimits.setOverride(override("user-7", 9n))).override).toMatchObject({ identifier: "user-7", limit: 9n });
+    expect(await api.ratelimits.limit(login("user-999"))).toMatchObject({ limit: 5n });
+    await expectCode(api.ratelimits.getOverride({ namespace: "logins", identifier: "user-x" }), Code.NotFound);
   });
 
   it("records override and namespace changes in the audit log", async () => {

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { type Key, KeyType, RefillPeriod } from "../../../gen/latchkey/v1/key_pb.js";
+import { type Key, KeyType, RateLimitAlgorithm, RefillPeriod } from "../../../gen/latchkey/v1/key_pb.js";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { KeySchema } from "../../../gen/latchkey/v1/key_pb.js";
@@ -143,6 +143,24 @@ describe("VerifyKey verdicts", () => {
     expect((await verify(api, secret)).code).toBe(VerifyCode.RATE_LIMITED);
     api.clock.now += 1100;
     expect((await verify(api, secret)).code).toBe(VerifyCode.VALID);
+  });
+
+  it("RATE_LIMITED: a sliding-window limit counts every call within the last duration, across its windows", async () => {
+    const api = testApi();
+    const { secret } = await issue(api, { rateLimits: [{ name: "rpm", limit: 3n, durationMs: 10_000n, autoApply: true, algorithm: RateLimitAlgorithm.SLIDING_WINDOW }] });
+    for (let i = 0; i < 3; i++) {
+      expect((await verify(api, secret)).code).toBe(VerifyCode.VALID);
+      api.clock.now += 3000;
+    }
+    // 9.5 s after the first call, all three are within the last 10 s.
+    api.clock.now += 500;
+    const refused = await verify(api, secret);
+    expect(refused.code).toBe(VerifyCode.RATE_LIMITED);
+    expect(refused.rateLimits[0]).toMatchObject({ name: "rpm", limit: 3n, exceeded: true });
+    // 10.5 s after it (more than a window and a cell), the first has left; the others have not.
+    api.clock.now += 1000;
+    expect((await verify(api, secret)).code).toBe(VerifyCode.VALID);
+    expect((await verify(api, secret)).code).toBe(VerifyCode.RATE_LIMITED);
   });
 
   it("USAGE_EXCEEDED: spends the cost, refuses a cost above the balance without spending", async () => {

@@ -61,6 +61,16 @@ export function ratelimitStoreContract(name: string, openStore: () => Promise<St
       expect(await store.ratelimits.changeCells(record, [], [], expiresAt)).toEqual(new Map([[1001, 3], [1002, 2]]));
     });
 
+    it("reads the cells of the records that exist, and makes none", async () => {
+      const workspace = newId("ws", Date.now());
+      const [counted, never] = [`${workspace}:60000:~key:key_a:api`, `${workspace}:60000:~key:key_b:api`];
+      const expiresAt = new Date(Date.now() + 60_000);
+      await store.ratelimits.changeCells(counted, [[20, 4], [21, 1]], [], expiresAt);
+      expect(await store.ratelimits.readCells([counted, never])).toEqual(new Map([[counted, new Map([[20, 4], [21, 1]])]]));
+      expect(await store.ratelimits.readCells([never])).toEqual(new Map());
+      expect(await store.ratelimits.readCells([])).toEqual(new Map());
+    });
+
     it("applies concurrent steps one at a time: every increment is counted, whoever makes the record", async () => {
       const record = `${newId("ws", Date.now())}:1000:hot:x`;
       const expiresAt = new Date(Date.now() + 60_000);

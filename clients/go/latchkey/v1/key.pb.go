@@ -190,6 +190,60 @@ func (RefillPeriod) EnumDescriptor() ([]byte, []int) {
 	return file_latchkey_v1_key_proto_rawDescGZIP(), []int{2}
 }
 
+// How a key or identity rate limit counts (docs/ratelimit.md).
+type RateLimitAlgorithm int32
+
+const (
+	// Fixed windows, as for limits set before the algorithm was a choice.
+	RateLimitAlgorithm_RATE_LIMIT_ALGORITHM_UNSPECIFIED RateLimitAlgorithm = 0
+	// Consecutive windows of `duration_ms`: at most `limit` in each, so a burst either side of a
+	// boundary can see up to twice the limit within one duration.
+	RateLimitAlgorithm_RATE_LIMIT_ALGORITHM_FIXED_WINDOW RateLimitAlgorithm = 1
+	// At most `limit` within any span of `duration_ms`, as RatelimitService.Limit counts.
+	RateLimitAlgorithm_RATE_LIMIT_ALGORITHM_SLIDING_WINDOW RateLimitAlgorithm = 2
+)
+
+// Enum value maps for RateLimitAlgorithm.
+var (
+	RateLimitAlgorithm_name = map[int32]string{
+		0: "RATE_LIMIT_ALGORITHM_UNSPECIFIED",
+		1: "RATE_LIMIT_ALGORITHM_FIXED_WINDOW",
+		2: "RATE_LIMIT_ALGORITHM_SLIDING_WINDOW",
+	}
+	RateLimitAlgorithm_value = map[string]int32{
+		"RATE_LIMIT_ALGORITHM_UNSPECIFIED":    0,
+		"RATE_LIMIT_ALGORITHM_FIXED_WINDOW":   1,
+		"RATE_LIMIT_ALGORITHM_SLIDING_WINDOW": 2,
+	}
+)
+
+func (x RateLimitAlgorithm) Enum() *RateLimitAlgorithm {
+	p := new(RateLimitAlgorithm)
+	*p = x
+	return p
+}
+
+func (x RateLimitAlgorithm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RateLimitAlgorithm) Descriptor() protoreflect.EnumDescriptor {
+	return file_latchkey_v1_key_proto_enumTypes[3].Descriptor()
+}
+
+func (RateLimitAlgorithm) Type() protoreflect.EnumType {
+	return &file_latchkey_v1_key_proto_enumTypes[3]
+}
+
+func (x RateLimitAlgorithm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RateLimitAlgorithm.Descriptor instead.
+func (RateLimitAlgorithm) EnumDescriptor() ([]byte, []int) {
+	return file_latchkey_v1_key_proto_rawDescGZIP(), []int{3}
+}
+
 type CreditOperation int32
 
 const (
@@ -229,11 +283,11 @@ func (x CreditOperation) String() string {
 }
 
 func (CreditOperation) Descriptor() protoreflect.EnumDescriptor {
-	return file_latchkey_v1_key_proto_enumTypes[3].Descriptor()
+	return file_latchkey_v1_key_proto_enumTypes[4].Descriptor()
 }
 
 func (CreditOperation) Type() protoreflect.EnumType {
-	return &file_latchkey_v1_key_proto_enumTypes[3]
+	return &file_latchkey_v1_key_proto_enumTypes[4]
 }
 
 func (x CreditOperation) Number() protoreflect.EnumNumber {
@@ -242,7 +296,7 @@ func (x CreditOperation) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CreditOperation.Descriptor instead.
 func (CreditOperation) EnumDescriptor() ([]byte, []int) {
-	return file_latchkey_v1_key_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_v1_key_proto_rawDescGZIP(), []int{4}
 }
 
 type DigestEncoding int32
@@ -284,11 +338,11 @@ func (x DigestEncoding) String() string {
 }
 
 func (DigestEncoding) Descriptor() protoreflect.EnumDescriptor {
-	return file_latchkey_v1_key_proto_enumTypes[4].Descriptor()
+	return file_latchkey_v1_key_proto_enumTypes[5].Descriptor()
 }
 
 func (DigestEncoding) Type() protoreflect.EnumType {
-	return &file_latchkey_v1_key_proto_enumTypes[4]
+	return &file_latchkey_v1_key_proto_enumTypes[5]
 }
 
 func (x DigestEncoding) Number() protoreflect.EnumNumber {
@@ -297,7 +351,7 @@ func (x DigestEncoding) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DigestEncoding.Descriptor instead.
 func (DigestEncoding) EnumDescriptor() ([]byte, []int) {
-	return file_latchkey_v1_key_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_v1_key_proto_rawDescGZIP(), []int{5}
 }
 
 // Usage credits. A key without credits may be used without limit.
@@ -435,7 +489,7 @@ func (x *CreditRefill) GetLastRefillAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// A named limit: at most `limit` uses per `duration_ms` sliding window.
+// A named limit: at most `limit` uses per `duration_ms`, counted as `algorithm` says.
 type RateLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 to 64 characters of a-z, A-Z, 0-9, `_`, `-` and `.`; unique within the key.
@@ -448,9 +502,12 @@ type RateLimit struct {
 	// Applied on every verification, not only when the verifier names it.
 	AutoApply bool `protobuf:"varint,4,opt,name=auto_apply,json=autoApply,proto3" json:"auto_apply,omitempty"`
 	// Output only, set by GetKey: requests counted in the current window by all instances (what
-	// instances reserved and have not admitted yet included), and when the window ends.
-	Used          int64                  `protobuf:"varint,5,opt,name=used,proto3" json:"used,omitempty"`
-	WindowEndsAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=window_ends_at,json=windowEndsAt,proto3" json:"window_ends_at,omitempty"`
+	// instances reserved and have not admitted yet included), and when the window ends. For a
+	// sliding window: what the last window holds, and when all of it has left.
+	Used         int64                  `protobuf:"varint,5,opt,name=used,proto3" json:"used,omitempty"`
+	WindowEndsAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=window_ends_at,json=windowEndsAt,proto3" json:"window_ends_at,omitempty"`
+	// Unset counts in fixed windows. GetKey answers FIXED_WINDOW or SLIDING_WINDOW.
+	Algorithm     RateLimitAlgorithm `protobuf:"varint,7,opt,name=algorithm,proto3,enum=latchkey.v1.RateLimitAlgorithm" json:"algorithm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -525,6 +582,13 @@ func (x *RateLimit) GetWindowEndsAt() *timestamppb.Timestamp {
 		return x.WindowEndsAt
 	}
 	return nil
+}
+
+func (x *RateLimit) GetAlgorithm() RateLimitAlgorithm {
+	if x != nil {
+		return x.Algorithm
+	}
+	return RateLimitAlgorithm_RATE_LIMIT_ALGORITHM_UNSPECIFIED
 }
 
 // Grants operations on resources of one type whose id matches a pattern (as Mixpeek does).
@@ -2933,7 +2997,7 @@ const file_latchkey_v1_key_proto_rawDesc = "" +
 	"\fday_of_month\x18\x03 \x01(\x05R\n" +
 	"dayOfMonth\x12(\n" +
 	"\x06amount\x18\x04 \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x01R\x06amount\x12@\n" +
-	"\x0elast_refill_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\flastRefillAt\"\xed\x01\n" +
+	"\x0elast_refill_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\flastRefillAt\"\xac\x02\n" +
 	"\tRateLimit\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x05limit\x18\x02 \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x01R\x05limit\x12/\n" +
@@ -2942,7 +3006,8 @@ const file_latchkey_v1_key_proto_rawDesc = "" +
 	"\n" +
 	"auto_apply\x18\x04 \x01(\bR\tautoApply\x12\x12\n" +
 	"\x04used\x18\x05 \x01(\x03R\x04used\x12@\n" +
-	"\x0ewindow_ends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fwindowEndsAt\"\x84\x01\n" +
+	"\x0ewindow_ends_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fwindowEndsAt\x12=\n" +
+	"\talgorithm\x18\a \x01(\x0e2\x1f.latchkey.v1.RateLimitAlgorithmR\talgorithm\"\x84\x01\n" +
 	"\rResourceScope\x12#\n" +
 	"\rresource_type\x18\x01 \x01(\tR\fresourceType\x12.\n" +
 	"\x13resource_id_pattern\x18\x02 \x01(\tR\x11resourceIdPattern\x12\x1e\n" +
@@ -3143,7 +3208,11 @@ const file_latchkey_v1_key_proto_rawDesc = "" +
 	"\x19REFILL_PERIOD_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REFILL_PERIOD_INTERVAL\x10\x01\x12\x17\n" +
 	"\x13REFILL_PERIOD_DAILY\x10\x02\x12\x19\n" +
-	"\x15REFILL_PERIOD_MONTHLY\x10\x03*\x8d\x01\n" +
+	"\x15REFILL_PERIOD_MONTHLY\x10\x03*\x8a\x01\n" +
+	"\x12RateLimitAlgorithm\x12$\n" +
+	" RATE_LIMIT_ALGORITHM_UNSPECIFIED\x10\x00\x12%\n" +
+	"!RATE_LIMIT_ALGORITHM_FIXED_WINDOW\x10\x01\x12'\n" +
+	"#RATE_LIMIT_ALGORITHM_SLIDING_WINDOW\x10\x02*\x8d\x01\n" +
 	"\x0fCreditOperation\x12 \n" +
 	"\x1cCREDIT_OPERATION_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CREDIT_OPERATION_SET\x10\x01\x12\x1e\n" +
@@ -3188,141 +3257,143 @@ func file_latchkey_v1_key_proto_rawDescGZIP() []byte {
 	return file_latchkey_v1_key_proto_rawDescData
 }
 
-var file_latchkey_v1_key_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_latchkey_v1_key_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_latchkey_v1_key_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_latchkey_v1_key_proto_goTypes = []any{
 	(KeyType)(0),                         // 0: latchkey.v1.KeyType
 	(KeyStatus)(0),                       // 1: latchkey.v1.KeyStatus
 	(RefillPeriod)(0),                    // 2: latchkey.v1.RefillPeriod
-	(CreditOperation)(0),                 // 3: latchkey.v1.CreditOperation
-	(DigestEncoding)(0),                  // 4: latchkey.v1.DigestEncoding
-	(*Credits)(nil),                      // 5: latchkey.v1.Credits
-	(*CreditRefill)(nil),                 // 6: latchkey.v1.CreditRefill
-	(*RateLimit)(nil),                    // 7: latchkey.v1.RateLimit
-	(*ResourceScope)(nil),                // 8: latchkey.v1.ResourceScope
-	(*Key)(nil),                          // 9: latchkey.v1.Key
-	(*PreviousSecret)(nil),               // 10: latchkey.v1.PreviousSecret
-	(*WhoAmIRequest)(nil),                // 11: latchkey.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),               // 12: latchkey.v1.WhoAmIResponse
-	(*UpdateCreditsRequest)(nil),         // 13: latchkey.v1.UpdateCreditsRequest
-	(*UpdateCreditsResponse)(nil),        // 14: latchkey.v1.UpdateCreditsResponse
-	(*ImportKeysRequest)(nil),            // 15: latchkey.v1.ImportKeysRequest
-	(*ImportedKey)(nil),                  // 16: latchkey.v1.ImportedKey
-	(*ImportedDigest)(nil),               // 17: latchkey.v1.ImportedDigest
-	(*ImportKeysResponse)(nil),           // 18: latchkey.v1.ImportKeysResponse
-	(*ImportResult)(nil),                 // 19: latchkey.v1.ImportResult
-	(*RerollKeyRequest)(nil),             // 20: latchkey.v1.RerollKeyRequest
-	(*RerollKeyResponse)(nil),            // 21: latchkey.v1.RerollKeyResponse
-	(*AddKeyRolesRequest)(nil),           // 22: latchkey.v1.AddKeyRolesRequest
-	(*AddKeyRolesResponse)(nil),          // 23: latchkey.v1.AddKeyRolesResponse
-	(*AddKeyPermissionsRequest)(nil),     // 24: latchkey.v1.AddKeyPermissionsRequest
-	(*AddKeyPermissionsResponse)(nil),    // 25: latchkey.v1.AddKeyPermissionsResponse
-	(*RemoveKeyRolesRequest)(nil),        // 26: latchkey.v1.RemoveKeyRolesRequest
-	(*RemoveKeyRolesResponse)(nil),       // 27: latchkey.v1.RemoveKeyRolesResponse
-	(*RemoveKeyPermissionsRequest)(nil),  // 28: latchkey.v1.RemoveKeyPermissionsRequest
-	(*RemoveKeyPermissionsResponse)(nil), // 29: latchkey.v1.RemoveKeyPermissionsResponse
-	(*SetKeyRolesRequest)(nil),           // 30: latchkey.v1.SetKeyRolesRequest
-	(*SetKeyRolesResponse)(nil),          // 31: latchkey.v1.SetKeyRolesResponse
-	(*SetKeyPermissionsRequest)(nil),     // 32: latchkey.v1.SetKeyPermissionsRequest
-	(*SetKeyPermissionsResponse)(nil),    // 33: latchkey.v1.SetKeyPermissionsResponse
-	(*CreateKeyRequest)(nil),             // 34: latchkey.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),            // 35: latchkey.v1.CreateKeyResponse
-	(*GetKeyRequest)(nil),                // 36: latchkey.v1.GetKeyRequest
-	(*GetKeyResponse)(nil),               // 37: latchkey.v1.GetKeyResponse
-	(*ListKeysRequest)(nil),              // 38: latchkey.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),             // 39: latchkey.v1.ListKeysResponse
-	(*UpdateKeyRequest)(nil),             // 40: latchkey.v1.UpdateKeyRequest
-	(*UpdateKeyResponse)(nil),            // 41: latchkey.v1.UpdateKeyResponse
-	(*RevokeKeyRequest)(nil),             // 42: latchkey.v1.RevokeKeyRequest
-	(*RevokeKeyResponse)(nil),            // 43: latchkey.v1.RevokeKeyResponse
-	(*DeleteKeyRequest)(nil),             // 44: latchkey.v1.DeleteKeyRequest
-	(*DeleteKeyResponse)(nil),            // 45: latchkey.v1.DeleteKeyResponse
-	(*timestamppb.Timestamp)(nil),        // 46: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),              // 47: google.protobuf.Struct
-	(*fieldmaskpb.FieldMask)(nil),        // 48: google.protobuf.FieldMask
+	(RateLimitAlgorithm)(0),              // 3: latchkey.v1.RateLimitAlgorithm
+	(CreditOperation)(0),                 // 4: latchkey.v1.CreditOperation
+	(DigestEncoding)(0),                  // 5: latchkey.v1.DigestEncoding
+	(*Credits)(nil),                      // 6: latchkey.v1.Credits
+	(*CreditRefill)(nil),                 // 7: latchkey.v1.CreditRefill
+	(*RateLimit)(nil),                    // 8: latchkey.v1.RateLimit
+	(*ResourceScope)(nil),                // 9: latchkey.v1.ResourceScope
+	(*Key)(nil),                          // 10: latchkey.v1.Key
+	(*PreviousSecret)(nil),               // 11: latchkey.v1.PreviousSecret
+	(*WhoAmIRequest)(nil),                // 12: latchkey.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),               // 13: latchkey.v1.WhoAmIResponse
+	(*UpdateCreditsRequest)(nil),         // 14: latchkey.v1.UpdateCreditsRequest
+	(*UpdateCreditsResponse)(nil),        // 15: latchkey.v1.UpdateCreditsResponse
+	(*ImportKeysRequest)(nil),            // 16: latchkey.v1.ImportKeysRequest
+	(*ImportedKey)(nil),                  // 17: latchkey.v1.ImportedKey
+	(*ImportedDigest)(nil),               // 18: latchkey.v1.ImportedDigest
+	(*ImportKeysResponse)(nil),           // 19: latchkey.v1.ImportKeysResponse
+	(*ImportResult)(nil),                 // 20: latchkey.v1.ImportResult
+	(*RerollKeyRequest)(nil),             // 21: latchkey.v1.RerollKeyRequest
+	(*RerollKeyResponse)(nil),            // 22: latchkey.v1.RerollKeyResponse
+	(*AddKeyRolesRequest)(nil),           // 23: latchkey.v1.AddKeyRolesRequest
+	(*AddKeyRolesResponse)(nil),          // 24: latchkey.v1.AddKeyRolesResponse
+	(*AddKeyPermissionsRequest)(nil),     // 25: latchkey.v1.AddKeyPermissionsRequest
+	(*AddKeyPermissionsResponse)(nil),    // 26: latchkey.v1.AddKeyPermissionsResponse
+	(*RemoveKeyRolesRequest)(nil),        // 27: latchkey.v1.RemoveKeyRolesRequest
+	(*RemoveKeyRolesResponse)(nil),       // 28: latchkey.v1.RemoveKeyRolesResponse
+	(*RemoveKeyPermissionsRequest)(nil),  // 29: latchkey.v1.RemoveKeyPermissionsRequest
+	(*RemoveKeyPermissionsResponse)(nil), // 30: latchkey.v1.RemoveKeyPermissionsResponse
+	(*SetKeyRolesRequest)(nil),           // 31: latchkey.v1.SetKeyRolesRequest
+	(*SetKeyRolesResponse)(nil),          // 32: latchkey.v1.SetKeyRolesResponse
+	(*SetKeyPermissionsRequest)(nil),     // 33: latchkey.v1.SetKeyPermissionsRequest
+	(*SetKeyPermissionsResponse)(nil),    // 34: latchkey.v1.SetKeyPermissionsResponse
+	(*CreateKeyRequest)(nil),             // 35: latchkey.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),            // 36: latchkey.v1.CreateKeyResponse
+	(*GetKeyRequest)(nil),                // 37: latchkey.v1.GetKeyRequest
+	(*GetKeyResponse)(nil),               // 38: latchkey.v1.GetKeyResponse
+	(*ListKeysRequest)(nil),              // 39: latchkey.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),             // 40: latchkey.v1.ListKeysResponse
+	(*UpdateKeyRequest)(nil),             // 41: latchkey.v1.UpdateKeyRequest
+	(*UpdateKeyResponse)(nil),            // 42: latchkey.v1.UpdateKeyResponse
+	(*RevokeKeyRequest)(nil),             // 43: latchkey.v1.RevokeKeyRequest
+	(*RevokeKeyResponse)(nil),            // 44: latchkey.v1.RevokeKeyResponse
+	(*DeleteKeyRequest)(nil),             // 45: latchkey.v1.DeleteKeyRequest
+	(*DeleteKeyResponse)(nil),            // 46: latchkey.v1.DeleteKeyResponse
+	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),              // 48: google.protobuf.Struct
+	(*fieldmaskpb.FieldMask)(nil),        // 49: google.protobuf.FieldMask
 }
 var file_latchkey_v1_key_proto_depIdxs = []int32{
-	6,  // 0: latchkey.v1.Credits.refill:type_name -> latchkey.v1.CreditRefill
+	7,  // 0: latchkey.v1.Credits.refill:type_name -> latchkey.v1.CreditRefill
 	2,  // 1: latchkey.v1.CreditRefill.period:type_name -> latchkey.v1.RefillPeriod
-	46, // 2: latchkey.v1.CreditRefill.last_refill_at:type_name -> google.protobuf.Timestamp
-	46, // 3: latchkey.v1.RateLimit.window_ends_at:type_name -> google.protobuf.Timestamp
-	0,  // 4: latchkey.v1.Key.type:type_name -> latchkey.v1.KeyType
-	47, // 5: latchkey.v1.Key.meta:type_name -> google.protobuf.Struct
-	47, // 6: latchkey.v1.Key.claims:type_name -> google.protobuf.Struct
-	8,  // 7: latchkey.v1.Key.resource_scopes:type_name -> latchkey.v1.ResourceScope
-	46, // 8: latchkey.v1.Key.expires_at:type_name -> google.protobuf.Timestamp
-	46, // 9: latchkey.v1.Key.revoked_at:type_name -> google.protobuf.Timestamp
-	46, // 10: latchkey.v1.Key.created_at:type_name -> google.protobuf.Timestamp
-	46, // 11: latchkey.v1.Key.updated_at:type_name -> google.protobuf.Timestamp
-	46, // 12: latchkey.v1.Key.last_used_at:type_name -> google.protobuf.Timestamp
-	5,  // 13: latchkey.v1.Key.credits:type_name -> latchkey.v1.Credits
-	7,  // 14: latchkey.v1.Key.rate_limits:type_name -> latchkey.v1.RateLimit
-	1,  // 15: latchkey.v1.Key.status:type_name -> latchkey.v1.KeyStatus
-	10, // 16: latchkey.v1.Key.previous_secret:type_name -> latchkey.v1.PreviousSecret
-	46, // 17: latchkey.v1.PreviousSecret.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 18: latchkey.v1.WhoAmIResponse.key:type_name -> latchkey.v1.Key
-	3,  // 19: latchkey.v1.UpdateCreditsRequest.operation:type_name -> latchkey.v1.CreditOperation
-	6,  // 20: latchkey.v1.UpdateCreditsRequest.refill:type_name -> latchkey.v1.CreditRefill
-	9,  // 21: latchkey.v1.UpdateCreditsResponse.key:type_name -> latchkey.v1.Key
-	16, // 22: latchkey.v1.ImportKeysRequest.keys:type_name -> latchkey.v1.ImportedKey
-	17, // 23: latchkey.v1.ImportedKey.digest:type_name -> latchkey.v1.ImportedDigest
-	9,  // 24: latchkey.v1.ImportedKey.key:type_name -> latchkey.v1.Key
-	4,  // 25: latchkey.v1.ImportedDigest.encoding:type_name -> latchkey.v1.DigestEncoding
-	19, // 26: latchkey.v1.ImportKeysResponse.results:type_name -> latchkey.v1.ImportResult
-	9,  // 27: latchkey.v1.ImportResult.key:type_name -> latchkey.v1.Key
-	9,  // 28: latchkey.v1.RerollKeyResponse.key:type_name -> latchkey.v1.Key
-	9,  // 29: latchkey.v1.AddKeyRolesResponse.key:type_name -> latchkey.v1.Key
-	9,  // 30: latchkey.v1.AddKeyPermissionsResponse.key:type_name -> latchkey.v1.Key
-	9,  // 31: latchkey.v1.RemoveKeyRolesResponse.key:type_name -> latchkey.v1.Key
-	9,  // 32: latchkey.v1.RemoveKeyPermissionsResponse.key:type_name -> latchkey.v1.Key
-	9,  // 33: latchkey.v1.SetKeyRolesResponse.key:type_name -> latchkey.v1.Key
-	9,  // 34: latchkey.v1.SetKeyPermissionsResponse.key:type_name -> latchkey.v1.Key
-	9,  // 35: latchkey.v1.CreateKeyRequest.key:type_name -> latchkey.v1.Key
-	9,  // 36: latchkey.v1.CreateKeyResponse.key:type_name -> latchkey.v1.Key
-	9,  // 37: latchkey.v1.GetKeyResponse.key:type_name -> latchkey.v1.Key
-	1,  // 38: latchkey.v1.ListKeysRequest.status:type_name -> latchkey.v1.KeyStatus
-	9,  // 39: latchkey.v1.ListKeysResponse.keys:type_name -> latchkey.v1.Key
-	9,  // 40: latchkey.v1.UpdateKeyRequest.key:type_name -> latchkey.v1.Key
-	48, // 41: latchkey.v1.UpdateKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 42: latchkey.v1.UpdateKeyResponse.key:type_name -> latchkey.v1.Key
-	9,  // 43: latchkey.v1.RevokeKeyResponse.key:type_name -> latchkey.v1.Key
-	34, // 44: latchkey.v1.KeyService.CreateKey:input_type -> latchkey.v1.CreateKeyRequest
-	36, // 45: latchkey.v1.KeyService.GetKey:input_type -> latchkey.v1.GetKeyRequest
-	38, // 46: latchkey.v1.KeyService.ListKeys:input_type -> latchkey.v1.ListKeysRequest
-	40, // 47: latchkey.v1.KeyService.UpdateKey:input_type -> latchkey.v1.UpdateKeyRequest
-	42, // 48: latchkey.v1.KeyService.RevokeKey:input_type -> latchkey.v1.RevokeKeyRequest
-	44, // 49: latchkey.v1.KeyService.DeleteKey:input_type -> latchkey.v1.DeleteKeyRequest
-	22, // 50: latchkey.v1.KeyService.AddKeyRoles:input_type -> latchkey.v1.AddKeyRolesRequest
-	26, // 51: latchkey.v1.KeyService.RemoveKeyRoles:input_type -> latchkey.v1.RemoveKeyRolesRequest
-	30, // 52: latchkey.v1.KeyService.SetKeyRoles:input_type -> latchkey.v1.SetKeyRolesRequest
-	24, // 53: latchkey.v1.KeyService.AddKeyPermissions:input_type -> latchkey.v1.AddKeyPermissionsRequest
-	28, // 54: latchkey.v1.KeyService.RemoveKeyPermissions:input_type -> latchkey.v1.RemoveKeyPermissionsRequest
-	32, // 55: latchkey.v1.KeyService.SetKeyPermissions:input_type -> latchkey.v1.SetKeyPermissionsRequest
-	13, // 56: latchkey.v1.KeyService.UpdateCredits:input_type -> latchkey.v1.UpdateCreditsRequest
-	20, // 57: latchkey.v1.KeyService.RerollKey:input_type -> latchkey.v1.RerollKeyRequest
-	15, // 58: latchkey.v1.KeyService.ImportKeys:input_type -> latchkey.v1.ImportKeysRequest
-	11, // 59: latchkey.v1.KeyService.WhoAmI:input_type -> latchkey.v1.WhoAmIRequest
-	35, // 60: latchkey.v1.KeyService.CreateKey:output_type -> latchkey.v1.CreateKeyResponse
-	37, // 61: latchkey.v1.KeyService.GetKey:output_type -> latchkey.v1.GetKeyResponse
-	39, // 62: latchkey.v1.KeyService.ListKeys:output_type -> latchkey.v1.ListKeysResponse
-	41, // 63: latchkey.v1.KeyService.UpdateKey:output_type -> latchkey.v1.UpdateKeyResponse
-	43, // 64: latchkey.v1.KeyService.RevokeKey:output_type -> latchkey.v1.RevokeKeyResponse
-	45, // 65: latchkey.v1.KeyService.DeleteKey:output_type -> latchkey.v1.DeleteKeyResponse
-	23, // 66: latchkey.v1.KeyService.AddKeyRoles:output_type -> latchkey.v1.AddKeyRolesResponse
-	27, // 67: latchkey.v1.KeyService.RemoveKeyRoles:output_type -> latchkey.v1.RemoveKeyRolesResponse
-	31, // 68: latchkey.v1.KeyService.SetKeyRoles:output_type -> latchkey.v1.SetKeyRolesResponse
-	25, // 69: latchkey.v1.KeyService.AddKeyPermissions:output_type -> latchkey.v1.AddKeyPermissionsResponse
-	29, // 70: latchkey.v1.KeyService.RemoveKeyPermissions:output_type -> latchkey.v1.RemoveKeyPermissionsResponse
-	33, // 71: latchkey.v1.KeyService.SetKeyPermissions:output_type -> latchkey.v1.SetKeyPermissionsResponse
-	14, // 72: latchkey.v1.KeyService.UpdateCredits:output_type -> latchkey.v1.UpdateCreditsResponse
-	21, // 73: latchkey.v1.KeyService.RerollKey:output_type -> latchkey.v1.RerollKeyResponse
-	18, // 74: latchkey.v1.KeyService.ImportKeys:output_type -> latchkey.v1.ImportKeysResponse
-	12, // 75: latchkey.v1.KeyService.WhoAmI:output_type -> latchkey.v1.WhoAmIResponse
-	60, // [60:76] is the sub-list for method output_type
-	44, // [44:60] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	47, // 2: latchkey.v1.CreditRefill.last_refill_at:type_name -> google.protobuf.Timestamp
+	47, // 3: latchkey.v1.RateLimit.window_ends_at:type_name -> google.protobuf.Timestamp
+	3,  // 4: latchkey.v1.RateLimit.algorithm:type_name -> latchkey.v1.RateLimitAlgorithm
+	0,  // 5: latchkey.v1.Key.type:type_name -> latchkey.v1.KeyType
+	48, // 6: latchkey.v1.Key.meta:type_name -> google.protobuf.Struct
+	48, // 7: latchkey.v1.Key.claims:type_name -> google.protobuf.Struct
+	9,  // 8: latchkey.v1.Key.resource_scopes:type_name -> latchkey.v1.ResourceScope
+	47, // 9: latchkey.v1.Key.expires_at:type_name -> google.protobuf.Timestamp
+	47, // 10: latchkey.v1.Key.revoked_at:type_name -> google.protobuf.Timestamp
+	47, // 11: latchkey.v1.Key.created_at:type_name -> google.protobuf.Timestamp
+	47, // 12: latchkey.v1.Key.updated_at:type_name -> google.protobuf.Timestamp
+	47, // 13: latchkey.v1.Key.last_used_at:type_name -> google.protobuf.Timestamp
+	6,  // 14: latchkey.v1.Key.credits:type_name -> latchkey.v1.Credits
+	8,  // 15: latchkey.v1.Key.rate_limits:type_name -> latchkey.v1.RateLimit
+	1,  // 16: latchkey.v1.Key.status:type_name -> latchkey.v1.KeyStatus
+	11, // 17: latchkey.v1.Key.previous_secret:type_name -> latchkey.v1.PreviousSecret
+	47, // 18: latchkey.v1.PreviousSecret.expires_at:type_name -> google.protobuf.Timestamp
+	10, // 19: latchkey.v1.WhoAmIResponse.key:type_name -> latchkey.v1.Key
+	4,  // 20: latchkey.v1.UpdateCreditsRequest.operation:type_name -> latchkey.v1.CreditOperation
+	7,  // 21: latchkey.v1.UpdateCreditsRequest.refill:type_name -> latchkey.v1.CreditRefill
+	10, // 22: latchkey.v1.UpdateCreditsResponse.key:type_name -> latchkey.v1.Key
+	17, // 23: latchkey.v1.ImportKeysRequest.keys:type_name -> latchkey.v1.ImportedKey
+	18, // 24: latchkey.v1.ImportedKey.digest:type_name -> latchkey.v1.ImportedDigest
+	10, // 25: latchkey.v1.ImportedKey.key:type_name -> latchkey.v1.Key
+	5,  // 26: latchkey.v1.ImportedDigest.encoding:type_name -> latchkey.v1.DigestEncoding
+	20, // 27: latchkey.v1.ImportKeysResponse.results:type_name -> latchkey.v1.ImportResult
+	10, // 28: latchkey.v1.ImportResult.key:type_name -> latchkey.v1.Key
+	10, // 29: latchkey.v1.RerollKeyResponse.key:type_name -> latchkey.v1.Key
+	10, // 30: latchkey.v1.AddKeyRolesResponse.key:type_name -> latchkey.v1.Key
+	10, // 31: latchkey.v1.AddKeyPermissionsResponse.key:type_name -> latchkey.v1.Key
+	10, // 32: latchkey.v1.RemoveKeyRolesResponse.key:type_name -> latchkey.v1.Key
+	10, // 33: latchkey.v1.RemoveKeyPermissionsResponse.key:type_name -> latchkey.v1.Key
+	10, // 34: latchkey.v1.SetKeyRolesResponse.key:type_name -> latchkey.v1.Key
+	10, // 35: latchkey.v1.SetKeyPermissionsResponse.key:type_name -> latchkey.v1.Key
+	10, // 36: latchkey.v1.CreateKeyRequest.key:type_name -> latchkey.v1.Key
+	10, // 37: latchkey.v1.CreateKeyResponse.key:type_name -> latchkey.v1.Key
+	10, // 38: latchkey.v1.GetKeyResponse.key:type_name -> latchkey.v1.Key
+	1,  // 39: latchkey.v1.ListKeysRequest.status:type_name -> latchkey.v1.KeyStatus
+	10, // 40: latchkey.v1.ListKeysResponse.keys:type_name -> latchkey.v1.Key
+	10, // 41: latchkey.v1.UpdateKeyRequest.key:type_name -> latchkey.v1.Key
+	49, // 42: latchkey.v1.UpdateKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 43: latchkey.v1.UpdateKeyResponse.key:type_name -> latchkey.v1.Key
+	10, // 44: latchkey.v1.RevokeKeyResponse.key:type_name -> latchkey.v1.Key
+	35, // 45: latchkey.v1.KeyService.CreateKey:input_type -> latchkey.v1.CreateKeyRequest
+	37, // 46: latchkey.v1.KeyService.GetKey:input_type -> latchkey.v1.GetKeyRequest
+	39, // 47: latchkey.v1.KeyService.ListKeys:input_type -> latchkey.v1.ListKeysRequest
+	41, // 48: latchkey.v1.KeyService.UpdateKey:input_type -> latchkey.v1.UpdateKeyRequest
+	43, // 49: latchkey.v1.KeyService.RevokeKey:input_type -> latchkey.v1.RevokeKeyRequest
+	45, // 50: latchkey.v1.KeyService.DeleteKey:input_type -> latchkey.v1.DeleteKeyRequest
+	23, // 51: latchkey.v1.KeyService.AddKeyRoles:input_type -> latchkey.v1.AddKeyRolesRequest
+	27, // 52: latchkey.v1.KeyService.RemoveKeyRoles:input_type -> latchkey.v1.RemoveKeyRolesRequest
+	31, // 53: latchkey.v1.KeyService.SetKeyRoles:input_type -> latchkey.v1.SetKeyRolesRequest
+	25, // 54: latchkey.v1.KeyService.AddKeyPermissions:input_type -> latchkey.v1.AddKeyPermissionsRequest
+	29, // 55: latchkey.v1.KeyService.RemoveKeyPermissions:input_type -> latchkey.v1.RemoveKeyPermissionsRequest
+	33, // 56: latchkey.v1.KeyService.SetKeyPermissions:input_type -> latchkey.v1.SetKeyPermissionsRequest
+	14, // 57: latchkey.v1.KeyService.UpdateCredits:input_type -> latchkey.v1.UpdateCreditsRequest
+	21, // 58: latchkey.v1.KeyService.RerollKey:input_type -> latchkey.v1.RerollKeyRequest
+	16, // 59: latchkey.v1.KeyService.ImportKeys:input_type -> latchkey.v1.ImportKeysRequest
+	12, // 60: latchkey.v1.KeyService.WhoAmI:input_type -> latchkey.v1.WhoAmIRequest
+	36, // 61: latchkey.v1.KeyService.CreateKey:output_type -> latchkey.v1.CreateKeyResponse
+	38, // 62: latchkey.v1.KeyService.GetKey:output_type -> latchkey.v1.GetKeyResponse
+	40, // 63: latchkey.v1.KeyService.ListKeys:output_type -> latchkey.v1.ListKeysResponse
+	42, // 64: latchkey.v1.KeyService.UpdateKey:output_type -> latchkey.v1.UpdateKeyResponse
+	44, // 65: latchkey.v1.KeyService.RevokeKey:output_type -> latchkey.v1.RevokeKeyResponse
+	46, // 66: latchkey.v1.KeyService.DeleteKey:output_type -> latchkey.v1.DeleteKeyResponse
+	24, // 67: latchkey.v1.KeyService.AddKeyRoles:output_type -> latchkey.v1.AddKeyRolesResponse
+	28, // 68: latchkey.v1.KeyService.RemoveKeyRoles:output_type -> latchkey.v1.RemoveKeyRolesResponse
+	32, // 69: latchkey.v1.KeyService.SetKeyRoles:output_type -> latchkey.v1.SetKeyRolesResponse
+	26, // 70: latchkey.v1.KeyService.AddKeyPermissions:output_type -> latchkey.v1.AddKeyPermissionsResponse
+	30, // 71: latchkey.v1.KeyService.RemoveKeyPermissions:output_type -> latchkey.v1.RemoveKeyPermissionsResponse
+	34, // 72: latchkey.v1.KeyService.SetKeyPermissions:output_type -> latchkey.v1.SetKeyPermissionsResponse
+	15, // 73: latchkey.v1.KeyService.UpdateCredits:output_type -> latchkey.v1.UpdateCreditsResponse
+	22, // 74: latchkey.v1.KeyService.RerollKey:output_type -> latchkey.v1.RerollKeyResponse
+	19, // 75: latchkey.v1.KeyService.ImportKeys:output_type -> latchkey.v1.ImportKeysResponse
+	13, // 76: latchkey.v1.KeyService.WhoAmI:output_type -> latchkey.v1.WhoAmIResponse
+	61, // [61:77] is the sub-list for method output_type
+	45, // [45:61] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_v1_key_proto_init() }
@@ -3341,7 +3412,7 @@ func file_latchkey_v1_key_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_v1_key_proto_rawDesc), len(file_latchkey_v1_key_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
