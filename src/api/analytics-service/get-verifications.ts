@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Granularity, GetVerificationsRequest, GetVerificationsResponseSchema, VerificationGrouping } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { reachesKeyspace } from "../../domain/access.js";
-import { type AnalyticsQuery, checkRange, pageOfBuckets, rowFilterOf } from "../../domain/analytics.js";
+import { type AnalyticsQuery, checkRange, pageOfBuckets, rowsOf } from "../../domain/analytics.js";
 import { notFound } from "../../domain/errors.js";
 import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
 import { toDate } from "../convert.js";
@@ -49,7 +49,7 @@ export const getVerifications =
     };
     const pageSize = request.pageSize === 0 ? DEFAULT_BUCKETS_PER_PAGE : Math.min(request.pageSize, MAX_BUCKETS_PER_PAGE);
     const after = cursorOf(request.pageToken);
-    const { buckets, next } = await pageOfBuckets(store.analytics.rows(rowFilterOf(query, after)), query, pageSize, after);
+    const { buckets, next } = await pageOfBuckets(rowsOf((filter) => store.analytics.documents(filter), query, after), query, pageSize, after);
     return { buckets: buckets.map(bucketToProto), nextPageToken: pageTokenOf(next) };
   };
 
