@@ -70,15 +70,19 @@ export interface Counts {
   credits: number;
 }
 
-/** A day's or a month's counts of one group (`group`), or of one keyspace's groups together (`keyspace`). */
-export type DocumentScope = "group" | "keyspace";
+/**
+ * A day's or a month's counts of one group (`group`), or of one keyspace's groups together
+ * (`keyspace`); or a keyspace's keys' day totals (`keys`), apart from its totals so that a query
+ * of the totals does not read them.
+ */
+export type DocumentScope = "group" | "keyspace" | "keys";
 export type DocumentPeriod = "day" | "month";
 
 /**
  * What is stored, and what a flush adds to what is stored: one group's (or keyspace's) counts of
  * one UTC day or month. A day document holds its hours and minutes as fields, so a flush writes
  * one day document and one month document per group, and the same two per keyspace, whatever
- * granularities are queried; a keyspace's day document also holds each key's day totals, so a
+ * granularities are queried, and one more per keyspace with each key's day totals, so that a
  * query by key and day reads one document per day.
  */
 export interface AnalyticsDocument extends GroupValues, Counts {
@@ -92,7 +96,7 @@ export interface AnalyticsDocument extends GroupValues, Counts {
   hours?: Record<string, Counts>;
   /** Day documents: counts by minute of the day, under `minuteField`. */
   minutes?: Record<string, Counts>;
-  /** Keyspace day documents: each key's day totals, under `keyField`. */
+  /** `keys` documents: each key's day totals, under `keyField`. */
   keys?: Record<string, Counts>;
   /** Some of the day's keys were counted without an entry in `keys` (the key budget): queries by key read the groups' documents for that day. */
   keysOverflowed?: boolean;
@@ -135,12 +139,12 @@ export const documentRetention = (period: DocumentPeriod, retention: Retention) 
   period === "month" ? retention.month : Math.max(retention.minute, retention.hour, retention.day);
 
 /**
- * The documents minute counts add to: each count's group day and month documents and its
- * keyspace's two, merged by id so each is written once per batch. `admitsKey` says whether a key
- * gets its own entry in a keyspace day document; one it refuses is counted in the
+ * The documents minute counts add to: each count's group day and month documents, its
+ * keyspace's two and its keyspace's keys of the day, merged by id so each is written once per
+ * batch. `admitsKey` says whether a key gets its own entry in a `keys` document; one it refuses is counted in the
  * keyspace's totals only and marks the document `keysOverflowed`.
  */
-export function documentsOf(counts: Iterable<MinuteCount>, retention: Retention, admitsKey: (keyspaceDay: AnalyticsDocument, keyId: string) => boolean): AnalyticsDocument[] {
+export function documentsOf(counts: Iterable<MinuteCount>, retention: Retention, admitsKey: (keysOfDay: AnalyticsDocument, keyId: string) => boolean): AnalyticsDocument[] {
   const documents = new Map<string, AnalyticsDocument>();
   const documentOf = (scope: DocumentScope, period: DocumentPeriod, group: GroupValues, minute: number) => {
     const time = bucketStart(period, minute);
@@ -168,11 +172,10 @@ export function documentsOf(counts: Iterable<MinuteCount>, retention: Retention,
       addCounts(fieldOf((day.hours ??= {}), hourField(count.minute)), count);
       addCounts(fieldOf((day.minutes ??= {}), minuteField(count.minute)), count);
       addCounts(documentOf(scope, "month", group, count.minute), count);
-      if (scope === "keyspace") {
-        if (admitsKey(day, count.keyId)) addCounts(fieldOf((day.keys ??= {}), keyField(count.keyId, count.overflow)), count);
-        else day.keysOverflowed = true;
-      }
     }
+    const keys = documentOf("keys", "day", keyspace, count.minute);
+    if (admitsKey(keys, count.keyId)) addCounts(fieldOf((keys.keys ??= {}), keyField(count.keyId, count.overflow)), count);
+    else keys.keysOverflowed = true;
   }
   return [...documents.values()];
 }
@@ -229,9 +232,9 @@ export const documentMatches = (document: AnalyticsDocument, filter: DocumentFil
   document.source === filter.source &&
   document.workspaceId === filter.workspaceId &&
   (!filter.keyspaceIds || filter.keyspaceIds.includes(document.keyspaceId)) &&
-  (filter.scope === "keyspace" || !filter.keyIds || filter.keyIds.includes(document.keyId)) &&
-  (filter.scope === "keyspace" || !filter.externalIds || filter.externalIds.includes(document.externalId)) &&
-  (filter.scope === "keyspace" || !filter.tags || filter.tags.every((tag) => document.tags.includes(tag))) &&
+  (filter.scope !== "group" || !filter.keyIds || filter.keyIds.includes(document.keyId)) &&
+  (filter.scope !== "group" || !filter.externalIds || filter.externalIds.includes(document.externalId)) &&
+  (filter.scope !== "group" || !filter.tags || filter.tags.every((tag) => document.tags.includes(tag))) &&
   document.time >= filter.from &&
   document.time < filter.to;
 
@@ -290,8 +293,8 @@ export type ReadDocuments = (filter: DocumentFilter) => AsyncIterable<AnalyticsD
 /**
  * The rows a query counts, in time order, from as few documents as answer it: its keyspaces'
  * totals when nothing below the keyspace is filtered or grouped by (one document per day or
- * month); the keys' day totals in the keyspaces' day documents when only keys are, at day
- * granularity; the groups' documents otherwise. A bucket counts whole: the one holding `from` is
+ * month); the keyspaces' `keys` documents when only keys are, at day granularity (one per day);
+ * the groups' documents otherwise. A bucket counts whole: the one holding `from` is
  * the first.
  */
 export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?: PageCursor): AsyncIterable<AnalyticsRow> {
@@ -303,7 +306,7 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
   const period: DocumentPeriod = query.granularity === "month" ? "month" : "day";
   const part: DocumentPart = keyTotals ? "keys" : query.granularity === "hour" ? "hours" : query.granularity === "minute" ? "minutes" : "totals";
   const filter: DocumentFilter = {
-    scope: totals || keyTotals ? "keyspace" : "group",
+    scope: keyTotals ? "keys" : totals ? "keyspace" : "group",
     period,
     part,
     source: query.source,
@@ -316,6 +319,9 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
     to: query.to,
   };
   const inRange = (row: AnalyticsRow) => row.time.getTime() >= from && row.time < query.to;
+  // Rows of totals and keys carry their document's time, which comes in order: they go as read.
+  // Hours and minutes of several documents of one day interleave: they are sorted per day.
+  const inOrder = part === "totals" || part === "keys";
   let time = Number.NaN;
   let rows: AnalyticsRow[] = [];
   const settled = () => {
@@ -334,6 +340,7 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
       const day = { ...filter, scope: "group" as const, part: "totals" as const, keyspaceIds: [document.keyspaceId], from: document.time, to: new Date(nextBucket("day", time)) };
       for await (const group of read(day)) rows.push(...rowsIn(group, "totals"));
     }
+    if (inOrder) yield* settled();
   }
   yield* settled();
 }
@@ -359,7 +366,8 @@ function keyRowsIn(document: AnalyticsDocument, keyIds: readonly string[] | unde
 /**
  * Sums rows, read in time order, into buckets, and returns one page of them after `after`: the
  * buckets in time order, each time's in group order. Reading stops as soon as the page and the
- * bucket after it are known, so a page costs the rows up to it.
+ * bucket after it are known, so a page costs the rows up to it. A page that ends with its last
+ * time's buckets resumes at the next time: the next page does not read that last time again.
  */
 export async function pageOfBuckets(
   rows: AsyncIterable<AnalyticsRow>,
@@ -383,6 +391,7 @@ export async function pageOfBuckets(
     if (rowTime !== time) {
       settle();
       if (page.length > pageSize) break;
+      if (page.length === pageSize && counted(row, query)) return { buckets: page.map(({ bucket }) => bucket), next: { time: rowTime, group: "" } };
       time = rowTime;
     }
     for (const [group, values] of groupsOf(row, query)) {
@@ -401,6 +410,10 @@ export async function pageOfBuckets(
   const last = served.at(-1)!;
   return { buckets: served.map(({ bucket }) => bucket), next: { time: last.bucket.time.getTime(), group: last.group } };
 }
+
+/** Whether a row adds to some bucket of the answer. */
+const counted = (row: AnalyticsRow, query: AnalyticsQuery) =>
+  Object.entries(row.outcomes).some(([outcome, count]) => count > 0 && (!query.outcomes || query.outcomes.includes(outcome)));
 
 type GroupOf = Omit<Bucket, "time" | "outcomes" | "credits">;
 

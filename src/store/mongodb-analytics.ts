@@ -1,5 +1,5 @@
-import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, MongoBulkWriteError } from "mongodb";
-import { type AnalyticsDocument, type Counts, type DocumentFilter, type DocumentPeriod, type DocumentScope, PARTS_LEFT_OUT } from "../domain/analytics.js";
+import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
+import { type AnalyticsDocument, type Counts, type DocumentFilter, type DocumentPart, type DocumentPeriod, type DocumentScope, PARTS_LEFT_OUT } from "../domain/analytics.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./analytics.js";
 
 type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };
@@ -8,8 +8,19 @@ type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id
 const MAX_UPSERT_ROUNDS = 3;
 const DUPLICATE_KEY = 11000;
 const INDEX_CHECK_MS = 3_600_000;
-const SCOPES = ["group", "keyspace"] as const;
-const PERIODS = ["day", "month"] as const;
+/** The day documents of each scope and the month documents of groups and keyspaces: `keys` are by day only. */
+const COLLECTIONS: readonly [DocumentScope, DocumentPeriod][] = [
+  ["group", "day"],
+  ["group", "month"],
+  ["keyspace", "day"],
+  ["keyspace", "month"],
+  ["keys", "day"],
+];
+/**
+ * Documents fetched per round trip, by the part read: a page of an answer stops reading early,
+ * and what was fetched beyond it is wasted, so large parts come a few at a time.
+ */
+const BATCH_SIZE: Record<Exclude<DocumentPart, "keys">, number> = { totals: 1000, hours: 100, minutes: 10 };
 
 /**
  * A collection per scope and period (`analytics_group_days`, `analytics_keyspace_months`), so a
@@ -25,26 +36,25 @@ export class MongoAnalytics implements AnalyticsStore {
   private indexesCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(db: Db) {
-    for (const scope of SCOPES) for (const period of PERIODS) this.collections.set(`${scope} ${period}`, db.collection(`analytics_${scope}_${period}s`));
+    for (const [scope, period] of COLLECTIONS) this.collections.set(`${scope} ${period}`, db.collection(`analytics_${scope}_${period}s`));
   }
 
   /**
    * Creates missing indexes: at the first health check, then at most once an hour. The store's
-   * health check runs every few seconds, and four more collections' index checks each time would
-   * add eight round trips to every check; an index lost with a database restored empty comes
+   * health check runs every few seconds, and five more collections' index checks each time would
+   * add ten round trips to every check; an index lost with a database restored empty comes
    * back within the hour (queries are slower, never wrong, meanwhile).
    */
   async ensureIndexes() {
     if (Date.now() - this.indexesCheckedAt < INDEX_CHECK_MS) return;
     this.indexesCheckedAt = Date.now();
     const ttl = { key: { expiresAt: 1 }, name: "expires_at", expireAfterSeconds: 0 };
-    for (const period of PERIODS) {
-      await this.collection("group", period).createIndexes([
-        { key: { workspaceId: 1, time: 1 }, name: "workspace_time" },
-        { key: { workspaceId: 1, keyId: 1, time: 1 }, name: "workspace_key_time" },
-        ttl,
-      ]);
-      await this.collection("keyspace", period).createIndexes([{ key: { workspaceId: 1, keyspaceId: 1, time: 1 }, name: "workspace_keyspace_time" }, ttl]);
+    for (const [scope, period] of COLLECTIONS) {
+      const indexes: IndexDescription[] =
+        scope === "group"
+          ? [{ key: { workspaceId: 1, time: 1 }, name: "workspace_time" }, { key: { workspaceId: 1, keyId: 1, time: 1 }, name: "workspace_key_time" }]
+          : [{ key: { workspaceId: 1, keyspaceId: 1, time: 1 }, name: "workspace_keyspace_time" }];
+      await this.collection(scope, period).createIndexes([...indexes, ttl]);
     }
   }
 
@@ -96,17 +106,27 @@ export class MongoAnalytics implements AnalyticsStore {
       if (filter.externalIds) query.externalId = { $in: [...filter.externalIds] };
       if (filter.tags) query.tags = { $all: [...filter.tags] };
     }
+    const collection = this.collection(filter.scope, filter.period);
     const projection = Object.fromEntries(PARTS_LEFT_OUT[filter.part].map((part) => [part, 0]));
-    const found = this.collection(filter.scope, filter.period).find(query, { projection, batchSize: 5000 }).sort({ time: 1 });
-    for await (const { _id, ...document } of found) yield { ...document, id: _id, scope: filter.scope, period: filter.period } as AnalyticsDocument;
+    const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
+    if (filter.part !== "keys") {
+      for await (const document of collection.find(query, { projection, batchSize: BATCH_SIZE[filter.part] }).sort({ time: 1 })) yield asRead(document);
+      return;
+    }
+    // A server sorting without an index (mongo-java-server) handles every matching document whole
+    // before answering; the ids come sorted first, then each large document as the reader gets to it.
+    for await (const { _id } of collection.find(query, { projection: { _id: 1, time: 1 } }).sort({ time: 1 })) {
+      const document = await collection.findOne({ _id }, { projection });
+      if (document) yield asRead(document);
+    }
   }
 
   async prune(period: DocumentPeriod, before: Date) {
-    for (const scope of SCOPES) await this.collection(scope, period).deleteMany({ time: { $lt: before } });
+    for (const [scope, of] of COLLECTIONS) if (of === period) await this.collection(scope, period).deleteMany({ time: { $lt: before } });
   }
 
   async pruneFields(part: "hours" | "minutes", before: Date) {
-    for (const scope of SCOPES) await this.collection(scope, "day").updateMany({ time: { $lt: before }, [part]: { $exists: true } }, { $unset: { [part]: "" } });
+    for (const scope of ["group", "keyspace"] as const) await this.collection(scope, "day").updateMany({ time: { $lt: before }, [part]: { $exists: true } }, { $unset: { [part]: "" } });
   }
 
   private collection(scope: DocumentScope, period: DocumentPeriod) {

@@ -77,19 +77,18 @@ describe("documentsOf", () => {
       { outcomes: { valid: 2, rate_limited: 1 }, credits: 2, hours: { h23: { outcomes: { valid: 2, rate_limited: 1 }, credits: 2 } }, minutes: { m1439: { outcomes: { valid: 2, rate_limited: 1 } } } },
     ]);
     expect(find("group", "day", "key_a", "2026-03-31T00:00:00.000Z", ["b"])).toMatchObject([{ minutes: { m1438: { outcomes: { valid: 1 }, credits: 1 } } }]);
-    expect(find("keyspace", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([
-      { outcomes: { valid: 3, rate_limited: 1 }, credits: 3, keys: { kkey_a: { outcomes: { valid: 3, rate_limited: 1 }, credits: 3 } } },
-    ]);
+    expect(find("keyspace", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([{ outcomes: { valid: 3, rate_limited: 1 }, credits: 3 }]);
+    expect(find("keys", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([{ keys: { kkey_a: { outcomes: { valid: 3, rate_limited: 1 }, credits: 3 } } }]);
     expect(find("keyspace", "month", "", "2026-04-01T00:00:00.000Z")).toMatchObject([{ outcomes: { valid: 2, rate_limited: 1 }, credits: 2 }]);
     expect(find("keyspace", "month", "", "2026-03-01T00:00:00.000Z")[0]!.expiresAt.toISOString()).toBe(new Date(at("2026-04-01T00:00:00Z") + DEFAULT_RETENTION.month).toISOString());
-    // 3 groups over 2 days and 2 months: a day and a month document each (6), and the keyspace's day and month of each (4).
-    expect(documents.length).toBe(10);
+    // 3 groups over 2 days and 2 months: a day and a month document each (6), the keyspace's day and month of each (4), and its keys of each day (2).
+    expect(documents.length).toBe(12);
     expect(new Set(documents.map((document) => document.id)).size).toBe(documents.length);
   });
 
   it("writes the same documents for a group however many events and minutes of the day it holds", () => {
     const minutes = Array.from({ length: 1440 }, (_, i) => count({ minute: at("2026-03-31T00:00:00Z") + i * 60_000 }));
-    expect(documentsOf(minutes, DEFAULT_RETENTION, everyKey).length).toBe(4);
+    expect(documentsOf(minutes, DEFAULT_RETENTION, everyKey).length).toBe(5);
   });
 
   it("gives a document the same id wherever it is made, and different groups different ids", () => {
@@ -102,10 +101,10 @@ describe("documentsOf", () => {
 
   it("escapes identifiers into key fields and marks a keyspace day whose keys were refused an entry", () => {
     const documents = documentsOf([count({ keyId: "a.b$c%d" }), count({ keyId: "key_refused" })], DEFAULT_RETENTION, (_, keyId) => keyId !== "key_refused");
-    const day = documents.find((document) => document.scope === "keyspace" && document.period === "day")!;
-    expect(Object.keys(day.keys!)).toEqual(["ka%2Eb%24c%25d"]);
-    expect(day.keysOverflowed).toBe(true);
-    expect(day.outcomes).toEqual({ valid: 4, rate_limited: 2 });
+    const keys = documents.find((document) => document.scope === "keys")!;
+    expect(Object.keys(keys.keys!)).toEqual(["ka%2Eb%24c%25d"]);
+    expect(keys.keysOverflowed).toBe(true);
+    expect(documents.find((document) => document.scope === "keyspace" && document.period === "day")!.outcomes).toEqual({ valid: 4, rate_limited: 2 });
   });
 });
 
@@ -140,8 +139,8 @@ describe("pages of buckets", () => {
   it("reads keyspace totals when nothing below the keyspace is asked for, and the keys' totals when only keys are, by day", async () => {
     expect(await lastRead(query({ groupBy: new Set(["outcome", "keyspace"]) }))).toEqual(["keyspace day minutes"]);
     expect(await lastRead(query({ granularity: "month" }))).toEqual(["keyspace month totals"]);
-    expect(await lastRead(query({ granularity: "day", groupBy: new Set(["key"]) }))).toEqual(["keyspace day keys"]);
-    expect(await lastRead(query({ granularity: "day", keyIds: ["key_a"] }))).toEqual(["keyspace day keys"]);
+    expect(await lastRead(query({ granularity: "day", groupBy: new Set(["key"]) }))).toEqual(["keys day keys"]);
+    expect(await lastRead(query({ granularity: "day", keyIds: ["key_a"] }))).toEqual(["keys day keys"]);
     expect(await lastRead(query({ granularity: "hour", groupBy: new Set(["key"]) }))).toEqual(["group day hours"]);
     expect(await lastRead(query({ granularity: "day", tags: ["x"] }))).toEqual(["group day totals"]);
     const { buckets } = await answer(query({ granularity: "day" }));
