@@ -13,7 +13,7 @@ import { createLogger } from "../../src/log.js";
 import { DocumentsNotWritten } from "../../src/store/analytics.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
-import { AnalyticsRecorder } from "../../src/verify/analytics-recorder.js";
+import { AnalyticsRecorder, MAX_KEY_ENTRIES_PER_DAY } from "../../src/verify/analytics-recorder.js";
 
 const clock = { now: Date.UTC(2026, 5, 1, 10, 0, 30) };
 
@@ -30,6 +30,12 @@ function recorder(store: Store, maxGroupsPerMinute = 100) {
     figures,
   });
   return { analytics, written };
+}
+
+async function readAll(documents: AsyncIterable<AnalyticsDocument>) {
+  const all: AnalyticsDocument[] = [];
+  for await (const document of documents) all.push(document);
+  return all;
 }
 
 /** The rows a query of this granularity reads: of the keyspace's totals, or of the groups (grouped by key). */
@@ -65,6 +71,52 @@ describe("AnalyticsRecorder", () => {
     expect(written.rows).toBe(5);
     await analytics.flush();
     expect(written.rows).toBe(5);
+  });
+
+  it("writes two documents per group per flush and three per keyspace, however many events and minutes of the day they hold", async () => {
+    const store = new MemoryStore();
+    const { analytics, written } = recorder(store, 10_000);
+    const keys = Array.from({ length: 1000 }, (_, i) => `key_${i}`);
+    for (let minute = 0; minute < 3; minute++) {
+      for (let i = 0; i < 20; i++) for (const keyId of keys) verify(analytics, i % 5 === 0 ? "rate_limited" : "valid", ["route.a", "plan.pro"], keyId);
+      clock.now += 60_000;
+    }
+    clock.now -= 180_000;
+    await analytics.flush();
+    expect(written.rows).toBe(2 * keys.length + 3);
+    const byKey = await rowsIn(store, "keyspace", "day", { groupBy: new Set(["key"]) });
+    expect(byKey.length).toBe(keys.length);
+    expect(byKey.every((row) => row.outcomes.valid === 48 && row.outcomes.rate_limited === 12)).toBe(true);
+  });
+
+  it("gives at most MAX_KEY_ENTRIES_PER_DAY keys an entry in a keyspace's keys of the day, and answers by key exactly still", async () => {
+    const store = new MemoryStore();
+    const { analytics } = recorder(store, 100_000);
+    const keys = Array.from({ length: MAX_KEY_ENTRIES_PER_DAY + 5 }, (_, i) => `key_${i}`);
+    for (const keyId of keys) verify(analytics, "valid", [], keyId);
+    await analytics.flush();
+    verify(analytics, "valid", [], keys.at(-1));
+    await analytics.flush();
+    const [keysOfDay] = await readAll(store.analytics.documents({ scope: "keys", period: "day", part: "keys", source: "verification", workspaceId: "ws_one", from: new Date(0), to: new Date(Date.UTC(2100, 0)) }));
+    expect(Object.keys(keysOfDay!.keys!).length).toBe(MAX_KEY_ENTRIES_PER_DAY);
+    expect(keysOfDay!.keysOverflowed).toBe(true);
+    const byKey = await rowsIn(store, "keyspace", "day", { groupBy: new Set(["key"]), keyIds: keys.slice(-3) });
+    expect(byKey.map((row) => [row.keyId, row.outcomes.valid])).toEqual([
+      [keys.at(-3), 1],
+      [keys.at(-2), 1],
+      [keys.at(-1), 2],
+    ]);
+  });
+
+  it("bounds what a flood of rate-limit identifiers writes by the workspace's budget of groups", async () => {
+    const store = new MemoryStore();
+    const { analytics, written } = recorder(store, 100);
+    for (let i = 0; i < 100_000; i++) analytics.recordLimit("ws_one", "login", `attacker-${i}`, false);
+    await analytics.flush();
+    // 100 identifiers and the namespace's overflow group, two documents each; the namespace's day, month and keys.
+    expect(written.rows).toBe(2 * 101 + 3);
+    const [overflow] = await rowsIn(store, "group", "day", { source: "ratelimit", keyIds: [""] });
+    expect(overflow).toMatchObject({ keyspaceId: "login", keyId: "", overflow: true, outcomes: { refused: 100_000 - 100 } });
   });
 
   it("counts events of another minute in that minute's rows", async () => {
