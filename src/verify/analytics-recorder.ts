@@ -67,10 +67,27 @@ interface TagNode {
   overflow?: MinuteCount;
 }
 
-/** The tags sorted and without repeats: the input itself when it already is, as it usually is. */
+/** Where tags out of order are sorted: reused by every call, copied only when a group is opened. */
+const tagScratch: string[] = [];
+
+/**
+ * The tags sorted and without repeats: the input itself when it already is, as it usually is;
+ * otherwise `tagScratch`, sorted in place (requests carry few tags), so no call allocates.
+ */
 function sortedTags(tags: readonly string[]): readonly string[] {
-  for (let i = 1; i < tags.length; i++) if (tags[i - 1]! >= tags[i]!) return [...new Set(tags)].sort();
-  return tags;
+  let ordered = true;
+  for (let i = 1; ordered && i < tags.length; i++) ordered = tags[i - 1]! < tags[i]!;
+  if (ordered) return tags;
+  tagScratch.length = 0;
+  for (const tag of tags) {
+    let at = tagScratch.length;
+    while (at > 0 && tagScratch[at - 1]! > tag) at--;
+    if (at > 0 && tagScratch[at - 1] === tag) continue;
+    tagScratch.push(tag);
+    for (let i = tagScratch.length - 1; i > at; i--) tagScratch[i] = tagScratch[i - 1]!;
+    tagScratch[at] = tag;
+  }
+  return tagScratch;
 }
 
 /**
