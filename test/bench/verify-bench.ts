@@ -6,7 +6,7 @@
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
  * Both sections also measure the same VerifyKey load with verification analytics off
- * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics rows written per second and
+ * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics documents written per second and
  * GetVerifications over 30 days of hourly rows for 1,000 keys.
  * RatelimitService.Limit is measured beside VerifyKey, in memory and on MongoDB, with the store
  * calls it made per 1,000 decisions (read from each service's /metrics).
