@@ -110,17 +110,17 @@ export class Metrics {
 
   private readonly analyticsRows = new Counter({
     name: "latchkey_analytics_rows_written_total",
-    help: "Analytics rows added to in the store (one $inc upsert each).",
+    help: "Analytics documents added to in the store (one $inc upsert each).",
     registers: [this.registry],
   });
   private readonly analyticsFlushFailures = new Counter({
     name: "latchkey_analytics_flush_failures_total",
-    help: "Analytics writes that failed (their rows are retried with the next flush).",
+    help: "Analytics writes that failed (their documents are retried with the next flush).",
     registers: [this.registry],
   });
   private readonly analyticsRowsDropped = new Counter({
     name: "latchkey_analytics_rows_dropped_total",
-    help: "Analytics rows given up because too many were waiting for a store that kept failing.",
+    help: "Analytics documents given up because too many were waiting for a store that kept failing.",
     registers: [this.registry],
   });
 

@@ -133,7 +133,14 @@ export function createVerification(
     usage,
     metrics,
     creditShares,
-    ratelimiter: new Ratelimiter(ratelimitOverrides, slidingLimits),
+    ratelimiter: new Ratelimiter(
+      ratelimitOverrides,
+      slidingLimits,
+      analytics &&
+        ((workspaceId, asks, success) => {
+          for (const ask of asks) analytics.recordLimit(workspaceId, ask.namespace, ask.identifier, success);
+        }),
+    ),
     analytics,
     verifier: new Verifier(
       cache,

@@ -34,6 +34,8 @@ export class Ratelimiter {
   constructor(
     private readonly overrides: Pick<RatelimitOverrides, "of">,
     private readonly limits: Pick<SlidingRateLimits, "apply">,
+    /** Told every decision: analytics count it. */
+    private readonly onDecision?: (workspaceId: string, asks: readonly LimitAsk[], success: boolean) => void,
   ) {}
 
   limit(workspaceId: string, asks: readonly LimitAsk[]): LimitDecision | Promise<LimitDecision> {
@@ -64,13 +66,16 @@ export class Ratelimiter {
       return record;
     });
     const order = [...checks.keys()];
-    const answer = (result: SlidingResult): LimitDecision => ({
-      success: result.admitted,
-      answers: asks.map((_, i) => {
-        const outcome: SlidingOutcome = result.outcomes[order.indexOf(checkOf[i]!)]!;
-        return { ...applied[i]!, limit: outcome.limit, hadRoom: outcome.hadRoom, remaining: outcome.remaining, resetAt: outcome.resetAt };
-      }),
-    });
+    const answer = (result: SlidingResult): LimitDecision => {
+      this.onDecision?.(workspaceId, asks, result.admitted);
+      return {
+        success: result.admitted,
+        answers: asks.map((_, i) => {
+          const outcome: SlidingOutcome = result.outcomes[order.indexOf(checkOf[i]!)]!;
+          return { ...applied[i]!, limit: outcome.limit, hadRoom: outcome.hadRoom, remaining: outcome.remaining, resetAt: outcome.resetAt };
+        }),
+      };
+    };
     const result = this.limits.apply([...checks.values()]);
     return result instanceof Promise ? result.then(answer) : answer(result);
   }

@@ -6,7 +6,7 @@
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
  * Both sections also measure the same VerifyKey load with verification analytics off
- * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics rows written per second and
+ * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics documents written per second and
  * GetVerifications over 30 days of hourly rows for 1,000 keys.
  * RatelimitService.Limit is measured beside VerifyKey, in memory and on MongoDB, with the store
  * calls it made per 1,000 decisions (read from each service's /metrics).
@@ -36,7 +36,7 @@ import { issueSecret } from "../../src/domain/secret.js";
 import { bearer } from "../support/auth.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import { MongoStore } from "../../src/store/mongodb.js";
-import { bucketStart, DEFAULT_RETENTION, type Granularity as GranularityName, type MinuteCount, rollUp } from "../../src/domain/analytics.js";
+import { bucketStart, DEFAULT_RETENTION, documentsOf, type MinuteCount } from "../../src/domain/analytics.js";
 import { newId } from "../../src/domain/ids.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
@@ -304,9 +304,10 @@ const QUERY_KEYS = 1000;
 const QUERY_DAYS = 30;
 
 /**
- * 30 days of hourly rows for 1,000 keys (each key verified every hour), with their day and month
- * rollups and the keyspace's totals, written straight into the database; then GetVerifications,
- * through an instance, for the keyspace by day over the 30 days, and grouped by key (every page).
+ * 30 days of hourly counts for 1,000 keys (each key verified every hour), as the recorder writes
+ * them (each key's day and month documents and the keyspace's), written straight into the
+ * database; then GetVerifications, through an instance, for the keyspace by day over the 30 days,
+ * and grouped by key (every page).
  */
 async function analyticsQueryFigures(uri: string, database: string, url: string, adminToken: string) {
   const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] }));
@@ -319,30 +320,18 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
   const firstHour = bucketStart("hour", now) - QUERY_DAYS * 86_400_000;
   const store = await MongoStore.connect(uri, database);
   const loadStarted = performance.now();
-  const count = (keyId: string, at: number, times: number): MinuteCount => ({
+  const count = (keyId: string, at: number): MinuteCount => ({
     source: "verification", workspaceId, keyspaceId: keyspace!.id, keyId, externalId: "", tags: [], overflow: false, minute: at,
-    outcomes: { valid: 9 * times, rate_limited: times }, credits: 9 * times,
+    outcomes: { valid: 9, rate_limited: 1 }, credits: 9,
   });
-  const write = async (counts: MinuteCount[], granularity: GranularityName) => {
-    const rows = rollUp(counts, DEFAULT_RETENTION, [granularity]);
-    for (let from = 0; from < rows.length; from += 5000) await store.analytics.add(rows.slice(from, from + 5000));
-  };
   let rows = 0;
-  for (let day = 0; day < QUERY_DAYS; day++) {
-    const hours = Array.from({ length: 24 }, (_, hour) => firstHour + (day * 24 + hour) * 3_600_000);
-    await write(hours.flatMap((hour) => keyIds.map((keyId) => count(keyId, hour, 1))), "hour");
-    rows += 24 * QUERY_KEYS;
-  }
-  const days = new Map<number, number>();
-  const months = new Map<number, number>();
-  for (let hour = 0; hour < QUERY_DAYS * 24; hour++) {
-    const at = firstHour + hour * 3_600_000;
-    days.set(bucketStart("day", at), (days.get(bucketStart("day", at)) ?? 0) + 1);
-    months.set(bucketStart("month", at), (months.get(bucketStart("month", at)) ?? 0) + 1);
-  }
-  for (const [granularity, buckets] of [["day", days], ["month", months]] as const) {
-    await write([...buckets].flatMap(([at, times]) => keyIds.map((keyId) => count(keyId, at, times))), granularity);
-    rows += buckets.size * QUERY_KEYS;
+  let documents = 0;
+  for (let day = 0; day <= QUERY_DAYS; day++) {
+    const hours = Array.from({ length: 24 }, (_, hour) => firstHour + (day * 24 + hour) * 3_600_000).filter((at) => at <= now);
+    const written = documentsOf(hours.flatMap((hour) => keyIds.map((keyId) => count(keyId, hour))), DEFAULT_RETENTION, () => true);
+    for (let from = 0; from < written.length; from += 1000) await store.analytics.add(written.slice(from, from + 1000));
+    rows += hours.length * QUERY_KEYS;
+    documents += written.length;
   }
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   await store.close();
@@ -374,6 +363,7 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
   }
   return {
     analytics_query_rows_loaded: rows,
+    analytics_query_documents_loaded: documents,
     analytics_query_load_s: round(loadSeconds),
     analytics_query_keyspace_30d_ms: round(median(keyspaceRuns.map((run) => run.ms))),
     analytics_query_keyspace_30d_buckets: keyspaceRuns[0]!.buckets,

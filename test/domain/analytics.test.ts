@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
   type AnalyticsQuery,
-  type AnalyticsRow,
   bucketStart,
   checkRange,
   DEFAULT_RETENTION,
+  type DocumentFilter,
+  documentMatches,
+  documentsOf,
   type MinuteCount,
   nextBucket,
+  PARTS_LEFT_OUT,
   pageOfBuckets,
-  rollUp,
-  rowFilterOf,
-  rowMatches,
+  rowsOf,
 } from "../../src/domain/analytics.js";
 import { DomainError } from "../../src/domain/errors.js";
 
@@ -29,10 +30,6 @@ const count = (overrides: Partial<MinuteCount> = {}): MinuteCount => ({
   credits: 2,
   ...overrides,
 });
-
-async function* inOrder(rows: AnalyticsRow[]) {
-  yield* [...rows].sort((a, b) => a.time.getTime() - b.time.getTime());
-}
 
 const query = (overrides: Partial<AnalyticsQuery> = {}): AnalyticsQuery => ({
   source: "verification",
@@ -65,34 +62,54 @@ describe("buckets", () => {
   });
 });
 
-describe("rollUp", () => {
-  it("adds each minute count to its minute, hour, day and month rows and its keyspace's, summing counts that share a row", () => {
-    const rows = rollUp(
+describe("documentsOf", () => {
+  const everyKey = () => true;
+
+  it("adds each minute count to its group's day and month documents (totals, hour and minute) and its keyspace's, two documents each", () => {
+    const documents = documentsOf(
       [count(), count({ minute: at("2026-03-31T23:58:00Z"), tags: ["b"], outcomes: { valid: 1 }, credits: 1 }), count({ keyId: "key_b", minute: at("2026-04-01T00:00:00Z") })],
       DEFAULT_RETENTION,
+      everyKey,
     );
-    const find = (scope: string, granularity: string, keyId: string, time: string, tags: string[] = []) =>
-      rows.filter((row) => row.scope === scope && row.granularity === granularity && row.keyId === keyId && row.time.toISOString() === time && row.tags.join() === tags.join());
-    expect(find("group", "hour", "key_a", "2026-03-31T23:00:00.000Z")).toMatchObject([{ outcomes: { valid: 2, rate_limited: 1 }, credits: 2 }]);
-    expect(find("group", "hour", "key_a", "2026-03-31T23:00:00.000Z", ["b"])).toMatchObject([{ outcomes: { valid: 1 }, credits: 1 }]);
+    const find = (scope: string, period: string, keyId: string, time: string, tags: string[] = []) =>
+      documents.filter((document) => document.scope === scope && document.period === period && document.keyId === keyId && document.time.toISOString() === time && document.tags.join() === tags.join());
+    expect(find("group", "day", "key_a", "2026-03-31T00:00:00.000Z")).toMatchObject([
+      { outcomes: { valid: 2, rate_limited: 1 }, credits: 2, hours: { h23: { outcomes: { valid: 2, rate_limited: 1 }, credits: 2 } }, minutes: { m1439: { outcomes: { valid: 2, rate_limited: 1 } } } },
+    ]);
+    expect(find("group", "day", "key_a", "2026-03-31T00:00:00.000Z", ["b"])).toMatchObject([{ minutes: { m1438: { outcomes: { valid: 1 }, credits: 1 } } }]);
     expect(find("keyspace", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([{ outcomes: { valid: 3, rate_limited: 1 }, credits: 3 }]);
+    expect(find("keys", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([{ keys: { kkey_a: { outcomes: { valid: 3, rate_limited: 1 }, credits: 3 } } }]);
     expect(find("keyspace", "month", "", "2026-04-01T00:00:00.000Z")).toMatchObject([{ outcomes: { valid: 2, rate_limited: 1 }, credits: 2 }]);
     expect(find("keyspace", "month", "", "2026-03-01T00:00:00.000Z")[0]!.expiresAt.toISOString()).toBe(new Date(at("2026-04-01T00:00:00Z") + DEFAULT_RETENTION.month).toISOString());
-    // Each of 3 groups' minute/hour/day/month rows, less those shared: and the keyspace's.
-    expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
+    // 3 groups over 2 days and 2 months: a day and a month document each (6), the keyspace's day and month of each (4), and its keys of each day (2).
+    expect(documents.length).toBe(12);
+    expect(new Set(documents.map((document) => document.id)).size).toBe(documents.length);
   });
 
-  it("gives a row the same id wherever it is rolled up, and different groups different ids", () => {
-    const [first] = rollUp([count()], DEFAULT_RETENTION, ["hour"]);
-    const [again] = rollUp([count({ minute: at("2026-03-31T23:01:00Z"), outcomes: { valid: 9 } })], DEFAULT_RETENTION, ["hour"]);
-    const [other] = rollUp([count({ externalId: "acme" })], DEFAULT_RETENTION, ["hour"]);
+  it("writes the same documents for a group however many events and minutes of the day it holds", () => {
+    const minutes = Array.from({ length: 1440 }, (_, i) => count({ minute: at("2026-03-31T00:00:00Z") + i * 60_000 }));
+    expect(documentsOf(minutes, DEFAULT_RETENTION, everyKey).length).toBe(5);
+  });
+
+  it("gives a document the same id wherever it is made, and different groups different ids", () => {
+    const [first] = documentsOf([count()], DEFAULT_RETENTION, everyKey);
+    const [again] = documentsOf([count({ minute: at("2026-03-31T01:01:00Z"), outcomes: { valid: 9 } })], DEFAULT_RETENTION, everyKey);
+    const [other] = documentsOf([count({ externalId: "acme" })], DEFAULT_RETENTION, everyKey);
     expect(again!.id).toBe(first!.id);
     expect(other!.id).not.toBe(first!.id);
+  });
+
+  it("escapes identifiers into key fields and marks a keyspace day whose keys were refused an entry", () => {
+    const documents = documentsOf([count({ keyId: "a.b$c%d" }), count({ keyId: "key_refused" })], DEFAULT_RETENTION, (_, keyId) => keyId !== "key_refused");
+    const keys = documents.find((document) => document.scope === "keys")!;
+    expect(Object.keys(keys.keys!)).toEqual(["ka%2Eb%24c%25d"]);
+    expect(keys.keysOverflowed).toBe(true);
+    expect(documents.find((document) => document.scope === "keyspace" && document.period === "day")!.outcomes).toEqual({ valid: 4, rate_limited: 2 });
   });
 });
 
 describe("pages of buckets", () => {
-  const rows = rollUp(
+  const documents = documentsOf(
     [
       count({ keyId: "key_a", externalId: "acme", tags: ["x", "y"], outcomes: { valid: 3 }, credits: 6 }),
       count({ keyId: "key_b", tags: ["y"], outcomes: { valid: 1, usage_exceeded: 2 }, credits: 1, minute: at("2026-03-31T23:58:00Z") }),
@@ -100,15 +117,32 @@ describe("pages of buckets", () => {
       count({ keyspaceId: "", keyId: "", outcomes: { not_found: 5 }, credits: 0, minute: at("2026-04-01T00:01:00Z") }),
     ],
     DEFAULT_RETENTION,
+    () => true,
   );
-  const answer = async (q: AnalyticsQuery, pageSize = 100) => {
-    const filter = rowFilterOf(q);
-    return pageOfBuckets(inOrder(rows.filter((row) => rowMatches(row, filter))), q, pageSize);
+  const reads: DocumentFilter[] = [];
+  const read = async function* (filter: DocumentFilter) {
+    reads.push(filter);
+    for (const document of [...documents].sort((a, b) => a.time.getTime() - b.time.getTime())) {
+      if (!documentMatches(document, filter)) continue;
+      const copy = structuredClone(document);
+      for (const part of PARTS_LEFT_OUT[filter.part]) delete copy[part];
+      yield copy;
+    }
+  };
+  const answer = async (q: AnalyticsQuery, pageSize = 100) => pageOfBuckets(rowsOf(read, q), q, pageSize);
+  const lastRead = async (q: AnalyticsQuery) => {
+    reads.length = 0;
+    await answer(q);
+    return reads.map(({ scope, period, part }) => `${scope} ${period} ${part}`);
   };
 
-  it("reads keyspace totals when nothing below the keyspace is asked for", async () => {
-    expect(rowFilterOf(query({ groupBy: new Set(["outcome", "keyspace"]) })).scope).toBe("keyspace");
-    expect(rowFilterOf(query({ tags: ["x"] })).scope).toBe("group");
+  it("reads keyspace totals when nothing below the keyspace is asked for, and the keys' totals when only keys are, by day", async () => {
+    expect(await lastRead(query({ groupBy: new Set(["outcome", "keyspace"]) }))).toEqual(["keyspace day minutes"]);
+    expect(await lastRead(query({ granularity: "month" }))).toEqual(["keyspace month totals"]);
+    expect(await lastRead(query({ granularity: "day", groupBy: new Set(["key"]) }))).toEqual(["keys day keys"]);
+    expect(await lastRead(query({ granularity: "day", keyIds: ["key_a"] }))).toEqual(["keys day keys"]);
+    expect(await lastRead(query({ granularity: "hour", groupBy: new Set(["key"]) }))).toEqual(["group day hours"]);
+    expect(await lastRead(query({ granularity: "day", tags: ["x"] }))).toEqual(["group day totals"]);
     const { buckets } = await answer(query({ granularity: "day" }));
     expect(buckets.map((bucket) => [bucket.time.toISOString(), bucket.outcomes, bucket.credits])).toEqual([
       ["2026-03-31T00:00:00.000Z", { valid: 4, usage_exceeded: 2, forbidden: 4 }, 7],
@@ -145,8 +179,7 @@ describe("pages of buckets", () => {
       const seen = [];
       let after;
       do {
-        const filter = rowFilterOf(q, after);
-        const page = await pageOfBuckets(inOrder(rows.filter((row) => rowMatches(row, filter))), q, pageSize, after);
+        const page = await pageOfBuckets(rowsOf(read, q, after), q, pageSize, after);
         expect(page.buckets.length).toBeLessThanOrEqual(pageSize);
         seen.push(...page.buckets);
         after = page.next;

@@ -1,10 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { type AnalyticsRow, DEFAULT_RETENTION, type Granularity, type RowFilter, type RowScope } from "../../src/domain/analytics.js";
+import {
+  type AnalyticsDocument,
+  type AnalyticsQuery,
+  type AnalyticsRow,
+  DEFAULT_RETENTION,
+  type DocumentFilter,
+  type DocumentPeriod,
+  type Granularity,
+  rowsOf,
+} from "../../src/domain/analytics.js";
 import { createLogger } from "../../src/observability/log.js";
-import { RowsNotWritten } from "../../src/store/analytics/index.js";
+import { DocumentsNotWritten } from "../../src/store/analytics/index.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
-import { AnalyticsRecorder } from "../../src/verify/analytics-recorder.js";
+import { AnalyticsRecorder, MAX_KEY_ENTRIES_PER_DAY } from "../../src/verify/analytics-recorder.js";
 
 const clock = { now: Date.UTC(2026, 5, 1, 10, 0, 30) };
 
@@ -23,10 +32,26 @@ function recorder(store: Store, maxGroupsPerMinute = 100) {
   return { analytics, written };
 }
 
-async function rowsOf(store: Store, scope: RowScope, granularity: Granularity, overrides: Partial<RowFilter> = {}) {
+async function readAll(documents: AsyncIterable<AnalyticsDocument>) {
+  const all: AnalyticsDocument[] = [];
+  for await (const document of documents) all.push(document);
+  return all;
+}
+
+/** The rows a query of this granularity reads: of the keyspace's totals, or of the groups (grouped by key). */
+async function rowsIn(store: Store, scope: "group" | "keyspace", granularity: Granularity, overrides: Partial<AnalyticsQuery> = {}) {
   const rows: AnalyticsRow[] = [];
-  const filter = { scope, granularity, source: "verification", workspaceId: "ws_one", from: new Date(0), to: new Date(Date.UTC(2100, 0)), ...overrides };
-  for await (const row of store.analytics.rows(filter)) rows.push(row);
+  const query: AnalyticsQuery = {
+    source: "verification",
+    workspaceId: "ws_one",
+    creditsOutcome: "valid",
+    groupBy: new Set(scope === "group" ? ["identity"] : []),
+    granularity,
+    from: new Date(Date.UTC(2026, 0)),
+    to: new Date(Date.UTC(2027, 0)),
+    ...overrides,
+  };
+  for await (const row of rowsOf((filter) => store.analytics.documents(filter), query)) rows.push(row);
   return rows;
 }
 
@@ -38,14 +63,60 @@ describe("AnalyticsRecorder", () => {
     const store = new MemoryStore();
     const { analytics, written } = recorder(store);
     for (let i = 0; i < 1000; i++) verify(analytics, i % 4 === 0 ? "rate_limited" : "valid", i % 2 ? ["b", "a"] : ["a", "b", "a"], "key_one", i % 4 === 0 ? 0 : 1);
-    expect(await rowsOf(store, "group", "minute")).toEqual([]);
+    expect(await rowsIn(store, "group", "minute")).toEqual([]);
     await analytics.flush();
-    const [row] = await rowsOf(store, "group", "minute");
+    const [row] = await rowsIn(store, "group", "minute");
     expect(row).toMatchObject({ keyId: "key_one", externalId: "acme", tags: ["a", "b"], outcomes: { valid: 750, rate_limited: 250 }, credits: 750 });
-    // One group: its minute, hour, day and month rows, and the keyspace's four.
-    expect(written.rows).toBe(8);
+    // One group: its day and month documents, the keyspace's two, and the keyspace's keys of the day.
+    expect(written.rows).toBe(5);
     await analytics.flush();
-    expect(written.rows).toBe(8);
+    expect(written.rows).toBe(5);
+  });
+
+  it("writes two documents per group per flush and three per keyspace, however many events and minutes of the day they hold", async () => {
+    const store = new MemoryStore();
+    const { analytics, written } = recorder(store, 10_000);
+    const keys = Array.from({ length: 1000 }, (_, i) => `key_${i}`);
+    for (let minute = 0; minute < 3; minute++) {
+      for (let i = 0; i < 20; i++) for (const keyId of keys) verify(analytics, i % 5 === 0 ? "rate_limited" : "valid", ["route.a", "plan.pro"], keyId);
+      clock.now += 60_000;
+    }
+    clock.now -= 180_000;
+    await analytics.flush();
+    expect(written.rows).toBe(2 * keys.length + 3);
+    const byKey = await rowsIn(store, "keyspace", "day", { groupBy: new Set(["key"]) });
+    expect(byKey.length).toBe(keys.length);
+    expect(byKey.every((row) => row.outcomes.valid === 48 && row.outcomes.rate_limited === 12)).toBe(true);
+  });
+
+  it("gives at most MAX_KEY_ENTRIES_PER_DAY keys an entry in a keyspace's keys of the day, and answers by key exactly still", async () => {
+    const store = new MemoryStore();
+    const { analytics } = recorder(store, 100_000);
+    const keys = Array.from({ length: MAX_KEY_ENTRIES_PER_DAY + 5 }, (_, i) => `key_${i}`);
+    for (const keyId of keys) verify(analytics, "valid", [], keyId);
+    await analytics.flush();
+    verify(analytics, "valid", [], keys.at(-1));
+    await analytics.flush();
+    const [keysOfDay] = await readAll(store.analytics.documents({ scope: "keys", period: "day", part: "keys", source: "verification", workspaceId: "ws_one", from: new Date(0), to: new Date(Date.UTC(2100, 0)) }));
+    expect(Object.keys(keysOfDay!.keys!).length).toBe(MAX_KEY_ENTRIES_PER_DAY);
+    expect(keysOfDay!.keysOverflowed).toBe(true);
+    const byKey = await rowsIn(store, "keyspace", "day", { groupBy: new Set(["key"]), keyIds: keys.slice(-3) });
+    expect(byKey.map((row) => [row.keyId, row.outcomes.valid])).toEqual([
+      [keys.at(-3), 1],
+      [keys.at(-2), 1],
+      [keys.at(-1), 2],
+    ]);
+  });
+
+  it("bounds what a flood of rate-limit identifiers writes by the workspace's budget of groups", async () => {
+    const store = new MemoryStore();
+    const { analytics, written } = recorder(store, 100);
+    for (let i = 0; i < 100_000; i++) analytics.recordLimit("ws_one", "login", `attacker-${i}`, false);
+    await analytics.flush();
+    // 100 identifiers and the namespace's overflow group, two documents each; the namespace's day, month and keys.
+    expect(written.rows).toBe(2 * 101 + 3);
+    const [overflow] = await rowsIn(store, "group", "day", { source: "ratelimit", keyIds: [""] });
+    expect(overflow).toMatchObject({ keyspaceId: "login", keyId: "", overflow: true, outcomes: { refused: 100_000 - 100 } });
   });
 
   it("counts events of another minute in that minute's rows", async () => {
@@ -57,8 +128,8 @@ describe("AnalyticsRecorder", () => {
     verify(analytics, "expired");
     await analytics.flush();
     clock.now -= 60_000;
-    expect((await rowsOf(store, "group", "minute")).map((row) => row.outcomes)).toEqual([{ valid: 1 }, { valid: 1, expired: 1 }]);
-    expect((await rowsOf(store, "keyspace", "hour")).map((row) => row.outcomes)).toEqual([{ valid: 2, expired: 1 }]);
+    expect((await rowsIn(store, "group", "minute")).map((row) => row.outcomes)).toEqual([{ valid: 1 }, { valid: 1, expired: 1 }]);
+    expect((await rowsIn(store, "keyspace", "hour")).map((row) => row.outcomes)).toEqual([{ valid: 2, expired: 1 }]);
   });
 
   it("counts tag sets beyond the workspace's budget for the minute in one overflow group per key, and keeps untagged groups", async () => {
@@ -71,7 +142,7 @@ describe("AnalyticsRecorder", () => {
     verify(analytics, "valid", ["new"]);
     verify(analytics, "valid", [], "key_two");
     await analytics.flush();
-    const rows = await rowsOf(store, "group", "hour");
+    const rows = await rowsIn(store, "group", "hour");
     const byGroup = Object.fromEntries(rows.map((row) => [`${row.keyId} ${row.overflow ? "overflow" : row.tags.join()}`, row.outcomes.valid]));
     expect(byGroup).toEqual({ "key_one tag0": 2, "key_one tag1": 1, "key_one tag2": 1, "key_one overflow": 8, "key_two ": 1 });
   });
@@ -82,16 +153,17 @@ describe("AnalyticsRecorder", () => {
     const failing = Object.create(inner) as MemoryStore;
     Object.defineProperty(failing, "analytics", {
       value: {
-        add: async (rows: readonly AnalyticsRow[]) => {
+        add: async (documents: readonly AnalyticsDocument[]) => {
           if (refuse === "all") throw new Error("the database cannot be reached");
           if (refuse === "some") {
-            await inner.analytics.add(rows.filter((row) => row.scope === "group"));
-            throw new RowsNotWritten(rows.filter((row) => row.scope === "keyspace").map((row) => row.id));
+            await inner.analytics.add(documents.filter((document) => document.scope === "group"));
+            throw new DocumentsNotWritten(documents.filter((document) => document.scope === "keyspace").map((document) => document.id));
           }
-          await inner.analytics.add(rows);
+          await inner.analytics.add(documents);
         },
-        rows: (filter: RowFilter) => inner.analytics.rows(filter),
-        prune: (granularity: Granularity, before: Date) => inner.analytics.prune(granularity, before),
+        documents: (filter: DocumentFilter) => inner.analytics.documents(filter),
+        prune: (period: DocumentPeriod, before: Date) => inner.analytics.prune(period, before),
+        pruneFields: (part: "hours" | "minutes", before: Date) => inner.analytics.pruneFields(part, before),
       },
     });
     const { analytics, written } = recorder(failing);
@@ -100,26 +172,28 @@ describe("AnalyticsRecorder", () => {
     verify(analytics, "valid");
     refuse = "some";
     await analytics.flush();
-    expect((await rowsOf(inner, "group", "day")).map((row) => row.outcomes)).toEqual([{ valid: 2 }]);
-    expect(await rowsOf(inner, "keyspace", "day")).toEqual([]);
+    expect((await rowsIn(inner, "group", "day")).map((row) => row.outcomes)).toEqual([{ valid: 2 }]);
+    expect(await rowsIn(inner, "keyspace", "day")).toEqual([]);
     refuse = "none";
     verify(analytics, "valid");
     await analytics.stop();
-    expect((await rowsOf(inner, "group", "day")).map((row) => row.outcomes)).toEqual([{ valid: 3 }]);
-    expect((await rowsOf(inner, "keyspace", "day")).map((row) => row.outcomes)).toEqual([{ valid: 3 }]);
+    expect((await rowsIn(inner, "group", "day")).map((row) => row.outcomes)).toEqual([{ valid: 3 }]);
+    expect((await rowsIn(inner, "keyspace", "day")).map((row) => row.outcomes)).toEqual([{ valid: 3 }]);
     expect(written.failures).toBe(2);
   });
 
-  it("prunes each granularity's rows past its retention", async () => {
+  it("prunes each granularity's counts past its retention, keeping the coarser ones", async () => {
     const store = new MemoryStore();
     const { analytics } = recorder(store);
     verify(analytics, "valid");
     await analytics.flush();
-    clock.now += DEFAULT_RETENTION.minute + 120_000;
+    // The day document's minutes go once the whole day is past the minutes' retention.
+    const later = DEFAULT_RETENTION.minute + 86_400_000;
+    clock.now += later;
     await analytics.prune();
-    clock.now -= DEFAULT_RETENTION.minute + 120_000;
-    expect(await rowsOf(store, "group", "minute")).toEqual([]);
-    expect(await rowsOf(store, "keyspace", "minute")).toEqual([]);
-    expect(await rowsOf(store, "group", "hour")).toHaveLength(1);
+    clock.now -= later;
+    expect(await rowsIn(store, "group", "minute")).toEqual([]);
+    expect(await rowsIn(store, "keyspace", "minute")).toEqual([]);
+    expect(await rowsIn(store, "group", "hour")).toHaveLength(1);
   });
 });

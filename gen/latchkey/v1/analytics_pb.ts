@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/analytics.proto.
  */
 export const file_latchkey_v1_analytics: GenFile = /*@__PURE__*/
-  fileDesc("ChtsYXRjaGtleS92MS9hbmFseXRpY3MucHJvdG8SC2xhdGNoa2V5LnYxIvgDChdHZXRWZXJpZmljYXRpb25zUmVxdWVzdBI2CgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgtncmFudWxhcml0eRgDIAEoDjIYLmxhdGNoa2V5LnYxLkdyYW51bGFyaXR5Qgq6SAeCAQQQASAAEhMKC2tleXNwYWNlX2lkGAQgASgJEh8KB2tleV9pZHMYBSADKAlCDrpIC5IBCBBkIgRyAhhAEiUKDGV4dGVybmFsX2lkcxgGIAMoCUIPukgMkgEJEGQiBXIDGIACEjwKCG91dGNvbWVzGAcgAygOMhcubGF0Y2hrZXkudjEuVmVyaWZ5Q29kZUIRukgOkgELEAkiB4IBBBABIAASHQoEdGFncxgIIAMoCUIPukgMkgEJEBQiBXIDGIABEkgKCGdyb3VwX2J5GAkgAygOMiEubGF0Y2hrZXkudjEuVmVyaWZpY2F0aW9uR3JvdXBpbmdCE7pIEJIBDRAFGAEiB4IBBBABIAASGgoJcGFnZV9zaXplGAogASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YCyABKAlCCLpIBXIDGIAQIu8CChJWZXJpZmljYXRpb25CdWNrZXQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLa2V5c3BhY2VfaWQYAiABKAkSDgoGa2V5X2lkGAMgASgJEhMKC2V4dGVybmFsX2lkGAQgASgJEigKB291dGNvbWUYBSABKA4yFy5sYXRjaGtleS52MS5WZXJpZnlDb2RlEgsKA3RhZxgGIAEoCRIXCg90YWdzX292ZXJmbG93ZWQYByABKAgSDQoFdG90YWwYCCABKAMSDQoFdmFsaWQYCSABKAMSPwoIb3V0Y29tZXMYCiADKAsyLS5sYXRjaGtleS52MS5WZXJpZmljYXRpb25CdWNrZXQuT3V0Y29tZXNFbnRyeRIVCg1jcmVkaXRzX3NwZW50GAsgASgDGi8KDU91dGNvbWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASJlChhHZXRWZXJpZmljYXRpb25zUmVzcG9uc2USMAoHYnVja2V0cxgBIAMoCzIfLmxhdGNoa2V5LnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoSR2V0S2V5VXNhZ2VSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSKsAgoTR2V0S2V5VXNhZ2VSZXNwb25zZRIOCgZrZXlfaWQYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdG90YWwYAyABKAMSDQoFdmFsaWQYBCABKAMSQAoIb3V0Y29tZXMYBSADKAsyLi5sYXRjaGtleS52MS5HZXRLZXlVc2FnZVJlc3BvbnNlLk91dGNvbWVzRW50cnkSFQoNY3JlZGl0c19zcGVudBgGIAEoAxItCgRkYXlzGAcgAygLMh8ubGF0Y2hrZXkudjEuVmVyaWZpY2F0aW9uQnVja2V0Gi8KDU91dGNvbWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASqEAQoLR3JhbnVsYXJpdHkSGwoXR1JBTlVMQVJJVFlfVU5TUEVDSUZJRUQQABIWChJHUkFOVUxBUklUWV9NSU5VVEUQARIUChBHUkFOVUxBUklUWV9IT1VSEAISEwoPR1JBTlVMQVJJVFlfREFZEAMSFQoRR1JBTlVMQVJJVFlfTU9OVEgQBCrmAQoUVmVyaWZpY2F0aW9uR3JvdXBpbmcSJQohVkVSSUZJQ0FUSU9OX0dST1VQSU5HX1VOU1BFQ0lGSUVEEAASHQoZVkVSSUZJQ0FUSU9OX0dST1VQSU5HX0tFWRABEiIKHlZFUklGSUNBVElPTl9HUk9VUElOR19JREVOVElUWRACEiEKHVZFUklGSUNBVElPTl9HUk9VUElOR19PVVRDT01FEAMSHQoZVkVSSUZJQ0FUSU9OX0dST1VQSU5HX1RBRxAEEiIKHlZFUklGSUNBVElPTl9HUk9VUElOR19LRVlTUEFDRRAFMs8BChBBbmFseXRpY3NTZXJ2aWNlEmQKEEdldFZlcmlmaWNhdGlvbnMSJC5sYXRjaGtleS52MS5HZXRWZXJpZmljYXRpb25zUmVxdWVzdBolLmxhdGNoa2V5LnYxLkdldFZlcmlmaWNhdGlvbnNSZXNwb25zZSIDkAIBElUKC0dldEtleVVzYWdlEh8ubGF0Y2hrZXkudjEuR2V0S2V5VXNhZ2VSZXF1ZXN0GiAubGF0Y2hrZXkudjEuR2V0S2V5VXNhZ2VSZXNwb25zZSIDkAIBQpQBCg9kZXYubGF0Y2hrZXkudjFCDkFuYWx5dGljc1Byb3RvUAFaPmdpdGh1Yi5jb20vbGF0Y2hrZXkvbGF0Y2hrZXkvY2xpZW50cy9nby9sYXRjaGtleS92MTtsYXRjaGtleXYxogIDTEtYqgILTGF0Y2hrZXkuVjHKAgtMYXRjaGtleVxWMeoCDExhdGNoa2V5OjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_latchkey_v1_verify]);
+  fileDesc("ChtsYXRjaGtleS92MS9hbmFseXRpY3MucHJvdG8SC2xhdGNoa2V5LnYxIvgDChdHZXRWZXJpZmljYXRpb25zUmVxdWVzdBI2CgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgtncmFudWxhcml0eRgDIAEoDjIYLmxhdGNoa2V5LnYxLkdyYW51bGFyaXR5Qgq6SAeCAQQQASAAEhMKC2tleXNwYWNlX2lkGAQgASgJEh8KB2tleV9pZHMYBSADKAlCDrpIC5IBCBBkIgRyAhhAEiUKDGV4dGVybmFsX2lkcxgGIAMoCUIPukgMkgEJEGQiBXIDGIACEjwKCG91dGNvbWVzGAcgAygOMhcubGF0Y2hrZXkudjEuVmVyaWZ5Q29kZUIRukgOkgELEAkiB4IBBBABIAASHQoEdGFncxgIIAMoCUIPukgMkgEJEBQiBXIDGIABEkgKCGdyb3VwX2J5GAkgAygOMiEubGF0Y2hrZXkudjEuVmVyaWZpY2F0aW9uR3JvdXBpbmdCE7pIEJIBDRAFGAEiB4IBBBABIAASGgoJcGFnZV9zaXplGAogASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YCyABKAlCCLpIBXIDGIAQIu8CChJWZXJpZmljYXRpb25CdWNrZXQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLa2V5c3BhY2VfaWQYAiABKAkSDgoGa2V5X2lkGAMgASgJEhMKC2V4dGVybmFsX2lkGAQgASgJEigKB291dGNvbWUYBSABKA4yFy5sYXRjaGtleS52MS5WZXJpZnlDb2RlEgsKA3RhZxgGIAEoCRIXCg90YWdzX292ZXJmbG93ZWQYByABKAgSDQoFdG90YWwYCCABKAMSDQoFdmFsaWQYCSABKAMSPwoIb3V0Y29tZXMYCiADKAsyLS5sYXRjaGtleS52MS5WZXJpZmljYXRpb25CdWNrZXQuT3V0Y29tZXNFbnRyeRIVCg1jcmVkaXRzX3NwZW50GAsgASgDGi8KDU91dGNvbWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASJlChhHZXRWZXJpZmljYXRpb25zUmVzcG9uc2USMAoHYnVja2V0cxgBIAMoCzIfLmxhdGNoa2V5LnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoSR2V0S2V5VXNhZ2VSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSKsAgoTR2V0S2V5VXNhZ2VSZXNwb25zZRIOCgZrZXlfaWQYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdG90YWwYAyABKAMSDQoFdmFsaWQYBCABKAMSQAoIb3V0Y29tZXMYBSADKAsyLi5sYXRjaGtleS52MS5HZXRLZXlVc2FnZVJlc3BvbnNlLk91dGNvbWVzRW50cnkSFQoNY3JlZGl0c19zcGVudBgGIAEoAxItCgRkYXlzGAcgAygLMh8ubGF0Y2hrZXkudjEuVmVyaWZpY2F0aW9uQnVja2V0Gi8KDU91dGNvbWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASLHAwobR2V0UmF0ZWxpbWl0T3V0Y29tZXNSZXF1ZXN0EjYKCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjkKC2dyYW51bGFyaXR5GAMgASgOMhgubGF0Y2hrZXkudjEuR3JhbnVsYXJpdHlCCrpIB4IBBBABIAASGgoJbmFtZXNwYWNlGAQgASgJQge6SARyAhhAEiYKC2lkZW50aWZpZXJzGAUgAygJQhG6SA6SAQsQZCIHcgUQARiAAhJCCghvdXRjb21lcxgGIAMoDjIdLmxhdGNoa2V5LnYxLlJhdGVsaW1pdE91dGNvbWVCEbpIDpIBCxACIgeCAQQQASAAEkUKCGdyb3VwX2J5GAcgAygOMh4ubGF0Y2hrZXkudjEuUmF0ZWxpbWl0R3JvdXBpbmdCE7pIEJIBDRADGAEiB4IBBBABIAASGgoJcGFnZV9zaXplGAggASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YCSABKAlCCLpIBXIDGIAQIt8CChZSYXRlbGltaXRPdXRjb21lQnVja2V0EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW5hbWVzcGFjZRgCIAEoCRISCgppZGVudGlmaWVyGAMgASgJEi4KB291dGNvbWUYBCABKA4yHS5sYXRjaGtleS52MS5SYXRlbGltaXRPdXRjb21lEh4KFmlkZW50aWZpZXJzX292ZXJmbG93ZWQYBSABKAgSDQoFdG90YWwYBiABKAMSDgoGcGFzc2VkGAcgASgDEg8KB3JlZnVzZWQYCCABKAMSQwoIb3V0Y29tZXMYCSADKAsyMS5sYXRjaGtleS52MS5SYXRlbGltaXRPdXRjb21lQnVja2V0Lk91dGNvbWVzRW50cnkaLwoNT3V0Y29tZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBIm0KHEdldFJhdGVsaW1pdE91dGNvbWVzUmVzcG9uc2USNAoHYnVja2V0cxgBIAMoCzIjLmxhdGNoa2V5LnYxLlJhdGVsaW1pdE91dGNvbWVCdWNrZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKoQBCgtHcmFudWxhcml0eRIbChdHUkFOVUxBUklUWV9VTlNQRUNJRklFRBAAEhYKEkdSQU5VTEFSSVRZX01JTlVURRABEhQKEEdSQU5VTEFSSVRZX0hPVVIQAhITCg9HUkFOVUxBUklUWV9EQVkQAxIVChFHUkFOVUxBUklUWV9NT05USBAEKuYBChRWZXJpZmljYXRpb25Hcm91cGluZxIlCiFWRVJJRklDQVRJT05fR1JPVVBJTkdfVU5TUEVDSUZJRUQQABIdChlWRVJJRklDQVRJT05fR1JPVVBJTkdfS0VZEAESIgoeVkVSSUZJQ0FUSU9OX0dST1VQSU5HX0lERU5USVRZEAISIQodVkVSSUZJQ0FUSU9OX0dST1VQSU5HX09VVENPTUUQAxIdChlWRVJJRklDQVRJT05fR1JPVVBJTkdfVEFHEAQSIgoeVkVSSUZJQ0FUSU9OX0dST1VQSU5HX0tFWVNQQUNFEAUqcgoQUmF0ZWxpbWl0T3V0Y29tZRIhCh1SQVRFTElNSVRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhwKGFJBVEVMSU1JVF9PVVRDT01FX1BBU1NFRBABEh0KGVJBVEVMSU1JVF9PVVRDT01FX1JFRlVTRUQQAiqcAQoRUmF0ZWxpbWl0R3JvdXBpbmcSIgoeUkFURUxJTUlUX0dST1VQSU5HX1VOU1BFQ0lGSUVEEAASIAocUkFURUxJTUlUX0dST1VQSU5HX05BTUVTUEFDRRABEiEKHVJBVEVMSU1JVF9HUk9VUElOR19JREVOVElGSUVSEAISHgoaUkFURUxJTUlUX0dST1VQSU5HX09VVENPTUUQAzLBAgoQQW5hbHl0aWNzU2VydmljZRJkChBHZXRWZXJpZmljYXRpb25zEiQubGF0Y2hrZXkudjEuR2V0VmVyaWZpY2F0aW9uc1JlcXVlc3QaJS5sYXRjaGtleS52MS5HZXRWZXJpZmljYXRpb25zUmVzcG9uc2UiA5ACARJVCgtHZXRLZXlVc2FnZRIfLmxhdGNoa2V5LnYxLkdldEtleVVzYWdlUmVxdWVzdBogLmxhdGNoa2V5LnYxLkdldEtleVVzYWdlUmVzcG9uc2UiA5ACARJwChRHZXRSYXRlbGltaXRPdXRjb21lcxIoLmxhdGNoa2V5LnYxLkdldFJhdGVsaW1pdE91dGNvbWVzUmVxdWVzdBopLmxhdGNoa2V5LnYxLkdldFJhdGVsaW1pdE91dGNvbWVzUmVzcG9uc2UiA5ACAUKUAQoPZGV2LmxhdGNoa2V5LnYxQg5BbmFseXRpY3NQcm90b1ABWj5naXRodWIuY29tL2xhdGNoa2V5L2xhdGNoa2V5L2NsaWVudHMvZ28vbGF0Y2hrZXkvdjE7bGF0Y2hrZXl2MaICA0xLWKoCC0xhdGNoa2V5LlYxygILTGF0Y2hrZXlcVjHqAgxMYXRjaGtleTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_latchkey_v1_verify]);
 
 /**
  * @generated from message latchkey.v1.GetVerificationsRequest
@@ -289,6 +289,176 @@ export const GetKeyUsageResponseSchema: GenMessage<GetKeyUsageResponse> = /*@__P
   messageDesc(file_latchkey_v1_analytics, 4);
 
 /**
+ * @generated from message latchkey.v1.GetRatelimitOutcomesRequest
+ */
+export type GetRatelimitOutcomesRequest = Message<"latchkey.v1.GetRatelimitOutcomesRequest"> & {
+  /**
+   * Decisions at or after this time; its bucket is the first.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Decisions before this time; unset means now. The same longest ranges as GetVerifications.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: latchkey.v1.Granularity granularity = 3;
+   */
+  granularity: Granularity;
+
+  /**
+   * Only this namespace's decisions.
+   *
+   * @generated from field: string namespace = 4;
+   */
+  namespace: string;
+
+  /**
+   * Only decisions on these identifiers; at most 100.
+   *
+   * @generated from field: repeated string identifiers = 5;
+   */
+  identifiers: string[];
+
+  /**
+   * Only these outcomes are counted; none means both.
+   *
+   * @generated from field: repeated latchkey.v1.RatelimitOutcome outcomes = 6;
+   */
+  outcomes: RatelimitOutcome[];
+
+  /**
+   * Split each bucket by these; none gives one bucket per time.
+   *
+   * @generated from field: repeated latchkey.v1.RatelimitGrouping group_by = 7;
+   */
+  groupBy: RatelimitGrouping[];
+
+  /**
+   * 1 to 1000 buckets; 0 means 100; larger values are lowered to 1000.
+   *
+   * @generated from field: int32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page, with the same request otherwise.
+   *
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message latchkey.v1.GetRatelimitOutcomesRequest.
+ * Use `create(GetRatelimitOutcomesRequestSchema)` to create a new message.
+ */
+export const GetRatelimitOutcomesRequestSchema: GenMessage<GetRatelimitOutcomesRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_analytics, 5);
+
+/**
+ * The decisions of one time bucket and one group.
+ *
+ * @generated from message latchkey.v1.RatelimitOutcomeBucket
+ */
+export type RatelimitOutcomeBucket = Message<"latchkey.v1.RatelimitOutcomeBucket"> & {
+  /**
+   * The bucket's start.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The group's values: set for what the request groups by, empty otherwise.
+   *
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string identifier = 3;
+   */
+  identifier: string;
+
+  /**
+   * @generated from field: latchkey.v1.RatelimitOutcome outcome = 4;
+   */
+  outcome: RatelimitOutcome;
+
+  /**
+   * Grouped by identifier: these decisions were on identifiers beyond the workspace's budget of
+   * groups for the minute (ANALYTICS_MAX_GROUPS_PER_MINUTE), whose identifiers were not kept.
+   *
+   * @generated from field: bool identifiers_overflowed = 5;
+   */
+  identifiersOverflowed: boolean;
+
+  /**
+   * Decisions counted: each limit of a MultiLimit call counts once.
+   *
+   * @generated from field: int64 total = 6;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: int64 passed = 7;
+   */
+  passed: bigint;
+
+  /**
+   * @generated from field: int64 refused = 8;
+   */
+  refused: bigint;
+
+  /**
+   * Counts by outcome, keyed by the RatelimitOutcome name (`RATELIMIT_OUTCOME_REFUSED`);
+   * outcomes with no decisions are left out.
+   *
+   * @generated from field: map<string, int64> outcomes = 9;
+   */
+  outcomes: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message latchkey.v1.RatelimitOutcomeBucket.
+ * Use `create(RatelimitOutcomeBucketSchema)` to create a new message.
+ */
+export const RatelimitOutcomeBucketSchema: GenMessage<RatelimitOutcomeBucket> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_analytics, 6);
+
+/**
+ * @generated from message latchkey.v1.GetRatelimitOutcomesResponse
+ */
+export type GetRatelimitOutcomesResponse = Message<"latchkey.v1.GetRatelimitOutcomesResponse"> & {
+  /**
+   * Oldest first, then by group; buckets without decisions are left out.
+   *
+   * @generated from field: repeated latchkey.v1.RatelimitOutcomeBucket buckets = 1;
+   */
+  buckets: RatelimitOutcomeBucket[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message latchkey.v1.GetRatelimitOutcomesResponse.
+ * Use `create(GetRatelimitOutcomesResponseSchema)` to create a new message.
+ */
+export const GetRatelimitOutcomesResponseSchema: GenMessage<GetRatelimitOutcomesResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_analytics, 7);
+
+/**
  * The length of a bucket. Buckets start on UTC boundaries (a month on its first day).
  *
  * @generated from enum latchkey.v1.Granularity
@@ -375,6 +545,71 @@ export const VerificationGroupingSchema: GenEnum<VerificationGrouping> = /*@__PU
   enumDesc(file_latchkey_v1_analytics, 1);
 
 /**
+ * Whether a limit of a Limit or MultiLimit call let the request go ahead.
+ *
+ * @generated from enum latchkey.v1.RatelimitOutcome
+ */
+export enum RatelimitOutcome {
+  /**
+   * @generated from enum value: RATELIMIT_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The request went ahead: every limit it named had room.
+   *
+   * @generated from enum value: RATELIMIT_OUTCOME_PASSED = 1;
+   */
+  PASSED = 1,
+
+  /**
+   * The request was refused: this limit, or another of the same MultiLimit call, had no room.
+   *
+   * @generated from enum value: RATELIMIT_OUTCOME_REFUSED = 2;
+   */
+  REFUSED = 2,
+}
+
+/**
+ * Describes the enum latchkey.v1.RatelimitOutcome.
+ */
+export const RatelimitOutcomeSchema: GenEnum<RatelimitOutcome> = /*@__PURE__*/
+  enumDesc(file_latchkey_v1_analytics, 2);
+
+/**
+ * What a bucket of rate-limit decisions is split by, besides time.
+ *
+ * @generated from enum latchkey.v1.RatelimitGrouping
+ */
+export enum RatelimitGrouping {
+  /**
+   * @generated from enum value: RATELIMIT_GROUPING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: RATELIMIT_GROUPING_NAMESPACE = 1;
+   */
+  NAMESPACE = 1,
+
+  /**
+   * @generated from enum value: RATELIMIT_GROUPING_IDENTIFIER = 2;
+   */
+  IDENTIFIER = 2,
+
+  /**
+   * @generated from enum value: RATELIMIT_GROUPING_OUTCOME = 3;
+   */
+  OUTCOME = 3,
+}
+
+/**
+ * Describes the enum latchkey.v1.RatelimitGrouping.
+ */
+export const RatelimitGroupingSchema: GenEnum<RatelimitGrouping> = /*@__PURE__*/
+  enumDesc(file_latchkey_v1_analytics, 3);
+
+/**
  * Counts of verifications over time, by key, identity, outcome, tag and keyspace.
  * Every instance counts the verifications it answers in memory and writes the counts at least
  * every ANALYTICS_FLUSH_MS, so a verification shows here within that long (docs/analytics.md).
@@ -404,6 +639,18 @@ export const AnalyticsService: GenService<{
     methodKind: "unary";
     input: typeof GetKeyUsageRequestSchema;
     output: typeof GetKeyUsageResponseSchema;
+  },
+  /**
+   * Buckets of rate-limit decisions (RatelimitService Limit and MultiLimit) in a time range, by
+   * namespace, identifier and outcome. Rate-limit namespaces belong to the whole workspace: a root
+   * key narrowed to keyspaces is refused (KEYSPACE_NOT_GRANTED).
+   *
+   * @generated from rpc latchkey.v1.AnalyticsService.GetRatelimitOutcomes
+   */
+  getRatelimitOutcomes: {
+    methodKind: "unary";
+    input: typeof GetRatelimitOutcomesRequestSchema;
+    output: typeof GetRatelimitOutcomesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_latchkey_v1_analytics, 0);

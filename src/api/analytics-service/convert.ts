@@ -1,9 +1,31 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Granularity, VerificationBucketSchema, VerificationGrouping, type VerificationBucket } from "../../../gen/latchkey/v1/analytics_pb.js";
+import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  Granularity,
+  RatelimitOutcome,
+  type RatelimitOutcomeBucket,
+  RatelimitOutcomeBucketSchema,
+  RatelimitOutcomeSchema,
+  VerificationBucketSchema,
+  VerificationGrouping,
+  type VerificationBucket,
+} from "../../../gen/latchkey/v1/analytics_pb.js";
 import { VerifyCode, VerifyCodeSchema } from "../../../gen/latchkey/v1/verify_pb.js";
-import { type Bucket, type Granularity as GranularityName, type Grouping, type OutcomeCounts, type PageCursor, totalOf } from "../../domain/analytics.js";
+import {
+  type AnalyticsQuery,
+  type Bucket,
+  checkRange,
+  type Granularity as GranularityName,
+  type Grouping,
+  type OutcomeCounts,
+  type PageCursor,
+  pageOfBuckets,
+  rowsOf,
+  totalOf,
+} from "../../domain/analytics.js";
 import { invalidArgument } from "../../domain/errors.js";
+import type { Store } from "../../store/store.js";
+import { toDate } from "../mapping/scalars.js";
 import type { Verdict } from "../../domain/verification.js";
 import { CODES } from "../verify-service/verify-request.js";
 
@@ -50,6 +72,56 @@ export function bucketToProto(bucket: Bucket): VerificationBucket {
     ...outcomesToProto(bucket.outcomes),
     creditsSpent: BigInt(bucket.credits),
   });
+}
+
+/** Rate-limit outcomes as counted (analytics-recorder.ts) and as clients name them. */
+const LIMIT_OUTCOMES: Record<Exclude<RatelimitOutcome, RatelimitOutcome.UNSPECIFIED>, string> = { [RatelimitOutcome.PASSED]: "passed", [RatelimitOutcome.REFUSED]: "refused" };
+const LIMIT_OUTCOME_CODES = new Map(Object.entries(LIMIT_OUTCOMES).map(([code, name]) => [name, Number(code) as RatelimitOutcome]));
+
+/** The outcome a RatelimitOutcome stands for; the proto's rules have ruled out UNSPECIFIED. */
+export const outcomeNameOf = (outcome: RatelimitOutcome) => LIMIT_OUTCOMES[outcome as Exclude<RatelimitOutcome, RatelimitOutcome.UNSPECIFIED>];
+
+/** A bucket of rate-limit decisions: the namespace counted where the keyspace is, the identifier where the key is. */
+export function limitBucketToProto(bucket: Bucket, byIdentifier: boolean): RatelimitOutcomeBucket {
+  const outcomes: Record<string, bigint> = {};
+  for (const [outcome, count] of Object.entries(bucket.outcomes)) {
+    outcomes[RatelimitOutcomeSchema.values.find((value) => value.number === LIMIT_OUTCOME_CODES.get(outcome))!.name] = BigInt(count);
+  }
+  return create(RatelimitOutcomeBucketSchema, {
+    time: timestampFromDate(bucket.time),
+    namespace: bucket.keyspaceId,
+    identifier: bucket.keyId,
+    outcome: bucket.outcome ? LIMIT_OUTCOME_CODES.get(bucket.outcome) : RatelimitOutcome.UNSPECIFIED,
+    // Identifiers are never empty: a bucket grouped by identifier without one counts the overflow.
+    identifiersOverflowed: byIdentifier && bucket.keyId === "",
+    total: BigInt(totalOf(bucket.outcomes)),
+    passed: BigInt(bucket.outcomes.passed ?? 0),
+    refused: BigInt(bucket.outcomes.refused ?? 0),
+    outcomes,
+  });
+}
+
+export const DEFAULT_BUCKETS_PER_PAGE = 100;
+export const MAX_BUCKETS_PER_PAGE = 1000;
+
+/** An empty list filters nothing. */
+export const listed = <T>(values: T[]): T[] | undefined => (values.length > 0 ? values : undefined);
+
+/** A request's granularity and range, checked; an unset end is just after now, so what was counted at this very millisecond is in it. */
+export function rangeOf(request: { granularity: Granularity; startTime?: Timestamp; endTime?: Timestamp }, now: number) {
+  const granularity = GRANULARITY_NAMES[request.granularity as Exclude<Granularity, Granularity.UNSPECIFIED>];
+  const from = toDate(request.startTime, "start_time")!;
+  const to = toDate(request.endTime, "end_time") ?? new Date(now + 1);
+  checkRange(granularity, from, to);
+  return { granularity, from, to };
+}
+
+/** One page of a query's buckets, after the request's page token. */
+export async function pageOf(store: Store, query: AnalyticsQuery, request: { pageSize: number; pageToken: string }) {
+  const pageSize = request.pageSize === 0 ? DEFAULT_BUCKETS_PER_PAGE : Math.min(request.pageSize, MAX_BUCKETS_PER_PAGE);
+  const after = cursorOf(request.pageToken);
+  const { buckets, next } = await pageOfBuckets(rowsOf((filter) => store.analytics.documents(filter), query, after), query, pageSize, after);
+  return { buckets, nextPageToken: pageTokenOf(next) };
 }
 
 /** Page tokens hold the last bucket served, its time and group; opaque to callers. */

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetKeyUsageRequest, GetKeyUsageResponseSchema } from "../../../gen/latchkey/v1/analytics_pb.js";
-import { addCounts, type AnalyticsQuery, bucketStart, nextBucket, pageOfBuckets, rowFilterOf } from "../../domain/analytics.js";
+import { addCounts, type AnalyticsQuery, bucketStart, nextBucket, pageOfBuckets, rowsOf } from "../../domain/analytics.js";
 import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
@@ -11,7 +11,10 @@ import { bucketToProto, outcomesToProto } from "./convert.js";
 
 export const KEY_USAGE_DAYS = 30;
 
-/** A key's usage over the 30 UTC days ending with today, from its day rows: at most 30 read. */
+/**
+ * A key's usage over the 30 UTC days ending with today, from its keyspace's day documents: 30 read,
+ * and for a day whose keyspace document ran out of key entries, the key's documents of that day.
+ */
 export const getKeyUsage =
   ({ store, now }: ServiceDeps) =>
   async (request: GetKeyUsageRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetKeyUsageResponseSchema>> => {
@@ -21,6 +24,7 @@ export const getKeyUsage =
     const query: AnalyticsQuery = {
       source: VERIFICATION_SOURCE,
       workspaceId: key.workspaceId,
+      keyspaceIds: [key.keyspaceId],
       keyIds: [key.id],
       creditsOutcome: "valid",
       groupBy: new Set(),
@@ -28,7 +32,7 @@ export const getKeyUsage =
       from: new Date(from),
       to: new Date(nextBucket("day", today)),
     };
-    const { buckets } = await pageOfBuckets(store.analytics.rows(rowFilterOf(query)), query, KEY_USAGE_DAYS);
+    const { buckets } = await pageOfBuckets(rowsOf((filter) => store.analytics.documents(filter), query), query, KEY_USAGE_DAYS);
     const sum = { outcomes: {}, credits: 0 };
     for (const bucket of buckets) addCounts(sum, bucket);
     return { keyId: key.id, startTime: timestampFromMs(from), ...outcomesToProto(sum.outcomes), creditsSpent: BigInt(sum.credits), days: buckets.map(bucketToProto) };

@@ -1,23 +1,31 @@
-import { addCounts, type AnalyticsRow, type Granularity, type RowFilter, rowMatches } from "../../domain/analytics.js";
+import { addDocument, type AnalyticsDocument, type DocumentFilter, documentMatches, type DocumentPeriod, PARTS_LEFT_OUT } from "../../domain/analytics.js";
 import type { AnalyticsStore } from "./index.js";
 
 export class MemoryAnalytics implements AnalyticsStore {
-  private readonly stored = new Map<string, AnalyticsRow>();
+  private readonly stored = new Map<string, AnalyticsDocument>();
 
-  async add(rows: readonly AnalyticsRow[]) {
-    for (const row of rows) {
-      const existing = this.stored.get(row.id);
-      if (existing) addCounts(existing, row);
-      else this.stored.set(row.id, structuredClone(row));
+  async add(documents: readonly AnalyticsDocument[]) {
+    for (const document of documents) {
+      const existing = this.stored.get(document.id);
+      if (existing) addDocument(existing, document);
+      else this.stored.set(document.id, structuredClone(document));
     }
   }
 
-  async *rows(filter: RowFilter) {
-    const matching = [...this.stored.values()].filter((row) => rowMatches(row, filter)).sort((a, b) => a.time.getTime() - b.time.getTime());
-    for (const row of matching) yield structuredClone(row);
+  async *documents(filter: DocumentFilter) {
+    const matching = [...this.stored.values()].filter((document) => documentMatches(document, filter)).sort((a, b) => a.time.getTime() - b.time.getTime());
+    for (const document of matching) {
+      const copy = structuredClone(document);
+      for (const part of PARTS_LEFT_OUT[filter.part]) delete copy[part];
+      yield copy;
+    }
   }
 
-  async prune(granularity: Granularity, before: Date) {
-    for (const [id, row] of this.stored) if (row.granularity === granularity && row.time < before) this.stored.delete(id);
+  async prune(period: DocumentPeriod, before: Date) {
+    for (const [id, document] of this.stored) if (document.period === period && document.time < before) this.stored.delete(id);
+  }
+
+  async pruneFields(part: "hours" | "minutes", before: Date) {
+    for (const document of this.stored.values()) if (document.period === "day" && document.time < before) delete document[part];
   }
 }

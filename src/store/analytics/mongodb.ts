@@ -1,58 +1,70 @@
-import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, MongoBulkWriteError } from "mongodb";
-import { type AnalyticsRow, GRANULARITIES, type Granularity, type RowFilter, type RowScope } from "../../domain/analytics.js";
-import { type AnalyticsStore, RowsNotWritten } from "./index.js";
+import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
+import { type AnalyticsDocument, type Counts, type DocumentFilter, type DocumentPart, type DocumentPeriod, type DocumentScope, PARTS_LEFT_OUT } from "../../domain/analytics.js";
+import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
 
-type RowDocument = Omit<AnalyticsRow, "id" | "scope" | "granularity"> & { _id: string };
+type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };
 
-/** Two instances making the same row at once: one insert loses and is retried as an update. */
+/** Two instances making the same document at once: one insert loses and is retried as an update. */
 const MAX_UPSERT_ROUNDS = 3;
 const DUPLICATE_KEY = 11000;
 const INDEX_CHECK_MS = 3_600_000;
+/** The day documents of each scope and the month documents of groups and keyspaces: `keys` are by day only. */
+const COLLECTIONS: readonly [DocumentScope, DocumentPeriod][] = [
+  ["group", "day"],
+  ["group", "month"],
+  ["keyspace", "day"],
+  ["keyspace", "month"],
+  ["keys", "day"],
+];
+/**
+ * Documents fetched per round trip, by the part read: a page of an answer stops reading early,
+ * and what was fetched beyond it is wasted, so large parts come a few at a time.
+ */
+const BATCH_SIZE: Record<Exclude<DocumentPart, "keys">, number> = { totals: 1000, hours: 100, minutes: 10 };
 
 /**
- * A collection per scope and granularity (`analytics_hour`, `analytics_keyspace_hour`), so a
- * query reads, and a server without indexes for it scans, only the rows of its granularity.
- * Rows are upserted by `_id` with `$inc`, in unordered bulk writes: a lookup by `_id` is the one
- * every server serves from an index, even for an upsert that inserts. Retention is a TTL index
- * on `expiresAt` where the server expires documents, and `prune` everywhere.
+ * A collection per scope and period (`analytics_group_days`, `analytics_keyspace_months`), so a
+ * query reads, and a server without indexes for it scans, only the documents of its kind.
+ * Documents are upserted by `_id` with `$inc` on every counter they carry (`hours.h07.outcomes.valid`),
+ * in unordered bulk writes: a lookup by `_id` is the one every server serves from an index, even
+ * for an upsert that inserts. A read leaves the parts it does not need (minutes, hours, keys) on
+ * the server. Retention is a TTL index on `expiresAt` where the server expires documents, and
+ * `prune` everywhere.
  */
 export class MongoAnalytics implements AnalyticsStore {
-  private readonly collections = new Map<string, Collection<RowDocument>>();
+  private readonly collections = new Map<string, Collection<StoredDocument>>();
   private indexesCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(db: Db) {
-    for (const scope of ["group", "keyspace"] as const) {
-      for (const granularity of GRANULARITIES) this.collections.set(`${scope} ${granularity}`, db.collection(collectionName(scope, granularity)));
-    }
+    for (const [scope, period] of COLLECTIONS) this.collections.set(`${scope} ${period}`, db.collection(`analytics_${scope}_${period}s`));
   }
 
   /**
    * Creates missing indexes: at the first health check, then at most once an hour. The store's
-   * health check runs every few seconds, and eight more collections' index checks each time would
-   * add sixteen round trips to every check; an index lost with a database restored empty comes
+   * health check runs every few seconds, and five more collections' index checks each time would
+   * add ten round trips to every check; an index lost with a database restored empty comes
    * back within the hour (queries are slower, never wrong, meanwhile).
    */
   async ensureIndexes() {
     if (Date.now() - this.indexesCheckedAt < INDEX_CHECK_MS) return;
     this.indexesCheckedAt = Date.now();
-    for (const granularity of GRANULARITIES) {
-      const ttl = { key: { expiresAt: 1 }, name: "expires_at", expireAfterSeconds: 0 };
-      await this.collection("group", granularity).createIndexes([
-        { key: { workspaceId: 1, time: 1 }, name: "workspace_time" },
-        { key: { workspaceId: 1, keyId: 1, time: 1 }, name: "workspace_key_time" },
-        ttl,
-      ]);
-      await this.collection("keyspace", granularity).createIndexes([{ key: { workspaceId: 1, keyspaceId: 1, time: 1 }, name: "workspace_keyspace_time" }, ttl]);
+    const ttl = { key: { expiresAt: 1 }, name: "expires_at", expireAfterSeconds: 0 };
+    for (const [scope, period] of COLLECTIONS) {
+      const indexes: IndexDescription[] =
+        scope === "group"
+          ? [{ key: { workspaceId: 1, time: 1 }, name: "workspace_time" }, { key: { workspaceId: 1, keyId: 1, time: 1 }, name: "workspace_key_time" }]
+          : [{ key: { workspaceId: 1, keyspaceId: 1, time: 1 }, name: "workspace_keyspace_time" }];
+      await this.collection(scope, period).createIndexes([...indexes, ttl]);
     }
   }
 
-  async add(rows: readonly AnalyticsRow[]) {
-    const byCollection = new Map<string, AnalyticsRow[]>();
-    for (const row of rows) {
-      const name = `${row.scope} ${row.granularity}`;
+  async add(documents: readonly AnalyticsDocument[]) {
+    const byCollection = new Map<string, AnalyticsDocument[]>();
+    for (const document of documents) {
+      const name = `${document.scope} ${document.period}`;
       let batch = byCollection.get(name);
       if (!batch) byCollection.set(name, (batch = []));
-      batch.push(row);
+      batch.push(document);
     }
     const unwritten: string[] = [];
     let failure: unknown;
@@ -60,17 +72,17 @@ export class MongoAnalytics implements AnalyticsStore {
       try {
         unwritten.push(...(await this.upsert(this.collections.get(name)!, batch)));
       } catch (error) {
-        if (error instanceof RowsNotWritten) unwritten.push(...error.rowIds);
+        if (error instanceof DocumentsNotWritten) unwritten.push(...error.documentIds);
         else failure ??= error;
       }
     }
     if (failure) throw failure;
-    if (unwritten.length > 0) throw new RowsNotWritten(unwritten);
+    if (unwritten.length > 0) throw new DocumentsNotWritten(unwritten);
   }
 
-  /** Returns the ids of rows the server refused; throws when it cannot say which were written. */
-  private async upsert(collection: Collection<RowDocument>, rows: AnalyticsRow[]): Promise<string[]> {
-    let pending = rows;
+  /** Returns the ids of documents the server refused; throws when it cannot say which were written. */
+  private async upsert(collection: Collection<StoredDocument>, documents: AnalyticsDocument[]): Promise<string[]> {
+    let pending = documents;
     const refused: string[] = [];
     for (let round = 1; pending.length > 0 && round <= MAX_UPSERT_ROUNDS; round++) {
       try {
@@ -83,33 +95,57 @@ export class MongoAnalytics implements AnalyticsStore {
         pending = failed.filter((writeError) => writeError.code === DUPLICATE_KEY).map((writeError) => pending[writeError.index]!);
       }
     }
-    return [...refused, ...pending.map((row) => row.id)];
+    return [...refused, ...pending.map((document) => document.id)];
   }
 
-  async *rows(filter: RowFilter) {
-    const query: Filter<RowDocument> = { workspaceId: filter.workspaceId, source: filter.source, time: { $gte: filter.from, $lt: filter.to } };
+  async *documents(filter: DocumentFilter) {
+    const query: Filter<StoredDocument> = { workspaceId: filter.workspaceId, source: filter.source, time: { $gte: filter.from, $lt: filter.to } };
     if (filter.keyspaceIds) query.keyspaceId = { $in: [...filter.keyspaceIds] };
-    if (filter.keyIds) query.keyId = { $in: [...filter.keyIds] };
-    if (filter.externalIds) query.externalId = { $in: [...filter.externalIds] };
-    if (filter.tags) query.tags = { $all: [...filter.tags] };
-    const documents = this.collection(filter.scope, filter.granularity).find(query, { batchSize: 5000 }).sort({ time: 1 });
-    for await (const { _id, ...document } of documents) yield { ...document, id: _id, scope: filter.scope, granularity: filter.granularity };
+    if (filter.scope === "group") {
+      if (filter.keyIds) query.keyId = { $in: [...filter.keyIds] };
+      if (filter.externalIds) query.externalId = { $in: [...filter.externalIds] };
+      if (filter.tags) query.tags = { $all: [...filter.tags] };
+    }
+    const collection = this.collection(filter.scope, filter.period);
+    const projection = Object.fromEntries(PARTS_LEFT_OUT[filter.part].map((part) => [part, 0]));
+    const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
+    if (filter.part !== "keys") {
+      for await (const document of collection.find(query, { projection, batchSize: BATCH_SIZE[filter.part] }).sort({ time: 1 })) yield asRead(document);
+      return;
+    }
+    // A server sorting without an index (mongo-java-server) handles every matching document whole
+    // before answering; the ids come sorted first, then each large document as the reader gets to it.
+    for await (const { _id } of collection.find(query, { projection: { _id: 1, time: 1 } }).sort({ time: 1 })) {
+      const document = await collection.findOne({ _id }, { projection });
+      if (document) yield asRead(document);
+    }
   }
 
-  async prune(granularity: Granularity, before: Date) {
-    for (const scope of ["group", "keyspace"] as const) await this.collection(scope, granularity).deleteMany({ time: { $lt: before } });
+  async prune(period: DocumentPeriod, before: Date) {
+    for (const [scope, of] of COLLECTIONS) if (of === period) await this.collection(scope, period).deleteMany({ time: { $lt: before } });
   }
 
-  private collection(scope: RowScope, granularity: Granularity) {
-    return this.collections.get(`${scope} ${granularity}`)!;
+  async pruneFields(part: "hours" | "minutes", before: Date) {
+    for (const scope of ["group", "keyspace"] as const) await this.collection(scope, "day").updateMany({ time: { $lt: before }, [part]: { $exists: true } }, { $unset: { [part]: "" } });
+  }
+
+  private collection(scope: DocumentScope, period: DocumentPeriod) {
+    return this.collections.get(`${scope} ${period}`)!;
   }
 }
 
-const collectionName = (scope: RowScope, granularity: Granularity) => (scope === "group" ? `analytics_${granularity}` : `analytics_keyspace_${granularity}`);
+function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocument> {
+  const increments: Record<string, number> = {};
+  addIncrements(increments, "", document);
+  for (const part of ["hours", "minutes", "keys"] as const) {
+    for (const [field, counts] of Object.entries(document[part] ?? {})) addIncrements(increments, `${part}.${field}.`, counts);
+  }
+  const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
+  const update = { $inc: increments, $setOnInsert: { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt }, ...(document.keysOverflowed ? { $set: { keysOverflowed: true } } : {}) };
+  return { updateOne: { filter: { _id: document.id }, update, upsert: true } };
+}
 
-function upsertOf(row: AnalyticsRow): AnyBulkWriteOperation<RowDocument> {
-  const increments: Record<string, number> = { credits: row.credits };
-  for (const [outcome, count] of Object.entries(row.outcomes)) increments[`outcomes.${outcome}`] = count;
-  const { id, scope, granularity, outcomes, credits, ...fixed } = row;
-  return { updateOne: { filter: { _id: id }, update: { $inc: increments, $setOnInsert: fixed }, upsert: true } };
+function addIncrements(increments: Record<string, number>, prefix: string, counts: Counts) {
+  increments[`${prefix}credits`] = counts.credits;
+  for (const [outcome, count] of Object.entries(counts.outcomes)) increments[`${prefix}outcomes.${outcome}`] = count;
 }

@@ -314,4 +314,10 @@ export const RPC_CASES: RpcCase[] = [
     call: (c, w) => c.analytics.getVerifications({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, keyspaceId: w.keyspaceId }),
   },
   { rpc: "AnalyticsService/GetKeyUsage", permission: "analytics.read", isolation: "not_found", call: (c, w) => c.analytics.getKeyUsage({ keyId: w.keyId }) },
+  {
+    rpc: "AnalyticsService/GetRatelimitOutcomes",
+    permission: "analytics.read",
+    isolation: "own",
+    call: (c, w) => c.analytics.getRatelimitOutcomes({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, namespace: w.ratelimitNamespace }),
+  },
 ];

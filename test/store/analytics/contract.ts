@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnalyticsRow, DEFAULT_RETENTION, type MinuteCount, rollUp, type RowFilter } from "../../../src/domain/analytics.js";
+import { type AnalyticsDocument, DEFAULT_RETENTION, type DocumentFilter, documentsOf, type MinuteCount } from "../../../src/domain/analytics.js";
 import { newId } from "../../../src/domain/ids.js";
 import type { Store } from "../../../src/store/store.js";
 
@@ -15,6 +15,7 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
     });
 
     const minute = Date.UTC(2026, 4, 10, 8, 30);
+    const day = Date.UTC(2026, 4, 10);
     const count = (workspaceId: string, overrides: Partial<MinuteCount> = {}): MinuteCount => ({
       source: "verification",
       workspaceId,
@@ -28,73 +29,99 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
       credits: 1,
       ...overrides,
     });
-    const filter = (workspaceId: string, overrides: Partial<RowFilter> = {}): RowFilter => ({
+    const documentsFor = (counts: MinuteCount[]) => documentsOf(counts, DEFAULT_RETENTION, () => true);
+    const filter = (workspaceId: string, overrides: Partial<DocumentFilter> = {}): DocumentFilter => ({
       scope: "group",
-      granularity: "minute",
+      period: "day",
+      part: "totals",
       source: "verification",
       workspaceId,
-      from: new Date(minute - 3_600_000),
-      to: new Date(minute + 3_600_000),
+      from: new Date(day - 86_400_000),
+      to: new Date(day + 86_400_000),
       ...overrides,
     });
-    const read = async (rows: AsyncIterable<AnalyticsRow>) => {
-      const all: AnalyticsRow[] = [];
-      for await (const row of rows) all.push(row);
+    const read = async (documents: AsyncIterable<AnalyticsDocument>) => {
+      const all: AnalyticsDocument[] = [];
+      for await (const document of documents) all.push(document);
       return all;
     };
 
-    it("sums rows added at once by several writers exactly, making each row on first use", async () => {
+    it("sums documents added at once by several writers exactly, at every level, making each document on first use", async () => {
       const workspaceId = newId("ws", Date.now());
-      const rows = rollUp([count(workspaceId, { outcomes: { valid: 2, rate_limited: 1 }, credits: 2 })], DEFAULT_RETENTION);
-      await Promise.all(Array.from({ length: 8 }, () => store.analytics.add(rows)));
-      const [minuteRow] = await read(store.analytics.rows(filter(workspaceId)));
-      expect(minuteRow).toMatchObject({ keyId: "key_one", outcomes: { valid: 16, rate_limited: 8 }, credits: 16, time: new Date(minute) });
-      const [monthTotal] = await read(store.analytics.rows(filter(workspaceId, { scope: "keyspace", granularity: "month", from: new Date(Date.UTC(2026, 4, 1)) })));
+      const documents = documentsFor([count(workspaceId, { outcomes: { valid: 2, rate_limited: 1 }, credits: 2, keyId: "key.one$" })]);
+      await Promise.all(Array.from({ length: 8 }, () => store.analytics.add(documents)));
+      const [minutes] = await read(store.analytics.documents(filter(workspaceId, { part: "minutes" })));
+      expect(minutes).toMatchObject({ keyId: "key.one$", outcomes: { valid: 16, rate_limited: 8 }, credits: 16, time: new Date(day), minutes: { m0510: { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } } });
+      expect(minutes!.hours).toBeUndefined();
+      const [hours] = await read(store.analytics.documents(filter(workspaceId, { part: "hours" })));
+      expect(hours).toMatchObject({ hours: { h08: { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } } });
+      expect(hours!.minutes).toBeUndefined();
+      const [keys] = await read(store.analytics.documents(filter(workspaceId, { scope: "keys", part: "keys" })));
+      expect(keys).toMatchObject({ keyspaceId: "ks_one", keyId: "", keys: { "kkey%2Eone%24": { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } } });
+      const [monthTotal] = await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace", period: "month", from: new Date(Date.UTC(2026, 4, 1)) })));
       expect(monthTotal).toMatchObject({ keyspaceId: "ks_one", keyId: "", outcomes: { valid: 16, rate_limited: 8 }, credits: 16, time: new Date(Date.UTC(2026, 4, 1)) });
+      expect(monthTotal!.keys).toBeUndefined();
     });
 
-    it("reads rows of the filter's workspace, granularity, scope, source and range only, in time order", async () => {
+    it("keeps a day's mark that some keys had no entry once any writer set it", async () => {
       const workspaceId = newId("ws", Date.now());
-      const minutes = [minute + 120_000, minute, minute - 60_000, minute + 7_200_000];
-      await store.analytics.add(rollUp(minutes.map((at) => count(workspaceId, { minute: at })), DEFAULT_RETENTION));
-      await store.analytics.add(rollUp([count(newId("ws", Date.now())), count(workspaceId, { source: "ratelimit" })], DEFAULT_RETENTION));
-      const rows = await read(store.analytics.rows(filter(workspaceId)));
-      expect(rows.map((row) => row.time.getTime())).toEqual([minute - 60_000, minute, minute + 120_000]);
-      expect(rows.every((row) => row.scope === "group" && row.granularity === "minute" && row.workspaceId === workspaceId)).toBe(true);
-      expect(await read(store.analytics.rows(filter(workspaceId, { source: "ratelimit" })))).toHaveLength(1);
+      await store.analytics.add(documentsFor([count(workspaceId)]));
+      await store.analytics.add(documentsOf([count(workspaceId, { keyId: "key_two" })], DEFAULT_RETENTION, () => false));
+      await store.analytics.add(documentsFor([count(workspaceId)]));
+      const [keys] = await read(store.analytics.documents(filter(workspaceId, { scope: "keys", part: "keys" })));
+      expect(keys).toMatchObject({ keysOverflowed: true, keys: { kkey_one: { outcomes: { valid: 2 } } } });
+      expect(Object.keys(keys!.keys!)).toEqual(["kkey_one"]);
     });
 
-    it("filters by keyspaces, keys, external ids and tags (every one named), and keeps overflow apart", async () => {
+    it("reads documents of the filter's workspace, scope, period, source and range only, in time order", async () => {
+      const workspaceId = newId("ws", Date.now());
+      const minutes = [minute + 86_400_000, minute, minute - 86_400_000, minute + 3 * 86_400_000];
+      await store.analytics.add(documentsFor(minutes.map((at) => count(workspaceId, { minute: at }))));
+      await store.analytics.add(documentsFor([count(newId("ws", Date.now())), count(workspaceId, { source: "ratelimit" })]));
+      const documents = await read(store.analytics.documents(filter(workspaceId, { to: new Date(day + 2 * 86_400_000) })));
+      expect(documents.map((document) => document.time.getTime())).toEqual([day - 86_400_000, day, day + 86_400_000]);
+      expect(documents.every((document) => document.scope === "group" && document.period === "day" && document.workspaceId === workspaceId)).toBe(true);
+      expect(await read(store.analytics.documents(filter(workspaceId, { source: "ratelimit" })))).toHaveLength(1);
+    });
+
+    it("filters group documents by keyspaces, keys, external ids and tags (every one named), and keeps overflow apart", async () => {
       const workspaceId = newId("ws", Date.now());
       await store.analytics.add(
-        rollUp(
-          [
-            count(workspaceId, { tags: ["a", "b"], externalId: "acme" }),
-            count(workspaceId, { tags: ["a"], keyId: "key_two" }),
-            count(workspaceId, { keyspaceId: "ks_two", keyId: "key_three" }),
-            count(workspaceId, { overflow: true }),
-          ],
-          DEFAULT_RETENTION,
-        ),
+        documentsFor([
+          count(workspaceId, { tags: ["a", "b"], externalId: "acme" }),
+          count(workspaceId, { tags: ["a"], keyId: "key_two" }),
+          count(workspaceId, { keyspaceId: "ks_two", keyId: "key_three" }),
+          count(workspaceId, { overflow: true }),
+        ]),
       );
-      const keys = async (overrides: Partial<RowFilter>) =>
-        (await read(store.analytics.rows(filter(workspaceId, overrides)))).map((row) => `${row.keyId}${row.overflow ? " overflow" : ""}`).sort();
+      const keys = async (overrides: Partial<DocumentFilter>) =>
+        (await read(store.analytics.documents(filter(workspaceId, overrides)))).map((document) => `${document.keyId}${document.overflow ? " overflow" : ""}`).sort();
       expect(await keys({ tags: ["a"] })).toEqual(["key_one", "key_two"]);
       expect(await keys({ tags: ["b", "a"] })).toEqual(["key_one"]);
       expect(await keys({ keyspaceIds: ["ks_two"] })).toEqual(["key_three"]);
       expect(await keys({ keyIds: ["key_one", "key_three"] })).toEqual(["key_one", "key_one overflow", "key_three"]);
       expect(await keys({ externalIds: ["acme"] })).toEqual(["key_one"]);
-      const [row] = await read(store.analytics.rows(filter(workspaceId, { externalIds: ["acme"] })));
-      expect(row).toMatchObject({ tags: ["a", "b"], overflow: false, source: "verification", keyspaceId: "ks_one" });
+      expect(await keys({ scope: "keyspace", keyIds: ["key_none"], tags: ["none"] })).toEqual(["", ""]);
+      const [document] = await read(store.analytics.documents(filter(workspaceId, { externalIds: ["acme"] })));
+      expect(document).toMatchObject({ tags: ["a", "b"], overflow: false, source: "verification", keyspaceId: "ks_one" });
     });
 
-    it("prunes one granularity's rows that started before a time, of every scope", async () => {
+    it("prunes a period's documents that started before a time, and a day's minutes or hours, of every scope", async () => {
       const workspaceId = newId("ws", Date.now());
-      await store.analytics.add(rollUp([count(workspaceId, { minute: minute - 60_000 }), count(workspaceId)], DEFAULT_RETENTION));
-      await store.analytics.prune("minute", new Date(minute));
-      expect((await read(store.analytics.rows(filter(workspaceId)))).map((row) => row.time.getTime())).toEqual([minute]);
-      expect(await read(store.analytics.rows(filter(workspaceId, { scope: "keyspace" })))).toHaveLength(1);
-      expect(await read(store.analytics.rows(filter(workspaceId, { granularity: "hour" })))).toHaveLength(1);
+      await store.analytics.add(documentsFor([count(workspaceId, { minute: minute - 86_400_000 }), count(workspaceId)]));
+      await store.analytics.pruneFields("minutes", new Date(day));
+      const minutes = await read(store.analytics.documents(filter(workspaceId, { part: "minutes" })));
+      expect(minutes.map((document) => [document.time.getTime(), document.minutes !== undefined])).toEqual([
+        [day - 86_400_000, false],
+        [day, true],
+      ]);
+      expect((await read(store.analytics.documents(filter(workspaceId, { part: "hours" })))).every((document) => document.hours !== undefined)).toBe(true);
+      await store.analytics.pruneFields("hours", new Date(day));
+      expect((await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace", part: "hours" })))).map((document) => document.hours !== undefined)).toEqual([false, true]);
+      await store.analytics.prune("day", new Date(day));
+      expect((await read(store.analytics.documents(filter(workspaceId)))).map((document) => document.time.getTime())).toEqual([day]);
+      expect(await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace" })))).toHaveLength(1);
+      expect(await read(store.analytics.documents(filter(workspaceId, { period: "month", from: new Date(Date.UTC(2026, 4, 1)) })))).toHaveLength(1);
     });
   });
 }

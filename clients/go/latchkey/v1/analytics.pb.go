@@ -141,6 +141,111 @@ func (VerificationGrouping) EnumDescriptor() ([]byte, []int) {
 	return file_latchkey_v1_analytics_proto_rawDescGZIP(), []int{1}
 }
 
+// Whether a limit of a Limit or MultiLimit call let the request go ahead.
+type RatelimitOutcome int32
+
+const (
+	RatelimitOutcome_RATELIMIT_OUTCOME_UNSPECIFIED RatelimitOutcome = 0
+	// The request went ahead: every limit it named had room.
+	RatelimitOutcome_RATELIMIT_OUTCOME_PASSED RatelimitOutcome = 1
+	// The request was refused: this limit, or another of the same MultiLimit call, had no room.
+	RatelimitOutcome_RATELIMIT_OUTCOME_REFUSED RatelimitOutcome = 2
+)
+
+// Enum value maps for RatelimitOutcome.
+var (
+	RatelimitOutcome_name = map[int32]string{
+		0: "RATELIMIT_OUTCOME_UNSPECIFIED",
+		1: "RATELIMIT_OUTCOME_PASSED",
+		2: "RATELIMIT_OUTCOME_REFUSED",
+	}
+	RatelimitOutcome_value = map[string]int32{
+		"RATELIMIT_OUTCOME_UNSPECIFIED": 0,
+		"RATELIMIT_OUTCOME_PASSED":      1,
+		"RATELIMIT_OUTCOME_REFUSED":     2,
+	}
+)
+
+func (x RatelimitOutcome) Enum() *RatelimitOutcome {
+	p := new(RatelimitOutcome)
+	*p = x
+	return p
+}
+
+func (x RatelimitOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RatelimitOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_latchkey_v1_analytics_proto_enumTypes[2].Descriptor()
+}
+
+func (RatelimitOutcome) Type() protoreflect.EnumType {
+	return &file_latchkey_v1_analytics_proto_enumTypes[2]
+}
+
+func (x RatelimitOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RatelimitOutcome.Descriptor instead.
+func (RatelimitOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_latchkey_v1_analytics_proto_rawDescGZIP(), []int{2}
+}
+
+// What a bucket of rate-limit decisions is split by, besides time.
+type RatelimitGrouping int32
+
+const (
+	RatelimitGrouping_RATELIMIT_GROUPING_UNSPECIFIED RatelimitGrouping = 0
+	RatelimitGrouping_RATELIMIT_GROUPING_NAMESPACE   RatelimitGrouping = 1
+	RatelimitGrouping_RATELIMIT_GROUPING_IDENTIFIER  RatelimitGrouping = 2
+	RatelimitGrouping_RATELIMIT_GROUPING_OUTCOME     RatelimitGrouping = 3
+)
+
+// Enum value maps for RatelimitGrouping.
+var (
+	RatelimitGrouping_name = map[int32]string{
+		0: "RATELIMIT_GROUPING_UNSPECIFIED",
+		1: "RATELIMIT_GROUPING_NAMESPACE",
+		2: "RATELIMIT_GROUPING_IDENTIFIER",
+		3: "RATELIMIT_GROUPING_OUTCOME",
+	}
+	RatelimitGrouping_value = map[string]int32{
+		"RATELIMIT_GROUPING_UNSPECIFIED": 0,
+		"RATELIMIT_GROUPING_NAMESPACE":   1,
+		"RATELIMIT_GROUPING_IDENTIFIER":  2,
+		"RATELIMIT_GROUPING_OUTCOME":     3,
+	}
+)
+
+func (x RatelimitGrouping) Enum() *RatelimitGrouping {
+	p := new(RatelimitGrouping)
+	*p = x
+	return p
+}
+
+func (x RatelimitGrouping) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RatelimitGrouping) Descriptor() protoreflect.EnumDescriptor {
+	return file_latchkey_v1_analytics_proto_enumTypes[3].Descriptor()
+}
+
+func (RatelimitGrouping) Type() protoreflect.EnumType {
+	return &file_latchkey_v1_analytics_proto_enumTypes[3]
+}
+
+func (x RatelimitGrouping) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RatelimitGrouping.Descriptor instead.
+func (RatelimitGrouping) EnumDescriptor() ([]byte, []int) {
+	return file_latchkey_v1_analytics_proto_rawDescGZIP(), []int{3}
+}
+
 type GetVerificationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Verifications at or after this time; its bucket is the first.
@@ -604,6 +709,292 @@ func (x *GetKeyUsageResponse) GetDays() []*VerificationBucket {
 	return nil
 }
 
+type GetRatelimitOutcomesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Decisions at or after this time; its bucket is the first.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Decisions before this time; unset means now. The same longest ranges as GetVerifications.
+	EndTime     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	Granularity Granularity            `protobuf:"varint,3,opt,name=granularity,proto3,enum=latchkey.v1.Granularity" json:"granularity,omitempty"`
+	// Only this namespace's decisions.
+	Namespace string `protobuf:"bytes,4,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// Only decisions on these identifiers; at most 100.
+	Identifiers []string `protobuf:"bytes,5,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
+	// Only these outcomes are counted; none means both.
+	Outcomes []RatelimitOutcome `protobuf:"varint,6,rep,packed,name=outcomes,proto3,enum=latchkey.v1.RatelimitOutcome" json:"outcomes,omitempty"`
+	// Split each bucket by these; none gives one bucket per time.
+	GroupBy []RatelimitGrouping `protobuf:"varint,7,rep,packed,name=group_by,json=groupBy,proto3,enum=latchkey.v1.RatelimitGrouping" json:"group_by,omitempty"`
+	// 1 to 1000 buckets; 0 means 100; larger values are lowered to 1000.
+	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// `next_page_token` of the previous page, with the same request otherwise.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRatelimitOutcomesRequest) Reset() {
+	*x = GetRatelimitOutcomesRequest{}
+	mi := &file_latchkey_v1_analytics_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRatelimitOutcomesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRatelimitOutcomesRequest) ProtoMessage() {}
+
+func (x *GetRatelimitOutcomesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_v1_analytics_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRatelimitOutcomesRequest.ProtoReflect.Descriptor instead.
+func (*GetRatelimitOutcomesRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_v1_analytics_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetRatelimitOutcomesRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetRatelimitOutcomesRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetRatelimitOutcomesRequest) GetGranularity() Granularity {
+	if x != nil {
+		return x.Granularity
+	}
+	return Granularity_GRANULARITY_UNSPECIFIED
+}
+
+func (x *GetRatelimitOutcomesRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetRatelimitOutcomesRequest) GetIdentifiers() []string {
+	if x != nil {
+		return x.Identifiers
+	}
+	return nil
+}
+
+func (x *GetRatelimitOutcomesRequest) GetOutcomes() []RatelimitOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *GetRatelimitOutcomesRequest) GetGroupBy() []RatelimitGrouping {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+func (x *GetRatelimitOutcomesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetRatelimitOutcomesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// The decisions of one time bucket and one group.
+type RatelimitOutcomeBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bucket's start.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// The group's values: set for what the request groups by, empty otherwise.
+	Namespace  string           `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Identifier string           `protobuf:"bytes,3,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	Outcome    RatelimitOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=latchkey.v1.RatelimitOutcome" json:"outcome,omitempty"`
+	// Grouped by identifier: these decisions were on identifiers beyond the workspace's budget of
+	// groups for the minute (ANALYTICS_MAX_GROUPS_PER_MINUTE), whose identifiers were not kept.
+	IdentifiersOverflowed bool `protobuf:"varint,5,opt,name=identifiers_overflowed,json=identifiersOverflowed,proto3" json:"identifiers_overflowed,omitempty"`
+	// Decisions counted: each limit of a MultiLimit call counts once.
+	Total   int64 `protobuf:"varint,6,opt,name=total,proto3" json:"total,omitempty"`
+	Passed  int64 `protobuf:"varint,7,opt,name=passed,proto3" json:"passed,omitempty"`
+	Refused int64 `protobuf:"varint,8,opt,name=refused,proto3" json:"refused,omitempty"`
+	// Counts by outcome, keyed by the RatelimitOutcome name (`RATELIMIT_OUTCOME_REFUSED`);
+	// outcomes with no decisions are left out.
+	Outcomes      map[string]int64 `protobuf:"bytes,9,rep,name=outcomes,proto3" json:"outcomes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RatelimitOutcomeBucket) Reset() {
+	*x = RatelimitOutcomeBucket{}
+	mi := &file_latchkey_v1_analytics_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RatelimitOutcomeBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RatelimitOutcomeBucket) ProtoMessage() {}
+
+func (x *RatelimitOutcomeBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_v1_analytics_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RatelimitOutcomeBucket.ProtoReflect.Descriptor instead.
+func (*RatelimitOutcomeBucket) Descriptor() ([]byte, []int) {
+	return file_latchkey_v1_analytics_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RatelimitOutcomeBucket) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *RatelimitOutcomeBucket) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *RatelimitOutcomeBucket) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
+}
+
+func (x *RatelimitOutcomeBucket) GetOutcome() RatelimitOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return RatelimitOutcome_RATELIMIT_OUTCOME_UNSPECIFIED
+}
+
+func (x *RatelimitOutcomeBucket) GetIdentifiersOverflowed() bool {
+	if x != nil {
+		return x.IdentifiersOverflowed
+	}
+	return false
+}
+
+func (x *RatelimitOutcomeBucket) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *RatelimitOutcomeBucket) GetPassed() int64 {
+	if x != nil {
+		return x.Passed
+	}
+	return 0
+}
+
+func (x *RatelimitOutcomeBucket) GetRefused() int64 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
+func (x *RatelimitOutcomeBucket) GetOutcomes() map[string]int64 {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+type GetRatelimitOutcomesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Oldest first, then by group; buckets without decisions are left out.
+	Buckets []*RatelimitOutcomeBucket `protobuf:"bytes,1,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRatelimitOutcomesResponse) Reset() {
+	*x = GetRatelimitOutcomesResponse{}
+	mi := &file_latchkey_v1_analytics_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRatelimitOutcomesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRatelimitOutcomesResponse) ProtoMessage() {}
+
+func (x *GetRatelimitOutcomesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_v1_analytics_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRatelimitOutcomesResponse.ProtoReflect.Descriptor instead.
+func (*GetRatelimitOutcomesResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_v1_analytics_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetRatelimitOutcomesResponse) GetBuckets() []*RatelimitOutcomeBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *GetRatelimitOutcomesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_latchkey_v1_analytics_proto protoreflect.FileDescriptor
 
 const file_latchkey_v1_analytics_proto_rawDesc = "" +
@@ -660,7 +1051,38 @@ const file_latchkey_v1_analytics_proto_rawDesc = "" +
 	"\x04days\x18\a \x03(\v2\x1f.latchkey.v1.VerificationBucketR\x04days\x1a;\n" +
 	"\rOutcomesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01*\x84\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xa8\x04\n" +
+	"\x1bGetRatelimitOutcomesRequest\x12A\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12F\n" +
+	"\vgranularity\x18\x03 \x01(\x0e2\x18.latchkey.v1.GranularityB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vgranularity\x12%\n" +
+	"\tnamespace\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\tnamespace\x123\n" +
+	"\videntifiers\x18\x05 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\"\ar\x05\x10\x01\x18\x80\x02R\videntifiers\x12L\n" +
+	"\boutcomes\x18\x06 \x03(\x0e2\x1d.latchkey.v1.RatelimitOutcomeB\x11\xbaH\x0e\x92\x01\v\x10\x02\"\a\x82\x01\x04\x10\x01 \x00R\boutcomes\x12N\n" +
+	"\bgroup_by\x18\a \x03(\x0e2\x1e.latchkey.v1.RatelimitGroupingB\x13\xbaH\x10\x92\x01\r\x10\x03\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\agroupBy\x12$\n" +
+	"\tpage_size\x18\b \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\tpageToken\"\xca\x03\n" +
+	"\x16RatelimitOutcomeBucket\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x03 \x01(\tR\n" +
+	"identifier\x127\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2\x1d.latchkey.v1.RatelimitOutcomeR\aoutcome\x125\n" +
+	"\x16identifiers_overflowed\x18\x05 \x01(\bR\x15identifiersOverflowed\x12\x14\n" +
+	"\x05total\x18\x06 \x01(\x03R\x05total\x12\x16\n" +
+	"\x06passed\x18\a \x01(\x03R\x06passed\x12\x18\n" +
+	"\arefused\x18\b \x01(\x03R\arefused\x12M\n" +
+	"\boutcomes\x18\t \x03(\v21.latchkey.v1.RatelimitOutcomeBucket.OutcomesEntryR\boutcomes\x1a;\n" +
+	"\rOutcomesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x85\x01\n" +
+	"\x1cGetRatelimitOutcomesResponse\x12=\n" +
+	"\abuckets\x18\x01 \x03(\v2#.latchkey.v1.RatelimitOutcomeBucketR\abuckets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x84\x01\n" +
 	"\vGranularity\x12\x1b\n" +
 	"\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12GRANULARITY_MINUTE\x10\x01\x12\x14\n" +
@@ -673,10 +1095,20 @@ const file_latchkey_v1_analytics_proto_rawDesc = "" +
 	"\x1eVERIFICATION_GROUPING_IDENTITY\x10\x02\x12!\n" +
 	"\x1dVERIFICATION_GROUPING_OUTCOME\x10\x03\x12\x1d\n" +
 	"\x19VERIFICATION_GROUPING_TAG\x10\x04\x12\"\n" +
-	"\x1eVERIFICATION_GROUPING_KEYSPACE\x10\x052\xcf\x01\n" +
+	"\x1eVERIFICATION_GROUPING_KEYSPACE\x10\x05*r\n" +
+	"\x10RatelimitOutcome\x12!\n" +
+	"\x1dRATELIMIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18RATELIMIT_OUTCOME_PASSED\x10\x01\x12\x1d\n" +
+	"\x19RATELIMIT_OUTCOME_REFUSED\x10\x02*\x9c\x01\n" +
+	"\x11RatelimitGrouping\x12\"\n" +
+	"\x1eRATELIMIT_GROUPING_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cRATELIMIT_GROUPING_NAMESPACE\x10\x01\x12!\n" +
+	"\x1dRATELIMIT_GROUPING_IDENTIFIER\x10\x02\x12\x1e\n" +
+	"\x1aRATELIMIT_GROUPING_OUTCOME\x10\x032\xc1\x02\n" +
 	"\x10AnalyticsService\x12d\n" +
 	"\x10GetVerifications\x12$.latchkey.v1.GetVerificationsRequest\x1a%.latchkey.v1.GetVerificationsResponse\"\x03\x90\x02\x01\x12U\n" +
-	"\vGetKeyUsage\x12\x1f.latchkey.v1.GetKeyUsageRequest\x1a .latchkey.v1.GetKeyUsageResponse\"\x03\x90\x02\x01B\xae\x01\n" +
+	"\vGetKeyUsage\x12\x1f.latchkey.v1.GetKeyUsageRequest\x1a .latchkey.v1.GetKeyUsageResponse\"\x03\x90\x02\x01\x12p\n" +
+	"\x14GetRatelimitOutcomes\x12(.latchkey.v1.GetRatelimitOutcomesRequest\x1a).latchkey.v1.GetRatelimitOutcomesResponse\"\x03\x90\x02\x01B\xae\x01\n" +
 	"\x0fcom.latchkey.v1B\x0eAnalyticsProtoP\x01Z>github.com/latchkey/latchkey/clients/go/latchkey/v1;latchkeyv1\xa2\x02\x03LXX\xaa\x02\vLatchkey.V1\xca\x02\vLatchkey\\V1\xe2\x02\x17Latchkey\\V1\\GPBMetadata\xea\x02\fLatchkey::V1b\x06proto3"
 
 var (
@@ -691,43 +1123,60 @@ func file_latchkey_v1_analytics_proto_rawDescGZIP() []byte {
 	return file_latchkey_v1_analytics_proto_rawDescData
 }
 
-var file_latchkey_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_latchkey_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_latchkey_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_latchkey_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_latchkey_v1_analytics_proto_goTypes = []any{
-	(Granularity)(0),                 // 0: latchkey.v1.Granularity
-	(VerificationGrouping)(0),        // 1: latchkey.v1.VerificationGrouping
-	(*GetVerificationsRequest)(nil),  // 2: latchkey.v1.GetVerificationsRequest
-	(*VerificationBucket)(nil),       // 3: latchkey.v1.VerificationBucket
-	(*GetVerificationsResponse)(nil), // 4: latchkey.v1.GetVerificationsResponse
-	(*GetKeyUsageRequest)(nil),       // 5: latchkey.v1.GetKeyUsageRequest
-	(*GetKeyUsageResponse)(nil),      // 6: latchkey.v1.GetKeyUsageResponse
-	nil,                              // 7: latchkey.v1.VerificationBucket.OutcomesEntry
-	nil,                              // 8: latchkey.v1.GetKeyUsageResponse.OutcomesEntry
-	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
-	(VerifyCode)(0),                  // 10: latchkey.v1.VerifyCode
+	(Granularity)(0),                     // 0: latchkey.v1.Granularity
+	(VerificationGrouping)(0),            // 1: latchkey.v1.VerificationGrouping
+	(RatelimitOutcome)(0),                // 2: latchkey.v1.RatelimitOutcome
+	(RatelimitGrouping)(0),               // 3: latchkey.v1.RatelimitGrouping
+	(*GetVerificationsRequest)(nil),      // 4: latchkey.v1.GetVerificationsRequest
+	(*VerificationBucket)(nil),           // 5: latchkey.v1.VerificationBucket
+	(*GetVerificationsResponse)(nil),     // 6: latchkey.v1.GetVerificationsResponse
+	(*GetKeyUsageRequest)(nil),           // 7: latchkey.v1.GetKeyUsageRequest
+	(*GetKeyUsageResponse)(nil),          // 8: latchkey.v1.GetKeyUsageResponse
+	(*GetRatelimitOutcomesRequest)(nil),  // 9: latchkey.v1.GetRatelimitOutcomesRequest
+	(*RatelimitOutcomeBucket)(nil),       // 10: latchkey.v1.RatelimitOutcomeBucket
+	(*GetRatelimitOutcomesResponse)(nil), // 11: latchkey.v1.GetRatelimitOutcomesResponse
+	nil,                                  // 12: latchkey.v1.VerificationBucket.OutcomesEntry
+	nil,                                  // 13: latchkey.v1.GetKeyUsageResponse.OutcomesEntry
+	nil,                                  // 14: latchkey.v1.RatelimitOutcomeBucket.OutcomesEntry
+	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
+	(VerifyCode)(0),                      // 16: latchkey.v1.VerifyCode
 }
 var file_latchkey_v1_analytics_proto_depIdxs = []int32{
-	9,  // 0: latchkey.v1.GetVerificationsRequest.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 1: latchkey.v1.GetVerificationsRequest.end_time:type_name -> google.protobuf.Timestamp
+	15, // 0: latchkey.v1.GetVerificationsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 1: latchkey.v1.GetVerificationsRequest.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: latchkey.v1.GetVerificationsRequest.granularity:type_name -> latchkey.v1.Granularity
-	10, // 3: latchkey.v1.GetVerificationsRequest.outcomes:type_name -> latchkey.v1.VerifyCode
+	16, // 3: latchkey.v1.GetVerificationsRequest.outcomes:type_name -> latchkey.v1.VerifyCode
 	1,  // 4: latchkey.v1.GetVerificationsRequest.group_by:type_name -> latchkey.v1.VerificationGrouping
-	9,  // 5: latchkey.v1.VerificationBucket.time:type_name -> google.protobuf.Timestamp
-	10, // 6: latchkey.v1.VerificationBucket.outcome:type_name -> latchkey.v1.VerifyCode
-	7,  // 7: latchkey.v1.VerificationBucket.outcomes:type_name -> latchkey.v1.VerificationBucket.OutcomesEntry
-	3,  // 8: latchkey.v1.GetVerificationsResponse.buckets:type_name -> latchkey.v1.VerificationBucket
-	9,  // 9: latchkey.v1.GetKeyUsageResponse.start_time:type_name -> google.protobuf.Timestamp
-	8,  // 10: latchkey.v1.GetKeyUsageResponse.outcomes:type_name -> latchkey.v1.GetKeyUsageResponse.OutcomesEntry
-	3,  // 11: latchkey.v1.GetKeyUsageResponse.days:type_name -> latchkey.v1.VerificationBucket
-	2,  // 12: latchkey.v1.AnalyticsService.GetVerifications:input_type -> latchkey.v1.GetVerificationsRequest
-	5,  // 13: latchkey.v1.AnalyticsService.GetKeyUsage:input_type -> latchkey.v1.GetKeyUsageRequest
-	4,  // 14: latchkey.v1.AnalyticsService.GetVerifications:output_type -> latchkey.v1.GetVerificationsResponse
-	6,  // 15: latchkey.v1.AnalyticsService.GetKeyUsage:output_type -> latchkey.v1.GetKeyUsageResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 5: latchkey.v1.VerificationBucket.time:type_name -> google.protobuf.Timestamp
+	16, // 6: latchkey.v1.VerificationBucket.outcome:type_name -> latchkey.v1.VerifyCode
+	12, // 7: latchkey.v1.VerificationBucket.outcomes:type_name -> latchkey.v1.VerificationBucket.OutcomesEntry
+	5,  // 8: latchkey.v1.GetVerificationsResponse.buckets:type_name -> latchkey.v1.VerificationBucket
+	15, // 9: latchkey.v1.GetKeyUsageResponse.start_time:type_name -> google.protobuf.Timestamp
+	13, // 10: latchkey.v1.GetKeyUsageResponse.outcomes:type_name -> latchkey.v1.GetKeyUsageResponse.OutcomesEntry
+	5,  // 11: latchkey.v1.GetKeyUsageResponse.days:type_name -> latchkey.v1.VerificationBucket
+	15, // 12: latchkey.v1.GetRatelimitOutcomesRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 13: latchkey.v1.GetRatelimitOutcomesRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 14: latchkey.v1.GetRatelimitOutcomesRequest.granularity:type_name -> latchkey.v1.Granularity
+	2,  // 15: latchkey.v1.GetRatelimitOutcomesRequest.outcomes:type_name -> latchkey.v1.RatelimitOutcome
+	3,  // 16: latchkey.v1.GetRatelimitOutcomesRequest.group_by:type_name -> latchkey.v1.RatelimitGrouping
+	15, // 17: latchkey.v1.RatelimitOutcomeBucket.time:type_name -> google.protobuf.Timestamp
+	2,  // 18: latchkey.v1.RatelimitOutcomeBucket.outcome:type_name -> latchkey.v1.RatelimitOutcome
+	14, // 19: latchkey.v1.RatelimitOutcomeBucket.outcomes:type_name -> latchkey.v1.RatelimitOutcomeBucket.OutcomesEntry
+	10, // 20: latchkey.v1.GetRatelimitOutcomesResponse.buckets:type_name -> latchkey.v1.RatelimitOutcomeBucket
+	4,  // 21: latchkey.v1.AnalyticsService.GetVerifications:input_type -> latchkey.v1.GetVerificationsRequest
+	7,  // 22: latchkey.v1.AnalyticsService.GetKeyUsage:input_type -> latchkey.v1.GetKeyUsageRequest
+	9,  // 23: latchkey.v1.AnalyticsService.GetRatelimitOutcomes:input_type -> latchkey.v1.GetRatelimitOutcomesRequest
+	6,  // 24: latchkey.v1.AnalyticsService.GetVerifications:output_type -> latchkey.v1.GetVerificationsResponse
+	8,  // 25: latchkey.v1.AnalyticsService.GetKeyUsage:output_type -> latchkey.v1.GetKeyUsageResponse
+	11, // 26: latchkey.v1.AnalyticsService.GetRatelimitOutcomes:output_type -> latchkey.v1.GetRatelimitOutcomesResponse
+	24, // [24:27] is the sub-list for method output_type
+	21, // [21:24] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_v1_analytics_proto_init() }
@@ -741,8 +1190,8 @@ func file_latchkey_v1_analytics_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_v1_analytics_proto_rawDesc), len(file_latchkey_v1_analytics_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

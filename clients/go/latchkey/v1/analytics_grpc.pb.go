@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AnalyticsService_GetVerifications_FullMethodName = "/latchkey.v1.AnalyticsService/GetVerifications"
-	AnalyticsService_GetKeyUsage_FullMethodName      = "/latchkey.v1.AnalyticsService/GetKeyUsage"
+	AnalyticsService_GetVerifications_FullMethodName     = "/latchkey.v1.AnalyticsService/GetVerifications"
+	AnalyticsService_GetKeyUsage_FullMethodName          = "/latchkey.v1.AnalyticsService/GetKeyUsage"
+	AnalyticsService_GetRatelimitOutcomes_FullMethodName = "/latchkey.v1.AnalyticsService/GetRatelimitOutcomes"
 )
 
 // AnalyticsServiceClient is the client API for AnalyticsService service.
@@ -38,6 +39,10 @@ type AnalyticsServiceClient interface {
 	GetVerifications(ctx context.Context, in *GetVerificationsRequest, opts ...grpc.CallOption) (*GetVerificationsResponse, error)
 	// One key's verifications over the 30 UTC days ending with today: totals and one bucket per day.
 	GetKeyUsage(ctx context.Context, in *GetKeyUsageRequest, opts ...grpc.CallOption) (*GetKeyUsageResponse, error)
+	// Buckets of rate-limit decisions (RatelimitService Limit and MultiLimit) in a time range, by
+	// namespace, identifier and outcome. Rate-limit namespaces belong to the whole workspace: a root
+	// key narrowed to keyspaces is refused (KEYSPACE_NOT_GRANTED).
+	GetRatelimitOutcomes(ctx context.Context, in *GetRatelimitOutcomesRequest, opts ...grpc.CallOption) (*GetRatelimitOutcomesResponse, error)
 }
 
 type analyticsServiceClient struct {
@@ -68,6 +73,16 @@ func (c *analyticsServiceClient) GetKeyUsage(ctx context.Context, in *GetKeyUsag
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetRatelimitOutcomes(ctx context.Context, in *GetRatelimitOutcomesRequest, opts ...grpc.CallOption) (*GetRatelimitOutcomesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRatelimitOutcomesResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetRatelimitOutcomes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AnalyticsServiceServer is the server API for AnalyticsService service.
 // All implementations must embed UnimplementedAnalyticsServiceServer
 // for forward compatibility.
@@ -83,6 +98,10 @@ type AnalyticsServiceServer interface {
 	GetVerifications(context.Context, *GetVerificationsRequest) (*GetVerificationsResponse, error)
 	// One key's verifications over the 30 UTC days ending with today: totals and one bucket per day.
 	GetKeyUsage(context.Context, *GetKeyUsageRequest) (*GetKeyUsageResponse, error)
+	// Buckets of rate-limit decisions (RatelimitService Limit and MultiLimit) in a time range, by
+	// namespace, identifier and outcome. Rate-limit namespaces belong to the whole workspace: a root
+	// key narrowed to keyspaces is refused (KEYSPACE_NOT_GRANTED).
+	GetRatelimitOutcomes(context.Context, *GetRatelimitOutcomesRequest) (*GetRatelimitOutcomesResponse, error)
 	mustEmbedUnimplementedAnalyticsServiceServer()
 }
 
@@ -98,6 +117,9 @@ func (UnimplementedAnalyticsServiceServer) GetVerifications(context.Context, *Ge
 }
 func (UnimplementedAnalyticsServiceServer) GetKeyUsage(context.Context, *GetKeyUsageRequest) (*GetKeyUsageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetKeyUsage not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetRatelimitOutcomes(context.Context, *GetRatelimitOutcomesRequest) (*GetRatelimitOutcomesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetRatelimitOutcomes not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) mustEmbedUnimplementedAnalyticsServiceServer() {}
 func (UnimplementedAnalyticsServiceServer) testEmbeddedByValue()                          {}
@@ -156,6 +178,24 @@ func _AnalyticsService_GetKeyUsage_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetRatelimitOutcomes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRatelimitOutcomesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetRatelimitOutcomes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetRatelimitOutcomes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetRatelimitOutcomes(ctx, req.(*GetRatelimitOutcomesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AnalyticsService_ServiceDesc is the grpc.ServiceDesc for AnalyticsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -170,6 +210,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetKeyUsage",
 			Handler:    _AnalyticsService_GetKeyUsage_Handler,
+		},
+		{
+			MethodName: "GetRatelimitOutcomes",
+			Handler:    _AnalyticsService_GetRatelimitOutcomes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  type AnalyticsQuery,
+  bucketStart,
+  DEFAULT_RETENTION,
+  type DocumentFilter,
+  documentsOf,
+  type MinuteCount,
+  type PageCursor,
+  pageOfBuckets,
+  rowsOf,
+} from "../../src/domain/analytics.js";
+import { newId } from "../../src/domain/ids.js";
+import { MongoStore } from "../../src/store/mongodb.js";
+
+const KEYS = 1000;
+const DAYS = 30;
+
+/**
+ * What wide queries cost, counted in documents read: 30 days of counts for 1,000 keys of one
+ * keyspace (the bench's query load, whose keys are counted every hour), on MongoDB. Only the keyspace's documents are loaded:
+ * the groups' own documents live in other collections, which these queries do not read.
+ */
+describe("Analytics queries over 30 days of 1,000 keys", () => {
+  const databaseName = `latchkey_test_${randomUUID()}`;
+  const workspaceId = newId("ws", Date.now());
+  const keyspaceId = newId("ks", Date.now());
+  const keyIds = Array.from({ length: KEYS }, (_, i) => `key_${String(i).padStart(4, "0")}`);
+  const firstDay = Date.UTC(2026, 5, 1);
+  let store: MongoStore;
+  const filters: DocumentFilter[] = [];
+  let documentsRead = 0;
+  const read = async function* (filter: DocumentFilter) {
+    filters.push(filter);
+    for await (const document of store.analytics.documents(filter)) {
+      documentsRead++;
+      yield document;
+    }
+  };
+
+  beforeAll(async () => {
+    store = await MongoStore.connect(inject("mongoUri"), databaseName);
+    // Each key once a day, at an hour of its own: every hour of every day is counted.
+    const counts: MinuteCount[] = [];
+    for (let day = 0; day < DAYS; day++) {
+      keyIds.forEach((keyId, i) => {
+        const minute = firstDay + day * 86_400_000 + (i % 24) * 3_600_000;
+        counts.push({ source: "verification", workspaceId, keyspaceId, keyId, externalId: "", tags: [], overflow: false, minute, outcomes: { valid: 9, rate_limited: 1 }, credits: 9 });
+      });
+    }
+    const documents = documentsOf(counts, DEFAULT_RETENTION, () => true).filter((document) => document.scope !== "group");
+    // Each day's totals and keys, and the month's totals.
+    expect(documents.length).toBe(2 * DAYS + 1);
+    await store.analytics.add(documents);
+  }, 120_000);
+
+  afterAll(async () => {
+    await store.client.db(databaseName).dropDatabase();
+    await store.close();
+  });
+
+  const query = (overrides: Partial<AnalyticsQuery> = {}): AnalyticsQuery => ({
+    source: "verification",
+    workspaceId,
+    keyspaceIds: [keyspaceId],
+    creditsOutcome: "valid",
+    groupBy: new Set(),
+    granularity: "day",
+    from: new Date(firstDay),
+    to: new Date(firstDay + DAYS * 86_400_000),
+    ...overrides,
+  });
+
+  async function everyPage(q: AnalyticsQuery, pageSize: number) {
+    documentsRead = 0;
+    filters.length = 0;
+    let buckets = 0;
+    let pages = 0;
+    let after: PageCursor | undefined;
+    const started = performance.now();
+    do {
+      const page = await pageOfBuckets(rowsOf(read, q, after), q, pageSize, after);
+      buckets += page.buckets.length;
+      pages++;
+      after = page.next;
+    } while (after);
+    return { buckets, pages, documentsRead, ms: Math.round(performance.now() - started) };
+  }
+
+  it("answers the keyspace by day from one document per day", async () => {
+    for (let run = 0; run < 3; run++) {
+      const answer = await everyPage(query(), 100);
+      expect(answer).toMatchObject({ buckets: DAYS, pages: 1, documentsRead: DAYS });
+      console.log(`[analytics reads] keyspace by day over 30 days: ${JSON.stringify(answer)}`);
+    }
+  });
+
+  it("answers every key by day from the keyspace's day documents: about two per page of 1,000 buckets, not one per key and day", async () => {
+    for (let run = 0; run < 2; run++) {
+      const answer = await everyPage(query({ groupBy: new Set(["key"]) }), 1000);
+      expect(answer.buckets).toBe(KEYS * DAYS);
+      expect(answer.pages).toBe(DAYS);
+      // Each page reads its day and the next one, to know the page is complete.
+      expect(answer.documentsRead).toBeLessThanOrEqual(2 * DAYS);
+        expect(filters.every((filter) => filter.scope === "keys" && filter.part === "keys")).toBe(true);
+      console.log(`[analytics reads] by key by day over 30 days, every page: ${JSON.stringify(answer)}`);
+    }
+  });
+
+  it("answers one key's 30 days from the same 30 documents", async () => {
+    const answer = await everyPage(query({ keyIds: [keyIds[7]!] }), 100);
+    expect(answer).toMatchObject({ buckets: DAYS, pages: 1, documentsRead: DAYS });
+  });
+
+  it("reads a day's hours from the same documents, 24 buckets each", async () => {
+    const answer = await everyPage(query({ granularity: "hour", to: new Date(firstDay + 2 * 86_400_000) }), 1000);
+    expect(answer).toMatchObject({ buckets: 48, documentsRead: 2 });
+    expect(bucketStart("day", firstDay)).toBe(firstDay);
+  });
+});
