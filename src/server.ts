@@ -47,6 +47,7 @@ import { type KeyEncryptionKey, SecretVault } from "./domain/secret-vault.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { guardedStore } from "./store/guarded.js";
+import { DEFAULT_CONSOLE_DIR, loadConsoleFiles, withConsole } from "./transport/console-static.js";
 import type { Store } from "./store/store.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "./verify/index.js";
 
@@ -87,6 +88,10 @@ export type ServerOptions = Pick<
   metricsHost?: string;
   /** One log line per RPC; on unless turned off. */
   accessLog?: boolean;
+  /** Serves the console at /console (docs/console.md); off unless told. */
+  consoleEnabled?: boolean;
+  /** Where the built console is; packages/console/dist unless told. */
+  consoleDir?: string;
   store: Store;
   log: Logger;
   verification?: VerificationOptions;
@@ -216,7 +221,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tls = options.tlsCertFile ? { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!) } : undefined;
 
   const services = serviceImplementations(deps, health, { verification, log, accessLog: options.accessLog ?? true });
-  const handler = withCors(
+  const consoleFiles = options.consoleEnabled ? loadConsoleFiles(options.consoleDir ?? DEFAULT_CONSOLE_DIR, log) : undefined;
+  const handler = withConsole(withCors(
     connectHandler({
       routes: apiRoutes(services),
       readMaxBytes: options.maxRequestBytes,
@@ -226,7 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.corsAllowedOrigins,
     log,
     now,
-  );
+  ), consoleFiles);
   const sessions = new Set<http2.ServerHttp2Session>();
   const settings = { maxConcurrentStreams: MAX_CONCURRENT_STREAMS };
   const main = tls ? http2.createSecureServer({ ...tls, allowHTTP1: true, settings }, handler) : http2.createServer({ settings }, handler);
