@@ -1,0 +1,67 @@
+import { useState } from "preact/hooks";
+import type { Session } from "../session.js";
+import { Field, formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages } from "../ui.js";
+
+export function Identities({ session }: { session: Session }) {
+  const pager = usePages();
+  const list = useLoad(() => session.api.identities.listIdentities({ pageSize: 50, pageToken: pager.token }), [pager.token]);
+  const [externalId, setExternalId] = useState("");
+  const create = useAction();
+  const remove = useAction();
+  return (
+    <>
+      <h1>Identities</h1>
+      {session.may("identity.create") ? (
+        <Section title="Create an identity">
+          <form
+            class="form-row"
+            onSubmit={async (event) => {
+              event.preventDefault();
+              if (await create.run(() => session.api.identities.createIdentity({ identity: { externalId }, requestId: crypto.randomUUID() }))) {
+                setExternalId("");
+                list.reload();
+              }
+            }}
+          >
+            <Field label="External id">
+              <input name="identity-external-id" required value={externalId} onInput={(event) => setExternalId(event.currentTarget.value)} />
+            </Field>
+            <button type="submit" disabled={create.busy}>
+              Create identity
+            </button>
+          </form>
+          <Refusal error={create.error} />
+        </Section>
+      ) : null}
+      <Section title="Identities">
+        <Refusal error={list.error ?? remove.error} />
+        <Table
+          label="Identities"
+          head={["External id", "Id", "Rate limits", "Created", ""]}
+          empty="No identities."
+          rows={(list.data?.identities ?? []).map((identity) => [
+            identity.externalId,
+            <code>{identity.id}</code>,
+            identity.rateLimits.map((limit) => `${limit.name}: ${limit.limit} per ${Number(limit.durationMs) / 1000} s`).join(", ") || "—",
+            formatTime(identity.createdAt),
+            session.may("identity.delete") ? (
+              <button
+                type="button"
+                class="danger"
+                disabled={remove.busy}
+                onClick={async () => {
+                  if (confirm(`Delete identity ${identity.externalId}?`) && (await remove.run(() => session.api.identities.deleteIdentity({ id: identity.id })))) list.reload();
+                }}
+              >
+                Delete
+              </button>
+            ) : (
+              ""
+            ),
+          ])}
+        />
+        <Pager pager={pager} nextToken={list.data?.nextPageToken} />
+      </Section>
+    </>
+  );
+}

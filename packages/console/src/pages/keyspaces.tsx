@@ -1,0 +1,58 @@
+import { useState } from "preact/hooks";
+import { href } from "../router.js";
+import type { Session } from "../session.js";
+import { Field, formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages } from "../ui.js";
+
+export function Keyspaces({ session }: { session: Session }) {
+  const pager = usePages();
+  const list = useLoad(() => session.api.keyspaces.listKeyspaces({ pageSize: 50, pageToken: pager.token }), [pager.token]);
+  const [name, setName] = useState("");
+  const [prefix, setPrefix] = useState("");
+  const create = useAction();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const created = await create.run(() => session.api.keyspaces.createKeyspace({ keyspace: { name, defaultPrefix: prefix }, requestId: crypto.randomUUID() }));
+    if (created) {
+      setName("");
+      setPrefix("");
+      list.reload();
+    }
+  };
+  return (
+    <>
+      <h1>Keyspaces</h1>
+      {session.may("keyspace.create") ? (
+        <Section title="Create a keyspace">
+          <form class="form-row" onSubmit={submit}>
+            <Field label="Name">
+              <input name="keyspace-name" required value={name} onInput={(event) => setName(event.currentTarget.value)} />
+            </Field>
+            <Field label="Default prefix" hint="Optional, such as sk">
+              <input name="keyspace-prefix" value={prefix} onInput={(event) => setPrefix(event.currentTarget.value)} />
+            </Field>
+            <button type="submit" disabled={create.busy}>
+              Create keyspace
+            </button>
+          </form>
+          <Refusal error={create.error} />
+        </Section>
+      ) : null}
+      <Section title="Keyspaces">
+        <Refusal error={list.error} />
+        <Table
+          label="Keyspaces"
+          head={["Name", "Id", "Prefix", "Recoverable", "Created"]}
+          empty="No keyspaces this root key may see."
+          rows={(list.data?.keyspaces ?? []).map((keyspace) => [
+            <a href={href("keyspaces", keyspace.id)}>{keyspace.name}</a>,
+            <code>{keyspace.id}</code>,
+            keyspace.defaultPrefix || "—",
+            keyspace.recoverable ? "yes" : "no",
+            formatTime(keyspace.createdAt),
+          ])}
+        />
+        <Pager pager={pager} nextToken={list.data?.nextPageToken} />
+      </Section>
+    </>
+  );
+}

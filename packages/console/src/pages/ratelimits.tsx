@@ -1,0 +1,87 @@
+import { useState } from "preact/hooks";
+import type { Session } from "../session.js";
+import { Field, formatTime, Refusal, Section, Table, useAction, useLoad } from "../ui.js";
+
+/** Rate-limit namespaces and, for the chosen one, its overrides: set and deleted here. */
+export function Ratelimits({ session }: { session: Session }) {
+  const namespaces = useLoad(() => session.api.ratelimits.listNamespaces({ pageSize: 100 }), []);
+  const [namespace, setNamespace] = useState("");
+  const overrides = useLoad(() => (namespace ? session.api.ratelimits.listOverrides({ namespace, pageSize: 100 }) : Promise.resolve(undefined)), [namespace]);
+  const [draft, setDraft] = useState({ namespace: "", identifier: "", limit: "", durationSeconds: "" });
+  const change = useAction();
+  const set = (name: keyof typeof draft) => (event: { currentTarget: HTMLInputElement }) => setDraft({ ...draft, [name]: event.currentTarget.value });
+  return (
+    <>
+      <h1>Rate limits</h1>
+      <Section title="Set an override">
+        <form
+          class="form-row"
+          onSubmit={async (event) => {
+            event.preventDefault();
+            const override = { namespace: draft.namespace, identifier: draft.identifier, limit: BigInt(draft.limit || "0"), durationMs: BigInt(Number(draft.durationSeconds || "0") * 1000) };
+            if (await change.run(() => session.api.ratelimits.setOverride({ override }))) {
+              setNamespace(draft.namespace);
+              namespaces.reload();
+              overrides.reload();
+            }
+          }}
+        >
+          <Field label="Namespace">
+            <input name="override-namespace" required value={draft.namespace} onInput={set("namespace")} />
+          </Field>
+          <Field label="Identifier">
+            <input name="override-identifier" required value={draft.identifier} onInput={set("identifier")} />
+          </Field>
+          <Field label="Limit">
+            <input name="override-limit" type="number" min="1" required value={draft.limit} onInput={set("limit")} />
+          </Field>
+          <Field label="Window, seconds">
+            <input name="override-duration" type="number" min="1" required value={draft.durationSeconds} onInput={set("durationSeconds")} />
+          </Field>
+          <button type="submit" disabled={change.busy}>
+            Set override
+          </button>
+        </form>
+        <Refusal error={change.error} />
+      </Section>
+      <Section title="Namespaces">
+        <Refusal error={namespaces.error} />
+        <Table
+          label="Namespaces"
+          head={["Name", "Created", ""]}
+          empty="No namespaces yet: Limit calls and overrides make them."
+          rows={(namespaces.data?.namespaces ?? []).map((entry) => [
+            entry.name,
+            formatTime(entry.createdAt),
+            <button type="button" aria-pressed={namespace === entry.name} onClick={() => setNamespace(entry.name)}>
+              Show overrides
+            </button>,
+          ])}
+        />
+      </Section>
+      {namespace ? (
+        <Section title={`Overrides in ${namespace}`}>
+          <Refusal error={overrides.error} />
+          <Table
+            label="Overrides"
+            head={["Identifier", "Limit", "Window", "Updated", ""]}
+            empty="No overrides in this namespace."
+            rows={(overrides.data?.overrides ?? []).map((override) => [
+              override.identifier,
+              String(override.limit),
+              `${Number(override.durationMs) / 1000} s`,
+              formatTime(override.updatedAt),
+              <button
+                type="button"
+                class="danger"
+                onClick={async () => (await change.run(() => session.api.ratelimits.deleteOverride({ namespace, identifier: override.identifier }))) && overrides.reload()}
+              >
+                Delete
+              </button>,
+            ])}
+          />
+        </Section>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,104 @@
+import { useState } from "preact/hooks";
+import type { Session } from "../session.js";
+import { Field, formatTime, Refusal, Section, Table, useAction, useLoad } from "../ui.js";
+
+/** The workspace's permissions and roles (those keys carry, not root keys'). */
+export function Rbac({ session }: { session: Session }) {
+  const permissions = useLoad(() => session.api.rbac.listPermissions({ pageSize: 100 }), []);
+  const roles = useLoad(() => session.api.rbac.listRoles({ pageSize: 100 }), []);
+  const [permissionName, setPermissionName] = useState("");
+  const [roleName, setRoleName] = useState("");
+  const [rolePermissions, setRolePermissions] = useState("");
+  const change = useAction();
+  const manage = session.may("rbac.manage");
+  return (
+    <>
+      <h1>Roles and permissions</h1>
+      {manage ? (
+        <Section title="Create">
+          <form
+            class="form-row"
+            onSubmit={async (event) => {
+              event.preventDefault();
+              if (await change.run(() => session.api.rbac.createPermission({ permission: { name: permissionName }, requestId: crypto.randomUUID() }))) {
+                setPermissionName("");
+                permissions.reload();
+              }
+            }}
+          >
+            <Field label="Permission name" hint="Such as documents.read">
+              <input name="permission-name" required value={permissionName} onInput={(event) => setPermissionName(event.currentTarget.value)} />
+            </Field>
+            <button type="submit" disabled={change.busy}>
+              Create permission
+            </button>
+          </form>
+          <form
+            class="form-row"
+            onSubmit={async (event) => {
+              event.preventDefault();
+              const granted = rolePermissions.split(",").map((name) => name.trim()).filter(Boolean);
+              if (await change.run(() => session.api.rbac.createRole({ role: { name: roleName, permissions: granted }, requestId: crypto.randomUUID() }))) {
+                setRoleName("");
+                setRolePermissions("");
+                roles.reload();
+                permissions.reload();
+              }
+            }}
+          >
+            <Field label="Role name">
+              <input name="role-name" required value={roleName} onInput={(event) => setRoleName(event.currentTarget.value)} />
+            </Field>
+            <Field label="Its permissions" hint="Names separated by commas">
+              <input name="role-permissions" value={rolePermissions} onInput={(event) => setRolePermissions(event.currentTarget.value)} />
+            </Field>
+            <button type="submit" disabled={change.busy}>
+              Create role
+            </button>
+          </form>
+          <Refusal error={change.error} />
+        </Section>
+      ) : null}
+      <Section title="Roles">
+        <Refusal error={roles.error} />
+        <Table
+          label="Roles"
+          head={["Name", "Permissions", "Created", ""]}
+          empty="No roles."
+          rows={(roles.data?.roles ?? []).map((role) => [
+            role.name,
+            role.permissions.join(", ") || "—",
+            formatTime(role.createdAt),
+            manage ? (
+              <button type="button" class="danger" onClick={async () => confirm(`Delete role ${role.name}?`) && (await change.run(() => session.api.rbac.deleteRole({ id: role.id }))) && roles.reload()}>
+                Delete
+              </button>
+            ) : (
+              ""
+            ),
+          ])}
+        />
+      </Section>
+      <Section title="Permissions">
+        <Refusal error={permissions.error} />
+        <Table
+          label="Permissions"
+          head={["Name", "Description", "Created", ""]}
+          empty="No permissions."
+          rows={(permissions.data?.permissions ?? []).map((permission) => [
+            permission.name,
+            permission.description || "—",
+            formatTime(permission.createdAt),
+            manage ? (
+              <button type="button" class="danger" onClick={async () => confirm(`Delete permission ${permission.name}?`) && (await change.run(() => session.api.rbac.deletePermission({ id: permission.id }))) && permissions.reload()}>
+                Delete
+              </button>
+            ) : (
+              ""
+            ),
+          ])}
+        />
+      </Section>
+    </>
+  );
+}

@@ -1,0 +1,46 @@
+import { VerifyCode, type VerifyKeyResponse } from "@latchkey/client/web";
+import { useState } from "preact/hooks";
+import type { Session } from "../session.js";
+import { Field, Refusal, Section, useAction } from "../ui.js";
+
+/** Verifies a key as a service would, and shows the whole answer. Verifying counts, spends credits and uses rate limits. */
+export function VerifyPlayground({ session }: { session: Session }) {
+  const [key, setKey] = useState("");
+  const [permissionQuery, setPermissionQuery] = useState("");
+  const [answer, setAnswer] = useState<VerifyKeyResponse>();
+  const verify = useAction();
+  return (
+    <>
+      <h1>Verify a key</h1>
+      <Section title="Verify">
+        <p class="muted">A verification here is real: it is counted, spends a credit and uses the key's rate limits.</p>
+        <form
+          class="form-row"
+          onSubmit={async (event) => {
+            event.preventDefault();
+            setAnswer(await verify.run(() => session.api.verify.verifyKey({ key, permissionQuery })));
+          }}
+        >
+          <Field label="Key">
+            <input name="verify-key" required autoComplete="off" value={key} onInput={(event) => setKey(event.currentTarget.value)} />
+          </Field>
+          <Field label="Permission query" hint="Optional, such as documents.read AND documents.write">
+            <input name="verify-permission-query" value={permissionQuery} onInput={(event) => setPermissionQuery(event.currentTarget.value)} />
+          </Field>
+          <button type="submit" disabled={verify.busy}>
+            Verify
+          </button>
+        </form>
+        <Refusal error={verify.error} />
+        {answer ? (
+          <div role="status">
+            <p class={answer.valid ? "verdict valid" : "verdict refused"} data-testid="verdict">
+              {VerifyCode[answer.code]}
+            </p>
+            <pre class="answer">{JSON.stringify(answer, (_name, value) => (typeof value === "bigint" ? String(value) : value), 2)}</pre>
+          </div>
+        ) : null}
+      </Section>
+    </>
+  );
+}
