@@ -51,9 +51,9 @@ export const Refusal = ({ error }: { error: string | undefined }) =>
     </p>
   ) : null;
 
-export function Section({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
+export function Section({ title, children, actions, hidden }: { title: string; children: ComponentChildren; actions?: ComponentChildren; hidden?: boolean }) {
   return (
-    <section class="card" aria-label={title}>
+    <section class="card" aria-label={title} hidden={hidden}>
       <header class="card-head">
         <h2>{title}</h2>
         {actions}

@@ -13,7 +13,7 @@ export function KeyPage({ session, keyId }: { session: Session; keyId: string })
   const loaded = useLoad(() => session.api.keys.getKey({ id: keyId }), [keyId]);
   const key = loaded.data?.key;
   const [range, setRange] = useState<RangeName>("hour");
-  const usage = useLoad(() => (session.may("analytics.read") ? verifications(session, range, { keyIds: [keyId] }) : Promise.resolve([])), [keyId, range]);
+  const usage = useLoad(() => (session.may("analytics.read") ? verifications(session, range, { keyIds: [keyId] }) : Promise.resolve(undefined)), [keyId, range]);
   const month = useLoad(() => (session.may("analytics.read") ? session.api.analytics.getKeyUsage({ keyId }) : Promise.resolve(undefined)), [keyId]);
   const trail = useLoad(() => (session.may("audit.read") ? session.api.audit.listAuditEvents({ targetId: keyId, pageSize: 100 }) : Promise.resolve(undefined)), [keyId, key?.updatedAt?.seconds]);
   return (
@@ -27,7 +27,7 @@ export function KeyPage({ session, keyId }: { session: Session; keyId: string })
       {session.may("analytics.read") ? (
         <Section title="Usage" actions={<RangePicker range={range} onChange={setRange} />}>
           <Refusal error={usage.error ?? month.error} />
-          {usage.data ? <OutcomeChart buckets={chartBuckets(usage.data)} label="Verifications of this key" /> : null}
+          {usage.data ? <OutcomeChart buckets={chartBuckets(usage.data.buckets)} slots={usage.data.slots} label="Verifications of this key" /> : null}
           {month.data ? (
             <p class="muted" data-testid="usage-30-days">
               Last 30 days: {String(month.data.total)} verifications, {String(month.data.valid)} valid, {String(month.data.creditsSpent)} credits spent.

@@ -23,8 +23,8 @@ export function Keys({ session, keyspaceId }: { session: Session; keyspaceId: st
       </p>
       <h1>Keys of {keyspace.data?.keyspace?.name ?? keyspaceId}</h1>
       <Refusal error={keyspace.error} />
-      {session.may("key.create") ? <CreateKey session={session} keyspaceId={keyspaceId} created={list.reload} /> : null}
-      <Section title="Keys">
+      {session.may("key.create") && !keyspace.error ? <CreateKey session={session} keyspaceId={keyspaceId} created={list.reload} /> : null}
+      <Section title="Keys" hidden={Boolean(keyspace.error)}>
         <div class="form-row">
           <Field label="Search this page">
             <input type="search" name="key-search" value={search} onInput={(event) => setSearch(event.currentTarget.value)} />

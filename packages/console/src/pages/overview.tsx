@@ -1,38 +1,40 @@
 import { Granularity, VerificationGrouping } from "@latchkey/client/web";
 import { useState } from "preact/hooks";
-import { type ChartBucket, OutcomeChart } from "../chart.js";
+import { type ChartBucket, OutcomeChart, type Slots } from "../chart.js";
 import { href } from "../router.js";
 import { millis, type Session, timestamp } from "../session.js";
 import { formatTime, Refusal, Section, Table, useLoad } from "../ui.js";
 
 /** The ranges offered, each at the finest granularity the API allows for its span. */
 export const RANGES = {
-  hour: { label: "Last hour", spanMs: 3600_000, granularity: Granularity.MINUTE },
-  day: { label: "Last 24 hours", spanMs: 86_400_000, granularity: Granularity.HOUR },
-  month: { label: "Last 30 days", spanMs: 30 * 86_400_000, granularity: Granularity.DAY },
+  hour: { label: "Last hour", spanMs: 3600_000, granularity: Granularity.MINUTE, stepMs: 60_000 },
+  day: { label: "Last 24 hours", spanMs: 86_400_000, granularity: Granularity.HOUR, stepMs: 3600_000 },
+  month: { label: "Last 30 days", spanMs: 30 * 86_400_000, granularity: Granularity.DAY, stepMs: 86_400_000 },
 } as const;
 export type RangeName = keyof typeof RANGES;
 
 const MAX_BUCKET_PAGES = 10;
 const TOP = 10;
 
-/** Every bucket of a GetVerifications query, up to MAX_BUCKET_PAGES pages of 1000. */
+/** Every bucket of a GetVerifications query over the range ending now, up to MAX_BUCKET_PAGES pages of 1000, and the slots it spans. */
 export async function verifications(session: Session, range: RangeName, filter: { keyspaceId?: string; keyIds?: string[] }, groupBy: VerificationGrouping[] = []) {
-  const { spanMs, granularity } = RANGES[range];
+  const { spanMs, granularity, stepMs } = RANGES[range];
+  const endMs = Date.now();
+  const slots: Slots = { startMs: endMs - spanMs, endMs, stepMs };
   const buckets = [];
   let pageToken = "";
   for (let page = 0; page < MAX_BUCKET_PAGES; page++) {
-    const answer = await session.api.analytics.getVerifications({ startTime: timestamp(Date.now() - spanMs), granularity, groupBy, pageSize: 1000, pageToken, ...filter });
+    const answer = await session.api.analytics.getVerifications({ startTime: timestamp(slots.startMs), endTime: timestamp(endMs), granularity, groupBy, pageSize: 1000, pageToken, ...filter });
     buckets.push(...answer.buckets);
     pageToken = answer.nextPageToken;
     if (!pageToken) break;
   }
-  return buckets;
+  return { buckets, slots };
 }
 
-export const chartBuckets = (buckets: Awaited<ReturnType<typeof verifications>>): ChartBucket[] => buckets.map((bucket) => ({ time: millis(bucket.time) ?? 0, outcomes: bucket.outcomes }));
+export const chartBuckets = (buckets: Awaited<ReturnType<typeof verifications>>["buckets"]): ChartBucket[] => buckets.map((bucket) => ({ time: millis(bucket.time) ?? 0, outcomes: bucket.outcomes }));
 
-function top(buckets: Awaited<ReturnType<typeof verifications>>, name: (bucket: (typeof buckets)[number]) => string) {
+function top(buckets: Awaited<ReturnType<typeof verifications>>["buckets"], name: (bucket: (typeof buckets)[number]) => string) {
   const counts = new Map<string, { total: number; valid: number }>();
   for (const bucket of buckets) {
     const entry = counts.get(name(bucket)) ?? { total: 0, valid: 0 };
@@ -59,9 +61,9 @@ export function RangePicker({ range, onChange }: { range: RangeName; onChange(ra
 export function Overview({ session }: { session: Session }) {
   const [range, setRange] = useState<RangeName>("day");
   const analytics = session.may("analytics.read");
-  const chart = useLoad(() => (analytics ? verifications(session, range, {}) : Promise.resolve([])), [range]);
-  const byKey = useLoad(() => (analytics ? verifications(session, range, {}, [VerificationGrouping.KEY]) : Promise.resolve([])), [range]);
-  const byIdentity = useLoad(() => (analytics ? verifications(session, range, {}, [VerificationGrouping.IDENTITY]) : Promise.resolve([])), [range]);
+  const chart = useLoad(() => (analytics ? verifications(session, range, {}) : Promise.resolve(undefined)), [range]);
+  const byKey = useLoad(() => (analytics ? verifications(session, range, {}, [VerificationGrouping.KEY]) : Promise.resolve(undefined)), [range]);
+  const byIdentity = useLoad(() => (analytics ? verifications(session, range, {}, [VerificationGrouping.IDENTITY]) : Promise.resolve(undefined)), [range]);
   const refusals = useLoad(async () => {
     if (!session.may("audit.read")) return [];
     // Oldest first: the newest refusals are on the last page of the day.
@@ -82,7 +84,7 @@ export function Overview({ session }: { session: Session }) {
         <>
           <Section title="Verifications by outcome" actions={<RangePicker range={range} onChange={setRange} />}>
             <Refusal error={chart.error} />
-            {chart.data ? <OutcomeChart buckets={chartBuckets(chart.data)} label={`Verifications, ${RANGES[range].label.toLowerCase()}`} /> : null}
+            {chart.data ? <OutcomeChart buckets={chartBuckets(chart.data.buckets)} slots={chart.data.slots} label={`Verifications, ${RANGES[range].label.toLowerCase()}`} /> : null}
           </Section>
           <div class="columns">
             <Section title="Top keys">
@@ -91,7 +93,7 @@ export function Overview({ session }: { session: Session }) {
                 label="Top keys"
                 head={["Key", "Verifications", "Valid"]}
                 empty="No verifications in this range."
-                rows={top(byKey.data ?? [], (bucket) => bucket.keyId).map(([keyId, { total, valid }]) => [<a href={href("keys", keyId)}>{keyId}</a>, total, valid])}
+                rows={top(byKey.data?.buckets ?? [], (bucket) => bucket.keyId).map(([keyId, { total, valid }]) => [<a href={href("keys", keyId)}>{keyId}</a>, total, valid])}
               />
             </Section>
             <Section title="Top identities">
@@ -100,7 +102,7 @@ export function Overview({ session }: { session: Session }) {
                 label="Top identities"
                 head={["External id", "Verifications", "Valid"]}
                 empty="No verifications of keys with an identity in this range."
-                rows={top((byIdentity.data ?? []).filter((bucket) => bucket.externalId), (bucket) => bucket.externalId).map(([externalId, { total, valid }]) => [externalId, total, valid])}
+                rows={top((byIdentity.data?.buckets ?? []).filter((bucket) => bucket.externalId), (bucket) => bucket.externalId).map(([externalId, { total, valid }]) => [externalId, total, valid])}
               />
             </Section>
           </div>
