@@ -44,9 +44,12 @@ describe("the Dockerfile", () => {
     expect(() => readFileSync(join(image, "node_modules", "tsx", "package.json"))).toThrow();
 
     const http1Port = await freePort();
-    const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port) };
+    const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port), CONSOLE_ENABLED: "true" };
     const service = startService(env, { cwd: image, entry: ["dist/src/main.js"] });
     await service.listening;
+    const consolePage = await fetch(`http://127.0.0.1:${http1Port}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get("content-security-policy")).toContain("script-src 'self'");
     const healthcheck = await run(process.execPath, ["dist/src/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
     expect(healthcheck.stderr).toBe("");
     expect(await service.stop()).toEqual([0, null]);
