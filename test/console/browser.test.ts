@@ -96,11 +96,13 @@ describe("the console in a browser", () => {
   let keyId = "";
   let secret = "";
 
-  it("refuses a wrong root key with the error's reason, and signs in with a right one", async () => {
+  it("refuses a revoked root key with the error's reason, and signs in with a working one", async () => {
     const { context, tab } = await openConsole();
     await tab.screenshot({ path: join(SHOTS, "sign-in.png"), fullPage: true });
     expect(await seriousViolations(tab)).toEqual([]);
-    await tab.fill("input[name=root-key]", "lk_notarootkey1234567890");
+    const revoked = await api.rootKeys.createRootKey({ rootKey: { name: "revoked", permissions: ["key.read"] } });
+    await api.rootKeys.revokeRootKey({ id: revoked.rootKey!.id });
+    await tab.fill("input[name=root-key]", revoked.secret);
     await tab.click("button[type=submit]");
     expect(await (await tab.waitForSelector("[role=alert]")).textContent()).toMatch(/^ROOT_KEY_REFUSED: /);
     await signIn(tab, server.rootKey);

@@ -14,7 +14,7 @@ import { RootKeys } from "./pages/root-keys.js";
 import { VerifyPlayground } from "./pages/verify.js";
 import { href, useRoute } from "./router.js";
 import { describeError, forgetRootKey, type Session, signIn, storedRootKey } from "./session.js";
-import { Field } from "./ui.js";
+import { Input } from "./ui.js";
 
 /** The pages in the menu, each shown only to a root key that may read what it shows. */
 const PAGES = [
@@ -76,9 +76,7 @@ function SignIn({ signedIn, initialError }: { signedIn(session: Session): void; 
           }
         }}
       >
-        <Field label="Root key" hint="Kept in this tab only (sessionStorage) until you sign out or close the tab.">
-          <input name="root-key" type="password" autoComplete="off" required value={rootKey} onInput={(event) => setRootKey(event.currentTarget.value)} />
-        </Field>
+        <Input label="Root key" hint="Kept in this tab only (sessionStorage) until you sign out or close the tab." name="root-key" type="password" autoComplete="off" required value={rootKey} onValue={setRootKey} />
         <button type="submit" disabled={busy}>
           Sign in
         </button>

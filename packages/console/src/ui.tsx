@@ -146,3 +146,32 @@ export function Pager({ pager, nextToken }: { pager: ReturnType<typeof usePages>
     </nav>
   );
 }
+
+/** A labelled input holding a string. */
+export function Input({
+  label,
+  hint,
+  value,
+  onValue,
+  ...attributes
+}: {
+  label: string;
+  hint?: string;
+  name: string;
+  value: string;
+  onValue(value: string): void;
+  type?: "text" | "number" | "search" | "password";
+  required?: boolean;
+  min?: string;
+  max?: string;
+  maxLength?: number;
+  inputMode?: "numeric";
+  autoComplete?: "off";
+}) {
+  return (
+    <Field label={label} hint={hint}>
+      {/* Preact types each input type apart; these attributes suit all four. */}
+      <input {...(attributes as object)} value={value} onInput={(event) => onValue(event.currentTarget.value)} />
+    </Field>
+  );
+}

@@ -1,7 +1,7 @@
 import type { AuditEvent } from "@latchkey/client/web";
 import { useState } from "preact/hooks";
 import { type Session, timestamp } from "../session.js";
-import { Field, formatTime, Pager, Refusal, Section, Table, useLoad, usePages } from "../ui.js";
+import { Field, formatTime, Pager, Refusal, Section, Table, useLoad, usePages, Input } from "../ui.js";
 
 export function AuditTable({ events }: { events: AuditEvent[] }) {
   return (
@@ -31,11 +31,7 @@ export function Audit({ session }: { session: Session }) {
       }),
     [filters, pager.token],
   );
-  const field = (name: keyof typeof draft, label: string) => (
-    <Field label={label}>
-      <input name={`audit-${name}`} value={draft[name]} onInput={(event) => setDraft({ ...draft, [name]: event.currentTarget.value })} />
-    </Field>
-  );
+  const field = (name: keyof typeof draft, label: string) => <Input label={label} name={`audit-${name}`} value={draft[name]} onValue={(value) => setDraft({ ...draft, [name]: value })} />;
   return (
     <>
       <h1>Audit log</h1>

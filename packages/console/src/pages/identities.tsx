@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { Field, formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages } from "../ui.js";
+import { formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 export function Identities({ session }: { session: Session }) {
   const pager = usePages();
@@ -23,9 +23,7 @@ export function Identities({ session }: { session: Session }) {
               }
             }}
           >
-            <Field label="External id">
-              <input name="identity-external-id" required value={externalId} onInput={(event) => setExternalId(event.currentTarget.value)} />
-            </Field>
+            <Input label="External id" name="identity-external-id" required value={externalId} onValue={setExternalId} />
             <button type="submit" disabled={create.busy}>
               Create identity
             </button>

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { OutcomeChart } from "../chart.js";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
-import { Field, formatTime, Refusal, SecretOnce, Section, Table, useAction, useLoad } from "../ui.js";
+import { Field, formatTime, Refusal, SecretOnce, Section, Table, useAction, useLoad, Input } from "../ui.js";
 import { statusName } from "./keys.js";
 import { chartBuckets, RangePicker, type RangeName, verifications } from "./overview.js";
 import { AuditTable } from "./audit.js";
@@ -106,9 +106,7 @@ function Changes({ session, keyRecord: key, changed }: { session: Session; keyRe
           if (await rename.run(() => session.api.keys.updateKey({ key: { id: key.id, name }, updateMask: { paths: ["name"] } }))) changed();
         }}
       >
-        <Field label="Name">
-          <input name="key-rename" value={name} onInput={(event) => setName(event.currentTarget.value)} />
-        </Field>
+        <Input label="Name" name="key-rename" value={name} onValue={setName} />
         <button type="submit" disabled={rename.busy}>
           Rename
         </button>
@@ -141,9 +139,7 @@ function Changes({ session, keyRecord: key, changed }: { session: Session; keyRe
             <option value={String(CreditOperation.DECREMENT)}>take</option>
           </select>
         </Field>
-        <Field label="Amount" hint="Set to empty: unlimited">
-          <input name="credit-amount" type="number" min="0" inputMode="numeric" value={amount} onInput={(event) => setAmount(event.currentTarget.value)} />
-        </Field>
+        <Input label="Amount" hint="Set to empty: unlimited" name="credit-amount" type="number" min="0" inputMode="numeric" value={amount} onValue={setAmount} />
         <button type="submit" disabled={credits.busy}>
           Update credits
         </button>
@@ -170,9 +166,7 @@ function Reroll({ session, keyRecord: key, changed }: { session: Session; keyRec
           }
         }}
       >
-        <Field label="Grace period, seconds" hint="How long the current secret keeps working">
-          <input name="reroll-grace" type="number" min="0" max="2592000" value={graceSeconds} onInput={(event) => setGraceSeconds(event.currentTarget.value)} />
-        </Field>
+        <Input label="Grace period, seconds" hint="How long the current secret keeps working" name="reroll-grace" type="number" min="0" max="2592000" value={graceSeconds} onValue={setGraceSeconds} />
         <button type="submit" disabled={reroll.busy}>
           Reroll secret
         </button>
@@ -196,9 +190,7 @@ function Revoke({ session, keyRecord: key, changed }: { session: Session; keyRec
           if (await revoke.run(() => session.api.keys.revokeKey({ id: key.id, reason }))) changed();
         }}
       >
-        <Field label="Reason">
-          <input name="revoke-reason" maxLength={512} value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
-        </Field>
+        <Input label="Reason" name="revoke-reason" maxLength={512} value={reason} onValue={setReason} />
         <button type="submit" class="danger" disabled={revoke.busy}>
           Revoke key
         </button>

@@ -2,7 +2,7 @@ import { KeyStatus } from "@latchkey/client/web";
 import { useState } from "preact/hooks";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
-import { Field, formatTime, Pager, Refusal, SecretOnce, Section, Table, useAction, useLoad, usePages } from "../ui.js";
+import { Field, formatTime, Pager, Refusal, SecretOnce, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 export const statusName = (status: KeyStatus) => (KeyStatus[status] ?? "UNSPECIFIED").toLowerCase();
 
@@ -100,15 +100,9 @@ function CreateKey({ session, keyspaceId, created }: { session: Session; keyspac
   return (
     <Section title="Create a key">
       <form class="form-row" onSubmit={submit}>
-        <Field label="Name">
-          <input name="key-name" value={name} onInput={(event) => setName(event.currentTarget.value)} />
-        </Field>
-        <Field label="External id" hint="Optional: the identity it belongs to">
-          <input name="key-new-external-id" value={externalId} onInput={(event) => setExternalId(event.currentTarget.value)} />
-        </Field>
-        <Field label="Credits" hint="Empty: unlimited">
-          <input name="key-credits" type="number" min="0" inputMode="numeric" value={credits} onInput={(event) => setCredits(event.currentTarget.value)} />
-        </Field>
+        <Input label="Name" name="key-name" value={name} onValue={setName} />
+        <Input label="External id" hint="Optional: the identity it belongs to" name="key-new-external-id" value={externalId} onValue={setExternalId} />
+        <Input label="Credits" hint="Empty: unlimited" name="key-credits" type="number" min="0" inputMode="numeric" value={credits} onValue={setCredits} />
         <button type="submit" disabled={create.busy}>
           Create key
         </button>

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
-import { Field, formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages } from "../ui.js";
+import { formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 export function Keyspaces({ session }: { session: Session }) {
   const pager = usePages();
@@ -24,12 +24,8 @@ export function Keyspaces({ session }: { session: Session }) {
       {session.may("keyspace.create") ? (
         <Section title="Create a keyspace">
           <form class="form-row" onSubmit={submit}>
-            <Field label="Name">
-              <input name="keyspace-name" required value={name} onInput={(event) => setName(event.currentTarget.value)} />
-            </Field>
-            <Field label="Default prefix" hint="Optional, such as sk">
-              <input name="keyspace-prefix" value={prefix} onInput={(event) => setPrefix(event.currentTarget.value)} />
-            </Field>
+            <Input label="Name" name="keyspace-name" required value={name} onValue={setName} />
+            <Input label="Default prefix" hint="Optional, such as sk" name="keyspace-prefix" value={prefix} onValue={setPrefix} />
             <button type="submit" disabled={create.busy}>
               Create keyspace
             </button>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { Field, formatTime, Refusal, Section, Table, useAction, useLoad } from "../ui.js";
+import { formatTime, Refusal, Section, Table, useAction, useLoad, Input } from "../ui.js";
 
 /** Rate-limit namespaces and, for the chosen one, its overrides: set and deleted here. */
 export function Ratelimits({ session }: { session: Session }) {
@@ -9,7 +9,7 @@ export function Ratelimits({ session }: { session: Session }) {
   const overrides = useLoad(() => (namespace ? session.api.ratelimits.listOverrides({ namespace, pageSize: 100 }) : Promise.resolve(undefined)), [namespace]);
   const [draft, setDraft] = useState({ namespace: "", identifier: "", limit: "", durationSeconds: "" });
   const change = useAction();
-  const set = (name: keyof typeof draft) => (event: { currentTarget: HTMLInputElement }) => setDraft({ ...draft, [name]: event.currentTarget.value });
+  const set = (name: keyof typeof draft) => (value: string) => setDraft({ ...draft, [name]: value });
   return (
     <>
       <h1>Rate limits</h1>
@@ -26,18 +26,10 @@ export function Ratelimits({ session }: { session: Session }) {
             }
           }}
         >
-          <Field label="Namespace">
-            <input name="override-namespace" required value={draft.namespace} onInput={set("namespace")} />
-          </Field>
-          <Field label="Identifier">
-            <input name="override-identifier" required value={draft.identifier} onInput={set("identifier")} />
-          </Field>
-          <Field label="Limit">
-            <input name="override-limit" type="number" min="1" required value={draft.limit} onInput={set("limit")} />
-          </Field>
-          <Field label="Window, seconds">
-            <input name="override-duration" type="number" min="1" required value={draft.durationSeconds} onInput={set("durationSeconds")} />
-          </Field>
+          <Input label="Namespace" name="override-namespace" required value={draft.namespace} onValue={set("namespace")} />
+          <Input label="Identifier" name="override-identifier" required value={draft.identifier} onValue={set("identifier")} />
+          <Input label="Limit" name="override-limit" type="number" min="1" required value={draft.limit} onValue={set("limit")} />
+          <Input label="Window, seconds" name="override-duration" type="number" min="1" required value={draft.durationSeconds} onValue={set("durationSeconds")} />
           <button type="submit" disabled={change.busy}>
             Set override
           </button>

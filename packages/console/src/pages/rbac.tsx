@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { Field, formatTime, Refusal, Section, Table, useAction, useLoad } from "../ui.js";
+import { formatTime, Refusal, Section, Table, useAction, useLoad, Input } from "../ui.js";
 
 /** The workspace's permissions and roles (those keys carry, not root keys'). */
 export function Rbac({ session }: { session: Session }) {
@@ -26,9 +26,7 @@ export function Rbac({ session }: { session: Session }) {
               }
             }}
           >
-            <Field label="Permission name" hint="Such as documents.read">
-              <input name="permission-name" required value={permissionName} onInput={(event) => setPermissionName(event.currentTarget.value)} />
-            </Field>
+            <Input label="Permission name" hint="Such as documents.read" name="permission-name" required value={permissionName} onValue={setPermissionName} />
             <button type="submit" disabled={change.busy}>
               Create permission
             </button>
@@ -46,12 +44,8 @@ export function Rbac({ session }: { session: Session }) {
               }
             }}
           >
-            <Field label="Role name">
-              <input name="role-name" required value={roleName} onInput={(event) => setRoleName(event.currentTarget.value)} />
-            </Field>
-            <Field label="Its permissions" hint="Names separated by commas">
-              <input name="role-permissions" value={rolePermissions} onInput={(event) => setRolePermissions(event.currentTarget.value)} />
-            </Field>
+            <Input label="Role name" name="role-name" required value={roleName} onValue={setRoleName} />
+            <Input label="Its permissions" hint="Names separated by commas" name="role-permissions" value={rolePermissions} onValue={setRolePermissions} />
             <button type="submit" disabled={change.busy}>
               Create role
             </button>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { MANAGEMENT_PERMISSIONS, type Session } from "../session.js";
-import { Field, formatTime, Pager, Refusal, SecretOnce, Section, Table, useAction, useLoad, usePages } from "../ui.js";
+import { formatTime, Pager, Refusal, SecretOnce, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 /** Root keys: created narrowed (a permission picker and keyspaces), rotated with a grace period, revoked. */
 export function RootKeys({ session }: { session: Session }) {
@@ -33,9 +33,7 @@ export function RootKeys({ session }: { session: Session }) {
             }
           }}
         >
-          <Field label="Name">
-            <input name="root-key-name" required value={name} onInput={(event) => setName(event.currentTarget.value)} />
-          </Field>
+          <Input label="Name" name="root-key-name" required value={name} onValue={setName} />
           <fieldset class="picker">
             <legend>Permissions</legend>
             {grantable.map((permission) => (

@@ -1,7 +1,7 @@
 import { VerifyCode, type VerifyKeyResponse } from "@latchkey/client/web";
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { Field, Refusal, Section, useAction } from "../ui.js";
+import { Refusal, Section, useAction, Input } from "../ui.js";
 
 /** Verifies a key as a service would, and shows the whole answer. Verifying counts, spends credits and uses rate limits. */
 export function VerifyPlayground({ session }: { session: Session }) {
@@ -21,12 +21,8 @@ export function VerifyPlayground({ session }: { session: Session }) {
             setAnswer(await verify.run(() => session.api.verify.verifyKey({ key, permissionQuery })));
           }}
         >
-          <Field label="Key">
-            <input name="verify-key" required autoComplete="off" value={key} onInput={(event) => setKey(event.currentTarget.value)} />
-          </Field>
-          <Field label="Permission query" hint="Optional, such as documents.read AND documents.write">
-            <input name="verify-permission-query" value={permissionQuery} onInput={(event) => setPermissionQuery(event.currentTarget.value)} />
-          </Field>
+          <Input label="Key" name="verify-key" required autoComplete="off" value={key} onValue={setKey} />
+          <Input label="Permission query" hint="Optional, such as documents.read AND documents.write" name="verify-permission-query" value={permissionQuery} onValue={setPermissionQuery} />
           <button type="submit" disabled={verify.busy}>
             Verify
           </button>
