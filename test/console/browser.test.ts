@@ -96,7 +96,7 @@ describe("the console in a browser", () => {
   let keyId = "";
   let secret = "";
 
-  it("refuses a revoked root key with the error's reason, and signs in with a working one", async () => {
+  it("refuses a revoked root key with the error's reason, signs in with a working one held for the tab only, and forgets it on sign-out", async () => {
     const { context, tab } = await openConsole();
     await tab.screenshot({ path: join(SHOTS, "sign-in.png"), fullPage: true });
     expect(await seriousViolations(tab)).toEqual([]);
@@ -107,6 +107,11 @@ describe("the console in a browser", () => {
     expect(await (await tab.waitForSelector("[role=alert]")).textContent()).toMatch(/^ROOT_KEY_REFUSED: /);
     await signIn(tab, server.rootKey);
     expect(await tab.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([1, 0]);
+    await tab.reload();
+    await tab.waitForSelector("nav[aria-label=Console]");
+    await tab.click("text=Sign out");
+    await tab.waitForSelector("input[name=root-key]");
+    expect(await tab.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([0, 0]);
     await context.close();
   });
 

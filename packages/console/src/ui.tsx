@@ -175,3 +175,24 @@ export function Input({
     </Field>
   );
 }
+
+/** A row of fields with its submit button, whose refusal shows below it. */
+export function ActionForm({ action, label, submit, danger, children }: { action: ReturnType<typeof useAction>; label: string; submit(): unknown; danger?: boolean; children: ComponentChildren }) {
+  return (
+    <>
+      <form
+        class="form-row"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit();
+        }}
+      >
+        {children}
+        <button type="submit" class={danger ? "danger" : undefined} disabled={action.busy}>
+          {label}
+        </button>
+      </form>
+      <Refusal error={action.error} />
+    </>
+  );
+}

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
+import { ActionForm, formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 export function Identities({ session }: { session: Session }) {
   const pager = usePages();
@@ -13,10 +13,10 @@ export function Identities({ session }: { session: Session }) {
       <h1>Identities</h1>
       {session.may("identity.create") ? (
         <Section title="Create an identity">
-          <form
-            class="form-row"
-            onSubmit={async (event) => {
-              event.preventDefault();
+          <ActionForm
+            action={create}
+            label="Create identity"
+            submit={async () => {
               if (await create.run(() => session.api.identities.createIdentity({ identity: { externalId }, requestId: crypto.randomUUID() }))) {
                 setExternalId("");
                 list.reload();
@@ -24,11 +24,7 @@ export function Identities({ session }: { session: Session }) {
             }}
           >
             <Input label="External id" name="identity-external-id" required value={externalId} onValue={setExternalId} />
-            <button type="submit" disabled={create.busy}>
-              Create identity
-            </button>
-          </form>
-          <Refusal error={create.error} />
+          </ActionForm>
         </Section>
       ) : null}
       <Section title="Identities">

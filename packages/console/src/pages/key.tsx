@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { OutcomeChart } from "../chart.js";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
-import { Field, formatTime, Refusal, SecretOnce, Section, Table, useAction, useLoad, Input } from "../ui.js";
+import { ActionForm, Field, formatTime, Refusal, SecretOnce, Section, Table, useAction, useLoad, Input } from "../ui.js";
 import { statusName } from "./keys.js";
 import { chartBuckets, RangePicker, type RangeName, verifications } from "./overview.js";
 import { AuditTable } from "./audit.js";
@@ -121,10 +121,10 @@ function Changes({ session, keyRecord: key, changed }: { session: Session; keyRe
         </button>
       </form>
       <Refusal error={rename.error ?? toggle.error} />
-      <form
-        class="form-row"
-        onSubmit={async (event) => {
-          event.preventDefault();
+      <ActionForm
+        action={credits}
+        label="Update credits"
+        submit={async () => {
           const value = amount === "" ? undefined : BigInt(amount);
           if (await credits.run(() => session.api.keys.updateCredits({ keyId: key.id, operation, value }))) {
             setAmount("");
@@ -140,11 +140,7 @@ function Changes({ session, keyRecord: key, changed }: { session: Session; keyRe
           </select>
         </Field>
         <Input label="Amount" hint="Set to empty: unlimited" name="credit-amount" type="number" min="0" inputMode="numeric" value={amount} onValue={setAmount} />
-        <button type="submit" disabled={credits.busy}>
-          Update credits
-        </button>
-      </form>
-      <Refusal error={credits.error} />
+      </ActionForm>
     </Section>
   );
 }
@@ -155,10 +151,10 @@ function Reroll({ session, keyRecord: key, changed }: { session: Session; keyRec
   const reroll = useAction();
   return (
     <Section title="Reroll">
-      <form
-        class="form-row"
-        onSubmit={async (event) => {
-          event.preventDefault();
+      <ActionForm
+        action={reroll}
+        label="Reroll secret"
+        submit={async () => {
           const answer = await reroll.run(() => session.api.keys.rerollKey({ id: key.id, gracePeriodMs: BigInt(Number(graceSeconds) * 1000) }));
           if (answer) {
             setSecret(answer.secret);
@@ -167,11 +163,7 @@ function Reroll({ session, keyRecord: key, changed }: { session: Session; keyRec
         }}
       >
         <Input label="Grace period, seconds" hint="How long the current secret keeps working" name="reroll-grace" type="number" min="0" max="2592000" value={graceSeconds} onValue={setGraceSeconds} />
-        <button type="submit" disabled={reroll.busy}>
-          Reroll secret
-        </button>
-      </form>
-      <Refusal error={reroll.error} />
+      </ActionForm>
       {secret ? <SecretOnce secret={secret} label="The key's new secret." /> : null}
     </Section>
   );
@@ -182,20 +174,16 @@ function Revoke({ session, keyRecord: key, changed }: { session: Session; keyRec
   const revoke = useAction();
   return (
     <Section title="Revoke">
-      <form
-        class="form-row"
-        onSubmit={async (event) => {
-          event.preventDefault();
+      <ActionForm
+        action={revoke}
+        label="Revoke key" danger
+        submit={async () => {
           if (!confirm(`Revoke ${key.name || key.id} for good?`)) return;
           if (await revoke.run(() => session.api.keys.revokeKey({ id: key.id, reason }))) changed();
         }}
       >
         <Input label="Reason" name="revoke-reason" maxLength={512} value={reason} onValue={setReason} />
-        <button type="submit" class="danger" disabled={revoke.busy}>
-          Revoke key
-        </button>
-      </form>
-      <Refusal error={revoke.error} />
+      </ActionForm>
     </Section>
   );
 }

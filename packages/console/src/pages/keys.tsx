@@ -2,7 +2,7 @@ import { KeyStatus } from "@latchkey/client/web";
 import { useState } from "preact/hooks";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
-import { Field, formatTime, Pager, Refusal, SecretOnce, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
+import { ActionForm, Field, formatTime, Pager, Refusal, SecretOnce, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 export const statusName = (status: KeyStatus) => (KeyStatus[status] ?? "UNSPECIFIED").toLowerCase();
 
@@ -81,8 +81,7 @@ function CreateKey({ session, keyspaceId, created }: { session: Session; keyspac
   const [credits, setCredits] = useState("");
   const [secret, setSecret] = useState<string>();
   const create = useAction();
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const submit = async () => {
     const answer = await create.run(() =>
       session.api.keys.createKey({
         key: { keyspaceId, name, externalId, credits: credits === "" ? undefined : { remaining: BigInt(credits) } },
@@ -99,15 +98,11 @@ function CreateKey({ session, keyspaceId, created }: { session: Session; keyspac
   };
   return (
     <Section title="Create a key">
-      <form class="form-row" onSubmit={submit}>
+      <ActionForm action={create} label="Create key" submit={submit}>
         <Input label="Name" name="key-name" value={name} onValue={setName} />
         <Input label="External id" hint="Optional: the identity it belongs to" name="key-new-external-id" value={externalId} onValue={setExternalId} />
         <Input label="Credits" hint="Empty: unlimited" name="key-credits" type="number" min="0" inputMode="numeric" value={credits} onValue={setCredits} />
-        <button type="submit" disabled={create.busy}>
-          Create key
-        </button>
-      </form>
-      <Refusal error={create.error} />
+      </ActionForm>
       {secret ? <SecretOnce secret={secret} label="The new key's secret." /> : null}
     </Section>
   );

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
-import { formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
+import { ActionForm, formatTime, Pager, Refusal, Section, Table, useAction, useLoad, usePages, Input } from "../ui.js";
 
 export function Keyspaces({ session }: { session: Session }) {
   const pager = usePages();
@@ -9,8 +9,7 @@ export function Keyspaces({ session }: { session: Session }) {
   const [name, setName] = useState("");
   const [prefix, setPrefix] = useState("");
   const create = useAction();
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const submit = async () => {
     const created = await create.run(() => session.api.keyspaces.createKeyspace({ keyspace: { name, defaultPrefix: prefix }, requestId: crypto.randomUUID() }));
     if (created) {
       setName("");
@@ -23,14 +22,10 @@ export function Keyspaces({ session }: { session: Session }) {
       <h1>Keyspaces</h1>
       {session.may("keyspace.create") ? (
         <Section title="Create a keyspace">
-          <form class="form-row" onSubmit={submit}>
+          <ActionForm action={create} label="Create keyspace" submit={submit}>
             <Input label="Name" name="keyspace-name" required value={name} onValue={setName} />
             <Input label="Default prefix" hint="Optional, such as sk" name="keyspace-prefix" value={prefix} onValue={setPrefix} />
-            <button type="submit" disabled={create.busy}>
-              Create keyspace
-            </button>
-          </form>
-          <Refusal error={create.error} />
+          </ActionForm>
         </Section>
       ) : null}
       <Section title="Keyspaces">

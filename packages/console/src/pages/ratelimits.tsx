@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { formatTime, Refusal, Section, Table, useAction, useLoad, Input } from "../ui.js";
+import { ActionForm, formatTime, Refusal, Section, Table, useAction, useLoad, Input } from "../ui.js";
 
 /** Rate-limit namespaces and, for the chosen one, its overrides: set and deleted here. */
 export function Ratelimits({ session }: { session: Session }) {
@@ -9,15 +9,16 @@ export function Ratelimits({ session }: { session: Session }) {
   const overrides = useLoad(() => (namespace ? session.api.ratelimits.listOverrides({ namespace, pageSize: 100 }) : Promise.resolve(undefined)), [namespace]);
   const [draft, setDraft] = useState({ namespace: "", identifier: "", limit: "", durationSeconds: "" });
   const change = useAction();
+  const remove = useAction();
   const set = (name: keyof typeof draft) => (value: string) => setDraft({ ...draft, [name]: value });
   return (
     <>
       <h1>Rate limits</h1>
       <Section title="Set an override">
-        <form
-          class="form-row"
-          onSubmit={async (event) => {
-            event.preventDefault();
+        <ActionForm
+          action={change}
+          label="Set override"
+          submit={async () => {
             const override = { namespace: draft.namespace, identifier: draft.identifier, limit: BigInt(draft.limit || "0"), durationMs: BigInt(Number(draft.durationSeconds || "0") * 1000) };
             if (await change.run(() => session.api.ratelimits.setOverride({ override }))) {
               setNamespace(draft.namespace);
@@ -30,11 +31,7 @@ export function Ratelimits({ session }: { session: Session }) {
           <Input label="Identifier" name="override-identifier" required value={draft.identifier} onValue={set("identifier")} />
           <Input label="Limit" name="override-limit" type="number" min="1" required value={draft.limit} onValue={set("limit")} />
           <Input label="Window, seconds" name="override-duration" type="number" min="1" required value={draft.durationSeconds} onValue={set("durationSeconds")} />
-          <button type="submit" disabled={change.busy}>
-            Set override
-          </button>
-        </form>
-        <Refusal error={change.error} />
+        </ActionForm>
       </Section>
       <Section title="Namespaces">
         <Refusal error={namespaces.error} />
@@ -53,7 +50,7 @@ export function Ratelimits({ session }: { session: Session }) {
       </Section>
       {namespace ? (
         <Section title={`Overrides in ${namespace}`}>
-          <Refusal error={overrides.error} />
+          <Refusal error={overrides.error ?? remove.error} />
           <Table
             label="Overrides"
             head={["Identifier", "Limit", "Window", "Updated", ""]}
@@ -66,7 +63,7 @@ export function Ratelimits({ session }: { session: Session }) {
               <button
                 type="button"
                 class="danger"
-                onClick={async () => (await change.run(() => session.api.ratelimits.deleteOverride({ namespace, identifier: override.identifier }))) && overrides.reload()}
+                onClick={async () => (await remove.run(() => session.api.ratelimits.deleteOverride({ namespace, identifier: override.identifier }))) && overrides.reload()}
               >
                 Delete
               </button>,

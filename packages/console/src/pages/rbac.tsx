@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { formatTime, Refusal, Section, Table, useAction, useLoad, Input } from "../ui.js";
+import { ActionForm, formatTime, Refusal, Section, Table, useAction, useLoad, Input } from "../ui.js";
 
 /** The workspace's permissions and roles (those keys carry, not root keys'). */
 export function Rbac({ session }: { session: Session }) {
@@ -9,6 +9,8 @@ export function Rbac({ session }: { session: Session }) {
   const [permissionName, setPermissionName] = useState("");
   const [roleName, setRoleName] = useState("");
   const [rolePermissions, setRolePermissions] = useState("");
+  const createPermission = useAction();
+  const createRole = useAction();
   const change = useAction();
   const manage = session.may("rbac.manage");
   return (
@@ -16,27 +18,24 @@ export function Rbac({ session }: { session: Session }) {
       <h1>Roles and permissions</h1>
       {manage ? (
         <Section title="Create">
-          <form
-            class="form-row"
-            onSubmit={async (event) => {
-              event.preventDefault();
-              if (await change.run(() => session.api.rbac.createPermission({ permission: { name: permissionName }, requestId: crypto.randomUUID() }))) {
+          <ActionForm
+            action={createPermission}
+            label="Create permission"
+            submit={async () => {
+              if (await createPermission.run(() => session.api.rbac.createPermission({ permission: { name: permissionName }, requestId: crypto.randomUUID() }))) {
                 setPermissionName("");
                 permissions.reload();
               }
             }}
           >
             <Input label="Permission name" hint="Such as documents.read" name="permission-name" required value={permissionName} onValue={setPermissionName} />
-            <button type="submit" disabled={change.busy}>
-              Create permission
-            </button>
-          </form>
-          <form
-            class="form-row"
-            onSubmit={async (event) => {
-              event.preventDefault();
+          </ActionForm>
+          <ActionForm
+            action={createRole}
+            label="Create role"
+            submit={async () => {
               const granted = rolePermissions.split(",").map((name) => name.trim()).filter(Boolean);
-              if (await change.run(() => session.api.rbac.createRole({ role: { name: roleName, permissions: granted }, requestId: crypto.randomUUID() }))) {
+              if (await createRole.run(() => session.api.rbac.createRole({ role: { name: roleName, permissions: granted }, requestId: crypto.randomUUID() }))) {
                 setRoleName("");
                 setRolePermissions("");
                 roles.reload();
@@ -46,15 +45,11 @@ export function Rbac({ session }: { session: Session }) {
           >
             <Input label="Role name" name="role-name" required value={roleName} onValue={setRoleName} />
             <Input label="Its permissions" hint="Names separated by commas" name="role-permissions" value={rolePermissions} onValue={setRolePermissions} />
-            <button type="submit" disabled={change.busy}>
-              Create role
-            </button>
-          </form>
-          <Refusal error={change.error} />
+          </ActionForm>
         </Section>
       ) : null}
       <Section title="Roles">
-        <Refusal error={roles.error} />
+        <Refusal error={roles.error ?? change.error} />
         <Table
           label="Roles"
           head={["Name", "Permissions", "Created", ""]}

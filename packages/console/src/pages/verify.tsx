@@ -1,7 +1,7 @@
 import { VerifyCode, type VerifyKeyResponse } from "@latchkey/client/web";
 import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
-import { Refusal, Section, useAction, Input } from "../ui.js";
+import { ActionForm, Section, useAction, Input } from "../ui.js";
 
 /** Verifies a key as a service would, and shows the whole answer. Verifying counts, spends credits and uses rate limits. */
 export function VerifyPlayground({ session }: { session: Session }) {
@@ -14,20 +14,16 @@ export function VerifyPlayground({ session }: { session: Session }) {
       <h1>Verify a key</h1>
       <Section title="Verify">
         <p class="muted">A verification here is real: it is counted, spends a credit and uses the key's rate limits.</p>
-        <form
-          class="form-row"
-          onSubmit={async (event) => {
-            event.preventDefault();
+        <ActionForm
+          action={verify}
+          label="Verify"
+          submit={async () => {
             setAnswer(await verify.run(() => session.api.verify.verifyKey({ key, permissionQuery })));
           }}
         >
           <Input label="Key" name="verify-key" required autoComplete="off" value={key} onValue={setKey} />
           <Input label="Permission query" hint="Optional, such as documents.read AND documents.write" name="verify-permission-query" value={permissionQuery} onValue={setPermissionQuery} />
-          <button type="submit" disabled={verify.busy}>
-            Verify
-          </button>
-        </form>
-        <Refusal error={verify.error} />
+        </ActionForm>
         {answer ? (
           <div role="status">
             <p class={answer.valid ? "verdict valid" : "verdict refused"} data-testid="verdict">
