@@ -89,9 +89,16 @@ export function Field({ label, children, hint }: { label: string; children: Comp
   );
 }
 
+/** A time in UTC to the second, kept on one line. */
 export const formatTime = (time: { seconds: bigint; nanos: number } | undefined) => {
   const ms = millis(time);
-  return ms === undefined ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  if (ms === undefined) return "—";
+  const iso = new Date(ms).toISOString();
+  return (
+    <time class="when" dateTime={iso}>
+      {`${iso.replace("T", " ").slice(0, 19)} UTC`}
+    </time>
+  );
 };
 
 /** Rows or a line saying there are none, in a table that scrolls sideways on a narrow screen. */

@@ -1,4 +1,5 @@
 import { CreditOperation, type Key } from "@latchkey/client/web";
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { OutcomeChart } from "../chart.js";
 import { href } from "../router.js";
@@ -61,7 +62,7 @@ export function KeyPage({ session, keyId }: { session: Session; keyId: string })
 }
 
 function Facts({ keyRecord: key }: { keyRecord: Key }) {
-  const facts: [string, string][] = [
+  const facts: [string, ComponentChildren][] = [
     ["Id", key.id],
     ["Status", statusName(key.status)],
     ["Start", key.start],
@@ -73,8 +74,8 @@ function Facts({ keyRecord: key }: { keyRecord: Key }) {
     ["Last used", formatTime(key.lastUsedAt)],
     ["Created", formatTime(key.createdAt)],
   ];
-  if (key.revokedAt) facts.push(["Revoked", `${formatTime(key.revokedAt)}${key.revocationReason ? `: ${key.revocationReason}` : ""}`]);
-  if (key.previousSecret) facts.push(["Previous secret", `${key.previousSecret.start} until ${formatTime(key.previousSecret.expiresAt)}`]);
+  if (key.revokedAt) facts.push(["Revoked", <>{formatTime(key.revokedAt)}{key.revocationReason ? `: ${key.revocationReason}` : ""}</>]);
+  if (key.previousSecret) facts.push(["Previous secret", <>{key.previousSecret.start} until {formatTime(key.previousSecret.expiresAt)}</>]);
   return (
     <Section title="Key">
       <dl class="facts">

@@ -72,7 +72,7 @@ export function RootKeys({ session }: { session: Session }) {
             rootKey.keyspaceIds.join(", ") || "every",
             formatTime(rootKey.createdAt),
             rootKey.revokedAt ? (
-              `revoked ${formatTime(rootKey.revokedAt)}`
+              <>revoked {formatTime(rootKey.revokedAt)}</>
             ) : (
               <span class="row-actions">
                 <button
