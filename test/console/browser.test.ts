@@ -151,7 +151,7 @@ describe("the console in a browser", () => {
     await context.close();
   });
 
-  it("revokes the key through the UI, with a reason, and VerifyKey answers REVOKED", async () => {
+  it("revokes the key through the UI, with a reason, and VerifyKey answers REVOKED, through the API and the verify playground", async () => {
     const { context, tab } = await openConsole();
     await signIn(tab, server.rootKey);
     await tab.goto(`${server.http1Url}/console/#/keys/${keyId}`);
@@ -165,6 +165,10 @@ describe("the console in a browser", () => {
       return answer.code === VerifyCode.REVOKED ? answer.code : undefined;
     });
     expect(code).toBe(VerifyCode.REVOKED);
+    await goTo(tab, "Verify");
+    await tab.fill("input[name=verify-key]", secret);
+    await tab.click("button:has-text('Verify')");
+    expect(await (await tab.waitForSelector("[data-testid=verdict]")).textContent()).toBe("REVOKED");
     await context.close();
   });
 
