@@ -42,6 +42,7 @@ export function Identities({ session }: { session: Session }) {
               <button
                 type="button"
                 class="danger"
+                aria-label={`Delete identity ${identity.externalId}`}
                 disabled={remove.busy}
                 onClick={async () => {
                   if (confirm(`Delete identity ${identity.externalId}?`) && (await remove.run(() => session.api.identities.deleteIdentity({ id: identity.id })))) list.reload();

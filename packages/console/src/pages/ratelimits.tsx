@@ -42,7 +42,7 @@ export function Ratelimits({ session }: { session: Session }) {
           rows={(namespaces.data?.namespaces ?? []).map((entry) => [
             entry.name,
             formatTime(entry.createdAt),
-            <button type="button" aria-pressed={namespace === entry.name} onClick={() => setNamespace(entry.name)}>
+            <button type="button" aria-label={`Show overrides of ${entry.name}`} aria-pressed={namespace === entry.name} onClick={() => setNamespace(entry.name)}>
               Show overrides
             </button>,
           ])}
@@ -63,6 +63,7 @@ export function Ratelimits({ session }: { session: Session }) {
               <button
                 type="button"
                 class="danger"
+                aria-label={`Delete the override of ${override.identifier}`}
                 onClick={async () => (await remove.run(() => session.api.ratelimits.deleteOverride({ namespace, identifier: override.identifier }))) && overrides.reload()}
               >
                 Delete

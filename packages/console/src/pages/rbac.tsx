@@ -59,7 +59,7 @@ export function Rbac({ session }: { session: Session }) {
             role.permissions.join(", ") || "—",
             formatTime(role.createdAt),
             manage ? (
-              <button type="button" class="danger" onClick={async () => confirm(`Delete role ${role.name}?`) && (await change.run(() => session.api.rbac.deleteRole({ id: role.id }))) && roles.reload()}>
+              <button type="button" class="danger" aria-label={`Delete role ${role.name}`} onClick={async () => confirm(`Delete role ${role.name}?`) && (await change.run(() => session.api.rbac.deleteRole({ id: role.id }))) && roles.reload()}>
                 Delete
               </button>
             ) : (
@@ -79,7 +79,7 @@ export function Rbac({ session }: { session: Session }) {
             permission.description || "—",
             formatTime(permission.createdAt),
             manage ? (
-              <button type="button" class="danger" onClick={async () => confirm(`Delete permission ${permission.name}?`) && (await change.run(() => session.api.rbac.deletePermission({ id: permission.id }))) && permissions.reload()}>
+              <button type="button" class="danger" aria-label={`Delete permission ${permission.name}`} onClick={async () => confirm(`Delete permission ${permission.name}?`) && (await change.run(() => session.api.rbac.deletePermission({ id: permission.id }))) && permissions.reload()}>
                 Delete
               </button>
             ) : (

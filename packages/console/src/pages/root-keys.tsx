@@ -77,6 +77,7 @@ export function RootKeys({ session }: { session: Session }) {
               <span class="row-actions">
                 <button
                   type="button"
+                  aria-label={`Rotate root key ${rootKey.name}`}
                   disabled={change.busy}
                   onClick={async () => {
                     const answer = await change.run(() => session.api.rootKeys.rotateRootKey({ id: rootKey.id, gracePeriodMs: 3600_000n }));
@@ -91,6 +92,7 @@ export function RootKeys({ session }: { session: Session }) {
                 <button
                   type="button"
                   class="danger"
+                  aria-label={`Revoke root key ${rootKey.name}`}
                   disabled={change.busy}
                   onClick={async () => {
                     if (confirm(`Revoke root key ${rootKey.name}?`) && (await change.run(() => session.api.rootKeys.revokeRootKey({ id: rootKey.id })))) list.reload();
