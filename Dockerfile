@@ -3,10 +3,12 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages ./packages
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gen ./gen
 COPY src ./src
+# Builds the console too, into dist/packages/console/dist: served at /console when CONSOLE_ENABLED=true.
 RUN npm run build
 
 FROM node:22-bookworm-slim

@@ -41,6 +41,8 @@ export interface Config {
   /** One log line per RPC; at tens of thousands of verifications a second, worth turning off. */
   accessLog: boolean;
   verification: VerificationOptions;
+  /** The console in the browser at /console on the browser listeners (docs/console.md); on outside production unless turned off. */
+  consoleEnabled: boolean;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["info", "warn", "error", "silent"];
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyEncryptionKeys: parseKeyEncryptionKeys(env.KEY_ENCRYPTION_KEYS ?? ""),
     logLevel,
     accessLog: boolean(env, "ACCESS_LOG", true),
+    consoleEnabled: boolean(env, "CONSOLE_ENABLED", env.NODE_ENV !== "production"),
     verification: {
       cacheMaxKeys: integer(env, "CACHE_MAX_KEYS", 100_000, 1, 10_000_000),
       cacheMaxBytes: integer(env, "CACHE_MAX_BYTES", 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),

@@ -23,4 +23,12 @@ describe("configuration", () => {
     expect(set).toMatchObject({ enabled: false, flushMs: 1000, retention: { hour: 30 * 86_400_000, day: 731 * 86_400_000 } });
     expect(() => loadConfig({ ANALYTICS_FLUSH_MS: "50" })).toThrow("ANALYTICS_FLUSH_MS must be an integer from 100 to 60000");
   });
+
+  it("serves the console outside production unless turned off, and in production only when turned on", () => {
+    expect(loadConfig({}).consoleEnabled).toBe(true);
+    expect(loadConfig({ CONSOLE_ENABLED: "false" }).consoleEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", MONGODB_URI: "mongodb://db" }).consoleEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", MONGODB_URI: "mongodb://db", CONSOLE_ENABLED: "true" }).consoleEnabled).toBe(true);
+    expect(() => loadConfig({ CONSOLE_ENABLED: "yes" })).toThrow("CONSOLE_ENABLED must be true or false");
+  });
 });

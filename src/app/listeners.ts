@@ -11,6 +11,7 @@ import type { Metrics } from "../observability/metrics.js";
 import { metricsServer } from "../observability/metrics-server.js";
 import { connectHandler } from "../transport/connect-adapter.js";
 import { CONNECTION_LIMITS, type ConnectionLimits, grpcJsConnectionOptions, manageHttp2Connections, MAX_CONCURRENT_STREAMS } from "../transport/connections.js";
+import { DEFAULT_CONSOLE_DIR, loadConsoleFiles, withConsole } from "../transport/console-static.js";
 import { withCors } from "../transport/cors.js";
 import { addToGrpcJsServer } from "../transport/grpc-js-adapter.js";
 import { wellFormedRequestsOnly } from "../transport/grpc-js-well-formed.js";
@@ -27,6 +28,10 @@ export type ListenerOptions = Pick<Config, "host" | "port" | "maxRequestBytes" |
   metricsPort?: number;
   /** The metrics listener's interface; loopback unless told (not `host`). */
   metricsHost?: string;
+  /** Serves the console at /console on the browser listeners (docs/console.md); off unless told. */
+  consoleEnabled?: boolean;
+  /** Where the built console is; packages/console/dist unless told. */
+  consoleDir?: string;
 };
 
 export interface Listeners {
@@ -57,16 +62,20 @@ export async function startListeners(
   const tls: TlsFiles | undefined = options.tlsCertFile ? { cert: readFileSync(options.tlsCertFile), key: readFileSync(options.tlsKeyFile!) } : undefined;
   const limits = options.connectionLimits ?? CONNECTION_LIMITS;
 
-  const handler = withCors(
-    connectHandler({
-      routes: apiRoutes(services),
-      readMaxBytes: options.maxRequestBytes,
-      contextValues: (request) => peerContextValues(request.socket.remoteAddress),
+  const consoleFiles = options.consoleEnabled ? loadConsoleFiles(options.consoleDir ?? DEFAULT_CONSOLE_DIR, log) : undefined;
+  const handler = withConsole(
+    withCors(
+      connectHandler({
+        routes: apiRoutes(services),
+        readMaxBytes: options.maxRequestBytes,
+        contextValues: (request) => peerContextValues(request.socket.remoteAddress),
+        log,
+      }),
+      options.corsAllowedOrigins,
       log,
-    }),
-    options.corsAllowedOrigins,
-    log,
-    options.now,
+      options.now,
+    ),
+    consoleFiles,
   );
   const settings = { maxConcurrentStreams: MAX_CONCURRENT_STREAMS };
   const main = tls ? http2.createSecureServer({ ...tls, allowHTTP1: true, settings }, handler) : http2.createServer({ settings }, handler);

@@ -69,6 +69,7 @@ async function main() {
     http1Port: server.http1Port ?? "off",
     grpcPort: server.grpcPort ?? "off",
     metricsPort: server.metricsPort ?? "off",
+    console: config.consoleEnabled ? "/console/ on HTTP1_PORT (and on PORT with TLS)" : "off",
     metricsHost: config.metricsHost,
     corsAllowedOrigins: config.corsAllowedOrigins.length ? config.corsAllowedOrigins : "none: no browser origin may call",
   });

@@ -45,9 +45,12 @@ describe("the Dockerfile", () => {
 
     // A port of its own: HTTP1_PORT=0 would turn that listener off.
     const http1Port = await freePort();
-    const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port) };
+    const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port), CONSOLE_ENABLED: "true" };
     const service = startService(env, { cwd: image, entry: ["dist/src/bin/serve.js"] });
     await service.listening;
+    const consolePage = await fetch(`http://127.0.0.1:${http1Port}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get("content-security-policy")).toContain("script-src 'self'");
     const healthcheck = await run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
     expect(healthcheck.stderr).toBe("");
     expect(await service.stop()).toEqual([0, null]);

@@ -51,6 +51,8 @@ export async function startTestServer(
     storeCheckMs?: number;
     connectionLimits?: ConnectionLimits;
     corsAllowedOrigins?: string[];
+    /** Serves the console built into this folder at /console. */
+    consoleDir?: string;
   } = {},
 ): Promise<TestServer> {
   const mongoUri = inject("mongoUri");
@@ -77,6 +79,8 @@ export async function startTestServer(
     storeTimeoutMs: options.storeTimeoutMs,
     storeCheckMs: options.storeCheckMs,
     connectionLimits: options.connectionLimits,
+    consoleEnabled: options.consoleDir !== undefined,
+    consoleDir: options.consoleDir,
   });
   const url = `http://127.0.0.1:${server.port}`;
   const http1Url = `${options.tls ? "https" : "http"}://127.0.0.1:${server.http1Port}`;
