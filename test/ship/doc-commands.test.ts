@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { createRegistry, type DescMethod, fromJsonString } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
@@ -38,14 +39,16 @@ const registry = createRegistry(
   file_latchkey_v1_workspace,
 );
 
-/** docs/reference is generated from the protos, and holds no commands. */
-const pages = [
+const markdown = [
   "README.md",
+  "CONTRIBUTING.md",
   ...readdirSync(`${repositoryRoot}docs`, { recursive: true, encoding: "utf8" })
-    .filter((path) => path.endsWith(".md") && !path.startsWith("reference"))
+    .filter((path) => path.endsWith(".md"))
     .map((path) => `docs/${path}`)
     .sort(),
 ];
+/** docs/reference is generated from the protos, and holds no commands. */
+const pages = markdown.filter((page) => !page.startsWith("docs/reference/"));
 const blocks = pages.flatMap((page) => docBlocks(page, "sh").map((block, index) => ({ page, index, block })));
 
 interface Call {
@@ -120,4 +123,30 @@ describe("the shell commands of the README and docs/", () => {
       if (call.body !== undefined) expect(() => fromJsonString(method!.input, call.body!, { registry })).not.toThrow();
     },
   );
+});
+
+/** A page's text outside its fenced code blocks. */
+const prose = (page: string) => readFileSync(`${repositoryRoot}${page}`, "utf8").replace(/```[\s\S]*?```/g, "");
+/** The anchor GitHub gives a heading. */
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}_\- ]/gu, "")
+    .replaceAll(" ", "-");
+const anchorsOf = (page: string) => new Set([...prose(page).matchAll(/^#+ (.*)$/gm)].map((match) => slug(match[1]!)));
+
+describe("the links of the README, CONTRIBUTING.md and docs/", () => {
+  it.each(markdown)("%s links only to files and headings that exist", (page) => {
+    const broken = [...prose(page).matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((match) => match[1]!)
+      .filter((target) => !/^[a-z]+:/.test(target))
+      .filter((target) => {
+        const [path, anchor] = target.split("#") as [string, string | undefined];
+        const file = path ? normalize(join(dirname(page), path)) : page;
+        if (!existsSync(`${repositoryRoot}${file}`)) return true;
+        return anchor !== undefined && file.endsWith(".md") && !anchorsOf(file).has(anchor);
+      });
+    expect(broken).toEqual([]);
+  });
 });
