@@ -2,7 +2,7 @@ import { type KeyEncryptionKey, parseKeyEncryptionKeys } from "./domain/secret-v
 import type { LogLevel } from "./observability/log.js";
 import type { VerificationOptions } from "./verify/index.js";
 
-/** Every setting comes from the environment; README.md lists them with their defaults. */
+/** Every setting comes from the environment; docs/configuration.md lists them with their defaults. */
 export interface Config {
   host: string;
   /** HTTP/2 (cleartext, or TLS with HTTP/1.1 too when a certificate is set): gRPC, gRPC-Web and Connect. */

@@ -4,7 +4,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/domain/ids.js";
 import { clients } from "../support/api.js";
-import { readmeBlocks } from "../support/readme.js";
+import { docBlocks } from "../support/doc-blocks.js";
 import { installClientPackage, repositoryRoot as root, run } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -67,8 +67,8 @@ describe("@latchkey/client", () => {
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, listed: 2 });
   });
 
-  it("runs the README's example as written, as index.js of an ES module project, against the service's gRPC port, and it type-checks as strict TypeScript", async () => {
-    const [example] = readmeBlocks("js");
+  it("runs the example of docs/using-the-api.md as written, as index.js of an ES module project, against the service's gRPC port, and it type-checks as strict TypeScript", async () => {
+    const [example] = docBlocks("docs/using-the-api.md", "js");
     writeFileSync(join(project, "index.js"), example!.replace("http://127.0.0.1:50051", server.grpcUrl));
     const { keyspaces, keys, verify } = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
     const { keyspace } = await keyspaces.createKeyspace({ keyspace: { name: "readme example" } });

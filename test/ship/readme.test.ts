@@ -7,20 +7,23 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readme, readmeBlocks as blocks } from "../support/readme.js";
+import { docBlocks } from "../support/doc-blocks.js";
+import { readmeBlocks as blocks } from "../support/readme.js";
 
 /**
- * The README's shell commands, pasted as a newcomer would, in the order it gives them, into one bash
- * session: the quick start starts the service on its default ports and captures the root key, ids
- * and secrets into shell variables, and every later command runs as written against that service.
- * Only `npm ci` is left out (the suite runs from the installed checkout), and the commands meant for
- * a project of the reader's own.
+ * The README's shell commands, pasted as a newcomer would, then those of docs/using-the-api.md, in
+ * the order they are given, into one bash session: the quick start starts the service on its
+ * default ports and captures the root key, ids and secrets into shell variables, and every later
+ * command runs as written against that service. Only `npm ci` is left out (the suite runs from the
+ * installed checkout), and the commands meant for a project of the reader's own.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const run = promisify(execFile);
 /** Run elsewhere: the client example's commands belong to a project of the reader's own, and client-package.test runs that example. */
 const inOwnProject = (block: string) => block.includes("npm install /path/to/latchkey");
-const [quickStart, firstKey, ...later] = blocks("sh").filter((block) => !block.includes("npm test") && !inOwnProject(block));
+const USING_THE_API = "docs/using-the-api.md";
+const [quickStart, firstKey] = blocks("sh").filter((block) => !block.includes("npm test"));
+const later = docBlocks(USING_THE_API, "sh").filter((block) => !inOwnProject(block));
 const testCommands = blocks("sh").find((block) => block.includes("npm test"))!;
 const installedAlready = (block: string) => block.replace(/^npm ci\n/, "");
 const DONE = "__readme_command_done__";
@@ -44,7 +47,7 @@ beforeAll(async () => {
   session.stdout!.on("data", (chunk) => (output += chunk));
   session.stderr!.on("data", (chunk) => (errors += chunk));
   const [code] = await once(session, "exit");
-  if (code !== 0) throw new Error(`the README's commands stopped with ${code}: ${output}\n${errors}`);
+  if (code !== 0) throw new Error(`the README's and ${USING_THE_API}'s commands stopped with ${code}: ${output}\n${errors}`);
   answers = output.split(`${DONE}\n`).slice(0, -1);
 }, 180_000);
 
@@ -60,7 +63,7 @@ afterAll(async () => {
 
 const json = (answer: string | undefined) => JSON.parse(answer!.split("\n# →")[0]!);
 
-describe("README.md", () => {
+describe("README.md and docs/using-the-api.md", () => {
   it("names as its test command exactly what .ci/run runs first", () => {
     const testCommand = testCommands.split("\n").find((line) => line.includes("npm test"))!.replace(/\s+#.*$/, "");
     expect(readFileSync(`${root}.ci/run`, "utf8").split("\n")).toContain(testCommand);
@@ -75,7 +78,7 @@ describe("README.md", () => {
     expect(readFileSync(`${root}latchkey.log`, "utf8")).toMatch(/"message":"listening"/);
   });
 
-  it("every later command runs against that service as written, each answering what the README says", () => {
+  it("every command of docs/using-the-api.md runs against that service as written, each answering what the page says", () => {
     const [services, updated, credits, rerolled, imported, read, whoAmI, health, viaCurl, webVerifier, verified] = answers.slice(4);
     expect(answers).toHaveLength(15);
     expect(services).toContain("latchkey.v1.VerifyService");
@@ -93,8 +96,8 @@ describe("README.md", () => {
     expect(json(verified)).toMatchObject({ code: "VERIFY_CODE_VALID", creditsRemaining: "1498" });
   });
 
-  it("its pattern for secret scanners matches the keys the service issues", () => {
-    const pattern = readme.split("\n").find((line) => line.startsWith("\\b[a-z]"))!;
+  it("the pattern for secret scanners in docs/concepts.md matches the keys the service issues", () => {
+    const pattern = readFileSync(`${root}docs/concepts.md`, "utf8").split("\n").find((line) => line.startsWith("\\b[a-z]"))!;
     expect(json(answers[7]).secret).toMatch(new RegExp(`^${pattern}$`));
   });
 
@@ -125,8 +128,8 @@ describe("README.md", () => {
     expect(failed.stderr).toContain("latchkey did not start");
   }, 30_000);
 
-  it("the TypeScript snippet type-checks against the generated code", async () => {
-    const [snippet] = blocks("ts");
+  it("the TypeScript snippet of docs/using-the-api.md type-checks against the generated code", async () => {
+    const [snippet] = docBlocks(USING_THE_API, "ts");
     const file = `${root}readme-snippet-${process.pid}.ts`;
     writeFileSync(file, snippet!);
     try {

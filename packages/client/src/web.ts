@@ -6,7 +6,7 @@ export * from "./index.js";
 export interface WebClientOptions {
   /** latchkey's HTTP1_PORT (or its TLS port), from an origin in its CORS_ALLOWED_ORIGINS. */
   baseUrl: string;
-  /** In a browser, a root key narrowed to key.verify and one keyspace: see the README on browser credentials. */
+  /** In a browser, a root key narrowed to key.verify and one keyspace: see docs/using-the-api.md, "What a browser should hold". */
   rootKey: string;
   /** Connect (JSON unless `binary`) unless told; gRPC-Web for proxies that expect it. */
   transport?: "connect" | "grpc-web";

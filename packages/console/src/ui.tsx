@@ -81,6 +81,7 @@ export function SecretOnce({ secret, label }: { secret: string; label: string })
 
 export function Field({ label, children, hint }: { label: string; children: ComponentChildren; hint?: string }) {
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the children, which the label wraps
     <label class="field">
       <span>{label}</span>
       {children}
@@ -105,6 +106,8 @@ export const formatTime = (time: { seconds: bigint; nanos: number } | undefined)
 export function Table({ head, rows, empty, label }: { head: string[]; rows: ComponentChildren[][]; empty: string; label: string }) {
   if (rows.length === 0) return <p class="muted">{empty}</p>;
   return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must take the focus to be scrolled with the keyboard (axe: scrollable-region-focusable)
+    // biome-ignore lint/a11y/useSemanticElements: a <section> would add a landmark per table; the role names the scroll region only
     <div class="table-scroll" tabIndex={0} role="region" aria-label={label}>
       <table>
         <thead>

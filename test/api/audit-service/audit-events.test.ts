@@ -3,7 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { expectCode, stringify, testApi } from "../../support/api.js";
 import { bearer } from "../../support/auth.js";
-import { buildWorld } from "../../support/world.js";
+import { buildWorld, type World } from "../../support/world.js";
 import { RPC_CASES } from "../access/rpc-cases.js";
 
 const userAgent: Interceptor = (next) => (request) => {
@@ -12,6 +12,44 @@ const userAgent: Interceptor = (next) => (request) => {
 };
 
 const MUTATIONS = RPC_CASES.filter((rpcCase) => rpcCase.action);
+
+/** Each mutation answers its own message type. */
+type Answer = any;
+
+/** The records each audited mutation names as its targets: the one it changed, and what it was made in or replaced by. */
+const EXPECTED_TARGETS: Record<string, (world: World, answer: Answer) => string[]> = {
+  "workspace.update": (world) => [world.workspaceId],
+  "root_key.create": (_world, answer) => [answer.rootKey.id],
+  "root_key.revoke": (world) => [world.rootKeyId],
+  "root_key.rotate": (world, answer) => [world.rootKeyId, answer.rootKey.id],
+  "keyspace.create": (_world, answer) => [answer.keyspace.id],
+  "keyspace.update": (world) => [world.keyspaceId],
+  "keyspace.delete": (world) => [world.keyspaceId],
+  "key.create": (world, answer) => [answer.key.id, world.keyspaceId],
+  "key.import": (world, answer) => [world.keyspaceId, answer.results[0].key.id],
+  "key.update": (world) => [world.keyId],
+  "key.revoke": (world) => [world.keyId],
+  "key.delete": (world) => [world.keyId],
+  "key.add_roles": (world) => [world.keyId],
+  "key.remove_roles": (world) => [world.keyId],
+  "key.set_roles": (world) => [world.keyId],
+  "key.add_permissions": (world) => [world.keyId],
+  "key.remove_permissions": (world) => [world.keyId],
+  "key.set_permissions": (world) => [world.keyId],
+  "key.update_credits": (world) => [world.keyId],
+  "key.reroll": (world) => [world.keyId],
+  "identity.create": (_world, answer) => [answer.identity.id],
+  "identity.update": (world) => [world.identityId],
+  "identity.delete": (world) => [world.identityId],
+  "permission.create": (_world, answer) => [answer.permission.id],
+  "permission.delete": (world) => [world.permissionId],
+  "role.create": (_world, answer) => [answer.role.id],
+  "role.update": (world) => [world.roleId],
+  "role.delete": (world) => [world.roleId],
+  "ratelimit.override.set": (world) => [world.overrideId],
+  "ratelimit.override.delete": (world) => [world.overrideId],
+  "ratelimit.namespace.delete": (world) => [world.ratelimitNamespaceId],
+};
 
 /** Every string field named like a secret, anywhere in a response. */
 function secretsIn(value: unknown): string[] {
@@ -35,7 +73,9 @@ describe("audit log", () => {
     expect(events).toHaveLength(1);
     const event = events[0]!;
     expect(event).toMatchObject({ actor: rootKey!.id, action, outcome: "ok", userAgent: "audit-test/1.0" });
-    expect(event.targetIds.length).toBeGreaterThan(0);
+    const expectedTargets = EXPECTED_TARGETS[action!];
+    expect(expectedTargets, `EXPECTED_TARGETS names no targets for ${action}`).toBeDefined();
+    expect(event.targetIds).toEqual(expectedTargets!(world, response));
     expect((await api.audit.listAuditEvents({ pageSize: 100 })).events.length).toBe(before + 1);
     const everything = stringify((await api.audit.listAuditEvents({ pageSize: 100 })).events);
     for (const hidden of [world.keySecret, world.secret, secret, ...secretsIn(response)]) expect(everything).not.toContain(hidden);

@@ -1,3 +1,4 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
@@ -29,7 +30,7 @@ describe("RerollKey", () => {
     expect(await code(api, created.secret)).toBe(VerifyCode.EXPIRED);
     expect(await code(api, rerolled.secret)).toBe(VerifyCode.VALID);
     const { key } = await api.keys.getKey({ id: created.key!.id });
-    expect(key!.previousSecret!.expiresAt).toBeDefined();
+    expect(timestampMs(key!.previousSecret!.expiresAt!), "the grace period ends 60 s after the reroll").toBe(api.clock.now);
     expect(key!.credits!.remaining).toBe(7n);
     const { events } = await api.audit.listAuditEvents({ action: "key.reroll" });
     expect(events).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../../src/domain/ids.js";
@@ -9,8 +10,9 @@ describe("ListRootKeys and RevokeRootKey", () => {
     const { rootKeyId } = await api.workspace();
     api.clock.now += 1;
     const { rootKey } = await api.rootKeys.createRootKey({ rootKey: { name: "temp", permissions: ["key.read"] } });
+    api.clock.now += 1_000;
     const { rootKey: revoked } = await api.rootKeys.revokeRootKey({ id: rootKey!.id });
-    expect(revoked!.revokedAt).toBeDefined();
+    expect(timestampMs(revoked!.revokedAt!)).toBe(api.clock.now);
     const first = await api.rootKeys.listRootKeys({ pageSize: 1 });
     expect(first.rootKeys.map((key) => key.id)).toEqual([rootKeyId]);
     const second = await api.rootKeys.listRootKeys({ pageSize: 1, pageToken: first.nextPageToken });
@@ -43,7 +45,8 @@ describe("ListRootKeys and RevokeRootKey", () => {
     await expectCode(narrowed.rootKeys.revokeRootKey({ id: rootKeyId }), Code.PermissionDenied);
     await expectCode(narrowed.rootKeys.revokeRootKey({ id: broad!.id }), Code.PermissionDenied, "this root key is narrowed to keyspaces and cannot grant or manage root keys beyond its keyspaces");
     await expectCode(narrowed.rootKeys.rotateRootKey({ id: broad!.id }), Code.PermissionDenied);
-    expect((await narrowed.rootKeys.revokeRootKey({ id: peer!.id })).rootKey!.revokedAt).toBeDefined();
+    const { rootKey: revokedPeer } = await narrowed.rootKeys.revokeRootKey({ id: peer!.id });
+    expect(revokedPeer).toMatchObject({ id: peer!.id, revokedAt: timestampFromMs(api.clock.now) });
     expect((await api.keyspaces.listKeyspaces({})).keyspaces).toHaveLength(1);
   });
 });

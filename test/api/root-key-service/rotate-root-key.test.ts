@@ -1,3 +1,4 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { expectCode, testApi } from "../../support/api.js";
@@ -21,16 +22,16 @@ describe("RotateRootKey", () => {
     const api = testApi();
     const { rootKey, secret } = await api.rootKeys.createRootKey({ rootKey: { name: "svc", permissions: ["keyspace.read"] } });
     await api.as(secret).keyspaces.listKeyspaces({});
+    api.clock.now += 1_000;
     const { replaced } = await api.rootKeys.rotateRootKey({ id: rootKey!.id });
-    expect(replaced!.revokedAt).toBeDefined();
+    expect(timestampMs(replaced!.revokedAt!)).toBe(api.clock.now);
     await expectCode(api.as(secret).keyspaces.listKeyspaces({}), Code.Unauthenticated);
   });
 
   it("PERMISSION_DENIED: rotating a root key that holds more than the caller", async () => {
     const api = testApi();
     const { secret } = await api.rootKeys.createRootKey({ rootKey: { name: "manager", permissions: ["root_key.manage"] } });
-    const { workspaceId, rootKeyId } = await api.workspace();
-    expect(workspaceId).toBeTruthy();
+    const { rootKeyId } = await api.workspace();
     await expectCode(api.as(secret).rootKeys.rotateRootKey({ id: rootKeyId }), Code.PermissionDenied, "this root key lacks the permission");
   });
 
