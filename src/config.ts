@@ -104,7 +104,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * could then drive a visitor's browser to send whatever credentials the page holds.
  */
 function corsOrigins(raw: string): string[] {
-  const origins = raw.split(",").map((origin) => origin.trim()).filter(Boolean);
+  const origins = raw
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     let parsed: URL | undefined;
     try {

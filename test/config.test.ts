@@ -18,7 +18,12 @@ describe("configuration", () => {
   );
 
   it("reads the analytics settings, retention in days, and refuses a flush interval out of range", () => {
-    expect(loadConfig({}).verification.analytics).toMatchObject({ enabled: true, flushMs: 5000, maxGroupsPerMinute: 10_000, retention: { minute: 7 * 86_400_000 } });
+    expect(loadConfig({}).verification.analytics).toMatchObject({
+      enabled: true,
+      flushMs: 5000,
+      maxGroupsPerMinute: 10_000,
+      retention: { minute: 7 * 86_400_000 },
+    });
     const set = loadConfig({ ANALYTICS_ENABLED: "false", ANALYTICS_FLUSH_MS: "1000", ANALYTICS_HOUR_RETENTION_DAYS: "30" }).verification.analytics;
     expect(set).toMatchObject({ enabled: false, flushMs: 1000, retention: { hour: 30 * 86_400_000, day: 731 * 86_400_000 } });
     expect(() => loadConfig({ ANALYTICS_FLUSH_MS: "50" })).toThrow("ANALYTICS_FLUSH_MS must be an integer from 100 to 60000");

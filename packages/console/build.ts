@@ -65,7 +65,8 @@ export async function buildConsole(outDir: string = DEFAULT_CONSOLE_OUT): Promis
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outDir = resolve(process.argv[2] ?? DEFAULT_CONSOLE_OUT);
   buildConsole(outDir).then(
-    (built) => console.log(`console built into ${relative(process.cwd(), outDir) || "."}: ${built.script}, ${built.style} (${built.bytes} bytes before compression)`),
+    (built) =>
+      console.log(`console built into ${relative(process.cwd(), outDir) || "."}: ${built.script}, ${built.style} (${built.bytes} bytes before compression)`),
     (error: unknown) => {
       console.error(`the console build failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);

@@ -20,10 +20,7 @@ export function pageRequest(pageSize: number, pageToken: string, kind: IdKind): 
 }
 
 /** Asks the store for one record more than the page holds, to learn whether another page follows. */
-export async function fetchPage<T extends { id: string }>(
-  page: Page,
-  fetch: (page: Page) => Promise<T[]>,
-): Promise<{ items: T[]; nextPageToken: string }> {
+export async function fetchPage<T extends { id: string }>(page: Page, fetch: (page: Page) => Promise<T[]>): Promise<{ items: T[]; nextPageToken: string }> {
   const rows = await fetch({ ...page, limit: page.limit + 1 });
   const items = rows.slice(0, page.limit);
   const last = items.at(-1);

@@ -13,16 +13,15 @@ export async function requireRoles(store: Store, workspaceId: string, names: rea
   const roles = await store.roles.list({ workspaceId, name: [...new Set(names)] }, { limit: names.length });
   const found = new Set(roles.map((role) => role.name));
   const missing = names.findIndex((name) => !found.has(name));
-  if (missing !== -1) throw new DomainError("not_found", `${field}[${missing}] names no role of this workspace`, { metadata: { resource: "role", name: names[missing]! } });
+  if (missing !== -1)
+    throw new DomainError("not_found", `${field}[${missing}] names no role of this workspace`, { metadata: { resource: "role", name: names[missing]! } });
 }
 
 /** Adds the permissions the workspace does not know yet to its list; safe to race. */
 export async function registerPermissions(store: Store, workspaceId: string, names: readonly string[], at: number, random?: RandomSource) {
   if (names.length === 0) return;
   const createdAt = new Date(at);
-  await store.permissions.insertMissing(
-    names.map((name) => ({ id: newId("perm", at, random), workspaceId, name, description: "", createdAt })),
-  );
+  await store.permissions.insertMissing(names.map((name) => ({ id: newId("perm", at, random), workspaceId, name, description: "", createdAt })));
 }
 
 /**

@@ -14,7 +14,10 @@ const REQUEST_PRUNE_MS = 3600_000;
 export function keepStore(store: Store, health: HealthState, log: Logger, now: () => number, checkEveryMs: number): () => void {
   const checks = watchStore(store, health, log, checkEveryMs);
   const pruning = setInterval(
-    () => void store.pruneRequests(now() - REQUEST_RETENTION_MS).catch((error: unknown) => log.warn("pruning kept request answers failed", { error: String(error) })),
+    () =>
+      void store
+        .pruneRequests(now() - REQUEST_RETENTION_MS)
+        .catch((error: unknown) => log.warn("pruning kept request answers failed", { error: String(error) })),
     REQUEST_PRUNE_MS,
   );
   pruning.unref();
@@ -34,18 +37,21 @@ function watchStore(store: Store, health: HealthState, log: Logger, everyMs: num
   const check = () => {
     if (checking) return;
     checking = true;
-    void store.checkHealth().finally(() => (checking = false)).then(
-      () => {
-        if (!answering) log.info("the store answers again");
-        answering = true;
-        health.storeAnswered(true);
-      },
-      (error: unknown) => {
-        if (answering) log.error("the store failed its health check: health answers NOT_SERVING", { error: String(error) });
-        answering = false;
-        health.storeAnswered(false);
-      },
-    );
+    void store
+      .checkHealth()
+      .finally(() => (checking = false))
+      .then(
+        () => {
+          if (!answering) log.info("the store answers again");
+          answering = true;
+          health.storeAnswered(true);
+        },
+        (error: unknown) => {
+          if (answering) log.error("the store failed its health check: health answers NOT_SERVING", { error: String(error) });
+          answering = false;
+          health.storeAnswered(false);
+        },
+      );
   };
   const timer = setInterval(check, everyMs);
   timer.unref();

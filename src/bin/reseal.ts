@@ -19,7 +19,10 @@ async function main() {
     if (report.unopened === 0) {
       log.info("resealed recoverable secrets", { kekId: vault.currentKekId, resealed: report.resealed, changedMeanwhile: report.changedMeanwhile });
     } else {
-      log.error("resealed recoverable secrets, but some could not be opened: keep the older keys until they are dealt with", { kekId: vault.currentKekId, ...report });
+      log.error("resealed recoverable secrets, but some could not be opened: keep the older keys until they are dealt with", {
+        kekId: vault.currentKekId,
+        ...report,
+      });
       process.exitCode = 1;
     }
   } finally {

@@ -17,7 +17,9 @@ async function main() {
     store = await MongoStore.connect(config.mongodbUri, config.mongodbDatabase);
   } else {
     if (!config.inMemoryStoreAllowed) {
-      throw new Error("MONGODB_URI is not set and NODE_ENV is production: set MONGODB_URI, or ALLOW_IN_MEMORY_STORE=true to run on a store that forgets every key on restart");
+      throw new Error(
+        "MONGODB_URI is not set and NODE_ENV is production: set MONGODB_URI, or ALLOW_IN_MEMORY_STORE=true to run on a store that forgets every key on restart",
+      );
     }
     store = new MemoryStore();
     log.warn("MONGODB_URI is not set: using the embedded in-memory store. Nothing will persist across restarts.");

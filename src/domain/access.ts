@@ -67,8 +67,7 @@ export const callerOf = (rootKey: RootKeyRecord): Caller => ({
   keyspaceIds: rootKey.keyspaceIds.length > 0 ? new Set(rootKey.keyspaceIds) : undefined,
 });
 
-export const rootKeyUsable = (rootKey: RootKeyRecord, now: number) =>
-  !rootKey.revokedAt && (!rootKey.expiresAt || rootKey.expiresAt.getTime() > now);
+export const rootKeyUsable = (rootKey: RootKeyRecord, now: number) => !rootKey.revokedAt && (!rootKey.expiresAt || rootKey.expiresAt.getTime() > now);
 
 /**
  * Permissions over what the whole workspace shares: identities (their meta and limits reach every
@@ -113,8 +112,7 @@ export function requirePermission(caller: Caller, permission: ManagementPermissi
  * Whether the caller may see a keyspace at all. A keyspace outside its narrowing is, to the
  * caller, one that does not exist.
  */
-export const reachesKeyspace = (caller: Caller, keyspaceId: string) =>
-  !caller.keyspaceIds || caller.keyspaceIds.has(keyspaceId);
+export const reachesKeyspace = (caller: Caller, keyspaceId: string) => !caller.keyspaceIds || caller.keyspaceIds.has(keyspaceId);
 
 export interface RootKeyGrant {
   permissions: string[];

@@ -144,7 +144,11 @@ export const documentRetention = (period: DocumentPeriod, retention: Retention) 
  * batch. `admitsKey` says whether a key gets its own entry in a `keys` document; one it refuses is counted in the
  * keyspace's totals only and marks the document `keysOverflowed`.
  */
-export function documentsOf(counts: Iterable<MinuteCount>, retention: Retention, admitsKey: (keysOfDay: AnalyticsDocument, keyId: string) => boolean): AnalyticsDocument[] {
+export function documentsOf(
+  counts: Iterable<MinuteCount>,
+  retention: Retention,
+  admitsKey: (keysOfDay: AnalyticsDocument, keyId: string) => boolean,
+): AnalyticsDocument[] {
   const documents = new Map<string, AnalyticsDocument>();
   const documentOf = (scope: DocumentScope, period: DocumentPeriod, group: GroupValues, minute: number) => {
     const time = bucketStart(period, minute);
@@ -155,8 +159,19 @@ export function documentsOf(counts: Iterable<MinuteCount>, retention: Retention,
       documents.set(
         id,
         (document = {
-          source, workspaceId, keyspaceId, keyId, externalId, tags: [...tags], overflow,
-          id, scope, period, time: new Date(time), outcomes: {}, credits: 0,
+          source,
+          workspaceId,
+          keyspaceId,
+          keyId,
+          externalId,
+          tags: [...tags],
+          overflow,
+          id,
+          scope,
+          period,
+          time: new Date(time),
+          outcomes: {},
+          credits: 0,
           expiresAt: new Date(nextBucket(period, time) + documentRetention(period, retention)),
         }),
       );
@@ -164,7 +179,15 @@ export function documentsOf(counts: Iterable<MinuteCount>, retention: Retention,
     return document;
   };
   for (const count of counts) {
-    const keyspace: GroupValues = { source: count.source, workspaceId: count.workspaceId, keyspaceId: count.keyspaceId, keyId: "", externalId: "", tags: [], overflow: false };
+    const keyspace: GroupValues = {
+      source: count.source,
+      workspaceId: count.workspaceId,
+      keyspaceId: count.keyspaceId,
+      keyId: "",
+      externalId: "",
+      tags: [],
+      overflow: false,
+    };
     for (const scope of ["group", "keyspace"] as const) {
       const group = scope === "group" ? count : keyspace;
       const day = documentOf(scope, "day", group, count.minute);
@@ -337,7 +360,14 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
     if (!keyTotals) rows.push(...rowsIn(document, part));
     else if (!document.keysOverflowed) rows.push(...keyRowsIn(document, query.keyIds));
     else {
-      const day = { ...filter, scope: "group" as const, part: "totals" as const, keyspaceIds: [document.keyspaceId], from: document.time, to: new Date(nextBucket("day", time)) };
+      const day = {
+        ...filter,
+        scope: "group" as const,
+        part: "totals" as const,
+        keyspaceIds: [document.keyspaceId],
+        from: document.time,
+        to: new Date(nextBucket("day", time)),
+      };
       for await (const group of read(day)) rows.push(...rowsIn(group, "totals"));
     }
     if (inOrder) yield* settled();
@@ -358,7 +388,17 @@ function keyRowsIn(document: AnalyticsDocument, keyIds: readonly string[] | unde
   for (const [field, counts] of Object.entries(document.keys ?? {})) {
     const { keyId, overflow } = keyOfField(field);
     if (keyIds && !keyIds.includes(keyId)) continue;
-    rows.push({ source: document.source, workspaceId: document.workspaceId, keyspaceId: document.keyspaceId, keyId, externalId: "", tags: [], overflow, time: document.time, ...counts });
+    rows.push({
+      source: document.source,
+      workspaceId: document.workspaceId,
+      keyspaceId: document.keyspaceId,
+      keyId,
+      externalId: "",
+      tags: [],
+      overflow,
+      time: document.time,
+      ...counts,
+    });
   }
   return rows;
 }
@@ -430,11 +470,7 @@ function groupsOf(row: AnalyticsRow, query: AnalyticsQuery): [string, GroupOf][]
   };
   let values: GroupOf[] = [base];
   if (by.has("tag")) {
-    values = row.overflow
-      ? [{ ...base, tagsOverflowed: true }]
-      : row.tags.length === 0
-        ? [base]
-        : row.tags.map((tag) => ({ ...base, tag }));
+    values = row.overflow ? [{ ...base, tagsOverflowed: true }] : row.tags.length === 0 ? [base] : row.tags.map((tag) => ({ ...base, tag }));
   }
   if (by.has("outcome")) {
     const outcomes = Object.keys(row.outcomes).filter((outcome) => row.outcomes[outcome]! > 0);

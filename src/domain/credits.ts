@@ -21,9 +21,7 @@ export function refillPeriodStart(refill: Pick<CreditRefill, "period" | "interva
       return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
     case "monthly": {
       const thisMonth = monthlyRefillDay(date.getUTCFullYear(), date.getUTCMonth(), refill.dayOfMonth);
-      return thisMonth.getTime() <= now
-        ? thisMonth
-        : monthlyRefillDay(date.getUTCFullYear(), date.getUTCMonth() - 1, refill.dayOfMonth);
+      return thisMonth.getTime() <= now ? thisMonth : monthlyRefillDay(date.getUTCFullYear(), date.getUTCMonth() - 1, refill.dayOfMonth);
     }
   }
 }

@@ -76,8 +76,7 @@ export class DomainError extends Error {
   }
 }
 
-export const invalidArgument = (field: string, problem: string) =>
-  invalidFields([{ field, description: problem }]);
+export const invalidArgument = (field: string, problem: string) => invalidFields([{ field, description: problem }]);
 
 /** Several fields at fault at once; the message names the first. */
 export const invalidFields = (violations: FieldViolation[]) =>
@@ -96,13 +95,10 @@ export const malformedRequest = (messageType?: string) =>
 /** The database did not answer in time or cannot be reached; the call may be retried. */
 export const storeUnavailable = (message: string) => new DomainError("unavailable", message);
 
-export const notFound = (what: string, id: string) =>
-  new DomainError("not_found", `${what} ${id} not found`, { metadata: { resource: what, id } });
+export const notFound = (what: string, id: string) => new DomainError("not_found", `${what} ${id} not found`, { metadata: { resource: what, id } });
 
-export const failedPrecondition = (message: string, reason: FailureReason = "RESOURCE_IN_USE") =>
-  new DomainError("failed_precondition", message, { reason });
+export const failedPrecondition = (message: string, reason: FailureReason = "RESOURCE_IN_USE") => new DomainError("failed_precondition", message, { reason });
 
 export const alreadyExists = (message: string) => new DomainError("already_exists", message);
 
-export const unauthenticated = (message: string, reason: FailureReason = "CREDENTIALS_MISSING") =>
-  new DomainError("unauthenticated", message, { reason });
+export const unauthenticated = (message: string, reason: FailureReason = "CREDENTIALS_MISSING") => new DomainError("unauthenticated", message, { reason });

@@ -15,8 +15,9 @@ export function newId(kind: IdKind, now: number, random: RandomSource = cryptoRa
   return `${kind}_${encodeBase58Fixed(now, TIME_CHARS)}${randomBase58(RANDOM_CHARS, random)}`;
 }
 
-const ID_PATTERNS = Object.fromEntries(
-  ID_KINDS.map((kind) => [kind, new RegExp(`^${kind}_[${BASE58_CHARS}]{${TIME_CHARS + RANDOM_CHARS}}$`)]),
-) as Record<IdKind, RegExp>;
+const ID_PATTERNS = Object.fromEntries(ID_KINDS.map((kind) => [kind, new RegExp(`^${kind}_[${BASE58_CHARS}]{${TIME_CHARS + RANDOM_CHARS}}$`)])) as Record<
+  IdKind,
+  RegExp
+>;
 
 export const isId = (kind: IdKind, value: string) => ID_PATTERNS[kind].test(value);

@@ -167,8 +167,7 @@ export const KEY_ATTRIBUTE_DEFAULTS: KeyAttributes = {
   rateLimits: [],
 };
 
-export const isExpired = (key: Pick<KeyRecord, "expiresAt">, now: number) =>
-  key.expiresAt !== null && key.expiresAt.getTime() <= now;
+export const isExpired = (key: Pick<KeyRecord, "expiresAt">, now: number) => key.expiresAt !== null && key.expiresAt.getTime() <= now;
 
 /** Revocation outranks disabling, which outranks expiry: the order verification checks them in. */
 export function keyStatus(key: Pick<KeyRecord, "revokedAt" | "enabled" | "expiresAt">, now: number): KeyStatus {
@@ -234,8 +233,7 @@ export function validateKeyAttributes(attributes: KeyAttributes, options: KeyVal
   };
 }
 
-export const validateKeyPrefix = (field: string, prefix: string) =>
-  checkPattern(field, prefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
+export const validateKeyPrefix = (field: string, prefix: string) => checkPattern(field, prefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
 
 /**
  * A key, everything it holds (permissions, scopes, resource scopes, origins, meta, claims), at most
@@ -332,6 +330,4 @@ export function checkRateLimits(field: string, limits: RateLimit[]) {
   });
 }
 
-export const ALL_KEY_ATTRIBUTES: ReadonlySet<keyof KeyAttributes> = new Set(
-  Object.keys(KEY_ATTRIBUTE_FIELDS) as (keyof KeyAttributes)[],
-);
+export const ALL_KEY_ATTRIBUTES: ReadonlySet<keyof KeyAttributes> = new Set(Object.keys(KEY_ATTRIBUTE_FIELDS) as (keyof KeyAttributes)[]);

@@ -5,9 +5,7 @@ import { invalidArgument } from "./errors.js";
  * AND binds tighter than OR; parentheses group. Operators are upper case, so a permission
  * may still be called `and`.
  */
-export type PermissionQuery =
-  | { kind: "permission"; name: string }
-  | { kind: "and" | "or"; operands: PermissionQuery[] };
+export type PermissionQuery = { kind: "permission"; name: string } | { kind: "and" | "or"; operands: PermissionQuery[] };
 
 export const MAX_QUERY_LENGTH = 1024;
 const MAX_DEPTH = 32;

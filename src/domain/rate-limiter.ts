@@ -182,7 +182,13 @@ export class RateLimitAllowances {
   private outcomes(checks: readonly LimitCheck[], now: number, exceeded: (allowance: Allowance) => boolean): LimitOutcome[] {
     return checks.map((check) => {
       const allowance = this.counter(check, now).current;
-      return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded: exceeded(allowance) };
+      return {
+        name: check.name,
+        limit: check.limit,
+        remaining: remaining(allowance),
+        resetAt: allowance.window.endsAt.getTime(),
+        exceeded: exceeded(allowance),
+      };
     });
   }
 
@@ -262,7 +268,8 @@ export const limitCounter = (owner: "key" | "identity", id: string, name: string
 export const slidingLimitCounter = (counter: string) => `~${counter}`;
 
 /** The window of the counter that `now` falls in, as the store counts it. */
-export const windowAt = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, now: number): RateLimitWindow => windowFrom(check, windowStart(check, now));
+export const windowAt = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, now: number): RateLimitWindow =>
+  windowFrom(check, windowStart(check, now));
 
 const windowFrom = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, start: number): RateLimitWindow => ({
   id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`,

@@ -27,11 +27,9 @@ const ROLE_DESCRIPTION = "1 to 64 letters or digits or the characters dot unders
 export const MAX_KEY_ROLES = 100;
 export const MAX_PERMISSIONS = 1000;
 
-export const checkPermissionNames = (field: string, names: readonly string[]) =>
-  checkEach(field, names, MAX_PERMISSIONS, PERMISSION, PERMISSION_DESCRIPTION);
+export const checkPermissionNames = (field: string, names: readonly string[]) => checkEach(field, names, MAX_PERMISSIONS, PERMISSION, PERMISSION_DESCRIPTION);
 
-export const checkRoleNames = (field: string, names: readonly string[]) =>
-  checkEach(field, names, MAX_KEY_ROLES, ROLE, ROLE_DESCRIPTION);
+export const checkRoleNames = (field: string, names: readonly string[]) => checkEach(field, names, MAX_KEY_ROLES, ROLE, ROLE_DESCRIPTION);
 
 export function validatePermission(permission: Pick<PermissionRecord, "name" | "description">, path = "permission") {
   checkPattern(`${path}.name`, permission.name, PERMISSION, PERMISSION_DESCRIPTION);

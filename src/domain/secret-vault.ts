@@ -28,7 +28,10 @@ const KEK_ID = /^[A-Za-z0-9_-]{1,32}$/;
  * secrets are sealed anew.
  */
 export function parseKeyEncryptionKeys(raw: string): KeyEncryptionKey[] {
-  const entries = raw.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const entries = raw
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const keys = entries.map((entry) => {
     const separator = entry.indexOf(":");
     const id = entry.slice(0, separator);
@@ -72,7 +75,8 @@ export class SecretVault {
   /** Throws when the sealing key is no longer configured or the secret was tampered with. */
   open(sealed: SealedSecret, keyId: string): string {
     const kek = this.keys.find((key) => key.id === sealed.kekId);
-    if (!kek) throw failedPrecondition(`the secret was encrypted with key ${sealed.kekId}, which KEY_ENCRYPTION_KEYS no longer lists`, "ENCRYPTION_UNAVAILABLE");
+    if (!kek)
+      throw failedPrecondition(`the secret was encrypted with key ${sealed.kekId}, which KEY_ENCRYPTION_KEYS no longer lists`, "ENCRYPTION_UNAVAILABLE");
     const decipher = createDecipheriv("aes-256-gcm", kek.key, Buffer.from(sealed.iv, "base64")).setAAD(Buffer.from(keyId));
     decipher.setAuthTag(Buffer.from(sealed.tag, "base64"));
     return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, "base64")), decipher.final()]).toString("utf8");

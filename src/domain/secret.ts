@@ -22,9 +22,7 @@ export const MAX_SECRET_LENGTH = 16 + 1 + MAX_TAIL;
 export const PREFIX_PATTERN = /^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?$/;
 
 /** What a secret scanner can look for. */
-export const SECRET_PATTERN = new RegExp(
-  `\\b[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?_[${BASE58_CHARS}]{${MIN_TAIL},${MAX_TAIL}}\\b`,
-);
+export const SECRET_PATTERN = new RegExp(`\\b[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?_[${BASE58_CHARS}]{${MIN_TAIL},${MAX_TAIL}}\\b`);
 
 const TAIL_PATTERN = new RegExp(`^[${BASE58_CHARS}]{${MIN_TAIL},${MAX_TAIL}}$`);
 
@@ -35,12 +33,7 @@ export interface IssuedSecret {
   digest: string;
 }
 
-export function issueSecret(
-  prefix: string,
-  byteLength: number,
-  startLength: number,
-  random: RandomSource = cryptoRandom,
-): IssuedSecret {
+export function issueSecret(prefix: string, byteLength: number, startLength: number, random: RandomSource = cryptoRandom): IssuedSecret {
   const body = `${prefix}_${randomBase58(charsForBits(byteLength * 8), random)}`;
   const secret = body + checksum(body);
   return { secret, start: body.slice(0, prefix.length + 1 + startLength), digest: digestSecret(secret) };

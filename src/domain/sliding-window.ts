@@ -181,7 +181,8 @@ export class SlidingAllowances {
         const counter = counters[i]!;
         const cell = cellsNow[i]!;
         const allowance = allowances[i]!;
-        if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2 && isWarm(counter)) prefetch.push(this.reservation(counter, cell, check, 1));
+        if (!allowance.full && !allowance.reserving && allowance.held < allowance.lastReserved / 2 && isWarm(counter))
+          prefetch.push(this.reservation(counter, cell, check, 1));
         const nextStart = cellStart(check.durationMs, cell + 1);
         if (isWarm(counter) && !counter.cells.has(cell + 1) && now >= nextStart - (nextStart - cellStart(check.durationMs, cell)) * NEXT_CELL_LEAD) {
           // Units of the next cell count in the current window too: as many as half the room this one has left.

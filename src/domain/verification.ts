@@ -4,16 +4,7 @@ import { evaluatePermissionQuery, type PermissionQuery } from "./permission-quer
 import { wildcardMatcher } from "./wildcard.js";
 
 /** Every verdict a verification can reach, in the order the checks run. */
-export type Verdict =
-  | "valid"
-  | "not_found"
-  | "revoked"
-  | "disabled"
-  | "expired"
-  | "forbidden"
-  | "insufficient_permissions"
-  | "rate_limited"
-  | "usage_exceeded";
+export type Verdict = "valid" | "not_found" | "revoked" | "disabled" | "expired" | "forbidden" | "insufficient_permissions" | "rate_limited" | "usage_exceeded";
 
 export interface AccessRequest {
   /** The verifying root key's workspace: keys of any other answer not_found. */
@@ -39,10 +30,7 @@ export interface VerifiableKey {
   allowsResource(type: string, id: string, operation: string): boolean;
 }
 
-export function compileKey(
-  record: KeyRecord,
-  context: { rolePermissions?: readonly string[]; identity?: IdentityRecord | null } = {},
-): VerifiableKey {
+export function compileKey(record: KeyRecord, context: { rolePermissions?: readonly string[]; identity?: IdentityRecord | null } = {}): VerifiableKey {
   const permissions = [...new Set([...record.permissions, ...(context.rolePermissions ?? [])])];
   const exact = new Set(permissions.filter((permission) => !permission.includes("*")));
   const patterns = permissions.filter((permission) => permission.includes("*")).map(wildcardMatcher);
@@ -59,9 +47,7 @@ export function compileKey(
     holdsPermission: (permission) => exact.has(permission) || patterns.some((matches) => matches(permission)),
     allowsOrigin: (origin) => origins.length === 0 || origins.some((matches) => matches(origin)),
     allowsResource: (type, id, operation) =>
-      resources.some(
-        (scope) => scope.type === type && scope.matches(id) && (scope.operations.has(operation) || scope.operations.has("*")),
-      ),
+      resources.some((scope) => scope.type === type && scope.matches(id) && (scope.operations.has(operation) || scope.operations.has("*"))),
   };
 }
 
@@ -106,8 +92,5 @@ function originMatcher(allowed: string): (origin: string) => boolean {
   if (star === -1) return (origin) => origin === allowed;
   const scheme = allowed.slice(0, star + 3);
   const suffix = allowed.slice(star + 4);
-  return (origin) =>
-    origin.startsWith(scheme) &&
-    origin.endsWith(suffix) &&
-    SUBDOMAIN.test(origin.slice(scheme.length, origin.length - suffix.length));
+  return (origin) => origin.startsWith(scheme) && origin.endsWith(suffix) && SUBDOMAIN.test(origin.slice(scheme.length, origin.length - suffix.length));
 }

@@ -86,7 +86,12 @@ class HotMetric {
 export class Metrics {
   readonly registry = new Registry();
   private readonly rpcDuration = this.hot(
-    new HotMetric("latchkey_rpc_duration_seconds", "RPCs by procedure and gRPC code, with how long they took; _count is the number of calls.", "histogram", DURATION_BUCKETS),
+    new HotMetric(
+      "latchkey_rpc_duration_seconds",
+      "RPCs by procedure and gRPC code, with how long they took; _count is the number of calls.",
+      "histogram",
+      DURATION_BUCKETS,
+    ),
   );
   private readonly verifications = this.hot(new HotMetric("latchkey_verifications_total", "Key verifications by verdict code.", "counter", []));
   private readonly storeDuration = new Histogram({
@@ -128,26 +133,62 @@ export class Metrics {
   watchKeyCache(cache: CacheFigures, known: FilterFigures) {
     const registers = [this.registry];
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({ name, help, registers, collect: function (this: Gauge) { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect: function (this: Gauge) {
+          this.set(read());
+        },
+      });
     const counter = (name: string, help: string, read: () => number) =>
-      new Counter({ name, help, registers, collect: function (this: Counter) { this.reset(); this.inc(read()); } });
+      new Counter({
+        name,
+        help,
+        registers,
+        collect: function (this: Counter) {
+          this.reset();
+          this.inc(read());
+        },
+      });
     gauge("latchkey_key_cache_entries", "Keys cached by digest.", () => cache.stats.entries);
     gauge("latchkey_key_cache_bytes", "About what the cached keys hold in memory (CACHE_MAX_BYTES caps it).", () => cache.stats.bytes);
     gauge("latchkey_key_cache_unknown_digests", "Digests cached as belonging to no key.", () => cache.stats.misses);
     counter("latchkey_key_cache_hits_total", "Verifications answered from the cache.", () => cache.stats.hits);
     counter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);
-    counter("latchkey_key_cache_refreshes_total", "Cached keys past their time read again in the background while still answered.", () => cache.stats.refreshes);
-    counter("latchkey_key_cache_filtered_total", "Unknown digests answered without a read: the known-digest filter ruled them out.", () => cache.stats.filtered);
-    gauge("latchkey_known_digest_filter_ready", "1 once the known-digest filter is built; until then unknown digests cost a read.", () => Number(known.stats.ready));
+    counter(
+      "latchkey_key_cache_refreshes_total",
+      "Cached keys past their time read again in the background while still answered.",
+      () => cache.stats.refreshes,
+    );
+    counter(
+      "latchkey_key_cache_filtered_total",
+      "Unknown digests answered without a read: the known-digest filter ruled them out.",
+      () => cache.stats.filtered,
+    );
+    gauge("latchkey_known_digest_filter_ready", "1 once the known-digest filter is built; until then unknown digests cost a read.", () =>
+      Number(known.stats.ready),
+    );
     gauge("latchkey_known_digest_filter_bytes", "Memory held by the known-digest filter.", () => known.stats.bytes);
   }
 
   watchCounters(shares: { stats: { shares: number; claimed: number } }, limits: { counters: number }) {
     const registers = [this.registry];
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({ name, help, registers, collect: function (this: Gauge) { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect: function (this: Gauge) {
+          this.set(read());
+        },
+      });
     gauge("latchkey_credit_shares", "Keys whose credits this instance spends from a share of its own.", () => shares.stats.shares);
-    gauge("latchkey_credit_claimed_units", "Credits this instance has claimed from its shares and not spent: what a crash now would lose.", () => shares.stats.claimed);
+    gauge(
+      "latchkey_credit_claimed_units",
+      "Credits this instance has claimed from its shares and not spent: what a crash now would lose.",
+      () => shares.stats.claimed,
+    );
     gauge("latchkey_rate_limit_counters", "Rate-limit counters this instance holds allowances for.", () => limits.counters);
   }
 

@@ -198,7 +198,14 @@ export class Pipeline {
     return withSecret;
   }
 
-  private async elevatedRead(handler: Unary<never, unknown>, elevated: Elevation<never>, method: DescMethod, request: never, context: CallContext, caller: Caller) {
+  private async elevatedRead(
+    handler: Unary<never, unknown>,
+    elevated: Elevation<never>,
+    method: DescMethod,
+    request: never,
+    context: CallContext,
+    caller: Caller,
+  ) {
     const note = { targets: requestIds(method.input, request) };
     try {
       const denied = authorize(caller, elevated.permission);

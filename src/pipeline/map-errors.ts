@@ -22,8 +22,7 @@ const CODES: Record<FailureKind, Code> = {
 };
 
 /** The code a failure answers with. */
-const failureCode = (error: unknown): Code =>
-  error instanceof ConnectError ? error.code : error instanceof DomainError ? CODES[error.kind] : Code.Internal;
+const failureCode = (error: unknown): Code => (error instanceof ConnectError ? error.code : error instanceof DomainError ? CODES[error.kind] : Code.Internal);
 
 /** gRPC's own spelling of a failure code, as metrics and logs show it: `NOT_FOUND`. */
 export const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();

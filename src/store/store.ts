@@ -66,4 +66,6 @@ export const ComposedStore = class {
   constructor(parts: Store) {
     Object.assign(this, parts);
   }
-} as new (parts: Store) => Store;
+} as new (
+  parts: Store,
+) => Store;

@@ -4,17 +4,21 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type ContextValues, createConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createAsyncIterable, encodeEnvelope, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import {
+  codeToHttpStatus,
+  endStreamFlag,
+  endStreamFromJson,
+  endStreamToJson,
+  errorFromJsonBytes,
+  errorToJsonBytes,
+} from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import type { Logger } from "../observability/log.js";
 import type { CallContext } from "../pipeline/context.js";
 import { isDecodeFailure, malformedRequestError } from "./malformed-bodies.js";
 
-export type NodeHandler = (
-  request: http.IncomingMessage | http2.Http2ServerRequest,
-  response: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
+export type NodeHandler = (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => void;
 
 /**
  * The Node request handler for the Connect router (PORT and HTTP1_PORT): connect-node's own
@@ -78,7 +82,11 @@ type Protocol = "connect" | "grpc" | "grpc-web";
 const protocolOf = (contentType: string | undefined): Protocol =>
   contentType?.startsWith("application/grpc-web") ? "grpc-web" : contentType?.startsWith("application/grpc") ? "grpc" : "connect";
 
-function decodeFailuresAsInvalidArgument(answer: UniversalServerResponse, protocol: Protocol, method: DescMethod): Promise<UniversalServerResponse> | UniversalServerResponse {
+function decodeFailuresAsInvalidArgument(
+  answer: UniversalServerResponse,
+  protocol: Protocol,
+  method: DescMethod,
+): Promise<UniversalServerResponse> | UniversalServerResponse {
   const { body, trailer } = answer;
   if (!body) return answer;
   const replacement = () => malformedRequestError(method);
@@ -132,8 +140,7 @@ async function connectUnaryError(
 }
 
 /** Whether a chunk is one whole, uncompressed envelope with this flag. connect-es writes its closing frames so. */
-const isFrame = (chunk: Uint8Array, flag: number) =>
-  chunk.byteLength >= 5 && (chunk[0]! & flag) === flag && (chunk[0]! & COMPRESSED_FLAG) === 0;
+const isFrame = (chunk: Uint8Array, flag: number) => chunk.byteLength >= 5 && (chunk[0]! & flag) === flag && (chunk[0]! & COMPRESSED_FLAG) === 0;
 const COMPRESSED_FLAG = 0b01;
 
 async function* mapChunks(body: AsyncIterable<Uint8Array>, map: (chunk: Uint8Array) => Uint8Array, atEnd?: () => void) {

@@ -62,7 +62,13 @@ export function loadConsoleFiles(dir: string, log: Logger): Map<string, StaticFi
     const body = readFileSync(file);
     const contentType = CONTENT_TYPES[extname(file)];
     if (!contentType) return;
-    files.set(path, { body, gzipped: gzipSync(body), contentType, cacheControl, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` });
+    files.set(path, {
+      body,
+      gzipped: gzipSync(body),
+      contentType,
+      cacheControl,
+      etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`,
+    });
   };
   add(`${CONSOLE_PATH}/`, index, PAGE_CACHE);
   const assets = join(dir, "assets");

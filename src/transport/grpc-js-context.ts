@@ -39,9 +39,7 @@ export class LazyHandlerContext implements HandlerContext, HeaderAccess {
   }
 
   get requestHeader() {
-    return (this.header ??= new Headers(
-      Object.entries(this.call.metadata.getMap()).map(([name, value]): [string, string] => [name, String(value)]),
-    ));
+    return (this.header ??= new Headers(Object.entries(this.call.metadata.getMap()).map(([name, value]): [string, string] => [name, String(value)])));
   }
 
   requestHeaderValue(name: string) {

@@ -42,8 +42,7 @@ export function reflectionServices(
       : { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `${what} not found` } };
 
   /** A symbol is a type or service, or a method or field inside one. */
-  const fileOfSymbol = (symbol: string) =>
-    (registry.get(symbol) ?? registry.get(symbol.slice(0, Math.max(0, symbol.lastIndexOf(".")))))?.file;
+  const fileOfSymbol = (symbol: string) => (registry.get(symbol) ?? registry.get(symbol.slice(0, Math.max(0, symbol.lastIndexOf(".")))))?.file;
 
   function answer(request: Request): Answer {
     const message = request.messageRequest;

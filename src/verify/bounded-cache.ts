@@ -197,7 +197,8 @@ export class BoundedCache<V> {
   private evictBeyondCap(added: Partition | undefined) {
     if (added) this.reshare(added);
     while (this.overCap()) {
-      const weight = this.totalBytes > (this.options.maxBytes ?? Infinity) ? (partition: Partition) => partition.bytes : (partition: Partition) => partition.keys.size;
+      const weight =
+        this.totalBytes > (this.options.maxBytes ?? Infinity) ? (partition: Partition) => partition.bytes : (partition: Partition) => partition.keys.size;
       let furthest = added && this.beyond.has(added.name) ? added : undefined;
       for (const name of this.beyond) {
         const partition = this.partitions.get(name)!;

@@ -7,7 +7,11 @@ import type { ChangeLog, KeyChange, KeyChangeTarget } from "../store/store.js";
  * caches evict every digest they hold of it (a rerolled key's previous secret included), so no
  * handler has to list them.
  */
-export const keyChanged = (key: Pick<KeyRecord, "id" | "workspaceId" | "hash">): KeyChangeTarget => ({ keyId: key.id, workspaceId: key.workspaceId, hash: key.hash });
+export const keyChanged = (key: Pick<KeyRecord, "id" | "workspaceId" | "hash">): KeyChangeTarget => ({
+  keyId: key.id,
+  workspaceId: key.workspaceId,
+  hash: key.hash,
+});
 
 /** A cache that drops what a change made stale. */
 export interface ChangeSubscriber {

@@ -93,7 +93,11 @@ export class Credentials {
 
   /** One read per digest at a time, shared by callers waiting for it and by the background refresh. */
   private load(digest: string): Promise<KnownRootKey> {
-    return this.cache.load(digest, () => this.fetch(digest), (known) => this.remember(digest, known));
+    return this.cache.load(
+      digest,
+      () => this.fetch(digest),
+      (known) => this.remember(digest, known),
+    );
   }
 
   private async fetch(digest: string): Promise<KnownRootKey> {

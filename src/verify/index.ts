@@ -65,12 +65,7 @@ const RECALL_WAIT_POLLS = 4;
  * feed that keeps both current across instances, the usage recorder and the verifier; and the
  * rate limiter of RatelimitService, whose overrides the change feed keeps current too.
  */
-export function createVerification(
-  store: Store,
-  now: () => number,
-  log: Logger,
-  options: VerificationOptions & { adminToken?: string; metrics?: Metrics },
-) {
+export function createVerification(store: Store, now: () => number, log: Logger, options: VerificationOptions & { adminToken?: string; metrics?: Metrics }) {
   const metrics = options.metrics ?? new Metrics();
   const known: KnownDigests = new KnownDigests(store, { rebuildMs: 15 * 60_000, catchUp: (): Promise<void> => changes.catchUp(), log });
   const cache = new KeyCache(store, {
@@ -123,8 +118,15 @@ export function createVerification(
     // A change never written may have been a new key's: only a rebuild would tell the filter.
     onSkipped: () => void known.rebuild(),
   });
-  const analytics = options.analytics.enabled ? new AnalyticsRecorder(store, { ...options.analytics, now, log, figures: metrics.analyticsFigures() }) : undefined;
-  const usage = new UsageRecorder(store, { flushMs: options.usageFlushMs, resolutionMs: options.lastUsedResolutionMs, log, onFailure: () => metrics.usageFlushFailed() });
+  const analytics = options.analytics.enabled
+    ? new AnalyticsRecorder(store, { ...options.analytics, now, log, figures: metrics.analyticsFigures() })
+    : undefined;
+  const usage = new UsageRecorder(store, {
+    flushMs: options.usageFlushMs,
+    resolutionMs: options.lastUsedResolutionMs,
+    log,
+    onFailure: () => metrics.usageFlushFailed(),
+  });
   return {
     known,
     cache,

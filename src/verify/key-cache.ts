@@ -96,7 +96,11 @@ export class KeyCache {
     const known = this.peek(workspaceId, digest);
     if (known !== undefined) return known;
     const entry = entryOf(workspaceId, digest);
-    return this.keys.load(entry, () => this.fetchIfKnown(workspaceId, digest), (found) => this.remember(entry, found));
+    return this.keys.load(
+      entry,
+      () => this.fetchIfKnown(workspaceId, digest),
+      (found) => this.remember(entry, found),
+    );
   }
 
   /**
@@ -160,7 +164,13 @@ export class KeyCache {
   private refresh(entry: string) {
     const [workspaceId, digest] = entry.split(" ") as [string, string];
     // A failed refresh leaves the entry as it was: the next use past its time tries again.
-    return this.keys.load(entry, (reading) => this.refreshInBatch(workspaceId, digest, reading), (found) => this.remember(entry, found)).catch(() => {});
+    return this.keys
+      .load(
+        entry,
+        (reading) => this.refreshInBatch(workspaceId, digest, reading),
+        (found) => this.remember(entry, found),
+      )
+      .catch(() => {});
   }
 
   private refreshInBatch(workspaceId: string, digest: string, reading: () => void): Promise<VerifiableKey | null> {

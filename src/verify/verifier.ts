@@ -86,9 +86,7 @@ export class Verifier {
     ];
     if (checks.length === 0) return this.spend(key, request.cost, now, []);
     const limits = this.limits.apply(checks);
-    return limits instanceof Promise
-      ? limits.then((counted) => this.admit(key, request.cost, now, counted))
-      : this.admit(key, request.cost, now, limits);
+    return limits instanceof Promise ? limits.then((counted) => this.admit(key, request.cost, now, counted)) : this.admit(key, request.cost, now, limits);
   }
 
   private admit(key: VerifiableKey, cost: number, now: number, limits: LimitResult): VerifyResult | Promise<VerifyResult> {
@@ -104,7 +102,9 @@ export class Verifier {
     }
     const refill = record.credits.refill;
     const spent =
-      refill && isRefillDue(refill, record.createdAt, now) ? this.refill(record, now).then(() => this.credits.spend(record, cost)) : this.credits.spend(record, cost);
+      refill && isRefillDue(refill, record.createdAt, now)
+        ? this.refill(record, now).then(() => this.credits.spend(record, cost))
+        : this.credits.spend(record, cost);
     const finish = (result: CreditSpend | null): VerifyResult => {
       if (!result) return NOT_FOUND;
       if (result.unshared !== undefined) this.cache.noteCredits(record.id, { remaining: result.unshared });

@@ -40,7 +40,10 @@ describe("the table of services", () => {
     for (const service of API_SERVICES) {
       const method = service.methods.find((candidate) => candidate.methodKind === "unary")!;
       const call = (createClient(service, api.transport) as Record<string, (request: object) => Promise<unknown>>)[method.localName]!;
-      const code = await call({}).then(() => undefined, (error: unknown) => ConnectError.from(error).code);
+      const code = await call({}).then(
+        () => undefined,
+        (error: unknown) => ConnectError.from(error).code,
+      );
       expect(code, `${service.typeName}/${method.name}`).not.toBe(Code.Unimplemented);
       expect(HEALTH_REPORTED_SERVICES).toContain(service);
     }

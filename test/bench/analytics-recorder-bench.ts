@@ -40,7 +40,9 @@ const figures = {
   analytics_record_untagged_per_s: callsPerSecond((i) => recorder.recordVerification(plain, results[i % KEYS]!)),
   // Each request decoded afresh, as the verification path gets it: a new tags array every call.
   analytics_record_two_tags_per_s: callsPerSecond((i) => recorder.recordVerification({ ...plain, tags: ["plan.pro", "route.search"] }, results[i % KEYS]!)),
-  analytics_record_two_tags_unsorted_per_s: callsPerSecond((i) => recorder.recordVerification({ ...plain, tags: ["route.search", "plan.pro"] }, results[i % KEYS]!)),
+  analytics_record_two_tags_unsorted_per_s: callsPerSecond((i) =>
+    recorder.recordVerification({ ...plain, tags: ["route.search", "plan.pro"] }, results[i % KEYS]!),
+  ),
   analytics_record_unknown_secret_per_s: callsPerSecond(() => recorder.recordVerification(plain, unknown)),
   analytics_record_limit_per_s: callsPerSecond((i) => recorder.recordLimit("ws_bench", "login", `user-${i % KEYS}`, i % 10 !== 0)),
   analytics_record_iterations: ITERATIONS,

@@ -44,7 +44,10 @@ export interface ChangeFeedFigures {
   feed_revocations: number;
 }
 
-export async function changeFeedFigures(mongoUri: string, options: { instances?: number; revocations?: number; idleSeconds?: number } = {}): Promise<ChangeFeedFigures> {
+export async function changeFeedFigures(
+  mongoUri: string,
+  options: { instances?: number; revocations?: number; idleSeconds?: number } = {},
+): Promise<ChangeFeedFigures> {
   const count = options.instances ?? 8;
   const revocations = options.revocations ?? 50;
   const idleSeconds = options.idleSeconds ?? 5;
@@ -52,8 +55,11 @@ export async function changeFeedFigures(mongoUri: string, options: { instances?:
   const database = `latchkey_feed_${randomBytes(4).toString("hex")}`;
   const instances: Instance[] = [];
   try {
-    for (let i = 0; i < count; i++) instances.push(await startInstance({ ADMIN_TOKEN: adminToken, MONGODB_URI: mongoUri, MONGODB_DATABASE: database, CHANGE_POLL_MS: String(POLL_MS) }));
-    const transports = instances.map((instance) => (secret: string) => createGrpcTransport({ baseUrl: `http://127.0.0.1:${instance.grpcPort}`, interceptors: [bearer(secret)] }));
+    for (let i = 0; i < count; i++)
+      instances.push(await startInstance({ ADMIN_TOKEN: adminToken, MONGODB_URI: mongoUri, MONGODB_DATABASE: database, CHANGE_POLL_MS: String(POLL_MS) }));
+    const transports = instances.map(
+      (instance) => (secret: string) => createGrpcTransport({ baseUrl: `http://127.0.0.1:${instance.grpcPort}`, interceptors: [bearer(secret)] }),
+    );
     const made = await createClient(WorkspaceService, transports[0]!(adminToken)).createWorkspace({ workspace: { name: "feed bench" } });
     const rootKey = made.rootKeySecret;
     const keys = createClient(KeyService, transports[0]!(rootKey));
@@ -127,8 +133,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       revocations: Number(process.env.FEED_REVOCATIONS ?? 50),
     });
     console.log(`change feed, ${figures.feed_instances} instances polling every ${figures.feed_poll_ms} ms:`);
-    console.log(`  ${figures.feed_polls_per_s} polls/s against the store in all (${figures.feed_polls_per_s_per_instance} per instance), ${figures.feed_poll_mean_ms} ms per poll on average`);
-    console.log(`  a revocation reaches all instances in p50 ${figures.feed_propagation_p50_ms} ms, p99 ${figures.feed_propagation_p99_ms} ms, max ${figures.feed_propagation_max_ms} ms (${figures.feed_revocations} revocations)`);
+    console.log(
+      `  ${figures.feed_polls_per_s} polls/s against the store in all (${figures.feed_polls_per_s_per_instance} per instance), ${figures.feed_poll_mean_ms} ms per poll on average`,
+    );
+    console.log(
+      `  a revocation reaches all instances in p50 ${figures.feed_propagation_p50_ms} ms, p99 ${figures.feed_propagation_p99_ms} ms, max ${figures.feed_propagation_max_ms} ms (${figures.feed_revocations} revocations)`,
+    );
     console.log(JSON.stringify(figures));
   } finally {
     await mongo.stop();

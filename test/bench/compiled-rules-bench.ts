@@ -17,8 +17,18 @@ const ITERATIONS = Number(process.env.ITERATIONS ?? 20_000);
 const verifyKey = create(VerifyKeyRequestSchema, { key: "sk_live_abcdefghijklmnop", permissionQuery: "read and write", tags: ["a", "b"], cost: 1n });
 const requests: [string, DescMessage, Message, number][] = [
   ["VerifyKey", VerifyKeyRequestSchema, verifyKey, ITERATIONS],
-  ["VerifyKeys (100 keys)", VerifyKeysRequestSchema, create(VerifyKeysRequestSchema, { requests: Array.from({ length: 100 }, () => verifyKey) }), ITERATIONS / 100],
-  ["CreateKey", CreateKeyRequestSchema, create(CreateKeyRequestSchema, { key: { keyspaceId: "ks_1", name: "a key", roles: ["reader"], permissions: ["a.read"] } }), ITERATIONS],
+  [
+    "VerifyKeys (100 keys)",
+    VerifyKeysRequestSchema,
+    create(VerifyKeysRequestSchema, { requests: Array.from({ length: 100 }, () => verifyKey) }),
+    ITERATIONS / 100,
+  ],
+  [
+    "CreateKey",
+    CreateKeyRequestSchema,
+    create(CreateKeyRequestSchema, { key: { keyspaceId: "ks_1", name: "a key", roles: ["reader"], permissions: ["a.read"] } }),
+    ITERATIONS,
+  ],
 ];
 
 const validator = createValidator();
@@ -62,6 +72,8 @@ for (const [name, schema, request, iterations] of requests) {
     native.push(timeProtovalidate(schema, request, iterations));
   }
   const [c, n] = [median(compiled), median(native)];
-  console.log(`${name}: compiled ${c.toFixed(0)} ns, protovalidate ${n.toFixed(0)} ns per request (median of ${ROUNDS} rounds of ${iterations}); protovalidate/compiled = ${(n / c).toFixed(1)}`);
+  console.log(
+    `${name}: compiled ${c.toFixed(0)} ns, protovalidate ${n.toFixed(0)} ns per request (median of ${ROUNDS} rounds of ${iterations}); protovalidate/compiled = ${(n / c).toFixed(1)}`,
+  );
 }
 if (sink < 0) console.log(sink);

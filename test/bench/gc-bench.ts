@@ -38,7 +38,17 @@ async function collectionsWith(semiSpaceMb: number) {
   const flags = ["--trace-gc", ...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : [])];
   const child = spawn(process.execPath, [...flags, "--import", "tsx", "src/bin/serve.ts"], {
     cwd: root,
-    env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", METRICS_PORT: "0", GRPC_PORT: String(grpcPort), ADMIN_TOKEN: adminToken, ACCESS_LOG: "false" },
+    env: {
+      ...process.env,
+      MONGODB_URI: "",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      HTTP1_PORT: "0",
+      METRICS_PORT: "0",
+      GRPC_PORT: String(grpcPort),
+      ADMIN_TOKEN: adminToken,
+      ACCESS_LOG: "false",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
@@ -56,7 +66,9 @@ async function collectionsWith(semiSpaceMb: number) {
       });
     });
     const url = `http://127.0.0.1:${grpcPort}`;
-    const made = await createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] })).createWorkspace({ workspace: { name: "gc" } });
+    const made = await createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] })).createWorkspace({
+      workspace: { name: "gc" },
+    });
     const transport = createGrpcTransport({ baseUrl: url, interceptors: [bearer(made.rootKeySecret)] });
     const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "gc" } });
     const { secret } = await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } });
@@ -69,11 +81,29 @@ async function collectionsWith(semiSpaceMb: number) {
     // Asynchronously, so the service's trace lines are read while the calls run.
     const calls = async (count: number) =>
       (
-        await run("h2load", [
-          "-c", "4", "-m", "16", "-t", "1", "-n", String(count), "-d", bodyFile,
-          "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", `authorization: Bearer ${made.rootKeySecret}`,
-          `${url}/latchkey.v1.VerifyService/VerifyKey`,
-        ], { encoding: "utf8" })
+        await run(
+          "h2load",
+          [
+            "-c",
+            "4",
+            "-m",
+            "16",
+            "-t",
+            "1",
+            "-n",
+            String(count),
+            "-d",
+            bodyFile,
+            "-H",
+            "content-type: application/grpc",
+            "-H",
+            "te: trailers",
+            "-H",
+            `authorization: Bearer ${made.rootKeySecret}`,
+            `${url}/latchkey.v1.VerifyService/VerifyKey`,
+          ],
+          { encoding: "utf8" },
+        )
       ).stdout;
     await calls(10_000);
     counting = true;

@@ -121,9 +121,24 @@ function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape
   const output = execFileSync(
     "h2load",
     [
-      "-c", String(shape.clients), "-m", String(shape.streams), "-t", "1",
-      "-D", String(SECONDS), "--warm-up-time", "1",
-      "-d", bodyFile, ...headers, "-H", `authorization: Bearer ${rootKey}`, "--log-file", logFile, url,
+      "-c",
+      String(shape.clients),
+      "-m",
+      String(shape.streams),
+      "-t",
+      "1",
+      "-D",
+      String(SECONDS),
+      "--warm-up-time",
+      "1",
+      "-d",
+      bodyFile,
+      ...headers,
+      "-H",
+      `authorization: Bearer ${rootKey}`,
+      "--log-file",
+      logFile,
+      url,
     ],
     { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
@@ -145,7 +160,15 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
   const issued = issueSecret("lk", 16, 4);
   await store.keyspaces.insert(keyspace);
   await store.insertKey(keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, permissions: ["documents.read"] }));
-  const request = { workspaceId: keyspace.workspaceId, secret: issued.secret, permissionQuery: parsePermissionQuery("documents.read", "query"), requiredScopes: [], origin: "", cost: 1, rateLimitNames: [] };
+  const request = {
+    workspaceId: keyspace.workspaceId,
+    secret: issued.secret,
+    permissionQuery: parsePermissionQuery("documents.read", "query"),
+    requiredScopes: [],
+    origin: "",
+    cost: 1,
+    rateLimitNames: [],
+  };
   const run = async (count: number) => {
     for (let i = 0; i < count; i++) {
       const result = await verification.verifier.verify(request);
@@ -164,7 +187,11 @@ function generate(urls: string[], frames: Uint8Array[], options: { rate?: number
   const framesFile = join(work, "frames.bin");
   writeFileSync(framesFile, Buffer.concat(frames.map((frame) => grpcFrame(frame))));
   const job = { urls, path: VERIFY_PATH, rootKey, framesFile, connections: 8, streams: 16, warmupSeconds: 1, ...options, seconds: options.seconds ?? SECONDS };
-  const output = execFileSync(process.execPath, ["--import", "tsx", "test/bench/load-generator.ts"], { cwd: root, input: JSON.stringify(job), encoding: "utf8" });
+  const output = execFileSync(process.execPath, ["--import", "tsx", "test/bench/load-generator.ts"], {
+    cwd: root,
+    input: JSON.stringify(job),
+    encoding: "utf8",
+  });
   return JSON.parse(output.trim().split("\n").at(-1)!) as LoadResult;
 }
 
@@ -271,7 +298,15 @@ async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: s
   const adminToken = randomBytes(32).toString("hex");
   const offPort = await freePort();
   await startProcess(["src/bin/serve.ts"], {
-    ADMIN_TOKEN: adminToken, PORT: "0", HTTP1_PORT: "0", METRICS_PORT: "0", GRPC_PORT: String(offPort), HOST: "127.0.0.1", MONGODB_URI: "", ACCESS_LOG: "false", ANALYTICS_ENABLED: "false",
+    ADMIN_TOKEN: adminToken,
+    PORT: "0",
+    HTTP1_PORT: "0",
+    METRICS_PORT: "0",
+    GRPC_PORT: String(offPort),
+    HOST: "127.0.0.1",
+    MONGODB_URI: "",
+    ACCESS_LOG: "false",
+    ANALYTICS_ENABLED: "false",
   });
   const offNative = `http://127.0.0.1:${offPort}`;
   const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(adminToken)] }));
@@ -279,7 +314,8 @@ async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: s
   const transport = createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(offRootKey)] });
   const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
   const offSecret = (await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } })).secret;
-  const body = (key: string) => grpcFrame(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags: TAGS })));
+  const body = (key: string) =>
+    grpcFrame(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags: TAGS })));
   const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
   const runs = { on: [] as LoadResult[], off: [] as LoadResult[] };
   const saved = rootKey;
@@ -321,14 +357,26 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
   const store = await MongoStore.connect(uri, database);
   const loadStarted = performance.now();
   const count = (keyId: string, at: number): MinuteCount => ({
-    source: "verification", workspaceId, keyspaceId: keyspace!.id, keyId, externalId: "", tags: [], overflow: false, minute: at,
-    outcomes: { valid: 9, rate_limited: 1 }, credits: 9,
+    source: "verification",
+    workspaceId,
+    keyspaceId: keyspace!.id,
+    keyId,
+    externalId: "",
+    tags: [],
+    overflow: false,
+    minute: at,
+    outcomes: { valid: 9, rate_limited: 1 },
+    credits: 9,
   });
   let rows = 0;
   let documents = 0;
   for (let day = 0; day <= QUERY_DAYS; day++) {
     const hours = Array.from({ length: 24 }, (_, hour) => firstHour + (day * 24 + hour) * 3_600_000).filter((at) => at <= now);
-    const written = documentsOf(hours.flatMap((hour) => keyIds.map((keyId) => count(keyId, hour))), DEFAULT_RETENTION, () => true);
+    const written = documentsOf(
+      hours.flatMap((hour) => keyIds.map((keyId) => count(keyId, hour))),
+      DEFAULT_RETENTION,
+      () => true,
+    );
     for (let from = 0; from < written.length; from += 1000) await store.analytics.add(written.slice(from, from + 1000));
     rows += hours.length * QUERY_KEYS;
     documents += written.length;
@@ -453,7 +501,8 @@ async function mongoFigures() {
         if (!zipf) {
           const secrets = secretsByKind[kind]!;
           for (const verify of verifiers) {
-            for (let from = 0; from < secrets.length; from += WARM_BATCH) await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+            for (let from = 0; from < secrets.length; from += WARM_BATCH)
+              await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
           }
         }
         const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
@@ -466,7 +515,9 @@ async function mongoFigures() {
         const seconds = (performance.now() - started) / 1000;
         const perThousand = (calls: number) => round((1000 * calls) / Math.max(1, since.verifications));
         const byMethod = [...since.storeCalls].filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]);
-        console.error(`[bench mongodb] ${name}: store calls per 1,000 verifications by method: ${byMethod.map(([method, count]) => `${method} ${perThousand(count)}`).join(", ")}`);
+        console.error(
+          `[bench mongodb] ${name}: store calls per 1,000 verifications by method: ${byMethod.map(([method, count]) => `${method} ${perThousand(count)}`).join(", ")}`,
+        );
         Object.assign(figures, {
           [`${name}_rps`]: Math.round(peak.rps),
           [`${name}_p50_ms`]: round(peak.p50),
@@ -517,7 +568,8 @@ async function mongoFigures() {
       await startProcess(["src/bin/serve.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]), ANALYTICS_ENABLED: "false" });
       const offVerifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
       for (const verify of offVerifiers) {
-        for (let from = 0; from < MONGO_KEYS; from += WARM_BATCH) await verify.verifyKeys({ requests: secretsByKind.plain!.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+        for (let from = 0; from < MONGO_KEYS; from += WARM_BATCH)
+          await verify.verifyKeys({ requests: secretsByKind.plain!.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
       }
       const off = generate(urls, tagged);
       Object.assign(figures, {
@@ -543,16 +595,20 @@ async function main() {
 
   const nativePort = await freePort();
   const adminToken = randomBytes(32).toString("hex");
-  const port = await startProcess(["src/bin/serve.ts"], {
-    ADMIN_TOKEN: adminToken,
-    PORT: "0",
-    HTTP1_PORT: "0",
-    GRPC_PORT: String(nativePort),
-    METRICS_PORT: String(await freePort()),
-    HOST: "127.0.0.1",
-    MONGODB_URI: "",
-    ACCESS_LOG: "false",
-  }, process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : []);
+  const port = await startProcess(
+    ["src/bin/serve.ts"],
+    {
+      ADMIN_TOKEN: adminToken,
+      PORT: "0",
+      HTTP1_PORT: "0",
+      GRPC_PORT: String(nativePort),
+      METRICS_PORT: String(await freePort()),
+      HOST: "127.0.0.1",
+      MONGODB_URI: "",
+      ACCESS_LOG: "false",
+    },
+    process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [],
+  );
   const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
   const router = `http://127.0.0.1:${port}`;
   const native = `http://127.0.0.1:${nativePort}`;
@@ -628,12 +684,21 @@ async function main() {
 
   const rows: [string, string][] = [
     ["VerifyKey in process (cache hit, no transport)", `${figures.verify_in_process_per_s} /s`],
-    [`VerifyKey, native gRPC port, ${figures.concurrency} in flight`, `${figures.verify_grpc_rps} req/s  p50 ${figures.verify_grpc_p50_ms} ms  p99 ${figures.verify_grpc_p99_ms} ms`],
-    ["VerifyKey, native gRPC port, near half of peak", `${figures.verify_grpc_half_peak_rps} req/s  p50 ${figures.verify_grpc_half_peak_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`],
+    [
+      `VerifyKey, native gRPC port, ${figures.concurrency} in flight`,
+      `${figures.verify_grpc_rps} req/s  p50 ${figures.verify_grpc_p50_ms} ms  p99 ${figures.verify_grpc_p99_ms} ms`,
+    ],
+    [
+      "VerifyKey, native gRPC port, near half of peak",
+      `${figures.verify_grpc_half_peak_rps} req/s  p50 ${figures.verify_grpc_half_peak_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`,
+    ],
     ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
     ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
     ["VerifyKeys, 100 keys per call, native gRPC port", `${figures.verify_batch_keys_per_s} keys/s`],
-    ["VerifyKey with 2 tags, analytics on / off", `${figures.analytics_on_vs_off} (${figures.verify_grpc_tagged_analytics_on_rps} / ${figures.verify_grpc_tagged_analytics_off_rps} req/s)`],
+    [
+      "VerifyKey with 2 tags, analytics on / off",
+      `${figures.analytics_on_vs_off} (${figures.verify_grpc_tagged_analytics_on_rps} / ${figures.verify_grpc_tagged_analytics_off_rps} req/s)`,
+    ],
     [
       `Limit, one identifier, in memory, native gRPC port`,
       `${figures.limit_grpc_rps} req/s  p99 ${figures.limit_grpc_p99_ms} ms  (half of peak: p99 ${figures.limit_grpc_half_peak_p99_ms} ms, ${figures.limit_vs_verify_half_peak_p99}x VerifyKey's)  store calls per 1000: ${figures.limit_grpc_store_calls_per_1000}`,
@@ -656,8 +721,14 @@ async function main() {
         `${mongo[`${name}_rps`]} req/s  p50 ${mongo[`${name}_p50_ms`]} ms  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  ${mongo[`${name}_store_calls_per_1k`]} store calls per 1,000 (${mongo[`${name}_traffic_store_calls_per_1k`]} from traffic, the rest on timers: ${mongo[`${name}_background_store_calls_per_s`]}/s)`,
       ]);
     }
-    rows.push(["MongoDB: credits / plain, rate-limited / plain, Zipf / plain", `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}, ${mongo.mongo_zipf_vs_plain}`]);
-    for (const [name, what] of [["limit_mongo_hot", "one identifier"], ["limit_mongo", `${MONGO_KEYS} identifiers`]]) {
+    rows.push([
+      "MongoDB: credits / plain, rate-limited / plain, Zipf / plain",
+      `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}, ${mongo.mongo_zipf_vs_plain}`,
+    ]);
+    for (const [name, what] of [
+      ["limit_mongo_hot", "one identifier"],
+      ["limit_mongo", `${MONGO_KEYS} identifiers`],
+    ]) {
       rows.push([
         `Limit, MongoDB, 2 instances, ${what}`,
         `${mongo[`${name}_rps`]} req/s  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  store calls per 1000: ${mongo[`${name}_store_calls_per_1000`]}`,
@@ -675,7 +746,9 @@ async function main() {
     rows.push(["MongoDB half-of-peak p99 / in-memory native half-of-peak p99", `${figures.mongo_half_peak_p99_vs_memory}`]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
-  console.log(`\nlatchkey verification benchmark (${SECONDS} s per in-memory run and ${MONGO_SECONDS} s per MongoDB run, each after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`);
+  console.log(
+    `\nlatchkey verification benchmark (${SECONDS} s per in-memory run and ${MONGO_SECONDS} s per MongoDB run, each after 1 s warm-up, loopback, h2load ${CLIENTS} connections x ${STREAMS} streams)`,
+  );
   for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
   console.log(JSON.stringify(figures));
 }

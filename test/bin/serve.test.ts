@@ -51,7 +51,12 @@ describe("the service process", () => {
     const service = startService({ NODE_ENV: "development", ADMIN_TOKEN: "" });
     const port = await service.listening;
     const made = JSON.parse(service.lines.find((line) => line.includes("development workspace"))!);
-    expect(made).toMatchObject({ level: "warn", workspaceId: expect.stringMatching(/^ws_/), rootKey: expect.stringMatching(/^root_/), adminToken: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(made).toMatchObject({
+      level: "warn",
+      workspaceId: expect.stringMatching(/^ws_/),
+      rootKey: expect.stringMatching(/^root_/),
+      adminToken: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     const baseUrl = `http://127.0.0.1:${port}`;
     const keyspaces = createClient(KeyspaceService, createGrpcTransport({ baseUrl, interceptors: [bearer(made.rootKey)] }));
     expect((await keyspaces.createKeyspace({ keyspace: { name: "first" } })).keyspace!.name).toBe("first");
@@ -84,7 +89,9 @@ describe("the service process", () => {
       for (const setting of ["PORT", "HTTP1_PORT", "GRPC_PORT", "METRICS_PORT"]) {
         const service = startService({ [setting]: String(port) });
         await expect(service.listening).rejects.toThrow("exited with 1");
-        expect(service.stderr()).toBe(`latchkey failed to start: ${setting} ${port} on 127.0.0.1 is already in use, perhaps by a latchkey started earlier; stop that one or set ${setting} to another port\n`);
+        expect(service.stderr()).toBe(
+          `latchkey failed to start: ${setting} ${port} on 127.0.0.1 is already in use, perhaps by a latchkey started earlier; stop that one or set ${setting} to another port\n`,
+        );
       }
     } finally {
       taken.close();

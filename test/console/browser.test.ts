@@ -39,7 +39,10 @@ beforeAll(async () => {
   const [executablePath] = await Promise.all([findChromium(console.log), buildConsole(consoleDir)]);
   server = await startTestServer({ consoleDir });
   api = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
-  browser = await chromium.launch({ executablePath, args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  browser = await chromium.launch({
+    executablePath,
+    args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -75,9 +78,15 @@ async function seriousViolations(tab: Page): Promise<string[]> {
   await tab.evaluate(AXE_SOURCE);
   const violations = await tab.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return (await axe.run()).violations.map((violation) => ({ id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => node.target.join(" ")) }));
+    return (await axe.run()).violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      targets: violation.nodes.map((node) => node.target.join(" ")),
+    }));
   });
-  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical").map((violation) => `${violation.id}: ${violation.targets.join(", ")}`);
+  return violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map((violation) => `${violation.id}: ${violation.targets.join(", ")}`);
 }
 
 /** Polls `check` until it returns something, up to `boundMs`. */
@@ -174,7 +183,9 @@ describe("the console in a browser", () => {
 
   it("a root key narrowed to one keyspace sees only that keyspace, and no page it may not read", async () => {
     const { keyspace: other } = await api.keyspaces.createKeyspace({ keyspace: { name: "not yours" } });
-    const narrowed = await api.rootKeys.createRootKey({ rootKey: { name: "narrowed", permissions: ["keyspace.read", "key.read", "analytics.read"], keyspaceIds: [keyspaceId] } });
+    const narrowed = await api.rootKeys.createRootKey({
+      rootKey: { name: "narrowed", permissions: ["keyspace.read", "key.read", "analytics.read"], keyspaceIds: [keyspaceId] },
+    });
     const { context, tab } = await openConsole();
     await signIn(tab, narrowed.secret);
     const menu = await tab.textContent("nav[aria-label=Console]");
@@ -198,7 +209,10 @@ describe("the console in a browser", () => {
     await api.identities.createIdentity({ identity: { externalId: "customer-1" } });
     await api.rbac.createRole({ role: { name: "reader", permissions: ["documents.read"] } });
     await api.ratelimits.setOverride({ override: { namespace: "email", identifier: "customer-1", limit: 10n, durationMs: 60_000n } });
-    for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 800 }]) {
+    for (const viewport of [
+      { width: 1280, height: 900 },
+      { width: 375, height: 800 },
+    ]) {
       const { context, tab } = await openConsole(viewport);
       await signIn(tab, server.rootKey);
       for (const [label, file] of [

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { type Caller, checkGrant, MANAGEMENT_PERMISSIONS, MAX_ROOT_KEY_PERMISSIONS, PermissionDenied, permissionDenial, reachesKeyspace, rootKeyUsable, WORKSPACE_WIDE } from "../../src/domain/access.js";
+import {
+  type Caller,
+  checkGrant,
+  MANAGEMENT_PERMISSIONS,
+  MAX_ROOT_KEY_PERMISSIONS,
+  PermissionDenied,
+  permissionDenial,
+  reachesKeyspace,
+  rootKeyUsable,
+  WORKSPACE_WIDE,
+} from "../../src/domain/access.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { rootKeyRecord } from "../support/fixtures.js";
 

@@ -67,20 +67,38 @@ describe("documentsOf", () => {
 
   it("adds each minute count to its group's day and month documents (totals, hour and minute) and its keyspace's, two documents each", () => {
     const documents = documentsOf(
-      [count(), count({ minute: at("2026-03-31T23:58:00Z"), tags: ["b"], outcomes: { valid: 1 }, credits: 1 }), count({ keyId: "key_b", minute: at("2026-04-01T00:00:00Z") })],
+      [
+        count(),
+        count({ minute: at("2026-03-31T23:58:00Z"), tags: ["b"], outcomes: { valid: 1 }, credits: 1 }),
+        count({ keyId: "key_b", minute: at("2026-04-01T00:00:00Z") }),
+      ],
       DEFAULT_RETENTION,
       everyKey,
     );
     const find = (scope: string, period: string, keyId: string, time: string, tags: string[] = []) =>
-      documents.filter((document) => document.scope === scope && document.period === period && document.keyId === keyId && document.time.toISOString() === time && document.tags.join() === tags.join());
+      documents.filter(
+        (document) =>
+          document.scope === scope &&
+          document.period === period &&
+          document.keyId === keyId &&
+          document.time.toISOString() === time &&
+          document.tags.join() === tags.join(),
+      );
     expect(find("group", "day", "key_a", "2026-03-31T00:00:00.000Z")).toMatchObject([
-      { outcomes: { valid: 2, rate_limited: 1 }, credits: 2, hours: { h23: { outcomes: { valid: 2, rate_limited: 1 }, credits: 2 } }, minutes: { m1439: { outcomes: { valid: 2, rate_limited: 1 } } } },
+      {
+        outcomes: { valid: 2, rate_limited: 1 },
+        credits: 2,
+        hours: { h23: { outcomes: { valid: 2, rate_limited: 1 }, credits: 2 } },
+        minutes: { m1439: { outcomes: { valid: 2, rate_limited: 1 } } },
+      },
     ]);
     expect(find("group", "day", "key_a", "2026-03-31T00:00:00.000Z", ["b"])).toMatchObject([{ minutes: { m1438: { outcomes: { valid: 1 }, credits: 1 } } }]);
     expect(find("keyspace", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([{ outcomes: { valid: 3, rate_limited: 1 }, credits: 3 }]);
     expect(find("keys", "day", "", "2026-03-31T00:00:00.000Z")).toMatchObject([{ keys: { kkey_a: { outcomes: { valid: 3, rate_limited: 1 }, credits: 3 } } }]);
     expect(find("keyspace", "month", "", "2026-04-01T00:00:00.000Z")).toMatchObject([{ outcomes: { valid: 2, rate_limited: 1 }, credits: 2 }]);
-    expect(find("keyspace", "month", "", "2026-03-01T00:00:00.000Z")[0]!.expiresAt.toISOString()).toBe(new Date(at("2026-04-01T00:00:00Z") + DEFAULT_RETENTION.month).toISOString());
+    expect(find("keyspace", "month", "", "2026-03-01T00:00:00.000Z")[0]!.expiresAt.toISOString()).toBe(
+      new Date(at("2026-04-01T00:00:00Z") + DEFAULT_RETENTION.month).toISOString(),
+    );
     // 3 groups over 2 days and 2 months: a day and a month document each (6), the keyspace's day and month of each (4), and its keys of each day (2).
     expect(documents.length).toBe(12);
     expect(new Set(documents.map((document) => document.id)).size).toBe(documents.length);

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
-import {
-  ALL_KEY_ATTRIBUTES,
-  KEY_ATTRIBUTE_DEFAULTS,
-  type KeyAttributes,
-  keyStatus,
-  validateKeyAttributes,
-} from "../../src/domain/key.js";
+import { ALL_KEY_ATTRIBUTES, KEY_ATTRIBUTE_DEFAULTS, type KeyAttributes, keyStatus, validateKeyAttributes } from "../../src/domain/key.js";
 
 const now = Date.UTC(2026, 0, 15);
 const validate = (changes: Partial<KeyAttributes>, changed = ALL_KEY_ATTRIBUTES) =>
@@ -53,8 +47,16 @@ describe("validateKeyAttributes", () => {
     ["a permission with spaces", { permissions: ["documents read"] }, "key.permissions[0]"],
     ["an empty role", { roles: ["ok", ""] }, "key.roles[1]"],
     ["a scope with a slash", { scopes: ["a/b"] }, "key.scopes[0]"],
-    ["a resource scope without operations", { resourceScopes: [{ resourceType: "doc", resourceIdPattern: "*", operations: [] }] }, "key.resource_scopes[0].operations"],
-    ["a resource type in capitals", { resourceScopes: [{ resourceType: "Doc", resourceIdPattern: "*", operations: ["read"] }] }, "key.resource_scopes[0].resource_type"],
+    [
+      "a resource scope without operations",
+      { resourceScopes: [{ resourceType: "doc", resourceIdPattern: "*", operations: [] }] },
+      "key.resource_scopes[0].operations",
+    ],
+    [
+      "a resource type in capitals",
+      { resourceScopes: [{ resourceType: "Doc", resourceIdPattern: "*", operations: ["read"] }] },
+      "key.resource_scopes[0].resource_type",
+    ],
     ["an origin with a path", { allowedOrigins: ["https://example.com/app"] }, "key.allowed_origins[0]"],
     ["an origin with a trailing slash", { allowedOrigins: ["https://example.com/"] }, "key.allowed_origins[0]"],
     ["a non-web origin", { allowedOrigins: ["ftp://example.com"] }, "key.allowed_origins[0]"],
@@ -63,11 +65,36 @@ describe("validateKeyAttributes", () => {
     ["a wildcard in the middle", { allowedOrigins: ["https://app.*.example.com"] }, "key.allowed_origins[0]"],
     ["an expiry in the past", { expiresAt: new Date(now - 1) }, "key.expires_at"],
     ["an expiry right now", { expiresAt: new Date(now) }, "key.expires_at"],
-    ["an interval refill without an interval", { credits: { remaining: 1, refill: { period: "interval", intervalMs: 0, dayOfMonth: 0, amount: 5, lastRefillAt: null } } }, "key.credits.refill.interval_ms"],
-    ["a daily refill with an interval", { credits: { remaining: 1, refill: { period: "daily", intervalMs: 5000, dayOfMonth: 0, amount: 5, lastRefillAt: null } } }, "key.credits.refill.interval_ms"],
-    ["a monthly refill on day 32", { credits: { remaining: 1, refill: { period: "monthly", intervalMs: 0, dayOfMonth: 32, amount: 5, lastRefillAt: null } } }, "key.credits.refill.day_of_month"],
-    ["a daily refill with a day of month", { credits: { remaining: 1, refill: { period: "daily", intervalMs: 0, dayOfMonth: 3, amount: 5, lastRefillAt: null } } }, "key.credits.refill.day_of_month"],
-    ["two rate limits with one name", { rateLimits: [{ name: "r", limit: 1, durationMs: 1000, autoApply: false }, { name: "r", limit: 2, durationMs: 1000, autoApply: false }] }, "key.rate_limits[1].name"],
+    [
+      "an interval refill without an interval",
+      { credits: { remaining: 1, refill: { period: "interval", intervalMs: 0, dayOfMonth: 0, amount: 5, lastRefillAt: null } } },
+      "key.credits.refill.interval_ms",
+    ],
+    [
+      "a daily refill with an interval",
+      { credits: { remaining: 1, refill: { period: "daily", intervalMs: 5000, dayOfMonth: 0, amount: 5, lastRefillAt: null } } },
+      "key.credits.refill.interval_ms",
+    ],
+    [
+      "a monthly refill on day 32",
+      { credits: { remaining: 1, refill: { period: "monthly", intervalMs: 0, dayOfMonth: 32, amount: 5, lastRefillAt: null } } },
+      "key.credits.refill.day_of_month",
+    ],
+    [
+      "a daily refill with a day of month",
+      { credits: { remaining: 1, refill: { period: "daily", intervalMs: 0, dayOfMonth: 3, amount: 5, lastRefillAt: null } } },
+      "key.credits.refill.day_of_month",
+    ],
+    [
+      "two rate limits with one name",
+      {
+        rateLimits: [
+          { name: "r", limit: 1, durationMs: 1000, autoApply: false },
+          { name: "r", limit: 2, durationMs: 1000, autoApply: false },
+        ],
+      },
+      "key.rate_limits[1].name",
+    ],
   ])("rejects %s, naming the field", (_, changes, field) => expectInvalid(changes, field));
 
   it("checks the expiry only when the request sets it", () => {

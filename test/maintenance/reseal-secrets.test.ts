@@ -57,7 +57,10 @@ describe("npm run reseal", () => {
         cwd: root,
         env: { ...process.env, MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: database, KEY_ENCRYPTION_KEYS: env([newest, older]) },
       });
-      const failed = (await run.then(() => undefined, (error: unknown) => error)) as { code: number; stdout: string };
+      const failed = (await run.then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as { code: number; stdout: string };
       expect(failed?.code).toBe(1);
       const report = JSON.parse(failed.stdout.trim().split("\n").at(-1)!);
       expect(report).toMatchObject({ level: "error", resealed: 3, unopened: 2, unopenedIds: [keys[1]!.id, damaged.id] });
@@ -70,7 +73,10 @@ describe("npm run reseal", () => {
   });
 
   it("refuses to run without MongoDB or key-encryption keys", async () => {
-    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/reseal.ts"], { cwd: root, env: { ...process.env, MONGODB_URI: "", KEY_ENCRYPTION_KEYS: "" } });
+    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/reseal.ts"], {
+      cwd: root,
+      env: { ...process.env, MONGODB_URI: "", KEY_ENCRYPTION_KEYS: "" },
+    });
     await expect(run).rejects.toMatchObject({ stderr: "latchkey reseal failed: MONGODB_URI and KEY_ENCRYPTION_KEYS must be set\n" });
   });
 });

@@ -27,11 +27,29 @@ describe("audit", () => {
     expect(written).toEqual([
       {
         failed: false,
-        entry: { workspaceId: "ws_test", actor: "rk_test", action: "key.update", targetIds: ["key_1"], summary: { fields: ["name"] }, peerAddress: "10.0.0.7", userAgent: "x".repeat(256), outcome: "ok" },
+        entry: {
+          workspaceId: "ws_test",
+          actor: "rk_test",
+          action: "key.update",
+          targetIds: ["key_1"],
+          summary: { fields: ["name"] },
+          peerAddress: "10.0.0.7",
+          userAgent: "x".repeat(256),
+          outcome: "ok",
+        },
       },
       {
         failed: true,
-        entry: { workspaceId: "ws_test", actor: "rk_test", action: "key.update", targetIds: ["key_2"], summary: {}, peerAddress: "10.0.0.7", userAgent: "x".repeat(256), outcome: "not_found" },
+        entry: {
+          workspaceId: "ws_test",
+          actor: "rk_test",
+          action: "key.update",
+          targetIds: ["key_2"],
+          summary: {},
+          peerAddress: "10.0.0.7",
+          userAgent: "x".repeat(256),
+          outcome: "not_found",
+        },
       },
     ]);
   });

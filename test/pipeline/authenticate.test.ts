@@ -22,7 +22,12 @@ describe("authenticate", () => {
   });
 
   it("a refused root key is recorded as that key, in its workspace, holding nothing; other failures name no caller", () => {
-    expect(refusedCaller(new RefusedRootKey("rk_gone", "ws_test"))).toEqual({ actor: "rk_gone", workspaceId: "ws_test", permissions: new Set(), keyspaceIds: undefined });
+    expect(refusedCaller(new RefusedRootKey("rk_gone", "ws_test"))).toEqual({
+      actor: "rk_gone",
+      workspaceId: "ws_test",
+      permissions: new Set(),
+      keyspaceIds: undefined,
+    });
     expect(refusedCaller(new Error("store down"))).toBeUndefined();
   });
 });

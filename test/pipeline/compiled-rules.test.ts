@@ -10,7 +10,7 @@ import { API_SERVICES } from "../../src/app/api-services.js";
 /** A small deterministic random source, so a failure can be replayed. */
 function random(seed: number) {
   let state = seed;
-  return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 const LENGTHS = [0, 1, 2, 63, 64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025];
@@ -70,7 +70,13 @@ const compiled = (schema: DescMessage, message: Message) => {
 const sorted = (violations: FieldViolation[]) => violations.map(({ field, description }) => `${field} ${description}`).sort();
 
 /** Requests with rules at several depths: their samples must break some. */
-const RULED = new Set(["latchkey.v1.VerifyKeyRequest", "latchkey.v1.VerifyKeysRequest", "latchkey.v1.CreateKeyRequest", "latchkey.v1.RevokeKeyRequest", "latchkey.v1.ListAuditEventsRequest"]);
+const RULED = new Set([
+  "latchkey.v1.VerifyKeyRequest",
+  "latchkey.v1.VerifyKeysRequest",
+  "latchkey.v1.CreateKeyRequest",
+  "latchkey.v1.RevokeKeyRequest",
+  "latchkey.v1.ListAuditEventsRequest",
+]);
 
 const REQUESTS = API_SERVICES.flatMap((service) => service.methods.map((method) => method.input));
 

@@ -19,4 +19,3 @@ export const callerHolding = (permissions: ManagementPermission[], workspaceId =
   permissions: new Set(permissions),
   keyspaceIds: undefined,
 });
-

@@ -95,7 +95,11 @@ describe("request_id", () => {
   it("FAILED_PRECONDITION: the same request_id for a different request (REQUEST_ID_REUSED)", async () => {
     const api = testApi();
     await api.keyspaces.createKeyspace({ keyspace: { name: "first" }, requestId: "reused" });
-    const error = await expectCode(api.keyspaces.createKeyspace({ keyspace: { name: "second" }, requestId: "reused" }), Code.FailedPrecondition, "request_id reused was first used for a different request");
+    const error = await expectCode(
+      api.keyspaces.createKeyspace({ keyspace: { name: "second" }, requestId: "reused" }),
+      Code.FailedPrecondition,
+      "request_id reused was first used for a different request",
+    );
     expect(error.findDetails(ErrorInfoSchema)).toMatchObject([{ reason: "REQUEST_ID_REUSED" }]);
   });
 
@@ -154,7 +158,10 @@ describe("request_id", () => {
     const rerolled = await decrypter.clients.keys.rerollKey(rerollShown);
     expect(await decrypter.clients.keys.rerollKey(rerollShown)).toMatchObject({ secret: rerolled.secret, secretWithheld: false });
 
-    const readings = (await api.audit.listAuditEvents({ action: "key.decrypt" })).events.map((event) => ({ actor: event.actor, targets: [...event.targetIds].sort() }));
+    const readings = (await api.audit.listAuditEvents({ action: "key.decrypt" })).events.map((event) => ({
+      actor: event.actor,
+      targets: [...event.targetIds].sort(),
+    }));
     expect(readings).toHaveLength(2);
     expect(readings).toEqual(
       expect.arrayContaining([
@@ -204,7 +211,11 @@ describe("request_id", () => {
     const api = testApi();
     const keyspace = await createKeyspace(api);
     const { workspaceId, rootKeyId } = await api.workspace();
-    const failing = { keyspaceId: keyspace.id, keys: [{ key: { roles: ["no-such-role"] }, secret: { case: "plaintext" as const, value: "sk_live_never_imported" } }], requestId: "all-failed" };
+    const failing = {
+      keyspaceId: keyspace.id,
+      keys: [{ key: { roles: ["no-such-role"] }, secret: { case: "plaintext" as const, value: "sk_live_never_imported" } }],
+      requestId: "all-failed",
+    };
     const first = await api.keys.importKeys(failing);
     expect(first.results).toMatchObject([{ errorCode: "NOT_FOUND" }]);
     expect(await api.store.requests.find({ id: `${workspaceId}:${rootKeyId}:latchkey.v1.KeyService/ImportKeys:all-failed` })).toBeNull();

@@ -26,7 +26,9 @@ describe("map errors", () => {
     const answer = mapError(new TypeError("secret detail"), "req2", "latchkey.v1.KeyService/GetKey", log);
     expect(answer.code).toBe(Code.Internal);
     expect(answer.rawMessage).toBe("internal error. Quote request id req2 to the operator");
-    expect(errors).toMatchObject([{ message: "unexpected failure", procedure: "latchkey.v1.KeyService/GetKey", requestId: "req2", error: "TypeError: secret detail" }]);
+    expect(errors).toMatchObject([
+      { message: "unexpected failure", procedure: "latchkey.v1.KeyService/GetKey", requestId: "req2", error: "TypeError: secret detail" },
+    ]);
   });
 
   it("a ConnectError passes as it is; audit outcomes name codes in snake case", () => {

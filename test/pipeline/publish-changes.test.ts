@@ -12,9 +12,15 @@ function recordingPublisher() {
 describe("publish changes", () => {
   it("publishes what a handler returned, in its order", async () => {
     const { publisher, published } = recordingPublisher();
-    await publishChanges(publisher, [{ keyId: "key_1", workspaceId: "ws_1", hash: "h1" }, { workspaceId: "ws_1", externalId: "cust" }]);
+    await publishChanges(publisher, [
+      { keyId: "key_1", workspaceId: "ws_1", hash: "h1" },
+      { workspaceId: "ws_1", externalId: "cust" },
+    ]);
     await publishChanges(publisher, undefined);
-    expect(published).toEqual([{ keyId: "key_1", workspaceId: "ws_1", hash: "h1" }, { workspaceId: "ws_1", externalId: "cust" }]);
+    expect(published).toEqual([
+      { keyId: "key_1", workspaceId: "ws_1", hash: "h1" },
+      { workspaceId: "ws_1", externalId: "cust" },
+    ]);
   });
 
   it("a failure after a change publishes the change and answers the failure; any other failure publishes nothing", async () => {
@@ -28,7 +34,9 @@ describe("publish changes", () => {
 
   it("afterChanges carries the changes made so far out of a failing rest, once, and leaves a failure before any change as it is", async () => {
     const failure = new Error("refused");
-    const carried = await afterChanges([{ rootKeyHash: "r1" }], () => afterChanges([{ rootKeyHash: "r1" }], () => Promise.reject(failure))).catch((error: unknown) => error);
+    const carried = await afterChanges([{ rootKeyHash: "r1" }], () => afterChanges([{ rootKeyHash: "r1" }], () => Promise.reject(failure))).catch(
+      (error: unknown) => error,
+    );
     expect(carried).toBeInstanceOf(FailedAfterChanges);
     expect((carried as FailedAfterChanges).failure).toBe(failure);
     expect(await afterChanges([], () => Promise.reject(failure)).catch((error: unknown) => error)).toBe(failure);

@@ -34,11 +34,7 @@ describe("validation from the protos", () => {
       Code.InvalidArgument,
       "key.name must be at most 256 characters",
     );
-    expect(error.findDetails(BadRequestSchema)[0]?.fieldViolations.map((violation) => violation.field)).toEqual([
-      "key.name",
-      "key.description",
-      "byte_length",
-    ]);
+    expect(error.findDetails(BadRequestSchema)[0]?.fieldViolations.map((violation) => violation.field)).toEqual(["key.name", "key.description", "byte_length"]);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_FIELD");
     expect((await api.keys.listKeys({ keyspaceId: keyspace.id })).keys).toEqual([]);
     const { events } = await api.audit.listAuditEvents({ action: "key.create" });
@@ -63,9 +59,18 @@ describe("validation from the protos", () => {
     const api = testApi();
     const keyspace = await createKeyspace(api);
     const message = "must be a time from year 1 to year 9999 with nanos from 0 to 999999999";
-    for (const expiresAt of [{ seconds: 999_999_999_999_999n }, { seconds: -62_135_596_801n }, { seconds: 2_000_000_000n, nanos: -1 }, { seconds: 2_000_000_000n, nanos: 1_000_000_000 }]) {
+    for (const expiresAt of [
+      { seconds: 999_999_999_999_999n },
+      { seconds: -62_135_596_801n },
+      { seconds: 2_000_000_000n, nanos: -1 },
+      { seconds: 2_000_000_000n, nanos: 1_000_000_000 },
+    ]) {
       await expectCode(api.keys.createKey({ key: { keyspaceId: keyspace.id, expiresAt } }), Code.InvalidArgument, `key.expires_at ${message}`);
-      await expectCode(api.rootKeys.createRootKey({ rootKey: { name: "r", permissions: ["key.read"], expiresAt } }), Code.InvalidArgument, `root_key.expires_at ${message}`);
+      await expectCode(
+        api.rootKeys.createRootKey({ rootKey: { name: "r", permissions: ["key.read"], expiresAt } }),
+        Code.InvalidArgument,
+        `root_key.expires_at ${message}`,
+      );
       await expectCode(api.audit.listAuditEvents({ startTime: expiresAt }), Code.InvalidArgument, `start_time ${message}`);
     }
   });

@@ -59,7 +59,14 @@ beforeAll(async () => {
   const [executablePath, installed] = await Promise.all([findChromium(console.log), installClientPackage({ "@connectrpc/connect-web": "2.1.1" })]);
   consumer = installed;
   writeFileSync(join(consumer.dir, "page.js"), page);
-  const bundled = await build({ entryPoints: [join(consumer.dir, "page.js")], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
+  const bundled = await build({
+    entryPoints: [join(consumer.dir, "page.js")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    write: false,
+    logLevel: "silent",
+  });
   const bundle = bundled.outputFiles[0]!.text;
   [allowedSite, otherSite] = await Promise.all([serveSite(bundle), serveSite(bundle)]);
   server = await startTestServer({ corsAllowedOrigins: [originOf(allowedSite)] });
@@ -73,7 +80,10 @@ beforeAll(async () => {
   writeFileSync(join(consumer.dir, "recipe-page.js"), recipePage);
   const recipeBuilt = await build({ entryPoints: [join(consumer.dir, "recipe-page.js")], bundle: true, format: "esm", write: false, logLevel: "silent" });
   recipeBundle = recipeBuilt.outputFiles[0]!.text;
-  browser = await chromium.launch({ executablePath, args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  browser = await chromium.launch({
+    executablePath,
+    args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
 }, 600_000);
 
 afterAll(async () => {

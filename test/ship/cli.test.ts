@@ -25,7 +25,13 @@ afterAll(async () => {
 });
 
 async function latchkey(args: string[], env: Record<string, string | undefined> = {}) {
-  const settings: Record<string, string | undefined> = { ...process.env, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, LATCHKEY_PROFILE: profile, ...env };
+  const settings: Record<string, string | undefined> = {
+    ...process.env,
+    LATCHKEY_URL: server.url,
+    LATCHKEY_ROOT_KEY: server.rootKey,
+    LATCHKEY_PROFILE: profile,
+    ...env,
+  };
   for (const [name, value] of Object.entries(settings)) if (value === undefined) delete settings[name];
   const outcome = await run(process.execPath, ["--import", "tsx", "packages/client/src/cli.ts", ...args], { cwd: root, env: settings, timeout: 60_000 }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -71,7 +77,11 @@ describe("the latchkey CLI", () => {
     const deadline = Date.now() + 5_000 + 15_000;
     let usage = await json(["analytics", "usage", id]);
     while (Number(usage.total ?? 0) < 4 && Date.now() < deadline) usage = await json(["analytics", "usage", id]);
-    expect(usage).toMatchObject({ total: "4", valid: "2", outcomes: { VERIFY_CODE_VALID: "2", VERIFY_CODE_INSUFFICIENT_PERMISSIONS: "1", VERIFY_CODE_REVOKED: "1" } });
+    expect(usage).toMatchObject({
+      total: "4",
+      valid: "2",
+      outcomes: { VERIFY_CODE_VALID: "2", VERIFY_CODE_INSUFFICIENT_PERMISSIONS: "1", VERIFY_CODE_REVOKED: "1" },
+    });
     const usageTable = await latchkey(["analytics", "usage", id]);
     expect(usageTable.stdout.split("\n")[0]).toMatch(/^DAY +TOTAL +VALID +REFUSED +CREDITS$/);
     expect(usageTable.stdout).toMatch(/\d{4}-\d\d-\d\d +4 +2 +INSUFFICIENT_PERMISSIONS 1 REVOKED 1 +2\n/);

@@ -57,11 +57,32 @@ describe("@latchkey/client", () => {
 
   it("speaks Connect too, and its types hold for a TypeScript consumer", async () => {
     const typed = "declare const process: { env: Record<string, string | undefined> };\n" + consumer;
-    writeFileSync(join(project, "consumer.ts"), typed.replace("import {", 'import type { LatchkeyClient } from "@latchkey/client";\nimport {').replace("const client = ", "const client: LatchkeyClient = ").replaceAll("process.env.LATCHKEY_URL", "process.env.LATCHKEY_URL!").replaceAll("process.env.LATCHKEY_ROOT_KEY", "process.env.LATCHKEY_ROOT_KEY!").replace("process.env.MISSING_KEY_ID", "process.env.MISSING_KEY_ID!").replace("const listed = []", "const listed: string[] = []").replace("let refused;", "let refused: LatchkeyError | undefined;"));
-    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["consumer.ts"] }));
-    const typeCheck = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project }).catch((error: { stdout: string }) => error);
+    writeFileSync(
+      join(project, "consumer.ts"),
+      typed
+        .replace("import {", 'import type { LatchkeyClient } from "@latchkey/client";\nimport {')
+        .replace("const client = ", "const client: LatchkeyClient = ")
+        .replaceAll("process.env.LATCHKEY_URL", "process.env.LATCHKEY_URL!")
+        .replaceAll("process.env.LATCHKEY_ROOT_KEY", "process.env.LATCHKEY_ROOT_KEY!")
+        .replace("process.env.MISSING_KEY_ID", "process.env.MISSING_KEY_ID!")
+        .replace("const listed = []", "const listed: string[] = []")
+        .replace("let refused;", "let refused: LatchkeyError | undefined;"),
+    );
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ["consumer.ts"],
+      }),
+    );
+    const typeCheck = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project }).catch(
+      (error: { stdout: string }) => error,
+    );
     expect(typeCheck.stdout).toBe("");
-    writeFileSync(join(project, "connect.mjs"), consumer.replace("rootKey: process.env.LATCHKEY_ROOT_KEY", 'rootKey: process.env.LATCHKEY_ROOT_KEY, transport: "connect"'));
+    writeFileSync(
+      join(project, "connect.mjs"),
+      consumer.replace("rootKey: process.env.LATCHKEY_ROOT_KEY", 'rootKey: process.env.LATCHKEY_ROOT_KEY, transport: "connect"'),
+    );
     const env = { ...process.env, LATCHKEY_URL: server.url, LATCHKEY_ROOT_KEY: server.rootKey, MISSING_KEY_ID: newId("key", Date.now()) };
     const { stdout } = await run(process.execPath, ["connect.mjs"], { cwd: project, env });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, listed: 2 });
@@ -84,8 +105,16 @@ describe("@latchkey/client", () => {
     expect(lines[2]).toContain(other!.id);
     expect(lines[3]).toBe("5 RESOURCE_NOT_FOUND");
     writeFileSync(join(project, "index.ts"), "declare const process: { env: Record<string, string | undefined>; argv: string[] };\n" + example);
-    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["index.ts"] }));
-    const typeCheck = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project }).catch((error: { stdout: string }) => error);
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ["index.ts"],
+      }),
+    );
+    const typeCheck = await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: project }).catch(
+      (error: { stdout: string }) => error,
+    );
     expect(typeCheck.stdout).toBe("");
   });
 

@@ -53,7 +53,11 @@ describe("deploy/compose.yaml", () => {
 
 describe("the Dockerfile's metrics setting", () => {
   it("opens the metrics listener to the container's network for scraping, which the service would keep on loopback", () => {
-    const runtimeEnv = /^ENV (.*)$/m.exec(read("Dockerfile").split(/^FROM /m).at(-1)!)![1]!;
+    const runtimeEnv = /^ENV (.*)$/m.exec(
+      read("Dockerfile")
+        .split(/^FROM /m)
+        .at(-1)!,
+    )![1]!;
     const settings = Object.fromEntries(runtimeEnv.split(" ").map((setting) => setting.split("=")));
     expect(settings.METRICS_HOST).toBe("0.0.0.0");
     expect(loadConfig({}).metricsHost).toBe("127.0.0.1");
@@ -90,10 +94,19 @@ describe("deploy/kubernetes/latchkey.yaml", () => {
     const template = byKind.Deployment.spec.template;
     const [container] = template.spec.containers;
     const metricsPort = container.ports.find((port: { name: string }) => port.name === "metrics").containerPort;
-    expect(byKind.Service.spec.ports.map((port: { port: number; targetPort: string }) => [port.port, port.targetPort])).not.toContainEqual([metricsPort, "metrics"]);
+    expect(byKind.Service.spec.ports.map((port: { port: number; targetPort: string }) => [port.port, port.targetPort])).not.toContainEqual([
+      metricsPort,
+      "metrics",
+    ]);
     expect(byKind.Service.spec.ports.map((port: { name: string }) => port.name)).toEqual(["grpc-web", "http1", "grpc"]);
-    expect(template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": String(metricsPort), "prometheus.io/path": "/metrics" });
-    const environment = Object.fromEntries(container.env.filter((variable: any) => "value" in variable).map((variable: any) => [variable.name, variable.value]));
+    expect(template.metadata.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": String(metricsPort),
+      "prometheus.io/path": "/metrics",
+    });
+    const environment = Object.fromEntries(
+      container.env.filter((variable: any) => "value" in variable).map((variable: any) => [variable.name, variable.value]),
+    );
     expect(loadConfig(environment)).toMatchObject({ metricsHost: "0.0.0.0", metricsPort });
   });
 
@@ -119,7 +132,10 @@ describe("deploy/kubernetes/network-policy.yaml", () => {
     const scrapers = rules.filter((rule) => rule.ports.some((port) => port.port === ports.metrics));
     expect(scrapers).toHaveLength(1);
     expect(scrapers[0]!.from).toEqual([
-      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } },
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+      },
     ]);
   });
 });

@@ -56,7 +56,10 @@ const FILES = [
 ];
 
 const filesUnder = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile() && entry.name.endsWith(".go")).map((entry) => relative(dir, join(entry.parentPath, entry.name))).sort();
+  readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".go"))
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
 
 describe("the protos for other languages", () => {
   it("every latchkey file names its Go package in clients/go, and its Java, C#, PHP, Ruby and Objective-C packages", () => {
@@ -74,27 +77,46 @@ describe("the protos for other languages", () => {
     expect(readFileSync(join(root, "clients/go/go.mod"), "utf8")).toMatch(/^module github.com\/latchkey\/latchkey\/clients\/go$/m);
   });
 
-  it("the committed Go stubs are what buf.gen.go.yaml generates", async () => {
-    // Installed by the test itself (from the Go module proxy) when missing, as the recipe says.
-    await goTool("protoc-gen-go", "google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6");
-    await goTool("protoc-gen-go-grpc", "google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1");
-    const out = join(work, "generated");
-    await run("npx", ["buf", "generate", "--template", "buf.gen.go.yaml", "-o", out], { cwd: root, env: { ...process.env, PATH: `${GO_BIN}:${process.env.PATH}` } });
-    const committed = join(root, "clients/go");
-    const generated = filesUnder(join(out, "clients/go"));
-    expect(generated).toEqual(filesUnder(committed).filter((file) => !file.startsWith("example")));
-    expect(generated).toContain("buf/validate/validate.pb.go");
-    for (const file of generated) expect(readFileSync(join(out, "clients/go", file), "utf8"), file).toBe(readFileSync(join(committed, file), "utf8"));
-  }, GO_INSTALL_TIMEOUT_MS);
+  it(
+    "the committed Go stubs are what buf.gen.go.yaml generates",
+    async () => {
+      // Installed by the test itself (from the Go module proxy) when missing, as the recipe says.
+      await goTool("protoc-gen-go", "google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6");
+      await goTool("protoc-gen-go-grpc", "google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1");
+      const out = join(work, "generated");
+      await run("npx", ["buf", "generate", "--template", "buf.gen.go.yaml", "-o", out], {
+        cwd: root,
+        env: { ...process.env, PATH: `${GO_BIN}:${process.env.PATH}` },
+      });
+      const committed = join(root, "clients/go");
+      const generated = filesUnder(join(out, "clients/go"));
+      expect(generated).toEqual(filesUnder(committed).filter((file) => !file.startsWith("example")));
+      expect(generated).toContain("buf/validate/validate.pb.go");
+      for (const file of generated) expect(readFileSync(join(out, "clients/go", file), "utf8"), file).toBe(readFileSync(join(committed, file), "utf8"));
+    },
+    GO_INSTALL_TIMEOUT_MS,
+  );
 
-  it("the Go recipe's program, in a module of its own, verifies a key and reads an error's reason from its ErrorInfo", async () => {
-    const [setup, program, build] = [docBlocks("docs/recipes/go.md", "sh")[0]!, docBlocks("docs/recipes/go.md", "go")[0]!, docBlocks("docs/recipes/go.md", "sh")[1]!];
-    const module = join(work, "verifier");
-    await run("mkdir", ["-p", module]);
-    writeFileSync(join(module, "main.go"), program);
-    await run("bash", ["-c", `set -euo pipefail\n${setup.replace("/path/to/latchkey/", root)}`], { cwd: module });
-    const env = { ...process.env, ROOT_KEY: server.rootKey, KEY: secret };
-    const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${build.replace("127.0.0.1:50051", server.grpcUrl.replace("http://", ""))}`], { cwd: module, env, timeout: GO_INSTALL_TIMEOUT_MS });
-    expect(stdout.trim().split("\n")).toEqual(["VERIFY_CODE_VALID 999", "NotFound RESOURCE_NOT_FOUND key"]);
-  }, GO_INSTALL_TIMEOUT_MS);
+  it(
+    "the Go recipe's program, in a module of its own, verifies a key and reads an error's reason from its ErrorInfo",
+    async () => {
+      const [setup, program, build] = [
+        docBlocks("docs/recipes/go.md", "sh")[0]!,
+        docBlocks("docs/recipes/go.md", "go")[0]!,
+        docBlocks("docs/recipes/go.md", "sh")[1]!,
+      ];
+      const module = join(work, "verifier");
+      await run("mkdir", ["-p", module]);
+      writeFileSync(join(module, "main.go"), program);
+      await run("bash", ["-c", `set -euo pipefail\n${setup.replace("/path/to/latchkey/", root)}`], { cwd: module });
+      const env = { ...process.env, ROOT_KEY: server.rootKey, KEY: secret };
+      const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${build.replace("127.0.0.1:50051", server.grpcUrl.replace("http://", ""))}`], {
+        cwd: module,
+        env,
+        timeout: GO_INSTALL_TIMEOUT_MS,
+      });
+      expect(stdout.trim().split("\n")).toEqual(["VERIFY_CODE_VALID 999", "NotFound RESOURCE_NOT_FOUND key"]);
+    },
+    GO_INSTALL_TIMEOUT_MS,
+  );
 });

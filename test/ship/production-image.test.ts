@@ -45,7 +45,13 @@ describe("the Dockerfile", () => {
 
     // A port of its own: HTTP1_PORT=0 would turn that listener off.
     const http1Port = await freePort();
-    const env = { NODE_ENV: "production", MONGODB_URI: inject("mongoUri"), MONGODB_DATABASE: `latchkey_image_${Date.now()}`, HTTP1_PORT: String(http1Port), CONSOLE_ENABLED: "true" };
+    const env = {
+      NODE_ENV: "production",
+      MONGODB_URI: inject("mongoUri"),
+      MONGODB_DATABASE: `latchkey_image_${Date.now()}`,
+      HTTP1_PORT: String(http1Port),
+      CONSOLE_ENABLED: "true",
+    };
     const service = startService(env, { cwd: image, entry: ["dist/src/bin/serve.js"] });
     await service.listening;
     const consolePage = await fetch(`http://127.0.0.1:${http1Port}/console/`);
@@ -54,6 +60,8 @@ describe("the Dockerfile", () => {
     const healthcheck = await run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } });
     expect(healthcheck.stderr).toBe("");
     expect(await service.stop()).toEqual([0, null]);
-    await expect(run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } })).rejects.toMatchObject({ code: 1 });
+    await expect(
+      run(process.execPath, ["dist/src/bin/healthcheck.js"], { cwd: image, env: { ...process.env, HTTP1_PORT: String(http1Port) } }),
+    ).rejects.toMatchObject({ code: 1 });
   }, 180_000);
 });

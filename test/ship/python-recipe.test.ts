@@ -36,15 +36,23 @@ afterAll(async () => {
 });
 
 describe("the Python recipe", () => {
-  it("installs, generates the stubs with validate.proto, verifies a key and reads an error's reason", async () => {
-    const [install, runIt] = docBlocks("docs/recipes/python.md", "sh") as [string, string];
-    const [program] = docBlocks("docs/recipes/python.md", "python");
-    const stubs = join(work, "latchkey_stubs");
-    const inPlace = (block: string) => block.replaceAll(".venv", venv).replaceAll("latchkey_stubs", stubs);
-    await run("bash", ["-c", `set -euo pipefail\n${inPlace(install)}`], { cwd: root, timeout: INSTALL_TIMEOUT_MS });
-    writeFileSync(join(work, "verify.py"), program!);
-    const env = { ...process.env, ROOT_KEY: server.rootKey, KEY: secret };
-    const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${inPlace(runIt).replace("127.0.0.1:50051", server.grpcUrl.replace("http://", ""))}`], { cwd: work, env, timeout: 60_000 });
-    expect(stdout.trim().split("\n")).toEqual(["VERIFY_CODE_VALID 999", "NOT_FOUND RESOURCE_NOT_FOUND key"]);
-  }, INSTALL_TIMEOUT_MS + 60_000);
+  it(
+    "installs, generates the stubs with validate.proto, verifies a key and reads an error's reason",
+    async () => {
+      const [install, runIt] = docBlocks("docs/recipes/python.md", "sh") as [string, string];
+      const [program] = docBlocks("docs/recipes/python.md", "python");
+      const stubs = join(work, "latchkey_stubs");
+      const inPlace = (block: string) => block.replaceAll(".venv", venv).replaceAll("latchkey_stubs", stubs);
+      await run("bash", ["-c", `set -euo pipefail\n${inPlace(install)}`], { cwd: root, timeout: INSTALL_TIMEOUT_MS });
+      writeFileSync(join(work, "verify.py"), program!);
+      const env = { ...process.env, ROOT_KEY: server.rootKey, KEY: secret };
+      const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${inPlace(runIt).replace("127.0.0.1:50051", server.grpcUrl.replace("http://", ""))}`], {
+        cwd: work,
+        env,
+        timeout: 60_000,
+      });
+      expect(stdout.trim().split("\n")).toEqual(["VERIFY_CODE_VALID 999", "NOT_FOUND RESOURCE_NOT_FOUND key"]);
+    },
+    INSTALL_TIMEOUT_MS + 60_000,
+  );
 });

@@ -27,7 +27,11 @@ const later = docBlocks(USING_THE_API, "sh").filter((block) => !inOwnProject(blo
 const testCommands = blocks("sh").find((block) => block.includes("npm test"))!;
 const installedAlready = (block: string) => block.replace(/^npm ci\n/, "");
 const DONE = "__readme_command_done__";
-const commandsOf = (block: string) => block.split(/\n\s*\n/).map((command) => command.trim()).filter(Boolean);
+const commandsOf = (block: string) =>
+  block
+    .split(/\n\s*\n/)
+    .map((command) => command.trim())
+    .filter(Boolean);
 
 let session: ChildProcess;
 let output = "";
@@ -65,7 +69,10 @@ const json = (answer: string | undefined) => JSON.parse(answer!.split("\n# →")
 
 describe("README.md and docs/using-the-api.md", () => {
   it("names as its test command exactly what .ci/run runs first", () => {
-    const testCommand = testCommands.split("\n").find((line) => line.includes("npm test"))!.replace(/\s+#.*$/, "");
+    const testCommand = testCommands
+      .split("\n")
+      .find((line) => line.includes("npm test"))!
+      .replace(/\s+#.*$/, "");
     expect(readFileSync(`${root}.ci/run`, "utf8").split("\n")).toContain(testCommand);
   });
 
@@ -97,7 +104,9 @@ describe("README.md and docs/using-the-api.md", () => {
   });
 
   it("the pattern for secret scanners in docs/concepts.md matches the keys the service issues", () => {
-    const pattern = readFileSync(`${root}docs/concepts.md`, "utf8").split("\n").find((line) => line.startsWith("\\b[a-z]"))!;
+    const pattern = readFileSync(`${root}docs/concepts.md`, "utf8")
+      .split("\n")
+      .find((line) => line.startsWith("\\b[a-z]"))!;
     expect(json(answers[7]).secret).toMatch(new RegExp(`^${pattern}$`));
   });
 
@@ -121,7 +130,10 @@ describe("README.md and docs/using-the-api.md", () => {
   it("the quick start's wait gives up at its deadline when the service never listens, whatever an earlier run left in the log", async () => {
     const log = join(work, "silent.log");
     writeFileSync(log, '{"message":"listening"}\n{"rootKey":"root_ofAnEarlierRun"}\n');
-    const neverListens = installedAlready(quickStart!).replace(/^npm start .*$/m, "sleep 30 >/dev/null 2>&1 &").replace("SECONDS + 60", "SECONDS + 1").replaceAll("latchkey.log", log);
+    const neverListens = installedAlready(quickStart!)
+      .replace(/^npm start .*$/m, "sleep 30 >/dev/null 2>&1 &")
+      .replace("SECONDS + 60", "SECONDS + 1")
+      .replaceAll("latchkey.log", log);
     const started = Date.now();
     const failed = await run("bash", ["-c", `set -uo pipefail\n${neverListens}`], { cwd: root, timeout: 25_000 }).catch((error: { stderr: string }) => error);
     expect(Date.now() - started).toBeLessThan(25_000);
@@ -133,7 +145,19 @@ describe("README.md and docs/using-the-api.md", () => {
     const file = `${root}readme-snippet-${process.pid}.ts`;
     writeFileSync(file, snippet!);
     try {
-      const options = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node"];
+      const options = [
+        "--noEmit",
+        "--strict",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--target",
+        "es2022",
+        "--skipLibCheck",
+        "--types",
+        "node",
+      ];
       await expect(run("npx", ["tsc", ...options, file], { cwd: root })).resolves.toBeDefined();
     } finally {
       rmSync(file, { force: true });

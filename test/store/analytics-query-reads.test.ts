@@ -46,7 +46,18 @@ describe("Analytics queries over 30 days of 1,000 keys", () => {
     for (let day = 0; day < DAYS; day++) {
       keyIds.forEach((keyId, i) => {
         const minute = firstDay + day * 86_400_000 + (i % 24) * 3_600_000;
-        counts.push({ source: "verification", workspaceId, keyspaceId, keyId, externalId: "", tags: [], overflow: false, minute, outcomes: { valid: 9, rate_limited: 1 }, credits: 9 });
+        counts.push({
+          source: "verification",
+          workspaceId,
+          keyspaceId,
+          keyId,
+          externalId: "",
+          tags: [],
+          overflow: false,
+          minute,
+          outcomes: { valid: 9, rate_limited: 1 },
+          credits: 9,
+        });
       });
     }
     const documents = documentsOf(counts, DEFAULT_RETENTION, () => true).filter((document) => document.scope !== "group");
@@ -103,7 +114,7 @@ describe("Analytics queries over 30 days of 1,000 keys", () => {
       expect(answer.pages).toBe(DAYS);
       // Each page reads its day and the next one, to know the page is complete.
       expect(answer.documentsRead).toBeLessThanOrEqual(2 * DAYS);
-        expect(filters.every((filter) => filter.scope === "keys" && filter.part === "keys")).toBe(true);
+      expect(filters.every((filter) => filter.scope === "keys" && filter.part === "keys")).toBe(true);
       console.log(`[analytics reads] by key by day over 30 days, every page: ${JSON.stringify(answer)}`);
     }
   });

@@ -15,7 +15,17 @@ import { tablesContract } from "./tables/contract.js";
  * runs it; rate limiting as a service has its own test files (test/store/ratelimits).
  */
 export function storeContract(name: string, openStore: () => Promise<Store>) {
-  for (const part of [tablesContract, idempotencyContract, rbacContract, auditContract, keysContract, creditsContract, changeLogContract, rateLimitWindowsContract, analyticsContract]) {
+  for (const part of [
+    tablesContract,
+    idempotencyContract,
+    rbacContract,
+    auditContract,
+    keysContract,
+    creditsContract,
+    changeLogContract,
+    rateLimitWindowsContract,
+    analyticsContract,
+  ]) {
     part(name, openStore);
   }
 }

@@ -44,7 +44,8 @@ describe("MongoStore keys by digest", () => {
     await keys.createIndex({ "previousSecret.hash": 1 }, { name: "previous_hash" });
     const rerolled = keyRecord({ workspaceId: newId("ws", Date.now()), previousSecret: { hash: "1".repeat(64), start: "pay_1", expiresAt: new Date() } });
     const plain = keyRecord({ workspaceId: newId("ws", Date.now()) });
-    for (const { id, meta, claims, ...fields } of [rerolled, plain]) await keys.insertOne({ _id: id, ...fields, metaJson: JSON.stringify(meta), claimsJson: JSON.stringify(claims) });
+    for (const { id, meta, claims, ...fields } of [rerolled, plain])
+      await keys.insertOne({ _id: id, ...fields, metaJson: JSON.stringify(meta), claimsJson: JSON.stringify(claims) });
     const upgraded = await MongoStore.connect(inject("mongoUri"), legacyDatabase);
     try {
       expect((await upgraded.findKeyByHash(rerolled.workspaceId, "1".repeat(64)))?.id).toBe(rerolled.id);

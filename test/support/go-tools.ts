@@ -21,7 +21,10 @@ export const GO_INSTALL_TIMEOUT_MS = 15 * 60_000;
  * `go install` (Go itself is the one thing these tests need on a fresh machine).
  */
 export async function goTool(name: string, module: string, log: (line: string) => void = (line) => process.stderr.write(line + "\n")): Promise<string> {
-  const onPath = (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, name)).find((path) => existsSync(path));
+  const onPath = (process.env.PATH ?? "")
+    .split(delimiter)
+    .map((dir) => join(dir, name))
+    .find((path) => existsSync(path));
   if (onPath) return onPath;
   const installed = join(GO_BIN, name);
   if (existsSync(installed)) return installed;

@@ -41,11 +41,9 @@ const launcherDir = fileURLToPath(new URL("./mongo-java-server/", import.meta.ur
 
 async function startMongoJavaServer(): Promise<TestMongo> {
   const classpathFile = `${launcherDir}.classpath`;
-  await promisify(execFile)(
-    "mvn",
-    ["-q", "-B", "-f", `${launcherDir}pom.xml`, "dependency:build-classpath", `-Dmdep.outputFile=${classpathFile}`],
-    { timeout: 10 * 60_000 },
-  );
+  await promisify(execFile)("mvn", ["-q", "-B", "-f", `${launcherDir}pom.xml`, "dependency:build-classpath", `-Dmdep.outputFile=${classpathFile}`], {
+    timeout: 10 * 60_000,
+  });
   const classpath = (await readFile(classpathFile, "utf8")).trim();
   const child = spawn("java", ["-cp", classpath, `${launcherDir}Launcher.java`], { stdio: ["pipe", "pipe", "inherit"] });
   const port = await readPort(child);

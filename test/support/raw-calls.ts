@@ -82,7 +82,13 @@ export async function grpcCall(baseUrl: string, path: string, payload: Uint8Arra
 }
 
 /** A unary call over gRPC-Web (binary), on HTTP/2 or, with `http1`, on HTTP/1.1. */
-export async function grpcWebCall(baseUrl: string, path: string, payload: Uint8Array, metadata: Record<string, string> = {}, http1 = false): Promise<RawAnswer> {
+export async function grpcWebCall(
+  baseUrl: string,
+  path: string,
+  payload: Uint8Array,
+  metadata: Record<string, string> = {},
+  http1 = false,
+): Promise<RawAnswer> {
   const headers = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", ...metadata };
   const answer = http1 ? await http1Post(baseUrl, path, payload, headers) : await http2Post(baseUrl, path, payload, headers);
   const trailers = { ...answer.headers, ...grpcWebTrailers(answer.body) };

@@ -18,7 +18,10 @@ export interface ServiceProcess {
 }
 
 /** Runs the sources through tsx unless told to run something else (the compiled service) from elsewhere. */
-export function startService(env: Record<string, string>, from: { cwd: string; entry: string[] } = { cwd: root, entry: ["--import", "tsx", "src/bin/serve.ts"] }): ServiceProcess {
+export function startService(
+  env: Record<string, string>,
+  from: { cwd: string; entry: string[] } = { cwd: root, entry: ["--import", "tsx", "src/bin/serve.ts"] },
+): ServiceProcess {
   const child = spawn(process.execPath, from.entry, {
     cwd: from.cwd,
     env: { ...process.env, MONGODB_URI: "", HOST: "127.0.0.1", PORT: "0", HTTP1_PORT: "0", GRPC_PORT: "0", METRICS_PORT: "0", ...env },

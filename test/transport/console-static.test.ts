@@ -86,7 +86,11 @@ describe("the console's files on the browser listener", () => {
   it("serves the assets for a year, immutable, gzipped for a browser that accepts it", async () => {
     const script = await request(server.http1Url, `/console/assets/${built.script}`, { headers: { "accept-encoding": "gzip, br" } });
     expect(script.status).toBe(200);
-    expect(script.headers).toMatchObject({ "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable", "content-encoding": "gzip" });
+    expect(script.headers).toMatchObject({
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "public, max-age=31536000, immutable",
+      "content-encoding": "gzip",
+    });
     expect(gunzipSync(script.body).length).toBeGreaterThan(script.body.length);
     const style = await request(server.http1Url, `/console/assets/${built.style}`);
     expect(style.headers).toMatchObject({ "content-type": "text/css; charset=utf-8" });
@@ -102,7 +106,11 @@ describe("the console's files on the browser listener", () => {
 
   it("serves the console on the HTTP/2 listener too, and leaves the API alone", async () => {
     expect((await requestHttp2(server.url, "/console/")).headers["content-security-policy"]).toBe(CONSOLE_CONTENT_SECURITY_POLICY);
-    const health = await fetch(`${server.http1Url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const health = await fetch(`${server.http1Url}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(await health.json()).toEqual({ status: "SERVING" });
   });
 

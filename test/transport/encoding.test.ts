@@ -4,8 +4,7 @@ import { VerifyCode, VerifyKeyResponseSchema, VerifyKeysResponseSchema } from ".
 import { encodeOnce, encodingOf, withRepeatedFieldEncoding } from "../../src/transport/encoding.js";
 
 describe("remembered encodings", () => {
-  const answer = (keyId: string) =>
-    create(VerifyKeyResponseSchema, { valid: true, code: VerifyCode.VALID, keyId, permissions: ["a", "b"], meta: { x: 1 } });
+  const answer = (keyId: string) => create(VerifyKeyResponseSchema, { valid: true, code: VerifyCode.VALID, keyId, permissions: ["a", "b"], meta: { x: 1 } });
 
   it("encodes a message once and hands back the same bytes", () => {
     const message = answer("key_1");

@@ -23,7 +23,10 @@ describe("HealthState", () => {
     const refused = await health
       .watch(new AbortController().signal)
       .next()
-      .then(() => undefined, (error: unknown) => ConnectError.from(error));
+      .then(
+        () => undefined,
+        (error: unknown) => ConnectError.from(error),
+      );
     expect(refused?.code).toBe(Code.ResourceExhausted);
     const changed = watches[1]!.next();
     health.storeAnswered(false);

@@ -85,7 +85,17 @@ describe("grpc-js's stream decoder state at the end of a body", () => {
       });
     server = new grpc.Server({ interceptors: [recordAtHalfClose] });
     server.addService(
-      { check: { path: CHECK, requestStream: false, responseStream: false, requestSerialize: (bytes: Buffer) => bytes, requestDeserialize: (bytes: Buffer) => bytes, responseSerialize: (bytes: Buffer) => bytes, responseDeserialize: (bytes: Buffer) => bytes } },
+      {
+        check: {
+          path: CHECK,
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (bytes: Buffer) => bytes,
+          requestDeserialize: (bytes: Buffer) => bytes,
+          responseSerialize: (bytes: Buffer) => bytes,
+          responseDeserialize: (bytes: Buffer) => bytes,
+        },
+      },
       { check: (_: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.alloc(0)) },
     );
     const port = await new Promise<number>((resolve, reject) =>

@@ -44,8 +44,8 @@ describe.each([
       const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...protos.slice(1), protos[0]!] }));
       expect(registry.getFile(protos[0]!.name)).toBeDefined();
     }
-    const keyFile = (symbol!.messageResponse.value as v1.FileDescriptorResponse).fileDescriptorProto.map((bytes) =>
-      fromBinary(FileDescriptorProtoSchema, bytes).name,
+    const keyFile = (symbol!.messageResponse.value as v1.FileDescriptorResponse).fileDescriptorProto.map(
+      (bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name,
     );
     expect(keyFile[0]).toBe("latchkey/v1/key.proto");
     // With the comments, which protoc-gen-es leaves out of its descriptors: grpcurl describe shows them.

@@ -62,7 +62,8 @@ describe("AnalyticsRecorder", () => {
   it("coalesces a group's events into one row per bucket, whatever the order of its tags, and writes nothing until it flushes", async () => {
     const store = new MemoryStore();
     const { analytics, written } = recorder(store);
-    for (let i = 0; i < 1000; i++) verify(analytics, i % 4 === 0 ? "rate_limited" : "valid", i % 2 ? ["b", "a"] : ["a", "b", "a"], "key_one", i % 4 === 0 ? 0 : 1);
+    for (let i = 0; i < 1000; i++)
+      verify(analytics, i % 4 === 0 ? "rate_limited" : "valid", i % 2 ? ["b", "a"] : ["a", "b", "a"], "key_one", i % 4 === 0 ? 0 : 1);
     expect(await rowsIn(store, "group", "minute")).toEqual([]);
     await analytics.flush();
     const [row] = await rowsIn(store, "group", "minute");
@@ -97,7 +98,17 @@ describe("AnalyticsRecorder", () => {
     await analytics.flush();
     verify(analytics, "valid", [], keys.at(-1));
     await analytics.flush();
-    const [keysOfDay] = await readAll(store.analytics.documents({ scope: "keys", period: "day", part: "keys", source: "verification", workspaceId: "ws_one", from: new Date(0), to: new Date(Date.UTC(2100, 0)) }));
+    const [keysOfDay] = await readAll(
+      store.analytics.documents({
+        scope: "keys",
+        period: "day",
+        part: "keys",
+        source: "verification",
+        workspaceId: "ws_one",
+        from: new Date(0),
+        to: new Date(Date.UTC(2100, 0)),
+      }),
+    );
     expect(Object.keys(keysOfDay!.keys!).length).toBe(MAX_KEY_ENTRIES_PER_DAY);
     expect(keysOfDay!.keysOverflowed).toBe(true);
     const byKey = await rowsIn(store, "keyspace", "day", { groupBy: new Set(["key"]), keyIds: keys.slice(-3) });

@@ -106,21 +106,41 @@ describe("BoundedCache", () => {
   it("does not keep a load that overlapped a deletion, which may have been about what it read", async () => {
     const { cache: c } = cache();
     const pending = deferred<string>();
-    const loaded = c.load("k", () => pending.promise, (value) => c.set("k", value));
+    const loaded = c.load(
+      "k",
+      () => pending.promise,
+      (value) => c.set("k", value),
+    );
     c.delete("k");
     pending.resolve("stale");
     expect(await loaded).toBe("stale");
     expect(c.get("k")).toBeUndefined();
 
-    const again = c.load("k", () => Promise.resolve("fresh"), (value) => c.set("k", value));
+    const again = c.load(
+      "k",
+      () => Promise.resolve("fresh"),
+      (value) => c.set("k", value),
+    );
     expect(await again).toBe("fresh");
     expect(c.get("k")).toBe("fresh");
   });
 
   it("a failed load is not kept and the next caller loads afresh", async () => {
     const { cache: c } = cache();
-    await expect(c.load("k", () => Promise.reject(new Error("down")), (value: string) => c.set("k", value))).rejects.toThrow("down");
-    expect(await c.load("k", () => Promise.resolve("up"), (value) => c.set("k", value))).toBe("up");
+    await expect(
+      c.load(
+        "k",
+        () => Promise.reject(new Error("down")),
+        (value: string) => c.set("k", value),
+      ),
+    ).rejects.toThrow("down");
+    expect(
+      await c.load(
+        "k",
+        () => Promise.resolve("up"),
+        (value) => c.set("k", value),
+      ),
+    ).toBe("up");
   });
 
   it("deleteWhere drops exactly the entries picked", () => {

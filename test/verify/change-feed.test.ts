@@ -64,7 +64,11 @@ describe("KeyChangeFeed", () => {
     // The log's numbering and writes are made by hand: a number counted is not yet a change written.
     const inner = { changes: [] as KeyChange[], lastSeq: 0 };
     const store = Object.assign(new MemoryStore(), {
-      changesAfter: async (after: number, limit: number) => inner.changes.filter((change) => change.seq > after).slice(0, limit).map((change) => structuredClone(change)),
+      changesAfter: async (after: number, limit: number) =>
+        inner.changes
+          .filter((change) => change.seq > after)
+          .slice(0, limit)
+          .map((change) => structuredClone(change)),
       lastChangeSeq: async () => inner.lastSeq,
     });
     const clock = { now: Date.UTC(2026, 0, 1) };

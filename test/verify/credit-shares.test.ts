@@ -248,7 +248,9 @@ describe.each([
         for (let i = 0; i < 2000; i++) {
           if (await spendOne(each.shares, each.cached)) each.valid++;
           if (each.valid === 200 && each === instances[0]) {
-            updates ??= changed({ operation: "increment", value: 500, refill: undefined }).then(() => changed({ operation: "decrement", value: 200, refill: undefined }));
+            updates ??= changed({ operation: "increment", value: 500, refill: undefined }).then(() =>
+              changed({ operation: "decrement", value: 200, refill: undefined }),
+            );
           }
         }
       }),

@@ -183,7 +183,13 @@ describe("KeyCache", () => {
     const { cache, keys, clock, calls, store } = await world();
     const [a, b] = keys;
     const next = issueSecret("pay", 16, 4);
-    await store.replaceSecret(b!.record.id, b!.digest, { hash: next.digest, start: "pay_n" }, { hash: b!.digest, start: b!.record.start, expiresAt: new Date(clock.now + 600_000) }, new Date(clock.now));
+    await store.replaceSecret(
+      b!.record.id,
+      b!.digest,
+      { hash: next.digest, start: "pay_n" },
+      { hash: b!.digest, start: b!.record.start, expiresAt: new Date(clock.now + 600_000) },
+      new Date(clock.now),
+    );
     for (const key of keys) await cache.lookup(WS, key.digest);
     await store.updateKey(a!.record.id, { name: "renamed" }, {});
     calls.clear();

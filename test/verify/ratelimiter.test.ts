@@ -40,7 +40,9 @@ async function run(inner: Store, { identifiers, decisions, gapMs }: { identifier
   const names = Array.from({ length: identifiers }, (_, i) => `203.0.${Math.floor(i / 256)}.${i % 256}`);
   for (let i = 0; i < decisions; i++) {
     clock.now = start + Math.floor(i * gapMs);
-    const answer = await limiters[i % 2]!.limit("ws_a", [{ namespace: "bench", identifier: names[i % identifiers]!, limit: 1_000_000_000, durationMs: DURATION_MS, cost: 1 }]);
+    const answer = await limiters[i % 2]!.limit("ws_a", [
+      { namespace: "bench", identifier: names[i % identifiers]!, limit: 1_000_000_000, durationMs: DURATION_MS, cost: 1 },
+    ]);
     expect(answer.success).toBe(true);
   }
   return { storeCalls: storeCalls(), steps: steps() };

@@ -28,7 +28,12 @@ describe("UsageRecorder", () => {
     recorder.record(key("key_b"), 5);
     await recorder.flush();
     await recorder.flush();
-    expect(written).toEqual([[{ id: "key_a", at: new Date(30) }, { id: "key_b", at: new Date(5) }]]);
+    expect(written).toEqual([
+      [
+        { id: "key_a", at: new Date(30) },
+        { id: "key_b", at: new Date(5) },
+      ],
+    ]);
   });
 
   it("writes a key in constant use once per resolution, and not at all while its stored last use is recent enough", async () => {
@@ -66,6 +71,11 @@ describe("UsageRecorder", () => {
     recorder.record(a, 50);
     down = false;
     await recorder.flush();
-    expect(written).toEqual([[{ id: "key_a", at: new Date(50) }, { id: "key_b", at: new Date(10) }]]);
+    expect(written).toEqual([
+      [
+        { id: "key_a", at: new Date(50) },
+        { id: "key_b", at: new Date(10) },
+      ],
+    ]);
   });
 });

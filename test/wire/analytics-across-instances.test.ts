@@ -163,7 +163,9 @@ describe("analytics across instances on MongoDB", () => {
     expect(first).toEqual(expected(tallies, everything));
     for (const granularity of [Granularity.MINUTE, Granularity.HOUR, Granularity.DAY, Granularity.MONTH]) {
       for (const groupBy of [[], [By.KEY], [By.IDENTITY], [By.OUTCOME], [By.TAG], [By.KEYSPACE], [By.KEY, By.OUTCOME, By.TAG], everything]) {
-        expect(await answered({ granularity, groupBy }), `${Granularity[granularity]} by ${groupBy.map((by) => By[by]).join(" ")}`).toEqual(expected(tallies, groupBy));
+        expect(await answered({ granularity, groupBy }), `${Granularity[granularity]} by ${groupBy.map((by) => By[by]).join(" ")}`).toEqual(
+          expected(tallies, groupBy),
+        );
       }
     }
   });

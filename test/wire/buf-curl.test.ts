@@ -74,9 +74,17 @@ describe.each([
     const key = await curl("-d", JSON.stringify({ key: { keyspaceId: keyspace.id, name: "from curl" } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
     expect(JSON.parse(key.stdout).key).toMatchObject({ name: "from curl", status: "KEY_STATUS_ACTIVE" });
     const keyId = JSON.parse(key.stdout).key.id;
-    const limited = await curl("-d", JSON.stringify({ namespace: "logins", identifier: keyId, limit: "5", durationMs: "60000" }), `${url()}/latchkey.v1.RatelimitService/Limit`);
+    const limited = await curl(
+      "-d",
+      JSON.stringify({ namespace: "logins", identifier: keyId, limit: "5", durationMs: "60000" }),
+      `${url()}/latchkey.v1.RatelimitService/Limit`,
+    );
     expect(JSON.parse(limited.stdout)).toMatchObject({ success: true, limit: "5", remaining: "4", durationMs: "60000" });
-    const credited = await curl("-d", JSON.stringify({ keyId, operation: "CREDIT_OPERATION_SET", value: "500" }), `${url()}/latchkey.v1.KeyService/UpdateCredits`);
+    const credited = await curl(
+      "-d",
+      JSON.stringify({ keyId, operation: "CREDIT_OPERATION_SET", value: "500" }),
+      `${url()}/latchkey.v1.KeyService/UpdateCredits`,
+    );
     expect(JSON.parse(credited.stdout).key.credits).toEqual({ remaining: "500" });
     const rerolled = await curl("-d", JSON.stringify({ id: keyId, gracePeriodMs: "3600000" }), `${url()}/latchkey.v1.KeyService/RerollKey`);
     expect(JSON.parse(rerolled.stdout)).toMatchObject({ key: { id: keyId, previousSecret: { expiresAt: expect.any(String) } }, secret: expect.any(String) });
@@ -90,7 +98,11 @@ describe.each([
     const imported = await curl("-d", JSON.stringify(imports), `${url()}/latchkey.v1.KeyService/ImportKeys`);
     expect(JSON.parse(imported.stdout).results).toMatchObject([{ key: { name: "migrated", prefix: "sk" } }, { key: { id: expect.any(String) } }]);
     const recoverable = await curl("-d", '{"keyspace":{"name":"kept","recoverable":true}}', `${url()}/latchkey.v1.KeyspaceService/CreateKeyspace`);
-    const kept = await curl("-d", JSON.stringify({ key: { keyspaceId: JSON.parse(recoverable.stdout).keyspace.id } }), `${url()}/latchkey.v1.KeyService/CreateKey`);
+    const kept = await curl(
+      "-d",
+      JSON.stringify({ key: { keyspaceId: JSON.parse(recoverable.stdout).keyspace.id } }),
+      `${url()}/latchkey.v1.KeyService/CreateKey`,
+    );
     const { key: keptKey, secret } = JSON.parse(kept.stdout);
     const decrypted = await curl("-d", JSON.stringify({ id: keptKey.id, decrypt: true }), `${url()}/latchkey.v1.KeyService/GetKey`);
     expect(JSON.parse(decrypted.stdout).key).toMatchObject({ plaintext: secret, recoverable: true });

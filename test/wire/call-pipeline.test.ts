@@ -82,24 +82,24 @@ describe("error details for a caller that knows nothing of Connect", () => {
   const definition = protoLoader.loadSync(["latchkey/v1/key.proto"], { includeDirs: [protoDir, `${protoDir}/vendor/protovalidate`] });
   const latchkey = (grpc.loadPackageDefinition(definition) as any).latchkey.v1;
 
-  it.each([["the Connect router's HTTP/2 port", () => server.port], ["the native grpc-js port", () => server.grpcPort!]])(
-    "@grpc/grpc-js reads google.rpc.Status details on %s",
-    async (_, port) => {
-      const client = new latchkey.KeyService(`127.0.0.1:${port()}`, grpc.credentials.createInsecure()) as grpc.Client;
-      const metadata = new grpc.Metadata();
-      metadata.set("authorization", `Bearer ${server.rootKey}`);
-      const error = await new Promise<grpc.ServiceError>((resolve) =>
-        (client as any).getKey({ id: "nope" }, metadata, (caught: grpc.ServiceError) => resolve(caught)),
-      );
-      client.close();
-      expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
-      const status = fromBinary(StatusSchema, error.metadata.get("grpc-status-details-bin")[0] as Buffer);
-      expect(status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: "id is not a key id" });
-      const [info, badRequest] = status.details.map((detail) => anyUnpack(detail, ErrorInfoSchema) ?? anyUnpack(detail, BadRequestSchema));
-      expect(info).toMatchObject({ reason: "INVALID_FIELD" });
-      expect(badRequest).toMatchObject({ fieldViolations: [{ field: "id" }] });
-    },
-  );
+  it.each([
+    ["the Connect router's HTTP/2 port", () => server.port],
+    ["the native grpc-js port", () => server.grpcPort!],
+  ])("@grpc/grpc-js reads google.rpc.Status details on %s", async (_, port) => {
+    const client = new latchkey.KeyService(`127.0.0.1:${port()}`, grpc.credentials.createInsecure()) as grpc.Client;
+    const metadata = new grpc.Metadata();
+    metadata.set("authorization", `Bearer ${server.rootKey}`);
+    const error = await new Promise<grpc.ServiceError>((resolve) =>
+      (client as any).getKey({ id: "nope" }, metadata, (caught: grpc.ServiceError) => resolve(caught)),
+    );
+    client.close();
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const status = fromBinary(StatusSchema, error.metadata.get("grpc-status-details-bin")[0] as Buffer);
+    expect(status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: "id is not a key id" });
+    const [info, badRequest] = status.details.map((detail) => anyUnpack(detail, ErrorInfoSchema) ?? anyUnpack(detail, BadRequestSchema));
+    expect(info).toMatchObject({ reason: "INVALID_FIELD" });
+    expect(badRequest).toMatchObject({ fieldViolations: [{ field: "id" }] });
+  });
 });
 
 describe("an unexpected failure", () => {

@@ -62,16 +62,8 @@ describe.each(transports)("%s against MongoDB", (_, transport) => {
 
   it("carries error codes and messages intact", async () => {
     const keys = createClient(KeyService, transport());
-    await expectCode(
-      keys.createKey({ key: { keyspaceId: "ks_bad" } }),
-      Code.InvalidArgument,
-      "key.keyspace_id is not a keyspace id",
-    );
-    await expectCode(
-      keys.updateKey({ key: { id: "key_x" }, updateMask: { paths: ["name"] } }),
-      Code.InvalidArgument,
-      "key.id is not a key id",
-    );
+    await expectCode(keys.createKey({ key: { keyspaceId: "ks_bad" } }), Code.InvalidArgument, "key.keyspace_id is not a keyspace id");
+    await expectCode(keys.updateKey({ key: { id: "key_x" }, updateMask: { paths: ["name"] } }), Code.InvalidArgument, "key.id is not a key id");
   });
 
   it("answers health checks", async () => {

@@ -84,7 +84,9 @@ describe("rate limits across three instances", () => {
     const limit = 60;
     const durationMs = 3000;
     const workers = 24;
-    const { secret } = await keys.createKey({ key: { keyspaceId, rateLimits: [{ name: "shared", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true }] } });
+    const { secret } = await keys.createKey({
+      key: { keyspaceId, rateLimits: [{ name: "shared", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true }] },
+    });
     const admitted = new Map<bigint, number>();
     const filled = new Set<bigint>();
     let filledWindowEnd = Infinity;

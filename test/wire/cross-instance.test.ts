@@ -53,7 +53,7 @@ describe("cache invalidation across instances", () => {
     const a = clients(writer);
     const b = clients(reader);
     const { keyspace } = await a.keyspaces.createKeyspace({ keyspace: { name: "shared" } });
-    const make = async (key: object = {}) => (await a.keys.createKey({ key: { keyspaceId: keyspace!.id, ...key } }));
+    const make = async (key: object = {}) => await a.keys.createKey({ key: { keyspaceId: keyspace!.id, ...key } });
     const delays: number[] = [];
 
     const revoked = await make();
@@ -97,7 +97,12 @@ describe("cache invalidation across instances", () => {
     const cases: [string, (id: string) => Promise<unknown>, VerifyCode, object][] = [
       ["revoke", (id) => a.keys.revokeKey({ id }), VerifyCode.REVOKED, {}],
       ["disable", (id) => a.keys.updateKey({ key: { id, enabled: false }, updateMask: { paths: ["enabled"] } }), VerifyCode.DISABLED, {}],
-      ["permission removal", (id) => a.keys.removeKeyPermissions({ keyId: id, names: ["docs.read"] }), VerifyCode.INSUFFICIENT_PERMISSIONS, { permissionQuery: "docs.read" }],
+      [
+        "permission removal",
+        (id) => a.keys.removeKeyPermissions({ keyId: id, names: ["docs.read"] }),
+        VerifyCode.INSUFFICIENT_PERMISSIONS,
+        { permissionQuery: "docs.read" },
+      ],
       ["permanent delete", (id) => a.keys.deleteKey({ id, permanent: true }), VerifyCode.NOT_FOUND, {}],
       ["second reroll with grace 0", (id) => a.keys.rerollKey({ id }), VerifyCode.NOT_FOUND, {}],
     ];
@@ -105,7 +110,8 @@ describe("cache invalidation across instances", () => {
     for (const [name, change, expected, check] of cases) {
       const created = await a.keys.createKey({ key: { keyspaceId: keyspace!.id, permissions: ["docs.read"], name } });
       await a.keys.rerollKey({ id: created.key!.id, gracePeriodMs: 3_600_000n });
-      for (const instance of [a, b]) expect((await instance.verify.verifyKey({ key: created.secret, permissionQuery: "docs.read" })).code).toBe(VerifyCode.VALID);
+      for (const instance of [a, b])
+        expect((await instance.verify.verifyKey({ key: created.secret, permissionQuery: "docs.read" })).code).toBe(VerifyCode.VALID);
       await change(created.key!.id);
       expect((await a.verify.verifyKey({ key: created.secret, ...check })).code, name).toBe(expected);
       delays.push(await untilVerdict(created.secret, expected, check));
@@ -138,7 +144,12 @@ describe("cache invalidation across instances", () => {
     await viaReader.listKeyspaces({});
     await a.rootKeys.revokeRootKey({ id: rootKey!.id });
     const started = Date.now();
-    while (await viaReader.listKeyspaces({}).then(() => true, () => false)) {
+    while (
+      await viaReader.listKeyspaces({}).then(
+        () => true,
+        () => false,
+      )
+    ) {
       expect(Date.now() - started).toBeLessThan(1500);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -34,20 +34,48 @@ const hostOf = (url: string) => url.replace(/^http:\/\//, "");
 describe("buf curl, in the Connect protocol against the Connect router", () => {
   it("buf curl shows a NOT_FOUND's ErrorInfo with its reason and metadata", async () => {
     const missing = newId("key", Date.now());
-    const { output } = await failing(buf, ["curl", "--protocol", "connect", "--http2-prior-knowledge", "-H", `Authorization: Bearer ${server.rootKey}`, "-d", JSON.stringify({ id: missing }), `${server.url}/latchkey.v1.KeyService/GetKey`]);
+    const { output } = await failing(buf, [
+      "curl",
+      "--protocol",
+      "connect",
+      "--http2-prior-knowledge",
+      "-H",
+      `Authorization: Bearer ${server.rootKey}`,
+      "-d",
+      JSON.stringify({ id: missing }),
+      `${server.url}/latchkey.v1.KeyService/GetKey`,
+    ]);
     expect(output).not.toContain("not recognized");
     const status = JSON.parse(output.slice(output.indexOf("{")));
-    expect(status).toMatchObject({ code: "not_found", details: [{ type: "google.rpc.ErrorInfo", value: expect.any(String), debug: { reason: "RESOURCE_NOT_FOUND", domain: "latchkey", metadata: { resource: "key", id: missing } } }] });
+    expect(status).toMatchObject({
+      code: "not_found",
+      details: [
+        {
+          type: "google.rpc.ErrorInfo",
+          value: expect.any(String),
+          debug: { reason: "RESOURCE_NOT_FOUND", domain: "latchkey", metadata: { resource: "key", id: missing } },
+        },
+      ],
+    });
   });
 
   it("buf curl shows an INVALID_ARGUMENT's BadRequest with every field at fault", async () => {
-    const { output } = await failing(buf, ["curl", "--protocol", "connect", "--http2-prior-knowledge", "-H", `Authorization: Bearer ${server.rootKey}`, "-d", JSON.stringify({ key: { keyspaceId: "", name: "x".repeat(300) } }), `${server.url}/latchkey.v1.KeyService/CreateKey`]);
+    const { output } = await failing(buf, [
+      "curl",
+      "--protocol",
+      "connect",
+      "--http2-prior-knowledge",
+      "-H",
+      `Authorization: Bearer ${server.rootKey}`,
+      "-d",
+      JSON.stringify({ key: { keyspaceId: "", name: "x".repeat(300) } }),
+      `${server.url}/latchkey.v1.KeyService/CreateKey`,
+    ]);
     const status = JSON.parse(output.slice(output.indexOf("{")));
     const badRequest = status.details.find((detail: { type: string }) => detail.type === "google.rpc.BadRequest");
     expect(status.details.find((detail: { type: string }) => detail.type === "google.rpc.ErrorInfo").debug.reason).toBe("INVALID_FIELD");
     expect(badRequest.debug.fieldViolations.map((violation: { field: string }) => violation.field)).toEqual(expect.arrayContaining(["key.name"]));
   });
-
 });
 
 describe.each([
@@ -56,7 +84,15 @@ describe.each([
 ])("grpcurl, through reflection, against %s", (_, url) => {
   it("grpcurl shows the same ErrorInfo, reason and metadata", async () => {
     const missing = newId("key", Date.now());
-    const { output } = await failing(grpcurl, ["-plaintext", "-H", `authorization: Bearer ${server.rootKey}`, "-d", JSON.stringify({ id: missing }), hostOf(url()), "latchkey.v1.KeyService/GetKey"]);
+    const { output } = await failing(grpcurl, [
+      "-plaintext",
+      "-H",
+      `authorization: Bearer ${server.rootKey}`,
+      "-d",
+      JSON.stringify({ id: missing }),
+      hostOf(url()),
+      "latchkey.v1.KeyService/GetKey",
+    ]);
     expect(output).toContain("Code: NotFound");
     expect(output).not.toMatch(/not recognized|base64/i);
     expect(output).toContain('"@type": "type.googleapis.com/google.rpc.ErrorInfo"');
@@ -65,7 +101,15 @@ describe.each([
   });
 
   it("grpcurl shows a BadRequest's field violations, and describes the catalogue of reasons", async () => {
-    const { output } = await failing(grpcurl, ["-plaintext", "-H", `authorization: Bearer ${server.rootKey}`, "-d", JSON.stringify({ key: { keyspaceId: "", name: "x".repeat(300) } }), hostOf(url()), "latchkey.v1.KeyService/CreateKey"]);
+    const { output } = await failing(grpcurl, [
+      "-plaintext",
+      "-H",
+      `authorization: Bearer ${server.rootKey}`,
+      "-d",
+      JSON.stringify({ key: { keyspaceId: "", name: "x".repeat(300) } }),
+      hostOf(url()),
+      "latchkey.v1.KeyService/CreateKey",
+    ]);
     expect(output).toContain("Code: InvalidArgument");
     expect(output).toContain('"@type": "type.googleapis.com/google.rpc.BadRequest"');
     expect(output).toContain('"field": "key.name"');

@@ -77,7 +77,9 @@ describe(`fuzzing every RPC on every listener (FUZZ_SEED=${SEED})`, () => {
     const inputs = new FuzzInputs(SEED ^ [...name].reduce((hash, char) => hash * 31 + char.charCodeAt(0), 0));
     const calls = methods
       .filter(({ method }) => streaming || method.methodKind === "unary")
-      .flatMap(({ method, path }) => Array.from({ length: CASES_PER_METHOD_AND_LISTENER }, (_, index) => ({ method, path, body: body(inputs, method, index) })));
+      .flatMap(({ method, path }) =>
+        Array.from({ length: CASES_PER_METHOD_AND_LISTENER }, (_, index) => ({ method, path, body: body(inputs, method, index) })),
+      );
     const unclean: string[] = [];
     for (let start = 0; start < calls.length; start += PARALLEL_CALLS) {
       await Promise.all(

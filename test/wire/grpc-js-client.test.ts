@@ -28,7 +28,10 @@ const call = (client: grpc.Client, method: string, request: object) => {
 };
 
 async function expectStatus(promise: Promise<unknown>, code: grpc.status, message: string) {
-  const error = (await promise.then(() => undefined, (caught: unknown) => caught)) as grpc.ServiceError;
+  const error = (await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )) as grpc.ServiceError;
   expect(error?.code).toBe(code);
   expect(error.details).toBe(message);
 }

@@ -21,7 +21,12 @@ describe("Connect JSON over HTTP/1.1 with fetch", () => {
     expect(keyspace.status).toBe(200);
     const { keyspace: created } = await keyspace.json();
     const key = await post("latchkey.v1.KeyService/CreateKey", {
-      key: { keyspaceId: created.id, expiresAt: "2099-01-01T00:00:00Z", credits: { remaining: "3" }, rateLimits: [{ name: "rps", limit: "10", durationMs: "1000" }] },
+      key: {
+        keyspaceId: created.id,
+        expiresAt: "2099-01-01T00:00:00Z",
+        credits: { remaining: "3" },
+        rateLimits: [{ name: "rps", limit: "10", durationMs: "1000" }],
+      },
     });
     expect(key.status).toBe(200);
     const body = await key.json();
@@ -68,6 +73,8 @@ describe("Connect JSON over HTTP/1.1 with fetch", () => {
     const refusals = () => server.logs.filter((line) => line.includes("outside CORS_ALLOWED_ORIGINS")).map((line) => JSON.parse(line));
     for (let attempt = 0; attempt < 3; attempt++) expect((await call("https://evil.example.net")).headers.get("access-control-allow-origin")).toBeNull();
     // Within a minute of this server's first refused call (here, or the preflight test's above): one line.
-    expect(refusals()).toEqual([expect.objectContaining({ level: "warn", origin: "https://evil.example.net", refusedCalls: 1, allowedOrigins: ["https://app.example.com"] })]);
+    expect(refusals()).toEqual([
+      expect.objectContaining({ level: "warn", origin: "https://evil.example.net", refusedCalls: 1, allowedOrigins: ["https://app.example.com"] }),
+    ]);
   });
 });

@@ -29,8 +29,7 @@ describe("graceful shutdown", () => {
       });
     const gated = (store: Store): Store =>
       new Proxy(store, {
-        get: (target, property, receiver) =>
-          property === "keyspaces" ? gatedTable(target.keyspaces) : Reflect.get(target, property, receiver),
+        get: (target, property, receiver) => (property === "keyspaces" ? gatedTable(target.keyspaces) : Reflect.get(target, property, receiver)),
       });
     const server = await startTestServer({ wrapStore: gated });
     const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] });
@@ -63,7 +62,10 @@ describe("graceful shutdown", () => {
   it("ends within its timeout even when a client leaves a stream open", async () => {
     const server = await startTestServer();
     for (const url of [server.url, server.grpcUrl]) {
-      await createClient(Health, createGrpcTransport({ baseUrl: url, interceptors: [server.auth] })).watch({})[Symbol.asyncIterator]().next();
+      await createClient(Health, createGrpcTransport({ baseUrl: url, interceptors: [server.auth] }))
+        .watch({})
+        [Symbol.asyncIterator]()
+        .next();
     }
     const started = Date.now();
     await server.stop();

@@ -109,7 +109,10 @@ describe("sliding windows across three instances, one killed mid-window", () => 
       for (let cell = start; cell <= start + CELLS_PER_WINDOW; cell++) admitted += perCell.get(cell) ?? 0;
       afterKill = Math.max(afterKill, admitted);
     }
-    expect(afterKill, `admitted per cell after the kill in cell ${killCell}: ${JSON.stringify([...perCell].filter(([cell]) => cell > killCell))}`).toBeGreaterThanOrEqual(0.9 * limit);
+    expect(
+      afterKill,
+      `admitted per cell after the kill in cell ${killCell}: ${JSON.stringify([...perCell].filter(([cell]) => cell > killCell))}`,
+    ).toBeGreaterThanOrEqual(0.9 * limit);
   }, 60_000);
 });
 
@@ -139,7 +142,10 @@ describe("a key's sliding-window limit across two instances", () => {
     const limit = 40;
     const durationMs = 2000;
     const { secret } = await keys.createKey({
-      key: { keyspaceId, rateLimits: [{ name: "api", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true, algorithm: RateLimitAlgorithm.SLIDING_WINDOW }] },
+      key: {
+        keyspaceId,
+        rateLimits: [{ name: "api", limit: BigInt(limit), durationMs: BigInt(durationMs), autoApply: true, algorithm: RateLimitAlgorithm.SLIDING_WINDOW }],
+      },
     });
     const admittedCells: number[] = [];
     const stopAt = Date.now() + 3 * durationMs;

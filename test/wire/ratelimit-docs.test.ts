@@ -40,10 +40,7 @@ describe("docs/ratelimit.md", () => {
   it("runs every buf curl example, in order, and each answers as the page says", async () => {
     const transport = createGrpcTransport({ baseUrl: server.grpcUrl, interceptors: [server.auth] });
     const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "docs" } });
-    const script = docBlocks("docs/ratelimit.md", "sh")
-      .join("\n")
-      .replaceAll("npx buf curl", `"${buf}" curl`)
-      .replaceAll("http://127.0.0.1:8080", server.url);
+    const script = docBlocks("docs/ratelimit.md", "sh").join("\n").replaceAll("npx buf curl", `"${buf}" curl`).replaceAll("http://127.0.0.1:8080", server.url);
     const { stdout } = await promisify(execFile)("bash", ["-c", `set -euo pipefail\n${script}`], {
       cwd: repositoryRoot,
       env: { ...process.env, ROOT_KEY: server.rootKey, KEYSPACE_ID: keyspace!.id },

@@ -69,7 +69,10 @@ describe("when the store fails", () => {
     try {
       const error = await createClient(KeyspaceService, transport())
         .createKeyspace({ keyspace: { name: "unanswered" } })
-        .then(() => undefined, (failure: unknown) => ConnectError.from(failure));
+        .then(
+          () => undefined,
+          (failure: unknown) => ConnectError.from(failure),
+        );
       expect(error?.code).toBe(Code.Unavailable);
       expect(error?.findDetails(ErrorInfoSchema)).toMatchObject([{ reason: "STORE_UNAVAILABLE" }]);
       expect(Date.now() - started).toBeLessThan(2000);
@@ -83,7 +86,13 @@ describe("when the store fails", () => {
     try {
       const database = client.db(server.databaseName);
       await database.dropDatabase();
-      const indexed = async (collection: string, name: string) => (await database.collection(collection).indexes().catch(() => [])).some((index) => index.name === name);
+      const indexed = async (collection: string, name: string) =>
+        (
+          await database
+            .collection(collection)
+            .indexes()
+            .catch(() => [])
+        ).some((index) => index.name === name);
       // One check recreates them all, one collection after another.
       await until(async () => (await indexed("keys", "workspace_digests_unique")) && (await indexed("root_keys", "hash_unique")), "indexed again");
     } finally {

@@ -20,8 +20,23 @@ beforeAll(async () => {
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   await promisify(execFile)("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
   ]);
   ca = await readFile(certFile);
   server = await startTestServer({ tls: { certFile, keyFile } });

@@ -60,7 +60,11 @@ async function within(boundMs: number, what: string, condition: () => Promise<bo
  */
 async function settledBalance(id: string) {
   await keys().updateKey({ key: { id, name: "settled" }, updateMask: { paths: ["name"] } });
-  await within(2 * CHANGE_POLL_MS + FEED_MARGIN_MS, "every share given back after the key changed", async () => Object.keys((await stored(id)).shares ?? {}).length === 0);
+  await within(
+    2 * CHANGE_POLL_MS + FEED_MARGIN_MS,
+    "every share given back after the key changed",
+    async () => Object.keys((await stored(id)).shares ?? {}).length === 0,
+  );
   return (await stored(id)).remaining;
 }
 
@@ -92,9 +96,7 @@ describe("credits under concurrency", { timeout: 240_000 }, () => {
   it.each([25, 400])("with N = %i credits, exactly N of 20×N concurrent verifications across three instances are valid", async (credits) => {
     const { key, secret } = await issue({ credits: { remaining: BigInt(credits) } });
     const clients = [...connections(first, 4), ...connections(second, 4), ...connections(third, 4)];
-    const results = await Promise.all(
-      Array.from({ length: 20 * credits }, (_, i) => clients[i % clients.length]!.verifyKey({ key: secret })),
-    );
+    const results = await Promise.all(Array.from({ length: 20 * credits }, (_, i) => clients[i % clients.length]!.verifyKey({ key: secret })));
     const codes = results.map((result) => result.code);
     expect(codes.filter((code) => code === VerifyCode.VALID)).toHaveLength(credits);
     expect(codes.filter((code) => code === VerifyCode.USAGE_EXCEEDED)).toHaveLength(19 * credits);

@@ -21,7 +21,8 @@ afterAll(async () => {
 async function storeCalls(): Promise<Record<string, number>> {
   const text = await (await fetch(server.metricsUrl)).text();
   const calls: Record<string, number> = {};
-  for (const [, method, count] of text.matchAll(/^latchkey_store_call_duration_seconds_count\{method="([^"]+)",outcome="ok"\} (\d+)/gm)) calls[method!] = Number(count);
+  for (const [, method, count] of text.matchAll(/^latchkey_store_call_duration_seconds_count\{method="([^"]+)",outcome="ok"\} (\d+)/gm))
+    calls[method!] = Number(count);
   return calls;
 }
 
@@ -45,8 +46,15 @@ describe("verifying keys the instance holds, past the cache's time", () => {
       for (const code of await Promise.all(secrets.map(async (key) => (await verify.verifyKey({ key })).code))) expect(code).toBe(VerifyCode.VALID);
       for (let i = 0; i < 10; i++) for (const key of secrets) expect((await verify.verifyKey({ key })).code).toBe(VerifyCode.VALID);
       // The batch is read CACHE_REFRESH_BATCH_MS after the first key was found past its time.
-      await expect.poll(async () => lookupsSince(before, await storeCalls()).findKeysByHashes, { timeout: CACHE_REFRESH_BATCH_MS + 5000, interval: 100 }).toBe(1);
-      expect(lookupsSince(before, await storeCalls()), `round ${round}`).toEqual({ findKeyByHash: 0, findKeysByHashes: 1, "keyspaces.find": 0, "rootKeys.find": 1 });
+      await expect
+        .poll(async () => lookupsSince(before, await storeCalls()).findKeysByHashes, { timeout: CACHE_REFRESH_BATCH_MS + 5000, interval: 100 })
+        .toBe(1);
+      expect(lookupsSince(before, await storeCalls()), `round ${round}`).toEqual({
+        findKeyByHash: 0,
+        findKeysByHashes: 1,
+        "keyspaces.find": 0,
+        "rootKeys.find": 1,
+      });
     }
 
     clock.offset += CACHE_TTL_MS + CACHE_STALE_MS;

@@ -7,12 +7,7 @@ import { parseArgs } from "node:util";
 import { create, createRegistry, type Message, toJson } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  file_latchkey_v1_analytics,
-  GetVerificationsResponseSchema,
-  Granularity,
-  type VerificationBucket,
-} from "../../../gen/latchkey/v1/analytics_pb.js";
+import { file_latchkey_v1_analytics, GetVerificationsResponseSchema, Granularity, type VerificationBucket } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { file_latchkey_v1_audit, ListAuditEventsResponseSchema } from "../../../gen/latchkey/v1/audit_pb.js";
 import { CreditOperation, file_latchkey_v1_key, type Key, KeyStatus, ListKeysResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { file_latchkey_v1_keyspace, type Keyspace, ListKeyspacesResponseSchema } from "../../../gen/latchkey/v1/keyspace_pb.js";
@@ -86,7 +81,8 @@ function readProfile(path: string): Profile {
   } catch {
     return {};
   }
-  if (mode & 0o077) throw new UsageError(`${path} can be read by others than its owner: run chmod 600 ${path}, and rotate the root key it holds if others could read it`);
+  if (mode & 0o077)
+    throw new UsageError(`${path} can be read by others than its owner: run chmod 600 ${path}, and rotate the root key it holds if others could read it`);
   return JSON.parse(readFileSync(path, "utf8")) as Profile;
 }
 
@@ -96,7 +92,15 @@ function saveProfile(path: string, profile: Profile) {
   chmodSync(path, 0o600);
 }
 
-const registry = createRegistry(file_latchkey_v1_workspace, file_latchkey_v1_keyspace, file_latchkey_v1_key, file_latchkey_v1_root_key, file_latchkey_v1_verify, file_latchkey_v1_audit, file_latchkey_v1_analytics);
+const registry = createRegistry(
+  file_latchkey_v1_workspace,
+  file_latchkey_v1_keyspace,
+  file_latchkey_v1_key,
+  file_latchkey_v1_root_key,
+  file_latchkey_v1_verify,
+  file_latchkey_v1_audit,
+  file_latchkey_v1_analytics,
+);
 
 /** What a command answers: the message itself for --json, and rows for people. */
 interface Answer {
@@ -139,7 +143,11 @@ function table(rows: Record<string, string>[]): string {
   if (rows.length === 0) return "(none)";
   const columns = Object.keys(rows[0]!);
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => (row[column] ?? "").length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join("  ")
+      .trimEnd();
   return [line(columns.map((column) => column.toUpperCase())), ...rows.map((row) => line(columns.map((column) => row[column] ?? "")))].join("\n");
 }
 
@@ -183,7 +191,12 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
     case "keyspace list": {
       const latchkey = client();
       const listed: Keyspace[] = [];
-      for await (const keyspace of pages((request) => latchkey.keyspaces.listKeyspaces(request), {}, (page) => page.keyspaces)) listed.push(keyspace);
+      for await (const keyspace of pages(
+        (request) => latchkey.keyspaces.listKeyspaces(request),
+        {},
+        (page) => page.keyspaces,
+      ))
+        listed.push(keyspace);
       return { message: create(ListKeyspacesResponseSchema, { keyspaces: listed }), rows: listed.map(keyspaceRow) };
     }
     case "keyspace get": {
@@ -209,7 +222,12 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
       const latchkey = client();
       const keyspaceId = required(values.keyspace?.[0], "--keyspace");
       const listed: Key[] = [];
-      for await (const key of pages((request) => latchkey.keys.listKeys(request), { keyspaceId }, (page) => page.keys)) listed.push(key);
+      for await (const key of pages(
+        (request) => latchkey.keys.listKeys(request),
+        { keyspaceId },
+        (page) => page.keys,
+      ))
+        listed.push(key);
       return { message: create(ListKeysResponseSchema, { keys: listed }), rows: listed.map(keyRow) };
     }
     case "key get": {
@@ -247,7 +265,11 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
       const secret = required(verb, "the secret after verify");
       const answer = await client().verify.verifyKey({ key: secret, permissionQuery: values["permission-query"] ?? "" });
       const credits = answer.creditsRemaining === undefined ? "unlimited" : String(answer.creditsRemaining);
-      return { message: answer, rows: [{ valid: String(answer.valid), code: VerifyCode[answer.code], key: answer.keyId, credits }], exitCode: answer.valid ? EXIT.ok : EXIT.notValid };
+      return {
+        message: answer,
+        rows: [{ valid: String(answer.valid), code: VerifyCode[answer.code], key: answer.keyId, credits }],
+        exitCode: answer.valid ? EXIT.ok : EXIT.notValid,
+      };
     }
     case "root-key create": {
       const answer = await client().rootKeys.createRootKey({
@@ -258,7 +280,12 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
     case "root-key list": {
       const latchkey = client();
       const listed: RootKey[] = [];
-      for await (const rootKey of pages((request) => latchkey.rootKeys.listRootKeys(request), {}, (page) => page.rootKeys)) listed.push(rootKey);
+      for await (const rootKey of pages(
+        (request) => latchkey.rootKeys.listRootKeys(request),
+        {},
+        (page) => page.rootKeys,
+      ))
+        listed.push(rootKey);
       return { message: create(ListRootKeysResponseSchema, { rootKeys: listed }), rows: listed.map(rootKeyRow) };
     }
     case "root-key revoke": {
@@ -271,16 +298,31 @@ async function runCommand(words: string[], values: Values, env: NodeJS.ProcessEn
       const events = answer.events.slice(0, limit);
       return {
         message: create(ListAuditEventsResponseSchema, { events }),
-        rows: events.map((event) => ({ time: time(event.time), actor: event.actor, action: event.action, targets: event.targetIds.join(" "), outcome: event.outcome })),
+        rows: events.map((event) => ({
+          time: time(event.time),
+          actor: event.actor,
+          action: event.action,
+          targets: event.targetIds.join(" "),
+          outcome: event.outcome,
+        })),
       };
     }
     case "analytics": {
       const days = Number(integer(values.days, "days") ?? 7n);
       if (days < 1 || days > 366) throw new UsageError("--days must be from 1 to 366");
       const latchkey = client();
-      const request = { startTime: timestampFromDate(new Date(Date.now() - days * 86_400_000)), granularity: Granularity.DAY, keyspaceId: values.keyspace?.[0] ?? "" };
+      const request = {
+        startTime: timestampFromDate(new Date(Date.now() - days * 86_400_000)),
+        granularity: Granularity.DAY,
+        keyspaceId: values.keyspace?.[0] ?? "",
+      };
       const buckets: VerificationBucket[] = [];
-      for await (const bucket of pages((page) => latchkey.analytics.getVerifications(page), request, (page) => page.buckets)) buckets.push(bucket);
+      for await (const bucket of pages(
+        (page) => latchkey.analytics.getVerifications(page),
+        request,
+        (page) => page.buckets,
+      ))
+        buckets.push(bucket);
       return { message: create(GetVerificationsResponseSchema, { buckets }), rows: buckets.map(usageRow) };
     }
     case "analytics usage": {
@@ -333,4 +375,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv, out: (text: string) 
   }
 }
 
-process.exitCode = await main(process.argv.slice(2), process.env, (text) => process.stdout.write(text + "\n"), (text) => process.stderr.write(text + "\n"));
+process.exitCode = await main(
+  process.argv.slice(2),
+  process.env,
+  (text) => process.stdout.write(text + "\n"),
+  (text) => process.stderr.write(text + "\n"),
+);

@@ -59,10 +59,15 @@ async function discoverAccess(api: LatchkeyClient, rootKey: string): Promise<Acc
   // A root key without root_key.manage is refused here (PERMISSION_MISSING), and learns its grants from the reads below.
   try {
     const mine = [];
-    for await (const candidate of pages((request) => api.rootKeys.listRootKeys(request), { pageSize: 100 }, (page) => page.rootKeys)) {
+    for await (const candidate of pages(
+      (request) => api.rootKeys.listRootKeys(request),
+      { pageSize: 100 },
+      (page) => page.rootKeys,
+    )) {
       if (!candidate.revokedAt && candidate.start && rootKey.startsWith(candidate.start)) mine.push(candidate);
     }
-    if (mine.length === 1) return { exact: true, name: mine[0]!.name, permissions: new Set(mine[0]!.permissions), refused: new Set(), keyspaceIds: mine[0]!.keyspaceIds };
+    if (mine.length === 1)
+      return { exact: true, name: mine[0]!.name, permissions: new Set(mine[0]!.permissions), refused: new Set(), keyspaceIds: mine[0]!.keyspaceIds };
   } catch (error) {
     if (LatchkeyError.from(error).reason !== "PERMISSION_MISSING") throw error;
   }
@@ -83,7 +88,8 @@ async function discoverAccess(api: LatchkeyClient, rootKey: string): Promise<Acc
 }
 
 export const timestamp = (ms: number) => ({ seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
-export const millis = (time: { seconds: bigint; nanos: number } | undefined) => (time ? Number(time.seconds) * 1000 + Math.floor(time.nanos / 1_000_000) : undefined);
+export const millis = (time: { seconds: bigint; nanos: number } | undefined) =>
+  time ? Number(time.seconds) * 1000 + Math.floor(time.nanos / 1_000_000) : undefined;
 
 /** A refusal as the console shows it: the stable reason from ErrorInfo first, then the message. */
 export function describeError(error: unknown): string {

@@ -50,9 +50,7 @@ const VERDICTS = new Map(Object.entries(CODES).map(([verdict, code]) => [code, v
 export const verdictOf = (code: VerifyCode): Verdict => VERDICTS.get(code)!;
 
 /** `VERIFY_CODE_RATE_LIMITED` for `rate_limited`: the names clients see in `outcomes`. */
-const CODE_NAMES = new Map(
-  Object.entries(CODES).map(([verdict, code]) => [verdict, VerifyCodeSchema.values.find((value) => value.number === code)!.name]),
-);
+const CODE_NAMES = new Map(Object.entries(CODES).map(([verdict, code]) => [verdict, VerifyCodeSchema.values.find((value) => value.number === code)!.name]));
 
 export function outcomesToProto(outcomes: OutcomeCounts) {
   const named: Record<string, bigint> = {};
@@ -75,7 +73,10 @@ export function bucketToProto(bucket: Bucket): VerificationBucket {
 }
 
 /** Rate-limit outcomes as counted (analytics-recorder.ts) and as clients name them. */
-const LIMIT_OUTCOMES: Record<Exclude<RatelimitOutcome, RatelimitOutcome.UNSPECIFIED>, string> = { [RatelimitOutcome.PASSED]: "passed", [RatelimitOutcome.REFUSED]: "refused" };
+const LIMIT_OUTCOMES: Record<Exclude<RatelimitOutcome, RatelimitOutcome.UNSPECIFIED>, string> = {
+  [RatelimitOutcome.PASSED]: "passed",
+  [RatelimitOutcome.REFUSED]: "refused",
+};
 const LIMIT_OUTCOME_CODES = new Map(Object.entries(LIMIT_OUTCOMES).map(([code, name]) => [name, Number(code) as RatelimitOutcome]));
 
 /** The outcome a RatelimitOutcome stands for; the proto's rules have ruled out UNSPECIFIED. */
@@ -120,7 +121,12 @@ export function rangeOf(request: { granularity: Granularity; startTime?: Timesta
 export async function pageOf(store: Store, query: AnalyticsQuery, request: { pageSize: number; pageToken: string }) {
   const pageSize = request.pageSize === 0 ? DEFAULT_BUCKETS_PER_PAGE : Math.min(request.pageSize, MAX_BUCKETS_PER_PAGE);
   const after = cursorOf(request.pageToken);
-  const { buckets, next } = await pageOfBuckets(rowsOf((filter) => store.analytics.documents(filter), query, after), query, pageSize, after);
+  const { buckets, next } = await pageOfBuckets(
+    rowsOf((filter) => store.analytics.documents(filter), query, after),
+    query,
+    pageSize,
+    after,
+  );
   return { buckets, nextPageToken: pageTokenOf(next) };
 }
 

@@ -32,8 +32,18 @@ export const getKeyUsage =
       from: new Date(from),
       to: new Date(nextBucket("day", today)),
     };
-    const { buckets } = await pageOfBuckets(rowsOf((filter) => store.analytics.documents(filter), query), query, KEY_USAGE_DAYS);
+    const { buckets } = await pageOfBuckets(
+      rowsOf((filter) => store.analytics.documents(filter), query),
+      query,
+      KEY_USAGE_DAYS,
+    );
     const sum = { outcomes: {}, credits: 0 };
     for (const bucket of buckets) addCounts(sum, bucket);
-    return { keyId: key.id, startTime: timestampFromMs(from), ...outcomesToProto(sum.outcomes), creditsSpent: BigInt(sum.credits), days: buckets.map(bucketToProto) };
+    return {
+      keyId: key.id,
+      startTime: timestampFromMs(from),
+      ...outcomesToProto(sum.outcomes),
+      creditsSpent: BigInt(sum.credits),
+      days: buckets.map(bucketToProto),
+    };
   };

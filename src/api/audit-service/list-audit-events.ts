@@ -23,8 +23,6 @@ export const listAuditEvents =
       from,
       to,
     };
-    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "evt"), (page) =>
-      store.listAuditEvents(filter, page),
-    );
+    const { items, nextPageToken } = await fetchPage(pageRequest(request.pageSize, request.pageToken, "evt"), (page) => store.listAuditEvents(filter, page));
     return { events: items.map(auditEventToProto), nextPageToken };
   };

@@ -34,15 +34,19 @@ export const createKey =
     return afterChanges(changes, async () => {
       const prefix = input.prefix || keyspace.defaultPrefix;
       const issued = issueSecret(prefix, request.byteLength || keyspace.defaultByteLength, keyspace.startLength, random);
-      const key = newKeyRecord(attributes, {
-        id: newId("key", at, random),
-        workspaceId,
-        keyspaceId,
-        hash: issued.digest,
-        prefix,
-        start: issued.start,
-        createdBy: input.createdBy,
-      }, at);
+      const key = newKeyRecord(
+        attributes,
+        {
+          id: newId("key", at, random),
+          workspaceId,
+          keyspaceId,
+          hash: issued.digest,
+          prefix,
+          start: issued.start,
+          createdBy: input.createdBy,
+        },
+        at,
+      );
       key.sealedSecret = sealIfRecoverable(deps.vault, keyspace, key.id, issued.secret);
       await store.insertKey(key);
       changes.push(keyChanged(key));

@@ -16,9 +16,7 @@ export const deleteKey =
     const id = requireId("key", request.id, "id");
     await loadLiveKey(store, caller, id, { softDeleted: request.permanent });
     const at = new Date(now());
-    const deleted = request.permanent
-      ? await store.deleteKey(id)
-      : await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true });
+    const deleted = request.permanent ? await store.deleteKey(id) : await store.updateKey(id, { deletedAt: at, updatedAt: at }, { notDeleted: true });
     if (!deleted) throw notFound("key", id);
     return { response: {}, audit: { targets: [id], summary: { permanent: request.permanent } }, changes: [keyChanged(deleted)] };
   };

@@ -17,7 +17,10 @@ async function rateLimitUsage(store: Store, key: KeyRecord, now: number): Promis
   const windows = limits.filter((limit) => limit.algorithm !== "sliding_window").map((limit) => ({ name: limit.name, window: windowAt(limit, now) }));
   const sliding = limits
     .filter((limit) => limit.algorithm === "sliding_window")
-    .map((limit) => ({ ...limit, record: counterRecord({ workspaceId: key.workspaceId, durationMs: limit.durationMs, counter: slidingLimitCounter(limit.counter) }) }));
+    .map((limit) => ({
+      ...limit,
+      record: counterRecord({ workspaceId: key.workspaceId, durationMs: limit.durationMs, counter: slidingLimitCounter(limit.counter) }),
+    }));
   const [counts, cells] = await Promise.all([
     store.countRateLimits(windows.map(({ window }) => window)),
     store.ratelimits.readCells(sliding.map(({ record }) => record)),

@@ -39,7 +39,9 @@ export const importKeys =
         if (taken.has(key.hash)) throw alreadyExists(`keys[${i}] has the secret of a key that already exists`);
         taken.add(key.hash);
         await deps.store.insertKey(key).catch((error: unknown) => {
-          throw error instanceof DomainError && error.kind === "already_exists" ? alreadyExists(`keys[${i}] has the secret of a key that already exists`) : error;
+          throw error instanceof DomainError && error.kind === "already_exists"
+            ? alreadyExists(`keys[${i}] has the secret of a key that already exists`)
+            : error;
         });
         imported.push(key);
         results.push({ key: keyToProto(key, at) });

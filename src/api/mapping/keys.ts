@@ -50,7 +50,6 @@ const keyStatusNames = inverse(KEY_STATUSES);
 const refillPeriodNames = inverse(REFILL_PERIODS);
 const rateLimitAlgorithmNames = inverse(RATE_LIMIT_ALGORITHMS);
 
-
 /** The fields that Key and VerifyKeyResponse share, under the same names. */
 export function keyIdentityToProto(key: domain.KeyRecord) {
   return {

@@ -3,8 +3,7 @@ import { invalidArgument } from "../../domain/errors.js";
 
 /** Wire scalars (times, enums, 64-bit integers) as domain values and back; a value the domain cannot hold is refused, naming its field. */
 
-export const inverse = <K extends string, V extends number>(map: Record<K, V>) =>
-  new Map(Object.entries(map).map(([name, value]) => [value as V, name as K]));
+export const inverse = <K extends string, V extends number>(map: Record<K, V>) => new Map(Object.entries(map).map(([name, value]) => [value as V, name as K]));
 
 export const toTimestamp = (date: Date | null) => (date ? timestampFromDate(date) : undefined);
 /** Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range a Timestamp may hold. */

@@ -20,5 +20,9 @@ export const deleteNamespace =
     if (!namespace) throw notFound("rate-limit namespace", request.name);
     const overrides = await store.ratelimits.deleteOverrides(workspaceId, request.name);
     await store.ratelimits.namespaces.delete({ id: namespace.id, workspaceId });
-    return { response: {}, audit: { targets: [namespace.id], summary: { name: namespace.name, overrides } }, changes: [overridesChangeTarget(workspaceId, request.name)] };
+    return {
+      response: {},
+      audit: { targets: [namespace.id], summary: { name: namespace.name, overrides } },
+      changes: [overridesChangeTarget(workspaceId, request.name)],
+    };
   };

@@ -14,5 +14,9 @@ export const deleteOverride =
     const workspaceId = caller.workspaceId;
     const deleted = await store.ratelimits.overrides.delete({ workspaceId, namespace: request.namespace, identifier: request.identifier });
     if (!deleted) throw overrideNotFound();
-    return { response: {}, audit: { targets: [deleted.id], summary: { namespace: deleted.namespace } }, changes: [overridesChangeTarget(workspaceId, request.namespace)] };
+    return {
+      response: {},
+      audit: { targets: [deleted.id], summary: { namespace: deleted.namespace } },
+      changes: [overridesChangeTarget(workspaceId, request.namespace)],
+    };
   };

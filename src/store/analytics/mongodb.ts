@@ -1,5 +1,13 @@
 import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
-import { type AnalyticsDocument, type Counts, type DocumentFilter, type DocumentPart, type DocumentPeriod, type DocumentScope, PARTS_LEFT_OUT } from "../../domain/analytics.js";
+import {
+  type AnalyticsDocument,
+  type Counts,
+  type DocumentFilter,
+  type DocumentPart,
+  type DocumentPeriod,
+  type DocumentScope,
+  PARTS_LEFT_OUT,
+} from "../../domain/analytics.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
 
 type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };
@@ -52,7 +60,10 @@ export class MongoAnalytics implements AnalyticsStore {
     for (const [scope, period] of COLLECTIONS) {
       const indexes: IndexDescription[] =
         scope === "group"
-          ? [{ key: { workspaceId: 1, time: 1 }, name: "workspace_time" }, { key: { workspaceId: 1, keyId: 1, time: 1 }, name: "workspace_key_time" }]
+          ? [
+              { key: { workspaceId: 1, time: 1 }, name: "workspace_time" },
+              { key: { workspaceId: 1, keyId: 1, time: 1 }, name: "workspace_key_time" },
+            ]
           : [{ key: { workspaceId: 1, keyspaceId: 1, time: 1 }, name: "workspace_keyspace_time" }];
       await this.collection(scope, period).createIndexes([...indexes, ttl]);
     }
@@ -126,7 +137,8 @@ export class MongoAnalytics implements AnalyticsStore {
   }
 
   async pruneFields(part: "hours" | "minutes", before: Date) {
-    for (const scope of ["group", "keyspace"] as const) await this.collection(scope, "day").updateMany({ time: { $lt: before }, [part]: { $exists: true } }, { $unset: { [part]: "" } });
+    for (const scope of ["group", "keyspace"] as const)
+      await this.collection(scope, "day").updateMany({ time: { $lt: before }, [part]: { $exists: true } }, { $unset: { [part]: "" } });
   }
 
   private collection(scope: DocumentScope, period: DocumentPeriod) {
@@ -141,7 +153,11 @@ function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocu
     for (const [field, counts] of Object.entries(document[part] ?? {})) addIncrements(increments, `${part}.${field}.`, counts);
   }
   const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
-  const update = { $inc: increments, $setOnInsert: { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt }, ...(document.keysOverflowed ? { $set: { keysOverflowed: true } } : {}) };
+  const update = {
+    $inc: increments,
+    $setOnInsert: { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt },
+    ...(document.keysOverflowed ? { $set: { keysOverflowed: true } } : {}),
+  };
   return { updateOne: { filter: { _id: document.id }, update, upsert: true } };
 }
 

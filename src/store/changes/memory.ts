@@ -11,7 +11,10 @@ export function memoryChangeLog(): ChangeLog {
     },
 
     async changesAfter(after, limit) {
-      return changes.filter((change) => change.seq > after).slice(0, limit).map((change) => structuredClone(change));
+      return changes
+        .filter((change) => change.seq > after)
+        .slice(0, limit)
+        .map((change) => structuredClone(change));
     },
 
     async lastChangeSeq() {

@@ -8,7 +8,11 @@ const MAX_NUMBERING_ATTEMPTS = 100;
 
 export function mongoChangeLog(changes: Collection<ChangeDocument>): ChangeLog {
   const lastChangeSeq = async () => {
-    const [latest] = await changes.find({ _id: { $gt: 0 } }, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).toArray();
+    const [latest] = await changes
+      .find({ _id: { $gt: 0 } }, { projection: { _id: 1 } })
+      .sort({ _id: -1 })
+      .limit(1)
+      .toArray();
     return latest?._id ?? 0;
   };
 
@@ -34,7 +38,11 @@ export function mongoChangeLog(changes: Collection<ChangeDocument>): ChangeLog {
     },
 
     async changesAfter(after, limit) {
-      const documents = await changes.find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(limit).toArray();
+      const documents = await changes
+        .find({ _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray();
       return documents.map(({ _id, ...rest }) => ({ seq: _id, ...rest }));
     },
 

@@ -59,11 +59,19 @@ export function mongoCredits(keys: MongoTable<KeyRecord>): CreditStore {
             ? [[live, { $set: { credits: null } }]]
             : update.operation === "set"
               ? [
-                  [{ ...live, credits: { $ne: null } }, { $set: { "credits.remaining": value, ...refill }, $unset: { "credits.shares": "" } }],
+                  [
+                    { ...live, credits: { $ne: null } },
+                    { $set: { "credits.remaining": value, ...refill }, $unset: { "credits.shares": "" } },
+                  ],
                   [{ ...live, credits: null }, { $set: { credits: { remaining: value, refill: update.refill ?? null } } }],
                 ]
               : update.operation === "increment"
-                ? [[{ ...live, credits: { $ne: null }, "credits.remaining": { $lte: Number.MAX_SAFE_INTEGER - value } }, { $inc: { "credits.remaining": value }, ...setting(refill) }]]
+                ? [
+                    [
+                      { ...live, credits: { $ne: null }, "credits.remaining": { $lte: Number.MAX_SAFE_INTEGER - value } },
+                      { $inc: { "credits.remaining": value }, ...setting(refill) },
+                    ],
+                  ]
                 : [decrementStep(live, current?.credits ?? { remaining: value }, value, refill)];
         for (const [filter, change] of steps) {
           if (await updateIf(filter, change)) return getKey(id);
@@ -81,7 +89,10 @@ export function mongoCredits(keys: MongoTable<KeyRecord>): CreditStore {
 
     async claimCredits(id, share, units, expiresAt) {
       const field = `credits.shares.${share}`;
-      return updateIf({ _id: id, deletedAt: null, [`${field}.unclaimed`]: { $gte: units } }, { $inc: { [`${field}.unclaimed`]: -units }, $set: { [`${field}.expiresAt`]: expiresAt } });
+      return updateIf(
+        { _id: id, deletedAt: null, [`${field}.unclaimed`]: { $gte: units } },
+        { $inc: { [`${field}.unclaimed`]: -units }, $set: { [`${field}.expiresAt`]: expiresAt } },
+      );
     },
 
     /** The share's unclaimed units as read, guarded: a DECREMENT or a reclaim may change them meanwhile, and is then read again. */
@@ -90,7 +101,12 @@ export function mongoCredits(keys: MongoTable<KeyRecord>): CreditStore {
       for (let attempt = 0; attempt < MAX_CREDIT_UPDATE_ATTEMPTS; attempt++) {
         const unclaimed = (await getKey(id))?.credits?.shares?.[share]?.unclaimed;
         if (unclaimed === undefined) return false;
-        if (await updateIf({ _id: id, deletedAt: null, [`${field}.unclaimed`]: unclaimed }, { $inc: { "credits.remaining": unclaimed + unspent }, $unset: { [field]: "" } })) {
+        if (
+          await updateIf(
+            { _id: id, deletedAt: null, [`${field}.unclaimed`]: unclaimed },
+            { $inc: { "credits.remaining": unclaimed + unspent }, $unset: { [field]: "" } },
+          )
+        ) {
           return true;
         }
       }
@@ -119,7 +135,12 @@ export function mongoCredits(keys: MongoTable<KeyRecord>): CreditStore {
  * A DECREMENT as one guarded `$inc`: from the unshared balance, then from the shares, as planned
  * from the credits as read (the first attempt plans from the unshared balance alone).
  */
-function decrementStep(live: Filter<StoredDocument>, credits: Pick<Credits, "remaining" | "shares">, value: number, refill: Record<string, unknown>): [Filter<StoredDocument>, UpdateFilter<StoredDocument>] {
+function decrementStep(
+  live: Filter<StoredDocument>,
+  credits: Pick<Credits, "remaining" | "shares">,
+  value: number,
+  refill: Record<string, unknown>,
+): [Filter<StoredDocument>, UpdateFilter<StoredDocument>] {
   const plan = decrementPlan(credits, value);
   const filter: Filter<StoredDocument> = { ...live, "credits.remaining": { $gte: plan.remaining } };
   const take: Record<string, number> = { "credits.remaining": -plan.remaining };

@@ -36,7 +36,13 @@ export interface KeyStore extends KeyLookup {
    * is still `currentHash` (of two rerolls at once, one wins). Null when there is no such key;
    * ALREADY_EXISTS when `next` is another digest of the workspace's keys.
    */
-  replaceSecret(id: string, currentHash: string, next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">, previous: PreviousSecret, at: Date): Promise<KeyRecord | null>;
+  replaceSecret(
+    id: string,
+    currentHash: string,
+    next: Pick<KeyRecord, "hash" | "start" | "sealedSecret">,
+    previous: PreviousSecret,
+    at: Date,
+  ): Promise<KeyRecord | null>;
   /** Removes the key for good; returns what was removed, or null when there was nothing. */
   deleteKey(id: string): Promise<KeyRecord | null>;
   /** Removes every key of the keyspace, soft-deleted ones too; returns how many. */

@@ -13,11 +13,17 @@ export async function updateKeyIf(keys: MongoTable<KeyRecord>, filter: Filter<St
   return (await keys.collection.findOneAndUpdate(filter, update, { projection: { _id: 1 } })) !== null;
 }
 
-export function mongoKeys(tables: { keys: MongoTable<KeyRecord>; rootKeys: MongoTable<RootKeyRecord> }): KeyStore & KeyUseRecorder & DigestSource & SealedSecretStore {
+export function mongoKeys(tables: {
+  keys: MongoTable<KeyRecord>;
+  rootKeys: MongoTable<RootKeyRecord>;
+}): KeyStore & KeyUseRecorder & DigestSource & SealedSecretStore {
   const { keys, rootKeys } = tables;
   return {
     async insertKey(key) {
-      await rejectDuplicates(() => keys.collection.insertOne({ ...keys.toDocument(key), digests: digestsOf(key) }), "a key with this id or secret already exists");
+      await rejectDuplicates(
+        () => keys.collection.insertOne({ ...keys.toDocument(key), digests: digestsOf(key) }),
+        "a key with this id or secret already exists",
+      );
     },
 
     async getKey(id) {

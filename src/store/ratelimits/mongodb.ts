@@ -28,7 +28,10 @@ export class MongoRatelimits implements RatelimitStore {
 
   async ensureIndexes() {
     await this.namespaces.collection.createIndex({ workspaceId: 1, name: 1 }, { name: "workspace_name_unique", unique: true });
-    await this.overrides.collection.createIndex({ workspaceId: 1, namespace: 1, identifier: 1 }, { name: "workspace_namespace_identifier_unique", unique: true });
+    await this.overrides.collection.createIndex(
+      { workspaceId: 1, namespace: 1, identifier: 1 },
+      { name: "workspace_namespace_identifier_unique", unique: true },
+    );
     await this.overrides.collection.createIndex({ workspaceId: 1, namespace: 1, _id: 1 }, { name: "workspace_namespace" });
     await this.counters.createIndex({ expiresAt: 1 }, { name: "expires_at" });
   }
@@ -57,7 +60,8 @@ export class MongoRatelimits implements RatelimitStore {
   async readCells(records: readonly string[]) {
     const found = new Map<string, Map<number, number>>();
     if (records.length === 0) return found;
-    for (const counter of await this.counters.find({ _id: { $in: [...records] } }, { projection: { cells: 1 } }).toArray()) found.set(counter._id, cellsOf(counter));
+    for (const counter of await this.counters.find({ _id: { $in: [...records] } }, { projection: { cells: 1 } }).toArray())
+      found.set(counter._id, cellsOf(counter));
     return found;
   }
 

@@ -32,7 +32,10 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
   async insertMissing(records: readonly T[]) {
     if (records.length === 0) return;
     try {
-      await this.collection.insertMany(records.map((record) => this.toDocument(record)), { ordered: false });
+      await this.collection.insertMany(
+        records.map((record) => this.toDocument(record)),
+        { ordered: false },
+      );
     } catch (error) {
       const duplicatesOnly =
         error instanceof MongoBulkWriteError &&

@@ -16,7 +16,13 @@ describe("authentication", () => {
       const client = api.withInterceptors([(next) => (request) => (request.header.set("authorization", header), next(request))]);
       await expectCode(client.keyspaces.listKeyspaces({}), Code.Unauthenticated, UNAUTHENTICATED_MISSING);
     }
-    expect((await api.withInterceptors([(next) => (request) => (request.header.set("authorization", `bearer  ${secret}`), next(request))]).keyspaces.listKeyspaces({})).keyspaces).toEqual([]);
+    expect(
+      (
+        await api
+          .withInterceptors([(next) => (request) => (request.header.set("authorization", `bearer  ${secret}`), next(request))])
+          .keyspaces.listKeyspaces({})
+      ).keyspaces,
+    ).toEqual([]);
   });
 
   it("UNAUTHENTICATED: a well-formed secret that is no root key, an ordinary key included", async () => {
@@ -77,7 +83,11 @@ describe("authentication", () => {
   it("CreateWorkspace takes the ADMIN_TOKEN and nothing else", async () => {
     const api = testApi();
     const { secret } = await api.workspace();
-    await expectCode(api.as(secret).workspaces.createWorkspace({ workspace: { name: "x" } }), Code.Unauthenticated, "this call needs the deployment's ADMIN_TOKEN");
+    await expectCode(
+      api.as(secret).workspaces.createWorkspace({ workspace: { name: "x" } }),
+      Code.Unauthenticated,
+      "this call needs the deployment's ADMIN_TOKEN",
+    );
     await expectCode(api.as("wrong-admin-token-0123456789abcdefghijkl").workspaces.createWorkspace({ workspace: { name: "x" } }), Code.Unauthenticated);
     await expectCode(api.withInterceptors([]).workspaces.createWorkspace({ workspace: { name: "x" } }), Code.Unauthenticated);
   });

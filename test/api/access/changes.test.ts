@@ -73,7 +73,17 @@ describe("every mutation publishes what it changed", () => {
 
   it("the key mutations are among those checked, and each writes a key", async () => {
     const keyMutations = mutations.filter(({ rpc }) => rpc.startsWith("KeyService/"));
-    expect(keyMutations.map(({ rpc }) => rpc)).toEqual(expect.arrayContaining(["KeyService/CreateKey", "KeyService/UpdateKey", "KeyService/RerollKey", "KeyService/RevokeKey", "KeyService/DeleteKey", "KeyService/UpdateCredits", "KeyService/ImportKeys"]));
+    expect(keyMutations.map(({ rpc }) => rpc)).toEqual(
+      expect.arrayContaining([
+        "KeyService/CreateKey",
+        "KeyService/UpdateKey",
+        "KeyService/RerollKey",
+        "KeyService/RevokeKey",
+        "KeyService/DeleteKey",
+        "KeyService/UpdateCredits",
+        "KeyService/ImportKeys",
+      ]),
+    );
     for (const { rpc, call } of keyMutations) {
       const { store, written } = recordingStore();
       const api = testApi(store);

@@ -49,7 +49,13 @@ async function snapshot(world: World) {
     await c.verify.verifyKey({ key: world.keySecret, permissionQuery: `${world.permissionName.split(".")[0]}.read` }),
     await c.ratelimits.listNamespaces({}),
     await c.ratelimits.listOverrides({ namespace: world.ratelimitNamespace }),
-    await c.ratelimits.limit({ namespace: world.ratelimitNamespace, identifier: world.overrideIdentifier.replace("*", "someone"), limit: 100n, durationMs: 60_000n, cost: 0n }),
+    await c.ratelimits.limit({
+      namespace: world.ratelimitNamespace,
+      identifier: world.overrideIdentifier.replace("*", "someone"),
+      limit: 100n,
+      durationMs: 60_000n,
+      cost: 0n,
+    }),
   ]);
 }
 
@@ -103,10 +109,7 @@ describe.each(stores)("workspace isolation, %s", (_, openStore) => {
   });
 
   it("will not narrow a new root key to another workspace's keyspace, nor give a key another workspace's role", async () => {
-    await expectCode(
-      a.clients.rootKeys.createRootKey({ rootKey: { name: "x", permissions: ["key.read"], keyspaceIds: [b.keyspaceId] } }),
-      Code.NotFound,
-    );
+    await expectCode(a.clients.rootKeys.createRootKey({ rootKey: { name: "x", permissions: ["key.read"], keyspaceIds: [b.keyspaceId] } }), Code.NotFound);
     await expectCode(a.clients.keys.addKeyRoles({ keyId: a.keyId, names: [b.roleName] }), Code.NotFound, "names[0] names no role of this workspace");
   });
 });

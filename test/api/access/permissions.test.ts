@@ -70,7 +70,11 @@ describe("root keys narrowed to keyspaces", () => {
     "$rpc: PERMISSION_DENIED for a narrowed root key, even one holding $permission",
     async ({ call, permission }) => {
       const { world, narrow } = await narrowedHoldingEverything();
-      const error = await expectCode(call(narrow, world), Code.PermissionDenied, `this root key is narrowed to keyspaces and cannot use the workspace-wide permission ${permission}`);
+      const error = await expectCode(
+        call(narrow, world),
+        Code.PermissionDenied,
+        `this root key is narrowed to keyspaces and cannot use the workspace-wide permission ${permission}`,
+      );
       expect(error.findDetails(ErrorInfoSchema)).toMatchObject([{ reason: "KEYSPACE_NOT_GRANTED", metadata: { permission } }]);
     },
   );
@@ -78,7 +82,11 @@ describe("root keys narrowed to keyspaces", () => {
   it("cannot create identities through CreateKey or UpdateKey", async () => {
     const { api, world, narrow } = await narrowedHoldingEverything();
     const denial = "this root key is narrowed to keyspaces and cannot use the workspace-wide permission identity.create";
-    await expectCode(narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_new" }, createIdentity: true }), Code.PermissionDenied, denial);
+    await expectCode(
+      narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "cust_new" }, createIdentity: true }),
+      Code.PermissionDenied,
+      denial,
+    );
     const update = { key: { id: world.keyId, externalId: "cust_new" }, updateMask: { paths: ["external_id"] }, createIdentity: true };
     await expectCode(narrow.keys.updateKey(update), Code.PermissionDenied, denial);
     expect((await api.identities.listIdentities({})).identities.map((identity) => identity.externalId)).not.toContain("cust_new");
@@ -92,7 +100,10 @@ describe("root keys narrowed to keyspaces", () => {
     for (const externalId of ["cust_other", "cust_future"]) {
       await expectCode(narrow.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId } }), Code.PermissionDenied, denial);
       await expectCode(narrow.keys.updateKey({ key: { id: world.keyId, externalId }, updateMask: { paths: ["external_id"] } }), Code.PermissionDenied, denial);
-      const imported = await narrow.keys.importKeys({ keyspaceId: world.keyspaceId, keys: [{ key: { externalId }, secret: { case: "plaintext", value: `sk_${externalId}_imported` } }] });
+      const imported = await narrow.keys.importKeys({
+        keyspaceId: world.keyspaceId,
+        keys: [{ key: { externalId }, secret: { case: "plaintext", value: `sk_${externalId}_imported` } }],
+      });
       expect(imported.results).toMatchObject([{ errorCode: "PERMISSION_DENIED", errorMessage: denial }]);
     }
     // The identity made later shares its meta and limits with none of the narrowed key's keys.

@@ -259,7 +259,8 @@ export const RPC_CASES: RpcCase[] = [
     rpc: "RatelimitService/Limit",
     permission: "ratelimit.limit",
     isolation: "own",
-    call: (c, w) => c.ratelimits.limit({ namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier.replace("*", "someone"), limit: 100n, durationMs: 60_000n }),
+    call: (c, w) =>
+      c.ratelimits.limit({ namespace: w.ratelimitNamespace, identifier: w.overrideIdentifier.replace("*", "someone"), limit: 100n, durationMs: 60_000n }),
   },
   {
     rpc: "RatelimitService/MultiLimit",
@@ -311,13 +312,15 @@ export const RPC_CASES: RpcCase[] = [
     rpc: "AnalyticsService/GetVerifications",
     permission: "analytics.read",
     isolation: "own",
-    call: (c, w) => c.analytics.getVerifications({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, keyspaceId: w.keyspaceId }),
+    call: (c, w) =>
+      c.analytics.getVerifications({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, keyspaceId: w.keyspaceId }),
   },
   { rpc: "AnalyticsService/GetKeyUsage", permission: "analytics.read", isolation: "not_found", call: (c, w) => c.analytics.getKeyUsage({ keyId: w.keyId }) },
   {
     rpc: "AnalyticsService/GetRatelimitOutcomes",
     permission: "analytics.read",
     isolation: "own",
-    call: (c, w) => c.analytics.getRatelimitOutcomes({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, namespace: w.ratelimitNamespace }),
+    call: (c, w) =>
+      c.analytics.getRatelimitOutcomes({ startTime: timestampFromMs(Date.UTC(2026, 0, 15)), granularity: Granularity.HOUR, namespace: w.ratelimitNamespace }),
   },
 ];

@@ -23,7 +23,9 @@ describe("AnalyticsService.GetRatelimitOutcomes", () => {
     await api.ratelimits.multiLimit({ limits: [{ ...login("b.c$d"), namespace: "export" }, login("ann@example.com")] });
     await api.verification.analytics!.flush();
 
-    expect(await outcomes(api, {})).toMatchObject([{ total: "6", passed: "3", refused: "3", outcomes: { RATELIMIT_OUTCOME_PASSED: "3", RATELIMIT_OUTCOME_REFUSED: "3" } }]);
+    expect(await outcomes(api, {})).toMatchObject([
+      { total: "6", passed: "3", refused: "3", outcomes: { RATELIMIT_OUTCOME_PASSED: "3", RATELIMIT_OUTCOME_REFUSED: "3" } },
+    ]);
     const byIdentifier = await outcomes(api, { groupBy: [RatelimitGrouping.NAMESPACE, RatelimitGrouping.IDENTIFIER, RatelimitGrouping.OUTCOME] });
     expect(byIdentifier.map((bucket) => [bucket.namespace, bucket.identifier, bucket.outcome, bucket.total])).toEqual([
       ["export", "b.c$d", RatelimitOutcome.REFUSED, "1"],
@@ -32,7 +34,9 @@ describe("AnalyticsService.GetRatelimitOutcomes", () => {
       ["login", "b.c$d", RatelimitOutcome.PASSED, "1"],
     ]);
     const oneIdentifier = await outcomes(api, { namespace: "login", identifiers: ["b.c$d"], granularity: Granularity.HOUR });
-    expect(oneIdentifier.map((bucket) => [bucket.time, bucket.total, bucket.passed])).toMatchObject([[{ seconds: String(Date.UTC(2026, 0, 15, 12) / 1000) }, "1", "1"]]);
+    expect(oneIdentifier.map((bucket) => [bucket.time, bucket.total, bucket.passed])).toMatchObject([
+      [{ seconds: String(Date.UTC(2026, 0, 15, 12) / 1000) }, "1", "1"],
+    ]);
     const refused = await outcomes(api, { outcomes: [RatelimitOutcome.REFUSED], groupBy: [RatelimitGrouping.IDENTIFIER] });
     expect(refused.map((bucket) => [bucket.identifier, bucket.total])).toEqual([
       ["ann@example.com", "2"],

@@ -13,7 +13,9 @@ const since = (granularity: Granularity, startTime = DAY) => ({ startTime: times
 async function setUp() {
   const api = testApi();
   const world = await buildWorld(api, await api.workspace());
-  const { key: paid, secret: paidSecret } = await world.clients.keys.createKey({ key: { keyspaceId: world.keyspaceId, externalId: "acme", credits: { remaining: 10n } } });
+  const { key: paid, secret: paidSecret } = await world.clients.keys.createKey({
+    key: { keyspaceId: world.keyspaceId, externalId: "acme", credits: { remaining: 10n } },
+  });
   const { keyspace: other } = await world.clients.keyspaces.createKeyspace({ keyspace: { name: "other" } });
   const { key: elsewhere, secret: elsewhereSecret } = await world.clients.keys.createKey({ key: { keyspaceId: other!.id } });
   const verify = (key: string, tags: string[] = [], cost?: bigint) => world.clients.verify.verifyKey({ key, tags, cost });
@@ -57,7 +59,10 @@ describe("GetVerifications", () => {
     expect((await ask({ keyIds: [paid.id] })).buckets.map((bucket) => bucket.total)).toEqual([2n]);
     expect((await ask({ externalIds: ["acme"], groupBy: [By.IDENTITY] })).buckets.map((bucket) => [bucket.externalId, bucket.total])).toEqual([["acme", 2n]]);
     expect((await ask({ tags: ["route.a"], groupBy: [By.KEYSPACE] })).buckets.map((bucket) => [bucket.keyspaceId, bucket.total]).sort()).toEqual(
-      [[world.keyspaceId, 1n], [other.id, 1n]].sort(),
+      [
+        [world.keyspaceId, 1n],
+        [other.id, 1n],
+      ].sort(),
     );
     expect((await ask({ groupBy: [By.TAG] })).buckets.map((bucket) => [bucket.tag, bucket.total])).toEqual([
       ["plan.pro", 1n],
@@ -88,7 +93,11 @@ describe("GetVerifications", () => {
       pageToken = page.nextPageToken;
     } while (pageToken);
     expect(pages).toEqual([3, 3, 3, 1]);
-    await expectCode(world.clients.analytics.getVerifications({ ...request, pageToken: "bm90IGEgdG9rZW4" }), Code.InvalidArgument, "page_token is not a token this listing returned");
+    await expectCode(
+      world.clients.analytics.getVerifications({ ...request, pageToken: "bm90IGEgdG9rZW4" }),
+      Code.InvalidArgument,
+      "page_token is not a token this listing returned",
+    );
   });
 
   it("refuses a range out of order, too long for its granularity, or without a start, naming the field", async () => {
@@ -97,7 +106,11 @@ describe("GetVerifications", () => {
     await expectCode(ask({ granularity: Granularity.HOUR }), Code.InvalidArgument, "start_time");
     await expectCode(ask({ startTime: timestampFromMs(DAY) }), Code.InvalidArgument, "granularity");
     await expectCode(ask({ ...since(Granularity.HOUR), endTime: timestampFromMs(DAY - 1) }), Code.InvalidArgument, "end_time must be after start_time");
-    await expectCode(ask(since(Granularity.MINUTE, DAY - 86_400_000)), Code.InvalidArgument, "end_time may be at most 1 days after start_time at minute granularity");
+    await expectCode(
+      ask(since(Granularity.MINUTE, DAY - 86_400_000)),
+      Code.InvalidArgument,
+      "end_time may be at most 1 days after start_time at minute granularity",
+    );
     await expectCode(ask({ ...since(Granularity.HOUR), keyIds: ["nope"] }), Code.InvalidArgument, "key_ids[0] is not a key id");
     await expectCode(ask({ ...since(Granularity.HOUR), tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }), Code.InvalidArgument, "tags");
   });
@@ -112,7 +125,11 @@ describe("GetVerifications", () => {
     const narrow = api.as(secret);
     const seen = await narrow.analytics.getVerifications({ ...since(Granularity.DAY), groupBy: [By.KEYSPACE] });
     expect(seen.buckets.map((bucket) => [bucket.keyspaceId, bucket.total])).toEqual([[other.id, 2n]]);
-    await expectCode(narrow.analytics.getVerifications({ ...since(Granularity.DAY), keyspaceId: world.keyspaceId }), Code.NotFound, `keyspace ${world.keyspaceId} not found`);
+    await expectCode(
+      narrow.analytics.getVerifications({ ...since(Granularity.DAY), keyspaceId: world.keyspaceId }),
+      Code.NotFound,
+      `keyspace ${world.keyspaceId} not found`,
+    );
     const stranger = await buildWorld(api, await api.newWorkspace("stranger"), "s");
     const foreign = await stranger.clients.analytics.getVerifications({ ...since(Granularity.DAY), keyspaceId: world.keyspaceId, groupBy: [By.KEY] });
     expect(foreign.buckets).toEqual([]);

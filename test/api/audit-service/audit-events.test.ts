@@ -54,9 +54,7 @@ const EXPECTED_TARGETS: Record<string, (world: World, answer: Answer) => string[
 /** Every string field named like a secret, anywhere in a response. */
 function secretsIn(value: unknown): string[] {
   if (!value || typeof value !== "object") return [];
-  return Object.entries(value).flatMap(([field, inner]) =>
-    typeof inner === "string" && /secret$/i.test(field) && inner ? [inner] : secretsIn(inner),
-  );
+  return Object.entries(value).flatMap(([field, inner]) => (typeof inner === "string" && /secret$/i.test(field) && inner ? [inner] : secretsIn(inner)));
 }
 
 describe("audit log", () => {
@@ -64,7 +62,25 @@ describe("audit log", () => {
     const api = testApi();
     const world = await buildWorld(api, await api.workspace());
     const { rootKey, secret } = await world.clients.rootKeys.createRootKey({
-      rootKey: { name: "actor", permissions: ["root_key.manage", "key.create", "key.update", "key.delete", "keyspace.create", "keyspace.update", "keyspace.delete", "identity.create", "identity.update", "identity.delete", "rbac.manage", "workspace.update", "key.read", "ratelimit.manage"] },
+      rootKey: {
+        name: "actor",
+        permissions: [
+          "root_key.manage",
+          "key.create",
+          "key.update",
+          "key.delete",
+          "keyspace.create",
+          "keyspace.update",
+          "keyspace.delete",
+          "identity.create",
+          "identity.update",
+          "identity.delete",
+          "rbac.manage",
+          "workspace.update",
+          "key.read",
+          "ratelimit.manage",
+        ],
+      },
     });
     const before = (await api.audit.listAuditEvents({ pageSize: 100 })).events.length;
     const response = await call(api.withInterceptors([bearer(secret), userAgent]), world);
@@ -126,7 +142,11 @@ describe("audit log", () => {
 
   it("INVALID_ARGUMENT: an empty time range, a foreign page token", async () => {
     const api = testApi();
-    await expectCode(api.audit.listAuditEvents({ startTime: timestampFromMs(2000), endTime: timestampFromMs(1000) }), Code.InvalidArgument, "end_time must be after start_time");
+    await expectCode(
+      api.audit.listAuditEvents({ startTime: timestampFromMs(2000), endTime: timestampFromMs(1000) }),
+      Code.InvalidArgument,
+      "end_time must be after start_time",
+    );
     await expectCode(api.audit.listAuditEvents({ pageToken: "bm9wZQ" }), Code.InvalidArgument, "page_token is not a token this listing returned");
   });
 
@@ -138,7 +158,9 @@ describe("audit log", () => {
     for (let i = 0; i < 120; i++) await attempt();
     // Events of one millisecond are in no particular order among themselves.
     const attempts = async () =>
-      (await api.audit.listAuditEvents({ actor: rootKey!.id, action: "key.read" })).events.map((event) => Number(event.summary?.attempts)).sort((a, b) => a - b);
+      (await api.audit.listAuditEvents({ actor: rootKey!.id, action: "key.read" })).events
+        .map((event) => Number(event.summary?.attempts))
+        .sort((a, b) => a - b);
     expect(await attempts()).toEqual([1, 10, 100]);
     api.clock.now += 60_000;
     await attempt();

@@ -19,7 +19,10 @@ describe("identities", () => {
     const page = await api.identities.listIdentities({ pageSize: 1 });
     expect(page.identities.map((i) => i.id)).toEqual([identity!.id]);
     expect((await api.identities.listIdentities({ pageToken: page.nextPageToken })).identities.map((i) => i.id)).toEqual([second!.id]);
-    const { identity: updated } = await api.identities.updateIdentity({ identity: { id: identity!.id, meta: { plan: "team" } }, updateMask: { paths: ["meta"] } });
+    const { identity: updated } = await api.identities.updateIdentity({
+      identity: { id: identity!.id, meta: { plan: "team" } },
+      updateMask: { paths: ["meta"] },
+    });
     expect(updated).toMatchObject({ meta: { plan: "team" }, rateLimits: [limit] });
   });
 
@@ -34,7 +37,10 @@ describe("identities", () => {
     for (let i = 0; i < 4; i++) codes.push((await api.verify.verifyKey({ key: secrets[i % 2]! })).code);
     expect(codes).toEqual([VerifyCode.VALID, VerifyCode.VALID, VerifyCode.VALID, VerifyCode.RATE_LIMITED]);
     const fixed = { ...limit, algorithm: RateLimitAlgorithm.FIXED_WINDOW };
-    const { identity: updated } = await api.identities.updateIdentity({ identity: { id: identity!.id, rateLimits: [fixed] }, updateMask: { paths: ["rate_limits"] } });
+    const { identity: updated } = await api.identities.updateIdentity({
+      identity: { id: identity!.id, rateLimits: [fixed] },
+      updateMask: { paths: ["rate_limits"] },
+    });
     expect(updated!.rateLimits).toMatchObject([fixed]);
   });
 
@@ -54,7 +60,10 @@ describe("identities", () => {
     );
     await expectCode(api.identities.getIdentity({}), Code.InvalidArgument);
     await expectCode(api.identities.getIdentity({ id: newId("idt", Date.now()), externalId: "x" }), Code.InvalidArgument);
-    await expectCode(api.identities.updateIdentity({ identity: { id: newId("idt", Date.now()) }, updateMask: { paths: ["external_id"] } }), Code.InvalidArgument);
+    await expectCode(
+      api.identities.updateIdentity({ identity: { id: newId("idt", Date.now()) }, updateMask: { paths: ["external_id"] } }),
+      Code.InvalidArgument,
+    );
   });
 
   it("NOT_FOUND: no such identity", async () => {

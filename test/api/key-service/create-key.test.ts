@@ -84,10 +84,22 @@ describe("CreateKey", () => {
     ["a bad prefix", { key: { keyspaceId: newId("ks", 1), prefix: "sk-live" } }, "key.prefix"],
     ["too few random bytes", { key: { keyspaceId: newId("ks", 1) }, byteLength: 15 }, "byte_length"],
     ["an expiry in the past", { key: { keyspaceId: newId("ks", 1), expiresAt: timestampFromMs(0) } }, "key.expires_at must be in the future"],
-    ["a negative credit balance", { key: { keyspaceId: newId("ks", 1), credits: { remaining: -1n } } }, "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991"],
-    ["a refill without a period", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 1n, refill: { amount: 1n } } } }, "key.credits.refill.period must be set"],
+    [
+      "a negative credit balance",
+      { key: { keyspaceId: newId("ks", 1), credits: { remaining: -1n } } },
+      "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991",
+    ],
+    [
+      "a refill without a period",
+      { key: { keyspaceId: newId("ks", 1), credits: { remaining: 1n, refill: { amount: 1n } } } },
+      "key.credits.refill.period must be set",
+    ],
     ["a rate limit with a zero window", { key: { keyspaceId: newId("ks", 1), rateLimits: [{ name: "r", limit: 1n }] } }, "key.rate_limits[0].duration_ms"],
-    ["an int64 beyond 2^53", { key: { keyspaceId: newId("ks", 1), credits: { remaining: 2n ** 60n } } }, "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991"],
+    [
+      "an int64 beyond 2^53",
+      { key: { keyspaceId: newId("ks", 1), credits: { remaining: 2n ** 60n } } },
+      "key.credits.remaining must be greater than or equal to 0 and less than or equal to 9007199254740991",
+    ],
     ["an unknown enum value", { key: { keyspaceId: newId("ks", 1), type: 7 as KeyType } }, "key.type has unknown value 7"],
     [
       "an unknown rate-limit algorithm",
@@ -137,7 +149,11 @@ describe("CreateKey", () => {
     const { key } = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
     const batch = (from: number, length: number, width = 1) => Array.from({ length }, (_, i) => `p${from + i}${"x".repeat(width)}`);
     await api.keys.addKeyPermissions({ keyId: key!.id, names: batch(0, 800, 60) });
-    await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 201) }), Code.InvalidArgument, "names would give the key more than 1000 permissions");
+    await expectCode(
+      api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 201) }),
+      Code.InvalidArgument,
+      "names would give the key more than 1000 permissions",
+    );
     await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 150, 120) }), Code.InvalidArgument, "names must be at most 65536 bytes");
     expect((await api.keys.getKey({ id: key!.id })).key!.permissions).toHaveLength(800);
   });

@@ -21,7 +21,9 @@ describe("GetKey", () => {
   it("OK: shows the secret's SHA-256 (key_hash) and each rate limit's use of its current window", async () => {
     const api = testApi();
     const keyspace = await createKeyspace(api);
-    const created = await api.keys.createKey({ key: { keyspaceId: keyspace.id, rateLimits: [{ name: "rpm", limit: 100n, durationMs: 60_000n, autoApply: true }] } });
+    const created = await api.keys.createKey({
+      key: { keyspaceId: keyspace.id, rateLimits: [{ name: "rpm", limit: 100n, durationMs: 60_000n, autoApply: true }] },
+    });
     expect(created.key!.keyHash).toBe(createHash("sha256").update(created.secret).digest("hex"));
     for (let i = 0; i < 3; i++) await api.verify.verifyKey({ key: created.secret });
     const [limit] = (await api.keys.getKey({ id: created.key!.id })).key!.rateLimits;

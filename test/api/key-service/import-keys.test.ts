@@ -27,7 +27,11 @@ async function importInto(api: TestApi, keys: Parameters<TestApi["keys"]["import
 describe("ImportKeys", () => {
   it("OK: by plaintext of any format, and by digest in hex, base64 and base64url; each verifies with its secret and keeps its fields", async () => {
     const api = testApi();
-    const byDigest = { hex: `lk_${randomBytes(20).toString("hex")}`, base64: `sk_${randomBytes(20).toString("hex")}`, base64url: randomBytes(40).toString("hex") };
+    const byDigest = {
+      hex: `lk_${randomBytes(20).toString("hex")}`,
+      base64: `sk_${randomBytes(20).toString("hex")}`,
+      base64url: randomBytes(40).toString("hex"),
+    };
     const { results } = await importInto(api, [
       { secret: plaintext(foreign.unkey), key: { name: "unkey", permissions: ["documents.read"], credits: { remaining: 5n } } },
       { secret: plaintext(foreign.betterAuth), key: { name: "better auth", meta: { plan: "pro" } } },

@@ -36,8 +36,7 @@ describe("ListKeys", () => {
   it("OK: filters by owner, external id and status", async () => {
     const api = testApi();
     const { keyspace, ids } = await seed(api);
-    const list = async (filter: object) =>
-      (await api.keys.listKeys({ keyspaceId: keyspace.id, ...filter })).keys.map((key) => key.id);
+    const list = async (filter: object) => (await api.keys.listKeys({ keyspaceId: keyspace.id, ...filter })).keys.map((key) => key.id);
     expect(await list({ ownerId: "user_1" })).toEqual([ids.active, ids.expiring, ids.revoked]);
     expect(await list({ externalId: "acme" })).toEqual([ids.active]);
     expect(await list({ status: KeyStatus.ACTIVE })).toEqual([ids.active, ids.expiring]);

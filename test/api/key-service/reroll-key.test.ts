@@ -19,7 +19,12 @@ describe("RerollKey", () => {
     const created = await issue(api, { name: "ci", permissions: ["documents.read"], credits: { remaining: 10n } });
     const rerolled = await api.keys.rerollKey({ id: created.key!.id, gracePeriodMs: 60_000n });
     expect(rerolled.secret).not.toBe(created.secret);
-    expect(rerolled.key).toMatchObject({ id: created.key!.id, name: "ci", permissions: ["documents.read"], start: rerolled.secret.slice(0, rerolled.key!.start.length) });
+    expect(rerolled.key).toMatchObject({
+      id: created.key!.id,
+      name: "ci",
+      permissions: ["documents.read"],
+      start: rerolled.secret.slice(0, rerolled.key!.start.length),
+    });
     expect(rerolled.key!.previousSecret).toMatchObject({ start: created.key!.start });
 
     const verified = await api.verify.verifyKey({ key: rerolled.secret, permissionQuery: "documents.read" });

@@ -61,9 +61,17 @@ describe("UpdateCredits", () => {
     await expectCode(api.keys.updateCredits({ keyId, operation: INCREMENT }), Code.InvalidArgument, "value must be at least 1");
     await expectCode(api.keys.updateCredits({ keyId, operation: DECREMENT, value: 0n }), Code.InvalidArgument, "value must be at least 1");
     await expectCode(api.keys.updateCredits({ keyId, operation: SET, value: -1n }), Code.InvalidArgument, "value");
-    await expectCode(api.keys.updateCredits({ keyId, operation: SET, value: 1n, refill, removeRefill: true }), Code.InvalidArgument, "remove_refill cannot be set with refill");
+    await expectCode(
+      api.keys.updateCredits({ keyId, operation: SET, value: 1n, refill, removeRefill: true }),
+      Code.InvalidArgument,
+      "remove_refill cannot be set with refill",
+    );
     await expectCode(api.keys.updateCredits({ keyId, operation: SET, refill }), Code.InvalidArgument, "refill needs credits");
-    await expectCode(api.keys.updateCredits({ keyId, operation: INCREMENT, value: 9007199254740991n }), Code.InvalidArgument, "value would take the balance past");
+    await expectCode(
+      api.keys.updateCredits({ keyId, operation: INCREMENT, value: 9007199254740991n }),
+      Code.InvalidArgument,
+      "value would take the balance past",
+    );
     expect((await api.keys.getKey({ id: keyId })).key!.credits!.remaining).toBe(5n);
   });
 

@@ -97,10 +97,7 @@ describe("UpdateKey", () => {
 
   it("NOT_FOUND: unknown or deleted key", async () => {
     const api = testApi();
-    await expectCode(
-      api.keys.updateKey({ key: { id: newId("key", Date.now()) }, updateMask: { paths: ["name"] } }),
-      Code.NotFound,
-    );
+    await expectCode(api.keys.updateKey({ key: { id: newId("key", Date.now()) }, updateMask: { paths: ["name"] } }), Code.NotFound);
     const key = await keyWithEverything(api);
     await api.keys.deleteKey({ id: key.id });
     await expectCode(api.keys.updateKey({ key: { id: key.id }, updateMask: { paths: ["name"] } }), Code.NotFound);

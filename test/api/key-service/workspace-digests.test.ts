@@ -8,7 +8,10 @@ import { type Clients, createKeyspace, expectCode, testApi } from "../../support
 import { countingStore } from "../../support/counting-store.js";
 
 const plaintext = (value: string) => ({ case: "plaintext" as const, value });
-const hexDigest = (secret: string) => ({ case: "digest" as const, value: { value: createHash("sha256").update(secret).digest("hex"), encoding: DigestEncoding.HEX } });
+const hexDigest = (secret: string) => ({
+  case: "digest" as const,
+  value: { value: createHash("sha256").update(secret).digest("hex"), encoding: DigestEncoding.HEX },
+});
 
 async function importOne(api: Clients, secret: ReturnType<typeof plaintext> | ReturnType<typeof hexDigest>, name: string) {
   const keyspace = await createKeyspace(api, `${name}-keys`);

@@ -37,11 +37,7 @@ describe("UpdateKeyspace", () => {
       Code.InvalidArgument,
       "update_mask.paths[1] is not an updatable field",
     );
-    await expectCode(
-      api.keyspaces.updateKeyspace({ keyspace: { id, name: "" }, updateMask: { paths: ["name"] } }),
-      Code.InvalidArgument,
-      "keyspace.name",
-    );
+    await expectCode(api.keyspaces.updateKeyspace({ keyspace: { id, name: "" }, updateMask: { paths: ["name"] } }), Code.InvalidArgument, "keyspace.name");
     expect((await api.keyspaces.getKeyspace({ id })).keyspace!.name).toBe("payments");
   });
 

@@ -53,7 +53,9 @@ describe("RatelimitService.Limit", () => {
     expect(await applied("dev@example.org")).toEqual([20n, 1000n, everyone.id]);
     expect((await api.ratelimits.limit({ ...login("dev@example.org"), namespace: "signups" })).overrideId).toBe("");
 
-    const { override: replaced } = await api.ratelimits.setOverride({ override: { namespace: "logins", identifier: "*@example.com", limit: 7n, durationMs: 2000n } });
+    const { override: replaced } = await api.ratelimits.setOverride({
+      override: { namespace: "logins", identifier: "*@example.com", limit: 7n, durationMs: 2000n },
+    });
     expect(replaced).toMatchObject({ id: domain.id, limit: 7n, durationMs: 2000n });
     expect(await applied("dev@example.com")).toEqual([7n, 2000n, domain.id]);
     expect((await api.ratelimits.getOverride({ namespace: "logins", identifier: "*@example.com" })).override).toEqual(replaced);
@@ -64,7 +66,11 @@ describe("RatelimitService.Limit", () => {
     ]);
     await api.ratelimits.deleteOverride({ namespace: "logins", identifier: "*@example.com" });
     expect(await applied("dev@example.com")).toEqual([20n, 1000n, everyone.id]);
-    await expectCode(api.ratelimits.getOverride({ namespace: "logins", identifier: "*@example.com" }), Code.NotFound, "rate-limit override of this namespace and identifier not found");
+    await expectCode(
+      api.ratelimits.getOverride({ namespace: "logins", identifier: "*@example.com" }),
+      Code.NotFound,
+      "rate-limit override of this namespace and identifier not found",
+    );
     await expectCode(api.ratelimits.deleteOverride({ namespace: "logins", identifier: "*@example.com" }), Code.NotFound);
   });
 

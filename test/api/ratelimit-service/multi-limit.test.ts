@@ -27,7 +27,12 @@ describe("RatelimitService.MultiLimit", () => {
   it("counts two limits of one request on the same counter once, with their costs added", async () => {
     const api = testApi();
     const same = { namespace: "api", identifier: "tenant-2", limit: 5n, durationMs: 60_000n };
-    const answer = await api.ratelimits.multiLimit({ limits: [{ ...same, cost: 2n }, { ...same, cost: 2n }] });
+    const answer = await api.ratelimits.multiLimit({
+      limits: [
+        { ...same, cost: 2n },
+        { ...same, cost: 2n },
+      ],
+    });
     expect(answer.success).toBe(true);
     expect(answer.results.map((result) => result.remaining)).toEqual([1n, 1n]);
     expect((await api.ratelimits.multiLimit({ limits: [same, same] })).success).toBe(false);

@@ -74,7 +74,11 @@ describe("roles", () => {
     await expectCode(api.rbac.createRole({ role: { name: "r", permissions: ["bad permission"] } }), Code.InvalidArgument, "role.permissions[0] must be");
     const id = newId("role", Date.now());
     await expectCode(api.rbac.updateRole({ role: { id }, updateMask: { paths: ["description"] } }), Code.NotFound, `role ${id} not found`);
-    await expectCode(api.rbac.updateRole({ role: { id }, updateMask: { paths: ["name"] } }), Code.InvalidArgument, "update_mask.paths[0] is not an updatable field");
+    await expectCode(
+      api.rbac.updateRole({ role: { id }, updateMask: { paths: ["name"] } }),
+      Code.InvalidArgument,
+      "update_mask.paths[0] is not an updatable field",
+    );
     await expectCode(api.rbac.deleteRole({ id }), Code.NotFound);
     await expectCode(issue(api, { roles: ["reader", "ghost"] }), Code.NotFound, "key.roles[1] names no role of this workspace");
   });

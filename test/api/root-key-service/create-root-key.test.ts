@@ -59,7 +59,11 @@ describe("CreateRootKey", () => {
     const api = testApi();
     for (const count of [MANAGEMENT_PERMISSIONS.length + 1, 100_000]) {
       const permissions = Array.from({ length: count }, () => "key.read");
-      await expectCode(api.rootKeys.createRootKey({ rootKey: { name: "many", permissions } }), Code.InvalidArgument, `root_key.permissions must have at most ${MANAGEMENT_PERMISSIONS.length} entries`);
+      await expectCode(
+        api.rootKeys.createRootKey({ rootKey: { name: "many", permissions } }),
+        Code.InvalidArgument,
+        `root_key.permissions must have at most ${MANAGEMENT_PERMISSIONS.length} entries`,
+      );
     }
     expect((await api.rootKeys.listRootKeys({})).rootKeys.map((rootKey) => rootKey.name)).not.toContain("many");
     const every = await api.rootKeys.createRootKey({ rootKey: { name: "every", permissions: [...MANAGEMENT_PERMISSIONS] } });
@@ -69,10 +73,16 @@ describe("CreateRootKey", () => {
   it("PERMISSION_DENIED naming the permission: a narrowed root key granting a workspace-wide one; INVALID_ARGUMENT naming it: a narrowed grant of one", async () => {
     const api = testApi();
     const mine = await createKeyspace(api, "mine");
-    const { rootKey, secret } = await api.rootKeys.createRootKey({ rootKey: { name: "narrow", permissions: ["root_key.manage", "key.read"], keyspaceIds: [mine.id] } });
+    const { rootKey, secret } = await api.rootKeys.createRootKey({
+      rootKey: { name: "narrow", permissions: ["root_key.manage", "key.read"], keyspaceIds: [mine.id] },
+    });
     const narrow = api.as(secret);
     const grant = { name: "wide", permissions: ["key.read", "identity.read"], keyspaceIds: [mine.id] };
-    const lacking = await expectCode(narrow.rootKeys.createRootKey({ rootKey: grant }), Code.PermissionDenied, "this root key lacks the permission identity.read");
+    const lacking = await expectCode(
+      narrow.rootKeys.createRootKey({ rootKey: grant }),
+      Code.PermissionDenied,
+      "this root key lacks the permission identity.read",
+    );
     expect(lacking.findDetails(ErrorInfoSchema)).toMatchObject([{ metadata: { permission: "identity.read" } }]);
 
     const { workspaceId } = await api.workspace();
@@ -90,6 +100,10 @@ describe("CreateRootKey", () => {
   it("NOT_FOUND: narrowing to a keyspace that does not exist", async () => {
     const api = testApi();
     const id = newId("ks", Date.now());
-    await expectCode(api.rootKeys.createRootKey({ rootKey: { name: "x", permissions: ["key.read"], keyspaceIds: [id] } }), Code.NotFound, `keyspace ${id} not found`);
+    await expectCode(
+      api.rootKeys.createRootKey({ rootKey: { name: "x", permissions: ["key.read"], keyspaceIds: [id] } }),
+      Code.NotFound,
+      `keyspace ${id} not found`,
+    );
   });
 });

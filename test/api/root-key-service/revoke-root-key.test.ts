@@ -43,7 +43,11 @@ describe("ListRootKeys and RevokeRootKey", () => {
     const listed = await narrowed.rootKeys.listRootKeys({});
     expect(listed.rootKeys.map((key) => key.id).sort()).toEqual([narrow!.id, peer!.id].sort());
     await expectCode(narrowed.rootKeys.revokeRootKey({ id: rootKeyId }), Code.PermissionDenied);
-    await expectCode(narrowed.rootKeys.revokeRootKey({ id: broad!.id }), Code.PermissionDenied, "this root key is narrowed to keyspaces and cannot grant or manage root keys beyond its keyspaces");
+    await expectCode(
+      narrowed.rootKeys.revokeRootKey({ id: broad!.id }),
+      Code.PermissionDenied,
+      "this root key is narrowed to keyspaces and cannot grant or manage root keys beyond its keyspaces",
+    );
     await expectCode(narrowed.rootKeys.rotateRootKey({ id: broad!.id }), Code.PermissionDenied);
     const { rootKey: revokedPeer } = await narrowed.rootKeys.revokeRootKey({ id: peer!.id });
     expect(revokedPeer).toMatchObject({ id: peer!.id, revokedAt: timestampFromMs(api.clock.now) });

@@ -38,7 +38,11 @@ describe("RotateRootKey", () => {
   it("FAILED_PRECONDITION: a revoked root key; INVALID_ARGUMENT: a grace period beyond 7 days", async () => {
     const api = testApi();
     const { rootKey } = await api.rootKeys.createRootKey({ rootKey: { name: "svc", permissions: ["keyspace.read"] } });
-    await expectCode(api.rootKeys.rotateRootKey({ id: rootKey!.id, gracePeriodMs: 604_800_001n }), Code.InvalidArgument, "grace_period_ms must be greater than or equal to 0 and less than or equal to 604800000");
+    await expectCode(
+      api.rootKeys.rotateRootKey({ id: rootKey!.id, gracePeriodMs: 604_800_001n }),
+      Code.InvalidArgument,
+      "grace_period_ms must be greater than or equal to 0 and less than or equal to 604800000",
+    );
     await api.rootKeys.revokeRootKey({ id: rootKey!.id });
     await expectCode(api.rootKeys.rotateRootKey({ id: rootKey!.id }), Code.FailedPrecondition, `root key ${rootKey!.id} is revoked or expired`);
   });

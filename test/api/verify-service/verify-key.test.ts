@@ -95,7 +95,14 @@ describe("VerifyKey verdicts", () => {
     const code = async (origin: string) => (await verify(api, secret, { origin })).code;
     expect(await code("https://app.example.com")).toBe(VerifyCode.VALID);
     expect(await code("https://a.b.example.org")).toBe(VerifyCode.VALID);
-    for (const origin of ["", "https://example.org", "https://evil-example.org", "http://app.example.com", "https://app.example.com.evil.io", "https://x.example.org.evil.io"]) {
+    for (const origin of [
+      "",
+      "https://example.org",
+      "https://evil-example.org",
+      "http://app.example.com",
+      "https://app.example.com.evil.io",
+      "https://x.example.org.evil.io",
+    ]) {
       expect(await code(origin), origin).toBe(VerifyCode.FORBIDDEN);
     }
     const open = await issue(api);
@@ -147,7 +154,9 @@ describe("VerifyKey verdicts", () => {
 
   it("RATE_LIMITED: a sliding-window limit counts every call within the last duration, across its windows", async () => {
     const api = testApi();
-    const { secret } = await issue(api, { rateLimits: [{ name: "rpm", limit: 3n, durationMs: 10_000n, autoApply: true, algorithm: RateLimitAlgorithm.SLIDING_WINDOW }] });
+    const { secret } = await issue(api, {
+      rateLimits: [{ name: "rpm", limit: 3n, durationMs: 10_000n, autoApply: true, algorithm: RateLimitAlgorithm.SLIDING_WINDOW }],
+    });
     for (let i = 0; i < 3; i++) {
       expect((await verify(api, secret)).code).toBe(VerifyCode.VALID);
       api.clock.now += 3000;
@@ -202,9 +211,7 @@ describe("VerifyKey check order", () => {
     });
     expect((await verify(api, secret, { origin: "https://evil.example", permissionQuery: "admin" })).code).toBe(VerifyCode.FORBIDDEN);
     for (let i = 0; i < 3; i++) {
-      expect((await verify(api, secret, { origin: "https://app.example.com", permissionQuery: "admin" })).code).toBe(
-        VerifyCode.INSUFFICIENT_PERMISSIONS,
-      );
+      expect((await verify(api, secret, { origin: "https://app.example.com", permissionQuery: "admin" })).code).toBe(VerifyCode.INSUFFICIENT_PERMISSIONS);
     }
     expect((await verify(api, secret, { origin: "https://app.example.com" })).code).toBe(VerifyCode.VALID);
   });

@@ -93,8 +93,7 @@ describe("VerifyKeys and storage", () => {
 
 describe("VerifyKeys and rate-limit windows", () => {
   /** Twenty limits of a key, each at most `limit` per `durationMs`. */
-  const twentyLimits = (limit: number, durationMs: number) =>
-    Array.from({ length: 20 }, (_, i) => ({ name: `l${i}`, limit, durationMs, autoApply: true }));
+  const twentyLimits = (limit: number, durationMs: number) => Array.from({ length: 20 }, (_, i) => ({ name: `l${i}`, limit, durationMs, autoApply: true }));
 
   it("a key stored with 1 ms windows (before the floor) counts in 1 s windows: fewer store writes than verifications, every one answered", async () => {
     const { store, calls } = countingStore();
@@ -124,7 +123,9 @@ describe("VerifyKeys and rate-limit windows", () => {
     const { store, calls } = countingStore(inner);
     const api = testApi(store);
     const keyspace = await createKeyspace(api);
-    const slow = await api.keys.createKey({ key: { keyspaceId: keyspace.id, rateLimits: twentyLimits(1000, 1000).map((limit) => ({ ...limit, limit: 1000n, durationMs: 1000n })) } });
+    const slow = await api.keys.createKey({
+      key: { keyspaceId: keyspace.id, rateLimits: twentyLimits(1000, 1000).map((limit) => ({ ...limit, limit: 1000n, durationMs: 1000n })) },
+    });
     const plain = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
     slowWindows = slow.key!.id;
     calls.clear();

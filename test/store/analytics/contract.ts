@@ -51,15 +51,29 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
       const documents = documentsFor([count(workspaceId, { outcomes: { valid: 2, rate_limited: 1 }, credits: 2, keyId: "key.one$" })]);
       await Promise.all(Array.from({ length: 8 }, () => store.analytics.add(documents)));
       const [minutes] = await read(store.analytics.documents(filter(workspaceId, { part: "minutes" })));
-      expect(minutes).toMatchObject({ keyId: "key.one$", outcomes: { valid: 16, rate_limited: 8 }, credits: 16, time: new Date(day), minutes: { m0510: { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } } });
+      expect(minutes).toMatchObject({
+        keyId: "key.one$",
+        outcomes: { valid: 16, rate_limited: 8 },
+        credits: 16,
+        time: new Date(day),
+        minutes: { m0510: { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } },
+      });
       expect(minutes!.hours).toBeUndefined();
       const [hours] = await read(store.analytics.documents(filter(workspaceId, { part: "hours" })));
       expect(hours).toMatchObject({ hours: { h08: { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } } });
       expect(hours!.minutes).toBeUndefined();
       const [keys] = await read(store.analytics.documents(filter(workspaceId, { scope: "keys", part: "keys" })));
       expect(keys).toMatchObject({ keyspaceId: "ks_one", keyId: "", keys: { "kkey%2Eone%24": { outcomes: { valid: 16, rate_limited: 8 }, credits: 16 } } });
-      const [monthTotal] = await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace", period: "month", from: new Date(Date.UTC(2026, 4, 1)) })));
-      expect(monthTotal).toMatchObject({ keyspaceId: "ks_one", keyId: "", outcomes: { valid: 16, rate_limited: 8 }, credits: 16, time: new Date(Date.UTC(2026, 4, 1)) });
+      const [monthTotal] = await read(
+        store.analytics.documents(filter(workspaceId, { scope: "keyspace", period: "month", from: new Date(Date.UTC(2026, 4, 1)) })),
+      );
+      expect(monthTotal).toMatchObject({
+        keyspaceId: "ks_one",
+        keyId: "",
+        outcomes: { valid: 16, rate_limited: 8 },
+        credits: 16,
+        time: new Date(Date.UTC(2026, 4, 1)),
+      });
       expect(monthTotal!.keys).toBeUndefined();
     });
 
@@ -95,7 +109,9 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
         ]),
       );
       const keys = async (overrides: Partial<DocumentFilter>) =>
-        (await read(store.analytics.documents(filter(workspaceId, overrides)))).map((document) => `${document.keyId}${document.overflow ? " overflow" : ""}`).sort();
+        (await read(store.analytics.documents(filter(workspaceId, overrides))))
+          .map((document) => `${document.keyId}${document.overflow ? " overflow" : ""}`)
+          .sort();
       expect(await keys({ tags: ["a"] })).toEqual(["key_one", "key_two"]);
       expect(await keys({ tags: ["b", "a"] })).toEqual(["key_one"]);
       expect(await keys({ keyspaceIds: ["ks_two"] })).toEqual(["key_three"]);
@@ -117,7 +133,9 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
       ]);
       expect((await read(store.analytics.documents(filter(workspaceId, { part: "hours" })))).every((document) => document.hours !== undefined)).toBe(true);
       await store.analytics.pruneFields("hours", new Date(day));
-      expect((await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace", part: "hours" })))).map((document) => document.hours !== undefined)).toEqual([false, true]);
+      expect(
+        (await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace", part: "hours" })))).map((document) => document.hours !== undefined),
+      ).toEqual([false, true]);
       await store.analytics.prune("day", new Date(day));
       expect((await read(store.analytics.documents(filter(workspaceId)))).map((document) => document.time.getTime())).toEqual([day]);
       expect(await read(store.analytics.documents(filter(workspaceId, { scope: "keyspace" })))).toHaveLength(1);

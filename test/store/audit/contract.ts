@@ -26,8 +26,7 @@ export function auditContract(name: string, openStore: () => Promise<Store>) {
       const events = [event(0), event(1, { actor: "rk_b" }), event(2, { action: "key.revoke", targetIds: ["key_0", "ks_1"] }), event(3)];
       for (const e of [...events].reverse()) await store.appendAuditEvent(e);
       await store.appendAuditEvent(event(4, { workspaceId: newId("ws", Date.now()) }));
-      const list = async (filter: Partial<AuditFilter>, limit = 10) =>
-        (await store.listAuditEvents({ workspaceId, ...filter }, { limit })).map((e) => e.id);
+      const list = async (filter: Partial<AuditFilter>, limit = 10) => (await store.listAuditEvents({ workspaceId, ...filter }, { limit })).map((e) => e.id);
       expect(await store.listAuditEvents({ workspaceId }, { limit: 10 })).toEqual(events);
       expect(await list({ actor: "rk_b" })).toEqual([events[1]!.id]);
       expect(await list({ action: "key.revoke" })).toEqual([events[2]!.id]);

@@ -109,7 +109,10 @@ export function creditsContract(name: string, openStore: () => Promise<Store>) {
         expect(await store.claimCredits(key.id, "h2", 70, inAMinute())).toBe(true);
         expect((await store.updateCredits(key.id, { operation: "decrement", value: 1, refill: undefined }))!.credits!.remaining).toBe(0);
 
-        expect((await store.updateCredits(key.id, { operation: "set", value: 500, refill: undefined }))!.credits).toEqual({ remaining: 500, refill: key.credits!.refill });
+        expect((await store.updateCredits(key.id, { operation: "set", value: 500, refill: undefined }))!.credits).toEqual({
+          remaining: 500,
+          refill: key.credits!.refill,
+        });
         expect(await store.returnCreditShare(key.id, "h2", 70)).toBe(false);
         await store.takeCreditShare(key.id, "h3", 20, 0, inAMinute());
         expect(await store.refillCredits(key.id, new Date(86_400_000), 7)).toBe(true);

@@ -66,7 +66,13 @@ export function keysContract(name: string, openStore: () => Promise<Store>) {
       const theirs = keyRecord({ workspaceId: newId("ws", Date.now()), hash: plain.hash });
       for (const key of [rerolled, plain, theirs]) await store.insertKey(key);
       const next = { hash: issueSecret("pay", 16, 4).digest, start: "pay_n" };
-      await store.replaceSecret(rerolled.id, rerolled.hash, next, { hash: rerolled.hash, start: rerolled.start, expiresAt: new Date(Date.now() + 60_000) }, new Date());
+      await store.replaceSecret(
+        rerolled.id,
+        rerolled.hash,
+        next,
+        { hash: rerolled.hash, start: rerolled.start, expiresAt: new Date(Date.now() + 60_000) },
+        new Date(),
+      );
       const found = await store.findKeysByHashes(rerolled.workspaceId, [rerolled.hash, next.hash, plain.hash, "0".repeat(64)]);
       expect(found.map((key) => key.id).sort()).toEqual([rerolled.id, plain.id].sort());
       expect(found.find((key) => key.id === rerolled.id)!.hash).toBe(next.hash);
@@ -85,7 +91,9 @@ export function keysContract(name: string, openStore: () => Promise<Store>) {
       await expectAlreadyExists(store.replaceSecret(sibling.id, sibling.hash, { hash: key.hash, start: "x" }, { ...previous, hash: sibling.hash }, new Date()));
       const elsewhere = keyRecord({ workspaceId: newId("ws", Date.now()) });
       await store.insertKey(elsewhere);
-      expect(await store.replaceSecret(elsewhere.id, elsewhere.hash, { hash: key.hash, start: "x" }, { ...previous, hash: elsewhere.hash }, new Date())).not.toBeNull();
+      expect(
+        await store.replaceSecret(elsewhere.id, elsewhere.hash, { hash: key.hash, start: "x" }, { ...previous, hash: elsewhere.hash }, new Date()),
+      ).not.toBeNull();
       await store.insertKey(keyRecord({ workspaceId: newId("ws", Date.now()), hash: next.hash }));
     });
 
@@ -152,9 +160,7 @@ export function keysContract(name: string, openStore: () => Promise<Store>) {
     it("lets exactly one of many concurrent guarded updates win", async () => {
       const key = keyRecord();
       await store.insertKey(key);
-      const attempts = Array.from({ length: 20 }, (_, i) =>
-        store.updateKey(key.id, { revokedAt: new Date(), revokedBy: `actor-${i}` }, { notRevoked: true }),
-      );
+      const attempts = Array.from({ length: 20 }, (_, i) => store.updateKey(key.id, { revokedAt: new Date(), revokedBy: `actor-${i}` }, { notRevoked: true }));
       const winners = (await Promise.all(attempts)).filter((result) => result !== null);
       expect(winners).toHaveLength(1);
       expect((await store.getKey(key.id))!.revokedBy).toBe(winners[0]!.revokedBy);
@@ -171,7 +177,10 @@ export function keysContract(name: string, openStore: () => Promise<Store>) {
     it("moves last_used_at forward only, and leaves updated_at alone", async () => {
       const key = keyRecord();
       await store.insertKey(key);
-      await store.recordKeyUse([{ id: key.id, at: new Date(2000) }, { id: newId("key", 1), at: new Date(2000) }]);
+      await store.recordKeyUse([
+        { id: key.id, at: new Date(2000) },
+        { id: newId("key", 1), at: new Date(2000) },
+      ]);
       await store.recordKeyUse([{ id: key.id, at: new Date(1000) }]);
       await store.recordKeyUse([]);
       const stored = (await store.getKey(key.id))!;

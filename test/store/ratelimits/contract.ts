@@ -56,17 +56,70 @@ export function ratelimitStoreContract(name: string, openStore: () => Promise<St
       const record = `${newId("ws", Date.now())}:60000:logins:203.0.113.7`;
       const expiresAt = new Date(Date.now() + 60_000);
       expect(await store.ratelimits.changeCells(record, [[1000, 5]], [], expiresAt)).toEqual(new Map([[1000, 5]]));
-      expect(await store.ratelimits.changeCells(record, [[1001, 3], [1000, -2]], [], expiresAt)).toEqual(new Map([[1000, 3], [1001, 3]]));
-      expect(await store.ratelimits.changeCells(record, [[1002, 1], [1002, 1]], [1000], expiresAt)).toEqual(new Map([[1001, 3], [1002, 2]]));
-      expect(await store.ratelimits.changeCells(record, [], [], expiresAt)).toEqual(new Map([[1001, 3], [1002, 2]]));
+      expect(
+        await store.ratelimits.changeCells(
+          record,
+          [
+            [1001, 3],
+            [1000, -2],
+          ],
+          [],
+          expiresAt,
+        ),
+      ).toEqual(
+        new Map([
+          [1000, 3],
+          [1001, 3],
+        ]),
+      );
+      expect(
+        await store.ratelimits.changeCells(
+          record,
+          [
+            [1002, 1],
+            [1002, 1],
+          ],
+          [1000],
+          expiresAt,
+        ),
+      ).toEqual(
+        new Map([
+          [1001, 3],
+          [1002, 2],
+        ]),
+      );
+      expect(await store.ratelimits.changeCells(record, [], [], expiresAt)).toEqual(
+        new Map([
+          [1001, 3],
+          [1002, 2],
+        ]),
+      );
     });
 
     it("reads the cells of the records that exist, and makes none", async () => {
       const workspace = newId("ws", Date.now());
       const [counted, never] = [`${workspace}:60000:~key:key_a:api`, `${workspace}:60000:~key:key_b:api`];
       const expiresAt = new Date(Date.now() + 60_000);
-      await store.ratelimits.changeCells(counted, [[20, 4], [21, 1]], [], expiresAt);
-      expect(await store.ratelimits.readCells([counted, never])).toEqual(new Map([[counted, new Map([[20, 4], [21, 1]])]]));
+      await store.ratelimits.changeCells(
+        counted,
+        [
+          [20, 4],
+          [21, 1],
+        ],
+        [],
+        expiresAt,
+      );
+      expect(await store.ratelimits.readCells([counted, never])).toEqual(
+        new Map([
+          [
+            counted,
+            new Map([
+              [20, 4],
+              [21, 1],
+            ]),
+          ],
+        ]),
+      );
       expect(await store.ratelimits.readCells([never])).toEqual(new Map());
       expect(await store.ratelimits.readCells([])).toEqual(new Map());
     });

@@ -35,7 +35,15 @@ export function rbacContract(name: string, openStore: () => Promise<Store>) {
       const theirs = keyRecord({ roles: ["admin"], permissions: ["x"] });
       await store.insertKey(ours);
       await store.insertKey(theirs);
-      const role = { id: newId("role", Date.now()), workspaceId, name: "viewer", description: "", permissions: ["x", "z"], createdAt: new Date(), updatedAt: new Date() };
+      const role = {
+        id: newId("role", Date.now()),
+        workspaceId,
+        name: "viewer",
+        description: "",
+        permissions: ["x", "z"],
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      };
       await store.roles.insert(role);
       const at = new Date();
       await store.removeGrantEverywhere(workspaceId, "roles", "admin", at);
