@@ -8,7 +8,7 @@ export interface Logger {
 export type LogLevel = "info" | "warn" | "error" | "silent";
 const RANK: Record<LogLevel, number> = { info: 1, warn: 2, error: 3, silent: 4 };
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line + "\n")): Logger {
+export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
   const emit = (at: Exclude<LogLevel, "silent">) => (message: string, fields?: Record<string, unknown>) => {
     if (RANK[at] >= RANK[level]) write(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...fields }));
   };

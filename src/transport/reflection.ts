@@ -1,8 +1,8 @@
 import { createRegistry, fromBinary, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
 import { type FileDescriptorProto, FileDescriptorProtoSchema, SourceCodeInfoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import type * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { SOURCE_INFO } from "../../gen/source_info.js";
 
 /**

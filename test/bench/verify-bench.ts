@@ -273,7 +273,7 @@ const BACKGROUND_METHODS = new Set([
 function zipfSample(count: number, exponent: number, draws: number): number[] {
   const cumulative = new Float64Array(count);
   let total = 0;
-  for (let rank = 0; rank < count; rank++) cumulative[rank] = total += 1 / Math.pow(rank + 1, exponent);
+  for (let rank = 0; rank < count; rank++) cumulative[rank] = total += 1 / (rank + 1) ** exponent;
   return Array.from({ length: draws }, () => {
     const target = Math.random() * total;
     let low = 0;

@@ -10,7 +10,7 @@ import {
   rootKeyUsable,
   WORKSPACE_WIDE,
 } from "../../src/domain/access.js";
-import { DomainError } from "../../src/domain/errors.js";
+import type { DomainError } from "../../src/domain/errors.js";
 import { rootKeyRecord } from "../support/fixtures.js";
 
 const caller = (permissions: readonly string[], keyspaceIds?: string[]): Caller => ({

@@ -38,7 +38,7 @@ describe("permission queries", () => {
     ["a OR b)", "has an unexpected token"],
     ["a / b", "has an unexpected token"],
     ["()", "expects a permission"],
-    ["(".repeat(40) + "a" + ")".repeat(40), "nests deeper than 32 levels"],
+    [`${"(".repeat(40)}a${")".repeat(40)}`, "nests deeper than 32 levels"],
     ["a".repeat(1025), "must be at most 1024 characters"],
   ])("rejects %j: %s", (query, problem) => {
     let error: unknown;

@@ -86,7 +86,7 @@ describe("isWellFormedSecret", () => {
       const swapped = secret.slice(0, i) + secret[i + 1] + secret[i] + secret.slice(i + 2);
       expect(isWellFormedSecret(swapped)).toBe(false);
     }
-    for (const junk of ["", "_", "pay_", "Bearer x", "PAY_" + secret.slice(4), " ".repeat(40), "a".repeat(10_000)]) {
+    for (const junk of ["", "_", "pay_", "Bearer x", `PAY_${secret.slice(4)}`, " ".repeat(40), "a".repeat(10_000)]) {
       expect(isWellFormedSecret(junk)).toBe(false);
     }
   });

@@ -56,7 +56,7 @@ describe("@latchkey/client", () => {
   });
 
   it("speaks Connect too, and its types hold for a TypeScript consumer", async () => {
-    const typed = "declare const process: { env: Record<string, string | undefined> };\n" + consumer;
+    const typed = `declare const process: { env: Record<string, string | undefined> };\n${consumer}`;
     writeFileSync(
       join(project, "consumer.ts"),
       typed
@@ -104,7 +104,7 @@ describe("@latchkey/client", () => {
     expect(lines.slice(1, 3).map((line) => line.split(" ")[1])).toEqual(["ci", "nightly"]);
     expect(lines[2]).toContain(other!.id);
     expect(lines[3]).toBe("5 RESOURCE_NOT_FOUND");
-    writeFileSync(join(project, "index.ts"), "declare const process: { env: Record<string, string | undefined>; argv: string[] };\n" + example);
+    writeFileSync(join(project, "index.ts"), `declare const process: { env: Record<string, string | undefined>; argv: string[] };\n${example}`);
     writeFileSync(
       join(project, "tsconfig.json"),
       JSON.stringify({

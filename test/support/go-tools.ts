@@ -20,7 +20,7 @@ export const GO_INSTALL_TIMEOUT_MS = 15 * 60_000;
  * The path of a Go command: found on PATH, or installed at the pinned version into GO_BIN by
  * `go install` (Go itself is the one thing these tests need on a fresh machine).
  */
-export async function goTool(name: string, module: string, log: (line: string) => void = (line) => process.stderr.write(line + "\n")): Promise<string> {
+export async function goTool(name: string, module: string, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<string> {
   const onPath = (process.env.PATH ?? "")
     .split(delimiter)
     .map((dir) => join(dir, name))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../../src/domain/errors.js";
+import type { DomainError } from "../../src/domain/errors.js";
 import { digestSecret, issueSecret } from "../../src/domain/secret.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { Credentials, RefusedRootKey } from "../../src/verify/credentials.js";

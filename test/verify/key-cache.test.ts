@@ -4,7 +4,7 @@ import type { VerifiableKey } from "../../src/domain/verification.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
-import { BoundedCache } from "../../src/verify/bounded-cache.js";
+import type { BoundedCache } from "../../src/verify/bounded-cache.js";
 import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache } from "../../src/verify/key-cache.js";
 import { countingStore } from "../support/counting-store.js";

@@ -88,7 +88,7 @@ function readProfile(path: string): Profile {
 
 function saveProfile(path: string, profile: Profile) {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, JSON.stringify(profile, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
 }
 
@@ -378,6 +378,6 @@ async function main(argv: string[], env: NodeJS.ProcessEnv, out: (text: string) 
 process.exitCode = await main(
   process.argv.slice(2),
   process.env,
-  (text) => process.stdout.write(text + "\n"),
-  (text) => process.stderr.write(text + "\n"),
+  (text) => process.stdout.write(`${text}\n`),
+  (text) => process.stderr.write(`${text}\n`),
 );

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { type Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { API_SERVICE_TABLE, type ApiServiceTable } from "../../../src/app/api-services.js";
 

@@ -4,7 +4,7 @@ import type { DeleteIdentityRequest, DeleteIdentityResponseSchema } from "../../
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 /** Keys are matched to identities by external id, so a forced delete leaves the keys whole: they just stop sharing limits. */

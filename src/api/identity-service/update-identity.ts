@@ -6,7 +6,7 @@ import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/
 import { identitySettingsFromProto, identityToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { maskedFields, pick, requireId, requireMessage } from "../requests.js";
 
 /** Keys of the identity see the new meta and limits on their next verification, on every instance within a second. */

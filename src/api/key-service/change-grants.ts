@@ -6,7 +6,7 @@ import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { registerPermissions, requireRoles } from "../references.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";

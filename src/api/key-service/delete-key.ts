@@ -4,7 +4,7 @@ import type { DeleteKeyRequest, DeleteKeyResponseSchema } from "../../../gen/lat
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

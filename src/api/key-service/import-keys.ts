@@ -10,7 +10,7 @@ import { digestSecret, importedDigest, PREFIX_PATTERN } from "../../domain/secre
 import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";

@@ -6,7 +6,7 @@ import { issueSecret } from "../../domain/secret.js";
 import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { loadKeyspace, loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
 import { keyChanged } from "../../verify/change-feed.js";

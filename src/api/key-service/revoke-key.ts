@@ -4,7 +4,7 @@ import type { RevokeKeyRequest, RevokeKeyResponseSchema } from "../../../gen/lat
 import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

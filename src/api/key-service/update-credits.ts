@@ -7,7 +7,7 @@ import { keyToProto, refillFromProto } from "../mapping/keys.js";
 import { toSafeNumber } from "../mapping/scalars.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { loadLiveKey, refuseKeyChange, requireId } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 

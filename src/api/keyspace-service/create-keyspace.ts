@@ -6,7 +6,7 @@ import { keyspaceDefaults, validateKeyspaceSettings } from "../../domain/keyspac
 import { keyspaceSettingsFromProto, keyspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { checkRecoverable } from "../key-service/recoverable.js";
 import { requireMessage } from "../requests.js";
 

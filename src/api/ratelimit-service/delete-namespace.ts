@@ -5,7 +5,7 @@ import { notFound } from "../../domain/errors.js";
 import { overridesChangeTarget } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 
 /**
  * Overrides go first, then the namespace: a retry after a failure in between finishes the job.

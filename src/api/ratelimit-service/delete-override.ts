@@ -4,7 +4,7 @@ import type { DeleteOverrideRequest, DeleteOverrideResponseSchema } from "../../
 import { overrideNotFound, overridesChangeTarget } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 
 /** Every instance stops applying the override within the change feed's poll. */
 export const deleteOverride =

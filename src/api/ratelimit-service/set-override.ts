@@ -6,7 +6,7 @@ import { newId } from "../../domain/ids.js";
 import { MAX_OVERRIDES_PER_NAMESPACE, overridesChangeTarget, type RatelimitOverrideRecord, tooManyOverrides } from "../../domain/ratelimit.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { overrideToProto } from "./convert.js";
 
 /** Every instance applies the override to its next Limit within the change feed's poll. */

@@ -6,7 +6,7 @@ import { validatePermission } from "../../domain/rbac.js";
 import { permissionToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { requireMessage } from "../requests.js";
 
 export const createPermission =

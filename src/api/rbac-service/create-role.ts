@@ -7,7 +7,7 @@ import { unique } from "../../domain/validate.js";
 import { roleToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { registerPermissions } from "../references.js";
 import { requireMessage } from "../requests.js";
 

@@ -4,7 +4,7 @@ import type { DeleteRoleRequest, DeleteRoleResponseSchema } from "../../../gen/l
 import { notFound } from "../../domain/errors.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 /** The role is deleted first, so no key can be given it again, then taken from the keys that held it. */

@@ -7,7 +7,7 @@ import { rootKeyToProto } from "../mapping/records.js";
 import { toDate } from "../mapping/scalars.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 

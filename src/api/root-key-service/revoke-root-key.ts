@@ -6,7 +6,7 @@ import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { requireId } from "../requests.js";
 
 export const revokeRootKey =

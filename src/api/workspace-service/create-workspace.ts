@@ -7,7 +7,7 @@ import { validateWorkspaceName } from "../../domain/workspace.js";
 import { rootKeyToProto, workspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { requireMessage } from "../requests.js";
 import { issueRootKey } from "../root-key-service/issue-root-key.js";
 

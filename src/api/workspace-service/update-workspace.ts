@@ -6,7 +6,7 @@ import { validateWorkspaceName } from "../../domain/workspace.js";
 import { workspaceToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
-import { type Audited } from "../../pipeline/procedures.js";
+import type { Audited } from "../../pipeline/procedures.js";
 import { maskedFields, requireMessage } from "../requests.js";
 
 export const updateWorkspace =
