@@ -60,11 +60,15 @@ interface Call {
 const TOOL = /(?:npx buf curl|\bbuf curl|\bgrpcurl|\bcurl)\b/g;
 const PROCEDURE = /(?:^|[\s/])((?:latchkey\.v1|grpc\.health\.v1)\.\w+)\/(\w+)/;
 
-/** The JSON a command sends: `-d '…'`, `-d "…"` (shell-escaped) or `-d @-` with a heredoc; `$VAR` stands for any string. */
+/**
+ * The JSON a command sends: one shell word after `-d`, of '…', "…" (shell-escaped) and `$VAR`
+ * pieces side by side, or `-d @-` with a heredoc; `$VAR` stands for any string.
+ */
 function bodyOf(command: string): string | undefined {
+  const word = /-d ((?:'[^']*'|"(?:[^"\\]|\\.)*"|\$\{?[A-Z_]+\}?)+)/.exec(command)?.[1];
+  const pieces = word?.match(/'[^']*'|"(?:[^"\\]|\\.)*"|\$\{?[A-Z_]+\}?/g);
   const body =
-    /-d '([^']*)'/.exec(command)?.[1] ??
-    /-d "((?:[^"\\]|\\.)*)"/.exec(command)?.[1]?.replaceAll('\\"', '"') ??
+    pieces?.map((piece) => (piece.startsWith("'") ? piece.slice(1, -1) : piece.startsWith('"') ? piece.slice(1, -1).replaceAll('\\"', '"') : piece)).join("") ??
     /-d @-[\s\S]*?<<EOF\n([\s\S]*?)\nEOF/.exec(command)?.[1];
   return body?.replace(/\$\{?[A-Z_]+\}?/g, "x");
 }
