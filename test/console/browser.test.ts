@@ -168,6 +168,8 @@ describe("the console in a browser", () => {
     await tab.click("button:has-text('Revoke key')");
     await tab.waitForSelector("[data-testid=fact-status]:has-text('revoked')");
     expect(await tab.textContent("[data-testid=fact-revoked]")).toContain("left the company");
+    await tab.waitForSelector("text=A revoked key can never change again.");
+    expect(await tab.locator("button:has-text('Rename'), button:has-text('Reroll secret'), button:has-text('Revoke key')").count()).toBe(0);
     // A revocation reaches every instance's cache within CHANGE_POLL_MS (docs/verification-cache.md).
     const code = await within(DEFAULT_VERIFICATION_OPTIONS.changePollMs + MARGIN_MS, async () => {
       const answer = await api.verify.verifyKey({ key: secret });

@@ -46,7 +46,13 @@ export function KeyPage({ session, keyId }: { session: Session; keyId: string })
               rows={key.rateLimits.map((limit) => [limit.name, String(limit.limit), `${Number(limit.durationMs) / 1000} s`, String(limit.used), formatTime(limit.windowEndsAt)])}
             />
           </Section>
-          {session.may("key.update") ? <Changes session={session} keyRecord={key} changed={loaded.reload} /> : null}
+          {key.revokedAt ? (
+            <Section title="Change">
+              <p class="muted">A revoked key can never change again.</p>
+            </Section>
+          ) : session.may("key.update") ? (
+            <Changes session={session} keyRecord={key} changed={loaded.reload} />
+          ) : null}
           {session.may("key.create") && !key.revokedAt ? <Reroll session={session} keyRecord={key} changed={loaded.reload} /> : null}
           {session.may("key.delete") && !key.revokedAt ? <Revoke session={session} keyRecord={key} changed={loaded.reload} /> : null}
         </>
@@ -113,7 +119,7 @@ function Changes({ session, keyRecord: key, changed }: { session: Session; keyRe
         </button>
         <button
           type="button"
-          disabled={toggle.busy || Boolean(key.revokedAt)}
+          disabled={toggle.busy}
           onClick={async () => {
             if (await toggle.run(() => session.api.keys.updateKey({ key: { id: key.id, enabled: !enabled }, updateMask: { paths: ["enabled"] } }))) changed();
           }}
