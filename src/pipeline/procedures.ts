@@ -47,9 +47,15 @@ export async function afterChanges<T>(changes: KeyChangeTarget[], rest: () => Pr
 
 export type Unary<I, O> = (request: I, context: HandlerContext) => O | Promise<O>;
 
+/**
+ * What a read of the caller's own root key needs: being a root key, nothing more. It names the
+ * read in the audit log when a revoked or expired root key tries it.
+ */
+export const OWN_ROOT_KEY = "root_key.read_own";
+
 /** How one RPC is guarded, and its handler. */
 export type Procedure<I = never, O = unknown> =
-  | { kind: "read"; permission: ManagementPermission; handler: Unary<I, O>; elevated?: Elevation<I> }
+  | { kind: "read"; permission: ManagementPermission | typeof OWN_ROOT_KEY; handler: Unary<I, O>; elevated?: Elevation<I> }
   | { kind: "mutation"; permission: ManagementPermission | "admin"; action: string; handler: Unary<I, Audited<O>>; revealed?: Revealed };
 
 /**
@@ -77,6 +83,9 @@ export const read = <I, O>(permission: ManagementPermission, handler: Unary<I, O
   handler,
   elevated,
 });
+
+/** A read of the calling root key's own record: any root key may make it, with no permission. */
+export const ownRootKeyRead = <I, O>(handler: Unary<I, O>): Procedure<I, O> => ({ kind: "read", permission: OWN_ROOT_KEY, handler });
 
 /** A mutation: needs the permission (`admin`: the ADMIN_TOKEN); every attempt is audited under `action`. */
 export const mutation = <I, O>(

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/root_key.proto.
  */
 export const file_latchkey_v1_root_key: GenFile = /*@__PURE__*/
-  fileDesc("ChpsYXRjaGtleS92MS9yb290X2tleS5wcm90bxILbGF0Y2hrZXkudjEilgIKB1Jvb3RLZXkSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVzdGFydBgDIAEoCRITCgtwZXJtaXNzaW9ucxgEIAMoCRIUCgxrZXlzcGFjZV9pZHMYBSADKAkSEgoKY3JlYXRlZF9ieRgGIAEoCRITCgtyZXBsYWNlZF9ieRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuChRDcmVhdGVSb290S2V5UmVxdWVzdBImCghyb290X2tleRgBIAEoCzIULmxhdGNoa2V5LnYxLlJvb3RLZXkSLgoKcmVxdWVzdF9pZBgCIAEoCUIaukgXchUYQDIRXltBLVphLXowLTkuXy1dKiQiaAoVQ3JlYXRlUm9vdEtleVJlc3BvbnNlEiYKCHJvb3Rfa2V5GAEgASgLMhQubGF0Y2hrZXkudjEuUm9vdEtleRIOCgZzZWNyZXQYAiABKAkSFwoPc2VjcmV0X3dpdGhoZWxkGAMgASgIIkUKE0xpc3RSb290S2V5c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhIKCnBhZ2VfdG9rZW4YAiABKAkiWAoUTGlzdFJvb3RLZXlzUmVzcG9uc2USJwoJcm9vdF9rZXlzGAEgAygLMhQubGF0Y2hrZXkudjEuUm9vdEtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIgoUUmV2b2tlUm9vdEtleVJlcXVlc3QSCgoCaWQYASABKAkiPwoVUmV2b2tlUm9vdEtleVJlc3BvbnNlEiYKCHJvb3Rfa2V5GAEgASgLMhQubGF0Y2hrZXkudjEuUm9vdEtleSJKChRSb3RhdGVSb290S2V5UmVxdWVzdBIKCgJpZBgBIAEoCRImCg9ncmFjZV9wZXJpb2RfbXMYAiABKANCDbpICiIIGICIsqACKAAidwoVUm90YXRlUm9vdEtleVJlc3BvbnNlEiYKCHJvb3Rfa2V5GAEgASgLMhQubGF0Y2hrZXkudjEuUm9vdEtleRIOCgZzZWNyZXQYAiABKAkSJgoIcmVwbGFjZWQYAyABKAsyFC5sYXRjaGtleS52MS5Sb290S2V5MvICCg5Sb290S2V5U2VydmljZRJWCg1DcmVhdGVSb290S2V5EiEubGF0Y2hrZXkudjEuQ3JlYXRlUm9vdEtleVJlcXVlc3QaIi5sYXRjaGtleS52MS5DcmVhdGVSb290S2V5UmVzcG9uc2USWAoMTGlzdFJvb3RLZXlzEiAubGF0Y2hrZXkudjEuTGlzdFJvb3RLZXlzUmVxdWVzdBohLmxhdGNoa2V5LnYxLkxpc3RSb290S2V5c1Jlc3BvbnNlIgOQAgESVgoNUmV2b2tlUm9vdEtleRIhLmxhdGNoa2V5LnYxLlJldm9rZVJvb3RLZXlSZXF1ZXN0GiIubGF0Y2hrZXkudjEuUmV2b2tlUm9vdEtleVJlc3BvbnNlElYKDVJvdGF0ZVJvb3RLZXkSIS5sYXRjaGtleS52MS5Sb3RhdGVSb290S2V5UmVxdWVzdBoiLmxhdGNoa2V5LnYxLlJvdGF0ZVJvb3RLZXlSZXNwb25zZUKSAQoPZGV2LmxhdGNoa2V5LnYxQgxSb290S2V5UHJvdG9QAVo+Z2l0aHViLmNvbS9sYXRjaGtleS9sYXRjaGtleS9jbGllbnRzL2dvL2xhdGNoa2V5L3YxO2xhdGNoa2V5djGiAgNMS1iqAgtMYXRjaGtleS5WMcoCC0xhdGNoa2V5XFYx6gIMTGF0Y2hrZXk6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChpsYXRjaGtleS92MS9yb290X2tleS5wcm90bxILbGF0Y2hrZXkudjEilgIKB1Jvb3RLZXkSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVzdGFydBgDIAEoCRITCgtwZXJtaXNzaW9ucxgEIAMoCRIUCgxrZXlzcGFjZV9pZHMYBSADKAkSEgoKY3JlYXRlZF9ieRgGIAEoCRITCgtyZXBsYWNlZF9ieRgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIaChhHZXRDdXJyZW50Um9vdEtleVJlcXVlc3QiQwoZR2V0Q3VycmVudFJvb3RLZXlSZXNwb25zZRImCghyb290X2tleRgBIAEoCzIULmxhdGNoa2V5LnYxLlJvb3RLZXkibgoUQ3JlYXRlUm9vdEtleVJlcXVlc3QSJgoIcm9vdF9rZXkYASABKAsyFC5sYXRjaGtleS52MS5Sb290S2V5Ei4KCnJlcXVlc3RfaWQYAiABKAlCGrpIF3IVGEAyEV5bQS1aYS16MC05Ll8tXSokImgKFUNyZWF0ZVJvb3RLZXlSZXNwb25zZRImCghyb290X2tleRgBIAEoCzIULmxhdGNoa2V5LnYxLlJvb3RLZXkSDgoGc2VjcmV0GAIgASgJEhcKD3NlY3JldF93aXRoaGVsZBgDIAEoCCJFChNMaXN0Um9vdEtleXNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABISCgpwYWdlX3Rva2VuGAIgASgJIlgKFExpc3RSb290S2V5c1Jlc3BvbnNlEicKCXJvb3Rfa2V5cxgBIAMoCzIULmxhdGNoa2V5LnYxLlJvb3RLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiIKFFJldm9rZVJvb3RLZXlSZXF1ZXN0EgoKAmlkGAEgASgJIj8KFVJldm9rZVJvb3RLZXlSZXNwb25zZRImCghyb290X2tleRgBIAEoCzIULmxhdGNoa2V5LnYxLlJvb3RLZXkiSgoUUm90YXRlUm9vdEtleVJlcXVlc3QSCgoCaWQYASABKAkSJgoPZ3JhY2VfcGVyaW9kX21zGAIgASgDQg26SAoiCBiAiLKgAigAIncKFVJvdGF0ZVJvb3RLZXlSZXNwb25zZRImCghyb290X2tleRgBIAEoCzIULmxhdGNoa2V5LnYxLlJvb3RLZXkSDgoGc2VjcmV0GAIgASgJEiYKCHJlcGxhY2VkGAMgASgLMhQubGF0Y2hrZXkudjEuUm9vdEtleTLbAwoOUm9vdEtleVNlcnZpY2USVgoNQ3JlYXRlUm9vdEtleRIhLmxhdGNoa2V5LnYxLkNyZWF0ZVJvb3RLZXlSZXF1ZXN0GiIubGF0Y2hrZXkudjEuQ3JlYXRlUm9vdEtleVJlc3BvbnNlElgKDExpc3RSb290S2V5cxIgLmxhdGNoa2V5LnYxLkxpc3RSb290S2V5c1JlcXVlc3QaIS5sYXRjaGtleS52MS5MaXN0Um9vdEtleXNSZXNwb25zZSIDkAIBElYKDVJldm9rZVJvb3RLZXkSIS5sYXRjaGtleS52MS5SZXZva2VSb290S2V5UmVxdWVzdBoiLmxhdGNoa2V5LnYxLlJldm9rZVJvb3RLZXlSZXNwb25zZRJWCg1Sb3RhdGVSb290S2V5EiEubGF0Y2hrZXkudjEuUm90YXRlUm9vdEtleVJlcXVlc3QaIi5sYXRjaGtleS52MS5Sb3RhdGVSb290S2V5UmVzcG9uc2USZwoRR2V0Q3VycmVudFJvb3RLZXkSJS5sYXRjaGtleS52MS5HZXRDdXJyZW50Um9vdEtleVJlcXVlc3QaJi5sYXRjaGtleS52MS5HZXRDdXJyZW50Um9vdEtleVJlc3BvbnNlIgOQAgFCkgEKD2Rldi5sYXRjaGtleS52MUIMUm9vdEtleVByb3RvUAFaPmdpdGh1Yi5jb20vbGF0Y2hrZXkvbGF0Y2hrZXkvY2xpZW50cy9nby9sYXRjaGtleS92MTtsYXRjaGtleXYxogIDTEtYqgILTGF0Y2hrZXkuVjHKAgtMYXRjaGtleVxWMeoCDExhdGNoa2V5OjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A root key authenticates calls to this API: every RPC but health, reflection and
@@ -116,6 +116,36 @@ export const RootKeySchema: GenMessage<RootKey> = /*@__PURE__*/
   messageDesc(file_latchkey_v1_root_key, 0);
 
 /**
+ * @generated from message latchkey.v1.GetCurrentRootKeyRequest
+ */
+export type GetCurrentRootKeyRequest = Message<"latchkey.v1.GetCurrentRootKeyRequest"> & {
+};
+
+/**
+ * Describes the message latchkey.v1.GetCurrentRootKeyRequest.
+ * Use `create(GetCurrentRootKeyRequestSchema)` to create a new message.
+ */
+export const GetCurrentRootKeyRequestSchema: GenMessage<GetCurrentRootKeyRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_root_key, 1);
+
+/**
+ * @generated from message latchkey.v1.GetCurrentRootKeyResponse
+ */
+export type GetCurrentRootKeyResponse = Message<"latchkey.v1.GetCurrentRootKeyResponse"> & {
+  /**
+   * @generated from field: latchkey.v1.RootKey root_key = 1;
+   */
+  rootKey?: RootKey | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.GetCurrentRootKeyResponse.
+ * Use `create(GetCurrentRootKeyResponseSchema)` to create a new message.
+ */
+export const GetCurrentRootKeyResponseSchema: GenMessage<GetCurrentRootKeyResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_root_key, 2);
+
+/**
  * @generated from message latchkey.v1.CreateRootKeyRequest
  */
 export type CreateRootKeyRequest = Message<"latchkey.v1.CreateRootKeyRequest"> & {
@@ -141,7 +171,7 @@ export type CreateRootKeyRequest = Message<"latchkey.v1.CreateRootKeyRequest"> &
  * Use `create(CreateRootKeyRequestSchema)` to create a new message.
  */
 export const CreateRootKeyRequestSchema: GenMessage<CreateRootKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 1);
+  messageDesc(file_latchkey_v1_root_key, 3);
 
 /**
  * @generated from message latchkey.v1.CreateRootKeyResponse
@@ -173,7 +203,7 @@ export type CreateRootKeyResponse = Message<"latchkey.v1.CreateRootKeyResponse">
  * Use `create(CreateRootKeyResponseSchema)` to create a new message.
  */
 export const CreateRootKeyResponseSchema: GenMessage<CreateRootKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 2);
+  messageDesc(file_latchkey_v1_root_key, 4);
 
 /**
  * @generated from message latchkey.v1.ListRootKeysRequest
@@ -199,7 +229,7 @@ export type ListRootKeysRequest = Message<"latchkey.v1.ListRootKeysRequest"> & {
  * Use `create(ListRootKeysRequestSchema)` to create a new message.
  */
 export const ListRootKeysRequestSchema: GenMessage<ListRootKeysRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 3);
+  messageDesc(file_latchkey_v1_root_key, 5);
 
 /**
  * @generated from message latchkey.v1.ListRootKeysResponse
@@ -225,7 +255,7 @@ export type ListRootKeysResponse = Message<"latchkey.v1.ListRootKeysResponse"> &
  * Use `create(ListRootKeysResponseSchema)` to create a new message.
  */
 export const ListRootKeysResponseSchema: GenMessage<ListRootKeysResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 4);
+  messageDesc(file_latchkey_v1_root_key, 6);
 
 /**
  * @generated from message latchkey.v1.RevokeRootKeyRequest
@@ -242,7 +272,7 @@ export type RevokeRootKeyRequest = Message<"latchkey.v1.RevokeRootKeyRequest"> &
  * Use `create(RevokeRootKeyRequestSchema)` to create a new message.
  */
 export const RevokeRootKeyRequestSchema: GenMessage<RevokeRootKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 5);
+  messageDesc(file_latchkey_v1_root_key, 7);
 
 /**
  * @generated from message latchkey.v1.RevokeRootKeyResponse
@@ -259,7 +289,7 @@ export type RevokeRootKeyResponse = Message<"latchkey.v1.RevokeRootKeyResponse">
  * Use `create(RevokeRootKeyResponseSchema)` to create a new message.
  */
 export const RevokeRootKeyResponseSchema: GenMessage<RevokeRootKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 6);
+  messageDesc(file_latchkey_v1_root_key, 8);
 
 /**
  * @generated from message latchkey.v1.RotateRootKeyRequest
@@ -283,7 +313,7 @@ export type RotateRootKeyRequest = Message<"latchkey.v1.RotateRootKeyRequest"> &
  * Use `create(RotateRootKeyRequestSchema)` to create a new message.
  */
 export const RotateRootKeyRequestSchema: GenMessage<RotateRootKeyRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 7);
+  messageDesc(file_latchkey_v1_root_key, 9);
 
 /**
  * @generated from message latchkey.v1.RotateRootKeyResponse
@@ -316,11 +346,11 @@ export type RotateRootKeyResponse = Message<"latchkey.v1.RotateRootKeyResponse">
  * Use `create(RotateRootKeyResponseSchema)` to create a new message.
  */
 export const RotateRootKeyResponseSchema: GenMessage<RotateRootKeyResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_root_key, 8);
+  messageDesc(file_latchkey_v1_root_key, 10);
 
 /**
- * Manages the caller's workspace's root keys; every RPC needs `root_key.manage`. A root key can
- * never grant more than it holds: new permissions must be among the caller's, and a caller
+ * Manages the caller's workspace's root keys; every RPC but GetCurrentRootKey needs
+ * `root_key.manage`. A root key can never grant more than it holds: new permissions must be among the caller's, and a caller
  * narrowed to keyspaces can only create keys narrowed to some of those keyspaces.
  *
  * @generated from service latchkey.v1.RootKeyService
@@ -364,6 +394,18 @@ export const RootKeyService: GenService<{
     methodKind: "unary";
     input: typeof RotateRootKeyRequestSchema;
     output: typeof RotateRootKeyResponseSchema;
+  },
+  /**
+   * The root key the call authenticates with: its name, permissions and keyspaces, so a client
+   * can show only what it may do. Any root key may read its own record (never its secret), with
+   * no permission; the ADMIN_TOKEN is not a root key and is refused.
+   *
+   * @generated from rpc latchkey.v1.RootKeyService.GetCurrentRootKey
+   */
+  getCurrentRootKey: {
+    methodKind: "unary";
+    input: typeof GetCurrentRootKeyRequestSchema;
+    output: typeof GetCurrentRootKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_latchkey_v1_root_key, 0);

@@ -167,6 +167,86 @@ func (x *RootKey) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+type GetCurrentRootKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCurrentRootKeyRequest) Reset() {
+	*x = GetCurrentRootKeyRequest{}
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCurrentRootKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCurrentRootKeyRequest) ProtoMessage() {}
+
+func (x *GetCurrentRootKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCurrentRootKeyRequest.ProtoReflect.Descriptor instead.
+func (*GetCurrentRootKeyRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{1}
+}
+
+type GetCurrentRootKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKey       *RootKey               `protobuf:"bytes,1,opt,name=root_key,json=rootKey,proto3" json:"root_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCurrentRootKeyResponse) Reset() {
+	*x = GetCurrentRootKeyResponse{}
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCurrentRootKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCurrentRootKeyResponse) ProtoMessage() {}
+
+func (x *GetCurrentRootKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCurrentRootKeyResponse.ProtoReflect.Descriptor instead.
+func (*GetCurrentRootKeyResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetCurrentRootKeyResponse) GetRootKey() *RootKey {
+	if x != nil {
+		return x.RootKey
+	}
+	return nil
+}
+
 type CreateRootKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output-only fields are ignored.
@@ -181,7 +261,7 @@ type CreateRootKeyRequest struct {
 
 func (x *CreateRootKeyRequest) Reset() {
 	*x = CreateRootKeyRequest{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[1]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -193,7 +273,7 @@ func (x *CreateRootKeyRequest) String() string {
 func (*CreateRootKeyRequest) ProtoMessage() {}
 
 func (x *CreateRootKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[1]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -206,7 +286,7 @@ func (x *CreateRootKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRootKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateRootKeyRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{1}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateRootKeyRequest) GetRootKey() *RootKey {
@@ -237,7 +317,7 @@ type CreateRootKeyResponse struct {
 
 func (x *CreateRootKeyResponse) Reset() {
 	*x = CreateRootKeyResponse{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[2]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -249,7 +329,7 @@ func (x *CreateRootKeyResponse) String() string {
 func (*CreateRootKeyResponse) ProtoMessage() {}
 
 func (x *CreateRootKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[2]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -262,7 +342,7 @@ func (x *CreateRootKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRootKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateRootKeyResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{2}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateRootKeyResponse) GetRootKey() *RootKey {
@@ -298,7 +378,7 @@ type ListRootKeysRequest struct {
 
 func (x *ListRootKeysRequest) Reset() {
 	*x = ListRootKeysRequest{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[3]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +390,7 @@ func (x *ListRootKeysRequest) String() string {
 func (*ListRootKeysRequest) ProtoMessage() {}
 
 func (x *ListRootKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[3]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +403,7 @@ func (x *ListRootKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRootKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListRootKeysRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListRootKeysRequest) GetPageSize() int32 {
@@ -352,7 +432,7 @@ type ListRootKeysResponse struct {
 
 func (x *ListRootKeysResponse) Reset() {
 	*x = ListRootKeysResponse{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[4]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +444,7 @@ func (x *ListRootKeysResponse) String() string {
 func (*ListRootKeysResponse) ProtoMessage() {}
 
 func (x *ListRootKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[4]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +457,7 @@ func (x *ListRootKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRootKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListRootKeysResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListRootKeysResponse) GetRootKeys() []*RootKey {
@@ -403,7 +483,7 @@ type RevokeRootKeyRequest struct {
 
 func (x *RevokeRootKeyRequest) Reset() {
 	*x = RevokeRootKeyRequest{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[5]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +495,7 @@ func (x *RevokeRootKeyRequest) String() string {
 func (*RevokeRootKeyRequest) ProtoMessage() {}
 
 func (x *RevokeRootKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[5]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +508,7 @@ func (x *RevokeRootKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRootKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeRootKeyRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RevokeRootKeyRequest) GetId() string {
@@ -447,7 +527,7 @@ type RevokeRootKeyResponse struct {
 
 func (x *RevokeRootKeyResponse) Reset() {
 	*x = RevokeRootKeyResponse{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[6]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +539,7 @@ func (x *RevokeRootKeyResponse) String() string {
 func (*RevokeRootKeyResponse) ProtoMessage() {}
 
 func (x *RevokeRootKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[6]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +552,7 @@ func (x *RevokeRootKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRootKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeRootKeyResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RevokeRootKeyResponse) GetRootKey() *RootKey {
@@ -493,7 +573,7 @@ type RotateRootKeyRequest struct {
 
 func (x *RotateRootKeyRequest) Reset() {
 	*x = RotateRootKeyRequest{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[7]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +585,7 @@ func (x *RotateRootKeyRequest) String() string {
 func (*RotateRootKeyRequest) ProtoMessage() {}
 
 func (x *RotateRootKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[7]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +598,7 @@ func (x *RotateRootKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateRootKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateRootKeyRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RotateRootKeyRequest) GetId() string {
@@ -549,7 +629,7 @@ type RotateRootKeyResponse struct {
 
 func (x *RotateRootKeyResponse) Reset() {
 	*x = RotateRootKeyResponse{}
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[8]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +641,7 @@ func (x *RotateRootKeyResponse) String() string {
 func (*RotateRootKeyResponse) ProtoMessage() {}
 
 func (x *RotateRootKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_v1_root_key_proto_msgTypes[8]
+	mi := &file_latchkey_v1_root_key_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +654,7 @@ func (x *RotateRootKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateRootKeyResponse.ProtoReflect.Descriptor instead.
 func (*RotateRootKeyResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_v1_root_key_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RotateRootKeyResponse) GetRootKey() *RootKey {
@@ -619,7 +699,10 @@ const file_latchkey_v1_root_key_proto_rawDesc = "" +
 	"revoked_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x82\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x1a\n" +
+	"\x18GetCurrentRootKeyRequest\"L\n" +
+	"\x19GetCurrentRootKeyResponse\x12/\n" +
+	"\broot_key\x18\x01 \x01(\v2\x14.latchkey.v1.RootKeyR\arootKey\"\x82\x01\n" +
 	"\x14CreateRootKeyRequest\x12/\n" +
 	"\broot_key\x18\x01 \x01(\v2\x14.latchkey.v1.RootKeyR\arootKey\x129\n" +
 	"\n" +
@@ -646,12 +729,13 @@ const file_latchkey_v1_root_key_proto_rawDesc = "" +
 	"\x15RotateRootKeyResponse\x12/\n" +
 	"\broot_key\x18\x01 \x01(\v2\x14.latchkey.v1.RootKeyR\arootKey\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\x120\n" +
-	"\breplaced\x18\x03 \x01(\v2\x14.latchkey.v1.RootKeyR\breplaced2\xf2\x02\n" +
+	"\breplaced\x18\x03 \x01(\v2\x14.latchkey.v1.RootKeyR\breplaced2\xdb\x03\n" +
 	"\x0eRootKeyService\x12V\n" +
 	"\rCreateRootKey\x12!.latchkey.v1.CreateRootKeyRequest\x1a\".latchkey.v1.CreateRootKeyResponse\x12X\n" +
 	"\fListRootKeys\x12 .latchkey.v1.ListRootKeysRequest\x1a!.latchkey.v1.ListRootKeysResponse\"\x03\x90\x02\x01\x12V\n" +
 	"\rRevokeRootKey\x12!.latchkey.v1.RevokeRootKeyRequest\x1a\".latchkey.v1.RevokeRootKeyResponse\x12V\n" +
-	"\rRotateRootKey\x12!.latchkey.v1.RotateRootKeyRequest\x1a\".latchkey.v1.RotateRootKeyResponseB\xac\x01\n" +
+	"\rRotateRootKey\x12!.latchkey.v1.RotateRootKeyRequest\x1a\".latchkey.v1.RotateRootKeyResponse\x12g\n" +
+	"\x11GetCurrentRootKey\x12%.latchkey.v1.GetCurrentRootKeyRequest\x1a&.latchkey.v1.GetCurrentRootKeyResponse\"\x03\x90\x02\x01B\xac\x01\n" +
 	"\x0fcom.latchkey.v1B\fRootKeyProtoP\x01Z>github.com/latchkey/latchkey/clients/go/latchkey/v1;latchkeyv1\xa2\x02\x03LXX\xaa\x02\vLatchkey.V1\xca\x02\vLatchkey\\V1\xe2\x02\x17Latchkey\\V1\\GPBMetadata\xea\x02\fLatchkey::V1b\x06proto3"
 
 var (
@@ -666,42 +750,47 @@ func file_latchkey_v1_root_key_proto_rawDescGZIP() []byte {
 	return file_latchkey_v1_root_key_proto_rawDescData
 }
 
-var file_latchkey_v1_root_key_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_latchkey_v1_root_key_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_latchkey_v1_root_key_proto_goTypes = []any{
-	(*RootKey)(nil),               // 0: latchkey.v1.RootKey
-	(*CreateRootKeyRequest)(nil),  // 1: latchkey.v1.CreateRootKeyRequest
-	(*CreateRootKeyResponse)(nil), // 2: latchkey.v1.CreateRootKeyResponse
-	(*ListRootKeysRequest)(nil),   // 3: latchkey.v1.ListRootKeysRequest
-	(*ListRootKeysResponse)(nil),  // 4: latchkey.v1.ListRootKeysResponse
-	(*RevokeRootKeyRequest)(nil),  // 5: latchkey.v1.RevokeRootKeyRequest
-	(*RevokeRootKeyResponse)(nil), // 6: latchkey.v1.RevokeRootKeyResponse
-	(*RotateRootKeyRequest)(nil),  // 7: latchkey.v1.RotateRootKeyRequest
-	(*RotateRootKeyResponse)(nil), // 8: latchkey.v1.RotateRootKeyResponse
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*RootKey)(nil),                   // 0: latchkey.v1.RootKey
+	(*GetCurrentRootKeyRequest)(nil),  // 1: latchkey.v1.GetCurrentRootKeyRequest
+	(*GetCurrentRootKeyResponse)(nil), // 2: latchkey.v1.GetCurrentRootKeyResponse
+	(*CreateRootKeyRequest)(nil),      // 3: latchkey.v1.CreateRootKeyRequest
+	(*CreateRootKeyResponse)(nil),     // 4: latchkey.v1.CreateRootKeyResponse
+	(*ListRootKeysRequest)(nil),       // 5: latchkey.v1.ListRootKeysRequest
+	(*ListRootKeysResponse)(nil),      // 6: latchkey.v1.ListRootKeysResponse
+	(*RevokeRootKeyRequest)(nil),      // 7: latchkey.v1.RevokeRootKeyRequest
+	(*RevokeRootKeyResponse)(nil),     // 8: latchkey.v1.RevokeRootKeyResponse
+	(*RotateRootKeyRequest)(nil),      // 9: latchkey.v1.RotateRootKeyRequest
+	(*RotateRootKeyResponse)(nil),     // 10: latchkey.v1.RotateRootKeyResponse
+	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
 }
 var file_latchkey_v1_root_key_proto_depIdxs = []int32{
-	9,  // 0: latchkey.v1.RootKey.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 1: latchkey.v1.RootKey.revoked_at:type_name -> google.protobuf.Timestamp
-	9,  // 2: latchkey.v1.RootKey.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: latchkey.v1.CreateRootKeyRequest.root_key:type_name -> latchkey.v1.RootKey
-	0,  // 4: latchkey.v1.CreateRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
-	0,  // 5: latchkey.v1.ListRootKeysResponse.root_keys:type_name -> latchkey.v1.RootKey
-	0,  // 6: latchkey.v1.RevokeRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
-	0,  // 7: latchkey.v1.RotateRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
-	0,  // 8: latchkey.v1.RotateRootKeyResponse.replaced:type_name -> latchkey.v1.RootKey
-	1,  // 9: latchkey.v1.RootKeyService.CreateRootKey:input_type -> latchkey.v1.CreateRootKeyRequest
-	3,  // 10: latchkey.v1.RootKeyService.ListRootKeys:input_type -> latchkey.v1.ListRootKeysRequest
-	5,  // 11: latchkey.v1.RootKeyService.RevokeRootKey:input_type -> latchkey.v1.RevokeRootKeyRequest
-	7,  // 12: latchkey.v1.RootKeyService.RotateRootKey:input_type -> latchkey.v1.RotateRootKeyRequest
-	2,  // 13: latchkey.v1.RootKeyService.CreateRootKey:output_type -> latchkey.v1.CreateRootKeyResponse
-	4,  // 14: latchkey.v1.RootKeyService.ListRootKeys:output_type -> latchkey.v1.ListRootKeysResponse
-	6,  // 15: latchkey.v1.RootKeyService.RevokeRootKey:output_type -> latchkey.v1.RevokeRootKeyResponse
-	8,  // 16: latchkey.v1.RootKeyService.RotateRootKey:output_type -> latchkey.v1.RotateRootKeyResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	11, // 0: latchkey.v1.RootKey.expires_at:type_name -> google.protobuf.Timestamp
+	11, // 1: latchkey.v1.RootKey.revoked_at:type_name -> google.protobuf.Timestamp
+	11, // 2: latchkey.v1.RootKey.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: latchkey.v1.GetCurrentRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
+	0,  // 4: latchkey.v1.CreateRootKeyRequest.root_key:type_name -> latchkey.v1.RootKey
+	0,  // 5: latchkey.v1.CreateRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
+	0,  // 6: latchkey.v1.ListRootKeysResponse.root_keys:type_name -> latchkey.v1.RootKey
+	0,  // 7: latchkey.v1.RevokeRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
+	0,  // 8: latchkey.v1.RotateRootKeyResponse.root_key:type_name -> latchkey.v1.RootKey
+	0,  // 9: latchkey.v1.RotateRootKeyResponse.replaced:type_name -> latchkey.v1.RootKey
+	3,  // 10: latchkey.v1.RootKeyService.CreateRootKey:input_type -> latchkey.v1.CreateRootKeyRequest
+	5,  // 11: latchkey.v1.RootKeyService.ListRootKeys:input_type -> latchkey.v1.ListRootKeysRequest
+	7,  // 12: latchkey.v1.RootKeyService.RevokeRootKey:input_type -> latchkey.v1.RevokeRootKeyRequest
+	9,  // 13: latchkey.v1.RootKeyService.RotateRootKey:input_type -> latchkey.v1.RotateRootKeyRequest
+	1,  // 14: latchkey.v1.RootKeyService.GetCurrentRootKey:input_type -> latchkey.v1.GetCurrentRootKeyRequest
+	4,  // 15: latchkey.v1.RootKeyService.CreateRootKey:output_type -> latchkey.v1.CreateRootKeyResponse
+	6,  // 16: latchkey.v1.RootKeyService.ListRootKeys:output_type -> latchkey.v1.ListRootKeysResponse
+	8,  // 17: latchkey.v1.RootKeyService.RevokeRootKey:output_type -> latchkey.v1.RevokeRootKeyResponse
+	10, // 18: latchkey.v1.RootKeyService.RotateRootKey:output_type -> latchkey.v1.RotateRootKeyResponse
+	2,  // 19: latchkey.v1.RootKeyService.GetCurrentRootKey:output_type -> latchkey.v1.GetCurrentRootKeyResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_v1_root_key_proto_init() }
@@ -715,7 +804,7 @@ func file_latchkey_v1_root_key_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_v1_root_key_proto_rawDesc), len(file_latchkey_v1_root_key_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

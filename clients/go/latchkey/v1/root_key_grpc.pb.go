@@ -19,18 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RootKeyService_CreateRootKey_FullMethodName = "/latchkey.v1.RootKeyService/CreateRootKey"
-	RootKeyService_ListRootKeys_FullMethodName  = "/latchkey.v1.RootKeyService/ListRootKeys"
-	RootKeyService_RevokeRootKey_FullMethodName = "/latchkey.v1.RootKeyService/RevokeRootKey"
-	RootKeyService_RotateRootKey_FullMethodName = "/latchkey.v1.RootKeyService/RotateRootKey"
+	RootKeyService_CreateRootKey_FullMethodName     = "/latchkey.v1.RootKeyService/CreateRootKey"
+	RootKeyService_ListRootKeys_FullMethodName      = "/latchkey.v1.RootKeyService/ListRootKeys"
+	RootKeyService_RevokeRootKey_FullMethodName     = "/latchkey.v1.RootKeyService/RevokeRootKey"
+	RootKeyService_RotateRootKey_FullMethodName     = "/latchkey.v1.RootKeyService/RotateRootKey"
+	RootKeyService_GetCurrentRootKey_FullMethodName = "/latchkey.v1.RootKeyService/GetCurrentRootKey"
 )
 
 // RootKeyServiceClient is the client API for RootKeyService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Manages the caller's workspace's root keys; every RPC needs `root_key.manage`. A root key can
-// never grant more than it holds: new permissions must be among the caller's, and a caller
+// Manages the caller's workspace's root keys; every RPC but GetCurrentRootKey needs
+// `root_key.manage`. A root key can never grant more than it holds: new permissions must be among the caller's, and a caller
 // narrowed to keyspaces can only create keys narrowed to some of those keyspaces.
 type RootKeyServiceClient interface {
 	// Returns the plaintext secret, once.
@@ -41,6 +42,10 @@ type RootKeyServiceClient interface {
 	// Issues a new root key with the same name and grants, and lets the old one work on for the
 	// grace period (0 revokes it at once), so callers can switch without downtime.
 	RotateRootKey(ctx context.Context, in *RotateRootKeyRequest, opts ...grpc.CallOption) (*RotateRootKeyResponse, error)
+	// The root key the call authenticates with: its name, permissions and keyspaces, so a client
+	// can show only what it may do. Any root key may read its own record (never its secret), with
+	// no permission; the ADMIN_TOKEN is not a root key and is refused.
+	GetCurrentRootKey(ctx context.Context, in *GetCurrentRootKeyRequest, opts ...grpc.CallOption) (*GetCurrentRootKeyResponse, error)
 }
 
 type rootKeyServiceClient struct {
@@ -91,12 +96,22 @@ func (c *rootKeyServiceClient) RotateRootKey(ctx context.Context, in *RotateRoot
 	return out, nil
 }
 
+func (c *rootKeyServiceClient) GetCurrentRootKey(ctx context.Context, in *GetCurrentRootKeyRequest, opts ...grpc.CallOption) (*GetCurrentRootKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCurrentRootKeyResponse)
+	err := c.cc.Invoke(ctx, RootKeyService_GetCurrentRootKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RootKeyServiceServer is the server API for RootKeyService service.
 // All implementations must embed UnimplementedRootKeyServiceServer
 // for forward compatibility.
 //
-// Manages the caller's workspace's root keys; every RPC needs `root_key.manage`. A root key can
-// never grant more than it holds: new permissions must be among the caller's, and a caller
+// Manages the caller's workspace's root keys; every RPC but GetCurrentRootKey needs
+// `root_key.manage`. A root key can never grant more than it holds: new permissions must be among the caller's, and a caller
 // narrowed to keyspaces can only create keys narrowed to some of those keyspaces.
 type RootKeyServiceServer interface {
 	// Returns the plaintext secret, once.
@@ -107,6 +122,10 @@ type RootKeyServiceServer interface {
 	// Issues a new root key with the same name and grants, and lets the old one work on for the
 	// grace period (0 revokes it at once), so callers can switch without downtime.
 	RotateRootKey(context.Context, *RotateRootKeyRequest) (*RotateRootKeyResponse, error)
+	// The root key the call authenticates with: its name, permissions and keyspaces, so a client
+	// can show only what it may do. Any root key may read its own record (never its secret), with
+	// no permission; the ADMIN_TOKEN is not a root key and is refused.
+	GetCurrentRootKey(context.Context, *GetCurrentRootKeyRequest) (*GetCurrentRootKeyResponse, error)
 	mustEmbedUnimplementedRootKeyServiceServer()
 }
 
@@ -128,6 +147,9 @@ func (UnimplementedRootKeyServiceServer) RevokeRootKey(context.Context, *RevokeR
 }
 func (UnimplementedRootKeyServiceServer) RotateRootKey(context.Context, *RotateRootKeyRequest) (*RotateRootKeyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RotateRootKey not implemented")
+}
+func (UnimplementedRootKeyServiceServer) GetCurrentRootKey(context.Context, *GetCurrentRootKeyRequest) (*GetCurrentRootKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetCurrentRootKey not implemented")
 }
 func (UnimplementedRootKeyServiceServer) mustEmbedUnimplementedRootKeyServiceServer() {}
 func (UnimplementedRootKeyServiceServer) testEmbeddedByValue()                        {}
@@ -222,6 +244,24 @@ func _RootKeyService_RotateRootKey_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RootKeyService_GetCurrentRootKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCurrentRootKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RootKeyServiceServer).GetCurrentRootKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RootKeyService_GetCurrentRootKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RootKeyServiceServer).GetCurrentRootKey(ctx, req.(*GetCurrentRootKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RootKeyService_ServiceDesc is the grpc.ServiceDesc for RootKeyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -244,6 +284,10 @@ var RootKeyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateRootKey",
 			Handler:    _RootKeyService_RotateRootKey_Handler,
+		},
+		{
+			MethodName: "GetCurrentRootKey",
+			Handler:    _RootKeyService_GetCurrentRootKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
