@@ -80,6 +80,25 @@ describe("UpdateKey", () => {
     expect(withoutWindowUse((await api.keys.getKey({ id: key.id })).key!)).toEqual(key);
   });
 
+  it("OK: a field the mask leaves out is ignored whatever it holds, even an int64 past 2^53", async () => {
+    const api = testApi();
+    const key = await keyWithEverything(api);
+    const { key: updated } = await api.keys.updateKey({
+      key: { id: key.id, name: "renamed", credits: { remaining: 2n ** 60n }, rateLimits: [{ name: "r", limit: 2n ** 60n, durationMs: 1n }] },
+      updateMask: { paths: ["name"] },
+    });
+    expect(updated).toMatchObject({ name: "renamed", rateLimits: key.rateLimits });
+    expect(updated!.credits).toBeUndefined();
+  });
+
+  it("OK: a key holding a rate limit stored before the 1-second floor can still be changed, and keeps that limit", async () => {
+    const api = testApi();
+    const key = await keyWithEverything(api);
+    await api.store.updateKey(key.id, { rateLimits: [{ name: "legacy", limit: 5, durationMs: 1, autoApply: true }] }, {});
+    const { key: updated } = await api.keys.updateKey({ key: { id: key.id, name: "renamed" }, updateMask: { paths: ["name"] } });
+    expect(updated).toMatchObject({ name: "renamed", rateLimits: [{ name: "legacy", limit: 5n, durationMs: 1n, autoApply: true }] });
+  });
+
   it("OK: cross-field rules hold on the key as it will be", async () => {
     const api = testApi();
     const key = await keyWithEverything(api);
