@@ -1,10 +1,7 @@
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invalidArgument } from "../../domain/errors.js";
 
-/**
- * Wire times and enums as domain values and back; a value the domain cannot hold is refused, naming
- * its field. 64-bit integers need no help: their proto rules keep them within 2^53.
- */
+/** Wire times and enums as domain values and back; a value the domain cannot hold is refused, naming its field. */
 
 export const inverse = <K extends string, V extends number>(map: Record<K, V>) => new Map(Object.entries(map).map(([name, value]) => [value as V, name as K]));
 
