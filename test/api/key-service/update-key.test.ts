@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { KeyStatus, KeyType } from "../../../gen/latchkey/v1/key_pb.js";
+import { KeyStatus, KeyType, type RateLimitAlgorithm } from "../../../gen/latchkey/v1/key_pb.js";
 import { newId } from "../../../src/domain/ids.js";
 import { createKeyspace, expectCode, testApi, type TestApi, withoutWindowUse } from "../../support/api.js";
 
@@ -80,14 +80,22 @@ describe("UpdateKey", () => {
     expect(withoutWindowUse((await api.keys.getKey({ id: key.id })).key!)).toEqual(key);
   });
 
-  it("OK: a field the mask leaves out is ignored whatever it holds, even an int64 past 2^53", async () => {
+  it("OK: a field the mask leaves out is ignored whatever it holds: an int64 past 2^53, an unknown enum value, a time past year 9999", async () => {
     const api = testApi();
     const key = await keyWithEverything(api);
     const { key: updated } = await api.keys.updateKey({
-      key: { id: key.id, name: "renamed", credits: { remaining: 2n ** 60n }, rateLimits: [{ name: "r", limit: 2n ** 60n, durationMs: 1n }] },
+      key: {
+        id: key.id,
+        name: "renamed",
+        credits: { remaining: 2n ** 60n },
+        rateLimits: [{ name: "r", limit: 2n ** 60n, durationMs: 1n, algorithm: 7 as RateLimitAlgorithm }],
+        type: 7 as KeyType,
+        expiresAt: { seconds: 999_999_999_999_999n },
+      },
       updateMask: { paths: ["name"] },
     });
-    expect(updated).toMatchObject({ name: "renamed", rateLimits: key.rateLimits });
+    expect(updated).toMatchObject({ name: "renamed", rateLimits: key.rateLimits, type: KeyType.STANDARD });
+    expect(updated!.expiresAt).toBeUndefined();
     expect(updated!.credits).toBeUndefined();
   });
 
