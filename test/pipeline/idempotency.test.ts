@@ -36,6 +36,22 @@ function countingHandler() {
   return handler;
 }
 
+/** A handler's run that says when it has started (its request_id claimed) and lasts until `finish`. */
+function runningCall() {
+  let begin!: () => void;
+  let finish!: () => void;
+  const started = new Promise<void>((resolve) => (begin = resolve));
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  return {
+    started,
+    finish,
+    run: () => {
+      begin();
+      return finished;
+    },
+  };
+}
+
 /** Why a call was refused: its error kind and reason. */
 const refusalOf = (call: Promise<unknown>) =>
   call.then(
@@ -87,24 +103,26 @@ describe("the idempotency stage", () => {
   it("refuses a retry while the first call runs as REQUEST_IN_PROGRESS; the first then answers both, and a claim older than its bound is run again", async () => {
     const store = new MemoryStore();
     const handler = countingHandler();
-    let finish!: () => void;
-    const running = new Promise<void>((resolve) => (finish = resolve));
+    const firstRuns = runningCall();
     const first = once(store, createKeyRequest("first"), async () => {
-      await running;
+      await firstRuns.run();
       return handler(createKeyRequest("first"));
     });
-    await expect.poll(() => store.requests.find({ id: requestRecordId(scope, createKeyMethod, "retry-1") })).toMatchObject({ state: "running" });
+    await firstRuns.started;
     expect(await refusalOf(once(store, createKeyRequest("first"), () => handler(createKeyRequest("first"))))).toEqual({
       kind: "aborted",
       reason: "REQUEST_IN_PROGRESS",
     });
-    finish();
+    firstRuns.finish();
     expect((await first).replayed).toBe(false);
     expect((await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")))).replayed).toBe(true);
 
-    const abandoned = new Promise<never>(() => {});
-    void once(store, createKeyRequest("crashed", "retry-2"), () => abandoned);
-    await expect.poll(() => store.requests.find({ id: requestRecordId(scope, createKeyMethod, "retry-2") })).toMatchObject({ state: "running" });
+    const crashed = runningCall();
+    void once(store, createKeyRequest("crashed", "retry-2"), async () => {
+      await crashed.run();
+      return handler(createKeyRequest("crashed"));
+    });
+    await crashed.started;
     const late = () => at + ABANDONED_REQUEST_MS + 1;
     const rerun = await once(store, createKeyRequest("crashed", "retry-2"), () => handler(createKeyRequest("crashed")), late);
     expect(rerun).toMatchObject({ replayed: false, response: { key: { name: "crashed" } } });
