@@ -32,7 +32,11 @@ export function requireMessage<T>(value: T | undefined, field: string): T {
   return value;
 }
 
-/** The record fields an update mask names, given each updatable field's record name and API path. */
+/**
+ * The record fields an update mask names, given each updatable field's record name and API path; a
+ * path names a whole field. The one reading of `update_mask`: the handler changes these fields, and
+ * the validate stage holds the request to the rules of these fields only.
+ */
 export function maskedFields<F extends string>(mask: FieldMask | undefined, updatable: Record<F, string>): Set<F> {
   const paths = mask?.paths ?? [];
   if (paths.length === 0) throw invalidArgument("update_mask", "must name at least one field");

@@ -1,8 +1,9 @@
 import type { DescMessage, Message } from "@bufbuild/protobuf";
-import { pathToString, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+import { pathToString } from "@bufbuild/protobuf/reflect";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { type FieldViolation, invalidFields } from "../domain/errors.js";
+import { maskedFields } from "../api/requests.js";
 import { type CompiledRules, compileRules } from "./compiled-rules.js";
 
 /**
@@ -16,7 +17,8 @@ export class RequestValidator {
   private readonly compiled = new Map<DescMessage, CompiledRules | undefined>();
 
   check(schema: DescMessage, request: Message) {
-    const violations = this.violations(schema, request).filter((violation) => !outsideMask(schema, request, violation.field));
+    const found = this.violations(schema, request);
+    const violations = found.length > 0 ? withinMask(schema, request, found) : found;
     if (violations.length > 0) throw invalidFields(violations);
   }
 
@@ -35,15 +37,18 @@ export class RequestValidator {
 }
 
 /**
- * Whether a violation is in the resource of an update (`key.name`) at a field its `update_mask`
- * does not name. The resource's `id` always counts: it says which record to update.
+ * The violations an update is held to: those outside its resource (`key`), at the resource's `id`
+ * (it says which record to update), or at a field its `update_mask` names, read as the handler reads
+ * it (`maskedFields`): a mask that names no field of the resource is refused here as it would be there.
  */
-function outsideMask(schema: DescMessage, request: Message, path: string): boolean {
+function withinMask(schema: DescMessage, request: Message, violations: FieldViolation[]): FieldViolation[] {
   const maskField = schema.fields.find((field) => field.name === "update_mask");
-  if (!maskField) return false;
-  const [resource, field] = path.split(/[.[]/);
-  if (!field || field === "id" || !schema.fields.some((candidate) => candidate.name === resource && candidate.fieldKind === "message")) return false;
-  const mask = reflect(schema, request).get(maskField) as ReflectMessage | undefined;
-  const paths = (mask?.message as FieldMask | undefined)?.paths ?? [];
-  return !paths.some((masked) => masked === field || masked.startsWith(`${field}.`));
+  const resource = schema.fields.find((field) => field.fieldKind === "message" && field !== maskField);
+  if (!maskField || resource?.fieldKind !== "message") return violations;
+  const mask = (request as unknown as Record<string, FieldMask | undefined>)[maskField.localName];
+  const masked = maskedFields(mask, Object.fromEntries(resource.message.fields.map((field) => [field.name, field.name])));
+  return violations.filter((violation) => {
+    const [head, field] = violation.field.split(/[.[]/);
+    return head !== resource.name || !field || field === "id" || masked.has(field);
+  });
 }

@@ -1,10 +1,184 @@
-import { Code } from "@connectrpc/connect";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { type CreateKeyRequest, CreateKeyRequestSchema, CreateKeyResponseSchema, KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { VerifyCode } from "../../gen/latchkey/v1/verify_pb.js";
+import type { Caller } from "../../src/domain/access.js";
+import { DomainError } from "../../src/domain/errors.js";
+import { ABANDONED_REQUEST_MS } from "../../src/domain/idempotency.js";
 import { newId } from "../../src/domain/ids.js";
+import type { Logger } from "../../src/observability/log.js";
+import { AuditLog } from "../../src/pipeline/audit-log.js";
+import { Pipeline } from "../../src/pipeline/compose.js";
+import type { CallContext } from "../../src/pipeline/context.js";
+import { requestRecordId, requestScope, runOnce } from "../../src/pipeline/idempotency.js";
+import { type Audited, mutation } from "../../src/pipeline/procedures.js";
+import { RequestValidator } from "../../src/pipeline/validate.js";
+import { MemoryStore } from "../../src/store/memory.js";
 import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
 import { type Clients, createKeyspace, expectCode, type TestApi, testApi } from "../support/api.js";
+import { callerHolding, fakeContext } from "./fake-context.js";
+
+const createKeyMethod = KeyService.method.createKey;
+const at = Date.UTC(2026, 0, 15);
+const keyspaceId = newId("ks", at);
+const keyId = newId("key", at);
+const createKeyRequest = (name: string, requestId = "retry-1") => create(CreateKeyRequestSchema, { key: { keyspaceId, name }, requestId });
+
+/** A CreateKey handler that counts its runs and answers a key with a secret. */
+function countingHandler() {
+  const handler = async (request: CreateKeyRequest): Promise<Audited<object>> => {
+    handler.runs += 1;
+    return { response: { key: { id: keyId, name: request.key!.name }, secret: "sk_shown_once" }, audit: { targets: [keyId, keyspaceId] } };
+  };
+  handler.runs = 0;
+  return handler;
+}
+
+/** A handler's run that says when it has started (its request_id claimed) and lasts until `finish`. */
+function runningCall() {
+  let begin!: () => void;
+  let finish!: () => void;
+  const started = new Promise<void>((resolve) => (begin = resolve));
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  return {
+    started,
+    finish,
+    run: () => {
+      begin();
+      return finished;
+    },
+  };
+}
+
+/** Why a call was refused: its error kind and reason. */
+const refusalOf = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (error: unknown) => (error instanceof DomainError ? { kind: error.kind, reason: error.reason } : error),
+  );
+
+/** The idempotency stage alone, on the in-memory store: what it keeps, replays and refuses. */
+describe("the idempotency stage", () => {
+  const scope = requestScope(callerHolding(["key.create"]));
+  const once = (store: MemoryStore, request: CreateKeyRequest, run: () => Promise<Audited<object>>, now = () => at, caller = scope) =>
+    runOnce(store, now, caller, createKeyMethod, request, run);
+
+  it("runs a first call and keeps its answer, secret removed, with its targets", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    const first = await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")));
+    expect(first).toMatchObject({ replayed: false, response: { secret: "sk_shown_once" }, audit: { targets: [keyId, keyspaceId] } });
+    const kept = await store.requests.find({ id: requestRecordId(scope, createKeyMethod, "retry-1") });
+    expect(kept).toMatchObject({ state: "done", targets: [keyId, keyspaceId], startedAt: at });
+    expect(fromBinary(CreateKeyResponseSchema, Buffer.from(kept!.response!, "base64"))).toMatchObject({ key: { id: keyId, name: "first" }, secret: "" });
+    expect(handler.runs).toBe(1);
+  });
+
+  it("answers a retry from the record, the secret withheld, without running it again", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")));
+    const retry = await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")));
+    expect(retry).toMatchObject({
+      replayed: true,
+      response: { key: { id: keyId, name: "first" }, secret: "", secretWithheld: true },
+      audit: { targets: [keyId, keyspaceId], summary: { replayed: true } },
+    });
+    expect(handler.runs).toBe(1);
+  });
+
+  it("refuses a different request under a used id as REQUEST_ID_REUSED, running nothing", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")));
+    expect(await refusalOf(once(store, createKeyRequest("second"), () => handler(createKeyRequest("second"))))).toEqual({
+      kind: "failed_precondition",
+      reason: "REQUEST_ID_REUSED",
+    });
+    expect(handler.runs).toBe(1);
+  });
+
+  it("refuses a retry while the first call runs as REQUEST_IN_PROGRESS; the first then answers both, and a claim older than its bound is run again", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    const firstRuns = runningCall();
+    const first = once(store, createKeyRequest("first"), async () => {
+      await firstRuns.run();
+      return handler(createKeyRequest("first"));
+    });
+    await firstRuns.started;
+    expect(await refusalOf(once(store, createKeyRequest("first"), () => handler(createKeyRequest("first"))))).toEqual({
+      kind: "aborted",
+      reason: "REQUEST_IN_PROGRESS",
+    });
+    firstRuns.finish();
+    expect((await first).replayed).toBe(false);
+    expect((await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")))).replayed).toBe(true);
+
+    const crashed = runningCall();
+    void once(store, createKeyRequest("crashed", "retry-2"), async () => {
+      await crashed.run();
+      return handler(createKeyRequest("crashed"));
+    });
+    await crashed.started;
+    const late = () => at + ABANDONED_REQUEST_MS + 1;
+    const rerun = await once(store, createKeyRequest("crashed", "retry-2"), () => handler(createKeyRequest("crashed")), late);
+    expect(rerun).toMatchObject({ replayed: false, response: { key: { name: "crashed" } } });
+  });
+
+  it("gives the id up when the call fails or changes nothing, so a retry runs afresh", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    const failing = () => Promise.reject(new DomainError("not_found", "keyspace not found"));
+    expect(await refusalOf(once(store, createKeyRequest("first"), failing))).toMatchObject({ kind: "not_found" });
+    await once(store, createKeyRequest("first"), async () => ({ ...(await handler(createKeyRequest("first"))), changedNothing: true }));
+    expect(await store.requests.find({ id: requestRecordId(scope, createKeyMethod, "retry-1") })).toBeNull();
+    expect((await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")))).replayed).toBe(false);
+    expect(handler.runs).toBe(2);
+  });
+
+  it("keeps each root key's ids its own: another key with the same id and body runs its own call, and may use a different body", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    const other = requestScope({ ...callerHolding(["key.create"]), actor: "rk_other" });
+    const elsewhere = requestScope(callerHolding(["key.create"], "ws_other"));
+    await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")));
+    expect((await once(store, createKeyRequest("first"), () => handler(createKeyRequest("first")), undefined, other)).replayed).toBe(false);
+    expect((await once(store, createKeyRequest("second"), () => handler(createKeyRequest("second")), undefined, elsewhere)).replayed).toBe(false);
+    expect(handler.runs).toBe(3);
+  });
+
+  it("in the pipeline, a replay is authorized afresh: a root key narrowed since to other keyspaces is refused NOT_FOUND, its answer not shown", async () => {
+    const store = new MemoryStore();
+    const handler = countingHandler();
+    const now = () => at;
+    let caller: Caller = { ...callerHolding(["key.create"]), keyspaceIds: new Set([keyspaceId]) };
+    const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+    const pipeline = new Pipeline({
+      credentials: { rootKey: () => caller, admin: () => caller },
+      store,
+      now,
+      audit: new AuditLog(store, now, silent),
+      validator: new RequestValidator(),
+      changes: { publish: async () => {} },
+      observers: [],
+      log: silent,
+    });
+    const service = pipeline.api(KeyService, { createKey: mutation("key.create", "key.create", handler) } as never) as unknown as Record<
+      string,
+      (request: unknown, context: CallContext) => Promise<{ secret: string; secretWithheld: boolean }>
+    >;
+    expect(await service.createKey!(createKeyRequest("first"), fakeContext())).toMatchObject({ secret: "sk_shown_once" });
+    expect(await service.createKey!(createKeyRequest("first"), fakeContext())).toMatchObject({ secret: "", secretWithheld: true });
+    caller = { ...caller, keyspaceIds: new Set([newId("ks", at + 1)]) };
+    const refused = await service.createKey!(createKeyRequest("first"), fakeContext()).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect(refused).toMatchObject({ code: Code.NotFound, rawMessage: `keyspace ${keyspaceId} not found` });
+    expect(handler.runs).toBe(1);
+  });
+});
 
 const recoverableKeyspace = async (api: Clients) =>
   (await api.keyspaces.createKeyspace({ keyspace: { name: "recoverable", defaultPrefix: "rec", recoverable: true } })).keyspace!;

@@ -98,4 +98,21 @@ describe("the validate stage", () => {
     expect(fieldsAtFault(["external_id"])).toEqual(["key.external_id"]);
     expect(fieldsAtFault(["expires_at"])).toEqual([]);
   });
+
+  it("reads the mask as the handler does: a path names a whole field, and one naming no field is refused", () => {
+    const validator = new RequestValidator();
+    const keyId = newId("key", Date.UTC(2026, 0, 1));
+    const refusal = (paths: string[]) => {
+      const request = create(UpdateKeyRequestSchema, { key: { id: keyId, credits: { remaining: -1n } }, updateMask: { paths } });
+      try {
+        validator.check(UpdateKeyRequestSchema, request);
+        return "";
+      } catch (thrown) {
+        return (thrown as DomainError).message;
+      }
+    };
+    expect(refusal(["credits"])).toContain("key.credits.remaining must be greater than or equal to 0");
+    expect(refusal(["name", "credits.remaining"])).toBe("update_mask.paths[1] is not an updatable field");
+    expect(refusal([])).toBe("update_mask must name at least one field");
+  });
 });

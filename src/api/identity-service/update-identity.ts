@@ -1,6 +1,6 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { UpdateIdentityRequest, UpdateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
+import { IdentitySchema, type UpdateIdentityRequest, type UpdateIdentityResponseSchema } from "../../../gen/latchkey/v1/identity_pb.js";
 import { notFound } from "../../domain/errors.js";
 import { IDENTITY_SETTING_FIELDS, validateIdentitySettings } from "../../domain/identity.js";
 import { identitySettingsFromProto, identityToProto } from "../mapping/records.js";
@@ -17,7 +17,8 @@ export const updateIdentity =
     const input = requireMessage(request.identity, "identity");
     const id = requireId("idt", input.id, "identity.id");
     const fields = maskedFields(request.updateMask, IDENTITY_SETTING_FIELDS);
-    const changes = pick(identitySettingsFromProto(input), fields);
+    // Only the masked fields are converted: the others are ignored, whatever they hold.
+    const changes = pick(identitySettingsFromProto(create(IdentitySchema, pick(input, fields))), fields);
     validateIdentitySettings(changes);
     const workspaceId = caller.workspaceId;
     const updated = await store.identities.update({ id, workspaceId }, { ...changes, updatedAt: new Date(now()) });

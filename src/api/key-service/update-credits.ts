@@ -4,7 +4,6 @@ import { CreditOperation, type UpdateCreditsRequest, type UpdateCreditsResponseS
 import { type CreditsUpdate, validateCreditsUpdate } from "../../domain/credits.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto, refillFromProto } from "../mapping/keys.js";
-import { toSafeNumber } from "../mapping/scalars.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import type { Audited } from "../../pipeline/procedures.js";
@@ -32,7 +31,7 @@ export const updateCredits =
     const refill = request.refill ? { ...refillFromProto(request.refill, "refill"), lastRefillAt: new Date(at) } : undefined;
     const update: CreditsUpdate = {
       operation: OPERATIONS[request.operation as keyof typeof OPERATIONS],
-      value: request.value === undefined ? null : toSafeNumber(request.value, "value"),
+      value: request.value === undefined ? null : Number(request.value),
       refill: request.removeRefill ? null : refill,
     };
     validateCreditsUpdate(update);

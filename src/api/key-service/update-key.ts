@@ -1,6 +1,6 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { UpdateKeyRequest, UpdateKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
+import { KeySchema, type UpdateKeyRequest, type UpdateKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import { KEY_ATTRIBUTE_FIELDS, validateKeyAttributes } from "../../domain/key.js";
 import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
@@ -23,7 +23,8 @@ export const updateKey =
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
     const fields = maskedFields(request.updateMask, KEY_ATTRIBUTE_FIELDS);
-    const proposed = pick(keyAttributesFromProto(input), fields);
+    // Only the masked fields are converted: the others are ignored, whatever they hold.
+    const proposed = pick(keyAttributesFromProto(create(KeySchema, pick(input, fields))), fields);
     const current = await loadLiveKey(store, caller, id);
     if (current.revokedAt) return refuseKeyChange(store, caller, id);
 

@@ -16,11 +16,15 @@ import {
 } from "../../../gen/latchkey/v1/key_pb.js";
 import { creditBalance } from "../../domain/credits.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { inverse, known, toDate, toSafeNumber, toTimestamp } from "./scalars.js";
+import { inverse, known, toDate, toTimestamp } from "./scalars.js";
 import * as domain from "../../domain/key.js";
 import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../../domain/rate-limiter.js";
 
-/** Translations between the API's keys and the domain's key records; no rules live here. */
+/**
+ * Translations between the API's keys and the domain's key records; no rules live here. The int64
+ * fields arrive within 2^53 by their proto rules, or (`interval_ms`, which has none) are held to a
+ * safe integer by the domain, so they convert to numbers as they are.
+ */
 
 const KEY_TYPES: Record<domain.KeyType, KeyType> = {
   standard: KeyType.STANDARD,
@@ -137,7 +141,7 @@ export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttrib
     expiresAt: toDate(key.expiresAt, `${path}.expires_at`),
     credits: key.credits
       ? {
-          remaining: toSafeNumber(key.credits.remaining, `${path}.credits.remaining`),
+          remaining: Number(key.credits.remaining),
           refill: key.credits.refill ? refillFromProto(key.credits.refill, `${path}.credits.refill`) : null,
         }
       : null,
@@ -163,8 +167,8 @@ export const rateLimitsToProto = (limits: domain.RateLimit[], usage?: RateLimitU
 export const rateLimitsFromProto = (limits: RateLimit[], path: string): domain.RateLimit[] =>
   limits.map((limit, i) => ({
     name: limit.name,
-    limit: toSafeNumber(limit.limit, `${path}.rate_limits[${i}].limit`),
-    durationMs: toSafeNumber(limit.durationMs, `${path}.rate_limits[${i}].duration_ms`),
+    limit: Number(limit.limit),
+    durationMs: Number(limit.durationMs),
     autoApply: limit.autoApply,
     ...(limit.algorithm !== RateLimitAlgorithm.UNSPECIFIED && {
       algorithm: known(rateLimitAlgorithmNames, limit.algorithm, `${path}.rate_limits[${i}].algorithm`),
@@ -175,9 +179,9 @@ export function refillFromProto(refill: CreditRefill, path: string): domain.Cred
   if (refill.period === RefillPeriod.UNSPECIFIED) throw invalidArgument(`${path}.period`, "must be set");
   return {
     period: known(refillPeriodNames, refill.period, `${path}.period`),
-    intervalMs: toSafeNumber(refill.intervalMs, `${path}.interval_ms`),
+    intervalMs: Number(refill.intervalMs),
     dayOfMonth: refill.dayOfMonth,
-    amount: toSafeNumber(refill.amount, `${path}.amount`),
+    amount: Number(refill.amount),
     lastRefillAt: null,
   };
 }

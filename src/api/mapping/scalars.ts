@@ -1,7 +1,7 @@
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invalidArgument } from "../../domain/errors.js";
 
-/** Wire scalars (times, enums, 64-bit integers) as domain values and back; a value the domain cannot hold is refused, naming its field. */
+/** Wire times and enums as domain values and back; a value the domain cannot hold is refused, naming its field. */
 
 export const inverse = <K extends string, V extends number>(map: Record<K, V>) => new Map(Object.entries(map).map(([name, value]) => [value as V, name as K]));
 
@@ -23,12 +23,4 @@ export function known<T>(names: Map<number, T>, value: number, field: string): T
   const name = names.get(value);
   if (name === undefined) throw invalidArgument(field, `has unknown value ${value}`);
   return name;
-}
-
-/** int64 fields arrive as bigint; anything beyond 2^53 cannot be counted exactly and is refused. */
-export function toSafeNumber(value: bigint, field: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw invalidArgument(field, "is out of range");
-  }
-  return Number(value);
 }

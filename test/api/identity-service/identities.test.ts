@@ -8,7 +8,7 @@ import { createKeyspace, expectCode, testApi } from "../../support/api.js";
 const limit = { name: "api", limit: 3n, durationMs: 60_000n, autoApply: true };
 
 describe("identities", () => {
-  it("OK: create, get by id or external id, list page by page, update", async () => {
+  it("OK: create, get by id or external id, list page by page, update (a field the mask leaves out ignored whatever it holds)", async () => {
     const api = testApi();
     const { identity } = await api.identities.createIdentity({ identity: { externalId: "org_42", meta: { plan: "pro" }, rateLimits: [limit] } });
     expect(identity).toMatchObject({ externalId: "org_42", meta: { plan: "pro" }, rateLimits: [limit] });
@@ -20,7 +20,7 @@ describe("identities", () => {
     expect(page.identities.map((i) => i.id)).toEqual([identity!.id]);
     expect((await api.identities.listIdentities({ pageToken: page.nextPageToken })).identities.map((i) => i.id)).toEqual([second!.id]);
     const { identity: updated } = await api.identities.updateIdentity({
-      identity: { id: identity!.id, meta: { plan: "team" } },
+      identity: { id: identity!.id, meta: { plan: "team" }, rateLimits: [{ ...limit, algorithm: 7 as RateLimitAlgorithm }] },
       updateMask: { paths: ["meta"] },
     });
     expect(updated).toMatchObject({ meta: { plan: "team" }, rateLimits: [limit] });

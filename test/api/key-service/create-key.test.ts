@@ -94,6 +94,11 @@ describe("CreateKey", () => {
       { key: { keyspaceId: newId("ks", 1), credits: { remaining: 1n, refill: { amount: 1n } } } },
       "key.credits.refill.period must be set",
     ],
+    [
+      "a refill interval past 2^53",
+      { key: { keyspaceId: newId("ks", 1), credits: { remaining: 1n, refill: { period: RefillPeriod.INTERVAL, intervalMs: 2n ** 60n, amount: 1n } } } },
+      "key.credits.refill.interval_ms must be between 1000 and 9007199254740991",
+    ],
     ["a rate limit with a zero window", { key: { keyspaceId: newId("ks", 1), rateLimits: [{ name: "r", limit: 1n }] } }, "key.rate_limits[0].duration_ms"],
     [
       "an int64 beyond 2^53",

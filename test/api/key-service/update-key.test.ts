@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { KeyStatus, KeyType } from "../../../gen/latchkey/v1/key_pb.js";
+import { KeyStatus, KeyType, type RateLimitAlgorithm } from "../../../gen/latchkey/v1/key_pb.js";
 import { newId } from "../../../src/domain/ids.js";
 import { createKeyspace, expectCode, testApi, type TestApi, withoutWindowUse } from "../../support/api.js";
 
@@ -78,6 +78,33 @@ describe("UpdateKey", () => {
     await expectCode(update({ type: KeyType.MARKETPLACE_SUBSCRIPTION }, ["type"]), Code.InvalidArgument, "key.subscription_id is required");
     await expectCode(update({ permissions: ["ok", "not ok"] }, ["permissions"]), Code.InvalidArgument, "key.permissions[1]");
     expect(withoutWindowUse((await api.keys.getKey({ id: key.id })).key!)).toEqual(key);
+  });
+
+  it("OK: a field the mask leaves out is ignored whatever it holds: an int64 past 2^53, an unknown enum value, a time past year 9999", async () => {
+    const api = testApi();
+    const key = await keyWithEverything(api);
+    const { key: updated } = await api.keys.updateKey({
+      key: {
+        id: key.id,
+        name: "renamed",
+        credits: { remaining: 2n ** 60n },
+        rateLimits: [{ name: "r", limit: 2n ** 60n, durationMs: 1n, algorithm: 7 as RateLimitAlgorithm }],
+        type: 7 as KeyType,
+        expiresAt: { seconds: 999_999_999_999_999n },
+      },
+      updateMask: { paths: ["name"] },
+    });
+    expect(updated).toMatchObject({ name: "renamed", rateLimits: key.rateLimits, type: KeyType.STANDARD });
+    expect(updated!.expiresAt).toBeUndefined();
+    expect(updated!.credits).toBeUndefined();
+  });
+
+  it("OK: a key holding a rate limit stored before the 1-second floor can still be changed, and keeps that limit", async () => {
+    const api = testApi();
+    const key = await keyWithEverything(api);
+    await api.store.updateKey(key.id, { rateLimits: [{ name: "legacy", limit: 5, durationMs: 1, autoApply: true }] }, {});
+    const { key: updated } = await api.keys.updateKey({ key: { id: key.id, name: "renamed" }, updateMask: { paths: ["name"] } });
+    expect(updated).toMatchObject({ name: "renamed", rateLimits: [{ name: "legacy", limit: 5n, durationMs: 1n, autoApply: true }] });
   });
 
   it("OK: cross-field rules hold on the key as it will be", async () => {
