@@ -1,5 +1,5 @@
 import { storeUnavailable } from "../domain/errors.js";
-import { type CellReservation, type SlidingCheck, type SlidingOutcome, SlidingAllowances } from "../domain/sliding-window.js";
+import { type CellReservation, type SlidingCheck, type SlidingOutcome, SlidingAllowances } from "../domain/sliding-allowances.js";
 import type { Logger } from "../observability/log.js";
 import type { RatelimitStore } from "../store/ratelimits/index.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CELLS_PER_WINDOW, type CellReservation, cellAt, cellStart, grantable, SlidingAllowances, type SlidingCheck } from "../../src/domain/sliding-window.js";
+import { CELLS_PER_WINDOW, type CellReservation, cellAt, cellStart, grantable, SlidingAllowances, type SlidingCheck } from "../../src/domain/sliding-allowances.js";
 
 const check = (limit: number, durationMs: number, cost = 1, counter = "logins:203.0.113.7", workspaceId = "ws_a"): SlidingCheck => ({
   workspaceId,
