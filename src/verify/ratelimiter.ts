@@ -1,5 +1,5 @@
 import type { AppliedLimit, NamespaceOverrides } from "../domain/ratelimit.js";
-import { counterRecord, type SlidingCheck, type SlidingOutcome } from "../domain/sliding-allowances.js";
+import { counterRecord, type SlidingCheck, type SlidingOutcome } from "../domain/sliding-window.js";
 import type { RatelimitOverrides } from "./ratelimit-overrides.js";
 import type { SlidingRateLimits, SlidingResult } from "./sliding-rate-limits.js";
 

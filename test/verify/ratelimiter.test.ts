@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { CELLS_PER_WINDOW } from "../../src/domain/sliding-allowances.js";
+import { CELLS_PER_WINDOW } from "../../src/domain/sliding-window.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { MongoStore } from "../../src/store/mongodb.js";

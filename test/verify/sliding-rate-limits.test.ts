@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CELLS_PER_WINDOW } from "../../src/domain/sliding-allowances.js";
+import { CELLS_PER_WINDOW } from "../../src/domain/sliding-window.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryRatelimits } from "../../src/store/ratelimits/memory.js";
 import { SlidingRateLimits } from "../../src/verify/sliding-rate-limits.js";

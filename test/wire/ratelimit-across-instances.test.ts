@@ -7,7 +7,7 @@ import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { RatelimitService } from "../../gen/latchkey/v1/ratelimit_pb.js";
 import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
-import { CELLS_PER_WINDOW, cellAt } from "../../src/domain/sliding-allowances.js";
+import { CELLS_PER_WINDOW, cellAt } from "../../src/domain/sliding-window.js";
 import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
 import { type ServiceProcess, startService } from "../support/service-process.js";
 

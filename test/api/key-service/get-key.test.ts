@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { GetKeyResponseSchema, KeyStatus, RateLimitAlgorithm } from "../../../gen/latchkey/v1/key_pb.js";
 import { newId } from "../../../src/domain/ids.js";
-import { CELLS_PER_WINDOW } from "../../../src/domain/sliding-allowances.js";
+import { CELLS_PER_WINDOW } from "../../../src/domain/sliding-window.js";
 import { createKeyspace, expectCode, testApi } from "../../support/api.js";
 
 describe("GetKey", () => {

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { MAX_OVERRIDES_PER_NAMESPACE } from "../../../src/domain/ratelimit.js";
-import { CELLS_PER_WINDOW } from "../../../src/domain/sliding-allowances.js";
+import { CELLS_PER_WINDOW } from "../../../src/domain/sliding-window.js";
 import { MemoryStore } from "../../../src/store/memory.js";
 import { expectCode, testApi } from "../../support/api.js";
 
