@@ -1,4 +1,4 @@
-import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/rate-limiter.js";
+import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/fixed-allowances.js";
 import type { Logger } from "../observability/log.js";
 import type { RateLimitWindowStore } from "../store/store.js";
 

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetKeyRequest, GetKeyResponseSchema } from "../../../gen/latchkey/v1/key_pb.js";
 import type { KeyRecord } from "../../domain/key.js";
-import { limitCounter, slidingLimitCounter, windowAt, windowLength } from "../../domain/rate-limiter.js";
+import { limitCounter, slidingLimitCounter, windowAt, windowLength } from "../../domain/fixed-allowances.js";
 import { counterRecord, slidingUsage } from "../../domain/sliding-window.js";
 import type { Store } from "../../store/store.js";
 import { keyToProto, type RateLimitUsage } from "../mapping/keys.js";

@@ -1,4 +1,4 @@
-import type { RateLimitWindow } from "../../domain/rate-limiter.js";
+import type { RateLimitWindow } from "../../domain/fixed-allowances.js";
 
 export type { RateLimitWindow };
 

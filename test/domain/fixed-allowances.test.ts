@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LimitCheck, RateLimitAllowances, windowStart } from "../../src/domain/rate-limiter.js";
+import { type LimitCheck, RateLimitAllowances, windowStart } from "../../src/domain/fixed-allowances.js";
 
 const check = (counter: string, limit: number, durationMs: number, name = counter, workspaceId = "ws_a"): LimitCheck => ({
   workspaceId,
