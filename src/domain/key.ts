@@ -4,7 +4,8 @@ import { PREFIX_PATTERN } from "./secret.js";
 import { PREFIX_DESCRIPTION } from "./keyspace.js";
 import { checkPermissionNames, checkRoleNames, PERMISSION, PERMISSION_DESCRIPTION } from "./rbac.js";
 import { checkCount, checkEach, checkPattern, checkRange, unique } from "./validate.js";
-import { MIN_RATE_LIMIT_WINDOW_MS, type RateLimitAlgorithm } from "./fixed-allowances.js";
+import { MIN_RATE_LIMIT_WINDOW_MS } from "./fixed-window.js";
+import type { RateLimitAlgorithm } from "./key-rate-limits.js";
 
 export type KeyType = "standard" | "marketplace_subscription";
 export type KeyStatus = "active" | "disabled" | "expired" | "revoked";

@@ -18,7 +18,7 @@ import { creditBalance } from "../../domain/credits.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { inverse, known, toDate, toSafeNumber, toTimestamp } from "./scalars.js";
 import * as domain from "../../domain/key.js";
-import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../../domain/fixed-allowances.js";
+import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../../domain/key-rate-limits.js";
 
 /** Translations between the API's keys and the domain's key records; no rules live here. */
 
