@@ -1,4 +1,5 @@
 import { type LimitCheck, type LimitOutcome, type RateLimitWindow, type Reservation, windowFrom, windowStart } from "./fixed-window.js";
+import { WorkspaceCounters } from "./workspace-counters.js";
 
 /**
  * What an instance holds of fixed-window counters (domain/fixed-window.ts) between store steps.
@@ -56,10 +57,12 @@ const NEXT_WINDOW_LEAD = 1 / 4;
  * limit by making counters). Every step is O(checks).
  */
 export class RateLimitAllowances {
-  private readonly workspaces = new Map<string, Map<string, Counter>>();
   private readonly byWindow = new Map<string, Allowance>();
+  private readonly held: WorkspaceCounters<Counter>;
 
-  constructor(private readonly maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {}
+  constructor(maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {
+    this.held = new WorkspaceCounters(maxCountersPerWorkspace, (_, counter) => this.forget(counter));
+  }
 
   /**
    * Admits the request only if every check has room; then, and only then, counts it in all of them.
@@ -122,9 +125,7 @@ export class RateLimitAllowances {
 
   /** Counters held, in all workspaces. */
   get size() {
-    let total = 0;
-    for (const counters of this.workspaces.values()) total += counters.size;
-    return total;
+    return this.held.size;
   }
 
   private outcomes(checks: readonly LimitCheck[], now: number, exceeded: (allowance: Allowance) => boolean): LimitOutcome[] {
@@ -142,15 +143,8 @@ export class RateLimitAllowances {
 
   /** The check's counter, moved on to the window `now` falls in. */
   private counter(check: LimitCheck, now: number): Counter {
-    let counters = this.workspaces.get(check.workspaceId);
-    if (!counters) {
-      counters = new Map();
-      this.workspaces.set(check.workspaceId, counters);
-    }
     const start = windowStart(check, now);
-    let counter = counters.get(check.counter);
-    if (counter) counters.delete(check.counter);
-    else if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
+    let counter = this.held.take(check.workspaceId, check.counter);
     if (!counter || counter.current.start !== start || counter.current.window.limit !== check.limit) {
       if (counter) this.forget(counter);
       const next = counter?.next;
@@ -159,7 +153,7 @@ export class RateLimitAllowances {
         next: undefined,
       };
     }
-    counters.set(check.counter, counter);
+    this.held.put(check.workspaceId, check.counter, counter);
     return counter;
   }
 
@@ -184,12 +178,6 @@ export class RateLimitAllowances {
   private forget(counter: Counter) {
     this.byWindow.delete(counter.current.window.id);
     if (counter.next) this.byWindow.delete(counter.next.window.id);
-  }
-
-  private evictOldest(counters: Map<string, Counter>) {
-    const [name, oldest] = counters.entries().next().value!;
-    counters.delete(name);
-    this.forget(oldest);
   }
 
   private reservation(allowance: Allowance): Reservation {

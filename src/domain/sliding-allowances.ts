@@ -8,6 +8,7 @@ import {
   type SlidingCheck,
   type SlidingOutcome,
 } from "./sliding-window.js";
+import { WorkspaceCounters } from "./workspace-counters.js";
 
 /**
  * What an instance holds of sliding-window counters (domain/sliding-window.ts) between store steps.
@@ -72,11 +73,13 @@ interface Counter {
  * and with it what it held, which only this instance loses. Every step is O(checks).
  */
 export class SlidingAllowances {
-  private readonly workspaces = new Map<string, Map<string, Counter>>();
   /** The same counters by store record, for the answers to their reservations. */
   private readonly records = new Map<string, Counter>();
+  private readonly held: WorkspaceCounters<Counter>;
 
-  constructor(private readonly maxCountersPerWorkspace = MAX_SLIDING_COUNTERS_PER_WORKSPACE) {}
+  constructor(maxCountersPerWorkspace = MAX_SLIDING_COUNTERS_PER_WORKSPACE) {
+    this.held = new WorkspaceCounters(maxCountersPerWorkspace, (record) => this.records.delete(record));
+  }
 
   /**
    * Admits the request only if every check has room, and only then spends in all of them. A
@@ -172,9 +175,7 @@ export class SlidingAllowances {
 
   /** Counters held, in all workspaces. */
   get size() {
-    let total = 0;
-    for (const counters of this.workspaces.values()) total += counters.size;
-    return total;
+    return this.held.size;
   }
 
   private find(record: string) {
@@ -183,16 +184,9 @@ export class SlidingAllowances {
 
   /** The check's counter, moved on to the cell `now` falls in: units held in earlier cells are given back. */
   private counter(check: SlidingCheck, now: number): Counter {
-    let counters = this.workspaces.get(check.workspaceId);
-    if (!counters) {
-      counters = new Map();
-      this.workspaces.set(check.workspaceId, counters);
-    }
     const record = counterRecord(check);
-    let counter = counters.get(record);
-    if (counter) counters.delete(record);
-    else {
-      if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
+    let counter = this.held.take(check.workspaceId, record);
+    if (!counter) {
       counter = {
         record,
         durationMs: check.durationMs,
@@ -207,7 +201,7 @@ export class SlidingAllowances {
       };
       this.records.set(record, counter);
     }
-    counters.set(record, counter);
+    this.held.put(check.workspaceId, record, counter);
     const cell = cellAt(check.durationMs, now);
     for (const [index, allowance] of counter.cells) {
       // A cell with a step under way stays for the requests that arrived in it and wait on the step.
@@ -233,12 +227,6 @@ export class SlidingAllowances {
       counter.cells.set(cell, allowance);
     }
     return allowance;
-  }
-
-  private evictOldest(counters: Map<string, Counter>) {
-    const record = counters.keys().next().value!;
-    counters.delete(record);
-    this.records.delete(record);
   }
 
   /**
