@@ -1,5 +1,6 @@
 import { failedPrecondition, invalidArgument } from "./errors.js";
-import { checkRefill, type CreditRefill, type Credits, type KeyRecord } from "./key.js";
+import type { CreditRefill, Credits, KeyRecord } from "./key.js";
+import { checkRefill } from "./key-field-checks.js";
 
 /**
  * The start of the refill period that `now` falls in. A key whose last refill is older than this

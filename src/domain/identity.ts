@@ -1,4 +1,5 @@
-import { checkJson, type JsonObject, type RateLimit, checkRateLimits } from "./key.js";
+import type { JsonObject, RateLimit } from "./key.js";
+import { checkJson, checkRateLimits } from "./key-field-checks.js";
 import { checkLength } from "./validate.js";
 
 /** The caller's own user or organization; keys carrying its external id share its rate limits. */

@@ -107,89 +107,52 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
-  private readonly usageFlushFailures = new Counter({
-    name: "latchkey_usage_flush_failures_total",
-    help: "Batches of last-used times that could not be written (they are retried with the next batch).",
-    registers: [this.registry],
-  });
+  private readonly usageFlushFailures = this.counter(
+    "latchkey_usage_flush_failures_total",
+    "Batches of last-used times that could not be written (they are retried with the next batch).",
+  );
 
-  private readonly analyticsRows = new Counter({
-    name: "latchkey_analytics_rows_written_total",
-    help: "Analytics documents added to in the store (one $inc upsert each).",
-    registers: [this.registry],
-  });
-  private readonly analyticsFlushFailures = new Counter({
-    name: "latchkey_analytics_flush_failures_total",
-    help: "Analytics writes that failed (their documents are retried with the next flush).",
-    registers: [this.registry],
-  });
-  private readonly analyticsRowsDropped = new Counter({
-    name: "latchkey_analytics_rows_dropped_total",
-    help: "Analytics documents given up because too many were waiting for a store that kept failing.",
-    registers: [this.registry],
-  });
+  private readonly analyticsRows = this.counter("latchkey_analytics_rows_written_total", "Analytics documents added to in the store (one $inc upsert each).");
+  private readonly analyticsFlushFailures = this.counter(
+    "latchkey_analytics_flush_failures_total",
+    "Analytics writes that failed (their documents are retried with the next flush).",
+  );
+  private readonly analyticsRowsDropped = this.counter(
+    "latchkey_analytics_rows_dropped_total",
+    "Analytics documents given up because too many were waiting for a store that kept failing.",
+  );
 
   /** Exposes the key cache's and the known-digest filter's figures, read at scrape time so that verification pays nothing for them. */
   watchKeyCache(cache: CacheFigures, known: FilterFigures) {
-    const registers = [this.registry];
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect: function (this: Gauge) {
-          this.set(read());
-        },
-      });
-    const counter = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect: function (this: Counter) {
-          this.reset();
-          this.inc(read());
-        },
-      });
-    gauge("latchkey_key_cache_entries", "Keys cached by digest.", () => cache.stats.entries);
-    gauge("latchkey_key_cache_bytes", "About what the cached keys hold in memory (CACHE_MAX_BYTES caps it).", () => cache.stats.bytes);
-    gauge("latchkey_key_cache_unknown_digests", "Digests cached as belonging to no key.", () => cache.stats.misses);
-    counter("latchkey_key_cache_hits_total", "Verifications answered from the cache.", () => cache.stats.hits);
-    counter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);
-    counter(
+    this.scrapedGauge("latchkey_key_cache_entries", "Keys cached by digest.", () => cache.stats.entries);
+    this.scrapedGauge("latchkey_key_cache_bytes", "About what the cached keys hold in memory (CACHE_MAX_BYTES caps it).", () => cache.stats.bytes);
+    this.scrapedGauge("latchkey_key_cache_unknown_digests", "Digests cached as belonging to no key.", () => cache.stats.misses);
+    this.scrapedCounter("latchkey_key_cache_hits_total", "Verifications answered from the cache.", () => cache.stats.hits);
+    this.scrapedCounter("latchkey_key_cache_misses_total", "Verifications that had to read the store.", () => cache.stats.loads);
+    this.scrapedCounter(
       "latchkey_key_cache_refreshes_total",
       "Cached keys past their time read again in the background while still answered.",
       () => cache.stats.refreshes,
     );
-    counter(
+    this.scrapedCounter(
       "latchkey_key_cache_filtered_total",
       "Unknown digests answered without a read: the known-digest filter ruled them out.",
       () => cache.stats.filtered,
     );
-    gauge("latchkey_known_digest_filter_ready", "1 once the known-digest filter is built; until then unknown digests cost a read.", () =>
+    this.scrapedGauge("latchkey_known_digest_filter_ready", "1 once the known-digest filter is built; until then unknown digests cost a read.", () =>
       Number(known.stats.ready),
     );
-    gauge("latchkey_known_digest_filter_bytes", "Memory held by the known-digest filter.", () => known.stats.bytes);
+    this.scrapedGauge("latchkey_known_digest_filter_bytes", "Memory held by the known-digest filter.", () => known.stats.bytes);
   }
 
   watchCounters(shares: { stats: { shares: number; claimed: number } }, limits: { counters: number }) {
-    const registers = [this.registry];
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect: function (this: Gauge) {
-          this.set(read());
-        },
-      });
-    gauge("latchkey_credit_shares", "Keys whose credits this instance spends from a share of its own.", () => shares.stats.shares);
-    gauge(
+    this.scrapedGauge("latchkey_credit_shares", "Keys whose credits this instance spends from a share of its own.", () => shares.stats.shares);
+    this.scrapedGauge(
       "latchkey_credit_claimed_units",
       "Credits this instance has claimed from its shares and not spent: what a crash now would lose.",
       () => shares.stats.claimed,
     );
-    gauge("latchkey_rate_limit_counters", "Rate-limit counters this instance holds allowances for.", () => limits.counters);
+    this.scrapedGauge("latchkey_rate_limit_counters", "Rate-limit counters this instance holds allowances for.", () => limits.counters);
   }
 
   /** Records one procedure's calls by code; made once per procedure, so a call builds no label key. */
@@ -229,6 +192,35 @@ export class Metrics {
   /** Prometheus text exposition. */
   render(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  private counter(name: string, help: string) {
+    return new Counter({ name, help, registers: [this.registry] });
+  }
+
+  /** A gauge read at scrape time, so that what it shows costs nothing between scrapes. */
+  private scrapedGauge(name: string, help: string, read: () => number) {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: function (this: Gauge) {
+        this.set(read());
+      },
+    });
+  }
+
+  /** A counter read at scrape time from a running total kept elsewhere. */
+  private scrapedCounter(name: string, help: string, read: () => number) {
+    return new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect: function (this: Counter) {
+        this.reset();
+        this.inc(read());
+      },
+    });
   }
 
   private hot(metric: HotMetric) {

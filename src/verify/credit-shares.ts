@@ -3,6 +3,7 @@ import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../observability/log.js";
 import type { CreditStore, KeyChangeTarget, KeyLookup } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
+import { CreditRecall, type CreditRecallOptions } from "./credit-recall.js";
 
 export interface CreditSpend {
   spent: boolean;
@@ -12,7 +13,8 @@ export interface CreditSpend {
   unshared?: number;
 }
 
-export interface CreditShareOptions {
+/** What the shares need to know; how shares are asked back is verify/credit-recall.ts. */
+export interface CreditShareOptions extends CreditRecallOptions {
   /** This instance's name in the key documents; unique per process. */
   holder: string;
   now: () => number;
@@ -26,12 +28,6 @@ export interface CreditShareOptions {
   /** Shares held at most; keys beyond spend per call. */
   maxShares: number;
   /**
-   * Asks every instance to give back its share of the key (through the change feed): called when
-   * this instance runs short while others hold units, at most once per `releaseRequestMs` per key.
-   */
-  requestRelease: (keyId: string) => void | Promise<void>;
-  releaseRequestMs: number;
-  /**
    * When this instance's change feed began its latest finished read (undefined before one): a
    * holder whose feed read the store less than `recallWaitMs` ago would have seen a SET's request
    * for its share, so it may go on spending claimed units past the lease.
@@ -43,8 +39,6 @@ export interface CreditShareOptions {
    * lease with a claim of its own.
    */
   catchUpFeed: () => Promise<void>;
-  /** How long a SET waits after asking for shares back before it trusts expiry alone. */
-  recallWaitMs: number;
   /** After giving a share back on request, none is taken of that key for this long. */
   releaseHoldMs: number;
 }
@@ -71,12 +65,6 @@ interface HeldShare {
   released: boolean;
 }
 
-/** How often a SET waiting for shares to come back reads the key. */
-const RECALL_CHECK_MS = 20;
-
-/** How often, at most, a key whose balance is all in others' shares asks the store for the expired ones (or the grace, if shorter). */
-const RECLAIM_INTERVAL_MS = 1000;
-
 /**
  * This instance's credit shares (domain/credits.ts): spends from them in memory, claims ahead of
  * demand, and gives them back when a key goes idle or changes, and at shutdown.
@@ -84,19 +72,17 @@ const RECLAIM_INTERVAL_MS = 1000;
 export class CreditShares implements ChangeSubscriber {
   private readonly shares = new Map<string, HeldShare>();
   private readonly taking = new Map<string, Promise<HeldShare | undefined>>();
-  private readonly reclaimedAt = new Map<string, number>();
-  private readonly releaseRequestedAt = new Map<string, number>();
   /** Keys another instance asked shares of back, with until when none is taken here. */
   private readonly heldBackUntil = new Map<string, number>();
   private sharesTaken = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly reclaimInterval: number;
+  private readonly recallOfShares: CreditRecall;
 
   constructor(
     private readonly store: KeyLookup & CreditStore,
     private readonly options: CreditShareOptions,
   ) {
-    this.reclaimInterval = Math.min(RECLAIM_INTERVAL_MS, options.graceMs);
+    this.recallOfShares = new CreditRecall(store, options);
   }
 
   /** Spends `cost` credits of the key: without a promise when this instance's share covers it. */
@@ -137,29 +123,9 @@ export class CreditShares implements ChangeSubscriber {
     }
   }
 
-  /**
-   * Before a SET: asks every holder to give its share of the key back, and waits until none holds
-   * one it may still spend from (each is given back, or expired more than `graceMs` ago, after
-   * which its holder spends nothing from it), and at least `recallWaitMs` after the first request
-   * was recorded (a holder past its lease still spends only while its feed would have shown it the
-   * request), at most `leaseMs + graceMs` more. Then the SET is exact.
-   */
-  async recall(keyId: string) {
-    await this.options.requestRelease(keyId);
-    const asked = this.options.now();
-    const deadline = asked + this.options.recallWaitMs + this.options.leaseMs + this.options.graceMs;
-    let requestedAt = asked;
-    for (;;) {
-      const now = this.options.now();
-      const shares = Object.values((await this.store.getKey(keyId))?.credits?.shares ?? {});
-      const live = shares.some((share) => share.expiresAt.getTime() >= now - this.options.graceMs);
-      if (shares.length === 0 || (now - asked >= this.options.recallWaitMs && !live) || now >= deadline) return;
-      if (now - requestedAt >= this.options.releaseRequestMs) {
-        requestedAt = now;
-        void this.options.requestRelease(keyId);
-      }
-      await new Promise((resolve) => setTimeout(resolve, RECALL_CHECK_MS));
-    }
+  /** Before a SET: waits until no other instance holds a share of the key it may still spend from (verify/credit-recall.ts). */
+  recall(keyId: string) {
+    return this.recallOfShares.recall(keyId);
   }
 
   start() {
@@ -196,7 +162,7 @@ export class CreditShares implements ChangeSubscriber {
     for (;;) {
       let share = this.shares.get(record.id);
       if (!share && this.mayTake(record.id) && shareSize(record.credits!.remaining, cost) > 0) share = await this.take(record, cost);
-      if (!share) return this.spendExactly(record.id, cost);
+      if (!share) return this.recallOfShares.spendExactly(record.id, cost);
       if (share.claiming) await share.claiming;
       if (share.released) continue;
       if (share.claimed >= cost && this.maySpendClaimed(share)) return this.spendFrom(share, cost);
@@ -209,7 +175,7 @@ export class CreditShares implements ChangeSubscriber {
       if (share.unclaimed + share.claimed >= cost && (await this.claim(share, Math.max(1, cost - share.claimed)))) continue;
       // The share cannot cover the cost (or was voided): give back what is left and spend from the balance.
       await this.release(share);
-      return this.spendExactly(record.id, cost);
+      return this.recallOfShares.spendExactly(record.id, cost);
     }
   }
 
@@ -283,24 +249,6 @@ export class CreditShares implements ChangeSubscriber {
     return share.claiming;
   }
 
-  /**
-   * Per call, exactly. When the balance covers the cost but others' shares hold it, those that
-   * expired (their holders died) are taken back first, and every holder is asked to give its share back.
-   */
-  private async spendExactly(keyId: string, cost: number): Promise<CreditSpend | null> {
-    const spent = await this.store.spendCredits(keyId, cost);
-    if (!spent || spent.spent || spent.remaining < cost) return spent;
-    const now = this.options.now();
-    if (now - (this.releaseRequestedAt.get(keyId) ?? -Infinity) >= this.options.releaseRequestMs) {
-      this.releaseRequestedAt.set(keyId, now);
-      void this.options.requestRelease(keyId);
-    }
-    if (now - (this.reclaimedAt.get(keyId) ?? -Infinity) < this.reclaimInterval) return spent;
-    this.reclaimedAt.set(keyId, now);
-    if ((await this.store.reclaimCreditShares(keyId, new Date(now - this.options.graceMs))) === 0) return spent;
-    return this.store.spendCredits(keyId, cost);
-  }
-
   /** Gives back what the share holds, claimed and unclaimed; nothing more is spent from it here. */
   private async release(share: HeldShare) {
     if (share.released) return;
@@ -322,8 +270,7 @@ export class CreditShares implements ChangeSubscriber {
   private maintain() {
     const now = this.options.now();
     for (const share of this.shares.values()) if (now - share.lastUsed > this.options.idleMs) void this.release(share);
-    for (const [keyId, at] of this.reclaimedAt) if (now - at >= this.reclaimInterval) this.reclaimedAt.delete(keyId);
-    for (const [keyId, at] of this.releaseRequestedAt) if (now - at >= this.options.releaseRequestMs) this.releaseRequestedAt.delete(keyId);
+    this.recallOfShares.prune(now);
     for (const [keyId, until] of this.heldBackUntil) if (now >= until) this.heldBackUntil.delete(keyId);
   }
 }

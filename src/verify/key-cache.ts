@@ -2,6 +2,7 @@ import type { KeyRecord } from "../domain/key.js";
 import { compileKey, type VerifiableKey } from "../domain/verification.js";
 import type { IdentityTables, KeyChangeTarget, KeyLookup, KeyspaceTables, RbacStore } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
+import { KeyRefreshBatches } from "./key-refresh-batches.js";
 
 export interface KeyCacheOptions {
   /** Digests that may belong to a key; any other is answered unknown without a read. */
@@ -46,12 +47,9 @@ export class KeyCache {
   private readonly misses: BoundedCache<true>;
   /** Keyspaces known to exist (ids are never reused), so loading a key costs one read; the change feed drops deleted ones. */
   private readonly keyspaces: BoundedCache<true>;
-  /** Refreshes waiting for the next batch, by workspace and digest. */
-  private readonly refreshing = new Map<string, Map<string, PendingRefresh>>();
-  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly refreshBatches: KeyRefreshBatches;
   private hits = 0;
   private loads = 0;
-  private refreshes = 0;
   private filtered = 0;
 
   constructor(
@@ -81,6 +79,11 @@ export class KeyCache {
     // goes only with its keys or once they are deleted, so a key of it read later does not verify
     // even if the feed lost the change.
     this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: Infinity, now: options.now });
+    this.refreshBatches = new KeyRefreshBatches(
+      (workspaceId, digests) => store.findKeysByHashes(workspaceId, digests),
+      (record) => this.compile(record),
+      options.refreshBatchMs,
+    );
   }
 
   /** What the cache knows of this digest in the workspace: the key, null when it is known not to exist, undefined when it does not know. */
@@ -146,7 +149,7 @@ export class KeyCache {
       misses: this.misses.size,
       hits: this.hits,
       loads: this.loads,
-      refreshes: this.refreshes,
+      refreshes: this.refreshBatches.refreshed,
       filtered: this.filtered,
     };
   }
@@ -167,39 +170,10 @@ export class KeyCache {
     return this.keys
       .load(
         entry,
-        (reading) => this.refreshInBatch(workspaceId, digest, reading),
+        (reading) => this.refreshBatches.refresh(workspaceId, digest, reading),
         (found) => this.remember(entry, found),
       )
       .catch(() => {});
-  }
-
-  private refreshInBatch(workspaceId: string, digest: string, reading: () => void): Promise<VerifiableKey | null> {
-    let batch = this.refreshing.get(workspaceId);
-    if (!batch) this.refreshing.set(workspaceId, (batch = new Map()));
-    const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => batch.set(digest, { reading, resolve, reject }));
-    if (batch.size >= MAX_REFRESH_BATCH) void this.refreshNow(workspaceId);
-    else this.refreshTimer ??= setTimeout(() => this.refreshAll(), this.options.refreshBatchMs).unref();
-    return refreshed;
-  }
-
-  private refreshAll() {
-    this.refreshTimer = undefined;
-    for (const workspaceId of [...this.refreshing.keys()]) void this.refreshNow(workspaceId);
-  }
-
-  private async refreshNow(workspaceId: string) {
-    const batch = this.refreshing.get(workspaceId)!;
-    this.refreshing.delete(workspaceId);
-    for (const pending of batch.values()) pending.reading();
-    this.refreshes += batch.size;
-    try {
-      const records = await this.store.findKeysByHashes(workspaceId, [...batch.keys()]);
-      const byDigest = new Map<string, KeyRecord>();
-      for (const record of records) for (const digest of [record.hash, record.previousSecret?.hash]) if (digest) byDigest.set(digest, record);
-      for (const [digest, pending] of batch) this.compile(byDigest.get(digest) ?? null).then(pending.resolve, pending.reject);
-    } catch (error) {
-      for (const pending of batch.values()) pending.reject(error);
-    }
   }
 
   private async fetchIfKnown(workspaceId: string, digest: string): Promise<VerifiableKey | null> {
@@ -256,15 +230,6 @@ export class KeyCache {
     this.keys.delete(entry);
     this.misses.delete(entry);
   }
-}
-
-/** Digests refreshed with one read at most: a batch this large is read at once. */
-const MAX_REFRESH_BATCH = 500;
-
-interface PendingRefresh {
-  reading: () => void;
-  resolve: (key: VerifiableKey | null) => void;
-  reject: (error: unknown) => void;
 }
 
 /** A cache entry's name: workspace ids hold no spaces. */

@@ -1,5 +1,5 @@
-import type { RateLimitAlgorithm } from "../domain/rate-limiter.js";
-import { type LimitCheck, type LimitOutcome, slidingLimitCounter } from "../domain/rate-limiter.js";
+import type { LimitCheck, LimitOutcome } from "../domain/fixed-window.js";
+import { type RateLimitAlgorithm, slidingLimitCounter } from "../domain/key-rate-limits.js";
 import type { SlidingCheck } from "../domain/sliding-window.js";
 import type { LimitResult, SharedRateLimits } from "./shared-rate-limits.js";
 import type { SlidingRateLimits, SlidingResult } from "./sliding-rate-limits.js";

@@ -1,4 +1,5 @@
-import { type LimitCheck, type LimitOutcome, RateLimitAllowances, type Reservation } from "../domain/rate-limiter.js";
+import { RateLimitAllowances } from "../domain/fixed-allowances.js";
+import type { LimitCheck, LimitOutcome, Reservation } from "../domain/fixed-window.js";
 import type { Logger } from "../observability/log.js";
 import type { RateLimitWindowStore } from "../store/store.js";
 
@@ -16,7 +17,7 @@ export const MAX_RESERVATION_ROUNDS = 4;
 const WINDOW_RETENTION_MS = 60_000;
 
 /**
- * Rate limits shared by every instance on the store (domain/rate-limiter.ts): admits from this
+ * Rate limits shared by every instance on the store (domain/fixed-allowances.ts): admits from this
  * instance's allowances in memory, and reserves more from the store, once per window for all the
  * requests waiting on it, before they run out.
  */

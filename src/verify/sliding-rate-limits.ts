@@ -1,5 +1,6 @@
 import { storeUnavailable } from "../domain/errors.js";
-import { type CellReservation, type SlidingCheck, type SlidingOutcome, SlidingAllowances } from "../domain/sliding-window.js";
+import { SlidingAllowances } from "../domain/sliding-allowances.js";
+import type { CellReservation, SlidingCheck, SlidingOutcome } from "../domain/sliding-window.js";
 import type { Logger } from "../observability/log.js";
 import type { RatelimitStore } from "../store/ratelimits/index.js";
 
@@ -16,7 +17,7 @@ const MAX_RESERVATION_ROUNDS = 8;
 const COUNTER_RETENTION_MS = 60_000;
 
 /**
- * Sliding-window limits shared by every instance on the store (domain/sliding-window.ts): admits
+ * Sliding-window limits shared by every instance on the store (domain/sliding-allowances.ts): admits
  * from this instance's units in memory, and reserves more, once per cell for all the requests
  * waiting on it, before they run out.
  */

@@ -1,6 +1,7 @@
 import { creditBalance, isRefillDue, refillPeriodStart } from "../domain/credits.js";
 import type { KeyRecord, RateLimit } from "../domain/key.js";
-import { type LimitOutcome, limitCounter, windowLength } from "../domain/rate-limiter.js";
+import { type LimitOutcome, windowLength } from "../domain/fixed-window.js";
+import { limitCounter } from "../domain/key-rate-limits.js";
 import { digestSecret, isWellFormedSecret, MAX_PRESENTED_SECRET_LENGTH } from "../domain/secret.js";
 import { type AccessRequest, checkAccess, type Verdict, type VerifiableKey } from "../domain/verification.js";
 import type { CreditStore } from "../store/store.js";

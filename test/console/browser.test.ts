@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerifyCode } from "../../gen/latchkey/v1/verify_pb.js";
 import { buildConsole } from "../../packages/console/build.js";
 import { DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { clients } from "../support/api.js";
-import { findChromium } from "../support/chromium.js";
+import { findChromium, launchChromium } from "../support/chromium.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /**
@@ -39,10 +39,7 @@ beforeAll(async () => {
   const [executablePath] = await Promise.all([findChromium(console.log), buildConsole(consoleDir)]);
   server = await startTestServer({ consoleDir });
   api = clients(createConnectTransport({ baseUrl: server.url, httpVersion: "2", interceptors: [server.auth] }));
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium(executablePath);
 }, 600_000);
 
 afterAll(async () => {

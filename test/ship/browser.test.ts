@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clients } from "../support/api.js";
-import { findChromium } from "../support/chromium.js";
+import { findChromium, launchChromium } from "../support/chromium.js";
 import { docBlocks } from "../support/doc-blocks.js";
 import { installClientPackage } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -80,10 +80,7 @@ beforeAll(async () => {
   writeFileSync(join(consumer.dir, "recipe-page.js"), recipePage);
   const recipeBuilt = await build({ entryPoints: [join(consumer.dir, "recipe-page.js")], bundle: true, format: "esm", write: false, logLevel: "silent" });
   recipeBundle = recipeBuilt.outputFiles[0]!.text;
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium(executablePath);
 }, 600_000);
 
 afterAll(async () => {

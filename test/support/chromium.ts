@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
+import { type Browser, chromium } from "playwright-core";
 
 const run = promisify(execFile);
 const DEBIAN_CHROMIUM = "/usr/bin/chromium";
@@ -27,3 +28,10 @@ export async function findChromium(log: (line: string) => void): Promise<string>
   log(`[test chromium] using ${stdout.trim()}`);
   return DEBIAN_CHROMIUM;
 }
+
+/** Headless Chromium at `executablePath`, its own traffic (QUIC, updates, sync) off: the browser tests talk only to loopback servers. */
+export const launchChromium = (executablePath: string): Promise<Browser> =>
+  chromium.launch({
+    executablePath,
+    args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { limitCounter, type RateLimitAlgorithm, windowStart } from "../../src/domain/rate-limiter.js";
+import { windowStart } from "../../src/domain/fixed-window.js";
+import { limitCounter, type RateLimitAlgorithm } from "../../src/domain/key-rate-limits.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { type KeyLimitCheck, KeyRateLimits } from "../../src/verify/key-rate-limits.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LimitCheck, windowStart } from "../../src/domain/rate-limiter.js";
+import { type LimitCheck, windowStart } from "../../src/domain/fixed-window.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { SharedRateLimits } from "../../src/verify/shared-rate-limits.js";

@@ -29,24 +29,33 @@ async function failing(command: string, args: string[]) {
 
 const hostOf = (url: string) => url.replace(/^http:\/\//, "");
 
+/** A latchkey.v1 procedure called with the root key by buf curl in the Connect protocol: its output and the status it printed. */
+async function bufCurl(procedure: string, body: object) {
+  const { output } = await failing(buf, [
+    "curl",
+    "--protocol",
+    "connect",
+    "--http2-prior-knowledge",
+    "-H",
+    `Authorization: Bearer ${server.rootKey}`,
+    "-d",
+    JSON.stringify(body),
+    `${server.url}/latchkey.v1.${procedure}`,
+  ]);
+  return { output, status: JSON.parse(output.slice(output.indexOf("{"))) };
+}
+
+/** A latchkey.v1 procedure called with the root key by grpcurl, through reflection, at `url`. */
+const grpcurlCall = (url: string, procedure: string, body: object) =>
+  failing(grpcurl, ["-plaintext", "-H", `authorization: Bearer ${server.rootKey}`, "-d", JSON.stringify(body), hostOf(url), `latchkey.v1.${procedure}`]);
+
 // buf curl decodes details only in the Connect protocol, where the server sends each detail's JSON
 // beside its bytes; over gRPC it prints the bytes, knowing no detail type it was not built with.
 describe("buf curl, in the Connect protocol against the Connect router", () => {
   it("buf curl shows a NOT_FOUND's ErrorInfo with its reason and metadata", async () => {
     const missing = newId("key", Date.now());
-    const { output } = await failing(buf, [
-      "curl",
-      "--protocol",
-      "connect",
-      "--http2-prior-knowledge",
-      "-H",
-      `Authorization: Bearer ${server.rootKey}`,
-      "-d",
-      JSON.stringify({ id: missing }),
-      `${server.url}/latchkey.v1.KeyService/GetKey`,
-    ]);
+    const { output, status } = await bufCurl("KeyService/GetKey", { id: missing });
     expect(output).not.toContain("not recognized");
-    const status = JSON.parse(output.slice(output.indexOf("{")));
     expect(status).toMatchObject({
       code: "not_found",
       details: [
@@ -60,18 +69,7 @@ describe("buf curl, in the Connect protocol against the Connect router", () => {
   });
 
   it("buf curl shows an INVALID_ARGUMENT's BadRequest with every field at fault", async () => {
-    const { output } = await failing(buf, [
-      "curl",
-      "--protocol",
-      "connect",
-      "--http2-prior-knowledge",
-      "-H",
-      `Authorization: Bearer ${server.rootKey}`,
-      "-d",
-      JSON.stringify({ key: { keyspaceId: "", name: "x".repeat(300) } }),
-      `${server.url}/latchkey.v1.KeyService/CreateKey`,
-    ]);
-    const status = JSON.parse(output.slice(output.indexOf("{")));
+    const { status } = await bufCurl("KeyService/CreateKey", { key: { keyspaceId: "", name: "x".repeat(300) } });
     const badRequest = status.details.find((detail: { type: string }) => detail.type === "google.rpc.BadRequest");
     expect(status.details.find((detail: { type: string }) => detail.type === "google.rpc.ErrorInfo").debug.reason).toBe("INVALID_FIELD");
     expect(badRequest.debug.fieldViolations.map((violation: { field: string }) => violation.field)).toEqual(expect.arrayContaining(["key.name"]));
@@ -84,15 +82,7 @@ describe.each([
 ])("grpcurl, through reflection, against %s", (_, url) => {
   it("grpcurl shows the same ErrorInfo, reason and metadata", async () => {
     const missing = newId("key", Date.now());
-    const { output } = await failing(grpcurl, [
-      "-plaintext",
-      "-H",
-      `authorization: Bearer ${server.rootKey}`,
-      "-d",
-      JSON.stringify({ id: missing }),
-      hostOf(url()),
-      "latchkey.v1.KeyService/GetKey",
-    ]);
+    const { output } = await grpcurlCall(url(), "KeyService/GetKey", { id: missing });
     expect(output).toContain("Code: NotFound");
     expect(output).not.toMatch(/not recognized|base64/i);
     expect(output).toContain('"@type": "type.googleapis.com/google.rpc.ErrorInfo"');
@@ -101,15 +91,7 @@ describe.each([
   });
 
   it("grpcurl shows a BadRequest's field violations, and describes the catalogue of reasons", async () => {
-    const { output } = await failing(grpcurl, [
-      "-plaintext",
-      "-H",
-      `authorization: Bearer ${server.rootKey}`,
-      "-d",
-      JSON.stringify({ key: { keyspaceId: "", name: "x".repeat(300) } }),
-      hostOf(url()),
-      "latchkey.v1.KeyService/CreateKey",
-    ]);
+    const { output } = await grpcurlCall(url(), "KeyService/CreateKey", { key: { keyspaceId: "", name: "x".repeat(300) } });
     expect(output).toContain("Code: InvalidArgument");
     expect(output).toContain('"@type": "type.googleapis.com/google.rpc.BadRequest"');
     expect(output).toContain('"field": "key.name"');

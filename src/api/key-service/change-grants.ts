@@ -1,6 +1,6 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Key } from "../../../gen/latchkey/v1/key_pb.js";
-import { checkKeySize } from "../../domain/key.js";
+import { checkKeySize } from "../../domain/key-field-checks.js";
 import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES, MAX_PERMISSIONS } from "../../domain/rbac.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../mapping/keys.js";

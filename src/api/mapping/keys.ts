@@ -18,7 +18,7 @@ import { creditBalance } from "../../domain/credits.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { inverse, known, toDate, toTimestamp } from "./scalars.js";
 import * as domain from "../../domain/key.js";
-import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../../domain/rate-limiter.js";
+import type { RateLimitAlgorithm as RateLimitAlgorithmName } from "../../domain/key-rate-limits.js";
 
 /**
  * Translations between the API's keys and the domain's key records; no rules live here. The int64
@@ -57,19 +57,24 @@ const rateLimitAlgorithmNames = inverse(RATE_LIMIT_ALGORITHMS);
 /** The fields that Key and VerifyKeyResponse share, under the same names. */
 export function keyIdentityToProto(key: domain.KeyRecord) {
   return {
+    ...sameOnBothSides(key),
     keyspaceId: key.keyspaceId,
-    name: key.name,
-    ownerId: key.ownerId,
-    organizationId: key.organizationId,
-    externalId: key.externalId,
     meta: key.meta ?? undefined,
     claims: key.claims ?? undefined,
-    permissions: key.permissions,
-    roles: key.roles,
-    scopes: key.scopes,
     expiresAt: toTimestamp(key.expiresAt),
   };
 }
+
+/** The attributes a Key message and a key record hold alike: same names, same values. */
+const sameOnBothSides = (from: Pick<domain.KeyAttributes, "name" | "ownerId" | "organizationId" | "externalId" | "permissions" | "roles" | "scopes">) => ({
+  name: from.name,
+  ownerId: from.ownerId,
+  organizationId: from.organizationId,
+  externalId: from.externalId,
+  permissions: from.permissions,
+  roles: from.roles,
+  scopes: from.scopes,
+});
 
 export function keyToProto(key: domain.KeyRecord, now: number, plaintext = "", usage?: RateLimitUsage): Key {
   return create(KeySchema, {
@@ -119,18 +124,12 @@ export function keyToProto(key: domain.KeyRecord, now: number, plaintext = "", u
 /** Every caller-settable attribute of a Key message; unset fields take their defaults. */
 export function keyAttributesFromProto(key: Key, path = "key"): domain.KeyAttributes {
   return {
-    name: key.name,
+    ...sameOnBothSides(key),
     description: key.description,
-    ownerId: key.ownerId,
-    organizationId: key.organizationId,
-    externalId: key.externalId,
     type: key.type === KeyType.UNSPECIFIED ? "standard" : known(keyTypeNames, key.type, `${path}.type`),
     subscriptionId: key.subscriptionId,
     meta: key.meta ?? null,
     claims: key.claims ?? null,
-    permissions: key.permissions,
-    roles: key.roles,
-    scopes: key.scopes,
     resourceScopes: key.resourceScopes.map(({ resourceType, resourceIdPattern, operations }) => ({
       resourceType,
       resourceIdPattern,

@@ -1,8 +1,8 @@
-import type { RateLimitWindow } from "../../domain/rate-limiter.js";
+import type { RateLimitWindow } from "../../domain/fixed-window.js";
 
 export type { RateLimitWindow };
 
-/** The windows of keys' rate limits shared by every instance (domain/rate-limiter.ts). */
+/** The windows of keys' rate limits shared by every instance (domain/fixed-window.ts). */
 export interface RateLimitWindowStore {
   /**
    * Counts up to `units` more requests in a rate-limit window, never past `limit`, in one atomic

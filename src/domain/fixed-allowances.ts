@@ -1,10 +1,8 @@
+import { type LimitCheck, type LimitOutcome, type RateLimitWindow, type Reservation, windowFrom, windowStart } from "./fixed-window.js";
+import { WorkspaceCounters } from "./workspace-counters.js";
+
 /**
- * Rate limits counted across every instance sharing a store, in fixed windows. A counter's windows
- * are consecutive spans of `durationMs`, each counter's offset from the clock by an amount drawn
- * from its name (so counters do not all start a new window at the same moment). At most `limit`
- * requests are admitted in each window, however many instances serve them. As with any
- * fixed-window limit, a burst either side of a boundary can see up to twice the limit within one
- * duration.
+ * What an instance holds of fixed-window counters (domain/fixed-window.ts) between store steps.
  *
  * Instances do not write each request to the store. Each reserves part of a window's room (an
  * allowance) with one atomic update and admits from it in memory; it reserves the next part
@@ -14,59 +12,10 @@
  * are counted one by one: under load that reaches the limit, the whole limit is admitted (what
  * an instance reserved and did not use before the window ended is the only shortfall).
  */
-export interface LimitCheck {
-  /** The workspace whose budget of counters this one counts against. */
-  workspaceId: string;
-  /** Identifies the counter: the same counter may be shared by several keys. */
-  counter: string;
-  name: string;
-  limit: number;
-  durationMs: number;
-}
-
-/**
- * How a key's or identity's limit counts: in the fixed windows of this module, or in the sliding
- * windows of domain/sliding-window.ts, exact over any span of the duration.
- */
-export type RateLimitAlgorithm = "fixed_window" | "sliding_window";
-
-export interface LimitOutcome {
-  name: string;
-  limit: number;
-  remaining: number;
-  resetAt: number;
-  exceeded: boolean;
-}
-
-/** One window of one counter, as the store counts it. */
-export interface RateLimitWindow {
-  /** The counter, its settings and the window: a window of a changed limit is a new one. */
-  id: string;
-  limit: number;
-  endsAt: Date;
-}
-
-/** Room an instance asks the store for, in one window. */
-export interface Reservation {
-  window: RateLimitWindow;
-  units: number;
-}
-
 export type LimitDecision =
   | { admitted: boolean; outcomes: LimitOutcome[]; prefetch: Reservation[] }
   /** Some window has no allowance here: reserve these, then decide again. */
   | { reserve: Reservation[] };
-
-/**
- * Windows are at least this long, whatever a limit says: each window costs every instance using
- * it at least one store write, so a shorter one would cost writes per request. Limits are refused
- * below it; one stored with a shorter window before it was enforced counts in windows of this
- * length (stricter than its own, never looser).
- */
-export const MIN_RATE_LIMIT_WINDOW_MS = 1000;
-
-/** The window length a limit counts in. */
-export const windowLength = (durationMs: number) => Math.max(durationMs, MIN_RATE_LIMIT_WINDOW_MS);
 
 /** An allowance is this share of the room the instance last saw in the window. */
 const ALLOWANCE_FRACTION = 1 / 16;
@@ -108,10 +57,12 @@ const NEXT_WINDOW_LEAD = 1 / 4;
  * limit by making counters). Every step is O(checks).
  */
 export class RateLimitAllowances {
-  private readonly workspaces = new Map<string, Map<string, Counter>>();
   private readonly byWindow = new Map<string, Allowance>();
+  private readonly held: WorkspaceCounters<Counter>;
 
-  constructor(private readonly maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {}
+  constructor(maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {
+    this.held = new WorkspaceCounters(maxCountersPerWorkspace, (_, counter) => this.forget(counter));
+  }
 
   /**
    * Admits the request only if every check has room; then, and only then, counts it in all of them.
@@ -174,9 +125,7 @@ export class RateLimitAllowances {
 
   /** Counters held, in all workspaces. */
   get size() {
-    let total = 0;
-    for (const counters of this.workspaces.values()) total += counters.size;
-    return total;
+    return this.held.size;
   }
 
   private outcomes(checks: readonly LimitCheck[], now: number, exceeded: (allowance: Allowance) => boolean): LimitOutcome[] {
@@ -194,15 +143,8 @@ export class RateLimitAllowances {
 
   /** The check's counter, moved on to the window `now` falls in. */
   private counter(check: LimitCheck, now: number): Counter {
-    let counters = this.workspaces.get(check.workspaceId);
-    if (!counters) {
-      counters = new Map();
-      this.workspaces.set(check.workspaceId, counters);
-    }
     const start = windowStart(check, now);
-    let counter = counters.get(check.counter);
-    if (counter) counters.delete(check.counter);
-    else if (counters.size >= this.maxCountersPerWorkspace) this.evictOldest(counters);
+    let counter = this.held.take(check.workspaceId, check.counter);
     if (!counter || counter.current.start !== start || counter.current.window.limit !== check.limit) {
       if (counter) this.forget(counter);
       const next = counter?.next;
@@ -211,7 +153,7 @@ export class RateLimitAllowances {
         next: undefined,
       };
     }
-    counters.set(check.counter, counter);
+    this.held.put(check.workspaceId, check.counter, counter);
     return counter;
   }
 
@@ -238,12 +180,6 @@ export class RateLimitAllowances {
     if (counter.next) this.byWindow.delete(counter.next.window.id);
   }
 
-  private evictOldest(counters: Map<string, Counter>) {
-    const [name, oldest] = counters.entries().next().value!;
-    counters.delete(name);
-    this.forget(oldest);
-  }
-
   private reservation(allowance: Allowance): Reservation {
     return { window: allowance.window, units: Math.max(1, Math.floor((allowance.window.limit - allowance.used) * ALLOWANCE_FRACTION)) };
   }
@@ -256,38 +192,6 @@ export class RateLimitAllowances {
     allowance.prefetching = true;
     return this.reservation(allowance);
   }
-}
-
-/** The counter of a key's own limit, or of an identity's (shared by all its keys). */
-export const limitCounter = (owner: "key" | "identity", id: string, name: string) => `${owner}:${id}:${name}`;
-
-/**
- * The sliding-window counter of a limit counted in `counter`: no RatelimitService namespace
- * starts with `~`, so it never shares a counter with Limit's identifiers.
- */
-export const slidingLimitCounter = (counter: string) => `~${counter}`;
-
-/** The window of the counter that `now` falls in, as the store counts it. */
-export const windowAt = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, now: number): RateLimitWindow =>
-  windowFrom(check, windowStart(check, now));
-
-const windowFrom = (check: Pick<LimitCheck, "counter" | "limit" | "durationMs">, start: number): RateLimitWindow => ({
-  id: `${check.counter}:${check.limit}:${check.durationMs}:${start}`,
-  limit: check.limit,
-  endsAt: new Date(start + check.durationMs),
-});
-
-/** The start of the counter's window that `now` falls in. */
-export function windowStart(check: Pick<LimitCheck, "counter" | "durationMs">, now: number): number {
-  const offset = counterOffset(check.counter) % check.durationMs;
-  return Math.floor((now - offset) / check.durationMs) * check.durationMs + offset;
-}
-
-/** FNV-1a of the counter's name: spreads window starts, nothing more. */
-function counterOffset(counter: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < counter.length; i++) hash = Math.imul(hash ^ counter.charCodeAt(i), 0x01000193) >>> 0;
-  return hash;
 }
 
 /** Room left in the window as this instance knows it: others' use since its last reservation is not seen. */
