@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../errors.js";
 
 /**
  * Usage analytics: counts of events (verifications, and anything else a `source` names) by
