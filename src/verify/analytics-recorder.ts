@@ -1,4 +1,6 @@
-import { addDocument, type AnalyticsDocument, bucketStart, documentRetention, documentsOf, type MinuteCount, type Retention } from "../domain/analytics.js";
+import { bucketStart, type Retention } from "../domain/analytics/buckets.js";
+import type { MinuteCount } from "../domain/analytics/counts.js";
+import { addDocument, type AnalyticsDocument, documentRetention, documentsOf } from "../domain/analytics/documents.js";
 import type { Logger } from "../observability/log.js";
 import { DocumentsNotWritten } from "../store/analytics/index.js";
 import type { Store } from "../store/store.js";
@@ -92,7 +94,7 @@ function sortedTags(tags: readonly string[]): readonly string[] {
 
 /**
  * Counts events in memory by group and minute and writes them in batches every `flushMs`, as
- * `$inc`s of day and month documents (domain/analytics.ts): the writes grow with the groups a
+ * `$inc`s of day and month documents (domain/analytics/documents.ts): the writes grow with the groups a
  * flush holds, never with the event rate. A count is a map lookup per level (key, external id,
  * each tag; or workspace, namespace, identifier) and an increment, on the request path.
  * A batch the store refuses is kept and added to the next one; stopping writes everything, so a

@@ -1,16 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  type AnalyticsQuery,
-  bucketStart,
-  DEFAULT_RETENTION,
-  type DocumentFilter,
-  documentsOf,
-  type MinuteCount,
-  type PageCursor,
-  pageOfBuckets,
-  rowsOf,
-} from "../../src/domain/analytics.js";
+import { bucketStart, DEFAULT_RETENTION } from "../../src/domain/analytics/buckets.js";
+import type { MinuteCount } from "../../src/domain/analytics/counts.js";
+import type { DocumentFilter } from "../../src/domain/analytics/document-filter.js";
+import { documentsOf } from "../../src/domain/analytics/documents.js";
+import { pageOfBuckets } from "../../src/domain/analytics/pages.js";
+import type { AnalyticsQuery, PageCursor } from "../../src/domain/analytics/query.js";
+import { rowsOf } from "../../src/domain/analytics/rows.js";
 import { newId } from "../../src/domain/ids.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 

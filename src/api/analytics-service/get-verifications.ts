@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GetVerificationsRequest, GetVerificationsResponseSchema, VerificationGrouping } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { reachesKeyspace } from "../../domain/access.js";
-import type { AnalyticsQuery } from "../../domain/analytics.js";
+import type { AnalyticsQuery } from "../../domain/analytics/query.js";
 import { notFound } from "../../domain/errors.js";
 import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
 import type { ServiceDeps } from "../deps.js";

@@ -1,13 +1,7 @@
 import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
-import {
-  type AnalyticsDocument,
-  type Counts,
-  type DocumentFilter,
-  type DocumentPart,
-  type DocumentPeriod,
-  type DocumentScope,
-  PARTS_LEFT_OUT,
-} from "../../domain/analytics.js";
+import type { Counts } from "../../domain/analytics/counts.js";
+import { type DocumentFilter, type DocumentPart, PARTS_LEFT_OUT } from "../../domain/analytics/document-filter.js";
+import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "../../domain/analytics/documents.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
 
 type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnalyticsDocument, DEFAULT_RETENTION, type DocumentFilter, documentsOf, type MinuteCount } from "../../../src/domain/analytics.js";
+import { DEFAULT_RETENTION } from "../../../src/domain/analytics/buckets.js";
+import type { MinuteCount } from "../../../src/domain/analytics/counts.js";
+import type { DocumentFilter } from "../../../src/domain/analytics/document-filter.js";
+import { type AnalyticsDocument, documentsOf } from "../../../src/domain/analytics/documents.js";
 import { newId } from "../../../src/domain/ids.js";
 import type { Store } from "../../../src/store/store.js";
 
