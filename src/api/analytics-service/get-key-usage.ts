@@ -7,7 +7,7 @@ import { addCounts } from "../../domain/analytics/counts.js";
 import { pageOfBuckets } from "../../domain/analytics/pages.js";
 import type { AnalyticsQuery } from "../../domain/analytics/query.js";
 import { rowsOf } from "../../domain/analytics/rows.js";
-import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
+import { VERIFICATION_SOURCE } from "../../domain/analytics/counts.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { loadLiveKey, requireId } from "../requests.js";

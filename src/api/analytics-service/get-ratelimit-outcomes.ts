@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { type GetRatelimitOutcomesRequest, type GetRatelimitOutcomesResponseSchema, RatelimitGrouping } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { beyondKeyspaces } from "../../domain/access.js";
 import type { AnalyticsQuery, Grouping } from "../../domain/analytics/query.js";
-import { RATELIMIT_SOURCE } from "../../verify/analytics-recorder.js";
+import { RATELIMIT_SOURCE } from "../../domain/analytics/counts.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { limitBucketToProto, listed, outcomeNameOf, pageOf, rangeOf } from "./convert.js";

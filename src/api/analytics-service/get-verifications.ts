@@ -4,7 +4,7 @@ import type { GetVerificationsRequest, GetVerificationsResponseSchema, Verificat
 import { reachesKeyspace } from "../../domain/access.js";
 import type { AnalyticsQuery } from "../../domain/analytics/query.js";
 import { notFound } from "../../domain/errors.js";
-import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
+import { VERIFICATION_SOURCE } from "../../domain/analytics/counts.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";

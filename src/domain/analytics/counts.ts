@@ -7,6 +7,14 @@
  * sums rows into the buckets of an answer.
  */
 
+/** The source verifications are counted under. */
+export const VERIFICATION_SOURCE = "verification";
+/**
+ * The source of rate-limit decisions (Limit, MultiLimit): counted with the namespace where
+ * verifications have the keyspace, the identifier where they have the key, `passed` or `refused`.
+ */
+export const RATELIMIT_SOURCE = "ratelimit";
+
 /** What is counted together within one minute. */
 export interface GroupValues {
   source: string;
