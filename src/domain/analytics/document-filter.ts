@@ -1,4 +1,5 @@
-import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "./documents.js";
+import { bucketStart, nextBucket } from "./buckets.js";
+import { type AnalyticsDocument, type DocumentPeriod, type DocumentScope, documentId } from "./documents.js";
 
 /** What a query narrows documents to, besides time: the same for a query and the documents it reads. */
 export interface RowSelection {
@@ -45,3 +46,27 @@ export const PARTS_LEFT_OUT: Record<DocumentPart, readonly ("hours" | "minutes" 
   minutes: ["hours", "keys"],
   keys: ["hours", "minutes"],
 };
+
+/** Past this many, a filter's documents are found by a query rather than by their ids. */
+export const MAX_EXACT_IDS = 10_000;
+
+/**
+ * The ids of every document the filter can match, each with its period's start, in time order:
+ * keyspace and `keys` documents of named keyspaces, whose ids follow from the filter alone
+ * (`documentId`). Undefined for group documents (their ids name keys, identities and tags) and
+ * for every keyspace, and past `MAX_EXACT_IDS`: those are found by a query.
+ */
+export function exactIdsOf(filter: DocumentFilter): { id: string; time: number }[] | undefined {
+  if (filter.scope === "group" || !filter.keyspaceIds) return undefined;
+  const ids: { id: string; time: number }[] = [];
+  let time = bucketStart(filter.period, filter.from.getTime());
+  if (time < filter.from.getTime()) time = nextBucket(filter.period, time);
+  for (; time < filter.to.getTime(); time = nextBucket(filter.period, time)) {
+    if (ids.length + filter.keyspaceIds.length > MAX_EXACT_IDS) return undefined;
+    for (const keyspaceId of filter.keyspaceIds) {
+      const keyspace = { source: filter.source, workspaceId: filter.workspaceId, keyspaceId, keyId: "", externalId: "", tags: [], overflow: false };
+      ids.push({ id: documentId(filter.scope, filter.period, time, keyspace), time });
+    }
+  }
+  return ids;
+}

@@ -32,6 +32,7 @@ export async function pageOfBuckets(
       if (page.length === pageSize && counted(row, query)) return { buckets: page.map(({ bucket }) => bucket), next: { time: rowTime, group: "" } };
       time = rowTime;
     }
+    if (row.lookahead) continue;
     for (const [group, values] of groupsOf(row, query)) {
       let bucket = groups.get(group);
       if (!bucket) groups.set(group, (bucket = { time: row.time, ...values, outcomes: {}, credits: 0 }));

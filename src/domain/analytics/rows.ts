@@ -7,6 +7,11 @@ import type { AnalyticsQuery, PageCursor } from "./query.js";
 /** One group's counts in one bucket of the queried granularity, read out of a document. */
 export interface AnalyticsRow extends GroupValues, Counts {
   time: Date;
+  /**
+   * Announces that rows of this time follow, with these counts among them, and counts in no
+   * bucket itself: a page that ends with the time before learns from it that another page follows.
+   */
+  lookahead?: boolean;
 }
 
 /** Reads documents: the store's `documents`. */
@@ -41,9 +46,12 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
     to: query.to,
   };
   const inRange = (row: AnalyticsRow) => row.time.getTime() >= from && row.time < query.to;
-  // Rows of totals and keys carry their document's time, which comes in order: they go as read.
+  if (keyTotals) {
+    yield* keyRowsOf(read, query, filter, inRange);
+    return;
+  }
+  // Rows of totals carry their document's time, which comes in order: they go as read.
   // Hours and minutes of several documents of one day interleave: they are sorted per day.
-  const inOrder = part === "totals" || part === "keys";
   let time = Number.NaN;
   let rows: AnalyticsRow[] = [];
   const settled = () => {
@@ -56,22 +64,52 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
       yield* settled();
       time = document.time.getTime();
     }
-    if (!keyTotals) rows.push(...rowsIn(document, part));
-    else if (!document.keysOverflowed) rows.push(...keyRowsIn(document, query.keyIds));
-    else {
-      const day = {
-        ...filter,
-        scope: "group" as const,
-        part: "totals" as const,
-        keyspaceIds: [document.keyspaceId],
-        from: document.time,
-        to: new Date(nextBucket("day", time)),
-      };
-      for await (const group of read(day)) rows.push(...rowsIn(group, "totals"));
-    }
-    if (inOrder) yield* settled();
+    rows.push(...rowsIn(document, part));
+    if (part === "totals") yield* settled();
   }
   yield* settled();
+}
+
+/**
+ * Rows by key and day, a day at a time. The keyspaces' day totals, small documents, say which
+ * days have counts; only those days' `keys` documents are read, each when its rows are reached, and
+ * a day's group documents where its keys ran out of entries. Without a filter by key, each day's
+ * totals come first as a lookahead row: a page that ends with the day before stops there, without
+ * reading this day's keys. The totals count every key of the day, so they count in the answer
+ * exactly when one of the day's key rows does.
+ */
+async function* keyRowsOf(
+  read: ReadDocuments,
+  query: AnalyticsQuery,
+  filter: DocumentFilter,
+  inRange: (row: AnalyticsRow) => boolean,
+): AsyncIterable<AnalyticsRow> {
+  async function* keyRowsOfDay(totals: AnalyticsDocument[]): AsyncIterable<AnalyticsRow> {
+    const time = totals[0]!.time;
+    const day = { from: time, to: new Date(nextBucket("day", time.getTime())), keyspaceIds: totals.map((total) => total.keyspaceId) };
+    const rows: AnalyticsRow[] = [];
+    for await (const document of read({ ...filter, ...day })) {
+      if (!document.keysOverflowed) rows.push(...keyRowsIn(document, query.keyIds));
+      else {
+        const groups = { ...filter, ...day, scope: "group" as const, part: "totals" as const, keyspaceIds: [document.keyspaceId] };
+        for await (const group of read(groups)) rows.push(...rowsIn(group, "totals"));
+      }
+    }
+    yield* rows.filter(inRange);
+  }
+  let day: AnalyticsDocument[] = [];
+  for await (const total of read({ ...filter, scope: "keyspace", part: "totals" })) {
+    if (day.length > 0 && total.time.getTime() !== day[0]!.time.getTime()) {
+      yield* keyRowsOfDay(day);
+      day = [];
+    }
+    if (!query.keyIds) {
+      const lookahead = { ...rowsIn(total, "totals")[0]!, lookahead: true };
+      if (inRange(lookahead)) yield lookahead;
+    }
+    day.push(total);
+  }
+  if (day.length > 0) yield* keyRowsOfDay(day);
 }
 
 function rowsIn(document: AnalyticsDocument, part: DocumentPart): AnalyticsRow[] {

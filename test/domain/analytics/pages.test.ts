@@ -49,8 +49,9 @@ describe("pages of buckets", () => {
   it("reads keyspace totals when nothing below the keyspace is asked for, and the keys' totals when only keys are, by day", async () => {
     expect(await lastRead(query({ groupBy: new Set(["outcome", "keyspace"]) }))).toEqual(["keyspace day minutes"]);
     expect(await lastRead(query({ granularity: "month" }))).toEqual(["keyspace month totals"]);
-    expect(await lastRead(query({ granularity: "day", groupBy: new Set(["key"]) }))).toEqual(["keys day keys"]);
-    expect(await lastRead(query({ granularity: "day", keyIds: ["key_a"] }))).toEqual(["keys day keys"]);
+    const keysOfEachDay = ["keyspace day totals", "keys day keys", "keys day keys"];
+    expect(await lastRead(query({ granularity: "day", groupBy: new Set(["key"]) }))).toEqual(keysOfEachDay);
+    expect(await lastRead(query({ granularity: "day", keyIds: ["key_a"] }))).toEqual(keysOfEachDay);
     expect(await lastRead(query({ granularity: "hour", groupBy: new Set(["key"]) }))).toEqual(["group day hours"]);
     expect(await lastRead(query({ granularity: "day", tags: ["x"] }))).toEqual(["group day totals"]);
     const { buckets } = await answer(query({ granularity: "day" }));
@@ -81,20 +82,45 @@ describe("pages of buckets", () => {
     expect(byIdentity.buckets.map((bucket) => [bucket.externalId, bucket.outcomes])).toEqual([["acme", { valid: 3 }]]);
   });
 
-  it("pages through every bucket once, in time then group order, whatever the page size", async () => {
-    const q = query({ granularity: "minute", groupBy: new Set(["key", "tag", "outcome"]) });
-    const all = (await answer(q, 1000)).buckets;
-    expect(all.length).toBe(6);
-    for (const pageSize of [1, 2, 3, 6]) {
-      const seen = [];
-      let after;
-      do {
-        const page = await pageOfBuckets(rowsOf(read, q, after), q, pageSize, after);
-        expect(page.buckets.length).toBeLessThanOrEqual(pageSize);
-        seen.push(...page.buckets);
-        after = page.next;
-      } while (after);
-      expect(seen).toEqual(all);
+  it("pages through every bucket once, in time then group order, whatever the page size, and never ends with an empty page", async () => {
+    const queries: [AnalyticsQuery, number][] = [
+      [query({ granularity: "minute", groupBy: new Set(["key", "tag", "outcome"]) }), 6],
+      [query({ granularity: "day", groupBy: new Set(["key"]) }), 3],
+      [query({ granularity: "day", groupBy: new Set(["key"]), outcomes: ["valid"] }), 2],
+      [query({ granularity: "day", groupBy: new Set(["key"]), outcomes: ["not_found"] }), 1],
+    ];
+    for (const [q, buckets] of queries) {
+      const all = (await answer(q, 1000)).buckets;
+      expect(all.length).toBe(buckets);
+      for (const pageSize of [1, 2, 3, 6]) {
+        const seen = [];
+        let after;
+        do {
+          const page = await pageOfBuckets(rowsOf(read, q, after), q, pageSize, after);
+          expect(page.buckets.length).toBeGreaterThan(0);
+          expect(page.buckets.length).toBeLessThanOrEqual(pageSize);
+          seen.push(...page.buckets);
+          after = page.next;
+        } while (after);
+        expect(seen).toEqual(all);
+      }
     }
+  });
+
+  it("ends a page of keys with a day without reading the next day's keys, learning from its totals that another page follows", async () => {
+    const q = query({ granularity: "day", groupBy: new Set(["key"]) });
+    let keysDocumentsRead = 0;
+    const counting = async function* (filter: DocumentFilter) {
+      for await (const document of read(filter)) {
+        if (document.scope === "keys") keysDocumentsRead++;
+        yield document;
+      }
+    };
+    const first = await pageOfBuckets(rowsOf(counting, q), q, 2);
+    expect(first.buckets.map((bucket) => bucket.keyId)).toEqual(["key_a", "key_b"]);
+    expect(first.next).toEqual({ time: at("2026-04-01T00:00:00Z"), group: "" });
+    expect(keysDocumentsRead).toBe(1);
+    const valid = query({ granularity: "day", groupBy: new Set(["key"]), outcomes: ["valid"] });
+    expect((await pageOfBuckets(rowsOf(counting, valid), valid, 2)).next).toBeUndefined();
   });
 });
