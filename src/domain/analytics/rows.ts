@@ -22,7 +22,7 @@ export type ReadDocuments = (filter: DocumentFilter) => AsyncIterable<AnalyticsD
  * totals when nothing below the keyspace is filtered or grouped by (one document per day or
  * month); the keyspaces' `keys` documents when only keys are, at day granularity (one per day);
  * the groups' documents otherwise. A bucket counts whole: the one holding `from` is
- * the first.
+ * the first. Rows by key and day include lookahead rows (`lookahead`), which count in no bucket.
  */
 export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?: PageCursor): AsyncIterable<AnalyticsRow> {
   const belowKey = !!query.externalIds || !!query.tags || query.groupBy.has("identity") || query.groupBy.has("tag");
