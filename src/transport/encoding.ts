@@ -20,6 +20,12 @@ export function encodeOnce<D extends DescMessage>(schema: D, message: MessageSha
   return bytes;
 }
 
+/** Gives `message` its wire bytes, written by the caller, for the native gRPC server to send as they are. */
+export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
+  encodings.set(message, bytes);
+  return message;
+}
+
 /**
  * Gives `message` the encoding of a repeated message field whose elements are encoded
  * already: protobuf allows a message to be written as the concatenation of its fields.

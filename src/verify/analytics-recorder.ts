@@ -1,7 +1,10 @@
-import { addDocument, type AnalyticsDocument, bucketStart, documentRetention, documentsOf, type MinuteCount, type Retention } from "../domain/analytics.js";
+import { bucketStart, type Retention } from "../domain/analytics/buckets.js";
+import { VERIFICATION_SOURCE } from "../domain/analytics/counts.js";
+import { addDocument, type AnalyticsDocument, documentRetention, documentsOf } from "../domain/analytics/documents.js";
 import type { Logger } from "../observability/log.js";
 import { DocumentsNotWritten } from "../store/analytics/index.js";
 import type { Store } from "../store/store.js";
+import { MinuteCounts } from "./analytics-minute-counts.js";
 import type { VerifyRequest, VerifyResult } from "./verifier.js";
 
 export interface AnalyticsOptions {
@@ -19,14 +22,6 @@ export interface AnalyticsFigures {
   rowsDropped(count: number): void;
 }
 
-/** The source verifications are counted under. */
-export const VERIFICATION_SOURCE = "verification";
-/**
- * The source of rate-limit decisions (Limit, MultiLimit): counted with the namespace where
- * verifications have the keyspace, the identifier where they have the key, `passed` or `refused`.
- */
-export const RATELIMIT_SOURCE = "ratelimit";
-
 /** Documents written per store call: each call is bounded by the store timeout, so none may be long. */
 const DOCUMENTS_PER_WRITE = 1000;
 /** Documents kept for a retry while the store fails; past this, new failures are dropped (and counted). */
@@ -42,70 +37,15 @@ const PRUNE_EVERY_MS = 3_600_000;
 
 const NO_TAGS: readonly string[] = [];
 
-interface MinuteGroups {
-  /** By key (or, for verifications without one, workspace), then external id, then tag set. */
-  groups: Map<string, Map<string, TagNode>>;
-  /** Rate-limit decisions by workspace, then namespace. */
-  limits: Map<string, Map<string, LimitGroups>>;
-}
-
-/** A namespace's groups by identifier, and the one for identifiers beyond the budget. */
-interface LimitGroups {
-  identifiers: Map<string, MinuteCount>;
-  overflow?: MinuteCount;
-}
-
-const emptyMinute = (): MinuteGroups => ({ groups: new Map(), limits: new Map() });
-
-/**
- * A key's groups by tag set, one tag per level, in sorted order: finding a group costs a lookup per
- * tag and builds no string. The root holds the group without tags, and the overflow group.
- */
-interface TagNode {
-  next?: Map<string, TagNode>;
-  group?: MinuteCount;
-  overflow?: MinuteCount;
-}
-
-/** Where tags out of order are sorted: reused by every call, copied only when a group is opened. */
-const tagScratch: string[] = [];
-
-/**
- * The tags sorted and without repeats: the input itself when it already is, as it usually is;
- * otherwise `tagScratch`, sorted in place (requests carry few tags), so no call allocates.
- */
-function sortedTags(tags: readonly string[]): readonly string[] {
-  let ordered = true;
-  for (let i = 1; ordered && i < tags.length; i++) ordered = tags[i - 1]! < tags[i]!;
-  if (ordered) return tags;
-  tagScratch.length = 0;
-  for (const tag of tags) {
-    let at = tagScratch.length;
-    while (at > 0 && tagScratch[at - 1]! > tag) at--;
-    if (at > 0 && tagScratch[at - 1] === tag) continue;
-    tagScratch.push(tag);
-    for (let i = tagScratch.length - 1; i > at; i--) tagScratch[i] = tagScratch[i - 1]!;
-    tagScratch[at] = tag;
-  }
-  return tagScratch;
-}
-
 /**
  * Counts events in memory by group and minute and writes them in batches every `flushMs`, as
- * `$inc`s of day and month documents (domain/analytics.ts): the writes grow with the groups a
- * flush holds, never with the event rate. A count is a map lookup per level (key, external id,
- * each tag; or workspace, namespace, identifier) and an increment, on the request path.
+ * `$inc`s of day and month documents (domain/analytics/documents.ts): the writes grow with the groups a
+ * flush holds, never with the event rate. Counting is analytics-minute-counts.ts's.
  * A batch the store refuses is kept and added to the next one; stopping writes everything, so a
  * process that is killed loses at most what it counted since its last flush.
  */
 export class AnalyticsRecorder {
-  private pending = new Map<number, MinuteGroups>();
-  private currentMinute = Number.NaN;
-  private current: MinuteGroups = emptyMinute();
-  /** The groups opened in `budgetMinute`, across flushes, and how many per workspace. */
-  private budgetMinute = Number.NaN;
-  private readonly openedGroups = new Set<string>();
-  private readonly opened = new Map<string, number>();
+  private readonly counts: MinuteCounts;
   private unwritten = new Map<string, AnalyticsDocument>();
   /** By keyspace day document: the keys given an entry in it, for `MAX_KEY_ENTRIES_PER_DAY`. */
   private keyEntries = new Map<string, { day: number; keys: Set<string> }>();
@@ -117,7 +57,9 @@ export class AnalyticsRecorder {
   constructor(
     private readonly store: Store,
     private readonly options: AnalyticsOptions & { now: () => number; log: Logger; figures?: AnalyticsFigures },
-  ) {}
+  ) {
+    this.counts = new MinuteCounts(options.maxGroupsPerMinute);
+  }
 
   /** A verification's outcome, under its key (or, for an unknown secret, the caller's workspace). */
   recordVerification(request: VerifyRequest, result: VerifyResult) {
@@ -133,22 +75,7 @@ export class AnalyticsRecorder {
 
   /** One event. Outcome names become stored field names: lowercase letters and underscores only. */
   count(source: string, workspaceId: string, keyspaceId: string, keyId: string, externalId: string, outcome: string, tags: readonly string[], credits: number) {
-    const minute = bucketStart("minute", this.options.now());
-    if (minute !== this.currentMinute) this.enterMinute(minute);
-    // A key's id names its workspace and keyspace, and is the same string every time, so its hash
-    // is computed once; a verification without a key has no keyspace either, and ids of keys and
-    // workspaces never collide.
-    const primary = source === VERIFICATION_SOURCE ? keyId || workspaceId : `${source}\0${workspaceId}\0${keyspaceId}\0${keyId}`;
-    let byIdentity = this.current.groups.get(primary);
-    if (!byIdentity) this.current.groups.set(primary, (byIdentity = new Map()));
-    let root = byIdentity.get(externalId);
-    if (!root) byIdentity.set(externalId, (root = {}));
-    const sorted = sortedTags(tags);
-    let node: TagNode | undefined = root;
-    for (let i = 0; node && i < sorted.length; i++) node = node.next?.get(sorted[i]!);
-    const group = node?.group ?? this.openGroup(root, { source, workspaceId, keyspaceId, keyId, externalId, tags: sorted, minute });
-    group.outcomes[outcome] = (group.outcomes[outcome] ?? 0) + 1;
-    group.credits += credits;
+    this.counts.count(bucketStart("minute", this.options.now()), source, workspaceId, keyspaceId, keyId, externalId, outcome, tags, credits);
   }
 
   /**
@@ -157,15 +84,7 @@ export class AnalyticsRecorder {
    * beyond it are counted in the namespace's overflow group, without their identifier.
    */
   recordLimit(workspaceId: string, namespace: string, identifier: string, passed: boolean) {
-    const minute = bucketStart("minute", this.options.now());
-    if (minute !== this.currentMinute) this.enterMinute(minute);
-    let byNamespace = this.current.limits.get(workspaceId);
-    if (!byNamespace) this.current.limits.set(workspaceId, (byNamespace = new Map()));
-    let groups = byNamespace.get(namespace);
-    if (!groups) byNamespace.set(namespace, (groups = { identifiers: new Map() }));
-    const group = groups.identifiers.get(identifier) ?? this.openLimitGroup(groups, workspaceId, namespace, identifier, minute);
-    const outcome = passed ? "passed" : "refused";
-    group.outcomes[outcome] = (group.outcomes[outcome] ?? 0) + 1;
+    this.counts.countLimit(bucketStart("minute", this.options.now()), workspaceId, namespace, identifier, passed);
   }
 
   start() {
@@ -199,9 +118,7 @@ export class AnalyticsRecorder {
   /** Writes everything counted so far, with whatever an earlier flush could not write. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      const counts = [...this.pending.values()].flatMap(countsOf);
-      this.pending = new Map();
-      this.currentMinute = Number.NaN;
+      const counts = this.counts.drain();
       const documents = this.unwritten;
       this.unwritten = new Map();
       this.forgetKeyEntriesBefore(bucketStart("day", this.options.now()) - 86_400_000);
@@ -279,70 +196,4 @@ export class AnalyticsRecorder {
   private forgetKeyEntriesBefore(day: number) {
     for (const [id, entries] of this.keyEntries) if (entries.day < day) this.keyEntries.delete(id);
   }
-
-  private enterMinute(minute: number) {
-    this.currentMinute = minute;
-    let groups = this.pending.get(minute);
-    if (!groups) this.pending.set(minute, (groups = emptyMinute()));
-    this.current = groups;
-    if (minute !== this.budgetMinute) {
-      this.budgetMinute = minute;
-      this.openedGroups.clear();
-      this.opened.clear();
-    }
-  }
-
-  /**
-   * A new group of the minute, within the workspace's budget. Past the budget, a tagged event is
-   * counted in its key's overflow group instead, which keeps everything but its tags; groups without
-   * tags are bounded by the workspace's keys and are always opened.
-   */
-  private openGroup(root: TagNode, event: Omit<MinuteCount, "outcomes" | "credits" | "overflow" | "tags"> & { tags: readonly string[] }): MinuteCount {
-    const tagSet = JSON.stringify(event.tags);
-    const groupKey = `${event.source}\0${event.workspaceId}\0${event.keyspaceId}\0${event.keyId}\0${event.externalId}\0${tagSet}`;
-    const known = this.openedGroups.has(groupKey);
-    const opened = this.opened.get(event.workspaceId) ?? 0;
-    if (event.tags.length > 0 && !known && opened >= this.options.maxGroupsPerMinute) {
-      return (root.overflow ??= { ...event, tags: [], overflow: true, outcomes: {}, credits: 0 });
-    }
-    if (!known) {
-      this.openedGroups.add(groupKey);
-      this.opened.set(event.workspaceId, opened + 1);
-    }
-    let node = root;
-    for (const tag of event.tags) {
-      let next = node.next?.get(tag);
-      if (!next) (node.next ??= new Map()).set(tag, (next = {}));
-      node = next;
-    }
-    return (node.group ??= { ...event, tags: [...event.tags], overflow: false, outcomes: {}, credits: 0 });
-  }
-
-  private openLimitGroup(groups: LimitGroups, workspaceId: string, namespace: string, identifier: string, minute: number): MinuteCount {
-    const groupKey = `${RATELIMIT_SOURCE}\0${workspaceId}\0${namespace}\0${identifier}`;
-    const known = this.openedGroups.has(groupKey);
-    const opened = this.opened.get(workspaceId) ?? 0;
-    const group = { source: RATELIMIT_SOURCE, workspaceId, keyspaceId: namespace, externalId: "", tags: [], minute, outcomes: {}, credits: 0 };
-    if (!known && opened >= this.options.maxGroupsPerMinute) return (groups.overflow ??= { ...group, keyId: "", overflow: true });
-    if (!known) {
-      this.openedGroups.add(groupKey);
-      this.opened.set(workspaceId, opened + 1);
-    }
-    const opening = { ...group, keyId: identifier, overflow: false };
-    groups.identifiers.set(identifier, opening);
-    return opening;
-  }
-}
-
-function countsOf(minute: MinuteGroups): MinuteCount[] {
-  const verifications = [...minute.groups.values()].flatMap((byIdentity) => [...byIdentity.values()].flatMap((root) => groupsUnder(root)));
-  const limits = [...minute.limits.values()].flatMap((byNamespace) =>
-    [...byNamespace.values()].flatMap((groups) => (groups.overflow ? [...groups.identifiers.values(), groups.overflow] : [...groups.identifiers.values()])),
-  );
-  return [...verifications, ...limits];
-}
-
-function groupsUnder(node: TagNode): MinuteCount[] {
-  const here = [node.group, node.overflow].filter((group): group is MinuteCount => group !== undefined);
-  return node.next ? [...here, ...[...node.next.values()].flatMap(groupsUnder)] : here;
 }

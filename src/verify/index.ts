@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { DEFAULT_RETENTION } from "../domain/analytics.js";
+import { DEFAULT_RETENTION } from "../domain/analytics/buckets.js";
 import type { Logger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
 import type { Store } from "../store/store.js";

@@ -4,7 +4,7 @@
  * identifier), each over many iterations in one process, with nothing flushed meanwhile. Prints a
  * JSON line.
  */
-import { DEFAULT_RETENTION } from "../../src/domain/analytics.js";
+import { DEFAULT_RETENTION } from "../../src/domain/analytics/buckets.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { AnalyticsRecorder } from "../../src/verify/analytics-recorder.js";

@@ -4,7 +4,8 @@
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
- * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0.
+ * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0;
+ * BENCH_ONLY=analytics-query runs its GetVerifications figures alone.
  * Both sections also measure the same VerifyKey load with verification analytics off
  * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics documents written per second and
  * GetVerifications over 30 days of hourly rows for 1,000 keys.
@@ -36,7 +37,9 @@ import { issueSecret } from "../../src/domain/secret.js";
 import { bearer } from "../support/auth.js";
 import type { KeyRecord } from "../../src/domain/key.js";
 import { MongoStore } from "../../src/store/mongodb.js";
-import { bucketStart, DEFAULT_RETENTION, documentsOf, type MinuteCount } from "../../src/domain/analytics.js";
+import { bucketStart, DEFAULT_RETENTION } from "../../src/domain/analytics/buckets.js";
+import type { MinuteCount } from "../../src/domain/analytics/counts.js";
+import { documentsOf } from "../../src/domain/analytics/documents.js";
 import { newId } from "../../src/domain/ids.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
@@ -589,7 +592,41 @@ async function mongoFigures() {
   }
 }
 
+/**
+ * BENCH_ONLY=analytics-query: the GetVerifications figures alone, on the test harness's MongoDB
+ * with one instance, without h2load or the verification runs.
+ */
+async function analyticsQueryOnly() {
+  const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
+  console.error(`[bench mongodb] ${mongo.description}`);
+  try {
+    const adminToken = randomBytes(32).toString("hex");
+    const database = `latchkey_bench_${randomBytes(4).toString("hex")}`;
+    const grpcPort = await freePort();
+    await startProcess(["src/bin/serve.ts"], {
+      ADMIN_TOKEN: adminToken,
+      PORT: "0",
+      HTTP1_PORT: "0",
+      METRICS_PORT: String(await freePort()),
+      GRPC_PORT: String(grpcPort),
+      HOST: "127.0.0.1",
+      MONGODB_URI: mongo.uri,
+      MONGODB_DATABASE: database,
+      ACCESS_LOG: "false",
+    });
+    const figures = await analyticsQueryFigures(mongo.uri, database, `http://127.0.0.1:${grpcPort}`, adminToken);
+    await stopLastProcess();
+    return figures;
+  } finally {
+    await mongo.stop();
+  }
+}
+
 async function main() {
+  if (process.env.BENCH_ONLY === "analytics-query") {
+    console.log(JSON.stringify(await analyticsQueryOnly()));
+    return;
+  }
   ensureH2load();
   const verifyInProcess = await inProcessVerificationsPerSecond();
 

@@ -7,7 +7,7 @@ import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyCode, VerifyCodeSchema, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
-import { bucketStart } from "../../src/domain/analytics.js";
+import { bucketStart } from "../../src/domain/analytics/buckets.js";
 import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
 import { type ServiceProcess, startService } from "../support/service-process.js";
 

@@ -11,18 +11,11 @@ import {
   type VerificationBucket,
 } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { VerifyCode, VerifyCodeSchema } from "../../../gen/latchkey/v1/verify_pb.js";
-import {
-  type AnalyticsQuery,
-  type Bucket,
-  checkRange,
-  type Granularity as GranularityName,
-  type Grouping,
-  type OutcomeCounts,
-  type PageCursor,
-  pageOfBuckets,
-  rowsOf,
-  totalOf,
-} from "../../domain/analytics.js";
+import { checkRange, type Granularity as GranularityName } from "../../domain/analytics/buckets.js";
+import { type OutcomeCounts, totalOf } from "../../domain/analytics/counts.js";
+import { pageOfBuckets } from "../../domain/analytics/pages.js";
+import type { AnalyticsQuery, Bucket, Grouping, PageCursor } from "../../domain/analytics/query.js";
+import { rowsOf } from "../../domain/analytics/rows.js";
 import { invalidArgument } from "../../domain/errors.js";
 import type { Store } from "../../store/store.js";
 import { toDate } from "../mapping/scalars.js";

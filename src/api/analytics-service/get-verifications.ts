@@ -1,14 +1,16 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { GetVerificationsRequest, GetVerificationsResponseSchema, VerificationGrouping } from "../../../gen/latchkey/v1/analytics_pb.js";
+import { type GetVerificationsRequest, GetVerificationsResponseSchema, type VerificationGrouping } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { reachesKeyspace } from "../../domain/access.js";
-import type { AnalyticsQuery } from "../../domain/analytics.js";
+import type { AnalyticsQuery } from "../../domain/analytics/query.js";
 import { notFound } from "../../domain/errors.js";
-import { VERIFICATION_SOURCE } from "../../verify/analytics-recorder.js";
+import { VERIFICATION_SOURCE } from "../../domain/analytics/counts.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";
+import { withEncoding } from "../../transport/encoding.js";
 import { bucketToProto, GROUPING_NAMES, listed, pageOf, rangeOf, verdictOf } from "./convert.js";
+import { encodeVerificationsResponse } from "./encode-buckets.js";
 
 /**
  * Counts of the caller's workspace only, and of a narrowed root key's keyspaces only: a keyspace
@@ -36,6 +38,9 @@ export const getVerifications =
       groupBy: new Set(request.groupBy.map((grouping) => GROUPING_NAMES[grouping as Exclude<VerificationGrouping, VerificationGrouping.UNSPECIFIED>])),
       ...rangeOf(request, now()),
     };
-    const { buckets, nextPageToken } = await pageOf(store, query, request);
-    return { buckets: buckets.map(bucketToProto), nextPageToken };
+    const page = await pageOf(store, query, request);
+    const buckets = page.buckets.map(bucketToProto);
+    const response = create(GetVerificationsResponseSchema, { buckets, nextPageToken: page.nextPageToken });
+    const bytes = encodeVerificationsResponse(buckets, page.nextPageToken);
+    return bytes ? withEncoding(response, bytes) : response;
   };

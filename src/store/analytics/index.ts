@@ -1,9 +1,10 @@
-import type { AnalyticsDocument, DocumentFilter, DocumentPeriod } from "../../domain/analytics.js";
+import type { DocumentFilter } from "../../domain/analytics/document-filter.js";
+import type { AnalyticsDocument, DocumentPeriod } from "../../domain/analytics/documents.js";
 
 /**
- * Where usage counts are kept (domain/analytics.ts). Adding is one atomic increment per document,
+ * Where usage counts are kept (domain/analytics/documents.ts). Adding is one atomic increment per document,
  * by the document's id, made on first use: documents added by several instances at once sum
- * exactly. The contract suite in test/store/analytics-contract.ts holds every adapter to it.
+ * exactly. The contract suite in test/store/analytics/contract.ts holds every adapter to it.
  */
 export interface AnalyticsStore {
   /** Adds each document's counts, at every level (totals, hours, minutes, keys), to the stored document of its id: one write each. */

@@ -1,4 +1,5 @@
-import { addDocument, type AnalyticsDocument, type DocumentFilter, documentMatches, type DocumentPeriod, PARTS_LEFT_OUT } from "../../domain/analytics.js";
+import { type DocumentFilter, documentMatches, PARTS_LEFT_OUT } from "../../domain/analytics/document-filter.js";
+import { addDocument, type AnalyticsDocument, type DocumentPeriod } from "../../domain/analytics/documents.js";
 import type { AnalyticsStore } from "./index.js";
 
 export class MemoryAnalytics implements AnalyticsStore {

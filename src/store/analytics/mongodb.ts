@@ -1,13 +1,7 @@
 import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
-import {
-  type AnalyticsDocument,
-  type Counts,
-  type DocumentFilter,
-  type DocumentPart,
-  type DocumentPeriod,
-  type DocumentScope,
-  PARTS_LEFT_OUT,
-} from "../../domain/analytics.js";
+import type { Counts } from "../../domain/analytics/counts.js";
+import { type DocumentFilter, type DocumentPart, exactIdsOf, PARTS_LEFT_OUT } from "../../domain/analytics/document-filter.js";
+import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "../../domain/analytics/documents.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
 
 type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };
@@ -29,6 +23,8 @@ const COLLECTIONS: readonly [DocumentScope, DocumentPeriod][] = [
  * and what was fetched beyond it is wasted, so large parts come a few at a time.
  */
 const BATCH_SIZE: Record<Exclude<DocumentPart, "keys">, number> = { totals: 1000, hours: 100, minutes: 10 };
+/** Ids looked up per round trip, for the same reason: `keys` documents are the largest, one at a time. */
+const IDS_PER_READ: Record<DocumentPart, number> = { ...BATCH_SIZE, keys: 1 };
 
 /**
  * A collection per scope and period (`analytics_group_days`, `analytics_keyspace_months`), so a
@@ -110,6 +106,25 @@ export class MongoAnalytics implements AnalyticsStore {
   }
 
   async *documents(filter: DocumentFilter) {
+    const collection = this.collection(filter.scope, filter.period);
+    const projection = Object.fromEntries(PARTS_LEFT_OUT[filter.part].map((part) => [part, 0]));
+    const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
+    const exact = exactIdsOf(filter);
+    if (exact) {
+      // Found by `_id` alone, the lookup every server answers from an index (mongo-java-server
+      // scans the collection for any other query), a batch of periods at a time, in time order.
+      // The first lookup asks for two ids, each next one for twice as many, up to the part's
+      // batch: a page of keys stops after two days, a long range takes few round trips.
+      const timeOf = new Map(exact.map(({ id, time }) => [id, time]));
+      const most = IDS_PER_READ[filter.part];
+      for (let from = 0, size = Math.min(2, most); from < exact.length; from += size, size = Math.min(2 * size, most)) {
+        const ids = exact.slice(from, from + size).map(({ id }) => id);
+        const documents = await collection.find({ _id: { $in: ids } }, { projection }).toArray();
+        documents.sort((a, b) => timeOf.get(a._id)! - timeOf.get(b._id)!);
+        for (const document of documents) yield asRead(document);
+      }
+      return;
+    }
     const query: Filter<StoredDocument> = { workspaceId: filter.workspaceId, source: filter.source, time: { $gte: filter.from, $lt: filter.to } };
     if (filter.keyspaceIds) query.keyspaceId = { $in: [...filter.keyspaceIds] };
     if (filter.scope === "group") {
@@ -117,9 +132,6 @@ export class MongoAnalytics implements AnalyticsStore {
       if (filter.externalIds) query.externalId = { $in: [...filter.externalIds] };
       if (filter.tags) query.tags = { $all: [...filter.tags] };
     }
-    const collection = this.collection(filter.scope, filter.period);
-    const projection = Object.fromEntries(PARTS_LEFT_OUT[filter.part].map((part) => [part, 0]));
-    const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
     if (filter.part !== "keys") {
       for await (const document of collection.find(query, { projection, batchSize: BATCH_SIZE[filter.part] }).sort({ time: 1 })) yield asRead(document);
       return;

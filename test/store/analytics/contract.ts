@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnalyticsDocument, DEFAULT_RETENTION, type DocumentFilter, documentsOf, type MinuteCount } from "../../../src/domain/analytics.js";
+import { DEFAULT_RETENTION } from "../../../src/domain/analytics/buckets.js";
+import type { MinuteCount } from "../../../src/domain/analytics/counts.js";
+import type { DocumentFilter } from "../../../src/domain/analytics/document-filter.js";
+import { type AnalyticsDocument, documentsOf } from "../../../src/domain/analytics/documents.js";
 import { newId } from "../../../src/domain/ids.js";
 import type { Store } from "../../../src/store/store.js";
 
@@ -96,6 +99,53 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
       expect(documents.map((document) => document.time.getTime())).toEqual([day - 86_400_000, day, day + 86_400_000]);
       expect(documents.every((document) => document.scope === "group" && document.period === "day" && document.workspaceId === workspaceId)).toBe(true);
       expect(await read(store.analytics.documents(filter(workspaceId, { source: "ratelimit" })))).toHaveLength(1);
+    });
+
+    it("reads keyspace and keys documents of named keyspaces in time order, from the first period starting at or after `from` to before `to`", async () => {
+      const workspaceId = newId("ws", Date.now());
+      const minutes = [minute + 86_400_000, minute, minute - 86_400_000, minute + 3 * 86_400_000, minute - 20 * 86_400_000];
+      await store.analytics.add(
+        documentsFor([
+          ...minutes.map((at) => count(workspaceId, { minute: at })),
+          count(workspaceId, { keyspaceId: "ks_two", keyId: "key_two" }),
+          count(workspaceId, { keyspaceId: "ks_three", keyId: "key_three" }),
+          count(workspaceId, { source: "ratelimit" }),
+          count(newId("ws", Date.now())),
+        ]),
+      );
+      // Starting within the day before `day`: that day's documents started before `from`.
+      const range = { from: new Date(day - 1), to: new Date(day + 3 * 86_400_000) };
+      for (const [scope, part] of [
+        ["keyspace", "totals"],
+        ["keyspace", "hours"],
+        ["keys", "keys"],
+      ] as const) {
+        const documents = await read(store.analytics.documents(filter(workspaceId, { scope, part, keyspaceIds: ["ks_one", "ks_two"], ...range })));
+        expect(documents.map((document) => [document.time.getTime(), document.keyspaceId, document.scope, document.source])).toEqual(
+          expect.arrayContaining([
+            [day, "ks_one", scope, "verification"],
+            [day, "ks_two", scope, "verification"],
+            [day + 86_400_000, "ks_one", scope, "verification"],
+          ]),
+        );
+        expect(documents.map((document) => document.time.getTime())).toEqual([day, day, day + 86_400_000]);
+        expect(documents.every((document) => document.workspaceId === workspaceId)).toBe(true);
+      }
+      const months = await read(
+        store.analytics.documents(
+          filter(workspaceId, {
+            scope: "keyspace",
+            period: "month",
+            keyspaceIds: ["ks_one"],
+            from: new Date(Date.UTC(2026, 2, 15)),
+            to: new Date(Date.UTC(2026, 5, 1)),
+          }),
+        ),
+      );
+      expect(months.map((document) => [document.time.toISOString(), document.outcomes])).toEqual([
+        ["2026-04-01T00:00:00.000Z", { valid: 1 }],
+        ["2026-05-01T00:00:00.000Z", { valid: 4 }],
+      ]);
     });
 
     it("filters group documents by keyspaces, keys, external ids and tags (every one named), and keeps overflow apart", async () => {

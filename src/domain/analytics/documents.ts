@@ -1,0 +1,148 @@
+import { createHash } from "node:crypto";
+import { bucketStart, nextBucket, type Retention } from "./buckets.js";
+import { addCounts, type Counts, type GroupValues, type MinuteCount } from "./counts.js";
+
+/**
+ * A day's or a month's counts of one group (`group`), or of one keyspace's groups together
+ * (`keyspace`); or a keyspace's keys' day totals (`keys`), apart from its totals so that a query
+ * of the totals does not read them.
+ */
+export type DocumentScope = "group" | "keyspace" | "keys";
+export type DocumentPeriod = "day" | "month";
+
+/**
+ * What is stored, and what a flush adds to what is stored: one group's (or keyspace's) counts of
+ * one UTC day or month. A day document holds its hours and minutes as fields, so a flush writes
+ * one day document and one month document per group, and the same two per keyspace, whatever
+ * granularities are queried, and one more per keyspace with each key's day totals, so that a
+ * query by key and day reads one document per day.
+ */
+export interface AnalyticsDocument extends GroupValues, Counts {
+  /** The same for the same period and group everywhere, so instances add to one document. */
+  id: string;
+  scope: DocumentScope;
+  period: DocumentPeriod;
+  /** The period's start. */
+  time: Date;
+  /** Day documents: counts by hour of the day, under `hourField`. */
+  hours?: Record<string, Counts>;
+  /** Day documents: counts by minute of the day, under `minuteField`. */
+  minutes?: Record<string, Counts>;
+  /** `keys` documents: each key's day totals, under `keyField`. */
+  keys?: Record<string, Counts>;
+  /** Some of the day's keys were counted without an entry in `keys` (the key budget): queries by key read the groups' documents for that day. */
+  keysOverflowed?: boolean;
+  /** When retention lets the document go. */
+  expiresAt: Date;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Milliseconds since the start of the UTC day. */
+const sinceDayStart = (at: number) => at - bucketStart("day", at);
+
+/** Field names of hours and minutes start with a letter: MongoDB would take a number for an array index. */
+export const hourField = (at: number) => `h${String(Math.floor(sinceDayStart(at) / HOUR_MS)).padStart(2, "0")}`;
+export const minuteField = (at: number) => `m${String(Math.floor(sinceDayStart(at) / 60_000)).padStart(4, "0")}`;
+export const offsetOfField = (field: string) => Number(field.slice(1)) * (field.startsWith("h") ? HOUR_MS : 60_000);
+
+/**
+ * A key's field in `keys`: the key id (or a rate-limit identifier, which may hold any printable
+ * character) with `%`, `.` and `$` escaped, behind `k`, or behind `o` for the key's overflow group.
+ */
+export const keyField = (keyId: string, overflow: boolean) =>
+  `${overflow ? "o" : "k"}${keyId.replace(/[%.$]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+
+export const keyOfField = (field: string) => ({
+  keyId: field.slice(1).replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+  overflow: field.startsWith("o"),
+});
+
+/** A stable, short id for a document: a digest of everything that tells documents apart. */
+export function documentId(scope: DocumentScope, period: DocumentPeriod, time: number, group: GroupValues): string {
+  const parts = [scope, period, time, group.source, group.workspaceId, group.keyspaceId, group.keyId, group.externalId, group.tags, group.overflow];
+  return createHash("sha256").update(JSON.stringify(parts)).digest("base64url").slice(0, 24);
+}
+
+/** How long a document of each period is kept after it ends: a day's hours and minutes are pruned from it sooner. */
+export const documentRetention = (period: DocumentPeriod, retention: Retention) =>
+  period === "month" ? retention.month : Math.max(retention.minute, retention.hour, retention.day);
+
+/**
+ * The documents minute counts add to: each count's group day and month documents, its
+ * keyspace's two and its keyspace's keys of the day, merged by id so each is written once per
+ * batch. `admitsKey` says whether a key gets its own entry in a `keys` document; one it refuses is counted in the
+ * keyspace's totals only and marks the document `keysOverflowed`.
+ */
+export function documentsOf(
+  counts: Iterable<MinuteCount>,
+  retention: Retention,
+  admitsKey: (keysOfDay: AnalyticsDocument, keyId: string) => boolean,
+): AnalyticsDocument[] {
+  const documents = new Map<string, AnalyticsDocument>();
+  const documentOf = (scope: DocumentScope, period: DocumentPeriod, group: GroupValues, minute: number) => {
+    const time = bucketStart(period, minute);
+    const id = documentId(scope, period, time, group);
+    let document = documents.get(id);
+    if (!document) {
+      const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow } = group;
+      documents.set(
+        id,
+        (document = {
+          source,
+          workspaceId,
+          keyspaceId,
+          keyId,
+          externalId,
+          tags: [...tags],
+          overflow,
+          id,
+          scope,
+          period,
+          time: new Date(time),
+          outcomes: {},
+          credits: 0,
+          expiresAt: new Date(nextBucket(period, time) + documentRetention(period, retention)),
+        }),
+      );
+    }
+    return document;
+  };
+  for (const count of counts) {
+    const keyspace: GroupValues = {
+      source: count.source,
+      workspaceId: count.workspaceId,
+      keyspaceId: count.keyspaceId,
+      keyId: "",
+      externalId: "",
+      tags: [],
+      overflow: false,
+    };
+    for (const scope of ["group", "keyspace"] as const) {
+      const group = scope === "group" ? count : keyspace;
+      const day = documentOf(scope, "day", group, count.minute);
+      addCounts(day, count);
+      addCounts(fieldOf((day.hours ??= {}), hourField(count.minute)), count);
+      addCounts(fieldOf((day.minutes ??= {}), minuteField(count.minute)), count);
+      addCounts(documentOf(scope, "month", group, count.minute), count);
+    }
+    const keys = documentOf("keys", "day", keyspace, count.minute);
+    if (admitsKey(keys, count.keyId)) addCounts(fieldOf((keys.keys ??= {}), keyField(count.keyId, count.overflow)), count);
+    else keys.keysOverflowed = true;
+  }
+  return [...documents.values()];
+}
+
+const fieldOf = (fields: Record<string, Counts>, name: string) => (fields[name] ??= { outcomes: {}, credits: 0 });
+
+/** Adds a document's counts, at every level, to another of the same id. */
+export function addDocument(into: AnalyticsDocument, more: AnalyticsDocument) {
+  addCounts(into, more);
+  for (const part of ["hours", "minutes", "keys"] as const) {
+    const fields = more[part];
+    if (!fields) continue;
+    const target = (into[part] ??= {});
+    for (const [name, counts] of Object.entries(fields)) addCounts(fieldOf(target, name), counts);
+  }
+  if (more.keysOverflowed) into.keysOverflowed = true;
+}
