@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import type { RandomSource } from "../domain/base58.js";
 import type { Logger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
-import { guardedStore } from "../store/guarded.js";
+import { DEFAULT_STORE_TIMEOUT_MS, guardedStore } from "../store/guarded.js";
 import type { Store } from "../store/store.js";
 import { HealthState } from "../transport/health.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type VerificationOptions } from "../verify/index.js";
@@ -44,7 +44,6 @@ export type ServerOptions = ListenerOptions &
     random?: RandomSource;
   };
 
-const DEFAULT_STORE_TIMEOUT_MS = 5000;
 const DEFAULT_STORE_CHECK_MS = 5000;
 
 /** Assembles one instance: the store behind its guard, verification, the services behind the call pipeline, and the listeners. */
@@ -52,11 +51,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { log } = options;
   const now = options.now ?? Date.now;
   const metrics = new Metrics();
-  const store = guardedStore(options.store, { metrics, timeoutMs: options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS });
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  const store = guardedStore(options.store, { metrics, timeoutMs: storeTimeoutMs });
   const verification = createVerification(store, now, log, {
     ...(options.verification ?? DEFAULT_VERIFICATION_OPTIONS),
     adminToken: options.adminToken,
     metrics,
+    storeTimeoutMs,
   });
   const deps = serviceDeps({ ...options, store, now }, verification);
   const health = new HealthState(HEALTH_REPORTED_SERVICES.map((service) => service.typeName));

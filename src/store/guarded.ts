@@ -2,6 +2,9 @@ import { storeUnavailable } from "../domain/errors.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Store } from "./store.js";
 
+/** How long a store call may take unless told otherwise. */
+export const DEFAULT_STORE_TIMEOUT_MS = 5000;
+
 export interface StoreGuard {
   metrics: Metrics;
   /** A call not answered within this long fails UNAVAILABLE instead of holding its caller. */

@@ -23,7 +23,7 @@ export interface AnalyticsFigures {
 }
 
 /** Documents written per store call: each call is bounded by the store timeout, so none may be long. */
-const DOCUMENTS_PER_WRITE = 1000;
+const DOCUMENTS_PER_WRITE = 100;
 /** Documents kept for a retry while the store fails; past this, new failures are dropped (and counted). */
 const MAX_UNWRITTEN_DOCUMENTS = 250_000;
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { DEFAULT_RETENTION } from "../domain/analytics/buckets.js";
 import type { Logger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
+import { DEFAULT_STORE_TIMEOUT_MS } from "../store/guarded.js";
 import type { Store } from "../store/store.js";
 import { KeyChangeFeed } from "./change-feed.js";
 import { KnownDigests } from "./known-digests.js";
@@ -57,7 +58,12 @@ export const CACHE_STALE_MS = 15 * 60_000;
 export const CACHE_REFRESH_BATCH_MS = 1000;
 /** An instance asked to give a key's share back takes none of it for this many change-feed polls. */
 const RELEASE_HOLD_POLLS = 5;
-/** A SET waits this many change-feed polls after asking for shares back: a holder that read the feed within them gave its share back. */
+/**
+ * A SET waits this many change-feed polls after asking for shares back, plus the longest a store
+ * call may take: a holder whose feed began a read within that span gave its share back. A read as
+ * slow as the store may be still counts, so a slow store or a busy machine never turns spending
+ * past the lease into a claim per key.
+ */
 const RECALL_WAIT_POLLS = 4;
 
 /**
@@ -65,7 +71,12 @@ const RECALL_WAIT_POLLS = 4;
  * feed that keeps both current across instances, the usage recorder and the verifier; and the
  * rate limiter of RatelimitService, whose overrides the change feed keeps current too.
  */
-export function createVerification(store: Store, now: () => number, log: Logger, options: VerificationOptions & { adminToken?: string; metrics?: Metrics }) {
+export function createVerification(
+  store: Store,
+  now: () => number,
+  log: Logger,
+  options: VerificationOptions & { adminToken?: string; metrics?: Metrics; storeTimeoutMs?: number },
+) {
   const metrics = options.metrics ?? new Metrics();
   const known: KnownDigests = new KnownDigests(store, { rebuildMs: 15 * 60_000, catchUp: (): Promise<void> => changes.catchUp(), log });
   const cache = new KeyCache(store, {
@@ -101,7 +112,7 @@ export function createVerification(store: Store, now: () => number, log: Logger,
     releaseRequestMs: options.changePollMs,
     feedCurrentSince: () => changes.currentSince,
     catchUpFeed: () => changes.catchUp(),
-    recallWaitMs: RECALL_WAIT_POLLS * options.changePollMs,
+    recallWaitMs: RECALL_WAIT_POLLS * options.changePollMs + (options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS),
     releaseHoldMs: RELEASE_HOLD_POLLS * options.changePollMs,
   });
   const limits = new SharedRateLimits(store, { now, log });

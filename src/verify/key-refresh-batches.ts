@@ -1,8 +1,12 @@
 import type { KeyRecord } from "../domain/key.js";
 import type { VerifiableKey } from "../domain/verification.js";
 
-/** Digests refreshed with one read at most: a batch this large is read at once. */
-const MAX_REFRESH_BATCH = 500;
+/**
+ * Digests refreshed with one read at most. A read finds its keys by digest with `$in`: an index
+ * lookup per digest on MongoDB, but a scan of the whole collection per digest on
+ * mongo-java-server, where a read of hundreds of digests can outlast the store timeout.
+ */
+const MAX_REFRESH_BATCH = 100;
 
 interface PendingRefresh {
   reading: () => void;
@@ -12,12 +16,16 @@ interface PendingRefresh {
 
 /**
  * Cached keys found past their time, read again together (verify/key-cache.ts): `batchMs` after
- * the first of them, one read of the store per workspace for all of them, instead of one per key.
+ * the first of them, one read of the store per workspace for up to a hundred of them, instead of
+ * one per key. One read at a time: refreshes are a backstop, and a wave of them (every key cached
+ * in the same minute comes due in the same minute) must not crowd out the reads and writes that
+ * callers wait for. Refreshes due meanwhile join the next read.
  */
 export class KeyRefreshBatches {
-  /** Refreshes waiting for the next batch, by workspace and digest. */
+  /** Refreshes waiting for a read, by workspace and digest. */
   private readonly refreshing = new Map<string, Map<string, PendingRefresh>>();
   private timer: NodeJS.Timeout | undefined;
+  private reading = false;
   private refreshes = 0;
 
   constructor(
@@ -36,19 +44,31 @@ export class KeyRefreshBatches {
     let batch = this.refreshing.get(workspaceId);
     if (!batch) this.refreshing.set(workspaceId, (batch = new Map()));
     const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => batch.set(digest, { reading, resolve, reject }));
-    if (batch.size >= MAX_REFRESH_BATCH) void this.refreshNow(workspaceId);
-    else this.timer ??= setTimeout(() => this.refreshAll(), this.batchMs).unref();
+    if (batch.size >= MAX_REFRESH_BATCH) void this.readNext();
+    else this.timer ??= setTimeout(() => void this.readNext(), this.batchMs).unref();
     return refreshed;
   }
 
-  private refreshAll() {
+  /** Reads the oldest workspace's waiting refreshes, up to a batch, then the next, one read at a time. */
+  private async readNext() {
+    clearTimeout(this.timer);
     this.timer = undefined;
-    for (const workspaceId of [...this.refreshing.keys()]) void this.refreshNow(workspaceId);
+    if (this.reading) return;
+    const [workspaceId, waiting] = this.refreshing.entries().next().value ?? [];
+    if (!workspaceId || !waiting) return;
+    const batch = new Map([...waiting].slice(0, MAX_REFRESH_BATCH));
+    for (const digest of batch.keys()) waiting.delete(digest);
+    if (waiting.size === 0) this.refreshing.delete(workspaceId);
+    this.reading = true;
+    try {
+      await this.readBatch(workspaceId, batch);
+    } finally {
+      this.reading = false;
+      if (this.refreshing.size > 0) void this.readNext();
+    }
   }
 
-  private async refreshNow(workspaceId: string) {
-    const batch = this.refreshing.get(workspaceId)!;
-    this.refreshing.delete(workspaceId);
+  private async readBatch(workspaceId: string, batch: Map<string, PendingRefresh>) {
     for (const pending of batch.values()) pending.reading();
     this.refreshes += batch.size;
     try {

@@ -3,9 +3,11 @@
  * baseline measured in the same run. The service runs in a process of its own and h2load (Debian's
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
- * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there. The MongoDB
+ * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there, and
+ * BENCH_LOG_DIR its log lines (service-<pid>.log), which are dropped otherwise. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0;
- * BENCH_ONLY=analytics-query runs its GetVerifications figures alone.
+ * BENCH_ONLY=analytics-query runs its GetVerifications figures alone; BENCH_ONLY=mongodb the MongoDB
+ * verification and Limit runs alone.
  * Both sections also measure the same VerifyKey load with verification analytics off
  * (ANALYTICS_ENABLED=false), and the MongoDB section the analytics documents written per second and
  * GetVerifications over 30 days of hourly rows for 1,000 keys.
@@ -14,7 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -77,7 +79,9 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
     const plain = /^PORT (\d+)$/.exec(line);
     if (plain) return Number(plain[1]);
     if (line.includes('"listening"')) {
-      child.stdout!.resume();
+      const logDir = process.env.BENCH_LOG_DIR;
+      if (logDir) child.stdout!.pipe(createWriteStream(join(logDir, `service-${child.pid}.log`)));
+      else child.stdout!.resume();
       const entry = JSON.parse(line);
       if (typeof entry.metricsPort === "number") metricsPorts.set(entry.port, entry.metricsPort);
       return entry.port;
@@ -487,9 +491,7 @@ async function mongoFigures() {
     await startProcess(["src/bin/serve.ts"], { ...shared, GRPC_PORT: String(ports[1]), METRICS_PORT: String(metricsPorts[1]) });
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
-    // Measured first, on a database no instance is writing to yet.
     const figures: Record<string, number> = {
-      ...(await analyticsQueryFigures(mongo.uri, shared.MONGODB_DATABASE, urls[0]!, adminToken)),
       mongo_seconds_per_run: MONGO_SECONDS,
       zipf_keys: ZIPF_KEYS,
       zipf_exponent: ZIPF_EXPONENT,
@@ -593,10 +595,11 @@ async function mongoFigures() {
 }
 
 /**
- * BENCH_ONLY=analytics-query: the GetVerifications figures alone, on the test harness's MongoDB
- * with one instance, without h2load or the verification runs.
+ * The GetVerifications figures, after the verification runs, on a MongoDB of their own with one
+ * instance: the verification runs then measure a database that holds their keys and nothing else.
+ * BENCH_ONLY=analytics-query runs them alone, without h2load or the verification runs.
  */
-async function analyticsQueryOnly() {
+async function analyticsQueryOnOwnDatabase() {
   const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
   console.error(`[bench mongodb] ${mongo.description}`);
   try {
@@ -624,10 +627,14 @@ async function analyticsQueryOnly() {
 
 async function main() {
   if (process.env.BENCH_ONLY === "analytics-query") {
-    console.log(JSON.stringify(await analyticsQueryOnly()));
+    console.log(JSON.stringify(await analyticsQueryOnOwnDatabase()));
     return;
   }
   ensureH2load();
+  if (process.env.BENCH_ONLY === "mongodb") {
+    console.log(JSON.stringify(await mongoFigures()));
+    return;
+  }
   const verifyInProcess = await inProcessVerificationsPerSecond();
 
   const nativePort = await freePort();
@@ -747,7 +754,7 @@ async function main() {
     ["VerifyKey / grpc-js empty RPC", `${figures.verify_vs_grpcjs_empty}`],
     ["batch keys/s / unary keys/s", `${figures.batch_vs_unary_keys}`],
   ];
-  const mongo = process.env.BENCH_MONGODB === "0" ? {} : await mongoFigures();
+  const mongo: Record<string, number> = process.env.BENCH_MONGODB === "0" ? {} : { ...(await mongoFigures()), ...(await analyticsQueryOnOwnDatabase()) };
   Object.assign(figures, mongo);
   if ("verify_mongo_rps" in mongo) {
     for (const kind of ["", "_credits", "_ratelimited", "_zipf"]) {

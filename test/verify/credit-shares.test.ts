@@ -2,13 +2,15 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { creditBalance, type CreditsUpdate } from "../../src/domain/credits.js";
 import type { KeyRecord } from "../../src/domain/key.js";
+import { issueSecret } from "../../src/domain/secret.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
 import { type CreditShareOptions, CreditShares } from "../../src/verify/credit-shares.js";
+import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { countingStore } from "../support/counting-store.js";
-import { keyRecord } from "../support/fixtures.js";
+import { FIXTURE_WORKSPACE, keyRecord, keyspaceRecord } from "../support/fixtures.js";
 
 const LEASE_MS = 300;
 const started: CreditShares[] = [];
@@ -313,5 +315,55 @@ describe("CreditShares handing units over", () => {
     const remaining = await balance(store, key.id);
     expect(startedAfterSet + remaining).toBeLessThanOrEqual(500);
     expect(endedAfterSet + remaining).toBeGreaterThanOrEqual(500);
+  });
+});
+
+describe("CreditShares as createVerification wires them", () => {
+  it("past the lease on a store whose reads take longer than four polls, spends after one feed read, with no claim per key", async () => {
+    const { store, calls } = countingStore();
+    const keyspace = keyspaceRecord();
+    await store.keyspaces.insert(keyspace);
+    const keys = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const issued = issueSecret("pay", 16, 4);
+        await store.insertKey(keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, credits: { remaining: 1_000_000, refill: null } }));
+        return issued.secret;
+      }),
+    );
+    // Slower than four polls, well within the store timeout: a slow store or a busy machine.
+    const changesAfter = store.changesAfter.bind(store);
+    store.changesAfter = async (after, limit) => {
+      await sleep(1200);
+      return changesAfter(after, limit);
+    };
+    const verification = createVerification(store, Date.now, createLogger("silent"), {
+      ...DEFAULT_VERIFICATION_OPTIONS,
+      changePollMs: 200,
+      creditShareLeaseMs: 300,
+    });
+    await verification.start();
+    try {
+      const verify = (secret: string) =>
+        verification.verifier.verify({
+          secret,
+          workspaceId: FIXTURE_WORKSPACE,
+          keyspaceIds: undefined,
+          keyspaceId: undefined,
+          permissionQuery: undefined,
+          requiredScopes: [],
+          resource: undefined,
+          origin: "",
+          cost: 1,
+          rateLimitNames: [],
+        });
+      for (const secret of keys) expect((await verify(secret)).verdict).toBe("valid");
+      await sleep(1000);
+      calls.clear();
+      const verdicts = await Promise.all(keys.map(async (secret) => (await verify(secret)).verdict));
+      expect(verdicts).toEqual(keys.map(() => "valid"));
+      expect(calls.get("claimCredits") ?? 0).toBe(0);
+    } finally {
+      await verification.stop();
+    }
   });
 });
