@@ -5,6 +5,7 @@ import type { Logger } from "../observability/log.js";
 import { DocumentsNotWritten } from "../store/analytics/index.js";
 import type { Store } from "../store/store.js";
 import { MinuteCounts } from "./analytics-minute-counts.js";
+import { forEachChunk } from "./chunks.js";
 import type { VerifyRequest, VerifyResult } from "./verifier.js";
 
 export interface AnalyticsOptions {
@@ -128,7 +129,7 @@ export class AnalyticsRecorder {
         else documents.set(document.id, document);
       }
       const batch = [...documents.values()];
-      for (let from = 0; from < batch.length; from += DOCUMENTS_PER_WRITE) await this.write(batch.slice(from, from + DOCUMENTS_PER_WRITE));
+      await forEachChunk(batch, DOCUMENTS_PER_WRITE, (documents) => this.write(documents));
     });
     return this.flushing;
   }

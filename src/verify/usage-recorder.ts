@@ -1,11 +1,15 @@
 import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../observability/log.js";
 import type { KeyUseRecorder } from "../store/store.js";
+import { forEachChunk } from "./chunks.js";
+
+/** Keys whose last use one store call writes: thousands in one call outlasted the store timeout on mongo-java-server. */
+const KEYS_PER_WRITE = 500;
 
 /**
  * Keeps last_used_at current to within `resolutionMs` without a write per verification: a use is
  * noted only when it moves the key's last use on by at least that much, notes are coalesced per
- * key in memory, and written in one batch every `flushMs` and once more on shutdown. The resolution
+ * key in memory, and written every `flushMs` (in writes of at most KEYS_PER_WRITE keys) and once more on shutdown. The resolution
  * is what bounds the writes: a key in constant use costs one per resolution per instance, not one
  * per flush.
  */
@@ -39,15 +43,17 @@ export class UsageRecorder {
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.pending.size === 0) return;
-      const batch = this.pending;
+      const uses = [...this.pending].map(([id, at]) => ({ id, at: new Date(at) }));
       this.pending = new Map();
-      try {
-        await this.store.recordKeyUse([...batch].map(([id, at]) => ({ id, at: new Date(at) })));
-      } catch (error) {
-        this.options.log.warn("recording key use failed", { keys: batch.size, error: String(error) });
-        this.options.onFailure?.();
-        for (const [id, at] of batch) this.note(id, at);
-      }
+      await forEachChunk(uses, KEYS_PER_WRITE, async (chunk) => {
+        try {
+          await this.store.recordKeyUse(chunk);
+        } catch (error) {
+          this.options.log.warn("recording key use failed", { keys: chunk.length, error: String(error) });
+          this.options.onFailure?.();
+          for (const { id, at } of chunk) this.note(id, at.getTime());
+        }
+      });
     });
     return this.flushing;
   }

@@ -18,6 +18,18 @@ function recordingStore(options: { down?: () => boolean } = {}) {
 }
 
 describe("UsageRecorder", () => {
+  it("writes many keys' uses in calls of at most 500 keys, one at a time; a failed call's keys are written by the next flush", async () => {
+    let calls = 0;
+    const { store, written } = recordingStore({ down: () => ++calls === 2 });
+    const recorder = new UsageRecorder(store, { flushMs: 1000, resolutionMs: 0, log: createLogger("silent") });
+    for (let i = 0; i < 1200; i++) recorder.record(key(`key_${i}`), i + 1);
+    await recorder.flush();
+    expect(written.map((uses) => uses.length)).toEqual([500, 200]);
+    await recorder.flush();
+    expect(written.map((uses) => uses.length)).toEqual([500, 200, 500]);
+    expect(new Set(written.flat().map((use) => use.id)).size).toBe(1200);
+  });
+
   it("writes one latest use per key per flush", async () => {
     const { store, written } = recordingStore();
     const recorder = new UsageRecorder(store, { flushMs: 1000, resolutionMs: 0, log: createLogger("silent") });
