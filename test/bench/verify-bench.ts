@@ -44,7 +44,7 @@ import type { MinuteCount } from "../../src/domain/analytics/counts.js";
 import { documentsOf } from "../../src/domain/analytics/documents.js";
 import { newId } from "../../src/domain/ids.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
 import { metricSum, round, scrapeMetrics } from "./bench-support.js";
@@ -167,15 +167,7 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
   const issued = issueSecret("lk", 16, 4);
   await store.keyspaces.insert(keyspace);
   await store.insertKey(keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, permissions: ["documents.read"] }));
-  const request = {
-    workspaceId: keyspace.workspaceId,
-    secret: issued.secret,
-    permissionQuery: parsePermissionQuery("documents.read", "query"),
-    requiredScopes: [],
-    origin: "",
-    cost: 1,
-    rateLimitNames: [],
-  };
+  const request = verifyRequest(issued.secret, keyspace.workspaceId, { permissionQuery: parsePermissionQuery("documents.read", "query") });
   const run = async (count: number) => {
     for (let i = 0; i < count; i++) {
       const result = await verification.verifier.verify(request);

@@ -1,3 +1,4 @@
+import type { VerifyRequest } from "../../src/verify/verifier.js";
 import { KEY_ATTRIBUTE_DEFAULTS, type KeyRecord } from "../../src/domain/key.js";
 import type { KeyspaceRecord } from "../../src/domain/keyspace.js";
 import { newId } from "../../src/domain/ids.js";
@@ -93,3 +94,14 @@ export function overrideRecord(fields: Pick<RatelimitOverrideRecord, "identifier
     ...fields,
   };
 }
+
+/** What the verifier is asked for a plain VerifyKey of this secret in the workspace: cost 1, no permission query, no limits named. */
+export const verifyRequest = (secret: string, workspaceId: string = FIXTURE_WORKSPACE, more: Partial<VerifyRequest> = {}): VerifyRequest => ({
+  secret,
+  workspaceId,
+  requiredScopes: [],
+  origin: "",
+  cost: 1,
+  rateLimitNames: [],
+  ...more,
+});

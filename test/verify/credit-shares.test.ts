@@ -10,7 +10,7 @@ import type { Store } from "../../src/store/store.js";
 import { type CreditShareOptions, CreditShares } from "../../src/verify/credit-shares.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { countingStore } from "../support/counting-store.js";
-import { FIXTURE_WORKSPACE, keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
 
 const LEASE_MS = 300;
 const started: CreditShares[] = [];
@@ -343,19 +343,7 @@ describe("CreditShares as createVerification wires them", () => {
     });
     await verification.start();
     try {
-      const verify = (secret: string) =>
-        verification.verifier.verify({
-          secret,
-          workspaceId: FIXTURE_WORKSPACE,
-          keyspaceIds: undefined,
-          keyspaceId: undefined,
-          permissionQuery: undefined,
-          requiredScopes: [],
-          resource: undefined,
-          origin: "",
-          cost: 1,
-          rateLimitNames: [],
-        });
+      const verify = (secret: string) => verification.verifier.verify(verifyRequest(secret));
       for (const secret of keys) expect((await verify(secret)).verdict).toBe("valid");
       await sleep(1000);
       calls.clear();

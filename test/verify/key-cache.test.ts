@@ -8,7 +8,7 @@ import type { BoundedCache } from "../../src/verify/bounded-cache.js";
 import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache } from "../../src/verify/key-cache.js";
 import { countingStore } from "../support/counting-store.js";
-import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord } from "../support/fixtures.js";
+import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
 
 /** A load the test finishes by hand. */
 function deferred() {
@@ -269,18 +269,7 @@ describe("Verifier", () => {
   it("answers a cached key without a promise, refuses malformed (once the known-digest filter is built) and overlong secrets without a read, and counts verdicts", async () => {
     const { store, keys, reads } = await world();
     const verification = createVerification(store, Date.now, createLogger("silent"), DEFAULT_VERIFICATION_OPTIONS);
-    const request = (secret: string) => ({
-      secret,
-      workspaceId: keys[0]!.record.workspaceId,
-      keyspaceIds: undefined,
-      keyspaceId: undefined,
-      permissionQuery: undefined,
-      requiredScopes: [],
-      resource: undefined,
-      origin: "",
-      cost: 1,
-      rateLimitNames: [],
-    });
+    const request = (secret: string) => verifyRequest(secret, keys[0]!.record.workspaceId);
     expect((await verification.verifier.verify(request(keys[0]!.secret))).verdict).toBe("valid");
     const cached = verification.verifier.verify(request(keys[0]!.secret));
     expect(cached).not.toBeInstanceOf(Promise);
