@@ -138,14 +138,8 @@ export class MinuteCounts {
   private openGroup(root: TagNode, event: Omit<MinuteCount, "outcomes" | "credits" | "overflow" | "tags"> & { tags: readonly string[] }): MinuteCount {
     const tagSet = JSON.stringify(event.tags);
     const groupKey = `${event.source}\0${event.workspaceId}\0${event.keyspaceId}\0${event.keyId}\0${event.externalId}\0${tagSet}`;
-    const known = this.openedGroups.has(groupKey);
-    const opened = this.opened.get(event.workspaceId) ?? 0;
-    if (event.tags.length > 0 && !known && opened >= this.maxGroupsPerMinute) {
+    if (!this.admits(groupKey, event.workspaceId, event.tags.length === 0)) {
       return (root.overflow ??= { ...event, tags: [], overflow: true, outcomes: {}, credits: 0 });
-    }
-    if (!known) {
-      this.openedGroups.add(groupKey);
-      this.opened.set(event.workspaceId, opened + 1);
     }
     let node = root;
     for (const tag of event.tags) {
@@ -156,16 +150,23 @@ export class MinuteCounts {
     return (node.group ??= { ...event, tags: [...event.tags], overflow: false, outcomes: {}, credits: 0 });
   }
 
+  /**
+   * Whether the group may open in this minute: one already opened in it may, a new one while its
+   * workspace has budget left, or always when `beyondBudget` (it is then counted all the same).
+   */
+  private admits(groupKey: string, workspaceId: string, beyondBudget: boolean): boolean {
+    if (this.openedGroups.has(groupKey)) return true;
+    const opened = this.opened.get(workspaceId) ?? 0;
+    if (!beyondBudget && opened >= this.maxGroupsPerMinute) return false;
+    this.openedGroups.add(groupKey);
+    this.opened.set(workspaceId, opened + 1);
+    return true;
+  }
+
   private openLimitGroup(groups: LimitGroups, workspaceId: string, namespace: string, identifier: string, minute: number): MinuteCount {
     const groupKey = `${RATELIMIT_SOURCE}\0${workspaceId}\0${namespace}\0${identifier}`;
-    const known = this.openedGroups.has(groupKey);
-    const opened = this.opened.get(workspaceId) ?? 0;
     const group = { source: RATELIMIT_SOURCE, workspaceId, keyspaceId: namespace, externalId: "", tags: [], minute, outcomes: {}, credits: 0 };
-    if (!known && opened >= this.maxGroupsPerMinute) return (groups.overflow ??= { ...group, keyId: "", overflow: true });
-    if (!known) {
-      this.openedGroups.add(groupKey);
-      this.opened.set(workspaceId, opened + 1);
-    }
+    if (!this.admits(groupKey, workspaceId, false)) return (groups.overflow ??= { ...group, keyId: "", overflow: true });
     const opening = { ...group, keyId: identifier, overflow: false };
     groups.identifiers.set(identifier, opening);
     return opening;

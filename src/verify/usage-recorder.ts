@@ -9,9 +9,9 @@ const KEYS_PER_WRITE = 500;
 /**
  * Keeps last_used_at current to within `resolutionMs` without a write per verification: a use is
  * noted only when it moves the key's last use on by at least that much, notes are coalesced per
- * key in memory, and written every `flushMs` (in writes of at most KEYS_PER_WRITE keys) and once more on shutdown. The resolution
- * is what bounds the writes: a key in constant use costs one per resolution per instance, not one
- * per flush.
+ * key in memory, and written every `flushMs` (at most KEYS_PER_WRITE keys per write) and once
+ * more on shutdown. The resolution is what bounds the writes: a key in constant use costs one per
+ * resolution per instance, not one per flush.
  */
 export class UsageRecorder {
   private pending = new Map<string, number>();
