@@ -501,7 +501,14 @@ async function mongoFigures() {
     };
     await startInstances(false);
     const urls = ports.map((port) => `http://127.0.0.1:${port}`);
-    const verifiers = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
+    /** Verifies every key once on each instance, with clients of its own, as instances restart. */
+    const warm = async (secrets: readonly string[]) => {
+      for (const url of urls) {
+        const verify = createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] }));
+        for (let from = 0; from < secrets.length; from += WARM_BATCH)
+          await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+      }
+    };
     const figures: Record<string, number> = {
       mongo_seconds_per_run: MONGO_SECONDS,
       zipf_keys: ZIPF_KEYS,
@@ -518,13 +525,7 @@ async function mongoFigures() {
         }
         // Every key of a uniform kind is verified once on each instance just before its runs, so they measure
         // a warm cache, credit shares and rate-limit allowances already held: the steady state of keys in use.
-        if (!zipf) {
-          const secrets = secretsByKind[kind]!;
-          for (const verify of verifiers) {
-            for (let from = 0; from < secrets.length; from += WARM_BATCH)
-              await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
-          }
-        }
+        if (!zipf) await warm(secretsByKind[kind]!);
         const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
         const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
         const before = await instanceCounts(metricsPorts);
@@ -581,11 +582,7 @@ async function mongoFigures() {
       };
       const taggedRun = async (analytics: boolean) => {
         await restartInstances(analytics);
-        const restarted = urls.map((url) => createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] })));
-        for (const verify of restarted) {
-          for (let from = 0; from < MONGO_KEYS; from += WARM_BATCH)
-            await verify.verifyKeys({ requests: secretsByKind.plain!.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
-        }
+        await warm(secretsByKind.plain!);
         const before = await analyticsCounts();
         const started = performance.now();
         const result = generate(urls, tagged);
