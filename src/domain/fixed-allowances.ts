@@ -6,16 +6,32 @@ import { WorkspaceCounters } from "./workspace-counters.js";
  *
  * Instances do not write each request to the store. Each reserves part of a window's room (an
  * allowance) with one atomic update and admits from it in memory; it reserves the next part
- * before this one runs out, and a counter in use reserves in its next window during the last
- * quarter of this one. An allowance is a sixteenth of the room the instance last saw, at
+ * before this one runs out, and a counter asked of in a window reserves in its next one when the
+ * last quarter of this one begins, whether or not a request comes then: those reservations are
+ * wanted only by a due time, so an instance gathers many counters' into one store call. An allowance is a sixteenth of the room the instance last saw, at
  * least 1, so as the window fills the allowances shrink and the last requests of a full window
  * are counted one by one: under load that reaches the limit, the whole limit is admitted (what
  * an instance reserved and did not use before the window ended is the only shortfall).
  */
 export type LimitDecision =
-  | { admitted: boolean; outcomes: LimitOutcome[]; prefetch: Reservation[] }
+  /** `prefetch`: more room in windows running low, wanted soon; `ahead`: room in next windows, wanted by each one's `due`. */
+  | { admitted: boolean; outcomes: LimitOutcome[]; prefetch: Reservation[]; ahead: AheadReservation[] }
   /** Some window has no allowance here: reserve these, then decide again. */
   | { reserve: Reservation[] };
+
+/**
+ * Room reserved in a counter's next window before it starts. It is wanted only by `due` (epoch
+ * ms), so an instance can gather many counters' into one store call.
+ */
+export interface AheadReservation extends Reservation {
+  due: number;
+}
+
+/**
+ * How long an instance may hold an ahead reservation back to gather others with it; never more
+ * than half the time left before its window starts.
+ */
+export const MAX_AHEAD_DELAY_MS = 5000;
 
 /** An allowance is this share of the room the instance last saw in the window. */
 const ALLOWANCE_FRACTION = 1 / 16;
@@ -42,9 +58,12 @@ interface Allowance {
 }
 
 interface Counter {
+  check: LimitCheck;
   current: Allowance;
   /** The next window's, reserved ahead in the current one's last quarter, so a busy counter never waits at a boundary. */
   next: Allowance | undefined;
+  /** Due to reserve ahead when its window's last quarter begins, whether or not a request comes in it. */
+  armed: boolean;
 }
 
 /** A counter used in the last quarter of its window reserves in the next one. */
@@ -54,11 +73,15 @@ const NEXT_WINDOW_LEAD = 1 / 4;
  * The allowances this instance holds, per workspace, least recently used first. A workspace holds
  * at most `maxCountersPerWorkspace`; the least recently used gives its place up (and with it an
  * allowance, which only this instance loses: the store's counts stand, so no tenant can reopen a
- * limit by making counters). Every step is O(checks).
+ * limit by making counters). Every step is O(checks); `dueAhead` is O(counters it returns).
  */
 export class RateLimitAllowances {
   private readonly byWindow = new Map<string, Allowance>();
   private readonly held: WorkspaceCounters<Counter>;
+  /** Counters asked of in their current window, by the second their last quarter begins. */
+  private readonly armed = new Map<number, Counter[]>();
+  /** The seconds of `armed`, in order. */
+  private readonly armedSeconds: number[] = [];
 
   constructor(maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {
     this.held = new WorkspaceCounters(maxCountersPerWorkspace, (_, counter) => this.forget(counter));
@@ -83,14 +106,35 @@ export class RateLimitAllowances {
       return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded };
     });
     const prefetch: Reservation[] = [];
-    for (const [i, counter] of counters.entries()) {
+    const ahead: AheadReservation[] = [];
+    for (const counter of counters) {
       if (!full && this.wantsMore(counter.current)) prefetch.push(this.prefetch(counter.current));
-      if (!counter.next && now >= counter.current.start + checks[i]!.durationMs * (1 - NEXT_WINDOW_LEAD)) {
-        counter.next = this.allowance(checks[i]!, counter.current.start + checks[i]!.durationMs);
-        prefetch.push(this.prefetch(counter.next));
+      const reservation = this.reserveAhead(counter, now);
+      if (reservation) ahead.push(reservation);
+      else this.arm(counter);
+    }
+    return { admitted: !full, outcomes, prefetch, ahead };
+  }
+
+  /**
+   * The next windows of counters asked of in their current window whose last quarter has begun
+   * by `now`, though no request came in it: a counter used once a window keeps its room reserved
+   * ahead, and the instance gathers these into few store calls.
+   */
+  dueAhead(now: number): AheadReservation[] {
+    const ahead: AheadReservation[] = [];
+    while (this.armedSeconds.length > 0 && this.armedSeconds[0]! * 1000 <= now) {
+      const second = this.armedSeconds.shift()!;
+      const counters = this.armed.get(second)!;
+      this.armed.delete(second);
+      for (const counter of counters) {
+        counter.armed = false;
+        if (this.byWindow.get(counter.current.window.id) !== counter.current) continue;
+        const reservation = this.reserveAhead(counter, now);
+        if (reservation) ahead.push(reservation);
       }
     }
-    return { admitted: !full, outcomes, prefetch };
+    return ahead;
   }
 
   /**
@@ -145,12 +189,15 @@ export class RateLimitAllowances {
   private counter(check: LimitCheck, now: number): Counter {
     const start = windowStart(check, now);
     let counter = this.held.take(check.workspaceId, check.counter);
+    if (counter) counter.check = check;
     if (!counter || counter.current.start !== start || counter.current.window.limit !== check.limit) {
       if (counter) this.forget(counter);
       const next = counter?.next;
       counter = {
+        check,
         current: next && next.start === start && next.window.limit === check.limit ? this.keep(next) : this.allowance(check, start),
         next: undefined,
+        armed: false,
       };
     }
     this.held.put(check.workspaceId, check.counter, counter);
@@ -192,7 +239,34 @@ export class RateLimitAllowances {
     allowance.prefetching = true;
     return this.reservation(allowance);
   }
+
+  /** The counter's next window, reserved ahead once its current one's last quarter has begun. */
+  private reserveAhead(counter: Counter, now: number): AheadReservation | undefined {
+    const { durationMs } = counter.check;
+    const nextStart = counter.current.start + durationMs;
+    if (counter.next || now < lastQuarter(counter) || now >= nextStart) return undefined;
+    counter.next = this.allowance(counter.check, nextStart);
+    return { ...this.prefetch(counter.next), due: now + Math.min(MAX_AHEAD_DELAY_MS, (nextStart - now) / 2) };
+  }
+
+  private arm(counter: Counter) {
+    if (counter.armed || counter.next) return;
+    counter.armed = true;
+    const second = Math.ceil(lastQuarter(counter) / 1000);
+    const counters = this.armed.get(second);
+    if (counters) {
+      counters.push(counter);
+      return;
+    }
+    this.armed.set(second, [counter]);
+    let at = this.armedSeconds.length;
+    while (at > 0 && this.armedSeconds[at - 1]! > second) at--;
+    this.armedSeconds.splice(at, 0, second);
+  }
 }
+
+/** When a counter's current window enters its last quarter. */
+const lastQuarter = (counter: Counter) => counter.current.start + counter.check.durationMs * (1 - NEXT_WINDOW_LEAD);
 
 /** Room left in the window as this instance knows it: others' use since its last reservation is not seen. */
 const remaining = (allowance: Allowance) => Math.max(0, allowance.window.limit - allowance.used) + allowance.units;

@@ -20,14 +20,14 @@ class WindowCounts {
     for (;;) {
       const decision = instance.decide(checks, now);
       if (!("reserve" in decision)) {
-        for (const reservation of decision.prefetch) this.reserve(instance, reservation);
+        for (const reservation of [...decision.prefetch, ...decision.ahead]) this.reserve(instance, reservation);
         return decision;
       }
       for (const reservation of decision.reserve) this.reserve(instance, reservation);
     }
   }
 
-  private reserve(instance: RateLimitAllowances, reservation: { window: { id: string; limit: number }; units: number }) {
+  reserve(instance: RateLimitAllowances, reservation: { window: { id: string; limit: number }; units: number }) {
     this.reservations++;
     const used = this.used.get(reservation.window.id) ?? 0;
     const granted = Math.max(0, Math.min(reservation.units, reservation.window.limit - used));
@@ -115,10 +115,41 @@ describe("RateLimitAllowances", () => {
     const limit = check("k", 1600, 1000);
     const start = windowStart(limit, 1_000_000);
     store.apply(instance, [limit], start);
-    expect(store.apply(instance, [limit], start + 700).prefetch).toEqual([]);
-    expect(store.apply(instance, [limit], start + 750).prefetch).toEqual([{ window: expect.objectContaining({ endsAt: new Date(start + 2000) }), units: 100 }]);
+    expect(store.apply(instance, [limit], start + 700)).toMatchObject({ prefetch: [], ahead: [] });
+    expect(store.apply(instance, [limit], start + 750).ahead).toEqual([
+      { window: expect.objectContaining({ endsAt: new Date(start + 2000) }), units: 100, due: start + 875 },
+    ]);
     const next = instance.decide([limit], start + 1000);
     expect(next).toMatchObject({ admitted: true, outcomes: [{ resetAt: start + 2000 }] });
+  });
+
+  it("reserves ahead for a counter asked of in its window though no request comes in the last quarter, once", () => {
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances();
+    const used = check("used", 1600, 60_000);
+    const start = windowStart(used, 10_000_000);
+    store.apply(instance, [used], start + 1000);
+    expect(instance.dueAhead(start + 44_000)).toEqual([]);
+    const ahead = instance.dueAhead(start + 46_000);
+    expect(ahead).toEqual([{ window: expect.objectContaining({ endsAt: new Date(start + 120_000) }), units: 100, due: start + 51_000 }]);
+    expect(instance.dueAhead(start + 50_000)).toEqual([]);
+    store.reserve(instance, ahead[0]!);
+    expect(store.apply(instance, [used], start + 60_000)).toMatchObject({ admitted: true, outcomes: [{ resetAt: start + 120_000 }] });
+    expect(store.reservations).toBe(2);
+  });
+
+  it("reserves nothing ahead for a counter whose window passed or that gave its place up", () => {
+    const store = new WindowCounts();
+    const instance = new RateLimitAllowances(1);
+    const passed = check("passed", 1600, 60_000);
+    const start = windowStart(passed, 10_000_000);
+    store.apply(instance, [passed], start + 1000);
+    expect(instance.dueAhead(start + 130_000)).toEqual([]);
+    const evicted = check("evicted", 1600, 60_000);
+    const evictedStart = windowStart(evicted, 20_000_000);
+    store.apply(instance, [evicted], evictedStart + 1000);
+    store.apply(instance, [check("newer", 1600, 60_000)], evictedStart + 1000);
+    expect(instance.dueAhead(evictedStart + 59_000).map(({ window }) => window.id)).not.toContainEqual(expect.stringContaining("evicted"));
   });
 
   it("holds a bounded number of counters per workspace; dropping one never reopens its limit", () => {

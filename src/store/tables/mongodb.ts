@@ -37,10 +37,7 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
         { ordered: false },
       );
     } catch (error) {
-      const duplicatesOnly =
-        error instanceof MongoBulkWriteError &&
-        (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]).every((write) => write.code === DUPLICATE_KEY);
-      if (!duplicatesOnly) throw error;
+      if (duplicateWrites(error).length === 0) throw error;
     }
   }
 
@@ -98,6 +95,16 @@ export class MongoTable<T extends { id: string }> implements RecordTable<T> {
     }
     return record as T;
   }
+}
+
+/**
+ * The writes of an unordered bulk write that failed only because their documents already existed
+ * (their indexes in the batch); empty when anything else failed.
+ */
+export function duplicateWrites(error: unknown): number[] {
+  if (!(error instanceof MongoBulkWriteError)) return [];
+  const failed = [error.writeErrors].flat();
+  return failed.every((write) => write.code === DUPLICATE_KEY) ? failed.map((write) => write.index) : [];
 }
 
 export const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
