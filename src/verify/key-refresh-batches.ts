@@ -2,9 +2,9 @@ import type { KeyRecord } from "../domain/key.js";
 import type { VerifiableKey } from "../domain/verification.js";
 
 /**
- * Cached keys refreshed with one read at most. The read asks for the keys' ids and nothing else,
- * which every server answers from the id index, so hundreds cost about what one does; a read by
- * digest with `$in` would scan the whole collection once per digest on mongo-java-server. Large
+ * Cached keys refreshed with one read at most. The read names the keys' ids and nothing else,
+ * which every server answers with an id index lookup per key; a read by digest with `$in` scanned
+ * the whole collection once per digest on mongo-java-server, which held it to a hundred. Large
  * enough that a minute's wave of refreshes takes few reads, small enough that one read stays well
  * within the store timeout.
  */
@@ -31,8 +31,9 @@ interface PendingRefresh {
  * writes that callers wait for. Refreshes due meanwhile join the next read.
  *
  * A refresh reads the key the cache holds under the digest, by its id. Should that key no longer
- * answer to the digest (deleted for good, or rerolled away from it), the digest is read again
- * on its own, as a cache miss is: it may have become another key's since, and is gone otherwise.
+ * answer to the digest in this workspace (deleted for good, or rerolled away from it), the digest
+ * is read again on its own, as a cache miss is: it may have become another key's since, and is
+ * gone otherwise.
  */
 export class KeyRefreshBatches {
   /** Refreshes waiting for a read, by workspace and digest. */
