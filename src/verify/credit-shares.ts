@@ -3,7 +3,14 @@ import type { KeyRecord } from "../domain/key.js";
 import type { Logger } from "../observability/log.js";
 import type { CreditStore, KeyChangeTarget, KeyLookup } from "../store/store.js";
 import type { ChangeSubscriber } from "./change-feed.js";
+import { forEachChunk } from "./chunks.js";
 import { CreditRecall, type CreditRecallOptions } from "./credit-recall.js";
+
+/**
+ * Shares given back together at shutdown: fewer than the MongoDB driver's connection pool holds
+ * (100 by default), so no return waits for a connection while the store timeout runs.
+ */
+export const SHARES_RETURNED_AT_ONCE = 50;
 
 export interface CreditSpend {
   spent: boolean;
@@ -133,10 +140,17 @@ export class CreditShares implements ChangeSubscriber {
     this.timer.unref();
   }
 
-  /** Gives every share back. */
+  /**
+   * Gives every share back, SHARES_RETURNED_AT_ONCE at a time, one group after another: an
+   * instance holding thousands sent every return at once, and on mongo-java-server some outlasted
+   * the store timeout, losing their claimed units and leaving their unclaimed ones to wait for
+   * the lease to pass.
+   */
   async stop() {
     clearInterval(this.timer);
-    await Promise.all([...this.shares.values()].map((share) => this.release(share)));
+    await forEachChunk([...this.shares.values()], SHARES_RETURNED_AT_ONCE, async (chunk) => {
+      await Promise.all(chunk.map((share) => this.release(share)));
+    });
   }
 
   /** Shares held, and the units claimed and not spent in them: for metrics. */

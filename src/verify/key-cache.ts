@@ -23,7 +23,7 @@ export interface KeyCacheOptions {
   staleMs: number;
   /**
    * Keys found past their time are refreshed together, this long after the first of them: one read
-   * of the store per workspace for all of them, instead of one per key.
+   * of the store by id per workspace for all of them (up to a batch), instead of one per key.
    */
   refreshBatchMs: number;
   missTtlMs: number;
@@ -63,7 +63,7 @@ export class KeyCache {
       onRemove: (entry, key) => this.unindex(entry, key.record.id),
       ttlMs: options.ttlMs,
       staleMs: options.staleMs,
-      onStale: (entry) => void this.refresh(entry),
+      onStale: (entry, key) => void this.refresh(entry, key.record.id),
       partitionOf: workspaceOf,
       partitionShare: options.workspaceShare,
       now: options.now,
@@ -80,7 +80,7 @@ export class KeyCache {
     // even if the feed lost the change.
     this.keyspaces = new BoundedCache({ maxEntries: options.maxEntries, ttlMs: Infinity, now: options.now });
     this.refreshBatches = new KeyRefreshBatches(
-      (workspaceId, digests) => store.findKeysByHashes(workspaceId, digests),
+      { byIds: (workspaceId, ids) => store.findKeysByIds(workspaceId, ids), byDigest: (workspaceId, digest) => store.findKeyByHash(workspaceId, digest) },
       (record) => this.compile(record),
       options.refreshBatchMs,
     );
@@ -160,17 +160,17 @@ export class KeyCache {
   }
 
   /**
-   * Reads a cached key anew in the background, in the next batch; the cache shares one load per
-   * entry, so a key is refreshed once however many ask. A change arriving before the batch is read
-   * is seen by the read.
+   * Reads a cached key anew by its id in the background, in the next batch; the cache shares one
+   * load per entry, so a key is refreshed once however many ask. A change arriving before the batch
+   * is read is seen by the read.
    */
-  private refresh(entry: string) {
+  private refresh(entry: string, keyId: string) {
     const [workspaceId, digest] = entry.split(" ") as [string, string];
     // A failed refresh leaves the entry as it was: the next use past its time tries again.
     return this.keys
       .load(
         entry,
-        (reading) => this.refreshBatches.refresh(workspaceId, digest, reading),
+        (reading) => this.refreshBatches.refresh(workspaceId, digest, keyId, reading),
         (found) => this.remember(entry, found),
       )
       .catch(() => {});

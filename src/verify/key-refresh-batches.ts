@@ -2,13 +2,22 @@ import type { KeyRecord } from "../domain/key.js";
 import type { VerifiableKey } from "../domain/verification.js";
 
 /**
- * Digests refreshed with one read at most. A read finds its keys by digest with `$in`: an index
- * lookup per digest on MongoDB, but a scan of the whole collection per digest on
- * mongo-java-server, where a read of hundreds of digests can outlast the store timeout.
+ * Cached keys refreshed with one read at most. The read names the keys' ids and nothing else,
+ * which every server answers with an id index lookup per key; a read by digest with `$in` scanned
+ * the whole collection once per digest on mongo-java-server, which held it to a hundred. Large
+ * enough that a minute's wave of refreshes takes few reads, small enough that one read stays well
+ * within the store timeout.
  */
-const MAX_REFRESH_BATCH = 100;
+export const MAX_REFRESH_BATCH = 500;
+
+/** How a batch reads the store: keys by id (many at once), and one digest of the workspace. */
+export interface KeyRefreshReads {
+  byIds(workspaceId: string, ids: string[]): Promise<KeyRecord[]>;
+  byDigest(workspaceId: string, digest: string): Promise<KeyRecord | null>;
+}
 
 interface PendingRefresh {
+  keyId: string;
   reading: () => void;
   resolve: (key: VerifiableKey | null) => void;
   reject: (error: unknown) => void;
@@ -16,10 +25,15 @@ interface PendingRefresh {
 
 /**
  * Cached keys found past their time, read again together (verify/key-cache.ts): `batchMs` after
- * the first of them, one read of the store per workspace for up to a hundred of them, instead of
- * one per key. One read at a time: refreshes are a backstop, and a wave of them (every key cached
- * in the same minute comes due in the same minute) must not crowd out the reads and writes that
- * callers wait for. Refreshes due meanwhile join the next read.
+ * the first of them, one read of the store per workspace for up to MAX_REFRESH_BATCH of them,
+ * instead of one per key. One read at a time: refreshes are a backstop, and a wave of them (every
+ * key cached in the same minute comes due in the same minute) must not crowd out the reads and
+ * writes that callers wait for. Refreshes due meanwhile join the next read.
+ *
+ * A refresh reads the key the cache holds under the digest, by its id. Should that key no longer
+ * answer to the digest in this workspace (deleted for good, or rerolled away from it), the digest
+ * is read again on its own, as a cache miss is: it may have become another key's since, and is
+ * gone otherwise.
  */
 export class KeyRefreshBatches {
   /** Refreshes waiting for a read, by workspace and digest. */
@@ -29,7 +43,7 @@ export class KeyRefreshBatches {
   private refreshes = 0;
 
   constructor(
-    private readonly read: (workspaceId: string, digests: string[]) => Promise<KeyRecord[]>,
+    private readonly reads: KeyRefreshReads,
     private readonly compile: (record: KeyRecord | null) => Promise<VerifiableKey | null>,
     private readonly batchMs: number,
   ) {}
@@ -39,11 +53,14 @@ export class KeyRefreshBatches {
     return this.refreshes;
   }
 
-  /** The key with this digest as the next batch reads it; `reading` is called when that read begins. */
-  refresh(workspaceId: string, digest: string, reading: () => void): Promise<VerifiableKey | null> {
+  /**
+   * The workspace's key with this digest as the next batch reads it, given the id of the key cached
+   * under it; `reading` is called when that read begins.
+   */
+  refresh(workspaceId: string, digest: string, keyId: string, reading: () => void): Promise<VerifiableKey | null> {
     let batch = this.refreshing.get(workspaceId);
     if (!batch) this.refreshing.set(workspaceId, (batch = new Map()));
-    const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => batch.set(digest, { reading, resolve, reject }));
+    const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => batch.set(digest, { keyId, reading, resolve, reject }));
     if (batch.size >= MAX_REFRESH_BATCH) void this.readNext();
     else this.timer ??= setTimeout(() => void this.readNext(), this.batchMs).unref();
     return refreshed;
@@ -71,13 +88,24 @@ export class KeyRefreshBatches {
   private async readBatch(workspaceId: string, batch: Map<string, PendingRefresh>) {
     for (const pending of batch.values()) pending.reading();
     this.refreshes += batch.size;
+    let byId: Map<string, KeyRecord>;
     try {
-      const records = await this.read(workspaceId, [...batch.keys()]);
-      const byDigest = new Map<string, KeyRecord>();
-      for (const record of records) for (const digest of [record.hash, record.previousSecret?.hash]) if (digest) byDigest.set(digest, record);
-      for (const [digest, pending] of batch) this.compile(byDigest.get(digest) ?? null).then(pending.resolve, pending.reject);
+      const ids = [...new Set([...batch.values()].map((pending) => pending.keyId))];
+      byId = new Map((await this.reads.byIds(workspaceId, ids)).map((record) => [record.id, record]));
     } catch (error) {
       for (const pending of batch.values()) pending.reject(error);
+      return;
+    }
+    for (const [digest, pending] of batch) {
+      const record = byId.get(pending.keyId);
+      const answers = record?.workspaceId === workspaceId && (record.hash === digest || record.previousSecret?.hash === digest);
+      try {
+        // One digest at a time, like every refresh read: only keys changed since they were cached get here.
+        const current = answers ? record : await this.reads.byDigest(workspaceId, digest);
+        this.compile(current).then(pending.resolve, pending.reject);
+      } catch (error) {
+        pending.reject(error);
+      }
     }
   }
 }

@@ -37,6 +37,17 @@ describe("MongoStore keys by digest", () => {
     expect(await store.getKey(key.id)).toEqual(rerolled);
   });
 
+  it("reads keys by id with a query of the id alone, which every server answers from the id index, and checks the workspace itself", async () => {
+    const ours = keyRecord({ workspaceId: newId("ws", Date.now()) });
+    const theirs = keyRecord({ workspaceId: newId("ws", Date.now()) });
+    for (const key of [ours, theirs]) await store.insertKey(key);
+    commands.length = 0;
+    const found = await store.findKeysByIds(ours.workspaceId, [ours.id, theirs.id]);
+    expect(found.map((key) => key.id)).toEqual([ours.id]);
+    const finds = commands.filter((command) => command.commandName === "find");
+    expect(finds.map((command) => command.command.filter)).toEqual([{ _id: { $in: [ours.id, theirs.id] } }]);
+  });
+
   it("brings keys of earlier versions up to date at connect: digests per workspace, the global unique index gone", async () => {
     const legacyDatabase = `latchkey_test_${randomUUID()}`;
     const keys = store.client.db(legacyDatabase).collection<{ _id: string; [field: string]: unknown }>("keys");

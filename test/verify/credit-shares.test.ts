@@ -7,7 +7,7 @@ import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import { MongoStore } from "../../src/store/mongodb.js";
 import type { Store } from "../../src/store/store.js";
-import { type CreditShareOptions, CreditShares } from "../../src/verify/credit-shares.js";
+import { type CreditShareOptions, CreditShares, SHARES_RETURNED_AT_ONCE } from "../../src/verify/credit-shares.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { countingStore } from "../support/counting-store.js";
 import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
@@ -159,6 +159,27 @@ describe("CreditShares", () => {
     expect(await shares.spend(structuredClone(second), 1)).toEqual({ spent: true, remaining: 9999, unshared: 9999 });
     expect(shares.stats.shares).toBe(1);
     await shares.stop();
+  });
+
+  it(`at shutdown gives N shares back in ceil(N / ${SHARES_RETURNED_AT_ONCE}) groups, one after another, and every unit comes back`, async () => {
+    const store = new MemoryStore();
+    const returnCreditShare = store.returnCreditShare.bind(store);
+    const groups: number[] = [];
+    let inFlight = 0;
+    store.returnCreditShare = async (id, share, unspent) => {
+      if (inFlight++ === 0) groups.push(0);
+      groups[groups.length - 1]!++;
+      await sleep(5);
+      inFlight--;
+      return returnCreditShare(id, share, unspent);
+    };
+    const keys = await Promise.all(Array.from({ length: 2 * SHARES_RETURNED_AT_ONCE + 1 }, () => keyWith(store, 10_000)));
+    const shares = new CreditShares(store, options("h1"));
+    for (const key of keys) expect(await spendOne(shares, structuredClone(key))).toBe(true);
+    expect(shares.stats.shares).toBe(keys.length);
+    await shares.stop();
+    expect(groups).toEqual([SHARES_RETURNED_AT_ONCE, SHARES_RETURNED_AT_ONCE, 1]);
+    for (const key of keys) expect([await balance(store, key.id), (await store.getKey(key.id))!.credits!.shares]).toEqual([9999, {}]);
   });
 
   it("loses at most the claimed units of an instance that dies; its unclaimed share returns once it expires", async () => {

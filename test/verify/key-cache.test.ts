@@ -7,6 +7,7 @@ import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/veri
 import type { BoundedCache } from "../../src/verify/bounded-cache.js";
 import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache } from "../../src/verify/key-cache.js";
+import { MAX_REFRESH_BATCH } from "../../src/verify/key-refresh-batches.js";
 import { countingStore } from "../support/counting-store.js";
 import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
 
@@ -44,7 +45,7 @@ async function world() {
     now: () => clock.now,
   });
   calls.clear();
-  return { store, calls, keyspace, keys, cache, clock, reads: () => calls.get("findKeyByHash") ?? 0, refreshReads: () => calls.get("findKeysByHashes") ?? 0 };
+  return { store, calls, keyspace, keys, cache, clock, reads: () => calls.get("findKeyByHash") ?? 0, refreshReads: () => calls.get("findKeysByIds") ?? 0 };
 }
 
 describe("KeyCache", () => {
@@ -197,8 +198,64 @@ describe("KeyCache", () => {
     for (const key of keys) expect(cache.lookup(WS, key.digest)).not.toBeInstanceOf(Promise);
     await vi.waitFor(() => expect(cache.stats.refreshes).toBe(2));
     await vi.waitFor(() => expect((cache.peek(WS, a!.digest) as VerifiableKey).record.name).toBe("renamed"));
-    expect([calls.get("findKeyByHash"), calls.get("findKeysByHashes")]).toEqual([undefined, 1]);
+    expect([calls.get("findKeyByHash"), calls.get("findKeysByIds")]).toEqual([undefined, 1]);
     expect((cache.peek(WS, b!.digest) as VerifiableKey).record.hash).toBe(next.digest);
+  });
+
+  it(`refreshes N cached keys with ceil(N / ${MAX_REFRESH_BATCH}) store reads, all by id`, async () => {
+    const { store, calls } = countingStore(new MemoryStore());
+    const keyspace = keyspaceRecord();
+    await store.keyspaces.insert(keyspace);
+    const digests = await Promise.all(
+      Array.from({ length: MAX_REFRESH_BATCH + 1 }, async () => {
+        const record = keyRecord({ keyspaceId: keyspace.id });
+        await store.insertKey(record);
+        return record.hash;
+      }),
+    );
+    const clock = { now: Date.now() };
+    const cache = new KeyCache(store, {
+      known: { mayExist: () => true },
+      maxEntries: digests.length,
+      maxBytes: 64 * 1024 * 1024,
+      maxMisses: 10,
+      workspaceShare: 1,
+      ttlMs: 60_000,
+      staleMs: 600_000,
+      refreshBatchMs: 20,
+      missTtlMs: 10_000,
+      now: () => clock.now,
+    });
+    for (const digest of digests) await cache.lookup(WS, digest);
+    calls.clear();
+    clock.now += 60_000;
+    for (const digest of digests) expect(cache.lookup(WS, digest)).not.toBeInstanceOf(Promise);
+    await vi.waitFor(() => expect(cache.stats.refreshes).toBe(digests.length));
+    expect(Object.fromEntries(calls)).toEqual({ findKeysByIds: Math.ceil(digests.length / MAX_REFRESH_BATCH) });
+  });
+
+  it("a cached key deleted for good, or rerolled away from the digest, is gone after its refresh; a digest that became another key's finds that key", async () => {
+    const { cache, keys, clock, store, calls } = await world();
+    const [a, b] = keys;
+    for (const key of keys) await cache.lookup(WS, key.digest);
+    await store.deleteKey(a!.record.id);
+    const heir = keyRecord({ keyspaceId: a!.record.keyspaceId, hash: a!.digest });
+    await store.insertKey(heir);
+    const next = issueSecret("pay", 16, 4);
+    await store.replaceSecret(
+      b!.record.id,
+      b!.digest,
+      { hash: next.digest, start: "pay_n" },
+      { hash: "1".repeat(64), start: "pay_1", expiresAt: new Date(clock.now) },
+      new Date(clock.now),
+    );
+    calls.clear();
+    clock.now += 60_000;
+    for (const key of keys) expect(cache.lookup(WS, key.digest)).not.toBeInstanceOf(Promise);
+    await vi.waitFor(() => expect(cache.stats.refreshes).toBe(2));
+    await vi.waitFor(() => expect((cache.peek(WS, a!.digest) as VerifiableKey | undefined)?.record.id).toBe(heir.id));
+    await vi.waitFor(() => expect(cache.peek(WS, b!.digest)).toBeNull());
+    expect(Object.fromEntries(calls)).toEqual({ findKeysByIds: 1, findKeyByHash: 2 });
   });
 
   it("a change arriving while a refresh waits for its batch is read by it: the refreshed key shows the change", async () => {
@@ -218,9 +275,9 @@ describe("KeyCache", () => {
     const [a] = keys;
     await cache.lookup(WS, a!.digest);
     const [read, gate] = [deferred(), deferred()];
-    const findKeysByHashes = store.findKeysByHashes.bind(store);
-    store.findKeysByHashes = async (workspaceId, hashes) => {
-      const before = await findKeysByHashes(workspaceId, hashes);
+    const findKeysByIds = store.findKeysByIds.bind(store);
+    store.findKeysByIds = async (workspaceId, ids) => {
+      const before = await findKeysByIds(workspaceId, ids);
       read.resolve();
       await gate.promise;
       return before;
@@ -231,7 +288,7 @@ describe("KeyCache", () => {
     const revoked = (await store.updateKey(a!.record.id, { revokedAt: new Date(clock.now) }, {}))!;
     cache.evict(keyChanged(revoked));
     gate.resolve();
-    store.findKeysByHashes = findKeysByHashes;
+    store.findKeysByIds = findKeysByIds;
     await vi.waitFor(() => expect(cache.stats.refreshes).toBe(1));
     await new Promise((resolve) => setImmediate(resolve));
     expect(cache.peek(WS, a!.digest)).toBeUndefined();

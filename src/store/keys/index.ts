@@ -12,10 +12,12 @@ export interface KeyLookup {
    */
   findKeyByHash(workspaceId: string, hash: string): Promise<KeyRecord | null>;
   /**
-   * The workspace's keys with any of these secrets or previous secrets, soft-deleted keys included,
-   * in no particular order: one read however many digests, for refreshing cached keys in a batch.
+   * The workspace's keys with these ids, soft-deleted keys included, in no particular order; ids of
+   * missing keys and of other workspaces' keys are left out. One read however many ids, for
+   * refreshing cached keys in a batch: on MongoDB a query of `_id` alone, which every server answers
+   * from the id index (a query with any other field is a scan per id on some).
    */
-  findKeysByHashes(workspaceId: string, hashes: readonly string[]): Promise<KeyRecord[]>;
+  findKeysByIds(workspaceId: string, ids: readonly string[]): Promise<KeyRecord[]>;
 }
 
 export interface KeyStore extends KeyLookup {

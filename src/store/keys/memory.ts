@@ -48,11 +48,11 @@ export function memoryKeys(keys: MemoryKeyRecords, rootKeys: RecordTable<RootKey
       return key && digestsOf(key).includes(hash) ? copy(key) : null;
     },
 
-    async findKeysByHashes(workspaceId, hashes) {
+    async findKeysByIds(workspaceId, ids) {
       const found = new Map<string, KeyRecord>();
-      for (const hash of hashes) {
-        const key = await this.findKeyByHash(workspaceId, hash);
-        if (key) found.set(key.id, key);
+      for (const id of ids) {
+        const key = keys.byId.get(id);
+        if (key?.workspaceId === workspaceId) found.set(id, structuredClone(key));
       }
       return [...found.values()];
     },

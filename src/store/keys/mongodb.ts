@@ -35,10 +35,11 @@ export function mongoKeys(tables: {
       return keys.fromDocument(await keys.collection.findOne({ workspaceId, digests: hash }));
     },
 
-    async findKeysByHashes(workspaceId, hashes) {
-      if (hashes.length === 0) return [];
-      const documents = await keys.collection.find({ workspaceId, digests: { $in: [...hashes] } }).toArray();
-      return documents.map((document) => keys.fromDocument(document)!);
+    /** The id alone in the query, so mongo-java-server too reads the id index; the workspace is checked here. */
+    async findKeysByIds(workspaceId, ids) {
+      if (ids.length === 0) return [];
+      const documents = await keys.collection.find({ _id: { $in: [...new Set(ids)] } }).toArray();
+      return documents.filter((document) => document.workspaceId === workspaceId).map((document) => keys.fromDocument(document)!);
     },
 
     async replaceSecret(id, currentHash, next, previous, at) {

@@ -60,23 +60,24 @@ export function keysContract(name: string, openStore: () => Promise<Store>) {
       expect(await store.findKeyByHash(theirs.workspaceId, ours.hash)).toBeNull();
     });
 
-    it("finds a workspace's keys by many digests at once, a rerolled key by its previous secret too, once each, and no other workspace's", async () => {
+    it("finds a workspace's keys by many ids at once, soft-deleted and rerolled ones as they are now, each once, and never another workspace's", async () => {
       const rerolled = keyRecord();
-      const plain = keyRecord({ workspaceId: rerolled.workspaceId });
-      const theirs = keyRecord({ workspaceId: newId("ws", Date.now()), hash: plain.hash });
-      for (const key of [rerolled, plain, theirs]) await store.insertKey(key);
+      const deleted = keyRecord({ workspaceId: rerolled.workspaceId });
+      const theirs = keyRecord({ workspaceId: newId("ws", Date.now()) });
+      for (const key of [rerolled, deleted, theirs]) await store.insertKey(key);
       const next = { hash: issueSecret("pay", 16, 4).digest, start: "pay_n" };
-      await store.replaceSecret(
-        rerolled.id,
-        rerolled.hash,
-        next,
-        { hash: rerolled.hash, start: rerolled.start, expiresAt: new Date(Date.now() + 60_000) },
-        new Date(),
-      );
-      const found = await store.findKeysByHashes(rerolled.workspaceId, [rerolled.hash, next.hash, plain.hash, "0".repeat(64)]);
-      expect(found.map((key) => key.id).sort()).toEqual([rerolled.id, plain.id].sort());
-      expect(found.find((key) => key.id === rerolled.id)!.hash).toBe(next.hash);
-      expect(await store.findKeysByHashes(rerolled.workspaceId, [])).toEqual([]);
+      const previous = { hash: rerolled.hash, start: rerolled.start, expiresAt: new Date(Date.now() + 60_000) };
+      await store.replaceSecret(rerolled.id, rerolled.hash, next, previous, new Date());
+      await store.updateKey(deleted.id, { deletedAt: new Date() }, { notDeleted: true });
+      const missing = newId("key", Date.now());
+      const found = await store.findKeysByIds(rerolled.workspaceId, [rerolled.id, deleted.id, theirs.id, missing, rerolled.id]);
+      expect(found.map((key) => key.id).sort()).toEqual([rerolled.id, deleted.id].sort());
+      expect(found.find((key) => key.id === rerolled.id)).toEqual(await store.getKey(rerolled.id));
+      expect(found.find((key) => key.id === rerolled.id)).toMatchObject({ hash: next.hash, previousSecret: previous });
+      expect(found.find((key) => key.id === deleted.id)!.deletedAt).not.toBeNull();
+      expect(await store.findKeysByIds(theirs.workspaceId, [rerolled.id, deleted.id])).toEqual([]);
+      expect((await store.findKeysByIds(theirs.workspaceId, [theirs.id])).map((key) => key.id)).toEqual([theirs.id]);
+      expect(await store.findKeysByIds(rerolled.workspaceId, [])).toEqual([]);
     });
 
     it("refuses a key whose digest is a previous secret of the workspace, and a reroll to one; another workspace's are free", async () => {
