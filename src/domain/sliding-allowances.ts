@@ -87,31 +87,47 @@ export class SlidingAllowances {
    * `now` is when the request arrived: the same in every round of one request.
    */
   decide(checks: readonly SlidingCheck[], now: number): SlidingDecision {
-    const counters = checks.map((check) => this.counter(check, now));
-    const cellsNow = checks.map((check) => cellAt(check.durationMs, now));
-    const allowances = counters.map((counter, i) => this.allowance(counter, cellsNow[i]!));
-    const refused = checks.map((check, i) => check.cost > check.limit || (allowances[i]!.full && allowances[i]!.held < needed(check)));
-    const admitted = !refused.some(Boolean);
-    if (admitted) {
-      const short = checks.flatMap((check, i) =>
-        allowances[i]!.held < needed(check) ? [this.reservation(counters[i]!, cellsNow[i]!, check, needed(check) - allowances[i]!.held)] : [],
-      );
-      if (short.length > 0) return { reserve: short };
-      checks.forEach((check, i) => (allowances[i]!.held -= check.cost));
+    // Loops over preallocated lists rather than map and forEach: this runs on every Limit call and
+    // every verification of a key with sliding limits, and is done in phases, each for every check.
+    const count = checks.length;
+    const counters = new Array<Counter>(count);
+    const cellsNow = new Array<number>(count);
+    const allowances = new Array<CellAllowance>(count);
+    const refused = new Array<boolean>(count);
+    for (let i = 0; i < count; i++) counters[i] = this.counter(checks[i]!, now);
+    for (let i = 0; i < count; i++) cellsNow[i] = cellAt(checks[i]!.durationMs, now);
+    for (let i = 0; i < count; i++) allowances[i] = this.allowance(counters[i]!, cellsNow[i]!);
+    let admitted = true;
+    for (let i = 0; i < count; i++) {
+      const check = checks[i]!;
+      refused[i] = check.cost > check.limit || (allowances[i]!.full && allowances[i]!.held < needed(check));
+      if (refused[i]) admitted = false;
     }
-    const outcomes = checks.map((check, i) => {
+    if (admitted) {
+      let short: CellReservation[] | undefined;
+      for (let i = 0; i < count; i++) {
+        const check = checks[i]!;
+        if (allowances[i]!.held < needed(check)) (short ??= []).push(this.reservation(counters[i]!, cellsNow[i]!, check, needed(check) - allowances[i]!.held));
+      }
+      if (short) return { reserve: short };
+      for (let i = 0; i < count; i++) allowances[i]!.held -= checks[i]!.cost;
+    }
+    const outcomes = new Array<SlidingOutcome>(count);
+    for (let i = 0; i < count; i++) {
+      const check = checks[i]!;
       const allowance = allowances[i]!;
       counters[i]!.demand += Math.max(check.cost, 1);
-      return {
+      outcomes[i] = {
         limit: check.limit,
         remaining: (allowance.room ?? 0) + allowance.held,
         resetAt: cellStart(check.durationMs, cellsNow[i]! + 1 + CELLS_PER_WINDOW),
         hadRoom: !refused[i],
       };
-    });
+    }
     const prefetch: CellReservation[] = [];
     if (admitted) {
-      checks.forEach((check, i) => {
+      for (let i = 0; i < count; i++) {
+        const check = checks[i]!;
         const counter = counters[i]!;
         const cell = cellsNow[i]!;
         const allowance = allowances[i]!;
@@ -123,7 +139,7 @@ export class SlidingAllowances {
           this.allowance(counter, cell + 1).room = allowance.room;
           prefetch.push(this.reservation(counter, cell + 1, check, 1, true));
         }
-      });
+      }
     }
     return { admitted, outcomes, prefetch };
   }

@@ -11,7 +11,7 @@ import {
 import type { FieldViolation } from "../domain/errors.js";
 
 /**
- * The plain `buf.validate` rules (string lengths, list sizes, integer bounds) compiled into direct
+ * The plain `buf.validate` rules (string lengths and patterns, list sizes, integer bounds) compiled into direct
  * checks, with protovalidate's paths and wording. protovalidate interprets a message's rules on
  * every call, which costs as much as a cached verification (docs/benchmarks.md has the figures).
  * A message tree with any other rule is not compiled (undefined):
@@ -126,10 +126,13 @@ class Compiler {
     const { case: kind, value } = rules.type;
     if (kind === undefined) return undefined;
     if (kind === "string") {
-      if (!onlySet(value, ["min_len", "max_len"])) return UNSUPPORTED;
+      if (!onlySet(value, ["min_len", "max_len", "pattern"])) return UNSUPPORTED;
       const set = reflect(schemaOf(value), value);
       const min = set.isSet(fieldOf(value, "min_len")) ? Number(value.minLen) : undefined;
       const max = set.isSet(fieldOf(value, "max_len")) ? Number(value.maxLen) : undefined;
+      const pattern = set.isSet(fieldOf(value, "pattern")) ? plainPattern(value.pattern) : undefined;
+      if (pattern === null) return UNSUPPORTED;
+      const mismatch = `does not match regex pattern \`${value.pattern}\``;
       return (raw, prefix, name, out) => {
         const text = raw as string | undefined;
         if (text === undefined || (ignoreZero && text === "")) return;
@@ -139,6 +142,7 @@ class Compiler {
         if (max !== undefined && text.length > max && codePoints(text) > max) {
           out.push({ field: `${prefix}${name}`, description: `must be at most ${max} characters` });
         }
+        if (pattern && !pattern.test(text)) out.push({ field: `${prefix}${name}`, description: mismatch });
       };
     }
     if (kind === "int32" || kind === "int64" || kind === "uint32" || kind === "uint64") {
@@ -159,6 +163,60 @@ class Compiler {
     }
     return UNSUPPORTED;
   }
+}
+
+/**
+ * A `pattern` as a JavaScript RegExp, or null when it is not one that RE2 (protovalidate's engine)
+ * and JavaScript are sure to read alike: `^`, then character classes of printable ASCII characters,
+ * ranges of them and `\xHH` escapes (no negation, no other escape), each alone or followed by `*`,
+ * `+` or `?`, then `$`. The classes are written out again as code point ranges, matched by code point.
+ */
+export function plainPattern(source: string): RegExp | null {
+  if (!source.startsWith("^") || !source.endsWith("$")) return null;
+  let at = 1;
+  let written = "^";
+  const end = source.length - 1;
+  /** One class member's code point, moving past it; undefined when it is not a plain one. */
+  const member = (): number | undefined => {
+    const hexEscape = /^\\x([0-9A-Fa-f]{2})/.exec(source.slice(at, end));
+    if (hexEscape) {
+      at += 4;
+      return Number.parseInt(hexEscape[1]!, 16);
+    }
+    const code = source.charCodeAt(at);
+    if (code < 0x20 || code > 0x7e || "\\[]^-".includes(source[at]!)) return undefined;
+    at++;
+    return code;
+  };
+  while (at < end) {
+    if (source[at] !== "[") return null;
+    at++;
+    const ranges: string[] = [];
+    while (at < end && source[at] !== "]") {
+      const dashFirst = source[at] === "-" && ranges.length === 0;
+      const dashLast = source[at] === "-" && source[at + 1] === "]";
+      if (dashFirst || dashLast) {
+        at++;
+        ranges.push("\\-");
+        continue;
+      }
+      const low = member();
+      if (low === undefined) return null;
+      let high = low;
+      if (source[at] === "-" && source[at + 1] !== "]") {
+        at++;
+        const upper = member();
+        if (upper === undefined || upper < low) return null;
+        high = upper;
+      }
+      ranges.push(`\\u{${low.toString(16)}}-\\u{${high.toString(16)}}`);
+    }
+    if (source[at] !== "]" || ranges.length === 0) return null;
+    at++;
+    written += `[${ranges.join("")}]`;
+    if ("*+?".includes(source[at]!) && at < end) written += source[at++];
+  }
+  return new RegExp(`${written}$`, "u");
 }
 
 /** Field rules without CEL, `required`, or a way of ignoring other than those given. */

@@ -149,10 +149,7 @@ export function createVerification(
     ratelimiter: new Ratelimiter(
       ratelimitOverrides,
       slidingLimits,
-      analytics &&
-        ((workspaceId, asks, success) => {
-          for (const ask of asks) analytics.recordLimit(workspaceId, ask.namespace, ask.identifier, success);
-        }),
+      analytics && ((workspaceId, ask, success) => analytics.recordLimit(workspaceId, ask.namespace, ask.identifier, success)),
     ),
     analytics,
     verifier: new Verifier(

@@ -34,11 +34,16 @@ export class Ratelimiter {
   constructor(
     private readonly overrides: Pick<RatelimitOverrides, "of">,
     private readonly limits: Pick<SlidingRateLimits, "apply">,
-    /** Told every decision: analytics count it. */
-    private readonly onDecision?: (workspaceId: string, asks: readonly LimitAsk[], success: boolean) => void,
+    /** Told of each limit of every decision, with whether the decision passed: analytics count it. */
+    private readonly onDecision?: (workspaceId: string, ask: LimitAsk, success: boolean) => void,
   ) {}
 
   limit(workspaceId: string, asks: readonly LimitAsk[]): LimitDecision | Promise<LimitDecision> {
+    if (asks.length === 1) {
+      const ask = asks[0]!;
+      const overrides = this.overrides.of(workspaceId, ask.namespace);
+      return overrides instanceof Promise ? overrides.then((found) => this.decideOne(workspaceId, ask, found)) : this.decideOne(workspaceId, ask, overrides);
+    }
     const found = asks.map((ask) => this.overrides.of(workspaceId, ask.namespace));
     if (found.some((overrides) => overrides instanceof Promise)) {
       return Promise.all(found).then((overrides) => this.decide(workspaceId, asks, overrides));
@@ -67,7 +72,7 @@ export class Ratelimiter {
     });
     const order = [...checks.keys()];
     const answer = (result: SlidingResult): LimitDecision => {
-      this.onDecision?.(workspaceId, asks, result.admitted);
+      if (this.onDecision) for (const ask of asks) this.onDecision(workspaceId, ask, result.admitted);
       return {
         success: result.admitted,
         answers: asks.map((_, i) => {
@@ -78,5 +83,39 @@ export class Ratelimiter {
     };
     const result = this.limits.apply([...checks.values()]);
     return result instanceof Promise ? result.then(answer) : answer(result);
+  }
+
+  /** Limit's single ask: what `decide` answers for one ask, without the merging of several. */
+  private decideOne(workspaceId: string, ask: LimitAsk, overrides: NamespaceOverrides): LimitDecision | Promise<LimitDecision> {
+    const applied = overrides.apply(ask.identifier, ask);
+    const check: SlidingCheck = {
+      workspaceId,
+      counter: `${ask.namespace}:${ask.identifier}`,
+      limit: applied.limit,
+      durationMs: applied.durationMs,
+      cost: ask.cost,
+    };
+    const result = this.limits.apply([check]);
+    return result instanceof Promise
+      ? result.then((settled) => this.answerOne(workspaceId, ask, applied, settled))
+      : this.answerOne(workspaceId, ask, applied, result);
+  }
+
+  private answerOne(workspaceId: string, ask: LimitAsk, applied: AppliedLimit, result: SlidingResult): LimitDecision {
+    this.onDecision?.(workspaceId, ask, result.admitted);
+    const outcome = result.outcomes[0]!;
+    return {
+      success: result.admitted,
+      answers: [
+        {
+          limit: outcome.limit,
+          durationMs: applied.durationMs,
+          overrideId: applied.overrideId,
+          hadRoom: outcome.hadRoom,
+          remaining: outcome.remaining,
+          resetAt: outcome.resetAt,
+        },
+      ],
+    };
   }
 }

@@ -25,10 +25,12 @@ export interface VerifyResult {
   /** Set whenever the key was found. */
   key?: VerifiableKey;
   creditsRemaining?: number;
-  rateLimits: LimitOutcome[];
+  rateLimits: readonly LimitOutcome[];
 }
 
-const NOT_FOUND: VerifyResult = Object.freeze({ verdict: "not_found", rateLimits: [] });
+/** Shared by every answer that counted no limit, so the common verification allocates no list for them. */
+const NO_LIMITS: readonly LimitOutcome[] = Object.freeze([]);
+const NOT_FOUND: VerifyResult = Object.freeze({ verdict: "not_found", rateLimits: NO_LIMITS });
 
 /**
  * Runs the checks in their documented order. Everything up to the rate limits is decided from
@@ -81,11 +83,9 @@ export class Verifier {
     const denied = checkAccess(key, digest, request, now);
     if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, key);
 
-    const checks = [
-      ...limitChecks(record.workspaceId, "key", record.id, record.rateLimits, request.rateLimitNames),
-      ...(key.identity ? limitChecks(record.workspaceId, "identity", key.identity.id, key.identity.rateLimits, request.rateLimitNames) : []),
-    ];
-    if (checks.length === 0) return this.spend(key, request.cost, now, []);
+    let checks = limitChecks(undefined, record.workspaceId, "key", record.id, record.rateLimits, request.rateLimitNames);
+    if (key.identity) checks = limitChecks(checks, record.workspaceId, "identity", key.identity.id, key.identity.rateLimits, request.rateLimitNames);
+    if (!checks) return this.spend(key, request.cost, now, NO_LIMITS);
     const limits = this.limits.apply(checks);
     return limits instanceof Promise ? limits.then((counted) => this.admit(key, request.cost, now, counted)) : this.admit(key, request.cost, now, limits);
   }
@@ -95,7 +95,7 @@ export class Verifier {
     return this.spend(key, cost, now, limits.outcomes);
   }
 
-  private spend(key: VerifiableKey, cost: number, now: number, limits: LimitOutcome[]): VerifyResult | Promise<VerifyResult> {
+  private spend(key: VerifiableKey, cost: number, now: number, limits: readonly LimitOutcome[]): VerifyResult | Promise<VerifyResult> {
     const record = key.record;
     if (!record.credits) {
       this.usage.record(record, now);
@@ -128,22 +128,41 @@ export class Verifier {
     this.cache.noteCredits(record.id, { lastRefillAt: periodStart, ...(refilled && { remaining: refill.amount }) });
   }
 
-  private answer(verdict: Verdict, key: VerifiableKey, rateLimits: LimitOutcome[] = [], creditsRemaining = cachedBalance(key.record)): VerifyResult {
+  private answer(
+    verdict: Verdict,
+    key: VerifiableKey,
+    rateLimits: readonly LimitOutcome[] = NO_LIMITS,
+    creditsRemaining = cachedBalance(key.record),
+  ): VerifyResult {
     return { verdict, key, rateLimits, creditsRemaining };
   }
 }
 
 const cachedBalance = (record: KeyRecord) => (record.credits ? creditBalance(record.credits) : undefined);
 
-/** An identity's limits are counted under the identity, so every key of it draws on the same counter. */
-const limitChecks = (workspaceId: string, owner: "key" | "identity", id: string, limits: readonly RateLimit[], named: readonly string[]): KeyLimitCheck[] =>
-  limits
-    .filter((limit) => limit.autoApply || named.includes(limit.name))
-    .map((limit) => ({
+/**
+ * The limits a verification counts, added to `checks` (made only once there is one): those that
+ * apply automatically and those the request names. An identity's limits are counted under the
+ * identity, so every key of it draws on the same counter.
+ */
+function limitChecks(
+  checks: KeyLimitCheck[] | undefined,
+  workspaceId: string,
+  owner: "key" | "identity",
+  id: string,
+  limits: readonly RateLimit[],
+  named: readonly string[],
+): KeyLimitCheck[] | undefined {
+  for (const limit of limits) {
+    if (!limit.autoApply && !named.includes(limit.name)) continue;
+    (checks ??= []).push({
       workspaceId,
       counter: limitCounter(owner, id, limit.name),
       name: limit.name,
       limit: limit.limit,
       durationMs: windowLength(limit.durationMs),
       algorithm: limit.algorithm ?? "fixed_window",
-    }));
+    });
+  }
+  return checks;
+}

@@ -2,8 +2,11 @@ import { create, type DescField, type DescMessage, type Message } from "@bufbuil
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator } from "@bufbuild/protovalidate";
 import { describe, expect, it } from "vitest";
+import { getOption, hasOption } from "@bufbuild/protobuf";
+import { field as fieldRules } from "../../gen/buf/validate/validate_pb.js";
+import { LimitRequestSchema } from "../../gen/latchkey/v1/ratelimit_pb.js";
 import { VerifyKeyRequestSchema, VerifyKeysRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
-import { compileRules } from "../../src/pipeline/compiled-rules.js";
+import { compileRules, plainPattern } from "../../src/pipeline/compiled-rules.js";
 import type { FieldViolation } from "../../src/domain/errors.js";
 import { API_SERVICES } from "../../src/app/api-services.js";
 
@@ -84,6 +87,35 @@ describe("compiled field rules", () => {
   it("compile for the verification requests, the hot path", () => {
     expect(compileRules(VerifyKeyRequestSchema)).toBeDefined();
     expect(compileRules(VerifyKeysRequestSchema)).toBeDefined();
+  });
+
+  it("compile for RatelimitService.Limit, whose names have patterns", () => {
+    expect(compileRules(LimitRequestSchema)).toBeDefined();
+  });
+
+  it.each(["^[^a]*$", "^[a-z]", "[a-z]*$", "^(a|b)$", "^[\\d]*$", "^[a-]b]$", "^[a-b-c]$", "^[z-a]$", "^[]a]$", "^.*$", "^[a]{2}$", "^[é]$", "^[a]**$"])(
+    "leaves %s to protovalidate",
+    (pattern) => {
+      expect(plainPattern(pattern)).toBeNull();
+    },
+  );
+
+  it.each(
+    REQUESTS.filter((schema) => compileRules(schema)).flatMap((schema) =>
+      schema.fields
+        .filter((field) => field.fieldKind === "scalar" && hasOption(field, fieldRules) && getOption(field, fieldRules).type.case === "string")
+        .filter((field) => (getOption(field, fieldRules).type.value as { pattern?: string }).pattern)
+        .map((field) => [`${schema.typeName}.${field.name}`, schema, field] as const),
+    ),
+  )("%s: its pattern gives protovalidate's answer for every ASCII character, anywhere in the text, and beyond ASCII", (_, schema, field) => {
+    expect(plainPattern((getOption(field, fieldRules).type.value as { pattern: string }).pattern)).not.toBeNull();
+    const characters = [...Array.from({ length: 128 }, (_, code) => String.fromCharCode(code)), "é", "€", "😀", "\u2028"];
+    for (const character of characters) {
+      for (const text of [character, `a${character}`, `${character}a`, `a${character}b`, `${character}${character}`, `a${character}\n`]) {
+        const message = create(schema, { [field.localName]: text } as never);
+        expect(sorted(compiled(schema, message)), JSON.stringify(text)).toEqual(sorted(byProtovalidate(schema, message)));
+      }
+    }
   });
 
   it.each(REQUESTS.filter((schema) => compileRules(schema)).map((schema) => [schema.typeName, schema] as const))(

@@ -89,3 +89,52 @@ describe("Ratelimiter store calls", () => {
     });
   });
 });
+
+describe("Ratelimiter answers", () => {
+  /** A limiter of its own on a store of its own, with an override for `vip`, telling each decision's limits to `told`. */
+  async function limiter() {
+    const store = new MemoryStore();
+    const clock = { now: 1_700_000_000_000 };
+    await store.ratelimits.overrides.insert({
+      id: "rlo_vip",
+      workspaceId: "ws_a",
+      namespace: "login",
+      identifier: "vip",
+      limit: 3,
+      durationMs: 10_000,
+      createdAt: new Date(clock.now),
+      updatedAt: new Date(clock.now),
+    });
+    const told: [string, boolean][] = [];
+    const log = createLogger("silent");
+    const ratelimiter = new Ratelimiter(
+      new RatelimitOverrides(store.ratelimits, { now: () => clock.now, ttlMs: 60_000 }),
+      new SlidingRateLimits(store.ratelimits, { now: () => clock.now, log }),
+      (_, ask, success) => told.push([`${ask.namespace}/${ask.identifier}`, success]),
+    );
+    return { ratelimiter, clock, told };
+  }
+
+  it("answers a single limit as it answers the same limit beside another that always has room, overrides and refusals included", async () => {
+    const alone = await limiter();
+    const paired = await limiter();
+    const roomy = { namespace: "other", identifier: "roomy", limit: 1_000_000_000, durationMs: 60_000, cost: 1 };
+    for (const identifier of ["vip", "plain"]) {
+      for (let i = 0; i < 8; i++) {
+        alone.clock.now = paired.clock.now = 1_700_000_000_000 + i * 700;
+        const ask = { namespace: "login", identifier, limit: 5, durationMs: 60_000, cost: i % 3 };
+        const single = await alone.ratelimiter.limit("ws_a", [ask]);
+        const both = await paired.ratelimiter.limit("ws_a", [ask, roomy]);
+        expect(single.answers).toEqual([both.answers[0]]);
+        expect(single.success).toBe(both.success);
+        expect(single.answers[0]!.overrideId).toBe(identifier === "vip" ? "rlo_vip" : "");
+      }
+    }
+    expect(
+      alone.told.some(([, success]) => !success),
+      "the asks should be refused at times",
+    ).toBe(true);
+    expect(alone.told).toEqual(paired.told.filter(([limit]) => limit !== "other/roomy"));
+    expect(paired.told.filter(([limit]) => limit === "other/roomy")).toHaveLength(16);
+  });
+});

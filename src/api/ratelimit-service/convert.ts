@@ -1,4 +1,4 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { LimitRequest, LimitResponseSchema, RatelimitNamespaceSchema, RatelimitOverrideSchema } from "../../../gen/latchkey/v1/ratelimit_pb.js";
 import type { RatelimitNamespaceRecord, RatelimitOverrideRecord } from "../../domain/ratelimit.js";
@@ -17,7 +17,7 @@ export const limitAnswerToProto = (answer: LimitAnswer): MessageInitShape<typeof
   success: answer.hadRoom,
   limit: BigInt(answer.limit),
   remaining: BigInt(answer.remaining),
-  resetAt: timestampFromDate(new Date(answer.resetAt)),
+  resetAt: timestampFromMs(answer.resetAt),
   durationMs: BigInt(answer.durationMs),
   overrideId: answer.overrideId,
 });
