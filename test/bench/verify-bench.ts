@@ -490,17 +490,25 @@ async function mongoFigures() {
       METRICS_PORT: String(metricsPorts[index]),
       ANALYTICS_ENABLED: String(analytics),
     });
+    const urls: string[] = [];
     const startInstances = async (analytics: boolean) => {
       for (const index of [0, 1]) await startProcess(["src/bin/serve.ts"], instanceEnv(index, analytics));
+      urls.splice(0, urls.length, ...ports.map((port) => `http://127.0.0.1:${port}`));
     };
-    /** New keys reach an instance's known-digest filter when it starts. */
+    /**
+     * New keys reach an instance's known-digest filter when it starts. The instances come back on
+     * ports of their own: a port given up may meanwhile be the local end of some outgoing connection.
+     */
     const restartInstances = async (analytics: boolean) => {
       await stopLastProcess();
       await stopLastProcess();
+      for (const index of [0, 1]) {
+        ports[index] = await freePort();
+        metricsPorts[index] = await freePort();
+      }
       await startInstances(analytics);
     };
     await startInstances(false);
-    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
     /** Verifies every key once on each instance, with clients of its own, as instances restart. */
     const warm = async (secrets: readonly string[]) => {
       for (const url of urls) {
