@@ -85,32 +85,34 @@ function addRow(groups: Map<string, Bucket>, row: AnalyticsRow, query: Analytics
   const tags = !grouping.tag ? UNTAGGED : row.overflow ? OVERFLOWED : row.tags.length === 0 ? UNTAGGED : row.tags.map((tag): TagGroup => [tag, false]);
   for (const [tag, tagsOverflowed] of tags) {
     if (!grouping.outcome) {
-      addToBucket(groups, row, query, { keyspaceId, keyId, externalId, outcome: "", tag, tagsOverflowed });
+      addToBucket(groups, row, query, { time: row.time, keyspaceId, keyId, externalId, outcome: "", tag, tagsOverflowed, outcomes: {}, credits: 0 });
       continue;
     }
     for (const outcome in row.outcomes) {
-      if (row.outcomes[outcome]! > 0) addToBucket(groups, row, query, { keyspaceId, keyId, externalId, outcome, tag, tagsOverflowed });
+      if (row.outcomes[outcome]! > 0)
+        addToBucket(groups, row, query, { time: row.time, keyspaceId, keyId, externalId, outcome, tag, tagsOverflowed, outcomes: {}, credits: 0 });
     }
   }
 }
 
-type GroupOf = Pick<Bucket, "keyspaceId" | "keyId" | "externalId" | "outcome" | "tag" | "tagsOverflowed">;
-
-function addToBucket(groups: Map<string, Bucket>, row: AnalyticsRow, query: AnalyticsQuery, values: GroupOf) {
-  const group = groupKeyOf(values);
+/** Adds a row's counts to the bucket of `empty`'s group, which `empty` starts when the group has none yet. */
+function addToBucket(groups: Map<string, Bucket>, row: AnalyticsRow, query: AnalyticsQuery, empty: Bucket) {
+  const group = groupKeyOf(empty);
   let bucket = groups.get(group);
-  if (!bucket) groups.set(group, (bucket = { time: row.time, ...values, outcomes: {}, credits: 0 }));
+  if (!bucket) groups.set(group, (bucket = empty));
   for (const outcome in row.outcomes) {
     const count = row.outcomes[outcome]!;
-    if (count === 0 || (query.outcomes && !query.outcomes.includes(outcome)) || (values.outcome && values.outcome !== outcome)) continue;
+    if (count === 0 || (query.outcomes && !query.outcomes.includes(outcome)) || (bucket.outcome && bucket.outcome !== outcome)) continue;
     bucket.outcomes[outcome] = (bucket.outcomes[outcome] ?? 0) + count;
     if (outcome === query.creditsOutcome) bucket.credits += row.credits;
   }
 }
 
+const json = (value: string) => (value === "" ? '""' : JSON.stringify(value));
+
 /**
  * A group's sort key, also held by page tokens: the JSON array of its values (`["","key_…","","","",false]`),
  * written a value at a time, which is the same string and costs less than stringifying an array.
  */
-const groupKeyOf = (group: GroupOf) =>
-  `[${JSON.stringify(group.keyspaceId)},${JSON.stringify(group.keyId)},${JSON.stringify(group.externalId)},${JSON.stringify(group.outcome)},${JSON.stringify(group.tag)},${group.tagsOverflowed}]`;
+const groupKeyOf = (group: Bucket) =>
+  `[${json(group.keyspaceId)},${json(group.keyId)},${json(group.externalId)},${json(group.outcome)},${json(group.tag)},${group.tagsOverflowed}]`;
