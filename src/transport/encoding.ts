@@ -20,12 +20,6 @@ export function encodeOnce<D extends DescMessage>(schema: D, message: MessageSha
   return bytes;
 }
 
-/** Gives `message` its wire bytes, written by the caller, for the native gRPC server to send as they are. */
-export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
-  encodings.set(message, bytes);
-  return message;
-}
-
 /**
  * Gives `message` its wire bytes, written by the caller, and makes its field `field` only when
  * something reads it: the native gRPC server sends the bytes and never does, so a large answer is
