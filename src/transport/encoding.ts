@@ -20,8 +20,23 @@ export function encodeOnce<D extends DescMessage>(schema: D, message: MessageSha
   return bytes;
 }
 
-/** Gives `message` its wire bytes, written by the caller, for the native gRPC server to send as they are. */
-export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
+/**
+ * Gives `message` its wire bytes, written by the caller, and makes its field `field` only when
+ * something reads it: the native gRPC server sends the bytes and never does, so a large answer is
+ * not built twice; the Connect router reads the field and encodes it as usual.
+ */
+export function withEncodingAndLazyField<T extends object, K extends keyof T>(message: T, field: K, make: () => T[K], bytes: Uint8Array): T {
+  const settle = (value: T[K]) => Object.defineProperty(message, field, { value, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(message, field, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = make();
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
   encodings.set(message, bytes);
   return message;
 }

@@ -38,11 +38,14 @@ describe("Analytics queries over 30 days of 1,000 keys", () => {
   };
   /** The filter of every `find` the server was sent: a filter on anything but `_id` scans the collection on mongo-java-server. */
   const finds: Record<string, unknown>[] = [];
+  /** The projection of every `find` of `keys` documents: they hold no hours or minutes, and a projection makes mongo-java-server copy each large document. */
+  const keysProjections: unknown[] = [];
 
   beforeAll(async () => {
     store = await MongoStore.connect(inject("mongoUri"), databaseName, { monitorCommands: true });
     store.client.on("commandStarted", (event) => {
       if (event.commandName === "find" && String(event.command.find).startsWith("analytics_")) finds.push(event.command.filter);
+      if (event.commandName === "find" && event.command.find === "analytics_keys_days") keysProjections.push(event.command.projection);
     });
     // Each key once a day, at an hour of its own: every hour of every day is counted.
     const counts: MinuteCount[] = [];
@@ -91,6 +94,7 @@ describe("Analytics queries over 30 days of 1,000 keys", () => {
     keysDocumentsRead = 0;
     filters.length = 0;
     finds.length = 0;
+    keysProjections.length = 0;
     let buckets = 0;
     let pages = 0;
     let after: PageCursor | undefined;
@@ -122,6 +126,8 @@ describe("Analytics queries over 30 days of 1,000 keys", () => {
       expect(answer.keysDocumentsRead).toBe(DAYS);
       expect(answer.documentsRead - answer.keysDocumentsRead).toBeLessThanOrEqual(2 * DAYS);
       expect(answer.findsNotById).toBe(0);
+      expect(keysProjections).toHaveLength(DAYS);
+      expect(keysProjections.every((projection) => projection === undefined)).toBe(true);
       expect(filters.every((filter) => (filter.scope === "keys" && filter.part === "keys") || (filter.scope === "keyspace" && filter.part === "totals"))).toBe(
         true,
       );

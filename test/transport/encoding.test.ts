@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { VerifyCode, VerifyKeyResponseSchema, VerifyKeysResponseSchema } from "../../gen/latchkey/v1/verify_pb.js";
-import { encodeOnce, encodingOf, withRepeatedFieldEncoding } from "../../src/transport/encoding.js";
+import { encodeOnce, encodingOf, withEncodingAndLazyField, withRepeatedFieldEncoding } from "../../src/transport/encoding.js";
 
 describe("remembered encodings", () => {
   const answer = (keyId: string) => create(VerifyKeyResponseSchema, { valid: true, code: VerifyCode.VALID, keyId, permissions: ["a", "b"], meta: { x: 1 } });
@@ -21,5 +21,21 @@ describe("remembered encodings", () => {
     expect(encodingOf(response)).toEqual(toBinary(VerifyKeysResponseSchema, response));
     const empty = withRepeatedFieldEncoding(create(VerifyKeysResponseSchema), 1, VerifyKeyResponseSchema, []);
     expect(encodingOf(empty)).toEqual(toBinary(VerifyKeysResponseSchema, empty));
+  });
+
+  it("makes a lazy field only when it is read, once, and encodes it as if it had been set", () => {
+    const results = [answer("key_1"), answer("key_2")];
+    const bytes = toBinary(VerifyKeysResponseSchema, create(VerifyKeysResponseSchema, { results }));
+    let made = 0;
+    const response = withEncodingAndLazyField(create(VerifyKeysResponseSchema), "results", () => (made++, results), bytes);
+    expect(encodingOf(response)).toBe(bytes);
+    expect(made).toBe(0);
+    expect(toBinary(VerifyKeysResponseSchema, response)).toEqual(bytes);
+    expect(response.results).toBe(results);
+    expect(made).toBe(1);
+    const replaced = withEncodingAndLazyField(create(VerifyKeysResponseSchema), "results", () => (made++, results), bytes);
+    replaced.results = [];
+    expect(replaced.results).toEqual([]);
+    expect(made).toBe(1);
   });
 });

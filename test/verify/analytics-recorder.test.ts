@@ -46,7 +46,7 @@ async function rowsIn(store: Store, scope: "group" | "keyspace", granularity: Gr
     to: new Date(Date.UTC(2027, 0)),
     ...overrides,
   };
-  for await (const row of rowsOf((filter) => store.analytics.documents(filter), query)) if (!row.lookahead) rows.push(row);
+  for await (const batch of rowsOf((filter) => store.analytics.documents(filter), query)) rows.push(...batch.filter((row) => !row.lookahead));
   return rows;
 }
 

@@ -45,9 +45,12 @@ export const verdictOf = (code: VerifyCode): Verdict => VERDICTS.get(code)!;
 /** `VERIFY_CODE_RATE_LIMITED` for `rate_limited`: the names clients see in `outcomes`. */
 const CODE_NAMES = new Map(Object.entries(CODES).map(([verdict, code]) => [verdict, VerifyCodeSchema.values.find((value) => value.number === code)!.name]));
 
+/** The key of an outcome's count in a bucket's `outcomes`. */
+export const verifyCodeNameOf = (outcome: string) => CODE_NAMES.get(outcome) ?? outcome;
+
 export function outcomesToProto(outcomes: OutcomeCounts) {
   const named: Record<string, bigint> = {};
-  for (const [outcome, count] of Object.entries(outcomes)) named[CODE_NAMES.get(outcome) ?? outcome] = BigInt(count);
+  for (const [outcome, count] of Object.entries(outcomes)) named[verifyCodeNameOf(outcome)] = BigInt(count);
   return { total: BigInt(totalOf(outcomes)), valid: BigInt(outcomes.valid ?? 0), outcomes: named };
 }
 

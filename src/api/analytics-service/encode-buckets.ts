@@ -1,27 +1,32 @@
-import type { VerificationBucket } from "../../../gen/latchkey/v1/analytics_pb.js";
+import type { Bucket } from "../../domain/analytics/query.js";
+import type { Verdict } from "../../domain/verification.js";
+import { CODES } from "../verify-service/verify-request.js";
+import { verifyCodeNameOf } from "./convert.js";
 
 /**
- * A GetVerificationsResponse's wire bytes, the same as protobuf-es's `toBinary` writes them (fields
- * in number order, map entries in insertion order with both key and value):
- * test/api/analytics-service/encode-buckets.test.ts compares the two. A page holds up to 1,000
- * buckets, and the reflective `toBinary` spends more on them than the query that counts them;
- * sizes are computed first, then every byte is written once. Undefined for a value this
- * writer leaves to `toBinary`: a negative or unsafe integer.
+ * A GetVerificationsResponse's wire bytes, written straight from the domain's buckets: the same
+ * bytes protobuf-es's `toBinary` writes for the response `bucketToProto` makes of them (fields in
+ * number order, map entries in insertion order with both key and value), which
+ * test/api/analytics-service/encode-buckets.test.ts compares. A page holds up to 1,000 buckets:
+ * making a VerificationBucket of each (reflective `create`, bigints, Timestamps) and encoding it
+ * reflectively cost more than the query that counts them. Sizes are computed first, then every
+ * byte is written once. Undefined for what this writer leaves to `toBinary`: a time before 1970,
+ * a count that is negative, fractional or unsafe, an outcome that is no verdict.
  */
-export function encodeVerificationsResponse(buckets: readonly VerificationBucket[], nextPageToken: string): Uint8Array | undefined {
-  const bodies: number[] = [];
+export function encodeVerificationsResponse(buckets: readonly Bucket[], nextPageToken: string): Uint8Array | undefined {
+  const bodies = new Int32Array(buckets.length);
   let size = stringSize(nextPageToken);
-  for (const bucket of buckets) {
-    const body = bucketSize(bucket);
+  for (let i = 0; i < buckets.length; i++) {
+    const body = bucketSize(buckets[i]!);
     if (body === undefined) return undefined;
-    bodies.push(body);
+    bodies[i] = body;
     size += 1 + varintSize(body) + body;
   }
   const out = new Writer(size);
-  buckets.forEach((bucket, i) => {
+  for (let i = 0; i < buckets.length; i++) {
     out.tag(1, LENGTH_DELIMITED).varint(bodies[i]!);
-    writeBucket(out, bucket);
-  });
+    writeBucket(out, buckets[i]!);
+  }
   out.string(2, nextPageToken);
   return out.bytes;
 }
@@ -36,63 +41,67 @@ function varintSize(value: number) {
 }
 
 const stringSize = (value: string) => {
+  if (value === "") return 0;
   const length = Buffer.byteLength(value);
-  return length === 0 ? 0 : 1 + varintSize(length) + length;
+  return 1 + varintSize(length) + length;
 };
-
-/** A non-negative safe integer as a number; undefined otherwise. */
-function safe(value: bigint | number): number | undefined {
-  const number = Number(value);
-  return Number.isSafeInteger(number) && number >= 0 ? number : undefined;
-}
 
 const integerSize = (value: number) => (value === 0 ? 0 : 1 + varintSize(value));
 
-function timeOf(bucket: VerificationBucket) {
-  if (!bucket.time) return undefined;
-  const seconds = safe(bucket.time.seconds);
-  const nanos = safe(bucket.time.nanos);
-  if (seconds === undefined || nanos === undefined) return undefined;
-  return { seconds, nanos, size: integerSize(seconds) + integerSize(nanos) };
+const countable = (value: number) => Number.isSafeInteger(value) && value >= 0;
+
+/** The VerifyCode names of `outcomes` keys, as UTF-8, made once per name. */
+const outcomeNames = new Map<string, Buffer>();
+function outcomeNameBytes(outcome: string) {
+  let bytes = outcomeNames.get(outcome);
+  if (!bytes) outcomeNames.set(outcome, (bytes = Buffer.from(verifyCodeNameOf(outcome))));
+  return bytes;
 }
 
-function entrySize(outcome: string, count: number) {
-  const length = Buffer.byteLength(outcome);
-  return 1 + varintSize(length) + length + 1 + varintSize(count);
-}
+const timeSeconds = (bucket: Bucket) => Math.floor(bucket.time.getTime() / 1000);
+const timeNanos = (bucket: Bucket) => (bucket.time.getTime() % 1000) * 1_000_000;
 
-function bucketSize(bucket: VerificationBucket): number | undefined {
-  const time = timeOf(bucket);
-  if (bucket.time && !time) return undefined;
-  const integers = [bucket.total, bucket.valid, bucket.creditsSpent, ...Object.values(bucket.outcomes)].map(safe);
-  if (integers.includes(undefined) || bucket.outcome < 0) return undefined;
-  let size = time ? 1 + varintSize(time.size) + time.size : 0;
-  size += stringSize(bucket.keyspaceId) + stringSize(bucket.keyId) + stringSize(bucket.externalId) + integerSize(bucket.outcome);
-  size += stringSize(bucket.tag) + (bucket.tagsOverflowed ? 2 : 0);
-  size += integerSize(safe(bucket.total)!) + integerSize(safe(bucket.valid)!) + integerSize(safe(bucket.creditsSpent)!);
-  for (const [outcome, count] of Object.entries(bucket.outcomes)) {
-    const entry = entrySize(outcome, safe(count)!);
+const entrySize = (name: Buffer, count: number) => 1 + varintSize(name.length) + name.length + 1 + varintSize(count);
+
+function bucketSize(bucket: Bucket): number | undefined {
+  const ms = bucket.time.getTime();
+  if (!countable(ms)) return undefined;
+  if (bucket.outcome !== "" && CODES[bucket.outcome as Verdict] === undefined) return undefined;
+  const time = integerSize(timeSeconds(bucket)) + integerSize(timeNanos(bucket));
+  let size = 1 + varintSize(time) + time;
+  size += stringSize(bucket.keyspaceId) + stringSize(bucket.keyId) + stringSize(bucket.externalId);
+  size += integerSize(bucket.outcome === "" ? 0 : CODES[bucket.outcome as Verdict]) + stringSize(bucket.tag) + (bucket.tagsOverflowed ? 2 : 0);
+  let total = 0;
+  for (const outcome in bucket.outcomes) {
+    const count = bucket.outcomes[outcome]!;
+    if (!countable(count)) return undefined;
+    total += count;
+    const entry = entrySize(outcomeNameBytes(outcome), count);
     size += 1 + varintSize(entry) + entry;
   }
-  return size;
+  if (!countable(total) || !countable(bucket.credits)) return undefined;
+  return size + integerSize(total) + integerSize(bucket.outcomes.valid ?? 0) + integerSize(bucket.credits);
 }
 
-function writeBucket(out: Writer, bucket: VerificationBucket) {
-  const time = timeOf(bucket);
-  if (time) {
-    out.tag(1, LENGTH_DELIMITED).varint(time.size);
-    out.integer(1, time.seconds).integer(2, time.nanos);
-  }
-  out.string(2, bucket.keyspaceId).string(3, bucket.keyId).string(4, bucket.externalId).integer(5, bucket.outcome).string(6, bucket.tag);
+function writeBucket(out: Writer, bucket: Bucket) {
+  const seconds = timeSeconds(bucket);
+  const nanos = timeNanos(bucket);
+  out.tag(1, LENGTH_DELIMITED).varint(integerSize(seconds) + integerSize(nanos));
+  out.integer(1, seconds).integer(2, nanos);
+  out.string(2, bucket.keyspaceId).string(3, bucket.keyId).string(4, bucket.externalId);
+  out.integer(5, bucket.outcome === "" ? 0 : CODES[bucket.outcome as Verdict]).string(6, bucket.tag);
   if (bucket.tagsOverflowed) out.tag(7, VARINT).varint(1);
-  out.integer(8, safe(bucket.total)!).integer(9, safe(bucket.valid)!);
-  for (const [outcome, count] of Object.entries(bucket.outcomes)) {
-    const value = safe(count)!;
-    out.tag(10, LENGTH_DELIMITED).varint(entrySize(outcome, value));
-    out.tag(1, LENGTH_DELIMITED).varint(Buffer.byteLength(outcome)).text(outcome);
-    out.tag(2, VARINT).varint(value);
+  let total = 0;
+  for (const outcome in bucket.outcomes) total += bucket.outcomes[outcome]!;
+  out.integer(8, total).integer(9, bucket.outcomes.valid ?? 0);
+  for (const outcome in bucket.outcomes) {
+    const name = outcomeNameBytes(outcome);
+    const count = bucket.outcomes[outcome]!;
+    out.tag(10, LENGTH_DELIMITED).varint(entrySize(name, count));
+    out.tag(1, LENGTH_DELIMITED).varint(name.length).raw(name);
+    out.tag(2, VARINT).varint(count);
   }
-  out.integer(11, safe(bucket.creditsSpent)!);
+  out.integer(11, bucket.credits);
 }
 
 class Writer {
@@ -117,15 +126,17 @@ class Writer {
     return this;
   }
 
-  text(value: string) {
-    this.at += this.bytes.write(value, this.at, "utf8");
+  raw(bytes: Buffer) {
+    this.at += bytes.copy(this.bytes, this.at);
     return this;
   }
 
   /** A string field, left out when empty, as proto3 does. */
   string(field: number, value: string) {
     if (value === "") return this;
-    return this.tag(field, LENGTH_DELIMITED).varint(Buffer.byteLength(value)).text(value);
+    this.tag(field, LENGTH_DELIMITED).varint(Buffer.byteLength(value));
+    this.at += this.bytes.write(value, this.at, "utf8");
+    return this;
   }
 
   /** An integer field, left out when zero. */

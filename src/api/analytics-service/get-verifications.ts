@@ -8,7 +8,7 @@ import { VERIFICATION_SOURCE } from "../../domain/analytics/counts.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { requireId } from "../requests.js";
-import { withEncoding } from "../../transport/encoding.js";
+import { withEncodingAndLazyField } from "../../transport/encoding.js";
 import { bucketToProto, GROUPING_NAMES, listed, pageOf, rangeOf, verdictOf } from "./convert.js";
 import { encodeVerificationsResponse } from "./encode-buckets.js";
 
@@ -39,8 +39,10 @@ export const getVerifications =
       ...rangeOf(request, now()),
     };
     const page = await pageOf(store, query, request);
-    const buckets = page.buckets.map(bucketToProto);
-    const response = create(GetVerificationsResponseSchema, { buckets, nextPageToken: page.nextPageToken });
-    const bytes = encodeVerificationsResponse(buckets, page.nextPageToken);
-    return bytes ? withEncoding(response, bytes) : response;
+    const response = create(GetVerificationsResponseSchema, { nextPageToken: page.nextPageToken });
+    const buckets = () => page.buckets.map(bucketToProto);
+    const bytes = encodeVerificationsResponse(page.buckets, page.nextPageToken);
+    if (bytes) return withEncodingAndLazyField(response, "buckets", buckets, bytes);
+    response.buckets = buckets();
+    return response;
   };

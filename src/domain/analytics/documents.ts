@@ -54,7 +54,7 @@ export const keyField = (keyId: string, overflow: boolean) =>
   `${overflow ? "o" : "k"}${keyId.replace(/[%.$]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 
 export const keyOfField = (field: string) => ({
-  keyId: field.slice(1).replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+  keyId: field.includes("%") ? field.slice(1).replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))) : field.slice(1),
   overflow: field.startsWith("o"),
 });
 

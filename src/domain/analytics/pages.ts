@@ -8,39 +8,34 @@ import type { AnalyticsRow } from "./rows.js";
  * time's buckets resumes at the next time: the next page does not read that last time again.
  */
 export async function pageOfBuckets(
-  rows: AsyncIterable<AnalyticsRow>,
+  rows: AsyncIterable<readonly AnalyticsRow[]>,
   query: AnalyticsQuery,
   pageSize: number,
   after?: PageCursor,
 ): Promise<{ buckets: Bucket[]; next?: PageCursor }> {
   const page: { group: string; bucket: Bucket }[] = [];
+  const grouping = groupingOf(query);
   let time = Number.NaN;
   let groups = new Map<string, Bucket>();
   const settle = () => {
-    const sorted = [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [group, bucket] of sorted) {
+    // The default order of strings, by UTF-16 code units, is the order of `<`.
+    for (const group of [...groups.keys()].sort()) {
       if (after && time === after.time && group <= after.group) continue;
-      if (bucket.outcomes && Object.keys(bucket.outcomes).length > 0) page.push({ group, bucket });
+      const bucket = groups.get(group)!;
+      if (hasCounts(bucket)) page.push({ group, bucket });
     }
     groups = new Map();
   };
-  for await (const row of rows) {
-    const rowTime = row.time.getTime();
-    if (rowTime !== time) {
-      settle();
-      if (page.length > pageSize) break;
-      if (page.length === pageSize && counted(row, query)) return { buckets: page.map(({ bucket }) => bucket), next: { time: rowTime, group: "" } };
-      time = rowTime;
-    }
-    if (row.lookahead) continue;
-    for (const [group, values] of groupsOf(row, query)) {
-      let bucket = groups.get(group);
-      if (!bucket) groups.set(group, (bucket = { time: row.time, ...values, outcomes: {}, credits: 0 }));
-      for (const [outcome, count] of Object.entries(row.outcomes)) {
-        if (count === 0 || (query.outcomes && !query.outcomes.includes(outcome)) || (values.outcome && values.outcome !== outcome)) continue;
-        bucket.outcomes[outcome] = (bucket.outcomes[outcome] ?? 0) + count;
-        if (outcome === query.creditsOutcome) bucket.credits += row.credits;
+  reading: for await (const batch of rows) {
+    for (const row of batch) {
+      const rowTime = row.time.getTime();
+      if (rowTime !== time) {
+        settle();
+        if (page.length > pageSize) break reading;
+        if (page.length === pageSize && counted(row, query)) return { buckets: page.map(({ bucket }) => bucket), next: { time: rowTime, group: "" } };
+        time = rowTime;
       }
+      if (!row.lookahead) addRow(groups, row, query, grouping);
     }
   }
   if (page.length <= pageSize) settle();
@@ -50,30 +45,74 @@ export async function pageOfBuckets(
   return { buckets: served.map(({ bucket }) => bucket), next: { time: last.bucket.time.getTime(), group: last.group } };
 }
 
-/** Whether a row adds to some bucket of the answer. */
-const counted = (row: AnalyticsRow, query: AnalyticsQuery) =>
-  Object.entries(row.outcomes).some(([outcome, count]) => count > 0 && (!query.outcomes || query.outcomes.includes(outcome)));
-
-type GroupOf = Omit<Bucket, "time" | "outcomes" | "credits">;
-
-/** The groups a row counts in, by their sort key: one, or one per tag or outcome when grouped by those. */
-function groupsOf(row: AnalyticsRow, query: AnalyticsQuery): [string, GroupOf][] {
-  const by = query.groupBy;
-  const base: GroupOf = {
-    keyspaceId: by.has("keyspace") ? row.keyspaceId : "",
-    keyId: by.has("key") ? row.keyId : "",
-    externalId: by.has("identity") ? row.externalId : "",
-    outcome: "",
-    tag: "",
-    tagsOverflowed: false,
-  };
-  let values: GroupOf[] = [base];
-  if (by.has("tag")) {
-    values = row.overflow ? [{ ...base, tagsOverflowed: true }] : row.tags.length === 0 ? [base] : row.tags.map((tag) => ({ ...base, tag }));
-  }
-  if (by.has("outcome")) {
-    const outcomes = Object.keys(row.outcomes).filter((outcome) => row.outcomes[outcome]! > 0);
-    values = values.flatMap((group) => outcomes.map((outcome) => ({ ...group, outcome })));
-  }
-  return values.map((group) => [JSON.stringify([group.keyspaceId, group.keyId, group.externalId, group.outcome, group.tag, group.tagsOverflowed]), group]);
+function hasCounts(bucket: Bucket) {
+  for (const _ in bucket.outcomes) return true;
+  return false;
 }
+
+/** Whether a row adds to some bucket of the answer. */
+function counted(row: AnalyticsRow, query: AnalyticsQuery) {
+  for (const outcome in row.outcomes) if (row.outcomes[outcome]! > 0 && (!query.outcomes || query.outcomes.includes(outcome))) return true;
+  return false;
+}
+
+interface Grouping {
+  keyspace: boolean;
+  key: boolean;
+  identity: boolean;
+  outcome: boolean;
+  tag: boolean;
+}
+
+const groupingOf = ({ groupBy }: AnalyticsQuery): Grouping => ({
+  keyspace: groupBy.has("keyspace"),
+  key: groupBy.has("key"),
+  identity: groupBy.has("identity"),
+  outcome: groupBy.has("outcome"),
+  tag: groupBy.has("tag"),
+});
+
+/** A bucket's tag and whether it counts overflowed tag sets. */
+type TagGroup = readonly [tag: string, tagsOverflowed: boolean];
+const UNTAGGED: readonly TagGroup[] = [["", false]];
+const OVERFLOWED: readonly TagGroup[] = [["", true]];
+
+/** Adds a row to the buckets of the groups it counts in: one, or one per tag or outcome when grouped by those. */
+function addRow(groups: Map<string, Bucket>, row: AnalyticsRow, query: AnalyticsQuery, grouping: Grouping) {
+  const keyspaceId = grouping.keyspace ? row.keyspaceId : "";
+  const keyId = grouping.key ? row.keyId : "";
+  const externalId = grouping.identity ? row.externalId : "";
+  const tags = !grouping.tag ? UNTAGGED : row.overflow ? OVERFLOWED : row.tags.length === 0 ? UNTAGGED : row.tags.map((tag): TagGroup => [tag, false]);
+  for (const [tag, tagsOverflowed] of tags) {
+    if (!grouping.outcome) {
+      addToBucket(groups, row, query, { time: row.time, keyspaceId, keyId, externalId, outcome: "", tag, tagsOverflowed, outcomes: {}, credits: 0 });
+      continue;
+    }
+    for (const outcome in row.outcomes) {
+      if (row.outcomes[outcome]! > 0)
+        addToBucket(groups, row, query, { time: row.time, keyspaceId, keyId, externalId, outcome, tag, tagsOverflowed, outcomes: {}, credits: 0 });
+    }
+  }
+}
+
+/** Adds a row's counts to the bucket of `empty`'s group, which `empty` starts when the group has none yet. */
+function addToBucket(groups: Map<string, Bucket>, row: AnalyticsRow, query: AnalyticsQuery, empty: Bucket) {
+  const group = groupKeyOf(empty);
+  let bucket = groups.get(group);
+  if (!bucket) groups.set(group, (bucket = empty));
+  for (const outcome in row.outcomes) {
+    const count = row.outcomes[outcome]!;
+    if (count === 0 || (query.outcomes && !query.outcomes.includes(outcome)) || (bucket.outcome && bucket.outcome !== outcome)) continue;
+    bucket.outcomes[outcome] = (bucket.outcomes[outcome] ?? 0) + count;
+    if (outcome === query.creditsOutcome) bucket.credits += row.credits;
+  }
+}
+
+const json = (value: string) => (value === "" ? '""' : JSON.stringify(value));
+
+/**
+ * A group's sort key, also held by page tokens: the JSON array of its values (`["","key_…","","","",false]`),
+ * written a value at a time, which is the same string and costs less than stringifying an array.
+ */
+const groupKeyOf = (group: Bucket) =>
+  `[${json(group.keyspaceId)},${json(group.keyId)},${json(group.externalId)},${json(group.outcome)},${json(group.tag)},${group.tagsOverflowed}]`;

@@ -18,13 +18,15 @@ export interface AnalyticsRow extends GroupValues, Counts {
 export type ReadDocuments = (filter: DocumentFilter) => AsyncIterable<AnalyticsDocument>;
 
 /**
- * The rows a query counts, in time order, from as few documents as answer it: its keyspaces'
+ * The rows a query counts, in time order, in batches, from as few documents as answer it: its keyspaces'
  * totals when nothing below the keyspace is filtered or grouped by (one document per day or
  * month); the keyspaces' `keys` documents when only keys are, at day granularity (one per day);
  * the groups' documents otherwise. A bucket counts whole: the one holding `from` is
  * the first. Rows by key and day include lookahead rows (`lookahead`), which count in no bucket.
+ * A batch holds the rows of what was read last (a document, a day): a reader that stops after a
+ * batch leaves the rest unread.
  */
-export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?: PageCursor): AsyncIterable<AnalyticsRow> {
+export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?: PageCursor): AsyncIterable<AnalyticsRow[]> {
   const belowKey = !!query.externalIds || !!query.tags || query.groupBy.has("identity") || query.groupBy.has("tag");
   const totals = !belowKey && !query.keyIds && !query.groupBy.has("key");
   const keyTotals = !belowKey && !totals && query.granularity === "day";
@@ -61,13 +63,18 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
   };
   for await (const document of read(filter)) {
     if (document.time.getTime() !== time) {
-      yield* settled();
+      const done = settled();
+      if (done.length > 0) yield done;
       time = document.time.getTime();
     }
     rows.push(...rowsIn(document, part));
-    if (part === "totals") yield* settled();
+    if (part === "totals") {
+      const done = settled();
+      if (done.length > 0) yield done;
+    }
   }
-  yield* settled();
+  const done = settled();
+  if (done.length > 0) yield done;
 }
 
 /**
@@ -83,33 +90,34 @@ async function* keyRowsOf(
   query: AnalyticsQuery,
   filter: DocumentFilter,
   inRange: (row: AnalyticsRow) => boolean,
-): AsyncIterable<AnalyticsRow> {
-  async function* keyRowsOfDay(totals: AnalyticsDocument[]): AsyncIterable<AnalyticsRow> {
+): AsyncIterable<AnalyticsRow[]> {
+  const keyIds = query.keyIds && new Set(query.keyIds);
+  async function keyRowsOfDay(totals: AnalyticsDocument[]): Promise<AnalyticsRow[]> {
     const time = totals[0]!.time;
     const day = { from: time, to: new Date(nextBucket("day", time.getTime())), keyspaceIds: totals.map((total) => total.keyspaceId) };
     const rows: AnalyticsRow[] = [];
     for await (const document of read({ ...filter, ...day })) {
-      if (!document.keysOverflowed) rows.push(...keyRowsIn(document, query.keyIds));
+      if (!document.keysOverflowed) keyRowsIn(document, keyIds, rows);
       else {
         const groups = { ...filter, ...day, scope: "group" as const, part: "totals" as const, keyspaceIds: [document.keyspaceId] };
         for await (const group of read(groups)) rows.push(...rowsIn(group, "totals"));
       }
     }
-    yield* rows.filter(inRange);
+    return rows.filter(inRange);
   }
   let day: AnalyticsDocument[] = [];
   for await (const total of read({ ...filter, scope: "keyspace", part: "totals" })) {
     if (day.length > 0 && total.time.getTime() !== day[0]!.time.getTime()) {
-      yield* keyRowsOfDay(day);
+      yield await keyRowsOfDay(day);
       day = [];
     }
     if (!query.keyIds) {
       const lookahead = { ...rowsIn(total, "totals")[0]!, lookahead: true };
-      if (inRange(lookahead)) yield lookahead;
+      if (inRange(lookahead)) yield [lookahead];
     }
     day.push(total);
   }
-  if (day.length > 0) yield* keyRowsOfDay(day);
+  if (day.length > 0) yield await keyRowsOfDay(day);
 }
 
 function rowsIn(document: AnalyticsDocument, part: DocumentPart): AnalyticsRow[] {
@@ -120,11 +128,13 @@ function rowsIn(document: AnalyticsDocument, part: DocumentPart): AnalyticsRow[]
   return Object.entries(fields).map(([field, counts]) => ({ ...group, time: new Date(document.time.getTime() + offsetOfField(field)), ...counts }));
 }
 
-function keyRowsIn(document: AnalyticsDocument, keyIds: readonly string[] | undefined): AnalyticsRow[] {
-  const rows: AnalyticsRow[] = [];
-  for (const [field, counts] of Object.entries(document.keys ?? {})) {
+/** Adds to `rows` a `keys` document's rows: each key's, or only those of `keyIds`. */
+function keyRowsIn(document: AnalyticsDocument, keyIds: ReadonlySet<string> | undefined, rows: AnalyticsRow[]) {
+  const keys = document.keys ?? {};
+  for (const field in keys) {
     const { keyId, overflow } = keyOfField(field);
-    if (keyIds && !keyIds.includes(keyId)) continue;
+    if (keyIds && !keyIds.has(keyId)) continue;
+    const { outcomes, credits } = keys[field]!;
     rows.push({
       source: document.source,
       workspaceId: document.workspaceId,
@@ -134,8 +144,8 @@ function keyRowsIn(document: AnalyticsDocument, keyIds: readonly string[] | unde
       tags: [],
       overflow,
       time: document.time,
-      ...counts,
+      outcomes,
+      credits,
     });
   }
-  return rows;
 }

@@ -107,7 +107,8 @@ export class MongoAnalytics implements AnalyticsStore {
 
   async *documents(filter: DocumentFilter) {
     const collection = this.collection(filter.scope, filter.period);
-    const projection = Object.fromEntries(PARTS_LEFT_OUT[filter.part].map((part) => [part, 0]));
+    const left = PARTS_LEFT_OUT[filter.part].filter((part) => partsHeld(filter.scope, filter.period).includes(part));
+    const projection = left.length > 0 ? Object.fromEntries(left.map((part) => [part, 0])) : undefined;
     const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
     const exact = exactIdsOf(filter);
     if (exact) {
@@ -156,6 +157,16 @@ export class MongoAnalytics implements AnalyticsStore {
   private collection(scope: DocumentScope, period: DocumentPeriod) {
     return this.collections.get(`${scope} ${period}`)!;
   }
+}
+
+/**
+ * The parts beyond totals that documents of a collection can hold (documentsOf): a projection
+ * names only those, since mongo-java-server copies every document a projection applies to, and
+ * a `keys` document is large.
+ */
+function partsHeld(scope: DocumentScope, period: DocumentPeriod): readonly DocumentPart[] {
+  if (scope === "keys") return ["keys"];
+  return period === "day" ? ["hours", "minutes"] : [];
 }
 
 function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocument> {

@@ -107,6 +107,32 @@ describe("pages of buckets", () => {
     }
   });
 
+  it("names a page's last group in its cursor as the JSON array of the group's values, as page tokens have held it, whatever characters the values hold", async () => {
+    const odd = documentsOf(
+      [
+        count({ externalId: 'quote " backslash \\ tab \t ünï 🎉', tags: ["a\u0001b"] }),
+        count({ externalId: "plain", overflow: true, outcomes: { forbidden: 1 }, credits: 0 }),
+      ],
+      DEFAULT_RETENTION,
+      () => true,
+    );
+    const readOdd = async function* (filter: DocumentFilter) {
+      for (const document of odd) if (documentMatches(document, filter)) yield structuredClone(document);
+    };
+    const q = query({ granularity: "day", groupBy: new Set(["keyspace", "identity", "tag", "outcome"]) });
+    const groups: string[] = [];
+    let after;
+    do {
+      const page = await pageOfBuckets(rowsOf(readOdd, q, after), q, 1, after);
+      const [bucket] = page.buckets;
+      groups.push(JSON.stringify([bucket!.keyspaceId, bucket!.keyId, bucket!.externalId, bucket!.outcome, bucket!.tag, bucket!.tagsOverflowed]));
+      if (page.next) expect(page.next.group).toBe(groups.at(-1));
+      after = page.next;
+    } while (after);
+    expect(groups).toEqual([...groups].sort());
+    expect(groups).toHaveLength(3);
+  });
+
   it("ends a page of keys with a day without reading the next day's keys, learning from its totals that another page follows", async () => {
     const q = query({ granularity: "day", groupBy: new Set(["key"]) });
     let keysDocumentsRead = 0;
