@@ -30,7 +30,7 @@ describe("GetKey", () => {
     // The instance reserved part of the window (a sixteenth of it) and admitted three from it.
     expect(limit!.used).toBeGreaterThanOrEqual(3n);
     expect(limit!.used).toBeLessThanOrEqual(100n);
-    expect(Number(limit!.windowEndsAt!.seconds) * 1000).toBeGreaterThan(api.clock.now);
+    expect(timestampMs(limit!.windowEndsAt!)).toBeGreaterThan(api.clock.now);
   });
 
   it("OK: shows a sliding-window limit's use: what the last window holds, and when all of it has left", async () => {
