@@ -6,10 +6,21 @@ import { MemoryStore } from "../../src/store/memory.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import type { BoundedCache } from "../../src/verify/bounded-cache.js";
 import { keyChanged } from "../../src/verify/change-feed.js";
-import { KeyCache } from "../../src/verify/key-cache.js";
+import { KeyCache, type KeyCacheOptions } from "../../src/verify/key-cache.js";
 import { MAX_REFRESH_BATCH } from "../../src/verify/key-refresh-batches.js";
 import { countingStore } from "../support/counting-store.js";
 import { FIXTURE_WORKSPACE as WS, keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
+
+/** The cache's settings in these tests, with what a test sets itself. */
+const cacheOptions = (options: Pick<KeyCacheOptions, "known" | "maxEntries" | "maxBytes" | "now"> & Partial<KeyCacheOptions>): KeyCacheOptions => ({
+  maxMisses: 10,
+  workspaceShare: 1,
+  ttlMs: 60_000,
+  staleMs: 600_000,
+  refreshBatchMs: 20,
+  missTtlMs: 10_000,
+  ...options,
+});
 
 /** A load the test finishes by hand. */
 function deferred() {
@@ -32,18 +43,15 @@ async function world() {
   );
   const clock = { now: Date.now() };
   const known = new Set(keys.map((key) => key.digest));
-  const cache = new KeyCache(store, {
-    known: { mayExist: (digest) => known.has(digest) || digest === digestSecret("nobody") },
-    maxEntries: 10,
-    maxBytes: 1024 * 1024,
-    maxMisses: 10,
-    workspaceShare: 1,
-    ttlMs: 60_000,
-    staleMs: 600_000,
-    refreshBatchMs: 20,
-    missTtlMs: 10_000,
-    now: () => clock.now,
-  });
+  const cache = new KeyCache(
+    store,
+    cacheOptions({
+      known: { mayExist: (digest) => known.has(digest) || digest === digestSecret("nobody") },
+      maxEntries: 10,
+      maxBytes: 1024 * 1024,
+      now: () => clock.now,
+    }),
+  );
   calls.clear();
   return { store, calls, keyspace, keys, cache, clock, reads: () => calls.get("findKeyByHash") ?? 0, refreshReads: () => calls.get("findKeysByIds") ?? 0 };
 }
@@ -139,18 +147,10 @@ describe("KeyCache", () => {
     };
     const hot = await Promise.all(Array.from({ length: 4 }, () => insert("ws_a")));
     const flood = await Promise.all(Array.from({ length: 100 }, () => insert("ws_b")));
-    const cache = new KeyCache(store, {
-      known: { mayExist: () => true },
-      maxEntries: 10,
-      maxBytes: 1024 * 1024,
-      maxMisses: 10,
-      workspaceShare: 0.5,
-      ttlMs: 60_000,
-      staleMs: 600_000,
-      refreshBatchMs: 20,
-      missTtlMs: 10_000,
-      now: Date.now,
-    });
+    const cache = new KeyCache(
+      store,
+      cacheOptions({ known: { mayExist: () => true }, maxEntries: 10, maxBytes: 1024 * 1024, workspaceShare: 0.5, now: Date.now }),
+    );
     for (const digest of hot) await cache.lookup("ws_a", digest);
     const unknownToA = ["1", "2", "3"].map((n) => n.repeat(64));
     for (const digest of unknownToA) await cache.lookup("ws_a", digest);
@@ -214,18 +214,10 @@ describe("KeyCache", () => {
       }),
     );
     const clock = { now: Date.now() };
-    const cache = new KeyCache(store, {
-      known: { mayExist: () => true },
-      maxEntries: digests.length,
-      maxBytes: 64 * 1024 * 1024,
-      maxMisses: 10,
-      workspaceShare: 1,
-      ttlMs: 60_000,
-      staleMs: 600_000,
-      refreshBatchMs: 20,
-      missTtlMs: 10_000,
-      now: () => clock.now,
-    });
+    const cache = new KeyCache(
+      store,
+      cacheOptions({ known: { mayExist: () => true }, maxEntries: digests.length, maxBytes: 64 * 1024 * 1024, now: () => clock.now }),
+    );
     for (const digest of digests) await cache.lookup(WS, digest);
     calls.clear();
     clock.now += 60_000;
