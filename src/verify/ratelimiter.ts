@@ -55,13 +55,7 @@ export class Ratelimiter {
     const applied = asks.map((ask, i) => overrides[i]!.apply(ask.identifier, ask));
     const checks = new Map<string, SlidingCheck>();
     const checkOf = asks.map((ask, i) => {
-      const check: SlidingCheck = {
-        workspaceId,
-        counter: `${ask.namespace}:${ask.identifier}`,
-        limit: applied[i]!.limit,
-        durationMs: applied[i]!.durationMs,
-        cost: ask.cost,
-      };
+      const check = slidingCheck(workspaceId, ask, applied[i]!);
       const record = counterRecord(check);
       const same = checks.get(record);
       if (same) {
@@ -75,10 +69,7 @@ export class Ratelimiter {
       if (this.onDecision) for (const ask of asks) this.onDecision(workspaceId, ask, result.admitted);
       return {
         success: result.admitted,
-        answers: asks.map((_, i) => {
-          const outcome: SlidingOutcome = result.outcomes[order.indexOf(checkOf[i]!)]!;
-          return { ...applied[i]!, limit: outcome.limit, hadRoom: outcome.hadRoom, remaining: outcome.remaining, resetAt: outcome.resetAt };
-        }),
+        answers: asks.map((_, i) => answerOf(applied[i]!, result.outcomes[order.indexOf(checkOf[i]!)]!)),
       };
     };
     const result = this.limits.apply([...checks.values()]);
@@ -88,14 +79,7 @@ export class Ratelimiter {
   /** Limit's single ask: what `decide` answers for one ask, without the merging of several. */
   private decideOne(workspaceId: string, ask: LimitAsk, overrides: NamespaceOverrides): LimitDecision | Promise<LimitDecision> {
     const applied = overrides.apply(ask.identifier, ask);
-    const check: SlidingCheck = {
-      workspaceId,
-      counter: `${ask.namespace}:${ask.identifier}`,
-      limit: applied.limit,
-      durationMs: applied.durationMs,
-      cost: ask.cost,
-    };
-    const result = this.limits.apply([check]);
+    const result = this.limits.apply([slidingCheck(workspaceId, ask, applied)]);
     return result instanceof Promise
       ? result.then((settled) => this.answerOne(workspaceId, ask, applied, settled))
       : this.answerOne(workspaceId, ask, applied, result);
@@ -103,19 +87,25 @@ export class Ratelimiter {
 
   private answerOne(workspaceId: string, ask: LimitAsk, applied: AppliedLimit, result: SlidingResult): LimitDecision {
     this.onDecision?.(workspaceId, ask, result.admitted);
-    const outcome = result.outcomes[0]!;
-    return {
-      success: result.admitted,
-      answers: [
-        {
-          limit: outcome.limit,
-          durationMs: applied.durationMs,
-          overrideId: applied.overrideId,
-          hadRoom: outcome.hadRoom,
-          remaining: outcome.remaining,
-          resetAt: outcome.resetAt,
-        },
-      ],
-    };
+    return { success: result.admitted, answers: [answerOf(applied, result.outcomes[0]!)] };
   }
 }
+
+/** The sliding-window counter an ask counts in, with its override applied. */
+const slidingCheck = (workspaceId: string, ask: LimitAsk, applied: AppliedLimit): SlidingCheck => ({
+  workspaceId,
+  counter: `${ask.namespace}:${ask.identifier}`,
+  limit: applied.limit,
+  durationMs: applied.durationMs,
+  cost: ask.cost,
+});
+
+/** One limit's answer: its override as applied, and how its counter decided. */
+const answerOf = (applied: AppliedLimit, outcome: SlidingOutcome): LimitAnswer => ({
+  limit: outcome.limit,
+  durationMs: applied.durationMs,
+  overrideId: applied.overrideId,
+  hadRoom: outcome.hadRoom,
+  remaining: outcome.remaining,
+  resetAt: outcome.resetAt,
+});
