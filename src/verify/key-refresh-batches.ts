@@ -1,5 +1,6 @@
 import type { KeyRecord } from "../domain/key.js";
 import type { VerifiableKey } from "../domain/verification.js";
+import { digestsOf } from "../store/keys/index.js";
 
 /**
  * Cached keys refreshed with one read at most. The read names the keys' ids and nothing else,
@@ -98,7 +99,7 @@ export class KeyRefreshBatches {
     }
     for (const [digest, pending] of batch) {
       const record = byId.get(pending.keyId);
-      const answers = record?.workspaceId === workspaceId && (record.hash === digest || record.previousSecret?.hash === digest);
+      const answers = record?.workspaceId === workspaceId && digestsOf(record).includes(digest);
       try {
         // One digest at a time, like every refresh read: only keys changed since they were cached get here.
         const current = answers ? record : await this.reads.byDigest(workspaceId, digest);
