@@ -45,6 +45,7 @@ import { documentsOf } from "../../src/domain/analytics/documents.js";
 import { newId } from "../../src/domain/ids.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js";
+import { forEachChunk } from "../../src/verify/chunks.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
 import { metricSum, round, scrapeMetrics } from "./bench-support.js";
@@ -513,8 +514,9 @@ async function mongoFigures() {
     const warm = async (secrets: readonly string[]) => {
       for (const url of urls) {
         const verify = createClient(VerifyService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] }));
-        for (let from = 0; from < secrets.length; from += WARM_BATCH)
-          await verify.verifyKeys({ requests: secrets.slice(from, from + WARM_BATCH).map((key) => ({ key })) });
+        await forEachChunk(secrets, WARM_BATCH, async (chunk) => {
+          await verify.verifyKeys({ requests: chunk.map((key) => ({ key })) });
+        });
       }
     };
     const figures: Record<string, number> = {
@@ -662,6 +664,10 @@ async function analyticsQueryOnOwnDatabase() {
  */
 const HALF_PEAK_CALLERS = [1, 2, 3, 4, 6];
 
+/** Runs of one body with each number of HALF_PEAK_CALLERS, by callers. */
+const runsByCallers = (url: string, body: Uint8Array) =>
+  new Map(HALF_PEAK_CALLERS.map((clients) => [clients, load(url, body, "grpc", { clients, streams: 1 })]));
+
 /** The run (and its callers) whose rate is closest to `rps`. */
 function closestTo(runs: Map<number, LoadResult>, rps: number): [number, LoadResult] {
   return [...runs].reduce((best, run) => (Math.abs(run[1].rps - rps) < Math.abs(best[1].rps - rps) ? run : best));
@@ -719,15 +725,13 @@ async function main() {
   const empty = load(native + emptyPath, grpcFrame(emptyBody), "grpc");
   const grpcjsEmpty = load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc");
   const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
-  const verifyByCallers = new Map(
-    HALF_PEAK_CALLERS.map((clients) => [clients, load(native + verifyPath, grpcFrame(verifyBody), "grpc", { clients, streams: 1 })]),
-  );
+  const verifyByCallers = runsByCallers(native + verifyPath, grpcFrame(verifyBody));
   const [verifyHalfPeakCallers, halfPeak] = closestTo(verifyByCallers, verify.rps / 2);
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
   const analyticsFigures = await analyticsOnVsOff(native, rootKey, secrets[0]!);
   const hotLimit = grpcFrame(limitBody("hot"));
   const [limit, limitStoreCalls] = await withStoreCalls([metricsPorts.get(port)!], () => load(native + LIMIT_PATH, hotLimit, "grpc"));
-  const limitByCallers = new Map(HALF_PEAK_CALLERS.map((clients) => [clients, load(native + LIMIT_PATH, hotLimit, "grpc", { clients, streams: 1 })]));
+  const limitByCallers = runsByCallers(native + LIMIT_PATH, hotLimit);
   const [limitHalfPeakCallers, limitHalfPeak] = closestTo(limitByCallers, limit.rps / 2);
   const limitAtVerifyCallers = limitByCallers.get(verifyHalfPeakCallers)!;
   const connect = load(router + verifyPath, verifyBody, "connect");
