@@ -56,25 +56,21 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
   // Hours and minutes of several documents of one day interleave: they are sorted per day.
   let time = Number.NaN;
   let rows: AnalyticsRow[] = [];
+  /** The rows read so far, in range and in order, as a batch (none when there are no rows). */
   const settled = () => {
     const sorted = rows.filter(inRange).sort((a, b) => a.time.getTime() - b.time.getTime());
     rows = [];
-    return sorted;
+    return sorted.length > 0 ? [sorted] : [];
   };
   for await (const document of read(filter)) {
     if (document.time.getTime() !== time) {
-      const done = settled();
-      if (done.length > 0) yield done;
+      yield* settled();
       time = document.time.getTime();
     }
     rows.push(...rowsIn(document, part));
-    if (part === "totals") {
-      const done = settled();
-      if (done.length > 0) yield done;
-    }
+    if (part === "totals") yield* settled();
   }
-  const done = settled();
-  if (done.length > 0) yield done;
+  yield* settled();
 }
 
 /**
