@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -81,7 +81,10 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
     if (plain) return Number(plain[1]);
     if (line.includes('"listening"')) {
       const logDir = process.env.BENCH_LOG_DIR;
-      if (logDir) child.stdout!.pipe(createWriteStream(join(logDir, `service-${child.pid}.log`)));
+      if (logDir) {
+        mkdirSync(logDir, { recursive: true });
+        child.stdout!.pipe(createWriteStream(join(logDir, `service-${child.pid}.log`)));
+      }
       else child.stdout!.resume();
       const entry = JSON.parse(line);
       if (typeof entry.metricsPort === "number") metricsPorts.set(entry.port, entry.metricsPort);
