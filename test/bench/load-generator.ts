@@ -4,10 +4,12 @@
  * JSON job on stdin, sends pre-framed bodies round robin over HTTP/2 connections spread across the
  * given instances, and prints one JSON line: requests per second, p50 and p99 in ms, and failures
  * (transport errors or a grpc-status other than 0). Closed loop (`streams` in flight per
- * connection) unless `rate` paces it at that many requests per second.
+ * connection) unless `rate` paces it at that many requests per second. With `timelineFile`, it
+ * also appends each measured second's count, p50, p99 and slowest answer to that file, by the
+ * second the requests were sent in: a p99 made by a few stalls shows as the seconds they fell in.
  */
 import http2 from "node:http2";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 
 interface Job {
   urls: string[];
@@ -20,6 +22,7 @@ interface Job {
   seconds: number;
   warmupSeconds: number;
   rate?: number;
+  timelineFile?: string;
 }
 
 const job = JSON.parse(readFileSync(0, "utf8")) as Job;
@@ -46,6 +49,7 @@ const headers = { ":method": "POST", ":path": job.path, "content-type": "applica
 let next = 0;
 let inFlight = 0;
 const latencies: number[] = [];
+const bySecond: number[][] = [];
 let failed = 0;
 const started = performance.now();
 const measureFrom = started + job.warmupSeconds * 1000;
@@ -66,6 +70,7 @@ function send(session: http2.ClientHttp2Session, then: () => void) {
     const now = performance.now();
     if (sentAt >= measureFrom && now <= stopAt) {
       latencies.push(now - sentAt);
+      (bySecond[Math.floor((sentAt - measureFrom) / 1000)] ??= []).push(now - sentAt);
       if (status !== "0") failed++;
     }
     then();
@@ -96,7 +101,17 @@ await new Promise<void>((finish) => {
   }
 });
 
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+if (job.timelineFile) {
+  const lines = bySecond.flatMap((second, index) => {
+    if (!second) return [];
+    second.sort((a, b) => a - b);
+    const ms = (value: number) => value.toFixed(1);
+    return [`${index} n=${second.length} p50=${ms(quantile(second, 0.5))} p99=${ms(quantile(second, 0.99))} max=${ms(second.at(-1)!)}`];
+  });
+  appendFileSync(job.timelineFile, `--- ${job.path} ${job.rate ? `${job.rate} req/s` : "closed loop"}\n${lines.join("\n")}\n`);
+}
 latencies.sort((a, b) => a - b);
-const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+const at = (q: number) => quantile(latencies, q);
 console.log(JSON.stringify({ rps: latencies.length / job.seconds, p50: at(0.5), p99: at(0.99), failed }));
 for (const session of sessions) session.close();

@@ -4,7 +4,8 @@
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
  * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there, and
- * BENCH_LOG_DIR its log lines (service-<pid>.log), which are dropped otherwise. The MongoDB
+ * BENCH_LOG_DIR its log lines (service-<pid>.log), which are dropped otherwise, and BENCH_TIMELINE a
+ * file the load generator appends each run's per-second latencies to. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0;
  * BENCH_ONLY=analytics-query runs its GetVerifications figures alone; BENCH_ONLY=mongodb the MongoDB
  * verification and Limit runs alone.
@@ -84,8 +85,7 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
       if (logDir) {
         mkdirSync(logDir, { recursive: true });
         child.stdout!.pipe(createWriteStream(join(logDir, `service-${child.pid}.log`)));
-      }
-      else child.stdout!.resume();
+      } else child.stdout!.resume();
       const entry = JSON.parse(line);
       if (typeof entry.metricsPort === "number") metricsPorts.set(entry.port, entry.metricsPort);
       return entry.port;
@@ -189,7 +189,18 @@ async function inProcessVerificationsPerSecond(): Promise<number> {
 function generate(urls: string[], frames: Uint8Array[], options: { rate?: number; seconds?: number; path?: string } = {}): LoadResult {
   const framesFile = join(work, "frames.bin");
   writeFileSync(framesFile, Buffer.concat(frames.map((frame) => grpcFrame(frame))));
-  const job = { urls, path: VERIFY_PATH, rootKey, framesFile, connections: 8, streams: 16, warmupSeconds: 1, ...options, seconds: options.seconds ?? SECONDS };
+  const job = {
+    urls,
+    path: VERIFY_PATH,
+    rootKey,
+    framesFile,
+    connections: 8,
+    streams: 16,
+    warmupSeconds: 1,
+    timelineFile: process.env.BENCH_TIMELINE,
+    ...options,
+    seconds: options.seconds ?? SECONDS,
+  };
   const output = execFileSync(process.execPath, ["--import", "tsx", "test/bench/load-generator.ts"], {
     cwd: root,
     input: JSON.stringify(job),
@@ -730,6 +741,7 @@ async function main() {
   const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
   const verifyByCallers = runsByCallers(native + verifyPath, grpcFrame(verifyBody));
   const [verifyHalfPeakCallers, halfPeak] = closestTo(verifyByCallers, verify.rps / 2);
+  const openLoopHalfPeak = generate([native], [verifyBody], { rate: Math.max(1, Math.round(verify.rps / 2)), seconds: MONGO_SECONDS });
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
   const analyticsFigures = await analyticsOnVsOff(native, rootKey, secrets[0]!);
   const hotLimit = grpcFrame(limitBody("hot"));
@@ -749,6 +761,9 @@ async function main() {
     verify_grpc_half_peak_rps: Math.round(halfPeak.rps),
     verify_grpc_half_peak_p50_ms: round(halfPeak.p50),
     verify_grpc_half_peak_p99_ms: round(halfPeak.p99),
+    verify_grpc_half_peak_open_loop_rps: Math.round(openLoopHalfPeak.rps),
+    verify_grpc_half_peak_open_loop_p50_ms: round(openLoopHalfPeak.p50),
+    verify_grpc_half_peak_open_loop_p99_ms: round(openLoopHalfPeak.p99),
     empty_grpc_rps: Math.round(empty.rps),
     grpcjs_empty_rps: Math.round(grpcjsEmpty.rps),
     verify_batch_keys_per_s: Math.round(batch.rps * 100),
@@ -771,7 +786,7 @@ async function main() {
     batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
     concurrency: CLIENTS * STREAMS,
     seconds_per_run: SECONDS,
-    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, connect, batch, routerGrpc, routerEmpty, limit, limitHalfPeak].reduce(
+    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, openLoopHalfPeak, connect, batch, routerGrpc, routerEmpty, limit, limitHalfPeak].reduce(
       (sum, result) => sum + result.failed,
       0,
     ),
@@ -786,6 +801,10 @@ async function main() {
     [
       "VerifyKey, native gRPC port, near half of peak",
       `${figures.verify_grpc_half_peak_rps} req/s  p50 ${figures.verify_grpc_half_peak_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`,
+    ],
+    [
+      "VerifyKey, native gRPC port, half of peak, open loop",
+      `${figures.verify_grpc_half_peak_open_loop_rps} req/s  p50 ${figures.verify_grpc_half_peak_open_loop_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_open_loop_p99_ms} ms`,
     ],
     ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
     ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
@@ -838,7 +857,11 @@ async function main() {
       `keyspace by day ${mongo.analytics_query_keyspace_30d_ms} ms, by key by day (every page) ${mongo.analytics_query_by_key_30d_ms} ms`,
     ]);
     figures.mongo_half_peak_p99_vs_memory = round(mongo.verify_mongo_half_peak_p99_ms! / figures.verify_grpc_half_peak_p99_ms!);
-    rows.push(["MongoDB half-of-peak p99 / in-memory native half-of-peak p99", `${figures.mongo_half_peak_p99_vs_memory}`]);
+    figures.mongo_half_peak_p99_vs_memory_open_loop = round(mongo.verify_mongo_half_peak_p99_ms! / figures.verify_grpc_half_peak_open_loop_p99_ms!);
+    rows.push([
+      "MongoDB half-of-peak p99 / in-memory native half-of-peak p99: callers waiting in memory, open loop in both",
+      `${figures.mongo_half_peak_p99_vs_memory}, ${figures.mongo_half_peak_p99_vs_memory_open_loop}`,
+    ]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
   console.log(
