@@ -35,6 +35,8 @@ export type ServerOptions = ListenerOptions &
     storeTimeoutMs?: number;
     /** How often the store's health is checked (and its indexes ensured); 5 s unless told. */
     storeCheckMs?: number;
+    /** The process runs this instance alone: /metrics also publishes the process's CPU, memory, GC and event-loop figures. */
+    processMetrics?: boolean;
     /** One log line per RPC; on unless turned off. */
     accessLog?: boolean;
     store: Store;
@@ -51,6 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { log } = options;
   const now = options.now ?? Date.now;
   const metrics = new Metrics();
+  if (options.processMetrics) metrics.watchProcess();
   const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   const store = guardedStore(options.store, { metrics, timeoutMs: storeTimeoutMs });
   const verification = createVerification(store, now, log, {

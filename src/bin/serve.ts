@@ -36,6 +36,7 @@ async function main() {
     http1Port: config.http1Port || undefined,
     grpcPort: config.grpcPort || undefined,
     metricsPort: config.metricsPort || undefined,
+    processMetrics: true,
     store,
     log,
   });

@@ -47,4 +47,12 @@ describe("the metrics listener", () => {
       await stop();
     }
   });
+
+  it("publishes no process figures for an instance that shares its process: they would describe the others too", async () => {
+    const { server, stop } = await serverWithMetrics({ host: "127.0.0.1" });
+    const scraped = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+    await stop();
+    expect(scraped).toContain("latchkey_rpc_duration_seconds");
+    expect(scraped).not.toContain("process_cpu_seconds_total");
+  });
 });

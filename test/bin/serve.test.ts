@@ -6,6 +6,7 @@ import { describe, expect, inject, it } from "vitest";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer, TEST_ADMIN_TOKEN } from "../support/auth.js";
+import { freePort } from "../support/free-port.js";
 import { startService } from "../support/service-process.js";
 
 describe("the service process", () => {
@@ -114,5 +115,17 @@ describe("the service process", () => {
     const exited = once(unset.child, "exit");
     unset.child.kill("SIGTERM");
     await exited;
+  });
+
+  it("publishes the process's CPU, garbage-collection pauses and event-loop delay on /metrics", async () => {
+    const metricsPort = await freePort();
+    const service = startService({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, METRICS_PORT: String(metricsPort) });
+    await service.listening;
+    const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    await service.stop();
+    expect(scraped).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(scraped).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+    expect(scraped).toContain("# TYPE nodejs_gc_duration_seconds histogram");
+    expect(scraped).toContain("latchkey_rpc_duration_seconds");
   });
 });
