@@ -2,8 +2,8 @@
  * A gRPC load generator for `npm run bench`, in a process of its own: unlike h2load it sends a
  * different body with each request, so every verification can name a different key. It reads a
  * JSON job on stdin, sends pre-framed bodies round robin over HTTP/2 connections spread across the
- * given instances, and prints one JSON line: requests per second, p50 and p99 in ms, and failures
- * (transport errors or a grpc-status other than 0). Closed loop (`streams` in flight per
+ * given instances, and prints one JSON line: requests per second, p50 and p99 in ms, failures
+ * (transport errors or a grpc-status other than 0) and the CPU seconds it used itself. Closed loop (`streams` in flight per
  * connection) unless `rate` paces it at that many requests per second. With `timelineFile`, it
  * also appends each measured second's count, p50, p99 and slowest answer to that file, by the
  * second the requests were sent in: a p99 made by a few stalls shows as the seconds they fell in.
@@ -113,5 +113,6 @@ if (job.timelineFile) {
 }
 latencies.sort((a, b) => a - b);
 const at = (q: number) => quantile(latencies, q);
-console.log(JSON.stringify({ rps: latencies.length / job.seconds, p50: at(0.5), p99: at(0.99), failed }));
+const { user, system } = process.cpuUsage();
+console.log(JSON.stringify({ rps: latencies.length / job.seconds, p50: at(0.5), p99: at(0.99), failed, cpuSeconds: (user + system) / 1e6 }));
 for (const session of sessions) session.close();

@@ -116,6 +116,8 @@ interface LoadResult {
   p50: number;
   p99: number;
   failed: number;
+  /** The load generator's own CPU time (ours reports it, h2load does not). */
+  cpuSeconds?: number;
 }
 
 /** Runs h2load against one procedure and reads its per-request log for percentiles. */
@@ -243,6 +245,12 @@ interface InstanceCounts {
   verifications: number;
   /** RatelimitService.Limit calls answered. */
   decisions: number;
+  /** CPU time of the instances' processes. */
+  cpuSeconds: number;
+  /** Their garbage-collection pauses, all kinds. */
+  gcSeconds: number;
+  /** The longest event-loop delay of any instance since its previous scrape. */
+  eventLoopMaxSeconds: number;
 }
 
 /** What the instances counted themselves, summed over them: store calls by method, verifications and Limit decisions answered. */
@@ -255,13 +263,40 @@ async function instanceCounts(metricsPorts: readonly number[]): Promise<Instance
     }
   }
   const sum = (metric: string, labels: readonly string[] = []) => texts.reduce((total, text) => total + metricSum(text, metric, labels), 0);
-  return { storeCalls, verifications: sum("latchkey_verifications_total"), decisions: sum("latchkey_rpc_duration_seconds_count", ["RatelimitService/Limit"]) };
+  return {
+    storeCalls,
+    verifications: sum("latchkey_verifications_total"),
+    decisions: sum("latchkey_rpc_duration_seconds_count", ["RatelimitService/Limit"]),
+    cpuSeconds: sum("process_cpu_seconds_total"),
+    gcSeconds: sum("nodejs_gc_duration_seconds_sum"),
+    eventLoopMaxSeconds: Math.max(...texts.map((text) => metricSum(text, "nodejs_eventloop_lag_max_seconds"))),
+  };
 }
 
 function countsSince(before: InstanceCounts, after: InstanceCounts): InstanceCounts {
   const storeCalls = new Map([...after.storeCalls].map(([method, count]) => [method, count - (before.storeCalls.get(method) ?? 0)]));
-  return { storeCalls, verifications: after.verifications - before.verifications, decisions: after.decisions - before.decisions };
+  return {
+    storeCalls,
+    verifications: after.verifications - before.verifications,
+    decisions: after.decisions - before.decisions,
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    gcSeconds: after.gcSeconds - before.gcSeconds,
+    eventLoopMaxSeconds: after.eventLoopMaxSeconds,
+  };
 }
+
+/** CPU time a process has used, from /proc (the MongoDB server the harness started), or NaN where unknown. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times, on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const storeCallsOf = (counts: InstanceCounts, picked: (method: string) => boolean = () => true) =>
   [...counts.storeCalls].reduce((total, [method, count]) => total + (picked(method) ? count : 0), 0);
@@ -553,10 +588,12 @@ async function mongoFigures() {
         const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
         const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
         const before = await instanceCounts(metricsPorts);
+        const storeCpuBefore = processCpuSeconds(mongo.pid);
         const started = performance.now();
         const peak = generate(urls, frames, { seconds: MONGO_SECONDS });
         const half = generate(urls, frames, { rate: Math.max(1, Math.round(peak.rps / 2)), seconds: MONGO_SECONDS });
         const since = countsSince(before, await instanceCounts(metricsPorts));
+        const storeCpu = processCpuSeconds(mongo.pid) - storeCpuBefore;
         const seconds = (performance.now() - started) / 1000;
         const perThousand = (calls: number) => round((1000 * calls) / Math.max(1, since.verifications));
         const byMethod = [...since.storeCalls].filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]);
@@ -572,6 +609,11 @@ async function mongoFigures() {
           [`${name}_store_calls_per_1k`]: perThousand(storeCallsOf(since)),
           [`${name}_traffic_store_calls_per_1k`]: perThousand(storeCallsOf(since, (method) => !BACKGROUND_METHODS.has(method))),
           [`${name}_background_store_calls_per_s`]: round(storeCallsOf(since, (method) => BACKGROUND_METHODS.has(method)) / seconds),
+          [`${name}_instances_cpu_ms_per_1k`]: perThousand(1000 * since.cpuSeconds),
+          [`${name}_store_cpu_ms_per_1k`]: perThousand(1000 * storeCpu),
+          [`${name}_generator_cpu_ms_per_1k`]: perThousand(1000 * ((peak.cpuSeconds ?? Number.NaN) + (half.cpuSeconds ?? Number.NaN))),
+          [`${name}_instances_gc_ms_per_s`]: round((1000 * since.gcSeconds) / seconds),
+          [`${name}_event_loop_max_ms`]: round(1000 * since.eventLoopMaxSeconds),
         });
       }
       if (process.env.BENCH_KINDS) {
@@ -832,7 +874,7 @@ async function main() {
       const keys = kind === "_zipf" ? `${ZIPF_KEYS} keys drawn by Zipf's law` : `${MONGO_KEYS} keys${kind ? ` with ${kind.slice(1)}` : ""}`;
       rows.push([
         `VerifyKey, MongoDB, 2 instances, ${keys}`,
-        `${mongo[`${name}_rps`]} req/s  p50 ${mongo[`${name}_p50_ms`]} ms  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  ${mongo[`${name}_store_calls_per_1k`]} store calls per 1,000 (${mongo[`${name}_traffic_store_calls_per_1k`]} from traffic, the rest on timers: ${mongo[`${name}_background_store_calls_per_s`]}/s)`,
+        `${mongo[`${name}_rps`]} req/s  p50 ${mongo[`${name}_p50_ms`]} ms  p99 ${mongo[`${name}_p99_ms`]} ms  (half of peak: p99 ${mongo[`${name}_half_peak_p99_ms`]} ms)  ${mongo[`${name}_store_calls_per_1k`]} store calls per 1,000 (${mongo[`${name}_traffic_store_calls_per_1k`]} from traffic, the rest on timers: ${mongo[`${name}_background_store_calls_per_s`]}/s); CPU ms per 1,000: instances ${mongo[`${name}_instances_cpu_ms_per_1k`]}, store ${mongo[`${name}_store_cpu_ms_per_1k`]}, load generator ${mongo[`${name}_generator_cpu_ms_per_1k`]}; instances' GC ${mongo[`${name}_instances_gc_ms_per_s`]} ms/s, longest event-loop delay ${mongo[`${name}_event_loop_max_ms`]} ms`,
       ]);
     }
     rows.push([

@@ -15,6 +15,8 @@ import { MongoMemoryServer } from "mongodb-memory-server";
 export interface TestMongo {
   uri: string;
   description: string;
+  /** The server's process, when the harness started one of its own (mongo-java-server): benchmarks read its CPU time. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ async function startMongoJavaServer(): Promise<TestMongo> {
   const port = await readPort(child);
   return {
     uri: `mongodb://127.0.0.1:${port}`,
+    pid: child.pid,
     description: `mongo-java-server 1.47.0 (in-memory, reports MongoDB 5.0) on 127.0.0.1 port ${port}`,
     stop: async () => {
       const exited = once(child, "exit");
