@@ -1,4 +1,9 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { get } from "node:http";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GO_BIN } from "../support/go-tools.js";
 
 export const round = (value: number) => Math.round(value * 100) / 100;
 
@@ -28,3 +33,18 @@ export function metricSum(text: string, metric: string, labels: readonly string[
   }
   return sum;
 }
+
+/**
+ * The Go load generator (test/bench/loadgen), built at its first use in a process: Go's build
+ * cache makes every later build instant.
+ */
+export function loadGenerator(): string {
+  const binary = join(GO_BIN, "latchkey-bench-loadgen");
+  if (!loadGeneratorBuilt) {
+    mkdirSync(GO_BIN, { recursive: true });
+    execFileSync("go", ["build", "-o", binary, "."], { cwd: fileURLToPath(new URL("./loadgen/", import.meta.url)), stdio: "inherit" });
+    loadGeneratorBuilt = true;
+  }
+  return binary;
+}
+let loadGeneratorBuilt = false;

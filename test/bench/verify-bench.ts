@@ -49,8 +49,7 @@ import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js
 import { forEachChunk } from "../../src/verify/chunks.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
-import { GO_BIN } from "../support/go-tools.js";
-import { metricSum, round, scrapeMetrics } from "./bench-support.js";
+import { loadGenerator, metricSum, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -69,18 +68,6 @@ function ensureH2load() {
     execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "inherit" });
   }
 }
-
-/** The Go load generator (test/bench/loadgen), built at its first use in a run: Go's build cache makes every later build instant. */
-function loadGenerator(): string {
-  const binary = join(GO_BIN, "latchkey-bench-loadgen");
-  if (!loadGeneratorBuilt) {
-    mkdirSync(GO_BIN, { recursive: true });
-    execFileSync("go", ["build", "-o", binary, "."], { cwd: join(root, "test/bench/loadgen"), stdio: "inherit" });
-    loadGeneratorBuilt = true;
-  }
-  return binary;
-}
-let loadGeneratorBuilt = false;
 
 /** Starts a process that prints "PORT <n>" or a JSON log line with a port once it listens. */
 async function startProcess(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<number> {
