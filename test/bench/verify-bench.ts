@@ -3,7 +3,7 @@
  * baseline measured in the same run. The service runs in a process of its own and h2load (Debian's
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
- * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there, and
+ * BENCH_CPU_PROFILE_DIR, when set, makes the services write a V8 CPU profile there, and
  * BENCH_LOG_DIR its log lines (service-<pid>.log), which are dropped otherwise, and BENCH_TIMELINE a
  * file the load generator appends each run's per-second latencies to. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0;
@@ -68,6 +68,9 @@ function ensureH2load() {
     execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "inherit" });
   }
 }
+
+/** Node's flags for a service that writes a V8 CPU profile when it stops, if BENCH_CPU_PROFILE_DIR asks for them. */
+const cpuProfileFlags = () => (process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : []);
 
 /** Starts a process that prints "PORT <n>" or a JSON log line with a port once it listens. */
 async function startProcess(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<number> {
@@ -538,7 +541,7 @@ async function mongoFigures() {
     });
     const urls: string[] = [];
     const startInstances = async (analytics: boolean) => {
-      for (const index of [0, 1]) await startProcess(["src/bin/serve.ts"], instanceEnv(index, analytics));
+      for (const index of [0, 1]) await startProcess(["src/bin/serve.ts"], instanceEnv(index, analytics), cpuProfileFlags());
       urls.splice(0, urls.length, ...ports.map((port) => `http://127.0.0.1:${port}`));
     };
     /**
@@ -751,7 +754,7 @@ async function main() {
       MONGODB_URI: "",
       ACCESS_LOG: "false",
     },
-    process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [],
+    cpuProfileFlags(),
   );
   const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
   const router = `http://127.0.0.1:${port}`;
