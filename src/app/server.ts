@@ -80,7 +80,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopUpkeep();
       health.close();
       await listeners.close();
-      await verification.stop();
+      // What the instance holds (key uses, analytics counts, credit shares, reservations) goes to
+      // the store, but not for longer than the calls were given: an orchestrator kills a process
+      // that outlasts its grace period, and a store that stopped answering would hold it for
+      // STORE_TIMEOUT_MS per write. Whatever is not written by then is lost, as if killed.
+      if ((await settledWithin(verification.stop(), options.shutdownTimeoutMs)) === "timed out") {
+        log.warn("writing what this instance held outlasted SHUTDOWN_TIMEOUT_MS: the rest is given up, as if the instance had been killed", {
+          shutdownTimeoutMs: options.shutdownTimeoutMs,
+        });
+      }
     },
   };
+}
+
+/** Waits for `work` to settle, but at most `ms`. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<"settled" | "timed out"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timed out">((resolve) => (timer = setTimeout(() => resolve("timed out"), ms)));
+  try {
+    return await Promise.race([work.then(() => "settled" as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
