@@ -482,6 +482,7 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
 async function mongoFigures() {
   const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
   console.error(`[bench mongodb] ${mongo.description}`);
+  const instancesBefore = children.length;
   try {
     const adminToken = randomBytes(32).toString("hex");
     const env = (grpcPort: number, metricsPort: number) => ({
@@ -677,6 +678,8 @@ async function mongoFigures() {
     await store.close();
     return figures;
   } finally {
+    // The instances give back what they hold while their database still answers.
+    while (children.length > instancesBefore) await stopLastProcess();
     await mongo.stop();
   }
 }
