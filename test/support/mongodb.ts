@@ -15,6 +15,8 @@ import { MongoMemoryServer } from "mongodb-memory-server";
 export interface TestMongo {
   uri: string;
   description: string;
+  /** The server's process when the harness started one of its own: what a benchmark reads its CPU time from. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ async function startMongoJavaServer(): Promise<TestMongo> {
   return {
     uri: `mongodb://127.0.0.1:${port}`,
     description: `mongo-java-server 1.47.0 (in-memory, reports MongoDB 5.0) on 127.0.0.1 port ${port}`,
+    pid: child.pid,
     stop: async () => {
       const exited = once(child, "exit");
       child.stdin?.end();
