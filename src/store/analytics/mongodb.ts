@@ -178,7 +178,8 @@ function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocu
   const increments: Record<string, number> = {};
   addIncrements(increments, "", document);
   for (const part of ["hours", "minutes", "keys"] as const) {
-    for (const [field, counts] of Object.entries(document[part] ?? {})) addIncrements(increments, `${part}.${field}.`, counts);
+    const fields = document[part];
+    if (fields) for (const field in fields) addIncrements(increments, `${part}.${field}.`, fields[field]!);
   }
   const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
   const update = {
@@ -195,7 +196,7 @@ function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocu
  */
 function addIncrements(increments: Record<string, number>, prefix: string, counts: Counts) {
   if (counts.credits !== 0) increments[`${prefix}credits`] = counts.credits;
-  for (const [outcome, count] of Object.entries(counts.outcomes)) increments[`${prefix}outcomes.${outcome}`] = count;
+  for (const outcome in counts.outcomes) increments[`${prefix}outcomes.${outcome}`] = counts.outcomes[outcome]!;
 }
 
 /** A document as the domain has it: `credits` is 0 wherever none were stored. */
