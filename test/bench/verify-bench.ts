@@ -457,8 +457,8 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
  * to refuse), at full load and at half of each one's peak. Then a skewed workload: plain keys drawn
  * by Zipf's law from ZIPF_KEYS, none verified beforehand, so its long tail loads keys as real
  * traffic does. For each, the store calls the instances made per 1,000 verifications they answered,
- * from their own /metrics. Verification analytics is off in these runs; a tagged pair at the end,
- * on instances restarted with it on and then off, measures what it costs.
+ * from their own /metrics. Verification analytics is off in these runs; tagged runs at the end,
+ * alternating between two instances with it on and two with it off, measure what it costs.
  */
 async function mongoFigures() {
   const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
@@ -513,7 +513,7 @@ async function mongoFigures() {
     // The Zipf kind's keys go in only before its runs: mongo-java-server scans the whole collection
     // for a cache refresh's read, so they would make every earlier kind's refreshes slower.
     for (const kind of Object.keys(kinds)) if (kind !== "zipf") await seed(kind);
-    // Verification analytics is off for every run but the tagged pair at the end, which measures its cost.
+    // Verification analytics is off for every run but the tagged pairs at the end, which measure its cost.
     const instanceEnv = (index: number, analytics: boolean) => ({
       ...shared,
       GRPC_PORT: String(ports[index]),
