@@ -9,6 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { BSON } from "mongodb";
 import { DEFAULT_RETENTION } from "../../src/domain/analytics/buckets.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MongoStore } from "../../src/store/mongodb.js";
@@ -33,7 +34,14 @@ const round = (value: number) => Math.round(value * 10) / 10;
 
 const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
 console.error(`[bench mongodb] ${mongo.description}`);
-const store = await MongoStore.connect(mongo.uri, `latchkey_bench_${randomBytes(4).toString("hex")}`);
+const store = await MongoStore.connect(mongo.uri, `latchkey_bench_${randomBytes(4).toString("hex")}`, { monitorCommands: true });
+/** The analytics update commands sent, and their size in BSON: what the server has to parse and apply. */
+const sent = { commands: 0, bytes: 0 };
+store.client.on("commandStarted", (event) => {
+  if (event.commandName !== "update" || !String(event.command.update).startsWith("analytics_")) return;
+  sent.commands++;
+  sent.bytes += BSON.calculateObjectSize(event.command);
+});
 try {
   let written = 0;
   let failures = 0;
@@ -56,16 +64,23 @@ try {
   );
   const request = { workspaceId: "ws_bench", cost: 1, tags: ["plan.pro", "route.search"] } as unknown as VerifyRequest;
 
-  const flushes: { documents: number; instanceMicros: number; serverMicros: number | undefined }[] = [];
+  const flushes: { documents: number; instanceMicros: number; serverMicros: number | undefined; commands: number; bytes: number }[] = [];
   for (let flush = 0; flush <= UPDATE_FLUSHES; flush++) {
     for (const result of results) recorder.recordVerification(request, result);
     const writtenBefore = written;
+    const sentBefore = { ...sent };
     const instanceBefore = process.cpuUsage();
     const serverBefore = mongo.pid ? processCpuMicros(mongo.pid) : undefined;
     await recorder.flush();
     const instance = process.cpuUsage(instanceBefore);
     const serverMicros = mongo.pid && serverBefore !== undefined ? processCpuMicros(mongo.pid) - serverBefore : undefined;
-    flushes.push({ documents: written - writtenBefore, instanceMicros: instance.user + instance.system, serverMicros });
+    flushes.push({
+      documents: written - writtenBefore,
+      instanceMicros: instance.user + instance.system,
+      serverMicros,
+      commands: sent.commands - sentBefore.commands,
+      bytes: sent.bytes - sentBefore.bytes,
+    });
     console.error(`[bench analytics-flush] flush ${flush}: ${JSON.stringify(flushes.at(-1))}`);
   }
   const [inserting, ...updating] = flushes;
@@ -79,6 +94,8 @@ try {
       analytics_flush_insert_server_us_per_document: perDocument(inserting!.serverMicros, inserting!.documents),
       analytics_flush_instance_us_per_document: round(median(adding.map((flush) => flush.instanceMicros / flush.documents))),
       analytics_flush_server_us_per_document: mongo.pid ? round(median(adding.map((flush) => flush.serverMicros! / flush.documents))) : undefined,
+      analytics_flush_update_commands: adding[0]!.commands,
+      analytics_flush_update_bytes_per_document: round(adding[0]!.bytes / adding[0]!.documents),
       analytics_flush_update_flushes: adding.length,
       analytics_flush_failures: failures,
     }),
