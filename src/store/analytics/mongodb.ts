@@ -182,8 +182,10 @@ function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocu
     if (fields) for (const field in fields) addIncrements(increments, `${part}.${field}.`, fields[field]!);
   }
   const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
+  // A keys document that only marks its day as past the key budget has nothing to increment, and
+  // MongoDB before 5.0 refuses an empty `$inc`.
   const update = {
-    $inc: increments,
+    ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
     $setOnInsert: { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt },
     ...(document.keysOverflowed ? { $set: { keysOverflowed: true } } : {}),
   };

@@ -73,6 +73,15 @@ describe("Analytics writes on MongoDB", () => {
     expect(await read({ ...filter, scope: "keys", part: "keys" })).toMatchObject([{ keys: { kkey_one: { outcomes: { valid: 3 }, credits: 0 } } }]);
   });
 
+  it("sends no empty $inc (which MongoDB before 5.0 refuses) for a keys document that only marks its day as past the key budget", async () => {
+    const workspaceId = newId("ws", Date.now());
+    updates.length = 0;
+    await store.analytics.add(documentsOf([count(workspaceId)], DEFAULT_RETENTION, () => false));
+    const [keys] = updates.filter((update) => update.collection === "analytics_keys_days").map(({ update }) => update);
+    expect(keys).not.toHaveProperty("$inc");
+    expect(keys!.$set).toEqual({ keysOverflowed: true });
+  });
+
   it("adds credits spent later to a document first written without them", async () => {
     const workspaceId = newId("ws", Date.now());
     await store.analytics.add(documentsOf([count(workspaceId)], DEFAULT_RETENTION, () => true));
