@@ -128,8 +128,7 @@ export class AnalyticsRecorder {
         if (earlier) addDocument(earlier, document);
         else documents.set(document.id, document);
       }
-      const batch = [...documents.values()];
-      await forEachChunk(batch, DOCUMENTS_PER_WRITE, (documents) => this.write(documents));
+      await forEachChunk(byKind(documents.values()), DOCUMENTS_PER_WRITE, (documents) => this.write(documents));
     });
     return this.flushing;
   }
@@ -197,4 +196,20 @@ export class AnalyticsRecorder {
   private forgetKeyEntriesBefore(day: number) {
     for (const [id, entries] of this.keyEntries) if (entries.day < day) this.keyEntries.delete(id);
   }
+}
+
+/**
+ * The documents of each kind (scope and period) together, so that a store call holds one kind
+ * except where two meet: a store keeping kinds apart (MongoDB, a collection each) then writes a
+ * call in one bulk write rather than one per kind, and a flush makes half as many.
+ */
+function byKind(documents: Iterable<AnalyticsDocument>): AnalyticsDocument[] {
+  const kinds = new Map<string, AnalyticsDocument[]>();
+  for (const document of documents) {
+    const kind = `${document.scope} ${document.period}`;
+    let ofKind = kinds.get(kind);
+    if (!ofKind) kinds.set(kind, (ofKind = []));
+    ofKind.push(document);
+  }
+  return [...kinds.values()].flat();
 }

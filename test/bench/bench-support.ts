@@ -48,3 +48,32 @@ export function loadGenerator(): string {
   return binary;
 }
 let loadGeneratorBuilt = false;
+
+/** The middle value, or the mean of the two middle ones. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The rates of one run with a feature on and one with it off, one right after the other. */
+export interface OnOffPair {
+  on: number;
+  off: number;
+}
+
+/**
+ * What alternating on/off pairs say: the median of the pairs' on/off ratios (one pair's ratio
+ * moves with whatever else the shared machine ran during it, the median of several much less),
+ * the lowest and highest ratio (the spread), and each side's median rate.
+ */
+export function pairedRatio(pairs: readonly OnOffPair[]) {
+  const ratios = pairs.map((pair) => pair.on / pair.off);
+  return {
+    ratio: median(ratios),
+    lowest: Math.min(...ratios),
+    highest: Math.max(...ratios),
+    on: median(pairs.map((pair) => pair.on)),
+    off: median(pairs.map((pair) => pair.off)),
+  };
+}

@@ -49,7 +49,7 @@ import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js
 import { forEachChunk } from "../../src/verify/chunks.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
-import { loadGenerator, metricSum, round, scrapeMetrics } from "./bench-support.js";
+import { loadGenerator, median, metricSum, type OnOffPair, pairedRatio, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -124,7 +124,7 @@ interface LoadResult {
 }
 
 /** Runs h2load against one procedure and reads its per-request log for percentiles. */
-function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape = { clients: CLIENTS, streams: STREAMS }): LoadResult {
+function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape = { clients: CLIENTS, streams: STREAMS }, seconds = SECONDS): LoadResult {
   // Every request carries the root key, the empty baselines too, so all send the same header bytes.
   const bodyFile = join(work, "body.bin");
   const logFile = join(work, "requests.log");
@@ -144,7 +144,7 @@ function load(url: string, body: Uint8Array, protocol: "grpc" | "connect", shape
       "-t",
       "1",
       "-D",
-      String(SECONDS),
+      String(seconds),
       "--warm-up-time",
       "1",
       "-d",
@@ -235,6 +235,15 @@ const ZIPF_REQUESTS = 200_000;
  * shortens it for a quick look, which then measures less than the steady state.
  */
 const MONGO_SECONDS = process.env.BENCH_SECONDS ? SECONDS : 75;
+/**
+ * On/off pairs of the tagged MongoDB runs, sharing the time two runs of MONGO_SECONDS took when
+ * the instances restarted between one on run and one off run.
+ */
+const MONGO_ANALYTICS_PAIRS = 4;
+/** The instances' analytics flush interval (ANALYTICS_FLUSH_MS, left at its default). */
+const ANALYTICS_FLUSH_MS = 5000;
+/** How long the analytics instances may take to write what a run left them: mongo-java-server applies one to two thousand documents a second. */
+const ANALYTICS_SETTLE_DEADLINE_MS = 180_000;
 /** Keys verified per call while warming up: each may take a credit share, and a thousand at once can outlast the store timeout on a busy machine. */
 const WARM_BATCH = 200;
 
@@ -338,9 +347,16 @@ function zipfSample(count: number, exponent: number, draws: number): number[] {
 const TAGS = ["route.search", "plan.pro"];
 
 /**
- * The same tagged VerifyKey load on an instance counting analytics and on one that does not,
- * alternately, twice each: the best of each is kept, so a burst of other load on the shared
- * machine does not decide the ratio.
+ * Pairs of runs of the tagged VerifyKey load, alternating between two instances that only differ
+ * in analytics (on or off): ANALYTICS_PAIRS pairs, in the time two runs of each took before. In
+ * every other pair the off run goes first, so neither side always follows the other.
+ */
+const ANALYTICS_PAIRS = 5;
+
+/**
+ * The same tagged VerifyKey load on an instance counting analytics and on one that does not, in
+ * ANALYTICS_PAIRS short pairs: one on run against one off run could not resolve a few percent on
+ * the shared machine (such ratios ranged over ±15% in one day), the median of the pairs' ratios can.
  */
 async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: string) {
   const adminToken = randomBytes(32).toString("hex");
@@ -365,22 +381,36 @@ async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: s
   const body = (key: string) =>
     grpcFrame(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags: TAGS })));
   const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
-  const runs = { on: [] as LoadResult[], off: [] as LoadResult[] };
+  const seconds = Math.max(1, Math.round((4 * SECONDS) / (2 * ANALYTICS_PAIRS)));
   const saved = rootKey;
-  for (let round = 0; round < 2; round++) {
-    rootKey = onRootKey;
-    runs.on.push(load(onNative + verifyPath, body(onSecret), "grpc"));
-    rootKey = offRootKey;
-    runs.off.push(load(offNative + verifyPath, body(offSecret), "grpc"));
+  const run = (analytics: boolean) => {
+    rootKey = analytics ? onRootKey : offRootKey;
+    return analytics
+      ? load(onNative + verifyPath, body(onSecret), "grpc", undefined, seconds)
+      : load(offNative + verifyPath, body(offSecret), "grpc", undefined, seconds);
+  };
+  const pairs: { on: LoadResult; off: LoadResult }[] = [];
+  for (let pair = 0; pair < ANALYTICS_PAIRS; pair++) {
+    if (pair % 2 === 0) {
+      const on = run(true);
+      pairs.push({ on, off: run(false) });
+    } else {
+      const off = run(false);
+      pairs.push({ on: run(true), off });
+    }
   }
   rootKey = saved;
   await stopLastProcess();
-  const best = (results: LoadResult[]) => Math.max(...results.map((result) => result.rps));
+  const paired = pairedRatio(pairs.map(({ on, off }) => ({ on: on.rps, off: off.rps })));
   return {
-    verify_grpc_tagged_analytics_on_rps: Math.round(best(runs.on)),
-    verify_grpc_tagged_analytics_off_rps: Math.round(best(runs.off)),
-    analytics_on_vs_off: round(best(runs.on) / best(runs.off)),
-    analytics_failed_requests: [...runs.on, ...runs.off].reduce((sum, result) => sum + result.failed, 0),
+    verify_grpc_tagged_analytics_on_rps: Math.round(paired.on),
+    verify_grpc_tagged_analytics_off_rps: Math.round(paired.off),
+    analytics_on_vs_off: round(paired.ratio),
+    analytics_on_vs_off_lowest: round(paired.lowest),
+    analytics_on_vs_off_highest: round(paired.highest),
+    analytics_on_vs_off_pairs: pairs.length,
+    analytics_on_vs_off_seconds_per_run: seconds,
+    analytics_failed_requests: pairs.reduce((sum, { on, off }) => sum + on.failed + off.failed, 0),
   };
 }
 
@@ -439,7 +469,6 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
     const buckets = await query();
     return { ms: performance.now() - started, buckets };
   };
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const keyspaceRuns = [];
   for (let i = 0; i < 5; i++) keyspaceRuns.push(await timed(async () => (await analytics.getVerifications(range)).buckets.length));
   const byKeyRuns = [];
@@ -476,8 +505,8 @@ async function analyticsQueryFigures(uri: string, database: string, url: string,
  * to refuse), at full load and at half of each one's peak. Then a skewed workload: plain keys drawn
  * by Zipf's law from ZIPF_KEYS, none verified beforehand, so its long tail loads keys as real
  * traffic does. For each, the store calls the instances made per 1,000 verifications they answered,
- * from their own /metrics. Verification analytics is off in these runs; a tagged pair at the end,
- * on instances restarted with it on and then off, measures what it costs.
+ * from their own /metrics. Verification analytics is off in these runs; tagged runs at the end,
+ * alternating between two instances with it on and two with it off, measure what it costs.
  */
 async function mongoFigures() {
   const mongo = await startTestMongo((line) => console.error(`[bench mongodb] ${line}`));
@@ -533,7 +562,7 @@ async function mongoFigures() {
     // The Zipf kind's keys go in only before its runs: mongo-java-server scans the whole collection
     // for a cache refresh's read, so they would make every earlier kind's refreshes slower.
     for (const kind of Object.keys(kinds)) if (kind !== "zipf") await seed(kind);
-    // Verification analytics is off for every run but the tagged pair at the end, which measures its cost.
+    // Verification analytics is off for every run but the tagged pairs at the end, which measure its cost.
     const instanceEnv = (index: number, analytics: boolean) => ({
       ...shared,
       GRPC_PORT: String(ports[index]),
@@ -642,34 +671,87 @@ async function mongoFigures() {
       figures.mongo_ratelimited_vs_plain = round(figures.verify_mongo_ratelimited_rps! / figures.verify_mongo_rps!);
       figures.mongo_zipf_vs_plain = round(figures.verify_mongo_zipf_rps! / figures.verify_mongo_rps!);
 
-      // Plain keys again, tagged, on instances restarted with analytics on (counting the rows
-      // written and the writes that failed), then with analytics off, back to back.
+      // Plain keys again, tagged, alternately on two instances with analytics on and two with it
+      // off, all four up at once on the same database, in MONGO_ANALYTICS_PAIRS pairs of runs.
       const tagged = secretsByKind.plain!.map((key) => toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, tags: TAGS })));
+      await stopLastProcess();
+      await stopLastProcess();
+      for (let index = 0; index < 4; index++) {
+        ports[index] = await freePort();
+        metricsPorts[index] = await freePort();
+        await startProcess(["src/bin/serve.ts"], instanceEnv(index, index < 2));
+      }
+      const urlsOf = (indexes: readonly number[]) => indexes.map((index) => `http://127.0.0.1:${ports[index]}`);
+      const onUrls = urlsOf([0, 1]);
+      const offUrls = urlsOf([2, 3]);
+      const onMetricsPorts = metricsPorts.slice(0, 2);
+      urls.splice(0, urls.length, ...onUrls, ...offUrls);
+      await warm(secretsByKind.plain!);
       const analyticsCounts = async () => {
-        const texts = await Promise.all(metricsPorts.map(scrapeMetrics));
+        const texts = await Promise.all(onMetricsPorts.map(scrapeMetrics));
         const sum = (metric: string) => texts.reduce((total, text) => total + metricSum(text, metric), 0);
         return { rows: sum("latchkey_analytics_rows_written_total"), failures: sum("latchkey_analytics_flush_failures_total") };
       };
-      const taggedRun = async (analytics: boolean) => {
-        await restartInstances(analytics);
-        await warm(secretsByKind.plain!);
-        const before = await analyticsCounts();
-        const started = performance.now();
-        const result = generate(urls, tagged);
-        // The last rows of the run are written within one flush interval.
-        if (analytics) await new Promise((resolve) => setTimeout(resolve, 5500));
-        const after = await analyticsCounts();
-        return { result, rowsPerSecond: (after.rows - before.rows) / ((performance.now() - started) / 1000), failures: after.failures - before.failures };
+      /**
+       * Waits until the analytics instances have written what they counted: their written count
+       * stands still for a flush interval and a chunk's write, so that no run measures the
+       * database still applying the documents of the run before it.
+       */
+      const settled = async () => {
+        const deadline = performance.now() + ANALYTICS_SETTLE_DEADLINE_MS;
+        let last = await analyticsCounts();
+        while (performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, ANALYTICS_FLUSH_MS + 1000));
+          const now = await analyticsCounts();
+          if (now.rows === last.rows) return now;
+          last = now;
+        }
+        throw new Error("the analytics instances were still writing past the settle deadline");
       };
-      const on = await taggedRun(true);
-      const off = await taggedRun(false);
+      const seconds = Math.max(2, Math.round(MONGO_SECONDS / MONGO_ANALYTICS_PAIRS));
+      const first = await settled();
+      let onSeconds = 0;
+      let failed = 0;
+      const onRun = async () => {
+        const started = performance.now();
+        const result = generate(onUrls, tagged, { seconds });
+        await settled();
+        onSeconds += (performance.now() - started) / 1000;
+        failed += result.failed;
+        return result.rps;
+      };
+      const offRun = () => {
+        const result = generate(offUrls, tagged, { seconds });
+        failed += result.failed;
+        return result.rps;
+      };
+      const pairs: OnOffPair[] = [];
+      for (let pair = 0; pair < MONGO_ANALYTICS_PAIRS; pair++) {
+        if (pair % 2 === 0) {
+          const on = await onRun();
+          pairs.push({ on, off: offRun() });
+        } else {
+          const off = offRun();
+          pairs.push({ on: await onRun(), off });
+        }
+      }
+      const last = await analyticsCounts();
+      const paired = pairedRatio(pairs);
       Object.assign(figures, {
-        verify_mongo_tagged_analytics_on_rps: Math.round(on.result.rps),
-        verify_mongo_tagged_analytics_off_rps: Math.round(off.result.rps),
-        mongo_analytics_on_vs_off: round(on.result.rps / off.result.rps),
-        mongo_analytics_store_writes_per_s: Math.round(on.rowsPerSecond),
-        mongo_analytics_write_failures: on.failures,
-        mongo_analytics_failed: on.result.failed + off.result.failed,
+        verify_mongo_tagged_analytics_on_rps: Math.round(paired.on),
+        verify_mongo_tagged_analytics_off_rps: Math.round(paired.off),
+        mongo_analytics_on_vs_off: round(paired.ratio),
+        mongo_analytics_on_vs_off_lowest: round(paired.lowest),
+        mongo_analytics_on_vs_off_highest: round(paired.highest),
+        mongo_analytics_on_vs_off_pairs: pairs.length,
+        mongo_analytics_on_vs_off_seconds_per_run: seconds,
+        mongo_analytics_store_writes_per_s: Math.round((last.rows - first.rows) / onSeconds),
+        // How long, after each on run, the instances went on writing what it counted (one flush
+        // interval and a second of it only confirm that the count stood still): past a flush
+        // interval, the database could not keep up, and the on runs did not pay for all of it.
+        mongo_analytics_writing_after_run_s: round(onSeconds / pairs.length - seconds - (ANALYTICS_FLUSH_MS + 1000) / 1000),
+        mongo_analytics_write_failures: last.failures - first.failures,
+        mongo_analytics_failed: failed,
       });
     } catch (error) {
       console.error(`[bench mongodb] the verification runs failed: ${String(error)}`);
@@ -855,7 +937,7 @@ async function main() {
     ["VerifyKeys, 100 keys per call, native gRPC port", `${figures.verify_batch_keys_per_s} keys/s`],
     [
       "VerifyKey with 2 tags, analytics on / off",
-      `${figures.analytics_on_vs_off} (${figures.verify_grpc_tagged_analytics_on_rps} / ${figures.verify_grpc_tagged_analytics_off_rps} req/s)`,
+      `${figures.analytics_on_vs_off}, median of ${figures.analytics_on_vs_off_pairs} pairs (${figures.analytics_on_vs_off_lowest} to ${figures.analytics_on_vs_off_highest}; ${figures.verify_grpc_tagged_analytics_on_rps} / ${figures.verify_grpc_tagged_analytics_off_rps} req/s)`,
     ],
     [
       `Limit, one identifier, in memory, native gRPC port`,
@@ -894,7 +976,7 @@ async function main() {
     }
     rows.push([
       "MongoDB: tagged VerifyKey, analytics on / off",
-      `${mongo.mongo_analytics_on_vs_off} (${mongo.verify_mongo_tagged_analytics_on_rps} / ${mongo.verify_mongo_tagged_analytics_off_rps} req/s), ${mongo.mongo_analytics_store_writes_per_s} analytics rows written/s, ${mongo.mongo_analytics_write_failures} writes failed`,
+      `${mongo.mongo_analytics_on_vs_off}, median of ${mongo.mongo_analytics_on_vs_off_pairs} pairs (${mongo.mongo_analytics_on_vs_off_lowest} to ${mongo.mongo_analytics_on_vs_off_highest}; ${mongo.verify_mongo_tagged_analytics_on_rps} / ${mongo.verify_mongo_tagged_analytics_off_rps} req/s), ${mongo.mongo_analytics_store_writes_per_s} analytics documents written/s, ${mongo.mongo_analytics_write_failures} writes failed`,
     ]);
     rows.push([
       `GetVerifications, 30 days of hourly rows for ${QUERY_KEYS} keys`,

@@ -85,6 +85,24 @@ describe("AnalyticsRecorder", () => {
     expect(byKey.every((row) => row.outcomes.valid === 48 && row.outcomes.rate_limited === 12)).toBe(true);
   });
 
+  it("sends a flush's documents one kind (scope and period) after another, so that a store call holds documents of one kind except where two kinds meet", async () => {
+    const store = new MemoryStore();
+    const kindsPerCall: number[] = [];
+    const add = store.analytics.add.bind(store.analytics);
+    store.analytics.add = async (documents) => {
+      kindsPerCall.push(new Set(documents.map((document) => `${document.scope} ${document.period}`)).size);
+      await add(documents);
+    };
+    const { analytics } = recorder(store, 10_000);
+    for (let i = 0; i < 1000; i++) verify(analytics, "valid", ["route.a"], `key_${i}`);
+    await analytics.flush();
+    // 1,000 group day documents, 1,000 group month documents and 3 of the keyspace (one of each of
+    // its kinds): 21 calls of at most 100, of which only those where kinds meet (at most one per
+    // kind after the first of the five) hold more than one.
+    expect(kindsPerCall.length).toBe(21);
+    expect(kindsPerCall.filter((kinds) => kinds > 1).length).toBeLessThanOrEqual(4);
+  });
+
   it("gives at most MAX_KEY_ENTRIES_PER_DAY keys an entry in a keyspace's keys of the day, and answers by key exactly still", async () => {
     const store = new MemoryStore();
     const { analytics } = recorder(store, 100_000);

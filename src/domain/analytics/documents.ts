@@ -80,6 +80,18 @@ export function documentsOf(
   admitsKey: (keysOfDay: AnalyticsDocument, keyId: string) => boolean,
 ): AnalyticsDocument[] {
   const documents = new Map<string, AnalyticsDocument>();
+  /**
+   * A keyspace's documents by keyspace, scope and period start: every group of the keyspace adds
+   * to the same three, whose ids are digested once per batch rather than once per group.
+   */
+  const ofKeyspaces = new Map<string, AnalyticsDocument>();
+  const keyspaceDocumentOf = (scope: DocumentScope, period: DocumentPeriod, keyspace: GroupValues, minute: number) => {
+    const time = bucketStart(period, minute);
+    const key = `${scope}\0${period}\0${time}\0${keyspace.source}\0${keyspace.workspaceId}\0${keyspace.keyspaceId}`;
+    let document = ofKeyspaces.get(key);
+    if (!document) ofKeyspaces.set(key, (document = documentOf(scope, period, keyspace, minute)));
+    return document;
+  };
   const documentOf = (scope: DocumentScope, period: DocumentPeriod, group: GroupValues, minute: number) => {
     const time = bucketStart(period, minute);
     const id = documentId(scope, period, time, group);
@@ -118,15 +130,16 @@ export function documentsOf(
       tags: [],
       overflow: false,
     };
-    for (const scope of ["group", "keyspace"] as const) {
-      const group = scope === "group" ? count : keyspace;
-      const day = documentOf(scope, "day", group, count.minute);
+    const hour = hourField(count.minute);
+    const minute = minuteField(count.minute);
+    for (const day of [documentOf("group", "day", count, count.minute), keyspaceDocumentOf("keyspace", "day", keyspace, count.minute)]) {
       addCounts(day, count);
-      addCounts(fieldOf((day.hours ??= {}), hourField(count.minute)), count);
-      addCounts(fieldOf((day.minutes ??= {}), minuteField(count.minute)), count);
-      addCounts(documentOf(scope, "month", group, count.minute), count);
+      addCounts(fieldOf((day.hours ??= {}), hour), count);
+      addCounts(fieldOf((day.minutes ??= {}), minute), count);
     }
-    const keys = documentOf("keys", "day", keyspace, count.minute);
+    addCounts(documentOf("group", "month", count, count.minute), count);
+    addCounts(keyspaceDocumentOf("keyspace", "month", keyspace, count.minute), count);
+    const keys = keyspaceDocumentOf("keys", "day", keyspace, count.minute);
     if (admitsKey(keys, count.keyId)) addCounts(fieldOf((keys.keys ??= {}), keyField(count.keyId, count.overflow)), count);
     else keys.keysOverflowed = true;
   }

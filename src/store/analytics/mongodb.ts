@@ -4,6 +4,10 @@ import { type DocumentFilter, type DocumentPart, exactIdsOf, PARTS_LEFT_OUT } fr
 import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "../../domain/analytics/documents.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
 
+/**
+ * As stored: the domain's document without what its collection and `_id` say, and with `credits`
+ * left out of every count that spent none (upsertOf never increments a counter by zero).
+ */
 type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };
 
 /** Two instances making the same document at once: one insert loses and is retried as an update. */
@@ -109,7 +113,8 @@ export class MongoAnalytics implements AnalyticsStore {
     const collection = this.collection(filter.scope, filter.period);
     const left = PARTS_LEFT_OUT[filter.part].filter((part) => partsHeld(filter.scope, filter.period).includes(part));
     const projection = left.length > 0 ? Object.fromEntries(left.map((part) => [part, 0])) : undefined;
-    const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
+    const asRead = ({ _id, ...document }: StoredDocument) =>
+      withCredits({ ...document, id: _id, scope: filter.scope, period: filter.period } as AnalyticsDocument);
     const exact = exactIdsOf(filter);
     if (exact) {
       // Found by `_id` alone, the lookup every server answers from an index (mongo-java-server
@@ -173,18 +178,35 @@ function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocu
   const increments: Record<string, number> = {};
   addIncrements(increments, "", document);
   for (const part of ["hours", "minutes", "keys"] as const) {
-    for (const [field, counts] of Object.entries(document[part] ?? {})) addIncrements(increments, `${part}.${field}.`, counts);
+    const fields = document[part];
+    if (fields) for (const field in fields) addIncrements(increments, `${part}.${field}.`, fields[field]!);
   }
   const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
+  // A keys document that only marks its day as past the key budget has nothing to increment, and
+  // MongoDB before 5.0 refuses an empty `$inc`.
   const update = {
-    $inc: increments,
+    ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
     $setOnInsert: { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt },
     ...(document.keysOverflowed ? { $set: { keysOverflowed: true } } : {}),
   };
   return { updateOne: { filter: { _id: document.id }, update, upsert: true } };
 }
 
+/**
+ * Only counters that grow: a `$inc` of zero would still cost the server a field to apply and keep
+ * in every total, hour and minute, and most verifications spend no credits.
+ */
 function addIncrements(increments: Record<string, number>, prefix: string, counts: Counts) {
-  increments[`${prefix}credits`] = counts.credits;
-  for (const [outcome, count] of Object.entries(counts.outcomes)) increments[`${prefix}outcomes.${outcome}`] = count;
+  if (counts.credits !== 0) increments[`${prefix}credits`] = counts.credits;
+  for (const outcome in counts.outcomes) increments[`${prefix}outcomes.${outcome}`] = counts.outcomes[outcome]!;
+}
+
+/** A document as the domain has it: `credits` is 0 wherever none were stored. */
+function withCredits(document: AnalyticsDocument): AnalyticsDocument {
+  document.credits ??= 0;
+  for (const part of ["hours", "minutes", "keys"] as const) {
+    const fields = document[part];
+    if (fields) for (const field in fields) fields[field]!.credits ??= 0;
+  }
+  return document;
 }
