@@ -4,34 +4,19 @@ import { describe, expect, it } from "vitest";
 import { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
 import { VerifyCode, VerifyService } from "../../gen/latchkey/v1/verify_pb.js";
-import type { Store } from "../../src/store/store.js";
+import { faultyStore } from "../support/faulty-store.js";
 import { startTestServer } from "../support/server.js";
-
-/** A store whose calls, once `stopped`, never answer: a database that went away without closing connections. */
-function stoppableStore(inner: Store) {
-  const state = { stopped: false };
-  const wrap = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(object, property, receiver) {
-        const value = Reflect.get(object, property, receiver);
-        if (value && typeof value === "object") return wrap(value);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => (state.stopped ? new Promise(() => {}) : value.apply(object, args));
-      },
-    });
-  return { store: wrap(inner), state };
-}
 
 describe("shutdown with a store that stopped answering", () => {
   it("gives up writing what the instance held once SHUTDOWN_TIMEOUT_MS has passed, and says so", async () => {
-    let state = { stopped: false };
+    let faults = { failing: false, hanging: false };
     const server = await startTestServer({
       // Far beyond the shutdown timeout: without the shutdown's own deadline, each write would hold it this long.
       storeTimeoutMs: 120_000,
       wrapStore: (inner) => {
-        const stoppable = stoppableStore(inner);
-        state = stoppable.state;
-        return stoppable.store;
+        const faulty = faultyStore(inner);
+        faults = faulty.faults;
+        return faulty.store;
       },
     });
     const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [server.auth] });
@@ -40,11 +25,11 @@ describe("shutdown with a store that stopped answering", () => {
     // A verification leaves a key use to record and a credit share to give back.
     expect((await createClient(VerifyService, transport).verifyKey({ key: secret })).code).toBe(VerifyCode.VALID);
 
-    state.stopped = true;
+    faults.hanging = true;
     const started = Date.now();
     await server.close();
     const took = Date.now() - started;
-    state.stopped = false;
+    faults.hanging = false;
     await server.stop();
 
     // The test servers' SHUTDOWN_TIMEOUT_MS is 5 s: up to that for the listeners, then up to that for the writes.

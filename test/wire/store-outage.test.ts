@@ -5,27 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import { KeyspaceService } from "../../gen/latchkey/v1/keyspace_pb.js";
-import type { Store } from "../../src/store/store.js";
+import { faultyStore } from "../support/faulty-store.js";
 import { startTestServer, type TestServer } from "../support/server.js";
-
-/** A store whose calls can be made to fail or to hang, as a database that went away or stopped answering does. */
-function faultyStore(inner: Store) {
-  const faults = { failing: false, hanging: false };
-  const faulty = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(object, property, receiver) {
-        const value = Reflect.get(object, property, receiver);
-        if (value && typeof value === "object") return faulty(value);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          if (faults.hanging) return new Promise(() => {});
-          if (faults.failing && property === "checkHealth") return Promise.reject(new Error("connection refused"));
-          return value.apply(object, args);
-        };
-      },
-    });
-  return { store: faulty(inner), faults };
-}
 
 let server: TestServer;
 let faults: { failing: boolean; hanging: boolean };

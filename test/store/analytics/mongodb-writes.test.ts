@@ -26,6 +26,16 @@ describe("Analytics writes on MongoDB", () => {
   });
 
   const minute = Date.UTC(2026, 4, 10, 8, 30);
+  /** The group day documents, with their minutes, of the day `minute` falls in. */
+  const minutesOfTheDay = (workspaceId: string): DocumentFilter => ({
+    scope: "group",
+    period: "day",
+    part: "minutes",
+    source: "verification",
+    workspaceId,
+    from: new Date(Date.UTC(2026, 4, 10)),
+    to: new Date(Date.UTC(2026, 4, 11)),
+  });
   const count = (workspaceId: string, overrides: Partial<MinuteCount> = {}): MinuteCount => ({
     source: "verification",
     workspaceId,
@@ -59,15 +69,7 @@ describe("Analytics writes on MongoDB", () => {
     expect(stored).not.toHaveProperty("credits");
     expect(stored!.minutes.m0510).toEqual({ outcomes: { valid: 3 } });
 
-    const filter: DocumentFilter = {
-      scope: "group",
-      period: "day",
-      part: "minutes",
-      source: "verification",
-      workspaceId,
-      from: new Date(Date.UTC(2026, 4, 10)),
-      to: new Date(Date.UTC(2026, 4, 11)),
-    };
+    const filter = minutesOfTheDay(workspaceId);
     expect(await read(filter)).toMatchObject([{ outcomes: { valid: 3 }, credits: 0, minutes: { m0510: { outcomes: { valid: 3 }, credits: 0 } } }]);
     expect(await read({ ...filter, part: "hours" })).toMatchObject([{ credits: 0, hours: { h08: { outcomes: { valid: 3 }, credits: 0 } } }]);
     expect(await read({ ...filter, scope: "keys", part: "keys" })).toMatchObject([{ keys: { kkey_one: { outcomes: { valid: 3 }, credits: 0 } } }]);
@@ -86,15 +88,7 @@ describe("Analytics writes on MongoDB", () => {
     const workspaceId = newId("ws", Date.now());
     await store.analytics.add(documentsOf([count(workspaceId)], DEFAULT_RETENTION, () => true));
     await store.analytics.add(documentsOf([count(workspaceId, { credits: 2 })], DEFAULT_RETENTION, () => true));
-    const [day] = await read({
-      scope: "group",
-      period: "day",
-      part: "minutes",
-      source: "verification",
-      workspaceId,
-      from: new Date(Date.UTC(2026, 4, 10)),
-      to: new Date(Date.UTC(2026, 4, 11)),
-    });
+    const [day] = await read(minutesOfTheDay(workspaceId));
     expect(day).toMatchObject({ outcomes: { valid: 6 }, credits: 2, minutes: { m0510: { outcomes: { valid: 6 }, credits: 2 } } });
   });
 });
