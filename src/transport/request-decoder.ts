@@ -24,7 +24,7 @@ export function plainDecoder(schema: DescMessage): ((bytes: Buffer) => Message |
   return plain && ((bytes) => new Reader(bytes).message(plain, bytes.length) as Message | undefined);
 }
 
-const enum Kind {
+enum Kind {
   String,
   Bool,
   Int32,
