@@ -1,9 +1,17 @@
 /**
  * `npm run bench:per-call`: what one call costs the serving process on the native gRPC port,
- * counted rather than timed, so that it holds on a busy machine. The service runs as `npm run bench`
- * starts it (in memory, ACCESS_LOG=false) under `--trace-gc`, beside the plain @grpc/grpc-js server.
+ * counted rather than timed where it can be, so that it holds on a busy machine.
+ *
+ * First, latchkey's own part of a call, in this process: the handler the grpc-js adapter gives
+ * grpc-js, called as grpc-js calls it (request bytes decoded, a stand-in call carrying the same
+ * headers as h2load's, the response serialized), PER_CALL_IN_PROCESS calls (100,000 unless set)
+ * per round; the CPU time this process used (process.cpuUsage) over them, lowest of the rounds.
+ * This leaves out HTTP/2 and grpc-js, which cost the same for every RPC.
+ *
+ * Then the whole call: the service runs as `npm run bench` starts it (in memory, ACCESS_LOG=false)
+ * under `--trace-gc`, beside the plain @grpc/grpc-js server.
  * For each RPC h2load sends PER_CALL_WARMUP calls (10,000 unless set), then PER_CALL_CALLS (40,000)
- * with 8 connections of 16 streams; the serving process's CPU time over those calls comes from
+ * with 8 connections of 16 streams (PER_CALL_SHAPE, `8x16` unless set); the serving process's CPU time over those calls comes from
  * /proc/<pid>/stat and the heap it allocated from its collections (each one's heap size before, minus
  * the size after the one before it). Each RPC is measured PER_CALL_ROUNDS times (3), in turn, and the
  * lowest CPU figure kept, since other load on the machine only adds to it. One JSON line per RPC.
@@ -28,12 +36,16 @@ import { VerifyKeyRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { freePort } from "../support/free-port.js";
+import { inProcessService } from "./in-process-calls.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CALLS = Number(process.env.PER_CALL_CALLS ?? 40_000);
 const WARMUP = Number(process.env.PER_CALL_WARMUP ?? 10_000);
 const ROUNDS = Number(process.env.PER_CALL_ROUNDS ?? 3);
+const IN_PROCESS_CALLS = Number(process.env.PER_CALL_IN_PROCESS ?? 100_000);
 const PROFILE_DIR = process.env.PER_CALL_CPU_PROFILE_DIR;
+/** h2load's connections and streams per connection: calls in flight, and how many arrive together. */
+const [CONNECTIONS, STREAMS] = (process.env.PER_CALL_SHAPE ?? "8x16").split("x");
 /** One collection of --trace-gc: the heap before it and after it, in MB. */
 const COLLECTION = /: (?:Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Sweep)\s+([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/;
 const CLOCK_TICKS_PER_S = Number((await promisify(execFile)("getconf", ["CLK_TCK"], { encoding: "utf8" })).stdout.trim());
@@ -94,7 +106,7 @@ const frameFile = (name: string, message: Uint8Array) => {
 };
 
 async function h2load(url: string, bodyFile: string, rootKey: string, count: number) {
-  const args = ["-c", "8", "-m", "16", "-t", "1", "-n", String(count), "-d", bodyFile];
+  const args = ["-c", CONNECTIONS!, "-m", STREAMS!, "-t", "1", "-n", String(count), "-d", bodyFile];
   const headers = ["content-type: application/grpc", "te: trailers", `authorization: Bearer ${rootKey}`];
   const { stdout } = await run("h2load", [...args, ...headers.flatMap((header) => ["-H", header]), url], { encoding: "utf8" });
   const failed = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0) + Number(/(\d+) errored/.exec(stdout)?.[1] ?? 0);
@@ -115,7 +127,44 @@ async function perCall(target: Traced, url: string, bodyFile: string, rootKey: s
   return { cpuUsPerCall: (ticks / CLOCK_TICKS_PER_S / CALLS) * 1e6, heapKbPerCall: (target.allocatedMb * 1024) / CALLS };
 }
 
+const EMPTY_PATH = "/grpc.health.v1.Health/Check";
+const VERIFY_PATH = "/latchkey.v1.VerifyService/VerifyKey";
+const TAGS = ["route.search", "plan.pro"];
+const emptyBody = toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema));
+/** The body `npm run bench` sends for its VerifyKey figures, and (tagged) the one of its analytics pair. */
+const verifyBody = (key: string, tags: string[] = []) =>
+  toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags }));
+const only = process.env.PER_CALL_ONLY?.split(",");
+const chosen = <T extends { rpc: string }>(rpcs: T[]) => (only ? rpcs.filter(({ rpc }) => only.includes(rpc)) : rpcs);
+const tenths = (value: number) => Math.round(value * 10) / 10;
+
+/** This process's CPU µs per call of latchkey's own part of each RPC, lowest of the rounds. */
+async function inProcessFigures() {
+  const service = await inProcessService();
+  try {
+    const rpcs = chosen([
+      { rpc: "in_process_empty", path: EMPTY_PATH, body: emptyBody },
+      { rpc: "in_process_verify", path: VERIFY_PATH, body: verifyBody(service.secret) },
+      { rpc: "in_process_verify_tagged", path: VERIFY_PATH, body: verifyBody(service.secret, TAGS) },
+    ]);
+    const best = new Map<string, number>();
+    for (const { path, body } of rpcs) await service.call(path, body, IN_PROCESS_CALLS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const { rpc, path, body } of rpcs) {
+        const before = process.cpuUsage();
+        await service.call(path, body, IN_PROCESS_CALLS);
+        const used = process.cpuUsage(before);
+        best.set(rpc, Math.min(best.get(rpc) ?? Number.POSITIVE_INFINITY, (used.user + used.system) / IN_PROCESS_CALLS));
+      }
+    }
+    for (const { rpc } of rpcs) console.log(JSON.stringify({ rpc, calls: IN_PROCESS_CALLS, cpu_us_per_call: tenths(best.get(rpc)!) }));
+  } finally {
+    await service.stop();
+  }
+}
+
 try {
+  await inProcessFigures();
   const adminToken = randomBytes(32).toString("hex");
   const grpcPort = await freePort();
   const service = await startTraced(
@@ -141,21 +190,13 @@ try {
   const transport = createGrpcTransport({ baseUrl: native, interceptors: [bearer(rootKey)] });
   const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "per call" } });
   const { secret } = await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } });
-  const empty = frameFile("empty", toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema)));
-  // The body `npm run bench` sends for its VerifyKey figures, and the one of its analytics pair.
-  const verify = frameFile("verify", toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key: secret, permissionQuery: "documents.read" })));
-  const tagged = frameFile(
-    "tagged",
-    toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key: secret, permissionQuery: "documents.read", tags: ["route.search", "plan.pro"] })),
-  );
-  const rpcs = [
-    { rpc: "grpcjs_empty", target: grpcjs, url: `http://127.0.0.1:${grpcjs.port}/grpc.health.v1.Health/Check`, body: empty },
-    { rpc: "native_empty", target: service, url: `${native}/grpc.health.v1.Health/Check`, body: empty },
-    { rpc: "native_verify", target: service, url: `${native}/latchkey.v1.VerifyService/VerifyKey`, body: verify },
-    { rpc: "native_verify_tagged", target: service, url: `${native}/latchkey.v1.VerifyService/VerifyKey`, body: tagged },
-  ];
-  const only = process.env.PER_CALL_ONLY?.split(",");
-  const measured = only ? rpcs.filter(({ rpc }) => only.includes(rpc)) : rpcs;
+  const empty = frameFile("empty", emptyBody);
+  const measured = chosen([
+    { rpc: "grpcjs_empty", target: grpcjs, url: `http://127.0.0.1:${grpcjs.port}${EMPTY_PATH}`, body: empty },
+    { rpc: "native_empty", target: service, url: `${native}${EMPTY_PATH}`, body: empty },
+    { rpc: "native_verify", target: service, url: `${native}${VERIFY_PATH}`, body: frameFile("verify", verifyBody(secret)) },
+    { rpc: "native_verify_tagged", target: service, url: `${native}${VERIFY_PATH}`, body: frameFile("tagged", verifyBody(secret, TAGS)) },
+  ]);
   const best = new Map<string, { cpuUsPerCall: number; heapKbPerCall: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const { rpc, target, url, body } of measured) {
@@ -166,9 +207,7 @@ try {
   }
   for (const { rpc } of measured) {
     const { cpuUsPerCall, heapKbPerCall } = best.get(rpc)!;
-    console.log(
-      JSON.stringify({ rpc, calls: CALLS, cpu_us_per_call: Math.round(cpuUsPerCall * 10) / 10, heap_kb_per_call: Math.round(heapKbPerCall * 10) / 10 }),
-    );
+    console.log(JSON.stringify({ rpc, calls: CALLS, cpu_us_per_call: tenths(cpuUsPerCall), heap_kb_per_call: tenths(heapKbPerCall) }));
   }
 } finally {
   for (const stop of stops) stop();
