@@ -8,6 +8,8 @@ import { type DescField, type DescMessage, fromBinary, type Message, protoInt64,
  * not have, a non-ASCII string, a varint longer than the common case, a message field given twice,
  * a length past the end) go to `fromBinary` whole, so every body decodes to exactly what
  * `fromBinary` makes of it, or fails as it fails. Other messages always go to `fromBinary`.
+ * `fromBinary` goes through protobuf-es's reflection for every field, which was the largest part
+ * of a cached VerifyKey's own work on the native port (docs/benchmarks.md).
  */
 export function requestDecoder(schema: DescMessage): (bytes: Buffer) => Message {
   const decodePlain = plainDecoder(schema);
