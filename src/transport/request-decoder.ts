@@ -47,26 +47,33 @@ interface PlainField {
 }
 
 interface PlainMessage {
-  typeName: string;
   /** Indexed by field number. */
   fields: (PlainField | undefined)[];
   /** A fresh zero message, as `create` makes one. */
   zero: () => Record<string, unknown>;
 }
 
+/** protobuf-es's number for a proto3 file's edition, and for a field without explicit presence. */
+const EDITION_PROTO3 = 999;
+const IMPLICIT_PRESENCE = 2;
+/** Fields are found by number in an array: a message with larger numbers goes to `fromBinary`. */
+const MAX_FIELD_NUMBER = 1000;
+
 /** The message as a PlainMessage, or undefined when it has a field this decoder leaves to `fromBinary`. */
 function plainMessage(schema: DescMessage, enclosing: Set<DescMessage>): PlainMessage | undefined {
   // A proto3 file: no field needs the prototype chain `create` gives proto2 defaults.
-  if (schema.file.edition !== 999 || schema.oneofs.length > 0 || schema.typeName.startsWith("google.protobuf.") || enclosing.has(schema)) return undefined;
+  if (schema.file.edition !== EDITION_PROTO3 || schema.oneofs.length > 0 || schema.typeName.startsWith("google.protobuf.") || enclosing.has(schema))
+    return undefined;
   const fields: (PlainField | undefined)[] = [];
   const implicit: { localName: string; list: boolean; zero: unknown }[] = [];
   const inside = new Set(enclosing).add(schema);
   for (const field of schema.fields) {
     const plain = plainField(field, inside);
-    if (!plain || field.number > 1000) return undefined;
+    if (!plain || field.number > MAX_FIELD_NUMBER) return undefined;
     fields[field.number] = plain;
     if (field.fieldKind === "list") implicit.push({ localName: field.localName, list: true, zero: undefined });
-    else if (field.fieldKind !== "message" && field.presence === 2) implicit.push({ localName: field.localName, list: false, zero: zeroOf(plain.kind) });
+    else if (field.fieldKind !== "message" && field.presence === IMPLICIT_PRESENCE)
+      implicit.push({ localName: field.localName, list: false, zero: zeroOf(plain.kind) });
   }
   const template: Record<string, unknown> = { $typeName: schema.typeName };
   for (const field of implicit) template[field.localName] = field.zero;
@@ -76,7 +83,7 @@ function plainMessage(schema: DescMessage, enclosing: Set<DescMessage>): PlainMe
     for (const name of lists) message[name] = [];
     return message;
   };
-  return { typeName: schema.typeName, fields, zero };
+  return { fields, zero };
 }
 
 function plainField(field: DescField, enclosing: Set<DescMessage>): PlainField | undefined {
