@@ -4,7 +4,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
 import { type Call, LazyHandlerContext } from "./grpc-js-context.js";
 import { asBuffer, toServiceError } from "./grpc-js-status.js";
-import { decodeRequest, type MalformedRequest } from "./grpc-js-well-formed.js";
+import { type MalformedRequest, requestDeserializer } from "./grpc-js-well-formed.js";
 
 /**
  * Serves a Connect service implementation through @grpc/grpc-js, so one implementation (built by
@@ -29,7 +29,7 @@ export function addToGrpcJsServer(server: grpc.Server, service: DescService, imp
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: (message: Message | MalformedRequest) => asBuffer(toBinary(method.input, message as Message)),
-      requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
+      requestDeserialize: requestDeserializer(method),
       responseSerialize: (message: Message) => asBuffer(encodingOf(message) ?? toBinary(method.output, create(method.output, message))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };

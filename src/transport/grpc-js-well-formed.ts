@@ -1,20 +1,24 @@
-import { type DescMethod, fromBinary } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import { toServiceError } from "./grpc-js-status.js";
 import { endsInsideFrame, malformedRequestError } from "./malformed-bodies.js";
+import { requestDecoder } from "./request-decoder.js";
 
 /** What a body that does not decode becomes: grpc-js answers INTERNAL when decoding throws, so the refusal is left to `wellFormedRequestsOnly`. */
 export class MalformedRequest {
   constructor(readonly method: DescMethod) {}
 }
 
-/** The request message, or a MalformedRequest when the bytes do not decode. */
-export function decodeRequest(method: DescMethod, bytes: Buffer) {
-  try {
-    return fromBinary(method.input, bytes);
-  } catch {
-    return new MalformedRequest(method);
-  }
+/** Decodes the method's requests: each a message, or a MalformedRequest when its bytes do not decode. */
+export function requestDeserializer(method: DescMethod) {
+  const decode = requestDecoder(method.input);
+  return (bytes: Buffer) => {
+    try {
+      return decode(bytes);
+    } catch {
+      return new MalformedRequest(method);
+    }
+  };
 }
 
 /**
