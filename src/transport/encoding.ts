@@ -20,6 +20,12 @@ export function encodeOnce<D extends DescMessage>(schema: D, message: MessageSha
   return bytes;
 }
 
+/** Gives `message` its wire bytes, written by the caller: what `toBinary` would write for it, or bytes that decode to it. */
+export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
+  encodings.set(message, bytes);
+  return message;
+}
+
 /**
  * Gives `message` its wire bytes, written by the caller, and makes its field `field` only when
  * something reads it: the native gRPC server sends the bytes and never does, so a large answer is
@@ -37,8 +43,7 @@ export function withEncodingAndLazyField<T extends object, K extends keyof T>(me
     },
     set: settle,
   });
-  encodings.set(message, bytes);
-  return message;
+  return withEncoding(message, bytes);
 }
 
 /**

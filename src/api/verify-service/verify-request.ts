@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
-  RateLimitResultSchema,
+  type RateLimitResult,
   VerifyCode,
   type VerifyKeyRequest,
   type VerifyKeyResponse,
@@ -11,7 +11,8 @@ import { parsePermissionQuery, type PermissionQuery } from "../../domain/permiss
 import type { Caller } from "../../domain/access.js";
 import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
-import { encodeOnce } from "../../transport/encoding.js";
+import type { LimitOutcome } from "../../domain/fixed-window.js";
+import { encodeOnce, withEncoding } from "../../transport/encoding.js";
 import { keyIdentityToProto } from "../mapping/keys.js";
 import { identityToProto } from "../mapping/records.js";
 import { requireId } from "../requests.js";
@@ -65,14 +66,21 @@ function parsedQuery(query: string, field: string): PermissionQuery {
 }
 
 /**
- * A key's answer for a verdict is the same every time unless credits or rate limits are in it:
- * such answers are built and encoded once per cached key (and forgotten with it).
+ * A key's answer for a verdict is the same every time but for its credits and rate limits: that
+ * part is built and encoded once per cached key (and forgotten with it), and an answer that
+ * carries counters is the steady part with them added, as an object and as bytes (protobuf allows
+ * a message to be written as its fields one after another, in any order). Building and encoding
+ * the whole answer for every call of a key with credits or limits cost more than the verification.
  */
 const steadyAnswers = new WeakMap<VerifiableKey, Partial<Record<Verdict, VerifyKeyResponse>>>();
 let notFoundAnswer: VerifyKeyResponse | undefined;
 
 export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse {
-  if (result.rateLimits.length > 0 || result.creditsRemaining !== undefined) return buildResponse(result);
+  const answer = steadyAnswer(result);
+  return result.rateLimits.length > 0 || result.creditsRemaining !== undefined ? withCounters(answer, result) : answer;
+}
+
+function steadyAnswer(result: VerifyResult): VerifyKeyResponse {
   if (!result.key) return (notFoundAnswer ??= steady(buildResponse(result)));
   let answers = steadyAnswers.get(result.key);
   if (!answers) steadyAnswers.set(result.key, (answers = {}));
@@ -84,7 +92,8 @@ const steady = (response: VerifyKeyResponse) => {
   return response;
 };
 
-function buildResponse({ verdict, key, creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
+/** The steady fields of an answer: everything but its credits and rate limits. */
+function buildResponse({ verdict, key }: VerifyResult): VerifyKeyResponse {
   return create(VerifyKeyResponseSchema, {
     valid: verdict === "valid",
     code: CODES[verdict],
@@ -94,15 +103,57 @@ function buildResponse({ verdict, key, creditsRemaining, rateLimits }: VerifyRes
       permissions: key.permissions,
       identity: key.identity ? identityToProto(key.identity) : undefined,
     }),
-    creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
-    rateLimits: rateLimits.map((limit) =>
-      create(RateLimitResultSchema, {
-        name: limit.name,
-        limit: BigInt(limit.limit),
-        remaining: BigInt(limit.remaining),
-        resetAt: timestampFromMs(limit.resetAt),
-        exceeded: limit.exceeded,
-      }),
-    ),
   });
+}
+
+const CREDITS_REMAINING_FIELD = 15;
+const RATE_LIMITS_FIELD = 16;
+
+function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
+  const results = rateLimits.map(rateLimitResultOf);
+  const writer = new BinaryWriter();
+  if (creditsRemaining !== undefined) writer.tag(CREDITS_REMAINING_FIELD, WireType.Varint).int64(creditsRemaining);
+  for (const result of results) writeRateLimitResult(writer.tag(RATE_LIMITS_FIELD, WireType.LengthDelimited).fork(), result).join();
+  const steadyBytes = encodeOnce(VerifyKeyResponseSchema, answer);
+  const counterBytes = writer.finish();
+  const bytes = new Uint8Array(steadyBytes.length + counterBytes.length);
+  bytes.set(steadyBytes);
+  bytes.set(counterBytes, steadyBytes.length);
+  const response: VerifyKeyResponse = {
+    ...answer,
+    creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
+    rateLimits: results,
+  };
+  return withEncoding(response, bytes);
+}
+
+/**
+ * A literal, not create(): the message's shape is fixed, and making it through reflection was
+ * most of an answer's cost. `reset_at` is what timestampFromMs makes of the milliseconds.
+ */
+function rateLimitResultOf({ name, limit, remaining, resetAt, exceeded }: LimitOutcome): RateLimitResult {
+  const seconds = Math.floor(resetAt / 1000);
+  return {
+    $typeName: "latchkey.v1.RateLimitResult",
+    name,
+    limit: BigInt(limit),
+    remaining: BigInt(remaining),
+    resetAt: { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (resetAt - seconds * 1000) * 1_000_000 },
+    exceeded,
+  };
+}
+
+/** What `toBinary` writes for a RateLimitResult: each field in number order, defaults left out, a set `reset_at` always. */
+function writeRateLimitResult(writer: BinaryWriter, { name, limit, remaining, resetAt, exceeded }: RateLimitResult): BinaryWriter {
+  if (name !== "") writer.tag(1, WireType.LengthDelimited).string(name);
+  if (limit !== 0n) writer.tag(2, WireType.Varint).int64(limit);
+  if (remaining !== 0n) writer.tag(3, WireType.Varint).int64(remaining);
+  if (resetAt) {
+    writer.tag(4, WireType.LengthDelimited).fork();
+    if (resetAt.seconds !== 0n) writer.tag(1, WireType.Varint).int64(resetAt.seconds);
+    if (resetAt.nanos !== 0) writer.tag(2, WireType.Varint).int32(resetAt.nanos);
+    writer.join();
+  }
+  if (exceeded) writer.tag(5, WireType.Varint).bool(exceeded);
+  return writer;
 }
