@@ -134,4 +134,4 @@ function addCounts(bucket: Bucket, row: AnalyticsRow, query: AnalyticsQuery) {
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** A value as JSON.stringify writes it; ids and most tags need no escaping, and skip it. */
-const json = (value: string) => (PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value));
+const json = (value: string) => (value === "" ? '""' : PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value));
