@@ -3,8 +3,9 @@
  * baseline measured in the same run. The service runs in a process of its own and h2load (Debian's
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
- * BENCH_CPU_PROFILE_DIR, when set, makes the service write a V8 CPU profile there, and
- * BENCH_LOG_DIR its log lines (service-<pid>.log), which are dropped otherwise. The MongoDB
+ * BENCH_CPU_PROFILE_DIR, when set, makes the in-memory service and the one GetVerifications is
+ * measured on write a V8 CPU profile there, and BENCH_LOG_DIR its log lines (service-<pid>.log),
+ * which are dropped otherwise. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0;
  * BENCH_ONLY=analytics-query runs its GetVerifications figures alone; BENCH_ONLY=mongodb the MongoDB
  * verification and Limit runs alone.
@@ -90,6 +91,9 @@ async function startProcess(args: string[], env: Record<string, string> = {}, no
   }
   throw new Error(`${args.join(" ")} exited before listening`);
 }
+
+/** The node flags that make a service write a V8 CPU profile into BENCH_CPU_PROFILE_DIR, when it is set. */
+const cpuProfileFlags = () => (process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : []);
 
 /** Stops the process started last, and waits until it has gone. */
 function stopLastProcess() {
@@ -653,17 +657,21 @@ async function analyticsQueryOnOwnDatabase() {
     const adminToken = randomBytes(32).toString("hex");
     const database = `latchkey_bench_${randomBytes(4).toString("hex")}`;
     const grpcPort = await freePort();
-    await startProcess(["src/bin/serve.ts"], {
-      ADMIN_TOKEN: adminToken,
-      PORT: "0",
-      HTTP1_PORT: "0",
-      METRICS_PORT: String(await freePort()),
-      GRPC_PORT: String(grpcPort),
-      HOST: "127.0.0.1",
-      MONGODB_URI: mongo.uri,
-      MONGODB_DATABASE: database,
-      ACCESS_LOG: "false",
-    });
+    await startProcess(
+      ["src/bin/serve.ts"],
+      {
+        ADMIN_TOKEN: adminToken,
+        PORT: "0",
+        HTTP1_PORT: "0",
+        METRICS_PORT: String(await freePort()),
+        GRPC_PORT: String(grpcPort),
+        HOST: "127.0.0.1",
+        MONGODB_URI: mongo.uri,
+        MONGODB_DATABASE: database,
+        ACCESS_LOG: "false",
+      },
+      cpuProfileFlags(),
+    );
     const figures = await analyticsQueryFigures(mongo.uri, database, `http://127.0.0.1:${grpcPort}`, adminToken, children.at(-1)!.pid!);
     await stopLastProcess();
     return figures;
@@ -714,7 +722,7 @@ async function main() {
       MONGODB_URI: "",
       ACCESS_LOG: "false",
     },
-    process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [],
+    cpuProfileFlags(),
   );
   const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
   const router = `http://127.0.0.1:${port}`;
