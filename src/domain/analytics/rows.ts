@@ -135,11 +135,10 @@ const NO_TAGS: string[] = [];
 
 /** Adds to `rows` a `keys` document's rows: each key's, or only those of `keyIds`. */
 function keyRowsIn(document: AnalyticsDocument, keyIds: ReadonlySet<string> | undefined, rows: AnalyticsRow[]) {
-  const keys = document.keys ?? {};
-  for (const field in keys) {
+  if (!document.keys) return;
+  for (const [field, { outcomes, credits }] of document.keys) {
     const { keyId, overflow } = keyOfField(field);
     if (keyIds && !keyIds.has(keyId)) continue;
-    const { outcomes, credits } = keys[field]!;
     rows.push({
       source: document.source,
       workspaceId: document.workspaceId,

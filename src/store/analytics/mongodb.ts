@@ -3,6 +3,7 @@ import type { Counts } from "../../domain/analytics/counts.js";
 import { type DocumentFilter, type DocumentPart, exactIdsOf, PARTS_LEFT_OUT } from "../../domain/analytics/document-filter.js";
 import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "../../domain/analytics/documents.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
+import { keysDocumentOf } from "./keys-document.js";
 
 type StoredDocument = Omit<AnalyticsDocument, "id" | "scope" | "period"> & { _id: string };
 
@@ -110,6 +111,7 @@ export class MongoAnalytics implements AnalyticsStore {
     const left = PARTS_LEFT_OUT[filter.part].filter((part) => partsHeld(filter.scope, filter.period).includes(part));
     const projection = left.length > 0 ? Object.fromEntries(left.map((part) => [part, 0])) : undefined;
     const asRead = ({ _id, ...document }: StoredDocument) => ({ ...document, id: _id, scope: filter.scope, period: filter.period }) as AnalyticsDocument;
+    const keyEntries = filter.scope === "keys" && filter.part === "keys";
     const exact = exactIdsOf(filter);
     if (exact) {
       // Found by `_id` alone, the lookup every server answers from an index (mongo-java-server
@@ -120,7 +122,8 @@ export class MongoAnalytics implements AnalyticsStore {
       const most = IDS_PER_READ[filter.part];
       for (let from = 0, size = Math.min(2, most); from < exact.length; from += size, size = Math.min(2 * size, most)) {
         const ids = exact.slice(from, from + size).map(({ id }) => id);
-        const documents = await collection.find({ _id: { $in: ids } }, { projection }).toArray();
+        const byId = { _id: { $in: ids } };
+        const documents = keyEntries ? await this.keysDocuments(collection, byId) : await collection.find(byId, { projection }).toArray();
         documents.sort((a, b) => timeOf.get(a._id)! - timeOf.get(b._id)!);
         for (const document of documents) yield asRead(document);
       }
@@ -140,9 +143,19 @@ export class MongoAnalytics implements AnalyticsStore {
     // A server sorting without an index (mongo-java-server) handles every matching document whole
     // before answering; the ids come sorted first, then each large document as the reader gets to it.
     for await (const { _id } of collection.find(query, { projection: { _id: 1, time: 1 } }).sort({ time: 1 })) {
-      const document = await collection.findOne({ _id }, { projection });
+      const document = keyEntries ? (await this.keysDocuments(collection, { _id }))[0] : await collection.findOne({ _id }, { projection });
       if (document) yield asRead(document);
     }
+  }
+
+  /**
+   * `keys` documents with their key entries, read as BSON and made into documents by
+   * keysDocumentOf, which reads the entries for less than the driver. Read whole: `keys`
+   * documents hold no other part.
+   */
+  private async keysDocuments(collection: Collection<StoredDocument>, filter: Filter<StoredDocument>): Promise<StoredDocument[]> {
+    const raw = (await collection.find(filter, { raw: true }).toArray()) as unknown as Uint8Array[];
+    return raw.map((bytes) => keysDocumentOf(bytes) as StoredDocument);
   }
 
   async prune(period: DocumentPeriod, before: Date) {
@@ -172,9 +185,10 @@ function partsHeld(scope: DocumentScope, period: DocumentPeriod): readonly Docum
 function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocument> {
   const increments: Record<string, number> = {};
   addIncrements(increments, "", document);
-  for (const part of ["hours", "minutes", "keys"] as const) {
+  for (const part of ["hours", "minutes"] as const) {
     for (const [field, counts] of Object.entries(document[part] ?? {})) addIncrements(increments, `${part}.${field}.`, counts);
   }
+  for (const [field, counts] of document.keys ?? []) addIncrements(increments, `keys.${field}.`, counts);
   const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
   const update = {
     $inc: increments,
