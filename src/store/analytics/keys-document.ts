@@ -70,7 +70,7 @@ function countsIn(bytes: Buffer, start: number): Counts | undefined {
         const entryNameEnd = bytes.indexOf(0, entry + 1);
         const count = numberAt(entryType, bytes, entryNameEnd + 1);
         if (count === undefined) return undefined;
-        counts.outcomes[bytes.toString("utf8", entry + 1, entryNameEnd)] = count;
+        counts.outcomes[outcomeName(bytes, entry + 1, entryNameEnd)] = count;
         entry = entryNameEnd + 1 + elementSize(entryType, bytes, entryNameEnd + 1);
       }
     } else if (isName(bytes, at + 1, nameEnd, CREDITS)) {
@@ -83,8 +83,23 @@ function countsIn(bytes: Buffer, start: number): Counts | undefined {
   return counts;
 }
 
-const isName = (bytes: Buffer, start: number, end: number, name: Buffer) =>
-  end - start === name.length && bytes.compare(name, 0, name.length, start, end) === 0;
+/** Whether the bytes from `start` to `end` are `name`'s: compared here, as names are short and a call into Buffer costs more. */
+function isName(bytes: Buffer, start: number, end: number, name: Uint8Array) {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (bytes[start + i] !== name[i]) return false;
+  return true;
+}
+
+/** Outcome names met so far, as bytes and as strings: a handful, each made into a string once. */
+const outcomeNames: { bytes: Uint8Array; name: string }[] = [];
+const MAX_OUTCOME_NAMES = 64;
+
+function outcomeName(bytes: Buffer, start: number, end: number) {
+  for (const known of outcomeNames) if (isName(bytes, start, end, known.bytes)) return known.name;
+  const name = bytes.toString("utf8", start, end);
+  if (outcomeNames.length < MAX_OUTCOME_NAMES) outcomeNames.push({ bytes: Uint8Array.from(bytes.subarray(start, end)), name });
+  return name;
+}
 
 /** A number as the driver reads it; undefined for what it would not read as a number (a long beyond a safe integer, a decimal). */
 function numberAt(type: number, bytes: Buffer, at: number): number | undefined {

@@ -23,7 +23,7 @@ describe("keysDocumentOf", () => {
     const keys = {
       kkey_b: { outcomes: { valid: 3, rate_limited: 2 }, credits: 3 },
       "kkey%2Eone%24": { outcomes: { valid: 2 }, credits: 2.5 },
-      "oünï 🎉": { outcomes: { valid: Long.fromNumber(2 ** 40) }, credits: Long.fromNumber(7) },
+      "oünï 🎉": { outcomes: { valid: Long.fromNumber(2 ** 40), ünï: 4 }, credits: Long.fromNumber(7) },
     };
     const bytes = BSON.serialize({ ...stored, keys });
     const read = keysDocumentOf(bytes);
@@ -33,7 +33,7 @@ describe("keysDocumentOf", () => {
       new Map([
         ["kkey_b", { outcomes: { valid: 3, rate_limited: 2 }, credits: 3 }],
         ["kkey%2Eone%24", { outcomes: { valid: 2 }, credits: 2.5 }],
-        ["oünï 🎉", { outcomes: { valid: 2 ** 40 }, credits: 7 }],
+        ["oünï 🎉", { outcomes: { valid: 2 ** 40, ünï: 4 }, credits: 7 }],
       ]),
     );
     expect(Object.keys(read)).toEqual(Object.keys({ ...stored, keys }));
