@@ -12,7 +12,8 @@ const CREDITS = Buffer.from("credits");
  * A stored `keys` document read from its BSON (a find with `raw: true`): its `keys` as a Map of
  * each key's counts, read here, and every other field through the driver's BSON. The driver would
  * make `keys` an object of up to 10,000 properties, each with two nested objects made through its
- * generic path, which costs more than the rest of a page by key (docs/analytics.md#cost). A `keys`
+ * generic path, which cost as much as a page's rows, grouping and encoding together
+ * (docs/analytics.md#cost). A `keys`
  * holding anything but counts (numbers under `outcomes` and `credits`) is read by the driver
  * instead, whole, so what is read is always what was stored.
  */
