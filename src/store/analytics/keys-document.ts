@@ -13,9 +13,8 @@ const CREDITS = Buffer.from("credits");
  * each key's counts, read here, and every other field through the driver's BSON. The driver would
  * make `keys` an object of up to 10,000 properties, each with two nested objects made through its
  * generic path, which cost as much as a page's rows, grouping and encoding together
- * (docs/analytics.md#cost). A `keys`
- * holding anything but counts (numbers under `outcomes` and `credits`) is read by the driver
- * instead, whole, so what is read is always what was stored.
+ * (docs/analytics.md#cost). A `keys` holding anything but counts (numbers under `outcomes` and
+ * `credits`) is read by the driver instead, whole, so what is read is always what was stored.
  */
 export function keysDocumentOf(raw: Uint8Array): Document {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
