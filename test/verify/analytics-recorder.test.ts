@@ -122,7 +122,7 @@ describe("AnalyticsRecorder", () => {
         to: new Date(Date.UTC(2100, 0)),
       }),
     );
-    expect(Object.keys(keysOfDay!.keys!).length).toBe(MAX_KEY_ENTRIES_PER_DAY);
+    expect(keysOfDay!.keys!.size).toBe(MAX_KEY_ENTRIES_PER_DAY);
     expect(keysOfDay!.keysOverflowed).toBe(true);
     const byKey = await rowsIn(store, "keyspace", "day", { groupBy: new Set(["key"]), keyIds: keys.slice(-3) });
     expect(byKey.map((row) => [row.keyId, row.outcomes.valid])).toEqual([

@@ -28,8 +28,12 @@ export interface AnalyticsDocument extends GroupValues, Counts {
   hours?: Record<string, Counts>;
   /** Day documents: counts by minute of the day, under `minuteField`. */
   minutes?: Record<string, Counts>;
-  /** `keys` documents: each key's day totals, under `keyField`. */
-  keys?: Record<string, Counts>;
+  /**
+   * `keys` documents: each key's day totals, under `keyField`. A map rather than an object: a read
+   * makes one of up to 10,000 entries per document, and an object of that many properties costs
+   * more to make (docs/analytics.md#cost).
+   */
+  keys?: Map<string, Counts>;
   /** Some of the day's keys were counted without an entry in `keys` (the key budget): queries by key read the groups' documents for that day. */
   keysOverflowed?: boolean;
   /** When retention lets the document go. */
@@ -140,7 +144,7 @@ export function documentsOf(
     addCounts(documentOf("group", "month", count, count.minute), count);
     addCounts(keyspaceDocumentOf("keyspace", "month", keyspace, count.minute), count);
     const keys = keyspaceDocumentOf("keys", "day", keyspace, count.minute);
-    if (admitsKey(keys, count.keyId)) addCounts(fieldOf((keys.keys ??= {}), keyField(count.keyId, count.overflow)), count);
+    if (admitsKey(keys, count.keyId)) addCounts(keyCountsOf((keys.keys ??= new Map()), keyField(count.keyId, count.overflow)), count);
     else keys.keysOverflowed = true;
   }
   return [...documents.values()];
@@ -148,14 +152,24 @@ export function documentsOf(
 
 const fieldOf = (fields: Record<string, Counts>, name: string) => (fields[name] ??= { outcomes: {}, credits: 0 });
 
+function keyCountsOf(keys: Map<string, Counts>, field: string) {
+  let counts = keys.get(field);
+  if (!counts) keys.set(field, (counts = { outcomes: {}, credits: 0 }));
+  return counts;
+}
+
 /** Adds a document's counts, at every level, to another of the same id. */
 export function addDocument(into: AnalyticsDocument, more: AnalyticsDocument) {
   addCounts(into, more);
-  for (const part of ["hours", "minutes", "keys"] as const) {
+  for (const part of ["hours", "minutes"] as const) {
     const fields = more[part];
     if (!fields) continue;
     const target = (into[part] ??= {});
     for (const [name, counts] of Object.entries(fields)) addCounts(fieldOf(target, name), counts);
+  }
+  if (more.keys) {
+    const target = (into.keys ??= new Map());
+    for (const [field, counts] of more.keys) addCounts(keyCountsOf(target, field), counts);
   }
   if (more.keysOverflowed) into.keysOverflowed = true;
 }

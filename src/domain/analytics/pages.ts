@@ -83,23 +83,45 @@ function addRow(groups: Map<string, Bucket>, row: AnalyticsRow, query: Analytics
   const keyId = grouping.key ? row.keyId : "";
   const externalId = grouping.identity ? row.externalId : "";
   const tags = !grouping.tag ? UNTAGGED : row.overflow ? OVERFLOWED : row.tags.length === 0 ? UNTAGGED : row.tags.map((tag): TagGroup => [tag, false]);
+  // A group's sort key, also held by page tokens, is the JSON array of its values
+  // (`["","key_…","","","",false]`), written a value at a time, which is the same string and costs
+  // less than stringifying an array; the values a row's groups share are written once.
+  const head = `[${json(keyspaceId)},${json(keyId)},${json(externalId)},`;
   for (const [tag, tagsOverflowed] of tags) {
+    const tail = `,${json(tag)},${tagsOverflowed}]`;
     if (!grouping.outcome) {
-      addToBucket(groups, row, query, { time: row.time, keyspaceId, keyId, externalId, outcome: "", tag, tagsOverflowed, outcomes: {}, credits: 0 });
+      const bucket = bucketOf(groups, `${head}""${tail}`, row.time, keyspaceId, keyId, externalId, "", tag, tagsOverflowed);
+      addCounts(bucket, row, query);
       continue;
     }
     for (const outcome in row.outcomes) {
-      if (row.outcomes[outcome]! > 0)
-        addToBucket(groups, row, query, { time: row.time, keyspaceId, keyId, externalId, outcome, tag, tagsOverflowed, outcomes: {}, credits: 0 });
+      if (row.outcomes[outcome]! > 0) {
+        const bucket = bucketOf(groups, `${head}${json(outcome)}${tail}`, row.time, keyspaceId, keyId, externalId, outcome, tag, tagsOverflowed);
+        addCounts(bucket, row, query);
+      }
     }
   }
 }
 
-/** Adds a row's counts to the bucket of `empty`'s group, which `empty` starts when the group has none yet. */
-function addToBucket(groups: Map<string, Bucket>, row: AnalyticsRow, query: AnalyticsQuery, empty: Bucket) {
-  const group = groupKeyOf(empty);
+/** The bucket of the group whose sort key is `group`, started when the group has none yet. */
+function bucketOf(
+  groups: Map<string, Bucket>,
+  group: string,
+  time: Date,
+  keyspaceId: string,
+  keyId: string,
+  externalId: string,
+  outcome: string,
+  tag: string,
+  tagsOverflowed: boolean,
+): Bucket {
   let bucket = groups.get(group);
-  if (!bucket) groups.set(group, (bucket = empty));
+  if (!bucket) groups.set(group, (bucket = { time, keyspaceId, keyId, externalId, outcome, tag, tagsOverflowed, outcomes: {}, credits: 0 }));
+  return bucket;
+}
+
+/** Adds a row's counts to a bucket: those of its outcome when it is grouped by outcome, and only those the query counts. */
+function addCounts(bucket: Bucket, row: AnalyticsRow, query: AnalyticsQuery) {
   for (const outcome in row.outcomes) {
     const count = row.outcomes[outcome]!;
     if (count === 0 || (query.outcomes && !query.outcomes.includes(outcome)) || (bucket.outcome && bucket.outcome !== outcome)) continue;
@@ -108,11 +130,8 @@ function addToBucket(groups: Map<string, Bucket>, row: AnalyticsRow, query: Anal
   }
 }
 
-const json = (value: string) => (value === "" ? '""' : JSON.stringify(value));
+/** Characters JSON.stringify writes as they are: printable ASCII but the quote and the backslash. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-/**
- * A group's sort key, also held by page tokens: the JSON array of its values (`["","key_…","","","",false]`),
- * written a value at a time, which is the same string and costs less than stringifying an array.
- */
-const groupKeyOf = (group: Bucket) =>
-  `[${json(group.keyspaceId)},${json(group.keyId)},${json(group.externalId)},${json(group.outcome)},${json(group.tag)},${group.tagsOverflowed}]`;
+/** A value as JSON.stringify writes it; ids and most tags need no escaping, and skip it. */
+const json = (value: string) => (value === "" ? '""' : PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value));

@@ -47,7 +47,12 @@ export async function* rowsOf(read: ReadDocuments, query: AnalyticsQuery, after?
     from: new Date(bucketStart(period, from)),
     to: query.to,
   };
-  const inRange = (row: AnalyticsRow) => row.time.getTime() >= from && row.time < query.to;
+  const to = query.to.getTime();
+  // Times compared as numbers: comparing Dates converts both on every call.
+  const inRange = (row: AnalyticsRow) => {
+    const time = row.time.getTime();
+    return time >= from && time < to;
+  };
   if (keyTotals) {
     yield* keyRowsOf(read, query, filter, inRange);
     return;
@@ -99,7 +104,8 @@ async function* keyRowsOf(
         for await (const group of read(groups)) rows.push(...rowsIn(group, "totals"));
       }
     }
-    return rows.filter(inRange);
+    // Every row of the day has the day's time.
+    return rows.length > 0 && inRange(rows[0]!) ? rows : [];
   }
   let day: AnalyticsDocument[] = [];
   for await (const total of read({ ...filter, scope: "keyspace", part: "totals" })) {
@@ -124,20 +130,22 @@ function rowsIn(document: AnalyticsDocument, part: DocumentPart): AnalyticsRow[]
   return Object.entries(fields).map(([field, counts]) => ({ ...group, time: new Date(document.time.getTime() + offsetOfField(field)), ...counts }));
 }
 
+/** The tags of every key's row, which nothing changes: one list rather than one per row. */
+const NO_TAGS: string[] = [];
+
 /** Adds to `rows` a `keys` document's rows: each key's, or only those of `keyIds`. */
 function keyRowsIn(document: AnalyticsDocument, keyIds: ReadonlySet<string> | undefined, rows: AnalyticsRow[]) {
-  const keys = document.keys ?? {};
-  for (const field in keys) {
+  if (!document.keys) return;
+  for (const [field, { outcomes, credits }] of document.keys) {
     const { keyId, overflow } = keyOfField(field);
     if (keyIds && !keyIds.has(keyId)) continue;
-    const { outcomes, credits } = keys[field]!;
     rows.push({
       source: document.source,
       workspaceId: document.workspaceId,
       keyspaceId: document.keyspaceId,
       keyId,
       externalId: "",
-      tags: [],
+      tags: NO_TAGS,
       overflow,
       time: document.time,
       outcomes,

@@ -3,6 +3,7 @@ import type { Counts } from "../../domain/analytics/counts.js";
 import { type DocumentFilter, type DocumentPart, exactIdsOf, PARTS_LEFT_OUT } from "../../domain/analytics/document-filter.js";
 import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "../../domain/analytics/documents.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
+import { keysDocumentOf } from "./keys-document.js";
 
 /**
  * As stored: the domain's document without what its collection and `_id` say, and with `credits`
@@ -115,6 +116,7 @@ export class MongoAnalytics implements AnalyticsStore {
     const projection = left.length > 0 ? Object.fromEntries(left.map((part) => [part, 0])) : undefined;
     const asRead = ({ _id, ...document }: StoredDocument) =>
       withCredits({ ...document, id: _id, scope: filter.scope, period: filter.period } as AnalyticsDocument);
+    const keyEntries = filter.scope === "keys" && filter.part === "keys";
     const exact = exactIdsOf(filter);
     if (exact) {
       // Found by `_id` alone, the lookup every server answers from an index (mongo-java-server
@@ -125,7 +127,8 @@ export class MongoAnalytics implements AnalyticsStore {
       const most = IDS_PER_READ[filter.part];
       for (let from = 0, size = Math.min(2, most); from < exact.length; from += size, size = Math.min(2 * size, most)) {
         const ids = exact.slice(from, from + size).map(({ id }) => id);
-        const documents = await collection.find({ _id: { $in: ids } }, { projection }).toArray();
+        const byId = { _id: { $in: ids } };
+        const documents = keyEntries ? await this.keysDocuments(collection, byId) : await collection.find(byId, { projection }).toArray();
         documents.sort((a, b) => timeOf.get(a._id)! - timeOf.get(b._id)!);
         for (const document of documents) yield asRead(document);
       }
@@ -145,9 +148,19 @@ export class MongoAnalytics implements AnalyticsStore {
     // A server sorting without an index (mongo-java-server) handles every matching document whole
     // before answering; the ids come sorted first, then each large document as the reader gets to it.
     for await (const { _id } of collection.find(query, { projection: { _id: 1, time: 1 } }).sort({ time: 1 })) {
-      const document = await collection.findOne({ _id }, { projection });
+      const document = keyEntries ? (await this.keysDocuments(collection, { _id }))[0] : await collection.findOne({ _id }, { projection });
       if (document) yield asRead(document);
     }
+  }
+
+  /**
+   * `keys` documents with their key entries, read as BSON and made into documents by
+   * keysDocumentOf, which reads the entries for less than the driver. Read whole: `keys`
+   * documents hold no other part.
+   */
+  private async keysDocuments(collection: Collection<StoredDocument>, filter: Filter<StoredDocument>): Promise<StoredDocument[]> {
+    const raw = (await collection.find(filter, { raw: true }).toArray()) as unknown as Uint8Array[];
+    return raw.map((bytes) => keysDocumentOf(bytes) as StoredDocument);
   }
 
   async prune(period: DocumentPeriod, before: Date) {
@@ -177,10 +190,11 @@ function partsHeld(scope: DocumentScope, period: DocumentPeriod): readonly Docum
 function upsertOf(document: AnalyticsDocument): AnyBulkWriteOperation<StoredDocument> {
   const increments: Record<string, number> = {};
   addIncrements(increments, "", document);
-  for (const part of ["hours", "minutes", "keys"] as const) {
+  for (const part of ["hours", "minutes"] as const) {
     const fields = document[part];
     if (fields) for (const field in fields) addIncrements(increments, `${part}.${field}.`, fields[field]!);
   }
+  for (const [field, counts] of document.keys ?? []) addIncrements(increments, `keys.${field}.`, counts);
   const { source, workspaceId, keyspaceId, keyId, externalId, tags, overflow, time, expiresAt } = document;
   // A keys document that only marks its day as past the key budget has nothing to increment, and
   // MongoDB before 5.0 refuses an empty `$inc`.
@@ -204,9 +218,10 @@ function addIncrements(increments: Record<string, number>, prefix: string, count
 /** A document as the domain has it: `credits` is 0 wherever none were stored. */
 function withCredits(document: AnalyticsDocument): AnalyticsDocument {
   document.credits ??= 0;
-  for (const part of ["hours", "minutes", "keys"] as const) {
+  for (const part of ["hours", "minutes"] as const) {
     const fields = document[part];
     if (fields) for (const field in fields) fields[field]!.credits ??= 0;
   }
+  if (document.keys) for (const counts of document.keys.values()) counts.credits ??= 0;
   return document;
 }
