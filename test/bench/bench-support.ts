@@ -77,3 +77,15 @@ export function pairedRatio(pairs: readonly OnOffPair[]) {
     off: median(pairs.map((pair) => pair.off)),
   };
 }
+
+/** The environment of a service on the in-memory store, as the benches start it: loopback, native gRPC on `grpcPort`, no access log. */
+export const inMemoryServiceEnv = (grpcPort: number, adminToken: string) => ({
+  MONGODB_URI: "",
+  HOST: "127.0.0.1",
+  PORT: "0",
+  HTTP1_PORT: "0",
+  METRICS_PORT: "0",
+  GRPC_PORT: String(grpcPort),
+  ADMIN_TOKEN: adminToken,
+  ACCESS_LOG: "false",
+});

@@ -23,6 +23,7 @@ import { VerifyKeyRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { freePort } from "../support/free-port.js";
+import { inMemoryServiceEnv } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CALLS = Number(process.env.GC_CALLS ?? 100_000);
@@ -38,17 +39,7 @@ async function collectionsWith(semiSpaceMb: number) {
   const flags = ["--trace-gc", ...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : [])];
   const child = spawn(process.execPath, [...flags, "--import", "tsx", "src/bin/serve.ts"], {
     cwd: root,
-    env: {
-      ...process.env,
-      MONGODB_URI: "",
-      HOST: "127.0.0.1",
-      PORT: "0",
-      HTTP1_PORT: "0",
-      METRICS_PORT: "0",
-      GRPC_PORT: String(grpcPort),
-      ADMIN_TOKEN: adminToken,
-      ACCESS_LOG: "false",
-    },
+    env: { ...process.env, ...inMemoryServiceEnv(grpcPort, adminToken) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {

@@ -36,6 +36,7 @@ import { VerifyKeyRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { freePort } from "../support/free-port.js";
+import { inMemoryServiceEnv } from "./bench-support.js";
 import { inProcessService } from "./in-process-calls.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -167,20 +168,7 @@ try {
   await inProcessFigures();
   const adminToken = randomBytes(32).toString("hex");
   const grpcPort = await freePort();
-  const service = await startTraced(
-    ["src/bin/serve.ts"],
-    {
-      MONGODB_URI: "",
-      HOST: "127.0.0.1",
-      PORT: "0",
-      HTTP1_PORT: "0",
-      METRICS_PORT: "0",
-      GRPC_PORT: String(grpcPort),
-      ADMIN_TOKEN: adminToken,
-      ACCESS_LOG: "false",
-    },
-    (child) => child.kill("SIGTERM"),
-  );
+  const service = await startTraced(["src/bin/serve.ts"], inMemoryServiceEnv(grpcPort, adminToken), (child) => child.kill("SIGTERM"));
   const grpcjs = await startTraced(["test/bench/grpcjs-empty-server.ts"], {}, (child) => child.stdin!.end());
   const native = `http://127.0.0.1:${grpcPort}`;
   const made = await createClient(WorkspaceService, createGrpcTransport({ baseUrl: native, interceptors: [bearer(adminToken)] })).createWorkspace({
