@@ -6,6 +6,7 @@ import { issueSecret } from "../../src/domain/secret.js";
 import type { RootKeyRecord } from "../../src/domain/access.js";
 import type { IdentityRecord } from "../../src/domain/identity.js";
 import type { RatelimitOverrideRecord } from "../../src/domain/ratelimit.js";
+import type { MinuteCount } from "../../src/domain/analytics/counts.js";
 
 export const FIXTURE_WORKSPACE = newId("ws", Date.UTC(2026, 0, 1));
 
@@ -104,4 +105,19 @@ export const verifyRequest = (secret: string, workspaceId: string = FIXTURE_WORK
   cost: 1,
   rateLimitNames: [],
   ...more,
+});
+
+/** One group's verifications in one minute, as the analytics recorder hands them to documentsOf: key_one of ks_one, untagged, one valid one spending a credit, unless told otherwise. */
+export const minuteCount = (workspaceId: string, minute: number, overrides: Partial<MinuteCount> = {}): MinuteCount => ({
+  source: "verification",
+  workspaceId,
+  keyspaceId: "ks_one",
+  keyId: "key_one",
+  externalId: "",
+  tags: [],
+  overflow: false,
+  minute,
+  outcomes: { valid: 1 },
+  credits: 1,
+  ...overrides,
 });

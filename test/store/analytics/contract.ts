@@ -5,6 +5,7 @@ import type { DocumentFilter } from "../../../src/domain/analytics/document-filt
 import { type AnalyticsDocument, documentsOf } from "../../../src/domain/analytics/documents.js";
 import { newId } from "../../../src/domain/ids.js";
 import type { Store } from "../../../src/store/store.js";
+import { minuteCount } from "../../support/fixtures.js";
 
 /** The behaviour every adapter's analytics must show; each adapter's test file runs it against a fresh store. */
 export function analyticsContract(name: string, openStore: () => Promise<Store>) {
@@ -19,19 +20,7 @@ export function analyticsContract(name: string, openStore: () => Promise<Store>)
 
     const minute = Date.UTC(2026, 4, 10, 8, 30);
     const day = Date.UTC(2026, 4, 10);
-    const count = (workspaceId: string, overrides: Partial<MinuteCount> = {}): MinuteCount => ({
-      source: "verification",
-      workspaceId,
-      keyspaceId: "ks_one",
-      keyId: "key_one",
-      externalId: "",
-      tags: [],
-      overflow: false,
-      minute,
-      outcomes: { valid: 1 },
-      credits: 1,
-      ...overrides,
-    });
+    const count = (workspaceId: string, overrides: Partial<MinuteCount> = {}) => minuteCount(workspaceId, minute, overrides);
     const documentsFor = (counts: MinuteCount[]) => documentsOf(counts, DEFAULT_RETENTION, () => true);
     const filter = (workspaceId: string, overrides: Partial<DocumentFilter> = {}): DocumentFilter => ({
       scope: "group",

@@ -7,6 +7,7 @@ import type { DocumentFilter } from "../../../src/domain/analytics/document-filt
 import { type AnalyticsDocument, documentsOf } from "../../../src/domain/analytics/documents.js";
 import { newId } from "../../../src/domain/ids.js";
 import { MongoStore } from "../../../src/store/mongodb.js";
+import { minuteCount } from "../../support/fixtures.js";
 
 /** What a flush sends MongoDB for each document: every field of an update is work for the server, on every flush. */
 describe("Analytics writes on MongoDB", () => {
@@ -36,19 +37,8 @@ describe("Analytics writes on MongoDB", () => {
     from: new Date(Date.UTC(2026, 4, 10)),
     to: new Date(Date.UTC(2026, 4, 11)),
   });
-  const count = (workspaceId: string, overrides: Partial<MinuteCount> = {}): MinuteCount => ({
-    source: "verification",
-    workspaceId,
-    keyspaceId: "ks_one",
-    keyId: "key_one",
-    externalId: "",
-    tags: ["plan.pro"],
-    overflow: false,
-    minute,
-    outcomes: { valid: 3 },
-    credits: 0,
-    ...overrides,
-  });
+  const count = (workspaceId: string, overrides: Partial<MinuteCount> = {}) =>
+    minuteCount(workspaceId, minute, { tags: ["plan.pro"], outcomes: { valid: 3 }, credits: 0, ...overrides });
   const read = async (filter: DocumentFilter) => {
     const all: AnalyticsDocument[] = [];
     for await (const document of store.analytics.documents(filter)) all.push(document);
