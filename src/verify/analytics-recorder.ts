@@ -1,6 +1,6 @@
 import { bucketStart, type Retention } from "../domain/analytics/buckets.js";
 import { VERIFICATION_SOURCE } from "../domain/analytics/counts.js";
-import { addDocument, type AnalyticsDocument, documentRetention, documentsOf } from "../domain/analytics/documents.js";
+import { addDocument, type AnalyticsDocument, documentRetention, documentsByKind, documentsOf } from "../domain/analytics/documents.js";
 import type { Logger } from "../observability/log.js";
 import { DocumentsNotWritten } from "../store/analytics/index.js";
 import type { Store } from "../store/store.js";
@@ -204,12 +204,5 @@ export class AnalyticsRecorder {
  * call in one bulk write rather than one per kind, and a flush makes half as many.
  */
 function byKind(documents: Iterable<AnalyticsDocument>): AnalyticsDocument[] {
-  const kinds = new Map<string, AnalyticsDocument[]>();
-  for (const document of documents) {
-    const kind = `${document.scope} ${document.period}`;
-    let ofKind = kinds.get(kind);
-    if (!ofKind) kinds.set(kind, (ofKind = []));
-    ofKind.push(document);
-  }
-  return [...kinds.values()].flat();
+  return [...documentsByKind(documents).values()].flat();
 }

@@ -17,6 +17,21 @@ export type DocumentPeriod = "day" | "month";
  * granularities are queried, and one more per keyspace with each key's day totals, so that a
  * query by key and day reads one document per day.
  */
+/** A document's kind: its scope and period, which together name where a store keeps it. */
+export const kindOf = (scope: DocumentScope, period: DocumentPeriod) => `${scope} ${period}`;
+
+/** The documents by kind, each kind's in the order given. */
+export function documentsByKind(documents: Iterable<AnalyticsDocument>): Map<string, AnalyticsDocument[]> {
+  const kinds = new Map<string, AnalyticsDocument[]>();
+  for (const document of documents) {
+    const kind = kindOf(document.scope, document.period);
+    let ofKind = kinds.get(kind);
+    if (!ofKind) kinds.set(kind, (ofKind = []));
+    ofKind.push(document);
+  }
+  return kinds;
+}
+
 export interface AnalyticsDocument extends GroupValues, Counts {
   /** The same for the same period and group everywhere, so instances add to one document. */
   id: string;

@@ -1,7 +1,7 @@
 import { type AnyBulkWriteOperation, type Collection, type Db, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
 import type { Counts } from "../../domain/analytics/counts.js";
 import { type DocumentFilter, type DocumentPart, exactIdsOf, PARTS_LEFT_OUT } from "../../domain/analytics/document-filter.js";
-import type { AnalyticsDocument, DocumentPeriod, DocumentScope } from "../../domain/analytics/documents.js";
+import { type AnalyticsDocument, type DocumentPeriod, type DocumentScope, documentsByKind, kindOf } from "../../domain/analytics/documents.js";
 import { type AnalyticsStore, DocumentsNotWritten } from "./index.js";
 import { keysDocumentOf } from "./keys-document.js";
 
@@ -45,7 +45,7 @@ export class MongoAnalytics implements AnalyticsStore {
   private indexesCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(db: Db) {
-    for (const [scope, period] of COLLECTIONS) this.collections.set(`${scope} ${period}`, db.collection(`analytics_${scope}_${period}s`));
+    for (const [scope, period] of COLLECTIONS) this.collections.set(kindOf(scope, period), db.collection(`analytics_${scope}_${period}s`));
   }
 
   /**
@@ -71,13 +71,7 @@ export class MongoAnalytics implements AnalyticsStore {
   }
 
   async add(documents: readonly AnalyticsDocument[]) {
-    const byCollection = new Map<string, AnalyticsDocument[]>();
-    for (const document of documents) {
-      const name = `${document.scope} ${document.period}`;
-      let batch = byCollection.get(name);
-      if (!batch) byCollection.set(name, (batch = []));
-      batch.push(document);
-    }
+    const byCollection = documentsByKind(documents);
     const unwritten: string[] = [];
     let failure: unknown;
     for (const [name, batch] of byCollection) {
@@ -173,7 +167,7 @@ export class MongoAnalytics implements AnalyticsStore {
   }
 
   private collection(scope: DocumentScope, period: DocumentPeriod) {
-    return this.collections.get(`${scope} ${period}`)!;
+    return this.collections.get(kindOf(scope, period))!;
   }
 }
 
