@@ -4,6 +4,7 @@
  * nghttp2-client) generates load from another, so the load generator does not eat the server's core.
  * The last line printed is one JSON object with every figure. BENCH_SECONDS sets the length of each run;
  * BENCH_CPU_PROFILE_DIR, when set, makes every service write a V8 CPU profile there,
+ * BENCH_NODE_FLAGS adds Node and V8 flags to every service (such as --max-semi-space-size or --trace-gc),
  * BENCH_LOG_DIR keeps their log lines (service-<pid>.log), which are dropped otherwise, and
  * BENCH_TIMELINE names a file the load generator appends each run's per-second latencies to. The MongoDB
  * section (two instances, the test harness's MongoDB) runs too unless BENCH_MONGODB=0;
@@ -69,8 +70,11 @@ function ensureH2load() {
   }
 }
 
-/** Node's flags for a service that writes a V8 CPU profile when it stops, if BENCH_CPU_PROFILE_DIR asks for them. */
-const cpuProfileFlags = () => (process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : []);
+/** Node's flags for every service: BENCH_NODE_FLAGS, and a V8 CPU profile written when it stops if BENCH_CPU_PROFILE_DIR asks for one. */
+const serviceNodeFlags = () => [
+  ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+  ...(process.env.BENCH_CPU_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : []),
+];
 
 /** Starts a process that prints "PORT <n>" or a JSON log line with a port once it listens. */
 async function startProcess(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<number> {
@@ -586,7 +590,7 @@ async function mongoFigures() {
     });
     const urls: string[] = [];
     const startInstances = async (analytics: boolean) => {
-      for (const index of [0, 1]) await startProcess(["src/bin/serve.ts"], instanceEnv(index, analytics), cpuProfileFlags());
+      for (const index of [0, 1]) await startProcess(["src/bin/serve.ts"], instanceEnv(index, analytics), serviceNodeFlags());
       urls.splice(0, urls.length, ...ports.map((port) => `http://127.0.0.1:${port}`));
     };
     /**
@@ -806,7 +810,7 @@ async function analyticsQueryOnOwnDatabase() {
         MONGODB_DATABASE: database,
         ACCESS_LOG: "false",
       },
-      cpuProfileFlags(),
+      serviceNodeFlags(),
     );
     const figures = await analyticsQueryFigures(mongo.uri, database, `http://127.0.0.1:${grpcPort}`, adminToken, children.at(-1)!.pid!);
     await stopLastProcess();
@@ -858,7 +862,7 @@ async function main() {
       MONGODB_URI: "",
       ACCESS_LOG: "false",
     },
-    cpuProfileFlags(),
+    serviceNodeFlags(),
   );
   const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
   const router = `http://127.0.0.1:${port}`;

@@ -85,6 +85,28 @@ describe("AnalyticsRecorder", () => {
     expect(byKey.every((row) => row.outcomes.valid === 48 && row.outcomes.rate_limited === 12)).toBe(true);
   });
 
+  it("lets other work run between the steps of a large flush, so that answers are not held until it ends", async () => {
+    const store = new MemoryStore();
+    const { analytics, written } = recorder(store, 10_000);
+    for (let i = 0; i < 5000; i++) verify(analytics, "valid", [], `key_${i}`);
+    let writtenWhenOtherWorkRan = -1;
+    const flushed = analytics.flush();
+    setImmediate(() => (writtenWhenOtherWorkRan = written.rows));
+    await flushed;
+    expect(writtenWhenOtherWorkRan).toBe(0);
+    const midWrite: number[] = [];
+    for (let i = 0; i < 5000; i++) verify(analytics, "valid", [], `key_${i}`);
+    const before = written.rows;
+    const writing = analytics.flush();
+    const sampleUntilDone = () => {
+      midWrite.push(written.rows - before);
+      if (written.rows - before < 2 * 5000 + 3) setImmediate(sampleUntilDone);
+    };
+    setImmediate(sampleUntilDone);
+    await writing;
+    expect(midWrite.some((rows) => rows > 0 && rows < 2 * 5000 + 3)).toBe(true);
+  });
+
   it("sends a flush's documents one kind (scope and period) after another, so that a store call holds documents of one kind except where two kinds meet", async () => {
     const store = new MemoryStore();
     const kindsPerCall: number[] = [];
