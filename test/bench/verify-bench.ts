@@ -890,7 +890,10 @@ async function main() {
   const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
   const verifyByCallers = runsByCallers(native + verifyPath, grpcFrame(verifyBody));
   const [verifyHalfPeakCallers, halfPeak] = closestTo(verifyByCallers, verify.rps / 2);
-  const openLoopHalfPeak = generate([native], [verifyBody], { rate: Math.max(1, Math.round(verify.rps / 2)), seconds: MONGO_SECONDS });
+  // Half of the peak our generator reaches, as in the MongoDB section: it takes some of the two cores
+  // h2load leaves to the service, so half of h2load's peak is near all of what the service answers beside it.
+  const generatorPeak = generate([native], [verifyBody]);
+  const openLoopHalfPeak = generate([native], [verifyBody], { rate: Math.max(1, Math.round(generatorPeak.rps / 2)), seconds: MONGO_SECONDS });
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
   const analyticsFigures = await analyticsOnVsOff(native, rootKey, secrets[0]!);
   const hotLimit = grpcFrame(limitBody("hot"));
@@ -910,6 +913,7 @@ async function main() {
     verify_grpc_half_peak_rps: Math.round(halfPeak.rps),
     verify_grpc_half_peak_p50_ms: round(halfPeak.p50),
     verify_grpc_half_peak_p99_ms: round(halfPeak.p99),
+    verify_grpc_generator_peak_rps: Math.round(generatorPeak.rps),
     verify_grpc_half_peak_open_loop_rps: Math.round(openLoopHalfPeak.rps),
     verify_grpc_half_peak_open_loop_p50_ms: round(openLoopHalfPeak.p50),
     verify_grpc_half_peak_open_loop_p99_ms: round(openLoopHalfPeak.p99),
@@ -935,7 +939,7 @@ async function main() {
     batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
     concurrency: CLIENTS * STREAMS,
     seconds_per_run: SECONDS,
-    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, openLoopHalfPeak, connect, batch, routerGrpc, routerEmpty, limit, limitHalfPeak].reduce(
+    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, generatorPeak, openLoopHalfPeak, connect, batch, routerGrpc, routerEmpty, limit, limitHalfPeak].reduce(
       (sum, result) => sum + result.failed,
       0,
     ),
@@ -952,8 +956,8 @@ async function main() {
       `${figures.verify_grpc_half_peak_rps} req/s  p50 ${figures.verify_grpc_half_peak_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_p99_ms} ms`,
     ],
     [
-      "VerifyKey, native gRPC port, half of peak, open loop",
-      `${figures.verify_grpc_half_peak_open_loop_rps} req/s  p50 ${figures.verify_grpc_half_peak_open_loop_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_open_loop_p99_ms} ms`,
+      "VerifyKey, native gRPC port, half of our generator's peak, open loop",
+      `(peak ${figures.verify_grpc_generator_peak_rps} req/s) ${figures.verify_grpc_half_peak_open_loop_rps} req/s  p50 ${figures.verify_grpc_half_peak_open_loop_p50_ms} ms  p99 ${figures.verify_grpc_half_peak_open_loop_p99_ms} ms`,
     ],
     ["empty RPC (Health/Check), native gRPC port", `${figures.empty_grpc_rps} req/s`],
     ["empty RPC, plain @grpc/grpc-js server", `${figures.grpcjs_empty_rps} req/s`],
