@@ -939,10 +939,20 @@ async function main() {
     batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
     concurrency: CLIENTS * STREAMS,
     seconds_per_run: SECONDS,
-    failed_requests: [empty, grpcjsEmpty, verify, halfPeak, generatorPeak, openLoopHalfPeak, connect, batch, routerGrpc, routerEmpty, limit, limitHalfPeak].reduce(
-      (sum, result) => sum + result.failed,
-      0,
-    ),
+    failed_requests: [
+      empty,
+      grpcjsEmpty,
+      verify,
+      halfPeak,
+      generatorPeak,
+      openLoopHalfPeak,
+      connect,
+      batch,
+      routerGrpc,
+      routerEmpty,
+      limit,
+      limitHalfPeak,
+    ].reduce((sum, result) => sum + result.failed, 0),
   };
 
   const rows: [string, string][] = [
