@@ -6,7 +6,6 @@ import { DocumentsNotWritten } from "../store/analytics/index.js";
 import type { Store } from "../store/store.js";
 import { MinuteCounts } from "./analytics-minute-counts.js";
 import { forEachChunk } from "./chunks.js";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { VerifyRequest, VerifyResult } from "./verifier.js";
 
 export interface AnalyticsOptions {
@@ -28,7 +27,7 @@ export interface AnalyticsFigures {
 const DOCUMENTS_PER_WRITE = 100;
 /**
  * Counts turned into documents in one go: a flush of many groups is done in steps of this many,
- * with the event loop free between them, so that verifications are answered while it runs rather
+ * with the event loop free between them (forEachChunk), so that verifications are answered while it runs rather
  * than after it: a flush of every key of a large keyspace, in one piece, stalled every answer behind it.
  */
 const COUNTS_PER_STEP = 500;
@@ -131,17 +130,13 @@ export class AnalyticsRecorder {
       this.unwritten = new Map();
       this.forgetKeyEntriesBefore(bucketStart("day", this.options.now()) - 86_400_000);
       await forEachChunk(counts, COUNTS_PER_STEP, async (slice) => {
-        await yieldToEventLoop();
         for (const document of documentsOf(slice, this.options.retention, (day, keyId) => this.admitsKey(day, keyId))) {
           const earlier = documents.get(document.id);
           if (earlier) addDocument(earlier, document);
           else documents.set(document.id, document);
         }
       });
-      await forEachChunk(byKind(documents.values()), DOCUMENTS_PER_WRITE, async (documents) => {
-        await yieldToEventLoop();
-        await this.write(documents);
-      });
+      await forEachChunk(byKind(documents.values()), DOCUMENTS_PER_WRITE, (documents) => this.write(documents));
     });
     return this.flushing;
   }
