@@ -111,10 +111,14 @@ export class CreditShares implements ChangeSubscriber {
     return since !== undefined && now - since < this.options.recallWaitMs;
   }
 
-  /** Forgets the key's share without giving it back: a refill voided it in the store. */
-  forfeit(keyId: string) {
+  /**
+   * Gives the key's share back, as after a refill: a share the refill voided gives nothing back
+   * (its entry is gone), and one taken after the refill by another verification here is returned
+   * whole rather than left in the store with no holder.
+   */
+  async giveBack(keyId: string) {
     const share = this.shares.get(keyId);
-    if (share) this.forget(share);
+    if (share) await this.release(share);
   }
 
   /**
@@ -124,10 +128,7 @@ export class CreditShares implements ChangeSubscriber {
    */
   evict(change: KeyChangeTarget) {
     if (change.releaseCreditsOf !== undefined) this.heldBackUntil.set(change.releaseCreditsOf, this.options.now() + this.options.releaseHoldMs);
-    for (const keyId of [change.keyId, change.releaseCreditsOf]) {
-      const share = keyId === undefined ? undefined : this.shares.get(keyId);
-      if (share) void this.release(share);
-    }
+    for (const keyId of [change.keyId, change.releaseCreditsOf]) if (keyId !== undefined) void this.giveBack(keyId);
   }
 
   /** Before a SET: waits until no other instance holds a share of the key it may still spend from (verify/credit-recall.ts). */

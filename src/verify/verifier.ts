@@ -118,13 +118,15 @@ export class Verifier {
 
   /**
    * A period has begun since the last refill this instance saw: the balance is set anew (by this
-   * instance or another), which voids every share, this one's included.
+   * instance or another), which voids every share taken before. Verifications here that raced
+   * this one may have refilled first and taken a new share meanwhile, so the share is given back,
+   * not dropped: only a voided one gives nothing.
    */
   private async refill(record: KeyRecord, now: number) {
     const refill = record.credits!.refill!;
     const periodStart = refillPeriodStart(refill, record.createdAt, now);
     const refilled = await this.store.refillCredits(record.id, periodStart, refill.amount);
-    this.credits.forfeit(record.id);
+    await this.credits.giveBack(record.id);
     this.cache.noteCredits(record.id, { lastRefillAt: periodStart, ...(refilled && { remaining: refill.amount }) });
   }
 

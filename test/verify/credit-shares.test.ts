@@ -340,6 +340,33 @@ describe("CreditShares handing units over", () => {
 });
 
 describe("CreditShares as createVerification wires them", () => {
+  it("a refill answered after another verification here refilled and took a share leaves that share held, and every credit counted", async () => {
+    const store = new MemoryStore();
+    const keyspace = keyspaceRecord();
+    await store.keyspaces.insert(keyspace);
+    const issued = issueSecret("pay", 16, 4);
+    const amount = 1000;
+    const refill = { period: "interval" as const, intervalMs: 3_600_000, dayOfMonth: 0, amount, lastRefillAt: null };
+    const key = keyRecord({ keyspaceId: keyspace.id, hash: issued.digest, credits: { remaining: 0, refill } });
+    await store.insertKey(key);
+    // The second refill of the period reaches the store only once the first one's verification has taken a share.
+    const refillCredits = store.refillCredits.bind(store);
+    let refills = 0;
+    store.refillCredits = async (id, periodStart, refillAmount) => {
+      if (refills++ > 0) while (Object.keys((await store.getKey(id))!.credits!.shares ?? {}).length === 0) await sleep(5);
+      return refillCredits(id, periodStart, refillAmount);
+    };
+    const verification = createVerification(store, Date.now, createLogger("silent"), DEFAULT_VERIFICATION_OPTIONS);
+    await verification.start();
+    const answers = await Promise.all([1, 2].map(() => verification.verifier.verify(verifyRequest(issued.secret))));
+    await verification.stop();
+    expect(refills).toBe(2);
+    expect(answers.map((answer) => answer.verdict)).toEqual(["valid", "valid"]);
+    const credits = (await store.getKey(key.id))!.credits!;
+    expect(credits.shares ?? {}).toEqual({});
+    expect(credits.remaining).toBe(amount - 2);
+  });
+
   it("past the lease on a store whose reads take longer than four polls, spends after one feed read, with no claim per key", async () => {
     const { store, calls } = countingStore();
     const keyspace = keyspaceRecord();
