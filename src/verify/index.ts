@@ -54,8 +54,13 @@ const MAX_CACHED_ROOT_KEYS = 10_000;
 export const CACHE_TTL_MS = 60_000;
 /** How long a key or root key unused since its refresh was due is still answered at once; after that it is dropped and read while the caller waits. */
 export const CACHE_STALE_MS = 15 * 60_000;
-/** Keys found past CACHE_TTL_MS within this long of each other are read again together, with one store call per workspace. */
-export const CACHE_REFRESH_BATCH_MS = 1000;
+/**
+ * Keys found past CACHE_TTL_MS within this long of each other are read again together, with one
+ * store call per workspace. Keys in steady use come due spread over the TTL, each when it was last
+ * read, so this window, not the batch size, sets the reads of up to a few thousand keys: a tenth of
+ * the TTL holds a workspace to ten reads per TTL, and more keys fill batches of MAX_REFRESH_BATCH.
+ */
+export const CACHE_REFRESH_BATCH_MS = CACHE_TTL_MS / 10;
 /** An instance asked to give a key's share back takes none of it for this many change-feed polls. */
 const RELEASE_HOLD_POLLS = 5;
 /**

@@ -24,12 +24,20 @@ interface PendingRefresh {
   reject: (error: unknown) => void;
 }
 
+/** A workspace's refreshes waiting for a read, by digest, and when the first of them came. */
+interface WaitingRefreshes {
+  since: number;
+  pending: Map<string, PendingRefresh>;
+}
+
 /**
- * Cached keys found past their time, read again together (verify/key-cache.ts): `batchMs` after
- * the first of them, one read of the store per workspace for up to MAX_REFRESH_BATCH of them,
- * instead of one per key. One read at a time: refreshes are a backstop, and a wave of them (every
- * key cached in the same minute comes due in the same minute) must not crowd out the reads and
- * writes that callers wait for. Refreshes due meanwhile join the next read.
+ * Cached keys found past their time, read again together (verify/key-cache.ts): one read of the
+ * store per workspace for up to MAX_REFRESH_BATCH of them, made once that many wait or `batchMs`
+ * after the first of them, instead of one read per key. One read at a time: refreshes are a
+ * backstop, and a wave of them (every key cached in the same minute comes due in the same minute)
+ * must not crowd out the reads and writes that callers wait for. Refreshes due meanwhile wait for
+ * their own batch to fill or its time to pass, so that keys coming due one after another, as keys
+ * in steady use do, fill batches rather than follow each read with a small one.
  *
  * A refresh reads the key the cache holds under the digest, by its id. Should that key no longer
  * answer to the digest in this workspace (deleted for good, or rerolled away from it), the digest
@@ -37,8 +45,8 @@ interface PendingRefresh {
  * gone otherwise.
  */
 export class KeyRefreshBatches {
-  /** Refreshes waiting for a read, by workspace and digest. */
-  private readonly refreshing = new Map<string, Map<string, PendingRefresh>>();
+  /** Refreshes waiting for a read, by workspace, the longest waiting first. */
+  private readonly refreshing = new Map<string, WaitingRefreshes>();
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
   private refreshes = 0;
@@ -59,30 +67,42 @@ export class KeyRefreshBatches {
    * under it; `reading` is called when that read begins.
    */
   refresh(workspaceId: string, digest: string, keyId: string, reading: () => void): Promise<VerifiableKey | null> {
-    let batch = this.refreshing.get(workspaceId);
-    if (!batch) this.refreshing.set(workspaceId, (batch = new Map()));
-    const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => batch.set(digest, { keyId, reading, resolve, reject }));
-    if (batch.size >= MAX_REFRESH_BATCH) void this.readNext();
-    else this.timer ??= setTimeout(() => void this.readNext(), this.batchMs).unref();
+    let waiting = this.refreshing.get(workspaceId);
+    if (!waiting) this.refreshing.set(workspaceId, (waiting = { since: Date.now(), pending: new Map() }));
+    const { pending } = waiting;
+    const refreshed = new Promise<VerifiableKey | null>((resolve, reject) => pending.set(digest, { keyId, reading, resolve, reject }));
+    if (pending.size >= MAX_REFRESH_BATCH || (!this.timer && !this.reading)) this.schedule();
     return refreshed;
   }
 
-  /** Reads the oldest workspace's waiting refreshes, up to a batch, then the next, one read at a time. */
-  private async readNext() {
+  /** Reads the first workspace's refreshes that fill a batch or have waited `batchMs`, unless a read runs (its end comes back here); else waits for the next to have waited that long. */
+  private schedule() {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.reading) return;
-    const [workspaceId, waiting] = this.refreshing.entries().next().value ?? [];
-    if (!workspaceId || !waiting) return;
-    const batch = new Map([...waiting].slice(0, MAX_REFRESH_BATCH));
-    for (const digest of batch.keys()) waiting.delete(digest);
-    if (waiting.size === 0) this.refreshing.delete(workspaceId);
+    const now = Date.now();
+    let nextAt = Infinity;
+    for (const [workspaceId, waiting] of this.refreshing) {
+      const dueAt = waiting.since + this.batchMs;
+      if (waiting.pending.size >= MAX_REFRESH_BATCH || now >= dueAt) {
+        void this.read(workspaceId, waiting);
+        return;
+      }
+      nextAt = Math.min(nextAt, dueAt);
+    }
+    if (nextAt < Infinity) this.timer = setTimeout(() => this.schedule(), nextAt - now).unref();
+  }
+
+  private async read(workspaceId: string, waiting: WaitingRefreshes) {
+    const batch = new Map([...waiting.pending].slice(0, MAX_REFRESH_BATCH));
+    for (const digest of batch.keys()) waiting.pending.delete(digest);
+    if (waiting.pending.size === 0) this.refreshing.delete(workspaceId);
     this.reading = true;
     try {
       await this.readBatch(workspaceId, batch);
     } finally {
       this.reading = false;
-      if (this.refreshing.size > 0) void this.readNext();
+      this.schedule();
     }
   }
 

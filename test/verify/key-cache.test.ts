@@ -3,7 +3,7 @@ import { digestSecret, issueSecret } from "../../src/domain/secret.js";
 import type { VerifiableKey } from "../../src/domain/verification.js";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
-import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
+import { CACHE_REFRESH_BATCH_MS, CACHE_TTL_MS, createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import type { BoundedCache } from "../../src/verify/bounded-cache.js";
 import { keyChanged } from "../../src/verify/change-feed.js";
 import { KeyCache, type KeyCacheOptions } from "../../src/verify/key-cache.js";
@@ -224,6 +224,54 @@ describe("KeyCache", () => {
     for (const digest of digests) expect(cache.lookup(WS, digest)).not.toBeInstanceOf(Promise);
     await vi.waitFor(() => expect(cache.stats.refreshes).toBe(digests.length));
     expect(Object.fromEntries(calls)).toEqual({ findKeysByIds: Math.ceil(digests.length / MAX_REFRESH_BATCH) });
+  });
+
+  it.each([
+    [1000, 10],
+    [10_000, 10_000 / MAX_REFRESH_BATCH],
+  ])("in steady use, %i keys each used once a second come due spread over the TTL and are refreshed with %i reads per TTL", async (count, reads) => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const { store, calls } = countingStore(new MemoryStore());
+      const keyspace = keyspaceRecord();
+      await store.keyspaces.insert(keyspace);
+      const digests: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const record = keyRecord({ keyspaceId: keyspace.id });
+        await store.insertKey(record);
+        digests.push(record.hash);
+      }
+      const cache = new KeyCache(
+        store,
+        cacheOptions({
+          known: { mayExist: () => true },
+          maxEntries: count,
+          maxBytes: 1024 * 1024 * 1024,
+          now: Date.now,
+          ttlMs: CACHE_TTL_MS,
+          refreshBatchMs: CACHE_REFRESH_BATCH_MS,
+        }),
+      );
+      // Each key was first read at its own moment of the first TTL, and is used every second from then on.
+      const useEverySecondFor = async (ms: number, from: number) => {
+        for (let second = 0; second < ms / 1000; second++) {
+          for (let i = 0; i < count; i++) {
+            if (from + second * 1000 + (i * 1000) / count < (i * CACHE_TTL_MS) / count) continue;
+            const found = cache.lookup(WS, digests[i]!);
+            if (found instanceof Promise) await found;
+          }
+          await vi.advanceTimersByTimeAsync(1000);
+        }
+      };
+      await useEverySecondFor(CACHE_TTL_MS, 0);
+      calls.clear();
+      await useEverySecondFor(CACHE_TTL_MS, CACHE_TTL_MS);
+      expect(calls.get("findKeyByHash") ?? 0).toBe(0);
+      expect(calls.get("findKeysByIds")).toBeGreaterThanOrEqual(reads - 1);
+      expect(calls.get("findKeysByIds")).toBeLessThanOrEqual(reads + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a cached key deleted for good, or rerolled away from the digest, is gone after its refresh; a digest that became another key's finds that key", async () => {
