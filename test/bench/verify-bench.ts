@@ -244,6 +244,15 @@ const MONGO_SECONDS = process.env.BENCH_SECONDS ? SECONDS : 75;
  * the instances restarted between one on run and one off run.
  */
 const MONGO_ANALYTICS_PAIRS = 4;
+/**
+ * Rounds of short peak runs of plain, credit and rate-limited keys in turn, each round in another
+ * order, after each kind's long runs: a plain run and a credits run minutes apart compare two
+ * moments of the shared machine as much as two kinds of key; the median of the rounds' ratios
+ * compares the kinds.
+ */
+const MONGO_KIND_ROUNDS = 3;
+const MONGO_KIND_ROUND_SECONDS = Math.max(5, Math.round(MONGO_SECONDS / 5));
+const ROUND_KINDS = ["plain", "credits", "ratelimited"];
 /** The instances' analytics flush interval (ANALYTICS_FLUSH_MS, left at its default). */
 const ANALYTICS_FLUSH_MS = 5000;
 /** How long the analytics instances may take to write what a run left them: mongo-java-server applies one to two thousand documents a second. */
@@ -623,10 +632,35 @@ async function mongoFigures() {
     };
     // A database that cannot keep up fails the runs (UNAVAILABLE after STORE_TIMEOUT_MS): the figures
     // measured so far are still printed, with mongo_runs_failed saying so.
+    const nameOf = (kind: string) => (kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`);
+    /** Once every kind the rounds compare has had its long runs, and before the Zipf kind restarts the instances. */
+    const roundsOnceDue = () => {
+      if (figures.mongo_kind_rounds !== undefined || !ROUND_KINDS.every((kind) => figures[`${nameOf(kind)}_rps`] !== undefined)) return;
+      const rounds: Record<string, number>[] = [];
+      for (let index = 0; index < MONGO_KIND_ROUNDS; index++) {
+        const rps: Record<string, number> = {};
+        for (let turn = 0; turn < ROUND_KINDS.length; turn++) {
+          const kind = ROUND_KINDS[(index + turn) % ROUND_KINDS.length]!;
+          rps[kind] = generate(urls, bodies[kind]!, { seconds: MONGO_KIND_ROUND_SECONDS }).rps;
+        }
+        rounds.push(rps);
+      }
+      figures.mongo_kind_rounds = MONGO_KIND_ROUNDS;
+      figures.mongo_kind_round_seconds = MONGO_KIND_ROUND_SECONDS;
+      for (const kind of ROUND_KINDS.slice(1)) {
+        const paired = pairedRatio(rounds.map((rps) => ({ on: rps[kind]!, off: rps.plain! })));
+        Object.assign(figures, {
+          [`mongo_${kind}_vs_plain_paired`]: round(paired.ratio),
+          [`mongo_${kind}_vs_plain_paired_lowest`]: round(paired.lowest),
+          [`mongo_${kind}_vs_plain_paired_highest`]: round(paired.highest),
+        });
+      }
+    };
     try {
       for (const kind of process.env.BENCH_KINDS?.split(",") ?? Object.keys(kinds)) {
         const zipf = kind === "zipf";
         if (zipf) {
+          roundsOnceDue();
           await seed(kind);
           await restartInstances(false);
         }
@@ -634,7 +668,7 @@ async function mongoFigures() {
         // a warm cache, credit shares and rate-limit allowances already held: the steady state of keys in use.
         if (!zipf) await warm(secretsByKind[kind]!);
         const frames = zipf ? zipfSample(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_REQUESTS).map((index) => bodies.zipf![index]!) : bodies[kind]!;
-        const name = kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`;
+        const name = nameOf(kind);
         const before = await instanceCounts(metricsPorts);
         const storeCpuBefore = processCpuSeconds(mongo.pid);
         const started = performance.now();
@@ -664,6 +698,7 @@ async function mongoFigures() {
           [`${name}_event_loop_max_ms`]: round(1000 * since.eventLoopMaxSeconds),
         });
       }
+      roundsOnceDue();
       if (process.env.BENCH_KINDS) {
         await store.close();
         return figures;
@@ -1001,6 +1036,10 @@ async function main() {
     rows.push([
       "MongoDB: credits / plain, rate-limited / plain, Zipf / plain",
       `${mongo.mongo_credits_vs_plain}, ${mongo.mongo_ratelimited_vs_plain}, ${mongo.mongo_zipf_vs_plain}`,
+    ]);
+    rows.push([
+      `MongoDB, ${mongo.mongo_kind_rounds} rounds of ${mongo.mongo_kind_round_seconds} s runs in turn: credits / plain, rate-limited / plain (median of the rounds; lowest to highest)`,
+      `${mongo.mongo_credits_vs_plain_paired} (${mongo.mongo_credits_vs_plain_paired_lowest} to ${mongo.mongo_credits_vs_plain_paired_highest}), ${mongo.mongo_ratelimited_vs_plain_paired} (${mongo.mongo_ratelimited_vs_plain_paired_lowest} to ${mongo.mongo_ratelimited_vs_plain_paired_highest})`,
     ]);
     for (const [name, what] of [
       ["limit_mongo_hot", "one identifier"],
