@@ -2,28 +2,33 @@ import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobu
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 
 /**
- * Wire bytes remembered per message object, for responses that are sent again and again
- * unchanged. Such messages are never modified after they are encoded. Only the native gRPC
- * server reads these; the Connect router encodes as usual, with the same result.
+ * Wire bytes remembered on a message object, for responses that are sent again and again
+ * unchanged, or written by hand. Such messages are never modified after they are encoded. Only
+ * the native gRPC server reads these; the Connect router encodes as usual, with the same result.
+ *
+ * The bytes are a property of the message, not an entry of a WeakMap: answers with counters are
+ * new objects every call, and a WeakMap entry for each cost more CPU than writing their bytes and
+ * burdened every garbage collection. The property is not enumerable, so copies, comparisons and
+ * spreads of the message do not see it.
  */
-const encodings = new WeakMap<object, Uint8Array>();
+const WIRE_BYTES = Symbol("wire bytes");
 
-export const encodingOf = (message: object) => encodings.get(message);
+export const encodingOf = (message: object): Uint8Array | undefined => (message as { [WIRE_BYTES]?: Uint8Array })[WIRE_BYTES];
 
 /** Encodes the message once; later serializations of the same object reuse the bytes. */
 export function encodeOnce<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
-  let bytes = encodings.get(message);
-  if (!bytes) {
-    bytes = toBinary(schema, message);
-    encodings.set(message, bytes);
-  }
-  return bytes;
+  return encodingOf(message) ?? remember(message, toBinary(schema, message));
 }
 
 /** Gives `message` its wire bytes, written by the caller: what `toBinary` would write for it, or bytes that decode to it. */
 export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
-  encodings.set(message, bytes);
+  remember(message, bytes);
   return message;
+}
+
+function remember(message: object, bytes: Uint8Array) {
+  Object.defineProperty(message, WIRE_BYTES, { value: bytes, configurable: true });
+  return bytes;
 }
 
 /**
@@ -58,6 +63,5 @@ export function withRepeatedFieldEncoding<T extends object, D extends DescMessag
 ): T {
   const writer = new BinaryWriter();
   for (const element of elements) writer.tag(fieldNumber, WireType.LengthDelimited).bytes(encodeOnce(schema, element));
-  encodings.set(message, writer.finish());
-  return message;
+  return withEncoding(message, writer.finish());
 }
