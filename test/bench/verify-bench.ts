@@ -251,7 +251,7 @@ const MONGO_ANALYTICS_PAIRS = 4;
  * compares the kinds.
  */
 const MONGO_KIND_ROUNDS = 3;
-const MONGO_KIND_ROUND_SECONDS = Math.max(5, Math.round(MONGO_SECONDS / 5));
+const MONGO_KIND_ROUND_SECONDS = Math.max(5, Math.round((2 * MONGO_SECONDS) / 5));
 const ROUND_KINDS = ["plain", "credits", "ratelimited"];
 /** The instances' analytics flush interval (ANALYTICS_FLUSH_MS, left at its default). */
 const ANALYTICS_FLUSH_MS = 5000;
