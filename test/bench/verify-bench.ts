@@ -245,7 +245,7 @@ const MONGO_SECONDS = process.env.BENCH_SECONDS ? SECONDS : 75;
  */
 const MONGO_ANALYTICS_PAIRS = 4;
 /**
- * Rounds of short peak runs of plain, credit and rate-limited keys in turn, each round in another
+ * Rounds of peak runs of plain, credit and rate-limited keys in turn, each round in another
  * order, after each kind's long runs: a plain run and a credits run minutes apart compare two
  * moments of the shared machine as much as two kinds of key; the median of the rounds' ratios
  * compares the kinds.
@@ -630,8 +630,6 @@ async function mongoFigures() {
       zipf_keys: ZIPF_KEYS,
       zipf_exponent: ZIPF_EXPONENT,
     };
-    // A database that cannot keep up fails the runs (UNAVAILABLE after STORE_TIMEOUT_MS): the figures
-    // measured so far are still printed, with mongo_runs_failed saying so.
     const nameOf = (kind: string) => (kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`);
     /** Once every kind the rounds compare has had its long runs, and before the Zipf kind restarts the instances. */
     const roundsOnceDue = () => {
@@ -656,6 +654,8 @@ async function mongoFigures() {
         });
       }
     };
+    // A database that cannot keep up fails the runs (UNAVAILABLE after STORE_TIMEOUT_MS): the figures
+    // measured so far are still printed, with mongo_runs_failed saying so.
     try {
       for (const kind of process.env.BENCH_KINDS?.split(",") ?? Object.keys(kinds)) {
         const zipf = kind === "zipf";
