@@ -15,7 +15,7 @@ import { WorkspaceCounters } from "./workspace-counters.js";
  */
 export type LimitDecision =
   /** `prefetch`: more room in windows running low, wanted soon; `ahead`: room in next windows, wanted by each one's `due`. */
-  | { admitted: boolean; outcomes: LimitOutcome[]; prefetch: Reservation[]; ahead: AheadReservation[] }
+  | { admitted: boolean; outcomes: LimitOutcome[]; prefetch: readonly Reservation[]; ahead: readonly AheadReservation[] }
   /** Some window has no allowance here: reserve these, then decide again. */
   | { reserve: Reservation[] };
 
@@ -46,6 +46,8 @@ export const MAX_COUNTERS_PER_WORKSPACE = 10_000;
 interface Allowance {
   window: RateLimitWindow;
   start: number;
+  /** When the window ends, epoch ms. */
+  end: number;
   /** Reserved in the store and not admitted yet. */
   units: number;
   /** The store's count as last reported, what this instance reserved included. */
@@ -65,6 +67,9 @@ interface Counter {
   /** Due to reserve ahead when its window's last quarter begins, whether or not a request comes in it. */
   armed: boolean;
 }
+
+/** What most decisions reserve: nothing, shared rather than a new empty list each time. */
+const NONE: readonly never[] = Object.freeze([]);
 
 /** A counter used in the last quarter of its window reserves in the next one. */
 const NEXT_WINDOW_LEAD = 1 / 4;
@@ -93,24 +98,24 @@ export class RateLimitAllowances {
    */
   decide(checks: readonly LimitCheck[], now: number): LimitDecision {
     const counters = checks.map((check) => this.counter(check, now));
-    const allowances = counters.map((counter) => counter.current);
-    const full = allowances.some((allowance) => allowance.full && allowance.units < 1);
-    if (!full) {
-      const short = allowances.filter((allowance) => allowance.units < 1);
-      if (short.length > 0) return { reserve: short.map((allowance) => this.reservation(allowance)) };
-      for (const allowance of allowances) allowance.units--;
+    let full = false;
+    let short: Allowance[] | undefined;
+    for (const { current } of counters) {
+      if (current.units >= 1) continue;
+      if (current.full) full = true;
+      (short ??= []).push(current);
     }
-    const outcomes = checks.map((check, i) => {
-      const allowance = allowances[i]!;
-      const exceeded = full && allowance.full && allowance.units < 1;
-      return { name: check.name, limit: check.limit, remaining: remaining(allowance), resetAt: allowance.window.endsAt.getTime(), exceeded };
-    });
-    const prefetch: Reservation[] = [];
-    const ahead: AheadReservation[] = [];
+    if (!full) {
+      if (short) return { reserve: short.map((allowance) => this.reservation(allowance)) };
+      for (const { current } of counters) current.units--;
+    }
+    const outcomes = counters.map(({ check, current }) => outcomeOf(check, current, full && current.full && current.units < 1));
+    let prefetch: readonly Reservation[] = NONE;
+    let ahead: readonly AheadReservation[] = NONE;
     for (const counter of counters) {
-      if (!full && this.wantsMore(counter.current)) prefetch.push(this.prefetch(counter.current));
+      if (!full && this.wantsMore(counter.current)) prefetch = [...prefetch, this.prefetch(counter.current)];
       const reservation = this.reserveAhead(counter, now);
-      if (reservation) ahead.push(reservation);
+      if (reservation) ahead = [...ahead, reservation];
       else this.arm(counter);
     }
     return { admitted: !full, outcomes, prefetch, ahead };
@@ -175,21 +180,25 @@ export class RateLimitAllowances {
   private outcomes(checks: readonly LimitCheck[], now: number, exceeded: (allowance: Allowance) => boolean): LimitOutcome[] {
     return checks.map((check) => {
       const allowance = this.counter(check, now).current;
-      return {
-        name: check.name,
-        limit: check.limit,
-        remaining: remaining(allowance),
-        resetAt: allowance.window.endsAt.getTime(),
-        exceeded: exceeded(allowance),
-      };
+      return outcomeOf(check, allowance, exceeded(allowance));
     });
   }
 
-  /** The check's counter, moved on to the window `now` falls in. */
+  /**
+   * The check's counter, moved on to the window `now` falls in. A counter still in the window it
+   * holds, with the same limit and length, stays there without working out the window's start.
+   */
   private counter(check: LimitCheck, now: number): Counter {
-    const start = windowStart(check, now);
     let counter = this.held.take(check.workspaceId, check.counter);
-    if (counter) counter.check = check;
+    if (counter) {
+      counter.check = check;
+      const { current } = counter;
+      if (now >= current.start && now < current.end && current.end - current.start === check.durationMs && current.window.limit === check.limit) {
+        this.held.put(check.workspaceId, check.counter, counter);
+        return counter;
+      }
+    }
+    const start = windowStart(check, now);
     if (!counter || counter.current.start !== start || counter.current.window.limit !== check.limit) {
       if (counter) this.forget(counter);
       const next = counter?.next;
@@ -208,6 +217,7 @@ export class RateLimitAllowances {
     const allowance: Allowance = {
       window: windowFrom(check, start),
       start,
+      end: start + check.durationMs,
       units: 0,
       used: 0,
       full: false,
@@ -267,6 +277,14 @@ export class RateLimitAllowances {
 
 /** When a counter's current window enters its last quarter. */
 const lastQuarter = (counter: Counter) => counter.current.start + counter.check.durationMs * (1 - NEXT_WINDOW_LEAD);
+
+const outcomeOf = ({ name, limit }: LimitCheck, allowance: Allowance, exceeded: boolean): LimitOutcome => ({
+  name,
+  limit,
+  remaining: remaining(allowance),
+  resetAt: allowance.end,
+  exceeded,
+});
 
 /** Room left in the window as this instance knows it: others' use since its last reservation is not seen. */
 const remaining = (allowance: Allowance) => Math.max(0, allowance.window.limit - allowance.used) + allowance.units;

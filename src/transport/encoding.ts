@@ -26,10 +26,18 @@ export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T
   return message;
 }
 
+/**
+ * Kept as a Buffer, which is what grpc-js sends: a view made once here rather than for every
+ * call that sends the same answer again.
+ */
 function remember(message: object, bytes: Uint8Array) {
-  Object.defineProperty(message, WIRE_BYTES, { value: bytes, configurable: true });
-  return bytes;
+  const buffer = asBuffer(bytes);
+  Object.defineProperty(message, WIRE_BYTES, { value: buffer, configurable: true });
+  return buffer;
 }
+
+/** The same bytes seen as a Buffer, without copying them. */
+export const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 /**
  * Gives `message` its wire bytes, written by the caller, and makes its field `field` only when

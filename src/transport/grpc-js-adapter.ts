@@ -3,7 +3,8 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
 import { encodingOf } from "./encoding.js";
 import { type Call, LazyHandlerContext } from "./grpc-js-context.js";
-import { asBuffer, toServiceError } from "./grpc-js-status.js";
+import { asBuffer } from "./encoding.js";
+import { toServiceError } from "./grpc-js-status.js";
 import { type MalformedRequest, requestDeserializer } from "./grpc-js-well-formed.js";
 
 /**

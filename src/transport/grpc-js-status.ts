@@ -1,9 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { grpcStatusDetails } from "../pipeline/map-errors.js";
-
-/** The same bytes seen as a Buffer, without copying them. */
-export const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+import { asBuffer } from "./encoding.js";
 
 /** A failure as grpc-js sends it: code, message, and the google.rpc.Status details in the trailers. */
 export function toServiceError(error: unknown): grpc.ServiceError {

@@ -115,7 +115,7 @@ export class SharedRateLimits {
     return this.counted(asked, this.store.reserveRateLimit(asked.window, asked.units));
   }
 
-  private prefetch({ prefetch, ahead }: { prefetch: Reservation[]; ahead: AheadReservation[] }) {
+  private prefetch({ prefetch, ahead }: { prefetch: readonly Reservation[]; ahead: readonly AheadReservation[] }) {
     for (const reservation of prefetch) this.reserve(reservation).catch(this.prefetchFailed);
     for (const reservation of ahead) this.reserveAhead(reservation);
   }

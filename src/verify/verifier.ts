@@ -77,14 +77,12 @@ export class Verifier {
 
   private decide(key: VerifiableKey | null, digest: string, request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     if (!key) return NOT_FOUND;
-    const record = key.record;
     const now = this.now();
 
     const denied = checkAccess(key, digest, request, now);
     if (denied) return denied === "not_found" ? NOT_FOUND : this.answer(denied, key);
 
-    let checks = limitChecks(undefined, record.workspaceId, "key", record.id, record.rateLimits, request.rateLimitNames);
-    if (key.identity) checks = limitChecks(checks, record.workspaceId, "identity", key.identity.id, key.identity.rateLimits, request.rateLimitNames);
+    const checks = request.rateLimitNames.length > 0 ? limitChecksOf(key, request.rateLimitNames) : automaticLimitChecksOf(key);
     if (!checks) return this.spend(key, request.cost, now, NO_LIMITS);
     const limits = this.limits.apply(checks);
     return limits instanceof Promise ? limits.then((counted) => this.admit(key, request.cost, now, counted)) : this.admit(key, request.cost, now, limits);
@@ -106,14 +104,16 @@ export class Verifier {
       refill && isRefillDue(refill, record.createdAt, now)
         ? this.refill(record, now).then(() => this.credits.spend(record, cost))
         : this.credits.spend(record, cost);
-    const finish = (result: CreditSpend | null): VerifyResult => {
-      if (!result) return NOT_FOUND;
-      if (result.unshared !== undefined) this.cache.noteCredits(record.id, { remaining: result.unshared });
-      if (!result.spent) return this.answer("usage_exceeded", key, limits, result.remaining);
-      this.usage.record(record, now);
-      return this.answer("valid", key, limits, result.remaining);
-    };
-    return spent instanceof Promise ? spent.then(finish) : finish(spent);
+    return spent instanceof Promise ? spent.then((result) => this.spent(key, now, limits, result)) : this.spent(key, now, limits, spent);
+  }
+
+  /** A method rather than a closure made in `spend`: most spends answer at once, and need none. */
+  private spent(key: VerifiableKey, now: number, limits: readonly LimitOutcome[], result: CreditSpend | null): VerifyResult {
+    if (!result) return NOT_FOUND;
+    if (result.unshared !== undefined) this.cache.noteCredits(key.record.id, { remaining: result.unshared });
+    if (!result.spent) return this.answer("usage_exceeded", key, limits, result.remaining);
+    this.usage.record(key.record, now);
+    return this.answer("valid", key, limits, result.remaining);
   }
 
   /**
@@ -141,6 +141,25 @@ export class Verifier {
 }
 
 const cachedBalance = (record: KeyRecord) => (record.credits ? creditBalance(record.credits) : undefined);
+
+/**
+ * The checks of verifications that name no limit, the common case, by cached key: the same for
+ * every call of the key, so they are made once, and their counters' names, as the same strings
+ * each time, are hashed once for the allowances' lookups rather than on every call.
+ */
+const automaticChecks = new WeakMap<VerifiableKey, KeyLimitCheck[] | null>();
+
+function automaticLimitChecksOf(key: VerifiableKey): KeyLimitCheck[] | undefined {
+  if (key.record.rateLimits.length === 0 && !key.identity?.rateLimits.length) return undefined;
+  let checks = automaticChecks.get(key);
+  if (checks === undefined) automaticChecks.set(key, (checks = limitChecksOf(key, []) ?? null));
+  return checks ?? undefined;
+}
+
+function limitChecksOf({ record, identity }: VerifiableKey, named: readonly string[]): KeyLimitCheck[] | undefined {
+  const checks = limitChecks(undefined, record.workspaceId, "key", record.id, record.rateLimits, named);
+  return identity ? limitChecks(checks, record.workspaceId, "identity", identity.id, identity.rateLimits, named) : checks;
+}
 
 /**
  * The limits a verification counts, added to `checks` (made only once there is one): those that

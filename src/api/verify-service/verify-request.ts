@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
   type RateLimitResult,
   VerifyCode,
@@ -13,6 +12,7 @@ import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
 import type { LimitOutcome } from "../../domain/fixed-window.js";
 import { encodeOnce, withEncoding } from "../../transport/encoding.js";
+import { appendCounters } from "./counter-encoding.js";
 import { keyIdentityToProto } from "../mapping/keys.js";
 import { identityToProto } from "../mapping/records.js";
 import { requireId } from "../requests.js";
@@ -109,22 +109,19 @@ function buildResponse({ verdict, key }: VerifyResult): VerifyKeyResponse {
 const CREDITS_REMAINING_FIELD = 15;
 const RATE_LIMITS_FIELD = 16;
 
+/**
+ * The answer with its counters: the steady bytes with the counters' fields written after them,
+ * straight from the verifier's numbers (counter-encoding.ts), and the same counters as fields for
+ * a transport that encodes the message itself.
+ */
 function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
-  const results = rateLimits.map(rateLimitResultOf);
-  const writer = new BinaryWriter();
-  if (creditsRemaining !== undefined) writer.tag(CREDITS_REMAINING_FIELD, WireType.Varint).int64(creditsRemaining);
-  for (const result of results) writeRateLimitResult(writer.tag(RATE_LIMITS_FIELD, WireType.LengthDelimited).fork(), result).join();
   const steadyBytes = encodeOnce(VerifyKeyResponseSchema, answer);
-  const counterBytes = writer.finish();
-  const bytes = new Uint8Array(steadyBytes.length + counterBytes.length);
-  bytes.set(steadyBytes);
-  bytes.set(counterBytes, steadyBytes.length);
   const response: VerifyKeyResponse = {
     ...answer,
     creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
-    rateLimits: results,
+    rateLimits: rateLimits.map(rateLimitResultOf),
   };
-  return withEncoding(response, bytes);
+  return withEncoding(response, appendCounters(steadyBytes, CREDITS_REMAINING_FIELD, creditsRemaining, RATE_LIMITS_FIELD, rateLimits));
 }
 
 /**
@@ -141,19 +138,4 @@ function rateLimitResultOf({ name, limit, remaining, resetAt, exceeded }: LimitO
     resetAt: { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (resetAt - seconds * 1000) * 1_000_000 },
     exceeded,
   };
-}
-
-/** What `toBinary` writes for a RateLimitResult: each field in number order, defaults left out, a set `reset_at` always. */
-function writeRateLimitResult(writer: BinaryWriter, { name, limit, remaining, resetAt, exceeded }: RateLimitResult): BinaryWriter {
-  if (name !== "") writer.tag(1, WireType.LengthDelimited).string(name);
-  if (limit !== 0n) writer.tag(2, WireType.Varint).int64(limit);
-  if (remaining !== 0n) writer.tag(3, WireType.Varint).int64(remaining);
-  if (resetAt) {
-    writer.tag(4, WireType.LengthDelimited).fork();
-    if (resetAt.seconds !== 0n) writer.tag(1, WireType.Varint).int64(resetAt.seconds);
-    if (resetAt.nanos !== 0) writer.tag(2, WireType.Varint).int32(resetAt.nanos);
-    writer.join();
-  }
-  if (exceeded) writer.tag(5, WireType.Varint).bool(exceeded);
-  return writer;
 }

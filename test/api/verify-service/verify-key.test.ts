@@ -152,6 +152,25 @@ describe("VerifyKey verdicts", () => {
     expect((await verify(api, secret)).code).toBe(VerifyCode.VALID);
   });
 
+  it("RATE_LIMITED: a key's changed limits apply from its next verification, though the checks of a key are made once", async () => {
+    const api = testApi();
+    const { key, secret } = await issue(api, { rateLimits: [{ name: "api", limit: 5n, durationMs: 60_000n, autoApply: true }] });
+    const limitsOf = async () => (await verify(api, secret)).rateLimits.map(({ name, limit, remaining }) => ({ name, limit, remaining }));
+    expect(await limitsOf()).toEqual([{ name: "api", limit: 5n, remaining: 4n }]);
+    expect(await limitsOf()).toEqual([{ name: "api", limit: 5n, remaining: 3n }]);
+    const update = (rateLimits: MessageInitShape<typeof KeySchema>["rateLimits"]) =>
+      api.keys.updateKey({ key: { id: key.id, rateLimits }, updateMask: { paths: ["rate_limits"] } });
+    await update([{ name: "api", limit: 2n, durationMs: 60_000n, autoApply: true }]);
+    expect(await limitsOf()).toEqual([{ name: "api", limit: 2n, remaining: 1n }]);
+    await update([
+      { name: "api", limit: 2n, durationMs: 60_000n, autoApply: false },
+      { name: "burst", limit: 10n, durationMs: 1000n, autoApply: true },
+    ]);
+    expect(await limitsOf()).toEqual([{ name: "burst", limit: 10n, remaining: 9n }]);
+    await update([]);
+    expect(await limitsOf()).toEqual([]);
+  });
+
   it("RATE_LIMITED: a sliding-window limit counts every call within the last duration, across its windows", async () => {
     const api = testApi();
     const { secret } = await issue(api, {

@@ -43,6 +43,11 @@ describe("a verification's answer with credits or rate limits", () => {
     ["no credits left", 0, []],
     ["rate limits", undefined, limits],
     ["credits and rate limits", 7, limits.slice(0, 1)],
+    [
+      "a negative balance, a name past ASCII and counts past 32 bits",
+      -5,
+      [{ name: "überlauf-λ", limit: 2 ** 50, remaining: 2 ** 40 + 3, resetAt: Date.UTC(2100, 0, 1, 0, 0, 0, 999), exceeded: true }],
+    ],
   ] as const) {
     it(`with ${what}: the steady part encoded once, the counters added, decoding to the whole answer`, () => {
       const result = { verdict: "valid" as const, key, creditsRemaining, rateLimits };
@@ -63,6 +68,6 @@ describe("a verification's answer with credits or rate limits", () => {
   it("leaves an answer without counters as the one steady message of its key and verdict", () => {
     const first = verifyResultToProto({ verdict: "valid", key, rateLimits: [] });
     expect(verifyResultToProto({ verdict: "valid", key, rateLimits: [] })).toBe(first);
-    expect(encodingOf(first)).toEqual(toBinary(VerifyKeyResponseSchema, whole(undefined, [])));
+    expect(encodingOf(first)).toEqual(Buffer.from(toBinary(VerifyKeyResponseSchema, whole(undefined, []))));
   });
 });
