@@ -361,8 +361,9 @@ const TAGS = ["route.search", "plan.pro"];
 
 /**
  * Pairs of runs of the tagged VerifyKey load, alternating between two instances that only differ
- * in analytics (on or off): ANALYTICS_PAIRS pairs, in the time two runs of each took before. In
- * every other pair the off run goes first, so neither side always follows the other.
+ * in analytics (on or off): ANALYTICS_PAIRS pairs of runs as long as the section's others (runs of
+ * two fifths of that spread too widely). In every other pair the off run goes first, so neither
+ * side always follows the other.
  */
 const ANALYTICS_PAIRS = 5;
 
@@ -370,37 +371,42 @@ const ANALYTICS_PAIRS = 5;
  * The same tagged VerifyKey load on an instance counting analytics and on one that does not, in
  * ANALYTICS_PAIRS short pairs: one on run against one off run could not resolve a few percent on
  * the shared machine (such ratios ranged over ±15% in one day), the median of the pairs' ratios can.
+ * Both instances are started for this alike and hold one key each: the on side used to be the
+ * instance every earlier figure had run on, with their keys and garbage, against a fresh off side.
  */
-async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: string) {
-  const adminToken = randomBytes(32).toString("hex");
-  const offPort = await freePort();
-  await startProcess(["src/bin/serve.ts"], {
-    ADMIN_TOKEN: adminToken,
-    PORT: "0",
-    HTTP1_PORT: "0",
-    METRICS_PORT: "0",
-    GRPC_PORT: String(offPort),
-    HOST: "127.0.0.1",
-    MONGODB_URI: "",
-    ACCESS_LOG: "false",
-    ANALYTICS_ENABLED: "false",
-  });
-  const offNative = `http://127.0.0.1:${offPort}`;
-  const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(adminToken)] }));
-  const offRootKey = (await admin.createWorkspace({ workspace: { name: "bench analytics off" } })).rootKeySecret;
-  const transport = createGrpcTransport({ baseUrl: offNative, interceptors: [bearer(offRootKey)] });
-  const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
-  const offSecret = (await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } })).secret;
+async function analyticsOnVsOff() {
+  const instance = async (analytics: boolean) => {
+    const adminToken = randomBytes(32).toString("hex");
+    const port = await freePort();
+    await startProcess(["src/bin/serve.ts"], {
+      ADMIN_TOKEN: adminToken,
+      PORT: "0",
+      HTTP1_PORT: "0",
+      METRICS_PORT: "0",
+      GRPC_PORT: String(port),
+      HOST: "127.0.0.1",
+      MONGODB_URI: "",
+      ACCESS_LOG: "false",
+      ANALYTICS_ENABLED: String(analytics),
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] }));
+    const root = (await admin.createWorkspace({ workspace: { name: `bench analytics ${analytics ? "on" : "off"}` } })).rootKeySecret;
+    const transport = createGrpcTransport({ baseUrl: url, interceptors: [bearer(root)] });
+    const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "bench" } });
+    const secret = (await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } })).secret;
+    return { url, root, secret };
+  };
+  const sides = { on: await instance(true), off: await instance(false) };
   const body = (key: string) =>
     grpcFrame(toBinary(VerifyKeyRequestSchema, create(VerifyKeyRequestSchema, { key, permissionQuery: "documents.read", tags: TAGS })));
   const verifyPath = "/latchkey.v1.VerifyService/VerifyKey";
-  const seconds = Math.max(1, Math.round((4 * SECONDS) / (2 * ANALYTICS_PAIRS)));
+  const seconds = SECONDS;
   const saved = rootKey;
   const run = (analytics: boolean) => {
-    rootKey = analytics ? onRootKey : offRootKey;
-    return analytics
-      ? load(onNative + verifyPath, body(onSecret), "grpc", undefined, seconds)
-      : load(offNative + verifyPath, body(offSecret), "grpc", undefined, seconds);
+    const side = analytics ? sides.on : sides.off;
+    rootKey = side.root;
+    return load(side.url + verifyPath, body(side.secret), "grpc", undefined, seconds);
   };
   const pairs: { on: LoadResult; off: LoadResult }[] = [];
   for (let pair = 0; pair < ANALYTICS_PAIRS; pair++) {
@@ -413,6 +419,7 @@ async function analyticsOnVsOff(onNative: string, onRootKey: string, onSecret: s
     }
   }
   rootKey = saved;
+  await stopLastProcess();
   await stopLastProcess();
   const paired = pairedRatio(pairs.map(({ on, off }) => ({ on: on.rps, off: off.rps })));
   return {
@@ -930,7 +937,7 @@ async function main() {
   const generatorPeak = generate([native], [verifyBody]);
   const openLoopHalfPeak = generate([native], [verifyBody], { rate: Math.max(1, Math.round(generatorPeak.rps / 2)), seconds: MONGO_SECONDS });
   const batch = load(`${native}/latchkey.v1.VerifyService/VerifyKeys`, grpcFrame(batchBody), "grpc");
-  const analyticsFigures = await analyticsOnVsOff(native, rootKey, secrets[0]!);
+  const analyticsFigures = await analyticsOnVsOff();
   const hotLimit = grpcFrame(limitBody("hot"));
   const [limit, limitStoreCalls] = await withStoreCalls([metricsPorts.get(port)!], () => load(native + LIMIT_PATH, hotLimit, "grpc"));
   const limitByCallers = runsByCallers(native + LIMIT_PATH, hotLimit);
