@@ -110,15 +110,15 @@ export class RateLimitAllowances {
       for (const { current } of counters) current.units--;
     }
     const outcomes = counters.map(({ check, current }) => outcomeOf(check, current, full && current.full && current.units < 1));
-    let prefetch: readonly Reservation[] = NONE;
-    let ahead: readonly AheadReservation[] = NONE;
+    let prefetch: Reservation[] | undefined;
+    let ahead: AheadReservation[] | undefined;
     for (const counter of counters) {
-      if (!full && this.wantsMore(counter.current)) prefetch = [...prefetch, this.prefetch(counter.current)];
+      if (!full && this.wantsMore(counter.current)) (prefetch ??= []).push(this.prefetch(counter.current));
       const reservation = this.reserveAhead(counter, now);
-      if (reservation) ahead = [...ahead, reservation];
+      if (reservation) (ahead ??= []).push(reservation);
       else this.arm(counter);
     }
-    return { admitted: !full, outcomes, prefetch, ahead };
+    return { admitted: !full, outcomes, prefetch: prefetch ?? NONE, ahead: ahead ?? NONE };
   }
 
   /**

@@ -378,17 +378,21 @@ async function analyticsOnVsOff() {
   const instance = async (analytics: boolean) => {
     const adminToken = randomBytes(32).toString("hex");
     const port = await freePort();
-    await startProcess(["src/bin/serve.ts"], {
-      ADMIN_TOKEN: adminToken,
-      PORT: "0",
-      HTTP1_PORT: "0",
-      METRICS_PORT: "0",
-      GRPC_PORT: String(port),
-      HOST: "127.0.0.1",
-      MONGODB_URI: "",
-      ACCESS_LOG: "false",
-      ANALYTICS_ENABLED: String(analytics),
-    });
+    await startProcess(
+      ["src/bin/serve.ts"],
+      {
+        ADMIN_TOKEN: adminToken,
+        PORT: "0",
+        HTTP1_PORT: "0",
+        METRICS_PORT: "0",
+        GRPC_PORT: String(port),
+        HOST: "127.0.0.1",
+        MONGODB_URI: "",
+        ACCESS_LOG: "false",
+        ANALYTICS_ENABLED: String(analytics),
+      },
+      serviceNodeFlags(),
+    );
     const url = `http://127.0.0.1:${port}`;
     const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] }));
     const root = (await admin.createWorkspace({ workspace: { name: `bench analytics ${analytics ? "on" : "off"}` } })).rootKeySecret;

@@ -91,8 +91,12 @@ function nameBytes(name: string): Uint8Array {
 const tagSize = (field: number) => varintSize(field << 3);
 const writeTag = (bytes: Uint8Array, at: number, field: number, wireType: number) => writeVarint(bytes, at, (field << 3) | wireType);
 
-/** A negative int64 or int32 is written as its 64-bit two's complement: ten bytes. */
+/**
+ * A negative int64 or int32 is written as its 64-bit two's complement: ten bytes. Counters are
+ * whole numbers; anything else is refused, as protobuf-es refuses it, rather than written wrong.
+ */
 function varintSize(value: number): number {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`a counter of ${value} is not a safe integer`);
   if (value < 0) return 10;
   let size = 1;
   for (let rest = value; rest >= 128; rest = Math.floor(rest / 128)) size++;

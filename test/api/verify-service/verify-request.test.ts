@@ -65,6 +65,13 @@ describe("a verification's answer with credits or rate limits", () => {
     });
   }
 
+  it("refuses a counter that is not a whole number rather than writing it wrong, as protobuf-es would", () => {
+    for (const resetAt of [Number.POSITIVE_INFINITY, Number.NaN, 1e-7, 2 ** 64]) {
+      expect(() => verifyResultToProto({ verdict: "valid", key, rateLimits: [{ ...limits[0]!, resetAt }] })).toThrow(RangeError);
+    }
+    expect(() => verifyResultToProto({ verdict: "valid", key, creditsRemaining: Number.POSITIVE_INFINITY, rateLimits: [] })).toThrow(RangeError);
+  });
+
   it("leaves an answer without counters as the one steady message of its key and verdict", () => {
     const first = verifyResultToProto({ verdict: "valid", key, rateLimits: [] });
     expect(verifyResultToProto({ verdict: "valid", key, rateLimits: [] })).toBe(first);
