@@ -115,13 +115,13 @@ const RATE_LIMITS_FIELD = 16;
  * a transport that encodes the message itself.
  */
 function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
-  const steadyBytes = encodeOnce(VerifyKeyResponseSchema, answer);
+  const bytes = appendCounters(encodeOnce(VerifyKeyResponseSchema, answer), CREDITS_REMAINING_FIELD, creditsRemaining, RATE_LIMITS_FIELD, rateLimits);
   const response: VerifyKeyResponse = {
     ...answer,
     creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
     rateLimits: rateLimits.map(rateLimitResultOf),
   };
-  return withEncoding(response, appendCounters(steadyBytes, CREDITS_REMAINING_FIELD, creditsRemaining, RATE_LIMITS_FIELD, rateLimits));
+  return withEncoding(response, bytes);
 }
 
 /**
