@@ -50,7 +50,7 @@ import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js
 import { forEachChunk } from "../../src/verify/chunks.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
-import { loadGenerator, median, metricSum, type OnOffPair, pairedRatio, round, scrapeMetrics } from "./bench-support.js";
+import { inMemoryServiceEnv, loadGenerator, median, metricSum, type OnOffPair, pairedRatio, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -378,21 +378,7 @@ async function analyticsOnVsOff() {
   const instance = async (analytics: boolean) => {
     const adminToken = randomBytes(32).toString("hex");
     const port = await freePort();
-    await startProcess(
-      ["src/bin/serve.ts"],
-      {
-        ADMIN_TOKEN: adminToken,
-        PORT: "0",
-        HTTP1_PORT: "0",
-        METRICS_PORT: "0",
-        GRPC_PORT: String(port),
-        HOST: "127.0.0.1",
-        MONGODB_URI: "",
-        ACCESS_LOG: "false",
-        ANALYTICS_ENABLED: String(analytics),
-      },
-      serviceNodeFlags(),
-    );
+    await startProcess(["src/bin/serve.ts"], { ...inMemoryServiceEnv(port, adminToken), ANALYTICS_ENABLED: String(analytics) }, serviceNodeFlags());
     const url = `http://127.0.0.1:${port}`;
     const admin = createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] }));
     const root = (await admin.createWorkspace({ workspace: { name: `bench analytics ${analytics ? "on" : "off"}` } })).rootKeySecret;
@@ -898,16 +884,7 @@ async function main() {
   const adminToken = randomBytes(32).toString("hex");
   const port = await startProcess(
     ["src/bin/serve.ts"],
-    {
-      ADMIN_TOKEN: adminToken,
-      PORT: "0",
-      HTTP1_PORT: "0",
-      GRPC_PORT: String(nativePort),
-      METRICS_PORT: String(await freePort()),
-      HOST: "127.0.0.1",
-      MONGODB_URI: "",
-      ACCESS_LOG: "false",
-    },
+    { ...inMemoryServiceEnv(nativePort, adminToken), METRICS_PORT: String(await freePort()) },
     serviceNodeFlags(),
   );
   const grpcjsPort = await startProcess(["test/bench/grpcjs-empty-server.ts"]);
