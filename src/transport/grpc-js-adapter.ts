@@ -1,9 +1,8 @@
 import { create, type DescMethod, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
-import { encodingOf } from "./encoding.js";
 import { type Call, LazyHandlerContext } from "./grpc-js-context.js";
-import { asBuffer } from "./encoding.js";
+import { asBuffer, encodingOf } from "./encoding.js";
 import { toServiceError } from "./grpc-js-status.js";
 import { type MalformedRequest, requestDeserializer } from "./grpc-js-well-formed.js";
 

@@ -2,6 +2,7 @@ import type { Bucket } from "../../domain/analytics/query.js";
 import type { Verdict } from "../../domain/verification.js";
 import { CODES } from "../verify-service/verify-request.js";
 import { verifyCodeNameOf } from "./convert.js";
+import { integerSize, LENGTH_DELIMITED, stringSize, timestampBodySize, timestampOf, VARINT, varintSize, Writer } from "../../transport/wire-writer.js";
 
 /**
  * A GetVerificationsResponse's wire bytes, written straight from the domain's buckets: the same
@@ -31,23 +32,6 @@ export function encodeVerificationsResponse(buckets: readonly Bucket[], nextPage
   return out.bytes;
 }
 
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
-
-function varintSize(value: number) {
-  let size = 1;
-  for (let rest = value; rest >= 128; rest = Math.floor(rest / 128)) size++;
-  return size;
-}
-
-const stringSize = (value: string) => {
-  if (value === "") return 0;
-  const length = Buffer.byteLength(value);
-  return 1 + varintSize(length) + length;
-};
-
-const integerSize = (value: number) => (value === 0 ? 0 : 1 + varintSize(value));
-
 const countable = (value: number) => Number.isSafeInteger(value) && value >= 0;
 
 /** The VerifyCode names of `outcomes` keys, as UTF-8, made once per name. */
@@ -58,16 +42,13 @@ function outcomeNameBytes(outcome: string) {
   return bytes;
 }
 
-const timeSeconds = (bucket: Bucket) => Math.floor(bucket.time.getTime() / 1000);
-const timeNanos = (bucket: Bucket) => (bucket.time.getTime() % 1000) * 1_000_000;
-
 const entrySize = (name: Buffer, count: number) => 1 + varintSize(name.length) + name.length + 1 + varintSize(count);
 
 function bucketSize(bucket: Bucket): number | undefined {
   const ms = bucket.time.getTime();
   if (!countable(ms)) return undefined;
   if (bucket.outcome !== "" && CODES[bucket.outcome as Verdict] === undefined) return undefined;
-  const time = integerSize(timeSeconds(bucket)) + integerSize(timeNanos(bucket));
+  const time = timestampBodySize(timestampOf(ms));
   let size = 1 + varintSize(time) + time;
   size += stringSize(bucket.keyspaceId) + stringSize(bucket.keyId) + stringSize(bucket.externalId);
   size += integerSize(bucket.outcome === "" ? 0 : CODES[bucket.outcome as Verdict]) + stringSize(bucket.tag) + (bucket.tagsOverflowed ? 2 : 0);
@@ -84,10 +65,7 @@ function bucketSize(bucket: Bucket): number | undefined {
 }
 
 function writeBucket(out: Writer, bucket: Bucket) {
-  const seconds = timeSeconds(bucket);
-  const nanos = timeNanos(bucket);
-  out.tag(1, LENGTH_DELIMITED).varint(integerSize(seconds) + integerSize(nanos));
-  out.integer(1, seconds).integer(2, nanos);
+  out.timestamp(1, timestampOf(bucket.time.getTime()));
   out.string(2, bucket.keyspaceId).string(3, bucket.keyId).string(4, bucket.externalId);
   out.integer(5, bucket.outcome === "" ? 0 : CODES[bucket.outcome as Verdict]).string(6, bucket.tag);
   if (bucket.tagsOverflowed) out.tag(7, VARINT).varint(1);
@@ -102,46 +80,4 @@ function writeBucket(out: Writer, bucket: Bucket) {
     out.tag(2, VARINT).varint(count);
   }
   out.integer(11, bucket.credits);
-}
-
-class Writer {
-  readonly bytes: Buffer;
-  private at = 0;
-
-  constructor(size: number) {
-    this.bytes = Buffer.allocUnsafe(size);
-  }
-
-  tag(field: number, wireType: number) {
-    return this.varint((field << 3) | wireType);
-  }
-
-  varint(value: number) {
-    let rest = value;
-    while (rest >= 128) {
-      this.bytes[this.at++] = (rest % 128) | 128;
-      rest = Math.floor(rest / 128);
-    }
-    this.bytes[this.at++] = rest;
-    return this;
-  }
-
-  raw(bytes: Buffer) {
-    this.at += bytes.copy(this.bytes, this.at);
-    return this;
-  }
-
-  /** A string field, left out when empty, as proto3 does. */
-  string(field: number, value: string) {
-    if (value === "") return this;
-    this.tag(field, LENGTH_DELIMITED).varint(Buffer.byteLength(value));
-    this.at += this.bytes.write(value, this.at, "utf8");
-    return this;
-  }
-
-  /** An integer field, left out when zero. */
-  integer(field: number, value: number) {
-    if (value === 0) return this;
-    return this.tag(field, VARINT).varint(value);
-  }
 }
