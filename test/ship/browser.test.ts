@@ -4,10 +4,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { build } from "esbuild";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clients } from "../support/api.js";
-import { findChromium, launchChromium } from "../support/chromium.js";
+import { findChromium, TestChromium } from "../support/chromium.js";
 import { docBlocks } from "../support/doc-blocks.js";
 import { installClientPackage } from "../support/client-package.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -34,7 +33,7 @@ globalThis.verifyFromPage = async ({ baseUrl, rootKey, secret, keyspaceId, trans
 
 let server: TestServer;
 let consumer: Awaited<ReturnType<typeof installClientPackage>>;
-let browser: Browser;
+let browser: TestChromium;
 let allowedSite: Server;
 let otherSite: Server;
 let verifier: { rootKey: string; secret: string; keyspaceId: string };
@@ -80,7 +79,7 @@ beforeAll(async () => {
   writeFileSync(join(consumer.dir, "recipe-page.js"), recipePage);
   const recipeBuilt = await build({ entryPoints: [join(consumer.dir, "recipe-page.js")], bundle: true, format: "esm", write: false, logLevel: "silent" });
   recipeBundle = recipeBuilt.outputFiles[0]!.text;
-  browser = await launchChromium(executablePath);
+  browser = await TestChromium.launch(executablePath);
 }, 600_000);
 
 afterAll(async () => {
@@ -91,7 +90,9 @@ afterAll(async () => {
   consumer?.remove();
 });
 
-async function verifyFrom(site: Server, transport: "connect" | "grpc-web", binary: boolean) {
+const verifyFrom = (site: Server, transport: "connect" | "grpc-web", binary: boolean) => browser.steps(() => verifiedFrom(site, transport, binary));
+
+async function verifiedFrom(site: Server, transport: "connect" | "grpc-web", binary: boolean) {
   const tab = await browser.newPage();
   try {
     await tab.goto(`${originOf(site)}/`);
@@ -122,21 +123,22 @@ describe("the client package in a browser", () => {
     expect(answer).toEqual({ failed: expect.stringMatching(/fetch/i) });
   });
 
-  it("the browser recipe's page, bundled as written, shows a verdict and the request id its script read through CORS, and an error's reason", async () => {
-    const tab = await browser.newPage();
-    try {
-      await tab.goto(`${originOf(allowedSite)}/recipe/`);
-      const verifyTyped = async (key: string) => {
-        await tab.fill("input[name=key]", key);
-        await tab.evaluate(() => (document.querySelector("output")!.textContent = ""));
-        await tab.click("button");
-        await tab.waitForFunction(() => document.querySelector("output")!.textContent !== "");
-        return tab.textContent("output");
-      };
-      expect(await verifyTyped(verifier.secret)).toMatch(/^VALID, request [\w.-]+$/);
-      expect(await verifyTyped("")).toMatch(/^refused: INVALID_FIELD, request [\w.-]+$/);
-    } finally {
-      await tab.close();
-    }
-  });
+  it("the browser recipe's page, bundled as written, shows a verdict and the request id its script read through CORS, and an error's reason", () =>
+    browser.steps(async () => {
+      const tab = await browser.newPage();
+      try {
+        await tab.goto(`${originOf(allowedSite)}/recipe/`);
+        const verifyTyped = async (key: string) => {
+          await tab.fill("input[name=key]", key);
+          await tab.evaluate(() => (document.querySelector("output")!.textContent = ""));
+          await tab.click("button");
+          await tab.waitForFunction(() => document.querySelector("output")!.textContent !== "");
+          return tab.textContent("output");
+        };
+        expect(await verifyTyped(verifier.secret)).toMatch(/^VALID, request [\w.-]+$/);
+        expect(await verifyTyped("")).toMatch(/^refused: INVALID_FIELD, request [\w.-]+$/);
+      } finally {
+        await tab.close();
+      }
+    }));
 });

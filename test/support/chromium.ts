@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, type BrowserContextOptions, type BrowserServer, chromium } from "playwright-core";
 
 const run = promisify(execFile);
 const DEBIAN_CHROMIUM = "/usr/bin/chromium";
@@ -29,9 +29,74 @@ export async function findChromium(log: (line: string) => void): Promise<string>
   return DEBIAN_CHROMIUM;
 }
 
-/** Headless Chromium at `executablePath`, its own traffic (QUIC, updates, sync) off: the browser tests talk only to loopback servers. */
-export const launchChromium = (executablePath: string): Promise<Browser> =>
-  chromium.launch({
-    executablePath,
-    args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+/**
+ * Headless Chromium at `executablePath` for one test file, its own traffic (QUIC, updates, sync)
+ * off: the browser tests talk only to loopback servers. It is launched as a browser server so that
+ * its process is ours to watch: a Chromium that dies under a test, which a loaded machine can
+ * make happen, says how it ended and is replaced (`steps`).
+ */
+export class TestChromium {
+  private server: BrowserServer | undefined;
+  private browser: Browser | undefined;
+  private ended: string | undefined;
+
+  private constructor(private readonly executablePath: string) {}
+
+  static async launch(executablePath: string): Promise<TestChromium> {
+    const launched = new TestChromium(executablePath);
+    await launched.connected();
+    return launched;
+  }
+
+  async newContext(options?: BrowserContextOptions): Promise<BrowserContext> {
+    return (await this.connected()).newContext(options);
+  }
+
+  async newPage() {
+    return (await this.connected()).newPage();
+  }
+
+  /**
+   * Runs a test's browser steps. When Chromium's process ended while they ran (the steps then fail
+   * with "Target page, context or browser has been closed"), it logs how the process ended and runs
+   * the steps once more on a new Chromium; any other failure, and a second one, is the test's.
+   */
+  async steps<T>(steps: () => Promise<T>): Promise<T> {
+    try {
+      return await steps();
+    } catch (error) {
+      if (this.browser?.isConnected() !== false && this.ended === undefined) throw error;
+      const how = this.ended ?? "its connection closed";
+      console.warn(`[test chromium] Chromium ended under a test (${how}); its steps run once more on a new Chromium. They failed with: ${error}`);
+      return steps();
+    }
+  }
+
+  /** The running Chromium's process id: a test of `steps` kills it. */
+  get processId(): number | undefined {
+    return this.server?.process().pid;
+  }
+
+  async close() {
+    const browser = this.browser;
+    this.browser = undefined;
+    await browser?.close();
+    await this.server?.close();
+  }
+
+  private async connected(): Promise<Browser> {
+    if (this.browser?.isConnected() && this.ended === undefined) return this.browser;
+    await this.server?.close();
+    this.ended = undefined;
+    const server = await chromium.launchServer({
+      executablePath: this.executablePath,
+      args: ["--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    this.server = server;
+    server.process().once("exit", (code, signal) => {
+      if (this.server === server) this.ended = signal ? `signal ${signal}` : `exit code ${code}`;
+    });
+    this.browser = await chromium.connect(server.wsEndpoint());
+    return this.browser;
+  }
+}
