@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { type Browser, type BrowserContext, type BrowserContextOptions, type BrowserServer, chromium } from "playwright-core";
 
@@ -65,8 +65,8 @@ export class TestChromium {
     try {
       return await steps();
     } catch (error) {
-      if (this.browser?.isConnected() !== false && this.ended === undefined) throw error;
-      const how = this.ended ?? "its connection closed";
+      const how = this.howItEnded();
+      if (how === undefined) throw error;
       console.warn(`[test chromium] Chromium ended under a test (${how}); its steps run once more on a new Chromium. They failed with: ${error}`);
       return steps();
     }
@@ -84,8 +84,26 @@ export class TestChromium {
     await this.server?.close();
   }
 
+  /**
+   * How the Chromium process ended, or undefined while it runs. A step fails as soon as Chromium's
+   * pipe closes, which can be before Node has seen the process exit: the process table says it
+   * has ended then (a zombie, or gone).
+   */
+  private howItEnded(): string | undefined {
+    if (this.ended !== undefined) return this.ended;
+    const pid = this.processId;
+    if (pid === undefined) return undefined;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      return state === "Z" || state === "X" ? "its process ended" : undefined;
+    } catch {
+      return existsSync("/proc/self/stat") ? "its process ended" : undefined;
+    }
+  }
+
   private async connected(): Promise<Browser> {
-    if (this.browser?.isConnected() && this.ended === undefined) return this.browser;
+    if (this.browser?.isConnected() && this.howItEnded() === undefined) return this.browser;
     await this.server?.close();
     this.ended = undefined;
     const server = await chromium.launchServer({
