@@ -89,3 +89,11 @@ export const inMemoryServiceEnv = (grpcPort: number, adminToken: string) => ({
   ADMIN_TOKEN: adminToken,
   ACCESS_LOG: "false",
 });
+
+/** The same service on MongoDB at `uri`, in `database`, with its metrics on `metricsPort`. */
+export const mongoServiceEnv = (grpcPort: number, adminToken: string, uri: string, database: string, metricsPort: number) => ({
+  ...inMemoryServiceEnv(grpcPort, adminToken),
+  MONGODB_URI: uri,
+  MONGODB_DATABASE: database,
+  METRICS_PORT: String(metricsPort),
+});

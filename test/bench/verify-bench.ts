@@ -50,7 +50,7 @@ import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js
 import { forEachChunk } from "../../src/verify/chunks.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
-import { inMemoryServiceEnv, loadGenerator, median, metricSum, type OnOffPair, pairedRatio, round, scrapeMetrics } from "./bench-support.js";
+import { inMemoryServiceEnv, loadGenerator, mongoServiceEnv, median, metricSum, type OnOffPair, pairedRatio, round, scrapeMetrics } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -539,18 +539,7 @@ async function mongoFigures() {
   const instancesBefore = children.length;
   try {
     const adminToken = randomBytes(32).toString("hex");
-    const env = (grpcPort: number, metricsPort: number) => ({
-      ADMIN_TOKEN: adminToken,
-      PORT: "0",
-      HTTP1_PORT: "0",
-      METRICS_PORT: String(metricsPort),
-      GRPC_PORT: String(grpcPort),
-      HOST: "127.0.0.1",
-      MONGODB_URI: mongo.uri,
-      MONGODB_DATABASE: `latchkey_bench_${randomBytes(4).toString("hex")}`,
-      ACCESS_LOG: "false",
-    });
-    const shared = env(await freePort(), await freePort());
+    const shared = mongoServiceEnv(await freePort(), adminToken, mongo.uri, `latchkey_bench_${randomBytes(4).toString("hex")}`, await freePort());
     const ports = [Number(shared.GRPC_PORT), await freePort()];
     const metricsPorts = [Number(shared.METRICS_PORT), await freePort()];
     // The workspace and keyspace come through the API of a setup instance; the keys through the
@@ -829,21 +818,7 @@ async function analyticsQueryOnOwnDatabase() {
     const adminToken = randomBytes(32).toString("hex");
     const database = `latchkey_bench_${randomBytes(4).toString("hex")}`;
     const grpcPort = await freePort();
-    await startProcess(
-      ["src/bin/serve.ts"],
-      {
-        ADMIN_TOKEN: adminToken,
-        PORT: "0",
-        HTTP1_PORT: "0",
-        METRICS_PORT: String(await freePort()),
-        GRPC_PORT: String(grpcPort),
-        HOST: "127.0.0.1",
-        MONGODB_URI: mongo.uri,
-        MONGODB_DATABASE: database,
-        ACCESS_LOG: "false",
-      },
-      serviceNodeFlags(),
-    );
+    await startProcess(["src/bin/serve.ts"], mongoServiceEnv(grpcPort, adminToken, mongo.uri, database, await freePort()), serviceNodeFlags());
     const figures = await analyticsQueryFigures(mongo.uri, database, `http://127.0.0.1:${grpcPort}`, adminToken, children.at(-1)!.pid!);
     await stopLastProcess();
     return figures;
