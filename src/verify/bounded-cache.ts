@@ -9,6 +9,14 @@ export interface BoundedCacheOptions<V> {
   /** How long an entry lives unless `set` says otherwise. */
   ttlMs: number;
   /**
+   * A fraction of each entry's time taken off at random, so that entries set together (the keys a
+   * new instance loads in its first seconds) come due spread out rather than all at once, and their
+   * refreshes with them. An entry never lives longer than it was given.
+   */
+  ttlSpread?: number;
+  /** Draws the share of `ttlSpread` taken off, in [0, 1). */
+  random?: () => number;
+  /**
    * With `onStale`: how long past its time an entry is still answered while `onStale` refreshes
    * it, so no caller waits for what the cache holds; an entry unused for longer is dropped.
    */
@@ -76,7 +84,7 @@ export class BoundedCache<V> {
   set(key: string, value: V, ttlMs = this.options.ttlMs) {
     this.remove(key);
     const bytes = this.options.sizeOf?.(value) ?? 0;
-    this.entries.set(key, { value, bytes, expiresAt: this.options.now() + ttlMs, used: false });
+    this.entries.set(key, { value, bytes, expiresAt: this.options.now() + this.lifetime(ttlMs), used: false });
     this.totalBytes += bytes;
     const partition = this.partitionOf(key);
     if (partition) {
@@ -148,6 +156,11 @@ export class BoundedCache<V> {
   /** How many entries a partition holds. */
   sizeOf(name: string): number {
     return this.partitions.get(name)?.keys.size ?? 0;
+  }
+
+  private lifetime(ttlMs: number) {
+    const { ttlSpread, random = Math.random } = this.options;
+    return ttlSpread ? ttlMs * (1 - ttlSpread * random()) : ttlMs;
   }
 
   private partitionOf(key: string): Partition | undefined {

@@ -13,6 +13,8 @@ export interface CredentialsOptions {
   ttlMs: number;
   /** How long past `ttlMs` an unused root key is still accepted at once (and refreshed meanwhile); after that it is read again. */
   staleMs: number;
+  /** The share of `ttlMs` taken off each root key's time at random, so root keys read together come due apart. */
+  ttlSpread?: number;
   adminToken: string | undefined;
   now: () => number;
 }
@@ -56,6 +58,7 @@ export class Credentials {
     this.cache = new BoundedCache({
       maxEntries: options.maxRootKeys,
       ttlMs: options.ttlMs,
+      ttlSpread: options.ttlSpread,
       staleMs: options.staleMs,
       onStale: (digest) => void this.load(digest).catch(() => {}),
       now: options.now,

@@ -52,6 +52,12 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = {
 const MAX_CACHED_ROOT_KEYS = 10_000;
 /** When a cached key or root key is read again in the background: the change feed brings changes; this only backs it up. */
 export const CACHE_TTL_MS = 60_000;
+/**
+ * Each cached key and root key is refreshed up to this share of CACHE_TTL_MS early, at random. An
+ * instance reads the keys in use within its first seconds, so without it they would all come due
+ * in the same few seconds every minute: a wave of reads, decoding and garbage that stalls answers.
+ */
+export const CACHE_TTL_SPREAD = 0.25;
 /** How long a key or root key unused since its refresh was due is still answered at once; after that it is dropped and read while the caller waits. */
 export const CACHE_STALE_MS = 15 * 60_000;
 /**
@@ -91,6 +97,7 @@ export function createVerification(
     maxMisses: options.cacheMaxMisses,
     workspaceShare: options.cacheWorkspaceSharePercent / 100,
     ttlMs: CACHE_TTL_MS,
+    ttlSpread: CACHE_TTL_SPREAD,
     staleMs: CACHE_STALE_MS,
     refreshBatchMs: CACHE_REFRESH_BATCH_MS,
     missTtlMs: 10_000,
@@ -101,6 +108,7 @@ export function createVerification(
     known,
     maxRootKeys: MAX_CACHED_ROOT_KEYS,
     ttlMs: CACHE_TTL_MS,
+    ttlSpread: CACHE_TTL_SPREAD,
     staleMs: CACHE_STALE_MS,
     adminToken: options.adminToken,
     now,

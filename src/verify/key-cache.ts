@@ -19,6 +19,8 @@ export interface KeyCacheOptions {
   workspaceShare: number;
   /** When a cached key is refreshed: a backstop, as the change feed evicts changed keys long before. */
   ttlMs: number;
+  /** The share of `ttlMs` taken off each key's time at random, so keys read together (an instance's first seconds) come due apart. */
+  ttlSpread?: number;
   /** How long past `ttlMs` an unused key is still answered at once (and refreshed meanwhile); after that it is read again. */
   staleMs: number;
   /**
@@ -62,6 +64,7 @@ export class KeyCache {
       sizeOf: approximateBytes,
       onRemove: (entry, key) => this.unindex(entry, key.record.id),
       ttlMs: options.ttlMs,
+      ttlSpread: options.ttlSpread,
       staleMs: options.staleMs,
       onStale: (entry, key) => void this.refresh(entry, key.record.id),
       partitionOf: workspaceOf,

@@ -26,6 +26,41 @@ describe("BoundedCache", () => {
     expect(c.size).toBe(0);
   });
 
+  it("spreads the times of entries set together over the last share of their time, never past it", () => {
+    const clock = { now: 0 };
+    const draws = [0, 0.5, 0.999];
+    const c = new BoundedCache<string>({ maxEntries: 10, ttlMs: 1000, ttlSpread: 0.25, random: () => draws.shift()!, now: () => clock.now });
+    for (const key of ["full", "most", "least"]) c.set(key, key);
+    const alive = () => ["full", "most", "least"].filter((key) => c.get(key) !== undefined);
+    clock.now = 750;
+    expect(alive()).toEqual(["full", "most", "least"]);
+    clock.now = 751;
+    expect(alive()).toEqual(["full", "most"]);
+    clock.now = 875;
+    expect(alive()).toEqual(["full"]);
+    clock.now = 999;
+    expect(alive()).toEqual(["full"]);
+    clock.now = 1000;
+    expect(alive()).toEqual([]);
+  });
+
+  it("with Math.random, entries set at one moment come due at many moments within the spread", () => {
+    const clock = { now: 0 };
+    const c = new BoundedCache<string>({ maxEntries: 1000, ttlMs: 60_000, ttlSpread: 0.25, now: () => clock.now });
+    for (let i = 0; i < 1000; i++) c.set(`k${i}`, "v");
+    const dueBy = (ms: number) => {
+      clock.now = ms;
+      return Array.from({ length: 1000 }, (_, i) => c.get(`k${i}`)).filter((value) => value === undefined).length;
+    };
+    const due = [45_000, 48_750, 52_500, 56_250, 60_000].map(dueBy);
+    expect(due[0]).toBe(0);
+    for (let quarter = 1; quarter < 4; quarter++) {
+      expect(due[quarter]! - due[quarter - 1]!).toBeGreaterThan(150);
+      expect(due[quarter]! - due[quarter - 1]!).toBeLessThan(350);
+    }
+    expect(due[4]).toBe(1000);
+  });
+
   it("evicts the oldest unused entry beyond the cap, sparing used ones once", () => {
     const { cache: c } = cache(3);
     for (const key of ["a", "b", "c"]) c.set(key, key.toUpperCase());
