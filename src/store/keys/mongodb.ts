@@ -35,10 +35,15 @@ export function mongoKeys(tables: {
       return keys.fromDocument(await keys.collection.findOne({ workspaceId, digests: hash }));
     },
 
-    /** The id alone in the query, so mongo-java-server too reads the id index; the workspace is checked here. */
+    /**
+     * The id alone in the query, so mongo-java-server too reads the id index; the workspace is checked
+     * here. All in the first reply: a mongod sends 101 documents in it unless told, and the rest would
+     * take another round trip.
+     */
     async findKeysByIds(workspaceId, ids) {
       if (ids.length === 0) return [];
-      const documents = await keys.collection.find({ _id: { $in: [...new Set(ids)] } }).toArray();
+      const unique = [...new Set(ids)];
+      const documents = await keys.collection.find({ _id: { $in: unique } }, { batchSize: unique.length }).toArray();
       return documents.filter((document) => document.workspaceId === workspaceId).map((document) => keys.fromDocument(document)!);
     },
 
