@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { IdentityRecord } from "./identity.js";
 import { isExpired, type KeyRecord } from "./key.js";
 import { evaluatePermissionQuery, type PermissionQuery } from "./permission-query.js";
@@ -28,6 +29,32 @@ export interface VerifiableKey {
   holdsPermission(permission: string): boolean;
   allowsOrigin(origin: string): boolean;
   allowsResource(type: string, id: string, operation: string): boolean;
+}
+
+/**
+ * Whether a key read again answers every verification as the compiled one does: the same record
+ * but for what its use changes (when it was last used; its credit balance, the shares of it and
+ * the last refill), the same identity and the same permissions.
+ */
+export function answersAlike(compiled: VerifiableKey, read: VerifiableKey): boolean {
+  const a = compiled.record;
+  const b = read.record;
+  const fields = Object.keys(b) as (keyof KeyRecord)[];
+  if (fields.length !== Object.keys(a).length) return false;
+  for (const field of fields) {
+    if (field === "lastUsedAt") continue;
+    if (field === "credits" ? !creditTermsAlike(a.credits, b.credits) : !isDeepStrictEqual(a[field], b[field])) return false;
+  }
+  return isDeepStrictEqual(compiled.permissions, read.permissions) && isDeepStrictEqual(compiled.identity, read.identity);
+}
+
+/** Credits with the same refill terms, whatever their balance, shares and last refill. */
+function creditTermsAlike(a: KeyRecord["credits"], b: KeyRecord["credits"]) {
+  if (!a || !b) return a === b;
+  if (!a.refill || !b.refill) return a.refill === b.refill;
+  const { lastRefillAt: _a, ...termsA } = a.refill;
+  const { lastRefillAt: _b, ...termsB } = b.refill;
+  return isDeepStrictEqual(termsA, termsB);
 }
 
 export function compileKey(record: KeyRecord, context: { rolePermissions?: readonly string[]; identity?: IdentityRecord | null } = {}): VerifiableKey {

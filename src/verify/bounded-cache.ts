@@ -94,6 +94,12 @@ export class BoundedCache<V> {
     this.evictBeyondCap(partition);
   }
 
+  /** Gives an entry a new time, as `set` would, keeping its value, its size and its place. */
+  renew(key: string, ttlMs = this.options.ttlMs) {
+    const entry = this.entries.get(key);
+    if (entry) entry.expiresAt = this.options.now() + this.lifetime(ttlMs);
+  }
+
   delete(key: string) {
     this.generation++;
     this.remove(key);

@@ -1,5 +1,5 @@
 import type { KeyRecord } from "../domain/key.js";
-import { compileKey, type VerifiableKey } from "../domain/verification.js";
+import { answersAlike, compileKey, type VerifiableKey } from "../domain/verification.js";
 import type { IdentityTables, KeyChangeTarget, KeyLookup, KeyspaceTables, RbacStore } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
 import { KeyRefreshBatches } from "./key-refresh-batches.js";
@@ -174,7 +174,7 @@ export class KeyCache {
       .load(
         entry,
         (reading) => this.refreshBatches.refresh(workspaceId, digest, keyId, reading),
-        (found) => this.remember(entry, found),
+        (found) => this.refreshed(entry, found),
       )
       .catch(() => {});
   }
@@ -206,6 +206,23 @@ export class KeyCache {
       async () => (await this.store.keyspaces.find({ id })) !== null,
       (exists) => exists && this.keyspaces.set(id, true),
     );
+  }
+
+  /**
+   * A refresh that finds the key as it was, but for what its use changes, keeps the cached key and
+   * takes those changes: its compiled rules and encoded answers stay, and the record read dies
+   * young instead of replacing, every minute, one the collector has already moved to its old
+   * generation.
+   */
+  private refreshed(entry: string, found: VerifiableKey | null) {
+    const cached = this.keys.peek(entry);
+    if (!found || !cached || !answersAlike(cached, found)) {
+      this.remember(entry, found);
+      return;
+    }
+    cached.record.lastUsedAt = found.record.lastUsedAt;
+    cached.record.credits = found.record.credits;
+    this.keys.renew(entry);
   }
 
   private remember(entry: string, key: VerifiableKey | null) {

@@ -180,6 +180,32 @@ describe("KeyCache", () => {
     expect([reads(), refreshReads()]).toEqual([1, 1]);
   });
 
+  it("a refresh that finds a key changed only by its use keeps the compiled key, with the use and the balance it read, until its next time", async () => {
+    const { cache, clock, store, keys, refreshReads } = await world();
+    const [{ record, digest }] = keys as [(typeof keys)[number]];
+    await store.updateKey(record.id, { credits: { remaining: 100, refill: null } }, {});
+    const compiled = (await cache.lookup(WS, digest)) as VerifiableKey;
+    const usedAt = new Date(clock.now + 1000);
+    await store.recordKeyUse([{ id: record.id, at: usedAt }]);
+    expect(await store.takeCreditShare(record.id, "elsewhere", 10, 5, new Date(clock.now + 15_000))).toBe(true);
+    clock.now += 60_000;
+    expect(cache.lookup(WS, digest)).toBe(compiled);
+    await vi.waitFor(() => expect(cache.stats.refreshes).toBe(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    const refreshed = cache.peek(WS, digest) as VerifiableKey;
+    expect(refreshed).toBe(compiled);
+    expect(refreshed.record.lastUsedAt).toEqual(usedAt);
+    expect(refreshed.record.credits).toMatchObject({ remaining: 90, shares: { elsewhere: { unclaimed: 5 } } });
+    clock.now += 59_000;
+    cache.lookup(WS, digest);
+    expect(refreshReads()).toBe(1);
+    await store.updateKey(record.id, { permissions: ["documents.write"] }, {});
+    clock.now += 1000;
+    cache.lookup(WS, digest);
+    await vi.waitFor(() => expect((cache.peek(WS, digest) as VerifiableKey).permissions).toEqual(["documents.write"]));
+    expect(cache.peek(WS, digest)).not.toBe(compiled);
+  });
+
   it("refreshes every key found past its time within the batch window with one store call, a rerolled key's previous secret too", async () => {
     const { cache, keys, clock, calls, store } = await world();
     const [a, b] = keys;
