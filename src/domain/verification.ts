@@ -48,6 +48,12 @@ export function answersAlike(compiled: VerifiableKey, read: VerifiableKey): bool
   return isDeepStrictEqual(compiled.permissions, read.permissions) && isDeepStrictEqual(compiled.identity, read.identity);
 }
 
+/** Takes onto a compiled key's record what its use changed in the same key read again: the fields `answersAlike` passes over. */
+export function takeUse(compiled: VerifiableKey, read: VerifiableKey) {
+  compiled.record.lastUsedAt = read.record.lastUsedAt;
+  compiled.record.credits = read.record.credits;
+}
+
 /** Credits with the same refill terms, whatever their balance, shares and last refill. */
 function creditTermsAlike(a: KeyRecord["credits"], b: KeyRecord["credits"]) {
   if (!a || !b) return a === b;

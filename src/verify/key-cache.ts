@@ -1,5 +1,5 @@
 import type { KeyRecord } from "../domain/key.js";
-import { answersAlike, compileKey, type VerifiableKey } from "../domain/verification.js";
+import { answersAlike, compileKey, takeUse, type VerifiableKey } from "../domain/verification.js";
 import type { IdentityTables, KeyChangeTarget, KeyLookup, KeyspaceTables, RbacStore } from "../store/store.js";
 import { BoundedCache } from "./bounded-cache.js";
 import { KeyRefreshBatches } from "./key-refresh-batches.js";
@@ -220,8 +220,7 @@ export class KeyCache {
       this.remember(entry, found);
       return;
     }
-    cached.record.lastUsedAt = found.record.lastUsedAt;
-    cached.record.credits = found.record.credits;
+    takeUse(cached, found);
     this.keys.renew(entry);
   }
 
