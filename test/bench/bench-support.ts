@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Client } from "@connectrpc/connect";
+import type { KeyService } from "../../gen/latchkey/v1/key_pb.js";
 import { GO_BIN } from "../support/go-tools.js";
 
 export const round = (value: number) => Math.round(value * 100) / 100;
@@ -97,3 +99,18 @@ export const mongoServiceEnv = (grpcPort: number, adminToken: string, uri: strin
   MONGODB_DATABASE: database,
   METRICS_PORT: String(metricsPort),
 });
+
+/**
+ * The keys the per-call figures verify, in one keyspace, each with the permission the bench's
+ * requests ask for: a plain key, one with credits (every verification spends one) and one with a
+ * rate limit high enough never to refuse.
+ */
+export async function perCallKeys(keys: Client<typeof KeyService>, keyspaceId: string) {
+  const permissions = ["documents.read"];
+  const plain = await keys.createKey({ key: { keyspaceId, permissions } });
+  const withCredits = await keys.createKey({ key: { keyspaceId, permissions, credits: { remaining: 1_000_000_000n } } });
+  const rateLimited = await keys.createKey({
+    key: { keyspaceId, permissions, rateLimits: [{ name: "api", limit: 1_000_000_000n, durationMs: 60_000n, autoApply: true }] },
+  });
+  return { secret: plain.secret, creditsSecret: withCredits.secret, rateLimitedSecret: rateLimited.secret };
+}

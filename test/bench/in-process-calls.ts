@@ -12,6 +12,7 @@ import { addToGrpcJsServer } from "../../src/transport/grpc-js-adapter.js";
 import { HealthState } from "../../src/transport/health.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS } from "../../src/verify/index.js";
 import { bearer } from "../support/auth.js";
+import { perCallKeys } from "./bench-support.js";
 
 /** How long the calls made may take to answer after the last is made: cached calls answer at once. */
 const ANSWER_WAIT_MS = 10_000;
@@ -74,10 +75,10 @@ export async function inProcessService() {
   const rootKey = made.rootKeySecret;
   const asRoot = createRouterTransport(apiRoutes(services), { transport: { interceptors: [bearer(rootKey)] } });
   const { keyspace } = await createClient(KeyspaceService, asRoot).createKeyspace({ keyspace: { name: "in process" } });
-  const { secret } = await createClient(KeyService, asRoot).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } });
+  const secrets = await perCallKeys(createClient(KeyService, asRoot), keyspace!.id);
 
   return {
-    secret,
+    ...secrets,
     /** Makes `count` calls of the method with this request body, as grpc-js would, and waits until each has answered. */
     async call(path: string, body: Uint8Array, count: number) {
       const { definition, handler } = methods.get(path)!;

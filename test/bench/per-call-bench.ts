@@ -9,7 +9,9 @@
  * This leaves out HTTP/2 and grpc-js, which cost the same for every RPC.
  *
  * Then the whole call: the service runs as `npm run bench` starts it (in memory, ACCESS_LOG=false)
- * under `--trace-gc`, beside the plain @grpc/grpc-js server.
+ * under `--trace-gc`, beside the plain @grpc/grpc-js server and a second service with
+ * ANALYTICS_ENABLED=false (for what counting a tagged verification costs). VerifyKey is measured
+ * for a plain key (untagged and tagged), a key with credits and one with a rate limit.
  * For each RPC h2load sends PER_CALL_WARMUP calls (10,000 unless set), then PER_CALL_CALLS (40,000)
  * with 8 connections of 16 streams (PER_CALL_SHAPE, `8x16` unless set); the serving process's CPU time over those calls comes from
  * /proc/<pid>/stat and the heap it allocated from its collections (each one's heap size before, minus
@@ -36,7 +38,7 @@ import { VerifyKeyRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { freePort } from "../support/free-port.js";
-import { inMemoryServiceEnv } from "./bench-support.js";
+import { inMemoryServiceEnv, perCallKeys } from "./bench-support.js";
 import { inProcessService } from "./in-process-calls.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -147,6 +149,8 @@ async function inProcessFigures() {
       { rpc: "in_process_empty", path: EMPTY_PATH, body: emptyBody },
       { rpc: "in_process_verify", path: VERIFY_PATH, body: verifyBody(service.secret) },
       { rpc: "in_process_verify_tagged", path: VERIFY_PATH, body: verifyBody(service.secret, TAGS) },
+      { rpc: "in_process_verify_credits", path: VERIFY_PATH, body: verifyBody(service.creditsSecret) },
+      { rpc: "in_process_verify_ratelimited", path: VERIFY_PATH, body: verifyBody(service.rateLimitedSecret) },
     ]);
     const best = new Map<string, number>();
     for (const { path, body } of rpcs) await service.call(path, body, IN_PROCESS_CALLS);
@@ -164,30 +168,53 @@ async function inProcessFigures() {
   }
 }
 
-try {
-  await inProcessFigures();
+/**
+ * `serve.ts` in memory under --trace-gc, as `npm run bench` starts it but for `env`, with a root key
+ * and the keys the calls verify: a plain one, one with credits (every verification spends one) and
+ * one with a rate limit high enough never to refuse.
+ */
+async function servedInMemory(env: Record<string, string>) {
   const adminToken = randomBytes(32).toString("hex");
   const grpcPort = await freePort();
-  const service = await startTraced(["src/bin/serve.ts"], inMemoryServiceEnv(grpcPort, adminToken), (child) => child.kill("SIGTERM"));
-  const grpcjs = await startTraced(["test/bench/grpcjs-empty-server.ts"], {}, (child) => child.stdin!.end());
-  const native = `http://127.0.0.1:${grpcPort}`;
-  const made = await createClient(WorkspaceService, createGrpcTransport({ baseUrl: native, interceptors: [bearer(adminToken)] })).createWorkspace({
+  const traced = await startTraced(["src/bin/serve.ts"], { ...inMemoryServiceEnv(grpcPort, adminToken), ...env }, (child) => child.kill("SIGTERM"));
+  const url = `http://127.0.0.1:${grpcPort}`;
+  const made = await createClient(WorkspaceService, createGrpcTransport({ baseUrl: url, interceptors: [bearer(adminToken)] })).createWorkspace({
     workspace: { name: "per call" },
   });
   const rootKey = made.rootKeySecret;
-  const transport = createGrpcTransport({ baseUrl: native, interceptors: [bearer(rootKey)] });
+  const transport = createGrpcTransport({ baseUrl: url, interceptors: [bearer(rootKey)] });
   const { keyspace } = await createClient(KeyspaceService, transport).createKeyspace({ keyspace: { name: "per call" } });
-  const { secret } = await createClient(KeyService, transport).createKey({ key: { keyspaceId: keyspace!.id, permissions: ["documents.read"] } });
+  const secrets = await perCallKeys(createClient(KeyService, transport), keyspace!.id);
+  return {
+    traced,
+    url,
+    rootKey,
+    ...secrets,
+    /** A VerifyKey call to this service with the request in `body`. */
+    verifying: (body: string) => ({ target: traced, url: `${url}${VERIFY_PATH}`, body, rootKey }),
+  };
+}
+
+try {
+  await inProcessFigures();
+  const service = await servedInMemory({});
+  // The same service counting no analytics, for the tagged call's cost of analytics alone.
+  const withoutAnalytics = await servedInMemory({ ANALYTICS_ENABLED: "false" });
+  const grpcjs = await startTraced(["test/bench/grpcjs-empty-server.ts"], {}, (child) => child.stdin!.end());
   const empty = frameFile("empty", emptyBody);
+  const tagged = frameFile("tagged", verifyBody(service.secret, TAGS));
   const measured = chosen([
-    { rpc: "grpcjs_empty", target: grpcjs, url: `http://127.0.0.1:${grpcjs.port}${EMPTY_PATH}`, body: empty },
-    { rpc: "native_empty", target: service, url: `${native}${EMPTY_PATH}`, body: empty },
-    { rpc: "native_verify", target: service, url: `${native}${VERIFY_PATH}`, body: frameFile("verify", verifyBody(secret)) },
-    { rpc: "native_verify_tagged", target: service, url: `${native}${VERIFY_PATH}`, body: frameFile("tagged", verifyBody(secret, TAGS)) },
+    { rpc: "grpcjs_empty", target: grpcjs, url: `http://127.0.0.1:${grpcjs.port}${EMPTY_PATH}`, body: empty, rootKey: service.rootKey },
+    { rpc: "native_empty", target: service.traced, url: `${service.url}${EMPTY_PATH}`, body: empty, rootKey: service.rootKey },
+    { rpc: "native_verify", ...service.verifying(frameFile("verify", verifyBody(service.secret))) },
+    { rpc: "native_verify_tagged", ...service.verifying(tagged) },
+    { rpc: "native_verify_tagged_analytics_off", ...withoutAnalytics.verifying(frameFile("tagged_off", verifyBody(withoutAnalytics.secret, TAGS))) },
+    { rpc: "native_verify_credits", ...service.verifying(frameFile("credits", verifyBody(service.creditsSecret))) },
+    { rpc: "native_verify_ratelimited", ...service.verifying(frameFile("ratelimited", verifyBody(service.rateLimitedSecret))) },
   ]);
   const best = new Map<string, { cpuUsPerCall: number; heapKbPerCall: number }>();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const { rpc, target, url, body } of measured) {
+    for (const { rpc, target, url, body, rootKey } of measured) {
       const figures = await perCall(target, url, body, rootKey);
       const kept = best.get(rpc);
       if (!kept || figures.cpuUsPerCall < kept.cpuUsPerCall) best.set(rpc, figures);

@@ -618,19 +618,29 @@ async function mongoFigures() {
     };
     const nameOf = (kind: string) => (kind === "plain" ? "verify_mongo" : `verify_mongo_${kind}`);
     /** Once every kind the rounds compare has had its long runs, and before the Zipf kind restarts the instances. */
-    const roundsOnceDue = () => {
+    const roundsOnceDue = async () => {
       if (figures.mongo_kind_rounds !== undefined || !ROUND_KINDS.every((kind) => figures[`${nameOf(kind)}_rps`] !== undefined)) return;
       const rounds: Record<string, number>[] = [];
+      const cpuPer1k: Record<string, number[]> = {};
       for (let index = 0; index < MONGO_KIND_ROUNDS; index++) {
         const rps: Record<string, number> = {};
         for (let turn = 0; turn < ROUND_KINDS.length; turn++) {
           const kind = ROUND_KINDS[(index + turn) % ROUND_KINDS.length]!;
+          const before = await instanceCounts(metricsPorts);
           rps[kind] = generate(urls, bodies[kind]!, { seconds: MONGO_KIND_ROUND_SECONDS }).rps;
+          const since = countsSince(before, await instanceCounts(metricsPorts));
+          (cpuPer1k[kind] ??= []).push((1_000_000 * since.cpuSeconds) / Math.max(1, since.verifications));
         }
         rounds.push(rps);
       }
       figures.mongo_kind_rounds = MONGO_KIND_ROUNDS;
       figures.mongo_kind_round_seconds = MONGO_KIND_ROUND_SECONDS;
+      // Each kind's median rate in the rounds, to set beside its long run's: a kind whose long run
+      // was measured in a different state of the instances shows it here.
+      for (const kind of ROUND_KINDS) {
+        figures[`mongo_round_${kind}_rps`] = Math.round(median(rounds.map((rps) => rps[kind]!)));
+        figures[`mongo_round_${kind}_instances_cpu_ms_per_1k`] = round(median(cpuPer1k[kind]!));
+      }
       for (const kind of ROUND_KINDS.slice(1)) {
         const paired = pairedRatio(rounds.map((rps) => ({ on: rps[kind]!, off: rps.plain! })));
         Object.assign(figures, {
@@ -646,7 +656,7 @@ async function mongoFigures() {
       for (const kind of process.env.BENCH_KINDS?.split(",") ?? Object.keys(kinds)) {
         const zipf = kind === "zipf";
         if (zipf) {
-          roundsOnceDue();
+          await roundsOnceDue();
           await seed(kind);
           await restartInstances(false);
         }
@@ -684,7 +694,7 @@ async function mongoFigures() {
           [`${name}_event_loop_max_ms`]: round(1000 * since.eventLoopMaxSeconds),
         });
       }
-      roundsOnceDue();
+      await roundsOnceDue();
       if (process.env.BENCH_KINDS) {
         await store.close();
         return figures;
@@ -1002,7 +1012,7 @@ async function main() {
     ]);
     rows.push([
       `MongoDB, ${mongo.mongo_kind_rounds} rounds of ${mongo.mongo_kind_round_seconds} s runs in turn: credits / plain, rate-limited / plain (median of the rounds; lowest to highest)`,
-      `${mongo.mongo_credits_vs_plain_paired} (${mongo.mongo_credits_vs_plain_paired_lowest} to ${mongo.mongo_credits_vs_plain_paired_highest}), ${mongo.mongo_ratelimited_vs_plain_paired} (${mongo.mongo_ratelimited_vs_plain_paired_lowest} to ${mongo.mongo_ratelimited_vs_plain_paired_highest})`,
+      `${mongo.mongo_credits_vs_plain_paired} (${mongo.mongo_credits_vs_plain_paired_lowest} to ${mongo.mongo_credits_vs_plain_paired_highest}), ${mongo.mongo_ratelimited_vs_plain_paired} (${mongo.mongo_ratelimited_vs_plain_paired_lowest} to ${mongo.mongo_ratelimited_vs_plain_paired_highest}); req/s plain ${mongo.mongo_round_plain_rps}, credits ${mongo.mongo_round_credits_rps}, rate-limited ${mongo.mongo_round_ratelimited_rps}; instances' CPU ms per 1,000 ${mongo.mongo_round_plain_instances_cpu_ms_per_1k}, ${mongo.mongo_round_credits_instances_cpu_ms_per_1k}, ${mongo.mongo_round_ratelimited_instances_cpu_ms_per_1k}`,
     ]);
     for (const [name, what] of [
       ["limit_mongo_hot", "one identifier"],
