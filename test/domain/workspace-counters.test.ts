@@ -19,6 +19,35 @@ describe("WorkspaceCounters", () => {
     expect(evicted).toEqual(["b", "a"]);
   });
 
+  it("gives a counter used since the last walk a second chance, and evicts one in use only after every other has had its chance", () => {
+    const evicted: string[] = [];
+    const counters = new WorkspaceCounters<number>(3, (name) => evicted.push(name));
+    const use = (name: string) => counters.put("ws_a", name, counters.take("ws_a", name) ?? 0);
+    for (const name of ["a", "b", "c"]) use(name);
+    use("a");
+    use("b");
+    use("d");
+    expect(evicted).toEqual(["c"]);
+    use("a");
+    use("b");
+    use("d");
+    use("e");
+    // Every counter was used since the walk passed it: the walk goes round once, clearing marks, and evicts the oldest.
+    expect(evicted).toEqual(["c", "a"]);
+    expect(counters.size).toBe(3);
+  });
+
+  it("keeps a replaced counter in its place", () => {
+    const evicted: number[] = [];
+    const counters = new WorkspaceCounters<number>(1, (_, counter) => evicted.push(counter));
+    counters.put("ws_a", "a", counters.take("ws_a", "a") ?? 1);
+    counters.take("ws_a", "a");
+    counters.put("ws_a", "a", 2);
+    expect(counters.size).toBe(1);
+    counters.put("ws_a", "b", counters.take("ws_a", "b") ?? 3);
+    expect(evicted).toEqual([2]);
+  });
+
   it("counts each workspace against its own bound", () => {
     const evicted: string[] = [];
     const counters = new WorkspaceCounters<number>(1, (name) => evicted.push(name));

@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { VerifyCode, VerifyKeyResponseSchema, VerifyKeysResponseSchema } from "../../gen/latchkey/v1/verify_pb.js";
-import { encodeOnce, encodingOf, withEncodingAndLazyField, withRepeatedFieldEncoding } from "../../src/transport/encoding.js";
+import { EncodedInit, encodeOnce, encodingOf, repeatedFieldEncoding, withEncodingAndLazyField } from "../../src/transport/encoding.js";
 
 /** What grpc-js sends, and what a remembered encoding is kept as. */
 const sent = (bytes: Uint8Array) => Buffer.from(bytes);
@@ -20,10 +20,23 @@ describe("remembered encodings", () => {
 
   it("assembles a repeated field's encoding exactly as the library would write it", () => {
     const results = [answer("key_1"), create(VerifyKeyResponseSchema, { code: VerifyCode.NOT_FOUND }), answer("key_2")];
-    const response = withRepeatedFieldEncoding(create(VerifyKeysResponseSchema, { results }), 1, VerifyKeyResponseSchema, results);
-    expect(encodingOf(response)).toEqual(sent(toBinary(VerifyKeysResponseSchema, response)));
-    const empty = withRepeatedFieldEncoding(create(VerifyKeysResponseSchema), 1, VerifyKeyResponseSchema, []);
-    expect(encodingOf(empty)).toEqual(sent(toBinary(VerifyKeysResponseSchema, empty)));
+    expect(repeatedFieldEncoding(1, VerifyKeyResponseSchema, results)).toEqual(
+      toBinary(VerifyKeysResponseSchema, create(VerifyKeysResponseSchema, { results })),
+    );
+    expect(repeatedFieldEncoding(1, VerifyKeyResponseSchema, [])).toEqual(toBinary(VerifyKeysResponseSchema, create(VerifyKeysResponseSchema)));
+  });
+
+  it("takes an encoded answer's bytes as they are, and its fields make the same message", () => {
+    class Answer extends EncodedInit {
+      readonly keyId = "key_3";
+      readonly code = VerifyCode.NOT_FOUND;
+    }
+    const encoded = new Answer(toBinary(VerifyKeyResponseSchema, create(VerifyKeyResponseSchema, { keyId: "key_3", code: VerifyCode.NOT_FOUND })));
+    expect(encodingOf(encoded)).toEqual(sent(toBinary(VerifyKeyResponseSchema, create(VerifyKeyResponseSchema, encoded))));
+    const results = [answer("key_1"), encoded];
+    expect(repeatedFieldEncoding(1, VerifyKeyResponseSchema, results)).toEqual(
+      toBinary(VerifyKeysResponseSchema, create(VerifyKeysResponseSchema, { results: results.map((result) => create(VerifyKeyResponseSchema, result)) })),
+    );
   });
 
   it("makes a lazy field only when it is read, once, and encodes it as if it had been set", () => {

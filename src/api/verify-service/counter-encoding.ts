@@ -15,21 +15,24 @@ export function appendCounters(
   rateLimitsField: number,
   rateLimits: readonly LimitOutcome[],
 ): Uint8Array {
-  const names = rateLimits.map((outcome) => nameBytes(outcome.name));
-  const sizes = rateLimits.map((outcome, i) => resultSize(outcome, names[i]!));
+  // Each result's size is worked out twice, for the total and as it is written, rather than kept:
+  // arrays of names and sizes made on every call cost more than the arithmetic.
   let size = steady.length;
   if (creditsRemaining !== undefined) size += varintSize(creditsField << 3) + varintSize(creditsRemaining);
-  for (const resultBytes of sizes) size += varintSize(rateLimitsField << 3) + varintSize(resultBytes) + resultBytes;
+  for (const outcome of rateLimits) {
+    const resultBytes = resultSize(outcome, nameBytes(outcome.name));
+    size += varintSize(rateLimitsField << 3) + varintSize(resultBytes) + resultBytes;
+  }
 
   const out = new Writer(size).raw(steady);
   if (creditsRemaining !== undefined) out.tag(creditsField, VARINT).varint(creditsRemaining);
-  rateLimits.forEach(({ limit, remaining, resetAt, exceeded }, i) => {
-    out.tag(rateLimitsField, LENGTH_DELIMITED).varint(sizes[i]!);
-    const name = names[i]!;
+  for (const outcome of rateLimits) {
+    const name = nameBytes(outcome.name);
+    out.tag(rateLimitsField, LENGTH_DELIMITED).varint(resultSize(outcome, name));
     if (name.length > 0) out.tag(1, LENGTH_DELIMITED).varint(name.length).raw(name);
-    out.integer(2, limit).integer(3, remaining).timestamp(4, timestampOf(resetAt));
-    if (exceeded) out.tag(5, VARINT).varint(1);
-  });
+    out.integer(2, outcome.limit).integer(3, outcome.remaining).timestamp(4, timestampOf(outcome.resetAt));
+    if (outcome.exceeded) out.tag(5, VARINT).varint(1);
+  }
   return out.bytes;
 }
 

@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { VerifyKeyResponseSchema, type VerifyKeysRequest, VerifyKeysResponseSchema } from "../../../gen/latchkey/v1/verify_pb.js";
-import { withRepeatedFieldEncoding } from "../../transport/encoding.js";
+import { repeatedFieldEncoding, withEncodingAndLazyField } from "../../transport/encoding.js";
 import type { VerifyResult } from "../../verify/verifier.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
@@ -38,5 +38,7 @@ export const verifyKeys =
     const checked = request.requests.map((item, i) => verifyRequestFromProto(item, caller, `requests[${i}].`));
     const settled = await verifyAll(checked.map((item) => () => verifier.verify(item)));
     const results = settled.map(verifyResultToProto);
-    return withRepeatedFieldEncoding(create(VerifyKeysResponseSchema, { results }), 1, VerifyKeyResponseSchema, results);
+    // Answers with counters are not messages: they become messages only if a transport reads the field.
+    const messages = () => results.map((result) => create(VerifyKeyResponseSchema, result));
+    return withEncodingAndLazyField(create(VerifyKeysResponseSchema), "results", messages, repeatedFieldEncoding(1, VerifyKeyResponseSchema, results));
   };

@@ -11,7 +11,7 @@ import type { Caller } from "../../domain/access.js";
 import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
 import type { LimitOutcome } from "../../domain/fixed-window.js";
-import { encodeOnce, withEncoding } from "../../transport/encoding.js";
+import { EncodedInit, encodeOnce } from "../../transport/encoding.js";
 import { appendCounters } from "./counter-encoding.js";
 import { keyIdentityToProto } from "../mapping/keys.js";
 import { identityToProto } from "../mapping/records.js";
@@ -75,7 +75,7 @@ function parsedQuery(query: string, field: string): PermissionQuery {
 const steadyAnswers = new WeakMap<VerifiableKey, Partial<Record<Verdict, VerifyKeyResponse>>>();
 let notFoundAnswer: VerifyKeyResponse | undefined;
 
-export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse {
+export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse | CountedAnswer {
   const answer = steadyAnswer(result);
   return result.rateLimits.length > 0 || result.creditsRemaining !== undefined ? withCounters(answer, result) : answer;
 }
@@ -111,17 +111,48 @@ const RATE_LIMITS_FIELD = 16;
 
 /**
  * The answer with its counters: the steady bytes with the counters' fields written after them,
- * straight from the verifier's numbers (counter-encoding.ts), and the same counters as fields for
- * a transport that encodes the message itself.
+ * straight from the verifier's numbers (counter-encoding.ts).
  */
-function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): VerifyKeyResponse {
+function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): CountedAnswer {
   const bytes = appendCounters(encodeOnce(VerifyKeyResponseSchema, answer), CREDITS_REMAINING_FIELD, creditsRemaining, RATE_LIMITS_FIELD, rateLimits);
-  const response: VerifyKeyResponse = {
-    ...answer,
-    creditsRemaining: creditsRemaining === undefined ? undefined : BigInt(creditsRemaining),
-    rateLimits: rateLimits.map(rateLimitResultOf),
-  };
-  return withEncoding(response, bytes);
+  return new CountedAnswer(bytes, answer, creditsRemaining, rateLimits);
+}
+
+/**
+ * An answer with counters, made for every call of a key with credits or rate limits: its bytes,
+ * and its fields for a transport that encodes the message itself, read through to the steady
+ * answer and the verifier's counters (the getters below). A message object with every field
+ * copied, its bigints and its rate-limit messages made on every call, cost a cached
+ * verification of such a key more than the rest of its answer; the native gRPC port reads none of them.
+ */
+export class CountedAnswer extends EncodedInit {
+  constructor(
+    bytes: Uint8Array,
+    readonly steady: VerifyKeyResponse,
+    private readonly credits: number | undefined,
+    private readonly limits: readonly LimitOutcome[],
+  ) {
+    super(bytes);
+  }
+
+  get creditsRemaining(): bigint | undefined {
+    return this.credits === undefined ? undefined : BigInt(this.credits);
+  }
+
+  get rateLimits(): RateLimitResult[] {
+    return this.limits.map(rateLimitResultOf);
+  }
+}
+
+export interface CountedAnswer extends Omit<VerifyKeyResponse, "$typeName" | "$unknown" | "creditsRemaining" | "rateLimits"> {}
+
+for (const { localName } of VerifyKeyResponseSchema.members) {
+  if (localName in CountedAnswer.prototype) continue;
+  Object.defineProperty(CountedAnswer.prototype, localName, {
+    get(this: CountedAnswer) {
+      return this.steady[localName as keyof VerifyKeyResponse];
+    },
+  });
 }
 
 /**
