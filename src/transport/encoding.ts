@@ -6,10 +6,10 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
  * unchanged, or written by hand. Such messages are never modified after they are encoded. Only
  * the native gRPC server reads these; the Connect router encodes as usual, with the same result.
  *
- * The bytes are a property of the message, not an entry of a WeakMap: answers with counters are
- * new objects every call, and a WeakMap entry for each cost more CPU than writing their bytes and
- * burdened every garbage collection. The property is not enumerable, so copies, comparisons and
- * spreads of the message do not see it.
+ * The bytes are a property of the message, not an entry of a WeakMap: answers written by hand are
+ * new objects every call (EncodedInit below), and a WeakMap entry for each cost more CPU than
+ * writing their bytes and burdened every garbage collection. On a message the property is not
+ * enumerable, so copies, comparisons and spreads of the message do not see it.
  */
 const WIRE_BYTES = Symbol("wire bytes");
 
@@ -18,12 +18,6 @@ export const encodingOf = (message: object): Uint8Array | undefined => (message 
 /** Encodes the message once; later serializations of the same object reuse the bytes. */
 export function encodeOnce<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
   return encodingOf(message) ?? remember(message, toBinary(schema, message));
-}
-
-/** Gives `message` its wire bytes, written by the caller: what `toBinary` would write for it, or bytes that decode to it. */
-export function withEncoding<T extends object>(message: T, bytes: Uint8Array): T {
-  remember(message, bytes);
-  return message;
 }
 
 /**
@@ -56,7 +50,8 @@ export function withEncodingAndLazyField<T extends object, K extends keyof T>(me
     },
     set: settle,
   });
-  return withEncoding(message, bytes);
+  remember(message, bytes);
+  return message;
 }
 
 /**
