@@ -75,7 +75,7 @@ function parsedQuery(query: string, field: string): PermissionQuery {
 const steadyAnswers = new WeakMap<VerifiableKey, Partial<Record<Verdict, VerifyKeyResponse>>>();
 let notFoundAnswer: VerifyKeyResponse | undefined;
 
-export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse | CountedAnswer {
+export function verifyResultToProto(result: VerifyResult): VerifyKeyResponse | Counted {
   const answer = steadyAnswer(result);
   return result.rateLimits.length > 0 || result.creditsRemaining !== undefined ? withCounters(answer, result) : answer;
 }
@@ -113,19 +113,24 @@ const RATE_LIMITS_FIELD = 16;
  * The answer with its counters: the steady bytes with the counters' fields written after them,
  * straight from the verifier's numbers (counter-encoding.ts).
  */
-function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): CountedAnswer {
+function withCounters(answer: VerifyKeyResponse, { creditsRemaining, rateLimits }: VerifyResult): Counted {
   const bytes = appendCounters(encodeOnce(VerifyKeyResponseSchema, answer), CREDITS_REMAINING_FIELD, creditsRemaining, RATE_LIMITS_FIELD, rateLimits);
-  return new CountedAnswer(bytes, answer, creditsRemaining, rateLimits);
+  // Its fields are getters defined on the class below, from the schema, which TypeScript cannot see.
+  return new CountedAnswer(bytes, answer, creditsRemaining, rateLimits) as unknown as Counted;
 }
+
+/** An answer with counters as its callers see it: its bytes, and every field of the answer (the getters of CountedAnswer). */
+type Counted = EncodedInit & Omit<VerifyKeyResponse, "$typeName" | "$unknown">;
 
 /**
  * An answer with counters, made for every call of a key with credits or rate limits: its bytes,
  * and its fields for a transport that encodes the message itself, read through to the steady
  * answer and the verifier's counters (the getters below). A message object with every field
- * copied, its bigints and its rate-limit messages made on every call, cost a cached
- * verification of such a key more than the rest of its answer; the native gRPC port reads none of them.
+ * copied, its bigints and its rate-limit messages made on every call cost several times what
+ * writing its bytes does (docs/benchmarks.md, figures behind the code's shape), and the native
+ * gRPC port reads none of them.
  */
-export class CountedAnswer extends EncodedInit {
+class CountedAnswer extends EncodedInit {
   constructor(
     bytes: Uint8Array,
     readonly steady: VerifyKeyResponse,
@@ -143,8 +148,6 @@ export class CountedAnswer extends EncodedInit {
     return this.limits.map(rateLimitResultOf);
   }
 }
-
-export interface CountedAnswer extends Omit<VerifyKeyResponse, "$typeName" | "$unknown" | "creditsRemaining" | "rateLimits"> {}
 
 for (const { localName } of VerifyKeyResponseSchema.members) {
   if (localName in CountedAnswer.prototype) continue;
