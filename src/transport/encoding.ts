@@ -70,7 +70,7 @@ export abstract class EncodedInit {
 }
 
 /** A message, or an EncodedInit of one: what a handler may answer with its bytes known. */
-export type Encoded<D extends DescMessage> = MessageShape<D> | EncodedInit;
+type Encoded<D extends DescMessage> = MessageShape<D> | EncodedInit;
 
 /**
  * The encoding of a message whose one field is a repeated message field of these elements, each

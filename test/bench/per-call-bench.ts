@@ -168,11 +168,7 @@ async function inProcessFigures() {
   }
 }
 
-/**
- * `serve.ts` in memory under --trace-gc, as `npm run bench` starts it but for `env`, with a root key
- * and the keys the calls verify: a plain one, one with credits (every verification spends one) and
- * one with a rate limit high enough never to refuse.
- */
+/** `serve.ts` in memory under --trace-gc, as `npm run bench` starts it but for `env`, with a root key and the keys the calls verify (perCallKeys). */
 async function servedInMemory(env: Record<string, string>) {
   const adminToken = randomBytes(32).toString("hex");
   const grpcPort = await freePort();

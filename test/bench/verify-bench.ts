@@ -319,6 +319,9 @@ function processCpuSeconds(pid: number | undefined): number {
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times, on every architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** An amount (store calls, CPU milliseconds) per 1,000 of the verifications the instances answered over `counts`. */
+const perThousandVerifications = (counts: InstanceCounts, amount: number) => (1000 * amount) / Math.max(1, counts.verifications);
+
 const storeCallsOf = (counts: InstanceCounts, picked: (method: string) => boolean = () => true) =>
   [...counts.storeCalls].reduce((total, [method, count]) => total + (picked(method) ? count : 0), 0);
 
@@ -631,7 +634,7 @@ async function mongoFigures() {
           const before = await instanceCounts(metricsPorts);
           rps[kind] = generate(urls, bodies[kind]!, { seconds: MONGO_KIND_ROUND_SECONDS }).rps;
           const since = countsSince(before, await instanceCounts(metricsPorts));
-          (cpuPer1k[kind] ??= []).push((1_000_000 * since.cpuSeconds) / Math.max(1, since.verifications));
+          (cpuPer1k[kind] ??= []).push(perThousandVerifications(since, 1000 * since.cpuSeconds));
         }
         rounds.push(rps);
       }
@@ -675,7 +678,7 @@ async function mongoFigures() {
         const since = countsSince(before, await instanceCounts(metricsPorts));
         const storeCpu = processCpuSeconds(mongo.pid) - storeCpuBefore;
         const seconds = (performance.now() - started) / 1000;
-        const perThousand = (calls: number) => round((1000 * calls) / Math.max(1, since.verifications));
+        const perThousand = (amount: number) => round(perThousandVerifications(since, amount));
         const byMethod = [...since.storeCalls].filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]);
         console.error(
           `[bench mongodb] ${name}: store calls per 1,000 verifications by method: ${byMethod.map(([method, count]) => `${method} ${perThousand(count)}`).join(", ")}`,
