@@ -1,5 +1,5 @@
 import { type LimitCheck, type LimitOutcome, type RateLimitWindow, type Reservation, windowFrom, windowStart } from "./fixed-window.js";
-import { WorkspaceCounters } from "./workspace-counters.js";
+import { WorkspaceHoldings } from "./workspace-holdings.js";
 
 /**
  * What an instance holds of fixed-window counters (domain/fixed-window.ts) between store steps.
@@ -82,14 +82,14 @@ const NEXT_WINDOW_LEAD = 1 / 4;
  */
 export class RateLimitAllowances {
   private readonly byWindow = new Map<string, Allowance>();
-  private readonly held: WorkspaceCounters<Counter>;
+  private readonly held: WorkspaceHoldings<Counter>;
   /** Counters asked of in their current window, by the second their last quarter begins. */
   private readonly armed = new Map<number, Counter[]>();
   /** The seconds of `armed`, in order. */
   private readonly armedSeconds: number[] = [];
 
   constructor(maxCountersPerWorkspace = MAX_COUNTERS_PER_WORKSPACE) {
-    this.held = new WorkspaceCounters(maxCountersPerWorkspace, (_, counter) => this.forget(counter));
+    this.held = new WorkspaceHoldings(maxCountersPerWorkspace, (_, counter) => this.forget(counter));
   }
 
   /**

@@ -8,7 +8,7 @@ import {
   type SlidingCheck,
   type SlidingOutcome,
 } from "./sliding-window.js";
-import { WorkspaceCounters } from "./workspace-counters.js";
+import { WorkspaceHoldings } from "./workspace-holdings.js";
 
 /**
  * What an instance holds of sliding-window counters (domain/sliding-window.ts) between store steps.
@@ -75,10 +75,10 @@ interface Counter {
 export class SlidingAllowances {
   /** The same counters by store record, for the answers to their reservations. */
   private readonly records = new Map<string, Counter>();
-  private readonly held: WorkspaceCounters<Counter>;
+  private readonly held: WorkspaceHoldings<Counter>;
 
   constructor(maxCountersPerWorkspace = MAX_SLIDING_COUNTERS_PER_WORKSPACE) {
-    this.held = new WorkspaceCounters(maxCountersPerWorkspace, (record) => this.records.delete(record));
+    this.held = new WorkspaceHoldings(maxCountersPerWorkspace, (record) => this.records.delete(record));
   }
 
   /**

@@ -3,6 +3,7 @@ import { newId } from "../domain/ids.js";
 import { MAX_OVERRIDES_PER_NAMESPACE, NamespaceOverrides, namespaceOfChange, type RatelimitOverrideRecord } from "../domain/ratelimit.js";
 import type { RatelimitStore } from "../store/ratelimits/index.js";
 import type { KeyChangeTarget } from "../store/store.js";
+import { WorkspaceHoldings } from "../domain/workspace-holdings.js";
 import type { ChangeSubscriber } from "./change-feed.js";
 
 interface Entry {
@@ -10,7 +11,7 @@ interface Entry {
   loadedAt: number;
 }
 
-/** Namespaces whose overrides one instance keeps per workspace; the least recently used goes first. */
+/** Namespaces whose overrides one instance keeps per workspace; roughly the least recently used goes first (WorkspaceHoldings). */
 export const MAX_CACHED_NAMESPACES_PER_WORKSPACE = 1000;
 
 /**
@@ -20,35 +21,29 @@ export const MAX_CACHED_NAMESPACES_PER_WORKSPACE = 1000;
  * in a namespace makes it.
  */
 export class RatelimitOverrides implements ChangeSubscriber {
-  private readonly workspaces = new Map<string, Map<string, Entry>>();
+  private readonly held: WorkspaceHoldings<Entry>;
   /** Loaded and settled, for answers that need no promise. */
   private readonly settled = new WeakMap<Promise<NamespaceOverrides>, NamespaceOverrides>();
 
   constructor(
     private readonly store: RatelimitStore,
     private readonly options: { now: () => number; ttlMs: number; random?: RandomSource; maxNamespacesPerWorkspace?: number },
-  ) {}
+  ) {
+    this.held = new WorkspaceHoldings(options.maxNamespacesPerWorkspace ?? MAX_CACHED_NAMESPACES_PER_WORKSPACE, () => {});
+  }
 
   /** The namespace's overrides: without a promise when this instance holds them. */
   of(workspaceId: string, namespace: string): NamespaceOverrides | Promise<NamespaceOverrides> {
-    let namespaces = this.workspaces.get(workspaceId);
-    if (!namespaces) this.workspaces.set(workspaceId, (namespaces = new Map()));
-    let entry = namespaces.get(namespace);
-    if (entry) namespaces.delete(namespace);
-    if (!entry || this.options.now() - entry.loadedAt > this.options.ttlMs) {
-      if (!entry && namespaces.size >= (this.options.maxNamespacesPerWorkspace ?? MAX_CACHED_NAMESPACES_PER_WORKSPACE)) {
-        namespaces.delete(namespaces.keys().next().value!);
-      }
-      entry = this.load(workspaceId, namespace, namespaces);
-    }
-    namespaces.set(namespace, entry);
+    let entry = this.held.take(workspaceId, namespace);
+    if (!entry || this.options.now() - entry.loadedAt > this.options.ttlMs) entry = this.load(workspaceId, namespace);
+    this.held.put(workspaceId, namespace, entry);
     return this.settled.get(entry.overrides) ?? entry.overrides;
   }
 
   evict(change: KeyChangeTarget) {
     if (!change.ratelimitNamespace) return;
     const { workspaceId, namespace } = namespaceOfChange(change.ratelimitNamespace);
-    this.workspaces.get(workspaceId)?.delete(namespace);
+    this.held.forget(workspaceId, namespace);
   }
 
   /**
@@ -64,7 +59,7 @@ export class RatelimitOverrides implements ChangeSubscriber {
     }
   }
 
-  private load(workspaceId: string, namespace: string, namespaces: Map<string, Entry>): Entry {
+  private load(workspaceId: string, namespace: string): Entry {
     const now = this.options.now();
     const entry: Entry = {
       loadedAt: now,
@@ -76,9 +71,7 @@ export class RatelimitOverrides implements ChangeSubscriber {
     entry.overrides.then(
       (overrides) => this.settled.set(entry.overrides, overrides),
       // A failed load is not kept: the next request tries again.
-      () => {
-        if (namespaces.get(namespace) === entry) namespaces.delete(namespace);
-      },
+      () => this.held.forget(workspaceId, namespace, entry),
     );
     return entry;
   }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { WorkspaceCounters } from "../../src/domain/workspace-counters.js";
+import { WorkspaceHoldings } from "../../src/domain/workspace-holdings.js";
 
-describe("WorkspaceCounters", () => {
+describe("WorkspaceHoldings", () => {
   it("holds at most maxPerWorkspace counters per workspace, the least recently used giving its place up", () => {
     const evicted: string[] = [];
-    const counters = new WorkspaceCounters<number>(2, (name) => evicted.push(name));
+    const counters = new WorkspaceHoldings<number>(2, (name) => evicted.push(name));
     const use = (workspaceId: string, name: string, value: number) => {
       const held = counters.take(workspaceId, name);
       counters.put(workspaceId, name, held ?? value);
@@ -21,7 +21,7 @@ describe("WorkspaceCounters", () => {
 
   it("gives a counter used since the last walk a second chance, and evicts one in use only after every other has had its chance", () => {
     const evicted: string[] = [];
-    const counters = new WorkspaceCounters<number>(3, (name) => evicted.push(name));
+    const counters = new WorkspaceHoldings<number>(3, (name) => evicted.push(name));
     const use = (name: string) => counters.put("ws_a", name, counters.take("ws_a", name) ?? 0);
     for (const name of ["a", "b", "c"]) use(name);
     use("a");
@@ -39,7 +39,7 @@ describe("WorkspaceCounters", () => {
 
   it("keeps a replaced counter in its place", () => {
     const evicted: number[] = [];
-    const counters = new WorkspaceCounters<number>(1, (_, counter) => evicted.push(counter));
+    const counters = new WorkspaceHoldings<number>(1, (_, counter) => evicted.push(counter));
     counters.put("ws_a", "a", counters.take("ws_a", "a") ?? 1);
     counters.take("ws_a", "a");
     counters.put("ws_a", "a", 2);
@@ -48,9 +48,24 @@ describe("WorkspaceCounters", () => {
     expect(evicted).toEqual([2]);
   });
 
+  it("forgets what it holds under a name, only the given one when told which, without counting it as evicted", () => {
+    const evicted: string[] = [];
+    const holdings = new WorkspaceHoldings<number>(2, (name) => evicted.push(name));
+    holdings.put("ws_a", "a", holdings.take("ws_a", "a") ?? 1);
+    holdings.forget("ws_a", "a", 2);
+    expect(holdings.take("ws_a", "a")).toBe(1);
+    holdings.forget("ws_a", "a", 1);
+    expect(holdings.take("ws_a", "a")).toBeUndefined();
+    holdings.put("ws_a", "b", 3);
+    holdings.forget("ws_a", "b");
+    holdings.forget("ws_b", "b");
+    expect(holdings.size).toBe(0);
+    expect(evicted).toEqual([]);
+  });
+
   it("counts each workspace against its own bound", () => {
     const evicted: string[] = [];
-    const counters = new WorkspaceCounters<number>(1, (name) => evicted.push(name));
+    const counters = new WorkspaceHoldings<number>(1, (name) => evicted.push(name));
     for (const workspaceId of ["ws_a", "ws_b", "ws_c"]) counters.put(workspaceId, "x", counters.take(workspaceId, "x") ?? 1);
     expect(counters.size).toBe(3);
     expect(evicted).toEqual([]);
