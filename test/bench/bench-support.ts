@@ -58,6 +58,28 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * Runs each of `kinds` once per round, each round starting one further along, so that no kind
+ * always runs first or after the same other: what a shared machine did meanwhile falls on every
+ * kind alike. Returns each round's results by kind.
+ */
+export async function alternatingRounds<Kind extends string, Result>(
+  kinds: readonly Kind[],
+  rounds: number,
+  run: (kind: Kind) => Result | Promise<Result>,
+): Promise<Record<Kind, Result>[]> {
+  const results: Record<Kind, Result>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const ofRound = {} as Record<Kind, Result>;
+    for (let turn = 0; turn < kinds.length; turn++) {
+      const kind = kinds[(round + turn) % kinds.length]!;
+      ofRound[kind] = await run(kind);
+    }
+    results.push(ofRound);
+  }
+  return results;
+}
+
 /** The rates of one run with a feature on and one with it off, one right after the other. */
 export interface OnOffPair {
   on: number;
@@ -79,6 +101,13 @@ export function pairedRatio(pairs: readonly OnOffPair[]) {
     off: median(pairs.map((pair) => pair.off)),
   };
 }
+
+/** A paired ratio as the bench's last line names it: `<name>_paired`, with `_lowest` and `_highest` for its spread. */
+export const pairedFigures = (name: string, paired: ReturnType<typeof pairedRatio>) => ({
+  [`${name}_paired`]: round(paired.ratio),
+  [`${name}_paired_lowest`]: round(paired.lowest),
+  [`${name}_paired_highest`]: round(paired.highest),
+});
 
 /** The environment of a service on the in-memory store, as the benches start it: loopback, native gRPC on `grpcPort`, no access log. */
 export const inMemoryServiceEnv = (grpcPort: number, adminToken: string) => ({

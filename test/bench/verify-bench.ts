@@ -50,7 +50,19 @@ import { keyRecord, keyspaceRecord, verifyRequest } from "../support/fixtures.js
 import { forEachChunk } from "../../src/verify/chunks.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { freePort } from "../support/free-port.js";
-import { inMemoryServiceEnv, loadGenerator, mongoServiceEnv, median, metricSum, type OnOffPair, pairedRatio, round, scrapeMetrics } from "./bench-support.js";
+import {
+  alternatingRounds,
+  inMemoryServiceEnv,
+  loadGenerator,
+  mongoServiceEnv,
+  median,
+  metricSum,
+  type OnOffPair,
+  pairedFigures,
+  pairedRatio,
+  round,
+  scrapeMetrics,
+} from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -251,6 +263,12 @@ const MONGO_ANALYTICS_PAIRS = 4;
  * compares the kinds.
  */
 const MONGO_KIND_ROUNDS = 3;
+/**
+ * Rounds of the bare grpc-js server's empty RPC, ours and VerifyKey on the native port, each round
+ * in another order: the single runs before them are seconds apart and moved the ratio by a tenth
+ * between runs of the same code.
+ */
+const NATIVE_ROUNDS = 5;
 const MONGO_KIND_ROUND_SECONDS = Math.max(5, Math.round((2 * MONGO_SECONDS) / 5));
 const ROUND_KINDS = ["plain", "credits", "ratelimited"];
 /** The instances' analytics flush interval (ANALYTICS_FLUSH_MS, left at its default). */
@@ -625,19 +643,14 @@ async function mongoFigures() {
     /** Once every kind the rounds compare has had its long runs, and before the Zipf kind restarts the instances. */
     const roundsOnceDue = async () => {
       if (figures.mongo_kind_rounds !== undefined || !ROUND_KINDS.every((kind) => figures[`${nameOf(kind)}_rps`] !== undefined)) return;
-      const rounds: Record<string, number>[] = [];
       const cpuPer1k: Record<string, number[]> = {};
-      for (let index = 0; index < MONGO_KIND_ROUNDS; index++) {
-        const rps: Record<string, number> = {};
-        for (let turn = 0; turn < ROUND_KINDS.length; turn++) {
-          const kind = ROUND_KINDS[(index + turn) % ROUND_KINDS.length]!;
-          const before = await instanceCounts(metricsPorts);
-          rps[kind] = generate(urls, bodies[kind]!, { seconds: MONGO_KIND_ROUND_SECONDS }).rps;
-          const since = countsSince(before, await instanceCounts(metricsPorts));
-          (cpuPer1k[kind] ??= []).push(perThousandVerifications(since, 1000 * since.cpuSeconds));
-        }
-        rounds.push(rps);
-      }
+      const rounds = await alternatingRounds(ROUND_KINDS, MONGO_KIND_ROUNDS, async (kind) => {
+        const before = await instanceCounts(metricsPorts);
+        const { rps } = generate(urls, bodies[kind]!, { seconds: MONGO_KIND_ROUND_SECONDS });
+        const since = countsSince(before, await instanceCounts(metricsPorts));
+        (cpuPer1k[kind] ??= []).push(perThousandVerifications(since, 1000 * since.cpuSeconds));
+        return rps;
+      });
       figures.mongo_kind_rounds = MONGO_KIND_ROUNDS;
       figures.mongo_kind_round_seconds = MONGO_KIND_ROUND_SECONDS;
       // Each kind's median rate in the rounds, to set beside its long run's: a kind whose long run
@@ -647,12 +660,7 @@ async function mongoFigures() {
         figures[`mongo_round_${kind}_instances_cpu_ms_per_1k`] = round(median(cpuPer1k[kind]!));
       }
       for (const kind of ROUND_KINDS.slice(1)) {
-        const paired = pairedRatio(rounds.map((rps) => ({ on: rps[kind]!, off: rps.plain! })));
-        Object.assign(figures, {
-          [`mongo_${kind}_vs_plain_paired`]: round(paired.ratio),
-          [`mongo_${kind}_vs_plain_paired_lowest`]: round(paired.lowest),
-          [`mongo_${kind}_vs_plain_paired_highest`]: round(paired.highest),
-        });
+        Object.assign(figures, pairedFigures(`mongo_${kind}_vs_plain`, pairedRatio(rounds.map((rps) => ({ on: rps[kind]!, off: rps.plain! })))));
       }
     };
     // A database that cannot keep up fails the runs (UNAVAILABLE after STORE_TIMEOUT_MS): the figures
@@ -901,6 +909,13 @@ async function main() {
   const empty = load(native + emptyPath, grpcFrame(emptyBody), "grpc");
   const grpcjsEmpty = load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc");
   const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
+  const nativeRuns = {
+    grpcjs: () => load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc").rps,
+    empty: () => load(native + emptyPath, grpcFrame(emptyBody), "grpc").rps,
+    verify: () => load(native + verifyPath, grpcFrame(verifyBody), "grpc").rps,
+  };
+  const nativeRounds = await alternatingRounds(["grpcjs", "empty", "verify"] as const, NATIVE_ROUNDS, (kind) => nativeRuns[kind]());
+  const againstGrpcjs = (kind: "empty" | "verify") => pairedRatio(nativeRounds.map((rps) => ({ on: rps[kind], off: rps.grpcjs })));
   const verifyByCallers = runsByCallers(native + verifyPath, grpcFrame(verifyBody));
   const [verifyHalfPeakCallers, halfPeak] = closestTo(verifyByCallers, verify.rps / 2);
   // Half of the peak our generator reaches, as in the MongoDB section: it takes some of the two cores
@@ -949,6 +964,9 @@ async function main() {
     empty_connect_router_grpc_rps: Math.round(routerEmpty.rps),
     verify_vs_empty: round(verify.rps / empty.rps),
     verify_vs_grpcjs_empty: round(verify.rps / grpcjsEmpty.rps),
+    ...pairedFigures("verify_vs_grpcjs_empty", againstGrpcjs("verify")),
+    ...pairedFigures("empty_vs_grpcjs_empty", againstGrpcjs("empty")),
+    native_rounds: NATIVE_ROUNDS,
     batch_vs_unary_keys: round((batch.rps * 100) / verify.rps),
     concurrency: CLIENTS * STREAMS,
     seconds_per_run: SECONDS,
@@ -998,6 +1016,10 @@ async function main() {
     ["empty RPC, gRPC, Connect router", `${figures.empty_connect_router_grpc_rps} req/s`],
     ["VerifyKey / empty RPC", `${figures.verify_vs_empty}`],
     ["VerifyKey / grpc-js empty RPC", `${figures.verify_vs_grpcjs_empty}`],
+    [
+      `VerifyKey / grpc-js empty RPC, ${NATIVE_ROUNDS} rounds`,
+      `${figures.verify_vs_grpcjs_empty_paired} (${figures.verify_vs_grpcjs_empty_paired_lowest} to ${figures.verify_vs_grpcjs_empty_paired_highest}); our empty RPC ${figures.empty_vs_grpcjs_empty_paired} (${figures.empty_vs_grpcjs_empty_paired_lowest} to ${figures.empty_vs_grpcjs_empty_paired_highest})`,
+    ],
     ["batch keys/s / unary keys/s", `${figures.batch_vs_unary_keys}`],
   ];
   const mongo: Record<string, number> = process.env.BENCH_MONGODB === "0" ? {} : { ...(await mongoFigures()), ...(await analyticsQueryOnOwnDatabase()) };
