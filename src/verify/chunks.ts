@@ -1,5 +1,3 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-
 /**
  * Runs `each` over consecutive slices of at most `size` items, one after another: how background
  * work stays short, so that no write comes near the store timeout and the calls that callers wait
@@ -12,3 +10,6 @@ export async function forEachChunk<T>(items: readonly T[], size: number, each: (
     await each(items.slice(from, from + size));
   }
 }
+
+/** The global setImmediate, which tests' fake timers can stand in for (node:timers/promises' they cannot). */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

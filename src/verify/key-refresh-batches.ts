@@ -1,6 +1,7 @@
 import type { KeyRecord } from "../domain/key.js";
 import type { VerifiableKey } from "../domain/verification.js";
 import { digestsOf } from "../store/keys/index.js";
+import { forEachChunk } from "./chunks.js";
 
 /**
  * Cached keys refreshed with one read at most. The read names the keys' ids and nothing else,
@@ -10,6 +11,11 @@ import { digestsOf } from "../store/keys/index.js";
  * within the store timeout.
  */
 export const MAX_REFRESH_BATCH = 500;
+/**
+ * Refreshes of a batch taken in one turn of the event loop: a whole batch's records compared with
+ * the cached keys in one go held every answer waiting behind it (docs/benchmarks.md#the-refresh-wave).
+ */
+export const REFRESHES_PER_TURN = 50;
 
 /** How a batch reads the store: keys by id (many at once), and one digest of the workspace. */
 export interface KeyRefreshReads {
@@ -117,16 +123,18 @@ export class KeyRefreshBatches {
       for (const pending of batch.values()) pending.reject(error);
       return;
     }
-    for (const [digest, pending] of batch) {
-      const record = byId.get(pending.keyId);
-      const answers = record?.workspaceId === workspaceId && digestsOf(record).includes(digest);
-      try {
-        // One digest at a time, like every refresh read: only keys changed since they were cached get here.
-        const current = answers ? record : await this.reads.byDigest(workspaceId, digest);
-        this.compile(current).then(pending.resolve, pending.reject);
-      } catch (error) {
-        pending.reject(error);
+    await forEachChunk([...batch], REFRESHES_PER_TURN, async (refreshes) => {
+      for (const [digest, pending] of refreshes) {
+        const record = byId.get(pending.keyId);
+        const answers = record?.workspaceId === workspaceId && digestsOf(record).includes(digest);
+        try {
+          // One digest at a time, like every refresh read: only keys changed since they were cached get here.
+          const current = answers ? record : await this.reads.byDigest(workspaceId, digest);
+          this.compile(current).then(pending.resolve, pending.reject);
+        } catch (error) {
+          pending.reject(error);
+        }
       }
-    }
+    });
   }
 }

@@ -258,7 +258,7 @@ describe("KeyCache", () => {
     [10_000, 0, 10_000 / MAX_REFRESH_BATCH, 10_000 / MAX_REFRESH_BATCH],
     [10_000, CACHE_TTL_SPREAD, 10_000 / MAX_REFRESH_BATCH, Math.ceil(10_000 / (1 - CACHE_TTL_SPREAD) / MAX_REFRESH_BATCH)],
   ])("in steady use, %i keys each used once a second, with a spread of %d, are refreshed with %i to %i reads per TTL", async (count, spread, fewest, most) => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setImmediate", "Date"] });
     try {
       const { store, calls } = countingStore(new MemoryStore());
       const keyspace = keyspaceRecord();

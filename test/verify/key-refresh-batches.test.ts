@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../src/domain/key.js";
 import type { VerifiableKey } from "../../src/domain/verification.js";
-import { KeyRefreshBatches, MAX_REFRESH_BATCH } from "../../src/verify/key-refresh-batches.js";
+import { KeyRefreshBatches, MAX_REFRESH_BATCH, REFRESHES_PER_TURN } from "../../src/verify/key-refresh-batches.js";
 import { keyRecord } from "../support/fixtures.js";
 
 const WS = "ws_refresh";
@@ -51,6 +51,33 @@ describe("KeyRefreshBatches", () => {
     expect(store.digestReads).toEqual([]);
     expect(store.mostAtOnce()).toBe(1);
     expect(batches.refreshed).toBe(records.length);
+  });
+
+  it(`takes a read's refreshes ${REFRESHES_PER_TURN} to a turn of the event loop, so that calls waiting meanwhile go between`, async () => {
+    const records = Array.from({ length: 3 * REFRESHES_PER_TURN }, () => keyRecord({ workspaceId: WS }));
+    const store = slowStore(records, 1);
+    let turns = 0;
+    let counting = true;
+    const countTurns = () => {
+      turns++;
+      if (counting) setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    const turnOfCompile: number[] = [];
+    const batches = new KeyRefreshBatches(
+      store.reads,
+      (record) => {
+        turnOfCompile.push(turns);
+        return compileToId(record);
+      },
+      5,
+    );
+    await Promise.all(records.map((record) => batches.refresh(WS, record.hash, record.id, () => {})));
+    counting = false;
+    expect(store.sizes).toEqual([records.length]);
+    const compilesByTurn = new Map<number, number>();
+    for (const turn of turnOfCompile) compilesByTurn.set(turn, (compilesByTurn.get(turn) ?? 0) + 1);
+    expect([...compilesByTurn.values()]).toEqual([REFRESHES_PER_TURN, REFRESHES_PER_TURN, REFRESHES_PER_TURN]);
   });
 
   it("reads a key once for both its digests during a reroll's grace, and each digest gets the key", async () => {

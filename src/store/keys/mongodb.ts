@@ -4,6 +4,9 @@ import type { KeyRecord } from "../../domain/key.js";
 import { afterFilter, type MongoTable, rejectDuplicates, type StoredDocument } from "../tables/mongodb.js";
 import { type DigestSource, digestsOf, type KeyFilter, type KeyStore, type KeyUseRecorder, type SealedSecretStore } from "./index.js";
 
+/** Keys in one reply to a read by ids (findKeysByIds). */
+const KEYS_PER_REPLY = 100;
+
 /**
  * One conditional update of a key; says whether the condition held. findOneAndUpdate rather
  * than updateOne: mongo-java-server finds the document by its _id index only for the former
@@ -37,13 +40,14 @@ export function mongoKeys(tables: {
 
     /**
      * The id alone in the query, so mongo-java-server too reads the id index; the workspace is checked
-     * here. All in the first reply: a mongod sends 101 documents in it unless told, and the rest would
-     * take another round trip.
+     * here. In replies of at most KEYS_PER_REPLY: the driver decodes a reply in one go, and the
+     * hundreds of keys of a refresh in one reply held every answer waiting behind them; these reads
+     * run in the background, where a round trip more costs no caller anything.
      */
     async findKeysByIds(workspaceId, ids) {
       if (ids.length === 0) return [];
       const unique = [...new Set(ids)];
-      const documents = await keys.collection.find({ _id: { $in: unique } }, { batchSize: unique.length }).toArray();
+      const documents = await keys.collection.find({ _id: { $in: unique } }, { batchSize: Math.min(unique.length, KEYS_PER_REPLY) }).toArray();
       return documents.filter((document) => document.workspaceId === workspaceId).map((document) => keys.fromDocument(document)!);
     },
 
