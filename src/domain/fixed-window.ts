@@ -1,3 +1,5 @@
+import { nameHash } from "./name-hash.js";
+
 /**
  * Rate limits counted across every instance sharing a store, in fixed windows. A counter's windows
  * are consecutive spans of `durationMs`, each counter's offset from the clock by an amount drawn
@@ -65,13 +67,6 @@ export const windowFrom = (check: Pick<LimitCheck, "counter" | "limit" | "durati
 
 /** The start of the counter's window that `now` falls in. */
 export function windowStart(check: Pick<LimitCheck, "counter" | "durationMs">, now: number): number {
-  const offset = counterOffset(check.counter) % check.durationMs;
+  const offset = nameHash(check.counter) % check.durationMs;
   return Math.floor((now - offset) / check.durationMs) * check.durationMs + offset;
-}
-
-/** FNV-1a of the counter's name: spreads window starts, nothing more. */
-function counterOffset(counter: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < counter.length; i++) hash = Math.imul(hash ^ counter.charCodeAt(i), 0x01000193) >>> 0;
-  return hash;
 }

@@ -1,31 +1,52 @@
 import type { KeyRecord } from "../domain/key.js";
+import { nameHash } from "../domain/name-hash.js";
 import type { Logger } from "../observability/log.js";
 import type { KeyUseRecorder } from "../store/store.js";
 import { forEachChunk } from "./chunks.js";
 
 /** Keys whose last use one store call writes: thousands in one call outlasted the store timeout on mongo-java-server. */
 const KEYS_PER_WRITE = 500;
+/**
+ * The most of the resolution a key's own is shorter by, drawn from its id: keys an instance first
+ * used in the same seconds (as it does at start) would otherwise be written in the same seconds
+ * every resolution, a burst of thousands of writes; with resolutions of their own they drift apart.
+ */
+export const RESOLUTION_SPREAD = 0.25;
 
 /**
  * Keeps last_used_at current to within `resolutionMs` without a write per verification: a use is
- * noted only when it moves the key's last use on by at least that much, notes are coalesced per
- * key in memory, and written every `flushMs` (at most KEYS_PER_WRITE keys per write) and once
- * more on shutdown. The resolution is what bounds the writes: a key in constant use costs one per
- * resolution per instance, not one per flush.
+ * noted only when it moves the key's last use on by at least the key's own resolution (at most
+ * `resolutionMs`, see RESOLUTION_SPREAD), notes are coalesced per key in memory, and written
+ * every `flushMs` (at most KEYS_PER_WRITE keys per write) and once more on shutdown. The
+ * resolution is what bounds the writes: a key in constant use costs one per resolution per
+ * instance, not one per flush.
  */
 export class UsageRecorder {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
+  /** No key's own resolution is shorter: most uses are passed over on this alone. */
+  private readonly soonestMs: number;
+
   constructor(
     private readonly store: KeyUseRecorder,
     private readonly options: { flushMs: number; resolutionMs: number; log: Logger; onFailure?: () => void },
-  ) {}
+  ) {
+    this.soonestMs = options.resolutionMs * (1 - RESOLUTION_SPREAD);
+  }
+
+  /** The key's own resolution: between (1 - RESOLUTION_SPREAD) and all of `resolutionMs`, always the same for the same key. */
+  resolutionOf(keyId: string) {
+    return this.options.resolutionMs * (1 - (RESOLUTION_SPREAD * nameHash(keyId)) / 2 ** 32);
+  }
 
   /** A use of the (cached) key: its lastUsedAt becomes what this instance will write. */
   record(key: Pick<KeyRecord, "id" | "lastUsedAt">, at: number) {
-    if (key.lastUsedAt && at - key.lastUsedAt.getTime() < this.options.resolutionMs) return;
+    if (key.lastUsedAt) {
+      const since = at - key.lastUsedAt.getTime();
+      if (since < this.soonestMs || since < this.resolutionOf(key.id)) return;
+    }
     key.lastUsedAt = new Date(at);
     this.note(key.id, at);
   }

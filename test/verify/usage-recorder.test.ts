@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observability/log.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { KeyUse } from "../../src/store/store.js";
-import { UsageRecorder } from "../../src/verify/usage-recorder.js";
+import { RESOLUTION_SPREAD, UsageRecorder } from "../../src/verify/usage-recorder.js";
 
 const key = (id: string, lastUsedAt: number | null = null) => ({ id, lastUsedAt: lastUsedAt === null ? null : new Date(lastUsedAt) });
 
@@ -48,26 +48,40 @@ describe("UsageRecorder", () => {
     ]);
   });
 
-  it("writes a key in constant use once per resolution, and not at all while its stored last use is recent enough", async () => {
+  it("writes a key in constant use once per its own resolution, and not at all while its stored last use is recent enough", async () => {
     const { store, written } = recordingStore();
     const recorder = new UsageRecorder(store, { flushMs: 1000, resolutionMs: 60_000, log: createLogger("silent") });
     const busy = key("key_busy");
     const seenLately = key("key_seen_lately", 100_000);
-    for (let at = 100_000; at < 160_000; at += 1000) {
+    /** The first whole second at which a key last used at `from` is written again. */
+    const nextWrite = (id: string, from: number) => from + Math.ceil(recorder.resolutionOf(id) / 1000) * 1000;
+    for (let at = 100_000; at <= 160_000; at += 1000) {
       recorder.record(busy, at);
       recorder.record(seenLately, at);
       await recorder.flush();
     }
-    recorder.record(busy, 160_000);
-    recorder.record(seenLately, 160_000);
-    await recorder.flush();
-    expect(written).toEqual([
-      [{ id: "key_busy", at: new Date(100_000) }],
+    const writes = written.flat().map(({ id, at }) => `${id} ${at.getTime()}`);
+    expect(writes).toEqual(
       [
-        { id: "key_busy", at: new Date(160_000) },
-        { id: "key_seen_lately", at: new Date(160_000) },
-      ],
-    ]);
+        ["key_busy", 100_000],
+        ["key_busy", nextWrite("key_busy", 100_000)],
+        ["key_seen_lately", nextWrite("key_seen_lately", 100_000)],
+      ]
+        .sort((a, b) => Number(a[1]) - Number(b[1]))
+        .map(([id, at]) => `${id} ${at}`),
+    );
+  });
+
+  it(`gives each key a resolution of its own, from ${1 - RESOLUTION_SPREAD} of LAST_USED_RESOLUTION_MS to all of it: keys first used together are written apart`, () => {
+    const recorder = new UsageRecorder(new MemoryStore(), { flushMs: 1000, resolutionMs: 60_000, log: createLogger("silent") });
+    const resolutions = Array.from({ length: 1000 }, (_, i) => recorder.resolutionOf(`key_${i.toString(36)}x${i * 7919}`));
+    for (const resolution of resolutions) {
+      expect(resolution).toBeGreaterThan(60_000 * (1 - RESOLUTION_SPREAD));
+      expect(resolution).toBeLessThanOrEqual(60_000);
+    }
+    const quarters = [0, 1, 2, 3].map((quarter) => resolutions.filter((resolution) => Math.floor((60_000 - resolution) / 3_750) === quarter).length);
+    for (const count of quarters) expect(count).toBeGreaterThan(150);
+    expect(recorder.resolutionOf("key_same")).toBe(recorder.resolutionOf("key_same"));
   });
 
   it("keeps a failed batch for the next flush, merged with newer uses, and counts the failure", async () => {
