@@ -421,16 +421,7 @@ async function analyticsOnVsOff() {
     rootKey = side.root;
     return load(side.url + verifyPath, body(side.secret), "grpc", undefined, seconds);
   };
-  const pairs: { on: LoadResult; off: LoadResult }[] = [];
-  for (let pair = 0; pair < ANALYTICS_PAIRS; pair++) {
-    if (pair % 2 === 0) {
-      const on = run(true);
-      pairs.push({ on, off: run(false) });
-    } else {
-      const off = run(false);
-      pairs.push({ on: run(true), off });
-    }
-  }
+  const pairs = await alternatingRounds(["on", "off"] as const, ANALYTICS_PAIRS, (side) => run(side === "on"));
   rootKey = saved;
   await stopLastProcess();
   await stopLastProcess();
@@ -788,16 +779,7 @@ async function mongoFigures() {
         failed += result.failed;
         return result.rps;
       };
-      const pairs: OnOffPair[] = [];
-      for (let pair = 0; pair < MONGO_ANALYTICS_PAIRS; pair++) {
-        if (pair % 2 === 0) {
-          const on = await onRun();
-          pairs.push({ on, off: offRun() });
-        } else {
-          const off = offRun();
-          pairs.push({ on: await onRun(), off });
-        }
-      }
+      const pairs: OnOffPair[] = await alternatingRounds(["on", "off"] as const, MONGO_ANALYTICS_PAIRS, (side) => (side === "on" ? onRun() : offRun()));
       const last = await analyticsCounts();
       const paired = pairedRatio(pairs);
       Object.assign(figures, {
@@ -906,15 +888,15 @@ async function main() {
 
   const verifyPath = VERIFY_PATH;
   const emptyPath = "/grpc.health.v1.Health/Check";
-  const empty = load(native + emptyPath, grpcFrame(emptyBody), "grpc");
-  const grpcjsEmpty = load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc");
-  const verify = load(native + verifyPath, grpcFrame(verifyBody), "grpc");
   const nativeRuns = {
-    grpcjs: () => load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc").rps,
-    empty: () => load(native + emptyPath, grpcFrame(emptyBody), "grpc").rps,
-    verify: () => load(native + verifyPath, grpcFrame(verifyBody), "grpc").rps,
+    grpcjs: () => load(`http://127.0.0.1:${grpcjsPort}${emptyPath}`, grpcFrame(emptyBody), "grpc"),
+    empty: () => load(native + emptyPath, grpcFrame(emptyBody), "grpc"),
+    verify: () => load(native + verifyPath, grpcFrame(verifyBody), "grpc"),
   };
-  const nativeRounds = await alternatingRounds(["grpcjs", "empty", "verify"] as const, NATIVE_ROUNDS, (kind) => nativeRuns[kind]());
+  const empty = nativeRuns.empty();
+  const grpcjsEmpty = nativeRuns.grpcjs();
+  const verify = nativeRuns.verify();
+  const nativeRounds = await alternatingRounds(["grpcjs", "empty", "verify"] as const, NATIVE_ROUNDS, (kind) => nativeRuns[kind]().rps);
   const againstGrpcjs = (kind: "empty" | "verify") => pairedRatio(nativeRounds.map((rps) => ({ on: rps[kind], off: rps.grpcjs })));
   const verifyByCallers = runsByCallers(native + verifyPath, grpcFrame(verifyBody));
   const [verifyHalfPeakCallers, halfPeak] = closestTo(verifyByCallers, verify.rps / 2);
