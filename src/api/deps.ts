@@ -5,6 +5,8 @@ import type { KeyChangeFeed } from "../verify/change-feed.js";
 import type { CreditShares } from "../verify/credit-shares.js";
 import type { Ratelimiter } from "../verify/ratelimiter.js";
 import type { Verifier } from "../verify/verifier.js";
+import type { VerificationsPage } from "./analytics-service/get-verifications.js";
+import type { PageReadahead } from "./analytics-service/page-readahead.js";
 
 /** What the service handlers need from outside; tests pass their own clock and randomness. */
 export interface ServiceDeps {
@@ -19,4 +21,6 @@ export interface ServiceDeps {
   ratelimiter: Ratelimiter;
   /** Seals and opens recoverable keys' secrets; undefined without KEY_ENCRYPTION_KEYS. */
   vault?: SecretVault;
+  /** GetVerifications' pages read ahead, for the clients paging through them. */
+  verificationPages: PageReadahead<VerificationsPage>;
 }

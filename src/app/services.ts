@@ -17,6 +17,7 @@ import { rbacService } from "../api/rbac-service/index.js";
 import { rootKeyService } from "../api/root-key-service/index.js";
 import { verifyService } from "../api/verify-service/index.js";
 import { workspaceService } from "../api/workspace-service/index.js";
+import { PageReadahead } from "../api/analytics-service/page-readahead.js";
 import type { RandomSource } from "../domain/base58.js";
 import { type KeyEncryptionKey, SecretVault } from "../domain/secret-vault.js";
 import type { Logger } from "../observability/log.js";
@@ -73,6 +74,7 @@ export function serviceDeps(
     creditShares: verification.creditShares,
     ratelimiter: verification.ratelimiter,
     vault: SecretVault.from(options.keyEncryptionKeys ?? []),
+    verificationPages: new PageReadahead(now),
   };
 }
 

@@ -6,6 +6,7 @@ import { createLogger } from "../../src/observability/log.js";
 import { apiRoutes, serviceDeps, serviceImplementations } from "../../src/app/services.js";
 import { MemoryStore } from "../../src/store/memory.js";
 import type { Store } from "../../src/store/store.js";
+import type { ServiceDeps } from "../../src/api/deps.js";
 import { createVerification, DEFAULT_VERIFICATION_OPTIONS, type Verification, type VerificationOptions } from "../../src/verify/index.js";
 import type { KeyEncryptionKey } from "../../src/domain/secret-vault.js";
 import { bearer, TEST_ADMIN_TOKEN, TEST_KEY_ENCRYPTION_KEYS } from "./auth.js";
@@ -25,6 +26,7 @@ export interface TestApi extends Clients {
   store: Store;
   clock: { now: number };
   verification: Verification;
+  deps: ServiceDeps;
   /** The first workspace of this api and its all-powerful root key, which the clients above use. */
   workspace(): Promise<Bootstrap>;
   /** A further workspace, made through the admin token. */
@@ -62,6 +64,7 @@ export function testApi(
     store,
     clock,
     verification,
+    deps,
     workspace,
     newWorkspace,
     as: (secret) => withInterceptors([bearer(secret)]),

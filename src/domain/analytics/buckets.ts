@@ -38,3 +38,13 @@ export function checkRange(granularity: Granularity, from: Date, to: Date) {
     throw invalidArgument("end_time", `may be at most ${MAX_RANGE_MS[granularity] / DAY_MS} days after start_time at ${granularity} granularity`);
   }
 }
+
+/**
+ * Counts of a bucket that ended this long ago are taken as final: every instance has flushed
+ * them (a flush follows its counts within `ANALYTICS_FLUSH_MS` plus its writes), unless the store
+ * has been failing its writes for that long.
+ */
+export const FINAL_AFTER_MS = 3_600_000;
+
+/** Whether the bucket starting at `start` holds its final counts at `at`. */
+export const isFinal = (granularity: Granularity, start: number, at: number) => nextBucket(granularity, start) + FINAL_AFTER_MS <= at;

@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Granularity, VerificationGrouping as By } from "../../../gen/latchkey/v1/analytics_pb.js";
 import { VerifyCode } from "../../../gen/latchkey/v1/verify_pb.js";
+import { FINAL_AFTER_MS } from "../../../src/domain/analytics/buckets.js";
 import { expectCode, testApi } from "../../support/api.js";
 import { buildWorld } from "../../support/world.js";
 
@@ -98,6 +99,61 @@ describe("GetVerifications", () => {
       Code.InvalidArgument,
       "page_token is not a token this listing returned",
     );
+  });
+
+  it("answers the pages after one of final counts from reads made ahead, and pages of counts still coming from reads made when asked", async () => {
+    const { world, verify, flush, api } = await setUp();
+    for (let i = 0; i < 5; i++) await verify((await world.clients.keys.createKey({ key: { keyspaceId: world.keyspaceId } })).secret);
+    await flush();
+    let reads = 0;
+    const documents = api.store.analytics.documents.bind(api.store.analytics);
+    api.store.analytics.documents = (filter) => {
+      reads++;
+      return documents(filter);
+    };
+    const request = { ...since(Granularity.HOUR, DAY), groupBy: [By.KEY], pageSize: 2 };
+    /** Every page, and the store reads made while each was asked for (pages read ahead before it have been read). */
+    const everyPage = async () => {
+      const pages = [];
+      let pageToken = "";
+      do {
+        await api.deps.verificationPages.settled();
+        const before = reads;
+        const page = await world.clients.analytics.getVerifications({ ...request, pageToken });
+        pages.push({ keys: page.buckets.map((bucket) => bucket.keyId), totals: page.buckets.map((bucket) => bucket.total), reads: reads - before });
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      return pages;
+    };
+
+    const live = await everyPage();
+    expect(live.map((page) => page.totals)).toEqual([[1n, 1n], [1n, 1n], [1n]]);
+    expect(live.every((page) => page.reads > 0)).toBe(true);
+    expect(api.deps.verificationPages.size).toBe(0);
+
+    api.clock.now += 3_600_000 + FINAL_AFTER_MS;
+    const final = await everyPage();
+    expect(final.map(({ keys, totals }) => ({ keys, totals }))).toEqual(live.map(({ keys, totals }) => ({ keys, totals })));
+    expect(final.map((page) => page.reads > 0)).toEqual([true, false, false]);
+  });
+
+  it("reads a page of counts not yet final when it is asked for, so counts flushed after the page before are in it", async () => {
+    const { world, verify, flush, api } = await setUp();
+    const secrets = new Map<string, string>();
+    for (let i = 0; i < 3; i++) {
+      const { key, secret } = await world.clients.keys.createKey({ key: { keyspaceId: world.keyspaceId } });
+      secrets.set(key!.id, secret);
+    }
+    for (const secret of secrets.values()) await verify(secret);
+    await flush();
+    const request = { ...since(Granularity.HOUR, DAY), groupBy: [By.KEY], pageSize: 2 };
+    const first = await world.clients.analytics.getVerifications(request);
+    await api.deps.verificationPages.settled();
+    const [onSecondPage] = [...secrets.keys()].filter((id) => !first.buckets.some((bucket) => bucket.keyId === id));
+    await verify(secrets.get(onSecondPage!)!);
+    await flush();
+    const second = await world.clients.analytics.getVerifications({ ...request, pageToken: first.nextPageToken });
+    expect(second.buckets.map((bucket) => [bucket.keyId, bucket.total])).toEqual([[onSecondPage, 2n]]);
   });
 
   it("refuses a range out of order, too long for its granularity, or without a start, naming the field", async () => {
