@@ -22,8 +22,9 @@ import { encodeVerificationsResponse } from "./encode-buckets.js";
  * Counts of the caller's workspace only, and of a narrowed root key's keyspaces only: a keyspace
  * beyond them is NOT_FOUND, as everywhere; ids of other workspaces match nothing.
  */
-export const getVerifications = ({ store, now, verificationPages: readahead }: ServiceDeps) => {
-  return async (request: GetVerificationsRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetVerificationsResponseSchema>> => {
+export const getVerifications =
+  ({ store, now, verificationPages: readahead }: ServiceDeps) =>
+  async (request: GetVerificationsRequest, context: HandlerContext): Promise<MessageInitShape<typeof GetVerificationsResponseSchema>> => {
     const caller = callerIn(context);
     let keyspaceIds = caller.keyspaceIds && [...caller.keyspaceIds];
     if (request.keyspaceId) {
@@ -62,7 +63,6 @@ export const getVerifications = ({ store, now, verificationPages: readahead }: S
     }
     return answer.response;
   };
-};
 
 /** A page of GetVerifications, answered or read ahead. */
 export interface VerificationsPage {
