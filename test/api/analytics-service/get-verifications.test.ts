@@ -137,6 +137,25 @@ describe("GetVerifications", () => {
     expect(final.map((page) => page.reads > 0)).toEqual([true, false, false]);
   });
 
+  it("gives a page read ahead only to the scope it was read for: a root key narrowed to other keyspaces reads its own", async () => {
+    const { world, verify, flush, api, other, elsewhere, elsewhereSecret } = await setUp();
+    for (let i = 0; i < 3; i++) await verify((await world.clients.keys.createKey({ key: { keyspaceId: world.keyspaceId } })).secret);
+    await verify(elsewhereSecret);
+    await flush();
+    api.clock.now += 3_600_000 + FINAL_AFTER_MS;
+    const request = { ...since(Granularity.HOUR, DAY), groupBy: [By.KEY], pageSize: 2 };
+    const first = await world.clients.analytics.getVerifications(request);
+    await api.deps.verificationPages.settled();
+    expect(api.deps.verificationPages.size).toBe(1);
+    const { secret } = await world.clients.rootKeys.createRootKey({ rootKey: { name: "narrow", permissions: ["analytics.read"], keyspaceIds: [other.id] } });
+    const narrowed = await api.as(secret).analytics.getVerifications({ ...request, pageToken: first.nextPageToken });
+    expect(narrowed.buckets.every((bucket) => bucket.keyId === elsewhere.id)).toBe(true);
+    expect(api.deps.verificationPages.size).toBe(1);
+    const whole = await world.clients.analytics.getVerifications({ ...request, pageToken: first.nextPageToken });
+    expect(whole.buckets).toHaveLength(2);
+    expect(api.deps.verificationPages.size).toBe(0);
+  });
+
   it("reads a page of counts not yet final when it is asked for, so counts flushed after the page before are in it", async () => {
     const { world, verify, flush, api } = await setUp();
     const secrets = new Map<string, string>();
