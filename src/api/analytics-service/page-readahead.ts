@@ -32,7 +32,7 @@ export class PageReadahead<Answer> {
     const entry = this.pages.get(request);
     if (!entry) return undefined;
     this.pages.delete(request);
-    return entry.readAt + READAHEAD_KEEP_MS > this.now() ? entry.answer : undefined;
+    return this.expired(entry, this.now()) ? undefined : entry.answer;
   }
 
   /** Reads the page for `request` once the event loop has sent what is in hand, when the limits allow. */
@@ -58,6 +58,10 @@ export class PageReadahead<Answer> {
 
   private dropExpired() {
     const now = this.now();
-    for (const [request, entry] of this.pages) if (entry.readAt + READAHEAD_KEEP_MS <= now) this.pages.delete(request);
+    for (const [request, entry] of this.pages) if (this.expired(entry, now)) this.pages.delete(request);
+  }
+
+  private expired(entry: Entry<Answer>, now: number) {
+    return entry.readAt + READAHEAD_KEEP_MS <= now;
   }
 }
