@@ -51,6 +51,16 @@ export function loadGenerator(): string {
 }
 let loadGeneratorBuilt = false;
 
+/** h2load (Debian's nghttp2-client), installed at its first use on a machine without it. */
+export function ensureH2load() {
+  try {
+    execFileSync("h2load", ["--version"], { stdio: "ignore" });
+  } catch {
+    console.error("h2load not found; installing Debian's nghttp2-client");
+    execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "inherit" });
+  }
+}
+
 /** The middle value, or the mean of the two middle ones. */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -38,7 +38,7 @@ import { VerifyKeyRequestSchema } from "../../gen/latchkey/v1/verify_pb.js";
 import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { freePort } from "../support/free-port.js";
-import { inMemoryServiceEnv, perCallKeys } from "./bench-support.js";
+import { ensureH2load, inMemoryServiceEnv, perCallKeys } from "./bench-support.js";
 import { inProcessService } from "./in-process-calls.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -193,6 +193,7 @@ async function servedInMemory(env: Record<string, string>) {
 
 try {
   await inProcessFigures();
+  ensureH2load();
   const service = await servedInMemory({});
   // The same service counting no analytics, for the tagged call's cost of analytics alone.
   const withoutAnalytics = await servedInMemory({ ANALYTICS_ENABLED: "false" });

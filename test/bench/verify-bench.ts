@@ -62,6 +62,7 @@ import {
   pairedRatio,
   round,
   scrapeMetrics,
+  ensureH2load,
 } from "./bench-support.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -72,15 +73,6 @@ const work = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
 const children: ChildProcess[] = [];
 /** The metrics port each started service logged, by the port it returned. */
 const metricsPorts = new Map<number, number>();
-
-function ensureH2load() {
-  try {
-    execFileSync("h2load", ["--version"], { stdio: "ignore" });
-  } catch {
-    console.error("h2load not found; installing Debian's nghttp2-client");
-    execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "inherit" });
-  }
-}
 
 /** Node's flags for every service: BENCH_NODE_FLAGS, and a V8 CPU profile written when it stops if BENCH_CPU_PROFILE_DIR asks for one. */
 const serviceNodeFlags = () => [
