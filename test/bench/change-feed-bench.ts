@@ -1,6 +1,7 @@
 /**
  * `npm run bench:feed`: what the change feed costs with many instances on one MongoDB. Starts
- * FEED_INSTANCES instances (8 unless set) on the test harness's MongoDB, warms every instance's
+ * FEED_INSTANCES instances (8 unless set) on the test harness's MongoDB, polling every FEED_POLL_MS
+ * (the service's default `CHANGE_POLL_MS` unless set), warms every instance's
  * cache with the same keys, then measures:
  * - the feed's polls per second against the store while nothing changes, read from each
  *   instance's own store-call counter on /metrics (method changesAfter);
@@ -21,8 +22,8 @@ import { type ServiceProcess, startService } from "../support/service-process.js
 import { freePort } from "../support/free-port.js";
 import { metricSum, round, scrapeMetrics } from "./bench-support.js";
 
-/** The service's default poll interval; the figures below are for it. */
-const POLL_MS = 200;
+/** The instances' poll interval: the service's default unless FEED_POLL_MS sets another, to weigh one against the other. */
+const POLL_MS = Number(process.env.FEED_POLL_MS ?? 200);
 /** A revocation not seen everywhere within this long counts as lost and fails the run. */
 const PROPAGATION_DEADLINE_MS = 30_000;
 
