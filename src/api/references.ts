@@ -17,7 +17,10 @@ export async function requireRoles(store: Store, workspaceId: string, names: rea
     throw new DomainError("not_found", `${field}[${missing}] names no role of this workspace`, { metadata: { resource: "role", name: names[missing]! } });
 }
 
-/** Adds the permissions the workspace does not know yet to its list; safe to race. */
+/**
+ * Adds the permissions the workspace does not know yet to its list; safe to race. Called once every
+ * check that can refuse the call has passed, so a refused call leaves no names behind.
+ */
 export async function registerPermissions(store: Store, workspaceId: string, names: readonly string[], at: number, random?: RandomSource) {
   if (names.length === 0) return;
   const createdAt = new Date(at);
@@ -25,20 +28,26 @@ export async function registerPermissions(store: Store, workspaceId: string, nam
 }
 
 /**
- * Gives a key its external id, creating the identity when asked (which needs identity.create);
- * returns the id of an identity created, whose change the caller publishes. A root key narrowed to keyspaces gives no key an external
- * id at all: the id names an identity of the workspace, whose meta and limits are shared with keys
+ * Refuses an external id the caller may not give a key, before the call writes anything: creating
+ * the identity needs identity.create, and a root key narrowed to keyspaces gives no key an external
+ * id at all. The id names an identity of the workspace, whose meta and limits are shared with keys
  * outside those keyspaces, and a key carrying it joins that identity whenever it comes to exist, so
  * refusing only existing identities would let the narrowed key claim ones not made yet.
  */
+export function requireIdentityLink(caller: Caller, externalId: string, create: boolean) {
+  if (!externalId) return;
+  if (create) requirePermission(caller, "identity.create");
+  else if (caller.keyspaceIds) throw beyondKeyspaces("tie a key to an identity of the workspace");
+}
+
+/**
+ * Gives a key its external id, creating the identity when asked; returns the id of an identity
+ * created, whose change the caller publishes.
+ */
 export async function linkIdentity(deps: Pick<ServiceDeps, "store" | "random">, caller: Caller, externalId: string, create: boolean, at: number) {
-  if (!externalId) return undefined;
-  if (create) {
-    requirePermission(caller, "identity.create");
-    return ensureIdentity(deps, caller.workspaceId, externalId, at);
-  }
-  if (caller.keyspaceIds) throw beyondKeyspaces("tie a key to an identity of the workspace");
-  return undefined;
+  requireIdentityLink(caller, externalId, create);
+  if (!externalId || !create) return undefined;
+  return ensureIdentity(deps, caller.workspaceId, externalId, at);
 }
 
 /**

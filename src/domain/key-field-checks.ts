@@ -33,22 +33,24 @@ export const MAX_JSON_DEPTH = 32;
 
 export function checkJson(field: string, value: JsonObject | null) {
   if (!value) return;
-  if (depthOf(value) > MAX_JSON_DEPTH) throw invalidArgument(field, `must be nested at most ${MAX_JSON_DEPTH} levels deep`);
+  checkJsonTree(field, value);
   if (Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) throw invalidArgument(field, `must be at most ${MAX_JSON_BYTES} bytes as JSON`);
 }
 
-/** How many objects and arrays deep a JSON value goes, counted without recursion so no depth can overflow the stack. */
-function depthOf(value: unknown): number {
-  let deepest = 0;
+/**
+ * Refuses a value nested too deep, or holding a number JSON cannot write: the binary
+ * google.protobuf.Value carries NaN and infinities, which JSON would store as null and which no
+ * JSON client could be answered with. Walked without recursion so no depth can overflow the stack.
+ */
+function checkJsonTree(field: string, value: JsonObject) {
   const pending: [unknown, number][] = [[value, 1]];
   while (pending.length > 0) {
     const [next, depth] = pending.pop()!;
+    if (typeof next === "number" && !Number.isFinite(next)) throw invalidArgument(field, "must hold finite numbers only, not NaN or Infinity");
     if (typeof next !== "object" || next === null) continue;
-    if (depth > deepest) deepest = depth;
-    if (deepest > MAX_JSON_DEPTH) break;
+    if (depth > MAX_JSON_DEPTH) throw invalidArgument(field, `must be nested at most ${MAX_JSON_DEPTH} levels deep`);
     for (const child of Object.values(next)) pending.push([child, depth + 1]);
   }
-  return deepest;
 }
 
 export function checkResourceScope(field: string, scope: ResourceScope) {

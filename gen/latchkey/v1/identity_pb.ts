@@ -40,7 +40,7 @@ export type Identity = Message<"latchkey.v1.Identity"> & {
   externalId: string;
 
   /**
-   * Free JSON object, at most 16 KiB as JSON.
+   * Free JSON object, at most 16 KiB as JSON and 32 levels deep, its numbers finite.
    *
    * @generated from field: google.protobuf.Struct meta = 3;
    */

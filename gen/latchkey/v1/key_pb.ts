@@ -271,14 +271,14 @@ export type Key = Message<"latchkey.v1.Key"> & {
   start: string;
 
   /**
-   * Free JSON object for the caller's own use, at most 16 KiB as JSON.
+   * Free JSON object for the caller's own use, at most 16 KiB as JSON and 32 levels deep, its numbers finite.
    *
    * @generated from field: google.protobuf.Struct meta = 13;
    */
   meta?: JsonObject | undefined;
 
   /**
-   * Free JSON object handed to verifiers, at most 16 KiB as JSON.
+   * Free JSON object handed to verifiers, at most 16 KiB as JSON and 32 levels deep, its numbers finite.
    *
    * @generated from field: google.protobuf.Struct claims = 14;
    */

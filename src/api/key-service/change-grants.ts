@@ -1,7 +1,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { Key } from "../../../gen/latchkey/v1/key_pb.js";
 import { checkKeySize } from "../../domain/key-field-checks.js";
-import { checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES, MAX_PERMISSIONS } from "../../domain/rbac.js";
+import { applyGrantChange, checkPermissionNames, checkRoleNames, type GrantChange, type GrantKind, MAX_KEY_ROLES, MAX_PERMISSIONS } from "../../domain/rbac.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
@@ -33,14 +33,13 @@ export const changeKeyGrants =
     if (current.revokedAt) return refuseKeyChange(store, caller, id);
     const at = now();
     if (change !== "remove") {
-      if (kind === "roles") await requireRoles(store, current.workspaceId, request.names, "names");
-      else await registerPermissions(store, current.workspaceId, request.names, at, random);
-    }
-    if (change === "add") {
-      const names = [...new Set([...current[kind], ...request.names])];
+      const names = applyGrantChange(current[kind], change, request.names);
       const most = kind === "roles" ? MAX_KEY_ROLES : MAX_PERMISSIONS;
       if (names.length > most) throw invalidArgument("names", `would give the key more than ${most} ${kind}`);
       checkKeySize("names", { ...current, [kind]: names });
+      // Registered only once nothing can refuse the call, so a refused one leaves no names behind.
+      if (kind === "roles") await requireRoles(store, current.workspaceId, request.names, "names");
+      else await registerPermissions(store, current.workspaceId, request.names, at, random);
     }
     const updated = (await store.changeKeyGrants(id, kind, change, request.names, new Date(at))) ?? (await refuseKeyChange(store, caller, id));
     return { response: { key: keyToProto(updated, at) }, audit: { targets: [id], summary: { names: request.names } }, changes: [keyChanged(updated)] };

@@ -9,7 +9,7 @@ import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { afterChanges, type Audited } from "../../pipeline/procedures.js";
-import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
+import { linkIdentity, registerPermissions, requireIdentityLink, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
 import { keyChanged } from "../../verify/change-feed.js";
@@ -28,6 +28,7 @@ export const createKey =
     const workspaceId = caller.workspaceId;
     const keyspace = await loadKeyspace(store, caller, keyspaceId);
     await requireRoles(store, workspaceId, attributes.roles, "key.roles");
+    requireIdentityLink(caller, attributes.externalId, request.createIdentity);
     await registerPermissions(store, workspaceId, attributes.permissions, at, random);
     const identityId = await linkIdentity(deps, caller, attributes.externalId, request.createIdentity, at);
     const changes: KeyChangeTarget[] = identityId ? [{ workspaceId, externalId: attributes.externalId }] : [];

@@ -11,7 +11,7 @@ import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import type { Audited } from "../../pipeline/procedures.js";
-import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
+import { registerPermissions, requireIdentityLink, requireRoles } from "../references.js";
 import { loadKeyspace, requireId } from "../requests.js";
 import { sealIfRecoverable } from "./recoverable.js";
 import { keyChanged } from "../../verify/change-feed.js";
@@ -36,8 +36,12 @@ export const importKeys =
     for (const [i, item] of request.keys.entries()) {
       try {
         const key = await importedKey(deps, caller, keyspace, item, `keys[${i}]`, at);
-        if (taken.has(key.hash)) throw alreadyExists(`keys[${i}] has the secret of a key that already exists`);
+        // Looked up first so that a duplicate registers none of its permissions; the insert still decides a race.
+        if (taken.has(key.hash) || (await deps.store.findKeyByHash(caller.workspaceId, key.hash))) {
+          throw alreadyExists(`keys[${i}] has the secret of a key that already exists`);
+        }
         taken.add(key.hash);
+        await registerPermissions(deps.store, caller.workspaceId, key.permissions, at, deps.random);
         await deps.store.insertKey(key).catch((error: unknown) => {
           throw error instanceof DomainError && error.kind === "already_exists"
             ? alreadyExists(`keys[${i}] has the secret of a key that already exists`)
@@ -58,13 +62,13 @@ export const importKeys =
     };
   };
 
+/** The key an item describes, checked; nothing is written. */
 async function importedKey(deps: ServiceDeps, caller: Caller, keyspace: KeyspaceRecord, item: ImportedKey, path: string, at: number): Promise<KeyRecord> {
   const input = item.key ?? create(KeySchema);
   const attributes = validateKeyAttributes(keyAttributesFromProto(input, `${path}.key`), { now: at, changed: ALL_KEY_ATTRIBUTES, path: `${path}.key` });
   if (input.prefix) validateKeyPrefix(`${path}.key.prefix`, input.prefix);
   await requireRoles(deps.store, caller.workspaceId, attributes.roles, `${path}.key.roles`);
-  await registerPermissions(deps.store, caller.workspaceId, attributes.permissions, at, deps.random);
-  await linkIdentity(deps, caller, attributes.externalId, false, at);
+  requireIdentityLink(caller, attributes.externalId, false);
   const secret = item.secret;
   let hash: string;
   let prefix = input.prefix;

@@ -6,7 +6,7 @@ import { keyAttributesFromProto, keyToProto } from "../mapping/keys.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
 import { afterChanges, type Audited } from "../../pipeline/procedures.js";
-import { linkIdentity, registerPermissions, requireRoles } from "../references.js";
+import { linkIdentity, registerPermissions, requireIdentityLink, requireRoles } from "../references.js";
 import { loadLiveKey, maskedFields, pick, refuseKeyChange, requireId, requireMessage } from "../requests.js";
 import { keyChanged } from "../../verify/change-feed.js";
 import type { KeyChangeTarget } from "../../store/store.js";
@@ -32,6 +32,7 @@ export const updateKey =
     const next = validateKeyAttributes({ ...current, ...proposed }, { now: at, changed: fields });
     const workspaceId = current.workspaceId;
     if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
+    if (fields.has("externalId")) requireIdentityLink(caller, next.externalId, request.createIdentity);
     if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
     const identityId = fields.has("externalId") ? await linkIdentity(deps, caller, next.externalId, request.createIdentity, at) : undefined;
     const identityChanges: KeyChangeTarget[] = identityId ? [{ workspaceId, externalId: next.externalId }] : [];

@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CreateRoleRequest, CreateRoleResponseSchema } from "../../../gen/latchkey/v1/rbac_pb.js";
+import { alreadyExists } from "../../domain/errors.js";
 import { newId } from "../../domain/ids.js";
 import { validateRole } from "../../domain/rbac.js";
 import { unique } from "../../domain/validate.js";
@@ -28,6 +29,8 @@ export const createRole =
       createdAt: new Date(at),
       updatedAt: new Date(at),
     };
+    // A name already taken must not register its would-be permissions first; the insert still decides a race.
+    if ((await store.roles.list({ workspaceId, name: [role.name] }, { limit: 1 })).length > 0) throw alreadyExists("this role already exists");
     await registerPermissions(store, workspaceId, role.permissions, at, random);
     await store.roles.insert(role);
     return {

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { RotateRootKeyRequest, RotateRootKeyResponseSchema } from "../../../gen/latchkey/v1/root_key_pb.js";
 import { requireManageable, rootKeyUsable } from "../../domain/access.js";
-import { failedPrecondition, notFound } from "../../domain/errors.js";
+import { DomainError, failedPrecondition, notFound } from "../../domain/errors.js";
 import { rootKeyToProto } from "../mapping/records.js";
 import type { ServiceDeps } from "../deps.js";
 import { callerIn } from "../../pipeline/context.js";
@@ -11,7 +11,10 @@ import { requireId } from "../requests.js";
 import { issueRootKey } from "./issue-root-key.js";
 import { endRootKey } from "./revoke-root-key.js";
 
-/** The new key is issued before the old one ends, so a failure in between leaves both working, never neither. */
+/**
+ * The new key is issued before the old one ends, so a failure in between leaves both working, never
+ * neither; when ending the old one is refused, the new one is revoked before the refusal is answered.
+ */
 export const rotateRootKey =
   (deps: ServiceDeps) =>
   async (request: RotateRootKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof RotateRootKeyResponseSchema>>> => {
@@ -32,7 +35,14 @@ export const rotateRootKey =
       expiresAt: old.expiresAt,
     });
     const ending = graceMs === 0 ? { revokedAt: new Date(at) } : { expiresAt: new Date(Math.min(at + graceMs, old.expiresAt?.getTime() ?? Infinity)) };
-    const replaced = await afterChanges([change], () => endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id }));
+    const replaced = await afterChanges([change], () =>
+      endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id }).catch(async (error: unknown) => {
+        // Refused (another rotation or a revocation ended the old key first): the new key was never handed out, so it must not stay usable.
+        if (error instanceof DomainError)
+          await deps.store.rootKeys.update({ id: rootKey.id, workspaceId: rootKey.workspaceId, revokedAt: null }, { revokedAt: new Date(at) });
+        throw error;
+      }),
+    );
     return {
       response: { rootKey: rootKeyToProto(rootKey), secret, replaced: rootKeyToProto(replaced) },
       audit: { targets: [id, rootKey.id], summary: { gracePeriodMs: graceMs } },

@@ -50,8 +50,20 @@ describe("identities", () => {
     await expectCode(api.identities.createIdentity({ identity: { externalId: "org_42" } }), Code.AlreadyExists);
   });
 
-  it("INVALID_ARGUMENT: no external id, a bad rate limit, both or neither of id and external id", async () => {
+  it("INVALID_ARGUMENT: no external id, a bad rate limit, meta holding NaN or Infinity, both or neither of id and external id", async () => {
     const api = testApi();
+    const { identity } = await api.identities.createIdentity({ identity: { externalId: "org_1", meta: { plan: "pro" } } });
+    await expectCode(
+      api.identities.updateIdentity({ identity: { id: identity!.id, meta: { quota: Number.POSITIVE_INFINITY } }, updateMask: { paths: ["meta"] } }),
+      Code.InvalidArgument,
+      "identity.meta must hold finite numbers only",
+    );
+    await expectCode(
+      api.identities.createIdentity({ identity: { externalId: "org_2", meta: { ratio: Number.NaN } } }),
+      Code.InvalidArgument,
+      "identity.meta must hold finite numbers only",
+    );
+    expect((await api.identities.getIdentity({ id: identity!.id })).identity!.meta).toEqual({ plan: "pro" });
     await expectCode(api.identities.createIdentity({ identity: {} }), Code.InvalidArgument, "identity.external_id must be 1 to 256 characters");
     await expectCode(
       api.identities.createIdentity({ identity: { externalId: "x", rateLimits: [{ ...limit, durationMs: 999n }] } }),

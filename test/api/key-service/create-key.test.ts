@@ -162,4 +162,43 @@ describe("CreateKey", () => {
     await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 150, 120) }), Code.InvalidArgument, "names must be at most 65536 bytes");
     expect((await api.keys.getKey({ id: key!.id })).key!.permissions).toHaveLength(800);
   });
+
+  it("INVALID_ARGUMENT: setting permissions holds the key to 64 KiB as adding does; the key keeps its own and none are registered", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key } = await api.keys.createKey({ key: { keyspaceId: keyspace.id, permissions: ["documents.read"] } });
+    const names = Array.from({ length: 1000 }, (_, i) => `p${i}${"x".repeat(120)}`);
+    await expectCode(api.keys.setKeyPermissions({ keyId: key!.id, names }), Code.InvalidArgument, "names must be at most 65536 bytes");
+    expect((await api.keys.getKey({ id: key!.id })).key!.permissions).toEqual(["documents.read"]);
+    expect((await api.rbac.listPermissions({})).permissions.map((permission) => permission.name)).toEqual(["documents.read"]);
+  });
+
+  it("PERMISSION_DENIED: creating the key's identity without identity.create writes no key and registers none of its permissions", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { secret } = await api.rootKeys.createRootKey({ rootKey: { name: "limited", permissions: ["key.create", "key.read"] } });
+    await expectCode(
+      api.as(secret).keys.createKey({ key: { keyspaceId: keyspace.id, permissions: ["ghost.read"], externalId: "user_1" }, createIdentity: true }),
+      Code.PermissionDenied,
+      "this root key lacks the permission identity.create",
+    );
+    expect((await api.keys.listKeys({ keyspaceId: keyspace.id })).keys).toEqual([]);
+    expect((await api.rbac.listPermissions({})).permissions).toEqual([]);
+  });
+
+  it("INVALID_ARGUMENT: meta or claims holding NaN or Infinity, which JSON cannot carry to a client", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    for (const [field, value] of [
+      ["meta", { ratio: Number.NaN }],
+      ["claims", { nested: { limits: [1, Number.POSITIVE_INFINITY] } }],
+    ] as const) {
+      await expectCode(
+        api.keys.createKey({ key: { keyspaceId: keyspace.id, [field]: value } }),
+        Code.InvalidArgument,
+        `key.${field} must hold finite numbers only, not NaN or Infinity`,
+      );
+    }
+    expect((await api.keys.listKeys({ keyspaceId: keyspace.id })).keys).toEqual([]);
+  });
 });

@@ -126,4 +126,20 @@ describe("ImportKeys", () => {
     expect(calls.get("findKeyByHash") ?? 0).toBe(0);
     expect((await api.verify.verifyKey({ key: foreign.unkey })).code).toBe(VerifyCode.VALID);
   });
+
+  it("an item refused as a duplicate registers none of its permissions", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    await api.keys.importKeys({ keyspaceId: keyspace.id, keys: [{ secret: { case: "plaintext", value: "pay_abcdefghijkl" } }] });
+    const { results } = await api.keys.importKeys({
+      keyspaceId: keyspace.id,
+      keys: [
+        { secret: { case: "plaintext", value: "pay_mnopqrstuvwx" }, key: { permissions: ["documents.read"] } },
+        { secret: { case: "plaintext", value: "pay_mnopqrstuvwx" }, key: { permissions: ["ghost.read"] } },
+        { secret: { case: "plaintext", value: "pay_abcdefghijkl" }, key: { permissions: ["ghost.write"] } },
+      ],
+    });
+    expect(results.map((result) => result.errorCode)).toEqual(["", "ALREADY_EXISTS", "ALREADY_EXISTS"]);
+    expect((await api.rbac.listPermissions({})).permissions.map((permission) => permission.name)).toEqual(["documents.read"]);
+  });
 });

@@ -143,4 +143,22 @@ describe("UpdateKey", () => {
     }
     expect((await api.keys.getKey({ id: key.id })).key).toMatchObject({ status: KeyStatus.REVOKED, name: "ci" });
   });
+
+  it("PERMISSION_DENIED: creating the identity without identity.create changes nothing and registers none of the permissions", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key } = await api.keys.createKey({ key: { keyspaceId: keyspace.id } });
+    const { secret } = await api.rootKeys.createRootKey({ rootKey: { name: "limited", permissions: ["key.update", "key.read"] } });
+    await expectCode(
+      api.as(secret).keys.updateKey({
+        key: { id: key!.id, permissions: ["ghost.read"], externalId: "user_1" },
+        updateMask: { paths: ["permissions", "external_id"] },
+        createIdentity: true,
+      }),
+      Code.PermissionDenied,
+      "this root key lacks the permission identity.create",
+    );
+    expect((await api.keys.getKey({ id: key!.id })).key).toMatchObject({ permissions: [], externalId: "" });
+    expect((await api.rbac.listPermissions({})).permissions).toEqual([]);
+  });
 });

@@ -89,6 +89,13 @@ describe("roles", () => {
     await expectCode(api.rbac.updateRole({ role: { id, permissions: ["ghost.read"] }, updateMask: { paths: ["permissions"] } }), Code.NotFound);
     expect((await api.rbac.listPermissions({})).permissions.map((permission) => permission.name)).not.toContain("ghost.read");
   });
+
+  it("ALREADY_EXISTS: a role whose name is taken registers none of its would-be permissions", async () => {
+    const api = testApi();
+    await api.rbac.createRole({ role: { name: "editor" } });
+    await expectCode(api.rbac.createRole({ role: { name: "editor", permissions: ["ghost.read"] } }), Code.AlreadyExists, "this role already exists");
+    expect((await api.rbac.listPermissions({})).permissions.map((permission) => permission.name)).not.toContain("ghost.read");
+  });
 });
 
 describe("assigning roles and permissions to a key", () => {

@@ -46,4 +46,16 @@ describe("RotateRootKey", () => {
     await api.rootKeys.revokeRootKey({ id: rootKey!.id });
     await expectCode(api.rootKeys.rotateRootKey({ id: rootKey!.id }), Code.FailedPrecondition, `root key ${rootKey!.id} is revoked or expired`);
   });
+
+  it("FAILED_PRECONDITION: of two rotations at once, the refused one leaves no usable root key behind", async () => {
+    const api = testApi();
+    const { rootKey: old } = await api.rootKeys.createRootKey({ rootKey: { name: "svc", permissions: ["keyspace.read"] } });
+    const outcomes = await Promise.allSettled([0, 1].map(() => api.rootKeys.rotateRootKey({ id: old!.id, gracePeriodMs: 0n })));
+    const rotated = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
+    expect(rotated).toHaveLength(1);
+    const refused = outcomes.find((outcome) => outcome.status === "rejected");
+    await expectCode(Promise.reject(refused!.reason), Code.FailedPrecondition, `root key ${old!.id} is revoked already`);
+    const live = (await api.rootKeys.listRootKeys({})).rootKeys.filter((rootKey) => rootKey.name === "svc" && !rootKey.revokedAt);
+    expect(live.map((rootKey) => rootKey.id)).toEqual([rotated[0]!.rootKey!.id]);
+  });
 });

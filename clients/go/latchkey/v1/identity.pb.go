@@ -34,7 +34,7 @@ type Identity struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Required and immutable; unique within the workspace. 1 to 256 characters.
 	ExternalId string `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
-	// Free JSON object, at most 16 KiB as JSON.
+	// Free JSON object, at most 16 KiB as JSON and 32 levels deep, its numbers finite.
 	Meta *structpb.Struct `protobuf:"bytes,3,opt,name=meta,proto3" json:"meta,omitempty"`
 	// Counted once for all keys of the identity.
 	RateLimits []*RateLimit `protobuf:"bytes,4,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`

@@ -679,9 +679,9 @@ type Key struct {
 	Prefix string `protobuf:"bytes,11,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	// Output only. The first characters of the secret, safe to display.
 	Start string `protobuf:"bytes,12,opt,name=start,proto3" json:"start,omitempty"`
-	// Free JSON object for the caller's own use, at most 16 KiB as JSON.
+	// Free JSON object for the caller's own use, at most 16 KiB as JSON and 32 levels deep, its numbers finite.
 	Meta *structpb.Struct `protobuf:"bytes,13,opt,name=meta,proto3" json:"meta,omitempty"`
-	// Free JSON object handed to verifiers, at most 16 KiB as JSON.
+	// Free JSON object handed to verifiers, at most 16 KiB as JSON and 32 levels deep, its numbers finite.
 	Claims *structpb.Struct `protobuf:"bytes,14,opt,name=claims,proto3" json:"claims,omitempty"`
 	// Direct permissions; the key also holds those of its roles.
 	Permissions []string `protobuf:"bytes,15,rep,name=permissions,proto3" json:"permissions,omitempty"`
