@@ -128,7 +128,13 @@ describe("credits under concurrency", { timeout: 240_000 }, () => {
     },
   );
 
-  it("a SET racing 20×N verifications on three instances is exact: no unit claimed before it is spent after it", async () => {
+  it.each([
+    ["UpdateCredits' SET", (keyId: string, balance: number) => keys().updateCredits({ keyId, operation: CreditOperation.SET, value: BigInt(balance) })],
+    [
+      "UpdateKey of the credits",
+      (keyId: string, balance: number) => keys().updateKey({ key: { id: keyId, credits: { remaining: BigInt(balance) } }, updateMask: { paths: ["credits"] } }),
+    ],
+  ])("%s racing 20×N verifications on three instances is exact: no unit claimed before it is spent after it", async (_, setBalance) => {
     const credits = 4000;
     const newBalance = 300;
     const { key, secret } = await issue({ credits: { remaining: BigInt(credits) } });
@@ -144,9 +150,7 @@ describe("credits under concurrency", { timeout: 240_000 }, () => {
       if (Date.now() > setSentAt) validAnsweredAfterSetSent++;
       if (++valid === 1000) {
         setSentAt = Date.now();
-        set = keys()
-          .updateCredits({ keyId: key!.id, operation: CreditOperation.SET, value: BigInt(newBalance) })
-          .then(() => (setAnsweredAt = Date.now()));
+        set = setBalance(key!.id, newBalance).then(() => (setAnsweredAt = Date.now()));
       }
     });
     await set;

@@ -14,12 +14,13 @@ import type { KeyChangeTarget } from "../../store/store.js";
 /**
  * Patches the masked fields; a masked field left unset goes back to its default. Rules that span
  * fields (a subscription id needs the marketplace type) are checked on the key as it will be.
+ * Credits given this way are a SET of the balance, with its guarantee (docs/credits.md).
  */
 export const updateKey =
   (deps: ServiceDeps) =>
   async (request: UpdateKeyRequest, context: HandlerContext): Promise<Audited<MessageInitShape<typeof UpdateKeyResponseSchema>>> => {
     const caller = callerIn(context);
-    const { store, now, random } = deps;
+    const { store, now, random, creditShares } = deps;
     const input = requireMessage(request.key, "key");
     const id = requireId("key", input.id, "key.id");
     const fields = maskedFields(request.updateMask, KEY_ATTRIBUTE_FIELDS);
@@ -37,6 +38,8 @@ export const updateKey =
     const identityId = fields.has("externalId") ? await linkIdentity(deps, caller, next.externalId, request.createIdentity, at) : undefined;
     const identityChanges: KeyChangeTarget[] = identityId ? [{ workspaceId, externalId: next.externalId }] : [];
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
+    // A new balance replaces the shares instances hold, as UpdateCredits' SET does, so it first brings them back: no unit claimed before it is spent after it.
+    if (fields.has("credits")) await creditShares.recall(id);
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }
