@@ -137,7 +137,14 @@ export function cursorOf(token: string): PageCursor | undefined {
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(parsed[0]) || typeof parsed[1] !== "string") {
+  // A time no Date can hold was never a bucket's, and would query as an invalid date.
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    !Number.isSafeInteger(parsed[0]) ||
+    Number.isNaN(new Date(parsed[0]).getTime()) ||
+    typeof parsed[1] !== "string"
+  ) {
     throw invalidArgument("page_token", "is not a token this listing returned");
   }
   return { time: parsed[0], group: parsed[1] };
