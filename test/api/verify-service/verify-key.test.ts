@@ -389,6 +389,8 @@ describe("VerifyKey and storage", () => {
 describe("VerifyKey request errors", () => {
   it.each<[string, Check & { key?: string }, string]>([
     ["no key", { key: "" }, "key must be at least 1 characters"],
+    ["an overlong required scope", { requiredScopes: ["s".repeat(129)] }, "required_scopes[0] must be at most 128 characters"],
+    ["an overlong rate limit name", { rateLimits: ["r".repeat(65)] }, "rate_limits[0] must be at most 64 characters"],
     ["a negative cost", { cost: -1n }, "cost"],
     ["a malformed keyspace id", { keyspaceId: "payments" }, "keyspace_id is not a keyspace id"],
     ["a broken permission query", { permissionQuery: "a AND" }, "permission_query ends where a permission is expected"],

@@ -168,14 +168,15 @@ type VerifyKeyRequest struct {
 	// Permissions the key must hold, such as `documents.read AND (documents.write OR admin)`.
 	// AND binds tighter than OR; at most 1024 characters.
 	PermissionQuery string `protobuf:"bytes,3,opt,name=permission_query,json=permissionQuery,proto3" json:"permission_query,omitempty"`
-	// Scopes the key must all hold; at most 100.
+	// Scopes the key must all hold; at most 100, each at most 128 characters, as a scope is.
 	RequiredScopes []string         `protobuf:"bytes,4,rep,name=required_scopes,json=requiredScopes,proto3" json:"required_scopes,omitempty"`
 	Resource       *ResourceRequest `protobuf:"bytes,5,opt,name=resource,proto3" json:"resource,omitempty"`
 	// The Origin header of the request being verified; required when the key restricts origins.
 	Origin string `protobuf:"bytes,6,opt,name=origin,proto3" json:"origin,omitempty"`
 	// Credits to spend; unset means 1, and 0 checks without spending.
 	Cost *int64 `protobuf:"varint,7,opt,name=cost,proto3,oneof" json:"cost,omitempty"`
-	// Named rate limits of the key to apply, besides those it applies automatically; at most 20.
+	// Named rate limits of the key to apply, besides those it applies automatically; at most 20,
+	// each at most 64 characters, as a rate limit's name is.
 	RateLimits []string `protobuf:"bytes,8,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`
 	// Labels for analytics: at most 20, each at most 128 characters.
 	Tags          []string `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
@@ -630,17 +631,17 @@ const file_latchkey_v1_verify_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\x02id\x12(\n" +
 	"\toperation\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\toperation\"\x96\x03\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\toperation\"\xa3\x03\n" +
 	"\x10VerifyKeyRequest\x12\x19\n" +
 	"\x03key\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x03key\x12\x1f\n" +
 	"\vkeyspace_id\x18\x02 \x01(\tR\n" +
 	"keyspaceId\x123\n" +
-	"\x10permission_query\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\x0fpermissionQuery\x121\n" +
-	"\x0frequired_scopes\x18\x04 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x0erequiredScopes\x128\n" +
+	"\x10permission_query\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\x0fpermissionQuery\x128\n" +
+	"\x0frequired_scopes\x18\x04 \x03(\tB\x0f\xbaH\f\x92\x01\t\x10d\"\x05r\x03\x18\x80\x01R\x0erequiredScopes\x128\n" +
 	"\bresource\x18\x05 \x01(\v2\x1c.latchkey.v1.ResourceRequestR\bresource\x12 \n" +
 	"\x06origin\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\x06origin\x12)\n" +
-	"\x04cost\x18\a \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x00H\x00R\x04cost\x88\x01\x01\x12)\n" +
-	"\vrate_limits\x18\b \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\n" +
+	"\x04cost\x18\a \x01(\x03B\x10\xbaH\r\"\v\x18\xff\xff\xff\xff\xff\xff\xff\x0f(\x00H\x00R\x04cost\x88\x01\x01\x12/\n" +
+	"\vrate_limits\x18\b \x03(\tB\x0e\xbaH\v\x92\x01\b\x10\x14\"\x04r\x02\x18@R\n" +
 	"rateLimits\x12#\n" +
 	"\x04tags\x18\t \x03(\tB\x0f\xbaH\f\x92\x01\t\x10\x14\"\x05r\x03\x18\x80\x01R\x04tagsB\a\n" +
 	"\x05_cost\"\xac\x01\n" +
