@@ -6,13 +6,13 @@ import {
   type VerifyKeyResponse,
   VerifyKeyResponseSchema,
 } from "../../../gen/latchkey/v1/verify_pb.js";
-import { parsePermissionQuery, type PermissionQuery } from "../../domain/permission-query.js";
 import type { Caller } from "../../domain/access.js";
 import type { Verdict, VerifiableKey } from "../../domain/verification.js";
 import type { VerifyRequest, VerifyResult } from "../../verify/verifier.js";
 import type { LimitOutcome } from "../../domain/fixed-window.js";
 import { EncodedInit, encodeOnce } from "../../transport/encoding.js";
 import { appendCounters } from "./counter-encoding.js";
+import { ParsedQueries } from "./parsed-queries.js";
 import { keyIdentityToProto } from "../mapping/keys.js";
 import { identityToProto } from "../mapping/records.js";
 import { requireId } from "../requests.js";
@@ -41,7 +41,7 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller
     keyspaceIds: caller.keyspaceIds,
     secret: request.key,
     keyspaceId: request.keyspaceId ? requireId("ks", request.keyspaceId, `${path}keyspace_id`) : undefined,
-    permissionQuery: request.permissionQuery.trim() ? parsedQuery(request.permissionQuery, `${path}permission_query`) : undefined,
+    permissionQuery: request.permissionQuery.trim() ? parsedQueries.get(caller.workspaceId, request.permissionQuery, `${path}permission_query`) : undefined,
     requiredScopes: request.requiredScopes,
     resource: resource && { type: resource.type, id: resource.id, operation: resource.operation },
     origin: request.origin,
@@ -51,20 +51,8 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller
   };
 }
 
-/** Verifiers ask the same few questions over and over: each distinct query is parsed once. */
-const parsedQueries = new Map<string, PermissionQuery>();
-const MAX_PARSED_QUERIES = 1000;
-
-function parsedQuery(query: string, field: string): PermissionQuery {
-  let parsed = parsedQueries.get(query);
-  if (!parsed) {
-    parsed = parsePermissionQuery(query, field);
-    if (parsedQueries.size >= MAX_PARSED_QUERIES) parsedQueries.clear();
-    parsedQueries.set(query, parsed);
-  }
-  return parsed;
-}
-
+/** Each workspace keeps this many parsed queries: far more than verifiers ask, little memory each. */
+const parsedQueries = new ParsedQueries(256);
 /**
  * A key's answer for a verdict is the same every time but for its credits and rate limits: that
  * part is built and encoded once per cached key (and forgotten with it), and an answer that
