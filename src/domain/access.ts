@@ -1,5 +1,5 @@
 import { DomainError, invalidArgument } from "./errors.js";
-import { checkCount, checkLength, unique } from "./validate.js";
+import { checkCount, checkName, unique } from "./validate.js";
 
 /** What a root key may do. The names are the API's: they appear in PERMISSION_DENIED messages. */
 export const MANAGEMENT_PERMISSIONS = [
@@ -173,5 +173,5 @@ export function mayManage(caller: Caller, rootKey: RootKeyGrant): boolean {
 }
 
 export function validateRootKeyName(name: string, path = "root_key.name") {
-  checkLength(path, name.trim(), 128, 1);
+  checkName(path, name);
 }

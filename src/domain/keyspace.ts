@@ -1,5 +1,5 @@
 import { DEFAULT_BYTE_LENGTH, PREFIX_PATTERN } from "./secret.js";
-import { checkLength, checkPattern } from "./validate.js";
+import { checkName, checkPattern } from "./validate.js";
 
 export interface KeyspaceRecord {
   id: string;
@@ -41,7 +41,7 @@ export function keyspaceDefaults(input: Partial<KeyspaceSettings>): KeyspaceSett
 
 export function validateKeyspaceSettings(settings: Partial<KeyspaceSettings>, path = "keyspace"): void {
   const field = (name: keyof KeyspaceSettings) => `${path}.${KEYSPACE_SETTING_FIELDS[name]}`;
-  if (settings.name !== undefined) checkLength(field("name"), settings.name.trim(), 128, 1);
+  if (settings.name !== undefined) checkName(field("name"), settings.name);
   if (settings.defaultPrefix !== undefined) {
     checkPattern(field("defaultPrefix"), settings.defaultPrefix, PREFIX_PATTERN, PREFIX_DESCRIPTION);
   }

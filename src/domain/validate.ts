@@ -8,6 +8,14 @@ export function checkLength(field: string, value: string, max: number, min = 0):
   }
 }
 
+/**
+ * A human-readable name (a workspace's, a keyspace's, a root key's): 1 to 128 characters as given,
+ * not all blank. The length counts what is stored, blanks included.
+ */
+export function checkName(field: string, value: string): void {
+  if (value.length > 128 || value.trim() === "") throw invalidArgument(field, "must be 1 to 128 characters, not all blank");
+}
+
 export function checkPattern(field: string, value: string, pattern: RegExp, description: string): void {
   if (!pattern.test(value)) throw invalidArgument(field, `must be ${description}`);
 }

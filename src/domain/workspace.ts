@@ -1,4 +1,4 @@
-import { checkLength } from "./validate.js";
+import { checkName } from "./validate.js";
 
 export interface WorkspaceRecord {
   id: string;
@@ -7,4 +7,4 @@ export interface WorkspaceRecord {
   updatedAt: Date;
 }
 
-export const validateWorkspaceName = (name: string, path = "workspace.name") => checkLength(path, name.trim(), 128, 1);
+export const validateWorkspaceName = (name: string, path = "workspace.name") => checkName(path, name);

@@ -23,9 +23,12 @@ export const setOverride =
     if (!override) {
       const held = await store.ratelimits.overrides.list({ workspaceId, namespace: input.namespace }, { limit: MAX_OVERRIDES_PER_NAMESPACE });
       if (held.length >= MAX_OVERRIDES_PER_NAMESPACE) throw tooManyOverrides();
-      await store.ratelimits.namespaces.insertMissing([{ id: newId("rlns", at, random), workspaceId, name: input.namespace, createdAt: new Date(at) }]);
+      const namespace = [{ id: newId("rlns", at, random), workspaceId, name: input.namespace, createdAt: new Date(at) }];
+      await store.ratelimits.namespaces.insertMissing(namespace);
       const record: RatelimitOverrideRecord = { id: newId("rlov", at, random), ...match, ...settings, createdAt: new Date(at) };
       override = await insertOrUpdate(store.ratelimits.overrides, record, () => store.ratelimits.overrides.update(match, settings));
+      // A DeleteNamespace between the two writes removed the namespace but not this override: the namespace comes back, as if the delete came first.
+      await store.ratelimits.namespaces.insertMissing(namespace);
     }
     return {
       response: { override: overrideToProto(override) },

@@ -178,11 +178,16 @@ describe("GetVerifications", () => {
   });
 
   it("refuses a range out of order, too long for its granularity, or without a start, naming the field", async () => {
-    const { world } = await setUp();
+    const { api, world } = await setUp();
     const ask = (request: object) => world.clients.analytics.getVerifications(request);
     await expectCode(ask({ granularity: Granularity.HOUR }), Code.InvalidArgument, "start_time");
     await expectCode(ask({ startTime: timestampFromMs(DAY) }), Code.InvalidArgument, "granularity");
     await expectCode(ask({ ...since(Granularity.HOUR), endTime: timestampFromMs(DAY - 1) }), Code.InvalidArgument, "end_time must be after start_time");
+    await expectCode(
+      ask({ granularity: Granularity.HOUR, startTime: timestampFromMs(api.clock.now + 3_600_000) }),
+      Code.InvalidArgument,
+      "end_time must be after start_time (an unset end_time is now)",
+    );
     await expectCode(
       ask(since(Granularity.MINUTE, DAY - 86_400_000)),
       Code.InvalidArgument,

@@ -24,6 +24,7 @@ describe("CreateKeyspace", () => {
   it.each([
     ["no keyspace", {}, "keyspace must be set"],
     ["an empty name", { keyspace: { name: " " } }, "keyspace.name"],
+    ["a name past 128 characters once its blanks are counted", { keyspace: { name: `${"n".repeat(128)} ` } }, "keyspace.name must be 1 to 128 characters"],
     ["a prefix with capitals", { keyspace: { name: "p", defaultPrefix: "Pay" } }, "keyspace.default_prefix"],
     ["a prefix ending in underscore", { keyspace: { name: "p", defaultPrefix: "pay_" } }, "keyspace.default_prefix"],
     ["a 17-character prefix", { keyspace: { name: "p", defaultPrefix: "a".repeat(17) } }, "keyspace.default_prefix"],

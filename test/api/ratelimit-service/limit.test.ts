@@ -106,6 +106,32 @@ describe("RatelimitService.Limit", () => {
     expect((await api.ratelimits.limit(login("x", { limit: 1n }))).success).toBe(false);
   });
 
+  it("a DeleteNamespace landing inside a SetOverride leaves what one order of the two would: the override with its namespace, deletable again", async () => {
+    const store = new MemoryStore();
+    const api = testApi(store);
+    await api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "old", limit: 5n, durationMs: 1000n } });
+    const overrides = store.ratelimits.overrides;
+    const insert = overrides.insert.bind(overrides);
+    let inserting!: () => void;
+    const reachedInsert = new Promise<void>((resolve) => (inserting = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    overrides.insert = async (record) => {
+      inserting();
+      await released;
+      return insert(record);
+    };
+    const set = api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "vip", limit: 100n, durationMs: 1000n } });
+    await reachedInsert;
+    await api.ratelimits.deleteNamespace({ name: "exports" });
+    release();
+    await set;
+    expect((await api.ratelimits.listNamespaces({})).namespaces.map((namespace) => namespace.name)).toEqual(["exports"]);
+    expect((await api.ratelimits.listOverrides({ namespace: "exports" })).overrides.map((override) => override.identifier)).toEqual(["vip"]);
+    await api.ratelimits.deleteNamespace({ name: "exports" });
+    expect((await api.ratelimits.listOverrides({ namespace: "exports" })).overrides).toEqual([]);
+  });
+
   it("FAILED_PRECONDITION: a namespace holding 1000 overrides takes no new one, and still replaces one it holds", async () => {
     const api = testApi();
     const override = (identifier: string, limit = 5n) => ({ override: { namespace: "logins", identifier, limit, durationMs: 60_000n } });

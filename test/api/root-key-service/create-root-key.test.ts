@@ -46,6 +46,7 @@ describe("CreateRootKey", () => {
     const api = testApi();
     const cases: [object, string][] = [
       [{ name: "", permissions: ["key.read"] }, "root_key.name must be 1 to 128 characters"],
+      [{ name: `x${"\u3000".repeat(128)}`, permissions: ["key.read"] }, "root_key.name must be 1 to 128 characters"],
       [{ name: "x", permissions: [] }, "root_key.permissions must name at least one permission"],
       [{ name: "x", permissions: ["key.read", "keys.everything"] }, "root_key.permissions[1] is not a management permission"],
       [{ name: "x", permissions: ["key.read"], keyspaceIds: ["nope"] }, "root_key.keyspace_ids[0] is not a keyspace id"],

@@ -22,10 +22,16 @@ describe("CreateWorkspace", () => {
     expect((await api.as(created.rootKeySecret).workspaces.getWorkspace({})).workspace!.id).toBe(created.workspace!.id);
   });
 
-  it("INVALID_ARGUMENT: no workspace, or no name", async () => {
+  it("INVALID_ARGUMENT: no workspace, no name, or a name past 128 characters once its blanks are counted", async () => {
     const admin = testApi().withInterceptors([bearer(TEST_ADMIN_TOKEN)]).workspaces;
     await expectCode(admin.createWorkspace({}), Code.InvalidArgument, "workspace must be set");
     await expectCode(admin.createWorkspace({ workspace: { name: " " } }), Code.InvalidArgument, "workspace.name must be 1 to 128 characters");
+    await expectCode(
+      admin.createWorkspace({ workspace: { name: `${"n".repeat(128)}${" ".repeat(1000)}` } }),
+      Code.InvalidArgument,
+      "workspace.name must be 1 to 128 characters",
+    );
+    await admin.createWorkspace({ workspace: { name: "n".repeat(128) } });
   });
 });
 
