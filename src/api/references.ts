@@ -41,11 +41,10 @@ export function requireIdentityLink(caller: Caller, externalId: string, create: 
 }
 
 /**
- * Gives a key its external id, creating the identity when asked; returns the id of an identity
- * created, whose change the caller publishes.
+ * Gives a key its external id, creating the identity when asked, once `requireIdentityLink` has
+ * let the caller; returns the id of an identity created, whose change the caller publishes.
  */
 export async function linkIdentity(deps: Pick<ServiceDeps, "store" | "random">, caller: Caller, externalId: string, create: boolean, at: number) {
-  requireIdentityLink(caller, externalId, create);
   if (!externalId || !create) return undefined;
   return ensureIdentity(deps, caller.workspaceId, externalId, at);
 }

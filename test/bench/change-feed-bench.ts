@@ -19,11 +19,12 @@ import { WorkspaceService } from "../../gen/latchkey/v1/workspace_pb.js";
 import { bearer } from "../support/auth.js";
 import { startTestMongo } from "../support/mongodb.js";
 import { type ServiceProcess, startService } from "../support/service-process.js";
+import { loadConfig } from "../../src/config.js";
 import { freePort } from "../support/free-port.js";
 import { metricSum, round, scrapeMetrics } from "./bench-support.js";
 
-/** The instances' poll interval: the service's default unless FEED_POLL_MS sets another, to weigh one against the other. */
-const POLL_MS = Number(process.env.FEED_POLL_MS ?? 200);
+/** The instances' poll interval: the service's default unless FEED_POLL_MS sets another (checked as CHANGE_POLL_MS is), to weigh one against the other. */
+const POLL_MS = loadConfig({ CHANGE_POLL_MS: process.env.FEED_POLL_MS }).verification.changePollMs;
 /** A revocation not seen everywhere within this long counts as lost and fails the run. */
 const PROPAGATION_DEADLINE_MS = 30_000;
 

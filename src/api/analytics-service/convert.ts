@@ -109,6 +109,7 @@ export function rangeOf(request: { granularity: Granularity; startTime?: Timesta
   const granularity = GRANULARITY_NAMES[request.granularity as Exclude<Granularity, Granularity.UNSPECIFIED>];
   const from = toDate(request.startTime, "start_time")!;
   const to = toDate(request.endTime, "end_time") ?? new Date(now + 1);
+  if (!request.endTime && to <= from) throw invalidArgument("start_time", "must be in the past when end_time is unset");
   checkRange(granularity, from, to);
   return { granularity, from, to };
 }

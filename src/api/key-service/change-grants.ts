@@ -37,7 +37,7 @@ export const changeKeyGrants =
       const most = kind === "roles" ? MAX_KEY_ROLES : MAX_PERMISSIONS;
       if (names.length > most) throw invalidArgument("names", `would give the key more than ${most} ${kind}`);
       checkKeySize("names", { ...current, [kind]: names });
-      // Registered only once nothing can refuse the call, so a refused one leaves no names behind.
+      // Registered only once every check has passed, so a refused call leaves no names behind.
       if (kind === "roles") await requireRoles(store, current.workspaceId, request.names, "names");
       else await registerPermissions(store, current.workspaceId, request.names, at, random);
     }

@@ -11,7 +11,7 @@ import { callerIn } from "../../pipeline/context.js";
 import { afterChanges, type Audited } from "../../pipeline/procedures.js";
 import { linkIdentity, registerPermissions, requireIdentityLink, requireRoles } from "../references.js";
 import { loadKeyspace, requireId, requireMessage } from "../requests.js";
-import { sealIfRecoverable } from "./recoverable.js";
+import { checkRecoverable, sealIfRecoverable } from "./recoverable.js";
 import { keyChanged } from "../../verify/change-feed.js";
 import type { KeyChangeTarget } from "../../store/store.js";
 
@@ -27,6 +27,7 @@ export const createKey =
     const attributes = validateKeyAttributes(keyAttributesFromProto(input), { now: at, changed: ALL_KEY_ATTRIBUTES });
     const workspaceId = caller.workspaceId;
     const keyspace = await loadKeyspace(store, caller, keyspaceId);
+    checkRecoverable(deps.vault, keyspace);
     await requireRoles(store, workspaceId, attributes.roles, "key.roles");
     requireIdentityLink(caller, attributes.externalId, request.createIdentity);
     await registerPermissions(store, workspaceId, attributes.permissions, at, random);

@@ -36,8 +36,8 @@ export const importKeys =
     for (const [i, item] of request.keys.entries()) {
       try {
         const key = await importedKey(deps, caller, keyspace, item, `keys[${i}]`, at);
-        // Looked up first so that a duplicate registers none of its permissions; the insert still decides a race.
-        if (taken.has(key.hash) || (await deps.store.findKeyByHash(caller.workspaceId, key.hash))) {
+        // A duplicate with permissions to register is looked up first, so that it registers none; the insert still decides a race.
+        if (taken.has(key.hash) || (key.permissions.length > 0 && (await deps.store.findKeyByHash(caller.workspaceId, key.hash)))) {
           throw alreadyExists(`keys[${i}] has the secret of a key that already exists`);
         }
         taken.add(key.hash);

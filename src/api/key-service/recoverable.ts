@@ -18,7 +18,7 @@ export function revealedSecret(vault: SecretVault | undefined, key: KeyRecord): 
   return vault.open(key.sealedSecret, key.id);
 }
 
-/** A keyspace may be made recoverable only where secrets can be sealed. */
+/** A keyspace may be made recoverable, or given keys, only where secrets can be sealed. */
 export function checkRecoverable(vault: SecretVault | undefined, settings: { recoverable?: boolean }) {
   if (settings.recoverable && !vault) throw encryptionUnavailable();
 }

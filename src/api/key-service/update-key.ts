@@ -34,12 +34,12 @@ export const updateKey =
     const workspaceId = current.workspaceId;
     if (fields.has("roles")) await requireRoles(store, workspaceId, next.roles, "key.roles");
     if (fields.has("externalId")) requireIdentityLink(caller, next.externalId, request.createIdentity);
+    // A new balance replaces the shares instances hold, as UpdateCredits' SET does, so it first brings them back (before anything is written): no unit claimed before it is spent after it.
+    if (fields.has("credits") && next.credits) await creditShares.recall(id);
     if (fields.has("permissions")) await registerPermissions(store, workspaceId, next.permissions, at, random);
     const identityId = fields.has("externalId") ? await linkIdentity(deps, caller, next.externalId, request.createIdentity, at) : undefined;
     const identityChanges: KeyChangeTarget[] = identityId ? [{ workspaceId, externalId: next.externalId }] : [];
     const changes = { ...pick(next, fields), updatedAt: new Date(at) };
-    // A new balance replaces the shares instances hold, as UpdateCredits' SET does, so it first brings them back: no unit claimed before it is spent after it.
-    if (fields.has("credits")) await creditShares.recall(id);
     if (changes.credits?.refill) {
       changes.credits.refill.lastRefillAt = current.credits?.refill?.lastRefillAt ?? new Date(at);
     }

@@ -27,7 +27,7 @@ export const setOverride =
       await store.ratelimits.namespaces.insertMissing(namespace);
       const record: RatelimitOverrideRecord = { id: newId("rlov", at, random), ...match, ...settings, createdAt: new Date(at) };
       override = await insertOrUpdate(store.ratelimits.overrides, record, () => store.ratelimits.overrides.update(match, settings));
-      // A DeleteNamespace between the two writes removed the namespace but not this override: the namespace comes back, as if the delete came first.
+      // A DeleteNamespace that removed the namespace between the two writes left this override: the namespace comes back, as if the delete came first.
       await store.ratelimits.namespaces.insertMissing(namespace);
     }
     return {

@@ -38,8 +38,10 @@ export const rotateRootKey =
     const replaced = await afterChanges([change], () =>
       endRootKey(deps, caller, id, { ...ending, replacedBy: rootKey.id }).catch(async (error: unknown) => {
         // Refused (another rotation or a revocation ended the old key first): the new key was never handed out, so it must not stay usable.
-        if (error instanceof DomainError)
-          await deps.store.rootKeys.update({ id: rootKey.id, workspaceId: rootKey.workspaceId, revokedAt: null }, { revokedAt: new Date(at) });
+        // Any other failure leaves the old key's state unknown, and both keys stay working.
+        if (error instanceof DomainError && (error.kind === "failed_precondition" || error.kind === "not_found")) {
+          await deps.store.rootKeys.update({ id: rootKey.id, workspaceId: rootKey.workspaceId, revokedAt: null }, { revokedAt: new Date(deps.now()) });
+        }
         throw error;
       }),
     );

@@ -51,8 +51,8 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller
   };
 }
 
-/** Each workspace keeps this many parsed queries: far more than verifiers ask, little memory each. */
-const parsedQueries = new ParsedQueries(256);
+/** A workspace keeps more parsed queries than its verifiers ask; an instance, enough for many such workspaces in little memory. */
+const parsedQueries = new ParsedQueries(64, 4096);
 /**
  * A key's answer for a verdict is the same every time but for its credits and rate limits: that
  * part is built and encoded once per cached key (and forgotten with it), and an answer that

@@ -33,7 +33,7 @@ const mod = (value: number, by: number) => ((value % by) + by) % by;
 
 /** Checks a query's range: in order, and no longer than its granularity allows. */
 export function checkRange(granularity: Granularity, from: Date, to: Date) {
-  if (to <= from) throw invalidArgument("end_time", "must be after start_time (an unset end_time is now)");
+  if (to <= from) throw invalidArgument("end_time", "must be after start_time");
   if (to.getTime() - from.getTime() > MAX_RANGE_MS[granularity]) {
     throw invalidArgument("end_time", `may be at most ${MAX_RANGE_MS[granularity] / DAY_MS} days after start_time at ${granularity} granularity`);
   }

@@ -186,7 +186,7 @@ describe("GetVerifications", () => {
     await expectCode(
       ask({ granularity: Granularity.HOUR, startTime: timestampFromMs(api.clock.now + 3_600_000) }),
       Code.InvalidArgument,
-      "end_time must be after start_time (an unset end_time is now)",
+      "start_time must be in the past when end_time is unset",
     );
     await expectCode(
       ask(since(Granularity.MINUTE, DAY - 86_400_000)),

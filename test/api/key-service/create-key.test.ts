@@ -161,6 +161,13 @@ describe("CreateKey", () => {
     );
     await expectCode(api.keys.addKeyPermissions({ keyId: key!.id, names: batch(800, 150, 120) }), Code.InvalidArgument, "names must be at most 65536 bytes");
     expect((await api.keys.getKey({ id: key!.id })).key!.permissions).toHaveLength(800);
+    let registered = 0;
+    for (let pageToken = "", first = true; first || pageToken; first = false) {
+      const page = await api.rbac.listPermissions({ pageToken });
+      registered += page.permissions.length;
+      pageToken = page.nextPageToken;
+    }
+    expect(registered).toBe(800);
   });
 
   it("INVALID_ARGUMENT: setting permissions holds the key to 64 KiB as adding does; the key keeps its own and none are registered", async () => {

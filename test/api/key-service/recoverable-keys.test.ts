@@ -89,6 +89,21 @@ describe("recoverable keys", () => {
     expect(events.map((event) => event.outcome)).toEqual(["permission_denied"]);
   });
 
+  it("FAILED_PRECONDITION: a key of a recoverable keyspace created where no KEY_ENCRYPTION_KEYS are configured writes nothing: no key, identity or permission", async () => {
+    const store = new MemoryStore();
+    const sealing = testApi(store);
+    const keyspace = await recoverableKeyspace(sealing);
+    const unsealing = testApi(store, {}, []).as((await sealing.workspace()).secret);
+    const error = await expectCode(
+      unsealing.keys.createKey({ key: { keyspaceId: keyspace.id, permissions: ["ghost.read"], externalId: "user_9" }, createIdentity: true }),
+      Code.FailedPrecondition,
+    );
+    expect(error.findDetails(ErrorInfoSchema)).toMatchObject([{ reason: "ENCRYPTION_UNAVAILABLE" }]);
+    expect((await sealing.keys.listKeys({ keyspaceId: keyspace.id })).keys).toEqual([]);
+    expect((await sealing.rbac.listPermissions({})).permissions).toEqual([]);
+    await expectCode(sealing.identities.getIdentity({ externalId: "user_9" }), Code.NotFound);
+  });
+
   it("FAILED_PRECONDITION: a recoverable keyspace where no KEY_ENCRYPTION_KEYS are configured (ENCRYPTION_UNAVAILABLE)", async () => {
     const api = testApi(new MemoryStore(), {}, []);
     const error = await expectCode(api.keyspaces.createKeyspace({ keyspace: { name: "r", recoverable: true } }), Code.FailedPrecondition);

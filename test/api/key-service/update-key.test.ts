@@ -161,4 +161,29 @@ describe("UpdateKey", () => {
     expect((await api.keys.getKey({ id: key!.id })).key).toMatchObject({ permissions: [], externalId: "" });
     expect((await api.rbac.listPermissions({})).permissions).toEqual([]);
   });
+
+  it("a new balance first brings back the shares instances hold, as UpdateCredits' SET does; clearing the credits or changing other fields asks for none", async () => {
+    const api = testApi();
+    const keyspace = await createKeyspace(api);
+    const { key } = await api.keys.createKey({ key: { keyspaceId: keyspace.id, credits: { remaining: 1000n } } });
+    const steps: string[] = [];
+    const { creditShares, store } = api.deps;
+    const recall = creditShares.recall.bind(creditShares);
+    creditShares.recall = async (keyId) => {
+      steps.push(`recall ${keyId}`);
+      await recall(keyId);
+      steps.push("recalled");
+    };
+    const updateKey = store.updateKey.bind(store);
+    store.updateKey = async (...args) => {
+      steps.push("update");
+      return updateKey(...args);
+    };
+    await api.keys.updateKey({ key: { id: key!.id, credits: { remaining: 300n } }, updateMask: { paths: ["credits"] } });
+    expect(steps).toEqual([`recall ${key!.id}`, "recalled", "update"]);
+    steps.length = 0;
+    await api.keys.updateKey({ key: { id: key!.id, name: "renamed" }, updateMask: { paths: ["name"] } });
+    await api.keys.updateKey({ key: { id: key!.id }, updateMask: { paths: ["credits"] } });
+    expect(steps).toEqual(["update", "update"]);
+  });
 });

@@ -132,6 +132,30 @@ describe("RatelimitService.Limit", () => {
     expect((await api.ratelimits.listOverrides({ namespace: "exports" })).overrides).toEqual([]);
   });
 
+  it("a SetOverride landing inside a DeleteNamespace, between its sweep of the overrides and the namespace's deletion, leaves no override behind", async () => {
+    const store = new MemoryStore();
+    const api = testApi(store);
+    await api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "old", limit: 5n, durationMs: 1000n } });
+    const namespaces = store.ratelimits.namespaces;
+    const remove = namespaces.delete.bind(namespaces);
+    let deleting!: () => void;
+    const reachedDelete = new Promise<void>((resolve) => (deleting = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    namespaces.delete = async (match) => {
+      deleting();
+      await released;
+      return remove(match);
+    };
+    const deleted = api.ratelimits.deleteNamespace({ name: "exports" });
+    await reachedDelete;
+    await api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "vip", limit: 100n, durationMs: 1000n } });
+    release();
+    await deleted;
+    expect((await api.ratelimits.listNamespaces({})).namespaces).toEqual([]);
+    expect((await api.ratelimits.listOverrides({ namespace: "exports" })).overrides).toEqual([]);
+  });
+
   it("FAILED_PRECONDITION: a namespace holding 1000 overrides takes no new one, and still replaces one it holds", async () => {
     const api = testApi();
     const override = (identifier: string, limit = 5n) => ({ override: { namespace: "logins", identifier, limit, durationMs: 60_000n } });

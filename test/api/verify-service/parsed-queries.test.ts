@@ -3,9 +3,9 @@ import { ParsedQueries } from "../../../src/api/verify-service/parsed-queries.js
 import { parsePermissionQuery } from "../../../src/domain/permission-query.js";
 
 /** A ParsedQueries whose parses are counted, by query. */
-function counted(perWorkspace: number) {
+function counted(perWorkspace: number, inAll = 1000) {
   const parses: string[] = [];
-  const queries = new ParsedQueries(perWorkspace, (query, field) => {
+  const queries = new ParsedQueries(perWorkspace, inAll, (query, field) => {
     parses.push(query);
     return parsePermissionQuery(query, field);
   });
@@ -31,6 +31,18 @@ describe("ParsedQueries", () => {
     expect(parses).toEqual([]);
     queries.get("ws_flood", "p0.read", "permission_query");
     expect(parses).toEqual(["p0.read"]);
+  });
+
+  it("holds at most its bound over all workspaces, forgetting first the workspace whose list is oldest", () => {
+    const { queries, parses } = counted(10, 25);
+    for (let workspace = 0; workspace < 5; workspace++) {
+      for (let i = 0; i < 5; i++) queries.get(`ws_${workspace}`, `p${i}.read`, "permission_query");
+    }
+    parses.length = 0;
+    queries.get("ws_5", "p0.read", "permission_query");
+    queries.get("ws_1", "p0.read", "permission_query");
+    queries.get("ws_0", "p0.read", "permission_query");
+    expect(parses).toEqual(["p0.read", "p0.read"]);
   });
 
   it("a query that does not parse throws as the parser does, and is not kept", () => {
