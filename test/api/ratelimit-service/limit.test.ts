@@ -7,6 +7,21 @@ import { expectCode, testApi } from "../../support/api.js";
 
 const login = (identifier: string, extra: object = {}) => ({ namespace: "logins", identifier, limit: 3n, durationMs: 60_000n, ...extra });
 
+/** Holds every call of `method` on `target` until `release`; `reached` settles when the first call arrives. */
+function holdCalls<T extends Record<K, (...args: never[]) => Promise<unknown>>, K extends keyof T>(target: T, method: K) {
+  const original = target[method].bind(target) as (...args: unknown[]) => Promise<unknown>;
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  target[method] = (async (...args: unknown[]) => {
+    arrived();
+    await released;
+    return original(...args);
+  }) as unknown as T[K];
+  return { reached, release };
+}
+
 describe("RatelimitService.Limit", () => {
   it("OK: admits up to the limit, then refuses, and admits again once the window has slid past", async () => {
     const api = testApi();
@@ -110,19 +125,9 @@ describe("RatelimitService.Limit", () => {
     const store = new MemoryStore();
     const api = testApi(store);
     await api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "old", limit: 5n, durationMs: 1000n } });
-    const overrides = store.ratelimits.overrides;
-    const insert = overrides.insert.bind(overrides);
-    let inserting!: () => void;
-    const reachedInsert = new Promise<void>((resolve) => (inserting = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    overrides.insert = async (record) => {
-      inserting();
-      await released;
-      return insert(record);
-    };
+    const { reached, release } = holdCalls(store.ratelimits.overrides, "insert");
     const set = api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "vip", limit: 100n, durationMs: 1000n } });
-    await reachedInsert;
+    await reached;
     await api.ratelimits.deleteNamespace({ name: "exports" });
     release();
     await set;
@@ -136,19 +141,9 @@ describe("RatelimitService.Limit", () => {
     const store = new MemoryStore();
     const api = testApi(store);
     await api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "old", limit: 5n, durationMs: 1000n } });
-    const namespaces = store.ratelimits.namespaces;
-    const remove = namespaces.delete.bind(namespaces);
-    let deleting!: () => void;
-    const reachedDelete = new Promise<void>((resolve) => (deleting = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    namespaces.delete = async (match) => {
-      deleting();
-      await released;
-      return remove(match);
-    };
+    const { reached, release } = holdCalls(store.ratelimits.namespaces, "delete");
     const deleted = api.ratelimits.deleteNamespace({ name: "exports" });
-    await reachedDelete;
+    await reached;
     await api.ratelimits.setOverride({ override: { namespace: "exports", identifier: "vip", limit: 100n, durationMs: 1000n } });
     release();
     await deleted;
