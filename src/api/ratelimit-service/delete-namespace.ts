@@ -12,8 +12,8 @@ import type { Audited } from "../../pipeline/procedures.js";
  * between finishes the job, and a SetOverride racing the delete ends with its override and the
  * namespace (it makes the namespace again after its insert) or with neither (its override was
  * stored before the last sweep; the namespace may then stay, empty), never with an override whose
- * namespace is gone. Counts stay
- * until they leave their windows, so deleting a namespace never reopens its limits.
+ * namespace is gone. Counts stay until they leave their windows, so deleting a namespace never
+ * reopens its limits.
  */
 export const deleteNamespace =
   ({ store }: ServiceDeps) =>

@@ -30,7 +30,7 @@ export const createRole =
       updatedAt: new Date(at),
     };
     // A name already taken must not register its would-be permissions first; the insert still decides a race.
-    if ((await store.roles.list({ workspaceId, name: [role.name] }, { limit: 1 })).length > 0) throw alreadyExists("this role already exists");
+    if (await store.roles.find({ workspaceId, name: role.name })) throw alreadyExists("this role already exists");
     await registerPermissions(store, workspaceId, role.permissions, at, random);
     await store.roles.insert(role);
     return {

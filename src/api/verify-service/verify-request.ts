@@ -53,6 +53,7 @@ export function verifyRequestFromProto(request: VerifyKeyRequest, caller: Caller
 
 /** A workspace keeps more parsed queries than its verifiers ask; an instance, enough for many such workspaces in little memory. */
 const parsedQueries = new ParsedQueries(64, 4096);
+
 /**
  * A key's answer for a verdict is the same every time but for its credits and rate limits: that
  * part is built and encoded once per cached key (and forgotten with it), and an answer that
